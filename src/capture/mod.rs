@@ -1,0 +1,205 @@
+//! Stage 1: read packets from capture files (pcap, pcapng, standard input) through libpcap.
+//!
+//! Output: owned [`Packet`]s. Nothing here looks inside a packet.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+
+/// A capture timestamp, nanosecond resolution (microsecond files are scaled up).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp {
+    pub secs: i64,
+    pub nanos: u32,
+}
+
+impl Timestamp {
+    pub fn new(secs: i64, nanos: u32) -> Self {
+        Timestamp {
+            secs: secs.saturating_add(i64::from(nanos / 1_000_000_000)),
+            nanos: nanos % 1_000_000_000,
+        }
+    }
+
+    /// Seconds elapsed since `earlier` (0 when `earlier` is later).
+    pub fn secs_since(&self, earlier: &Timestamp) -> f64 {
+        let d = (self.secs - earlier.secs) as f64
+            + (f64::from(self.nanos) - f64::from(earlier.nanos)) / 1e9;
+        d.max(0.0)
+    }
+}
+
+/// The link-layer header type of a capture (a LINKTYPE_ value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LinkType(pub i32);
+
+/// One captured packet, as libpcap returned it.
+#[derive(Clone, Debug)]
+pub struct Packet {
+    pub ts: Timestamp,
+    pub link: LinkType,
+    /// Length of the packet on the wire.
+    pub wire_len: u32,
+    /// The captured bytes (may be shorter than `wire_len`: snaplen).
+    pub data: Vec<u8>,
+}
+
+/// Where packets come from.
+#[derive(Clone, Debug)]
+pub enum Input {
+    File(PathBuf),
+    Stdin,
+}
+
+impl Input {
+    pub fn from_arg(arg: &str) -> Input {
+        if arg == "-" {
+            Input::Stdin
+        } else {
+            Input::File(PathBuf::from(arg))
+        }
+    }
+
+    pub fn display_name(&self) -> String {
+        match self {
+            Input::File(p) => p.display().to_string(),
+            Input::Stdin => "standard input".to_string(),
+        }
+    }
+}
+
+/// An open capture file.
+pub struct OfflineSource {
+    cap: pcap::Capture<pcap::Offline>,
+    name: String,
+    link: LinkType,
+    /// Size of the file in bytes when known (not for stdin).
+    pub file_size: Option<u64>,
+    /// Approximate bytes consumed so far (record headers + captured bytes).
+    pub bytes_read: u64,
+    pub packets_read: u64,
+}
+
+impl OfflineSource {
+    /// Opens a capture file (or stdin) and applies an optional BPF filter.
+    pub fn open(input: &Input, filter: Option<&str>) -> Result<OfflineSource, Error> {
+        let name = input.display_name();
+        let (path, file_size): (&Path, Option<u64>) = match input {
+            Input::File(p) => {
+                let meta = std::fs::metadata(p).map_err(|e| Error::Open {
+                    path: name.clone(),
+                    reason: io_reason(&e),
+                })?;
+                if meta.is_dir() {
+                    return Err(Error::Open {
+                        path: name,
+                        reason: "it is a directory, not a capture file".into(),
+                    });
+                }
+                if meta.len() == 0 {
+                    return Err(Error::NotACapture {
+                        path: name,
+                        detail: "the file is empty (0 bytes)".into(),
+                    });
+                }
+                (p.as_path(), Some(meta.len()))
+            }
+            Input::Stdin => (Path::new("-"), None),
+        };
+        let mut cap = pcap::Capture::from_file_with_precision(path, pcap::Precision::Nano)
+            .map_err(|e| classify_open_error(&name, e))?;
+        if let Some(expr) = filter {
+            cap.filter(expr, true).map_err(|e| Error::Filter {
+                expr: expr.to_string(),
+                detail: pcap_text(&e),
+            })?;
+        }
+        let link = LinkType(cap.get_datalink().0);
+        Ok(OfflineSource {
+            cap,
+            name,
+            link,
+            file_size,
+            bytes_read: 24,
+            packets_read: 0,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn link(&self) -> LinkType {
+        self.link
+    }
+
+    /// The next packet, `Ok(None)` at the end of the file.
+    pub fn next_packet(&mut self) -> Result<Option<Packet>, Error> {
+        match self.cap.next_packet() {
+            Ok(p) => {
+                self.packets_read += 1;
+                self.bytes_read += 16 + u64::from(p.header.caplen);
+                let secs = p.header.ts.tv_sec;
+                let nanos = u32::try_from(p.header.ts.tv_usec).unwrap_or(0);
+                Ok(Some(Packet {
+                    ts: Timestamp::new(secs, nanos),
+                    link: self.link,
+                    wire_len: p.header.len,
+                    data: p.data.to_vec(),
+                }))
+            }
+            Err(pcap::Error::NoMorePackets) => Ok(None),
+            Err(e) => Err(Error::Damaged {
+                path: self.name.clone(),
+                after_packets: self.packets_read,
+                detail: pcap_text(&e),
+            }),
+        }
+    }
+}
+
+fn pcap_text(e: &pcap::Error) -> String {
+    match e {
+        pcap::Error::PcapError(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn classify_open_error(name: &str, e: pcap::Error) -> Error {
+    let text = pcap_text(&e);
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("no such file") {
+        Error::Open {
+            path: name.to_string(),
+            reason: "no such file".into(),
+        }
+    } else if lower.contains("permission denied") {
+        Error::Open {
+            path: name.to_string(),
+            reason: "permission denied".into(),
+        }
+    } else if lower.contains("truncated dump file") && lower.contains("file header") {
+        Error::NotACapture {
+            path: name.to_string(),
+            detail: "it is too short to hold a capture file header".into(),
+        }
+    } else if lower.contains("unknown file format") || lower.contains("bad dump file format") {
+        Error::NotACapture {
+            path: name.to_string(),
+            detail: "it is not in pcap or pcapng format".into(),
+        }
+    } else {
+        Error::NotACapture {
+            path: name.to_string(),
+            detail: text,
+        }
+    }
+}

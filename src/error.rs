@@ -1,0 +1,37 @@
+//! Errors that stop probewatch. Each one renders as one plain sentence that says what
+//! happened and how to fix it. Per-packet problems are never errors: they are counted.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("cannot open {path}: {reason}; check the path and that you may read it")]
+    Open { path: String, reason: String },
+
+    #[error("{path} is not a capture file ({detail}); give a .pcap or .pcapng file, e.g. one written by `tcpdump -w`")]
+    NotACapture { path: String, detail: String },
+
+    #[error("{path} is damaged or cut short after packet {after_packets} ({detail}); the report above covers everything before that point")]
+    Damaged {
+        path: String,
+        after_packets: u64,
+        detail: String,
+    },
+
+    #[error("the filter expression `{expr}` is not valid ({detail}); it uses tcpdump's syntax, e.g. 'port 443 or port 53'")]
+    Filter { expr: String, detail: String },
+
+    #[error("cannot write the report: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+impl Error {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Damaged { .. } => 3,
+            Error::Output(_) => 4,
+            _ => 2,
+        }
+    }
+}

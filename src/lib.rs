@@ -1,0 +1,188 @@
+//! probewatch: which hostnames each client tried, in what order, and where the name it
+//! asked for did not match the certificate the server showed.
+//!
+//! The data flows through one module per stage, each seeing only the previous stage's
+//! owned output: `capture → decode → reassemble → parse → correlate → report`.
+#![forbid(unsafe_code)]
+
+pub mod capture;
+pub mod correlate;
+pub mod decode;
+pub mod error;
+pub mod parse;
+pub mod reassemble;
+pub mod report;
+pub mod stats;
+
+use std::io::Write;
+
+pub use error::Error;
+
+use capture::{Input, OfflineSource, Packet, Timestamp};
+use correlate::{CorrelateLimits, Correlator, Report};
+use decode::{DefragLimits, Decoder};
+use parse::{ParseLimits, Parser};
+use reassemble::{Limits, Reassembler};
+use report::Format;
+use stats::Stats;
+
+/// All named bounds.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Bounds {
+    pub reassembly: Limits,
+    pub defrag: DefragLimits,
+    pub parse: ParseLimits,
+    pub correlate: CorrelateLimits,
+}
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub inputs: Vec<Input>,
+    pub filter: Option<String>,
+    pub format: Format,
+    pub bounds: Bounds,
+    /// Table width in columns.
+    pub width: u16,
+    /// Show progress on stderr.
+    pub progress: bool,
+}
+
+/// The stages wired together.
+pub struct Pipeline {
+    decoder: Decoder,
+    reassembler: Reassembler,
+    parser: Parser,
+    correlator: Correlator,
+    events: Vec<reassemble::Event>,
+    parsed: Vec<parse::Parsed>,
+    stops: Vec<parse::Stop>,
+    last_expire: Option<Timestamp>,
+}
+
+impl Pipeline {
+    pub fn new(b: Bounds) -> Self {
+        Pipeline {
+            decoder: Decoder::new(b.defrag),
+            reassembler: Reassembler::new(b.reassembly),
+            parser: Parser::new(b.parse),
+            correlator: Correlator::new(b.correlate),
+            events: Vec::new(),
+            parsed: Vec::new(),
+            stops: Vec::new(),
+            last_expire: None,
+        }
+    }
+
+    /// Feeds one packet through every stage.
+    pub fn packet(&mut self, pkt: &Packet) {
+        if let Some(d) = self.decoder.decode(pkt) {
+            self.reassembler.push(d, &mut self.events);
+        }
+        // Once a second of capture time: end idle flows, drop stale fragments.
+        let due = match self.last_expire {
+            None => true,
+            Some(t) => pkt.ts.secs != t.secs,
+        };
+        if due {
+            self.last_expire = Some(pkt.ts);
+            self.reassembler.expire(pkt.ts, &mut self.events);
+            self.decoder.expire(pkt.ts);
+        }
+        self.drain();
+    }
+
+    fn drain(&mut self) {
+        for ev in self.events.drain(..) {
+            self.parser.push(ev, &mut self.parsed, &mut self.stops);
+        }
+        for (c, s, d) in self.stops.drain(..) {
+            self.reassembler.stop(c, s, d);
+        }
+        for p in self.parsed.drain(..) {
+            self.correlator.push(p);
+        }
+    }
+
+    pub fn probe_count(&self) -> usize {
+        self.correlator.probe_count()
+    }
+
+    /// Ends every flow and returns the report data and the counters.
+    pub fn finish(mut self) -> (Report, Stats) {
+        self.reassembler.finish(&mut self.events);
+        self.drain();
+        let mut stats = Stats {
+            decode: self.decoder.stats.clone(),
+            reassembly: self.reassembler.stats.clone(),
+            parse: self.parser.stats.clone(),
+            ..Stats::default()
+        };
+        let (report, cstats) = self.correlator.finish();
+        stats.correlate = cstats;
+        (report, stats)
+    }
+}
+
+fn progress_bar(src: &OfflineSource) -> indicatif::ProgressBar {
+    let pb = match src.file_size {
+        Some(n) => indicatif::ProgressBar::new(n),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    let style = if src.file_size.is_some() {
+        "{prefix} {bar:30} {bytes}/{total_bytes} ({percent}%) {msg}"
+    } else {
+        "{prefix} {spinner} {bytes} {msg}"
+    };
+    if let Ok(s) = indicatif::ProgressStyle::with_template(style) {
+        pb.set_style(s);
+    }
+    pb.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
+    pb.set_prefix(src.name().to_string());
+    pb
+}
+
+/// Reads every input, writes the report to `out`. When an input is damaged or cut short,
+/// everything before the damage is still reported, then the error is returned.
+pub fn run(cfg: &Config, out: &mut dyn Write) -> Result<(), Error> {
+    let mut pipeline = Pipeline::new(cfg.bounds);
+    let mut files = Vec::new();
+    let mut damage: Option<Error> = None;
+    for input in &cfg.inputs {
+        let mut src = OfflineSource::open(input, cfg.filter.as_deref())?;
+        files.push(src.name().to_string());
+        let pb = cfg.progress.then(|| progress_bar(&src));
+        loop {
+            match src.next_packet() {
+                Ok(Some(pkt)) => {
+                    pipeline.packet(&pkt);
+                    if let Some(pb) = &pb {
+                        if src.packets_read % 2048 == 0 {
+                            pb.set_position(src.bytes_read.min(src.file_size.unwrap_or(u64::MAX)));
+                            pb.set_message(format!(
+                                "{} packets, {} probes",
+                                src.packets_read,
+                                pipeline.probe_count()
+                            ));
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    damage.get_or_insert(e);
+                    break;
+                }
+            }
+        }
+        if let Some(pb) = pb {
+            pb.finish_and_clear();
+        }
+    }
+    let (report, mut stats) = pipeline.finish();
+    stats.files = files;
+    report::write(cfg.format, &report, &stats, out, cfg.width)?;
+    match damage {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,109 @@
+//! Certificate summaries (x509-parser). The borrowed certificate view stays here; the
+//! stage hands on an owned [`CertInfo`].
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use x509_parser::extensions::GeneralName;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+/// What probewatch keeps of a certificate.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CertInfo {
+    pub subject_cn: Option<String>,
+    pub san_dns: Vec<String>,
+    pub san_ip: Vec<String>,
+    pub issuer: String,
+    pub not_before: String,
+    pub not_after: String,
+    pub self_signed: bool,
+    pub sha256: String,
+    /// Set when the certificate or its SAN extension could not be fully parsed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parse_error: Option<String>,
+}
+
+impl CertInfo {
+    pub fn ip_sans(&self) -> Vec<IpAddr> {
+        self.san_ip.iter().filter_map(|s| s.parse().ok()).collect()
+    }
+}
+
+/// A certificate chain as sent in one Certificate message.
+#[derive(Clone, Debug, Default)]
+pub struct CertChain {
+    /// The first certificate (the end-entity), when it could be parsed.
+    pub leaf: Option<CertInfo>,
+    pub chain_len: usize,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+fn rfc3339(t: &x509_parser::time::ASN1Time) -> String {
+    let dt = t.to_datetime();
+    dt.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+/// Summarises one DER certificate. Never fails: what cannot be read is said in `parse_error`.
+pub fn summarize(der: &[u8]) -> CertInfo {
+    let sha256 = hex(&Sha256::digest(der));
+    let cert = match X509Certificate::from_der(der) {
+        Ok((_, c)) => c,
+        Err(e) => {
+            return CertInfo {
+                sha256,
+                parse_error: Some(format!("certificate could not be parsed ({e})")),
+                ..CertInfo::default()
+            }
+        }
+    };
+    let mut info = CertInfo {
+        sha256,
+        ..CertInfo::default()
+    };
+    info.subject_cn = cert.subject().iter_common_name().next().map(|cn| match cn.as_str() {
+        Ok(s) => s.to_string(),
+        Err(_) => String::from_utf8_lossy(cn.as_slice()).into_owned(),
+    });
+    info.issuer = cert.issuer().to_string();
+    info.not_before = rfc3339(&cert.validity().not_before);
+    info.not_after = rfc3339(&cert.validity().not_after);
+    info.self_signed = cert.subject().as_raw() == cert.issuer().as_raw();
+    match cert.subject_alternative_name() {
+        Ok(Some(san)) => {
+            for gn in &san.value.general_names {
+                match gn {
+                    GeneralName::DNSName(n) => info.san_dns.push((*n).to_string()),
+                    GeneralName::IPAddress(b) => {
+                        if let Some(ip) = ip_from_bytes(b) {
+                            info.san_ip.push(ip.to_string());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(None) => {}
+        Err(e) => info.parse_error = Some(format!("subjectAltName could not be parsed ({e})")),
+    }
+    info
+}
+
+fn ip_from_bytes(b: &[u8]) -> Option<IpAddr> {
+    if let Ok(a) = <[u8; 4]>::try_from(b) {
+        return Some(IpAddr::from(a));
+    }
+    if let Ok(a) = <[u8; 16]>::try_from(b) {
+        return Some(IpAddr::from(a));
+    }
+    None
+}

@@ -1,0 +1,156 @@
+//! HTTP/1.x request and response heads (httparse). Bodies are skipped by length.
+
+/// A request head.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub host: Option<String>,
+}
+
+/// A response head.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub location: Option<String>,
+}
+
+/// How the body after a head is delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Body {
+    None,
+    Length(u64),
+    Chunked,
+    /// Until the connection closes.
+    UntilClose,
+}
+
+pub enum Head<T> {
+    /// Head parsed: the value, the head length, how the body is delimited.
+    Complete(T, usize, Body),
+    Partial,
+    Invalid,
+}
+
+const MAX_HEADERS: usize = 96;
+
+pub const METHODS: [&[u8]; 9] = [
+    b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"CONNECT ", b"PATCH ", b"TRACE ",
+];
+
+pub fn starts_like_request(d: &[u8]) -> bool {
+    METHODS.iter().any(|m| d.starts_with(m) || m.starts_with(d) && !d.is_empty())
+}
+
+fn header<'a>(headers: &'a [httparse::Header<'a>], name: &str) -> Option<&'a [u8]> {
+    headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value)
+}
+
+fn body_of(headers: &[httparse::Header<'_>], request: bool) -> Body {
+    if header(headers, "transfer-encoding")
+        .is_some_and(|v| String::from_utf8_lossy(v).to_ascii_lowercase().contains("chunked"))
+    {
+        return Body::Chunked;
+    }
+    match header(headers, "content-length").and_then(|v| std::str::from_utf8(v).ok()?.trim().parse().ok()) {
+        Some(0) => Body::None,
+        Some(n) => Body::Length(n),
+        None if request => Body::None,
+        None => Body::UntilClose,
+    }
+}
+
+fn text(v: &[u8]) -> String {
+    String::from_utf8_lossy(v).trim().to_string()
+}
+
+pub fn request(buf: &[u8]) -> Head<Request> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => {
+            let body = body_of(req.headers, true);
+            let r = Request {
+                method: req.method.unwrap_or("").to_string(),
+                path: req.path.unwrap_or("").to_string(),
+                host: header(req.headers, "host").map(text),
+            };
+            Head::Complete(r, n, body)
+        }
+        Ok(httparse::Status::Partial) => Head::Partial,
+        Err(_) => Head::Invalid,
+    }
+}
+
+/// `head_request`: the request was HEAD (no body follows whatever the headers say).
+pub fn response(buf: &[u8], head_request: bool) -> Head<Response> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut resp = httparse::Response::new(&mut headers);
+    match resp.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => {
+            let status = resp.code.unwrap_or(0);
+            let body = if head_request || (100..200).contains(&status) || status == 204 || status == 304 {
+                Body::None
+            } else {
+                body_of(resp.headers, false)
+            };
+            Head::Complete(
+                Response {
+                    status,
+                    location: header(resp.headers, "location").map(text),
+                },
+                n,
+                body,
+            )
+        }
+        Ok(httparse::Status::Partial) => Head::Partial,
+        Err(_) => Head::Invalid,
+    }
+}
+
+/// Skips a chunked body incrementally. Returns bytes consumed and whether it ended.
+#[derive(Default)]
+pub struct Chunked {
+    /// Bytes left in the current chunk (including its trailing CRLF).
+    left: u64,
+    in_trailer: bool,
+}
+
+impl Chunked {
+    /// Consumes from `buf`; returns (consumed, finished, invalid).
+    pub fn consume(&mut self, buf: &[u8]) -> (usize, bool, bool) {
+        let mut pos = 0usize;
+        loop {
+            if self.left > 0 {
+                let take = (self.left).min((buf.len() - pos) as u64) as usize;
+                pos += take;
+                self.left -= take as u64;
+                if self.left > 0 {
+                    return (pos, false, false);
+                }
+            }
+            let rest = buf.get(pos..).unwrap_or(&[]);
+            let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
+                return (pos, false, rest.len() > 1024);
+            };
+            let line = rest.get(..eol).unwrap_or(&[]);
+            pos += eol + 2;
+            if self.in_trailer {
+                if line.is_empty() {
+                    return (pos, true, false);
+                }
+                continue;
+            }
+            let size_txt = String::from_utf8_lossy(line);
+            let size_txt = size_txt.split(';').next().unwrap_or("").trim().to_string();
+            let Ok(size) = u64::from_str_radix(&size_txt, 16) else {
+                return (pos, false, true);
+            };
+            if size == 0 {
+                self.in_trailer = true;
+            } else {
+                self.left = size + 2;
+            }
+        }
+    }
+}

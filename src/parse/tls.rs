@@ -1,0 +1,360 @@
+//! TLS records and handshake messages (tls-parser for message structure).
+//!
+//! Reads one direction's byte stream: record headers, reassembles handshake messages
+//! across records, decodes ClientHello / ServerHello / Certificate, notes alerts and
+//! application data. Unknown values are kept, never fatal.
+
+use tls_parser::{
+    parse_tls_client_hello_extension, parse_tls_message_handshake, TlsExtension, TlsMessage,
+    TlsMessageHandshake,
+};
+
+use super::cert::{self, CertChain};
+
+/// What a ClientHello offers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientHello {
+    pub sni: Option<String>,
+    pub alpn: Vec<String>,
+    /// supported_versions (GREASE removed); empty when the extension is absent.
+    pub versions: Vec<u16>,
+    pub legacy_version: u16,
+    /// An encrypted_client_hello (0xfe0d) extension is present.
+    pub ech: bool,
+}
+
+impl ClientHello {
+    /// The highest version offered.
+    pub fn max_version(&self) -> u16 {
+        self.versions.iter().copied().max().unwrap_or(self.legacy_version)
+    }
+}
+
+/// What a ServerHello chose.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServerHello {
+    pub version: u16,
+    pub cipher: u16,
+    /// A HelloRetryRequest (TLS 1.3), not a real ServerHello.
+    pub hrr: bool,
+}
+
+/// Things one direction of a TLS stream said.
+#[derive(Clone, Debug)]
+pub enum TlsItem {
+    ClientHello(ClientHello),
+    ServerHello(ServerHello),
+    Certificate(CertChain),
+    Alert { level: u8, description: u8, encrypted: bool },
+    /// An application-data record (the first few are reported).
+    AppData,
+    ChangeCipherSpec,
+    /// The bytes are not TLS (or the stream lost sync); parsing of this direction stops.
+    NotTls,
+}
+
+const HRR_RANDOM: [u8; 32] = [
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+];
+
+/// Largest handshake message accepted (a 339 KB certificate chain fits).
+pub const MAX_HANDSHAKE: usize = 1 << 20;
+
+fn is_grease(v: u16) -> bool {
+    v & 0x0f0f == 0x0a0a && (v >> 8) == (v & 0xff)
+}
+
+fn be16(d: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*d.get(at)?, *d.get(at + 1)?]))
+}
+
+fn be24(d: &[u8], at: usize) -> Option<usize> {
+    Some((usize::from(*d.get(at)?) << 16) | (usize::from(*d.get(at + 1)?) << 8) | usize::from(*d.get(at + 2)?))
+}
+
+/// Looks like the header of a TLS record of the given handshake type at `at`
+/// (content type 22, version 3.x, then the handshake message type).
+pub fn looks_like_hello(d: &[u8], at: usize, hs_type: u8) -> bool {
+    let get = |i: usize| d.get(at + i).copied();
+    get(0) == Some(0x16)
+        && get(1) == Some(0x03)
+        && get(2).is_some_and(|v| v <= 0x04)
+        && be16(d, at + 3).is_some_and(|l| (4..=18432).contains(&l))
+        && get(5) == Some(hs_type)
+}
+
+/// Per-direction TLS reader state.
+#[derive(Default)]
+pub struct TlsReader {
+    buf: Vec<u8>,
+    hs: Vec<u8>,
+    /// After ChangeCipherSpec (TLS <= 1.2): handshake records are encrypted.
+    encrypted: bool,
+    pub tls13: bool,
+    pub app_records: u64,
+    pub records: u64,
+    failed: bool,
+}
+
+impl TlsReader {
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
+
+    /// Bytes held (for the buffer bound).
+    pub fn held(&self) -> usize {
+        self.buf.len() + self.hs.len()
+    }
+
+    /// Forget partial data after a gap: the stream position is lost.
+    pub fn lose_sync(&mut self) {
+        self.buf.clear();
+        self.hs.clear();
+        self.failed = true;
+    }
+
+    pub fn feed(&mut self, data: &[u8], out: &mut Vec<TlsItem>) {
+        if self.failed {
+            return;
+        }
+        self.buf.extend_from_slice(data);
+        let mut pos = 0usize;
+        loop {
+            let Some(hdr) = self.buf.get(pos..pos + 5) else { break };
+            let ct = hdr.first().copied().unwrap_or(0);
+            let major = hdr.get(1).copied().unwrap_or(0);
+            let len = usize::from(be16(hdr, 3).unwrap_or(0));
+            if !(20..=24).contains(&ct) || major != 3 || len > 18432 + 2048 {
+                self.failed = true;
+                out.push(TlsItem::NotTls);
+                break;
+            }
+            let Some(body) = self.buf.get(pos + 5..pos + 5 + len) else { break };
+            let body = body.to_vec();
+            pos += 5 + len;
+            self.records += 1;
+            match ct {
+                20 => {
+                    if !self.tls13 {
+                        self.encrypted = true;
+                    }
+                    out.push(TlsItem::ChangeCipherSpec);
+                }
+                21 => {
+                    let plain = !self.encrypted && body.len() == 2;
+                    out.push(TlsItem::Alert {
+                        level: if plain { body.first().copied().unwrap_or(0) } else { 0 },
+                        description: if plain { body.get(1).copied().unwrap_or(0) } else { 0 },
+                        encrypted: !plain,
+                    });
+                }
+                22 if !self.encrypted => {
+                    self.hs.extend_from_slice(&body);
+                    self.handshake_messages(out);
+                    if self.failed {
+                        break;
+                    }
+                }
+                23 => {
+                    self.app_records += 1;
+                    out.push(TlsItem::AppData);
+                }
+                _ => {}
+            }
+        }
+        self.buf.drain(..pos.min(self.buf.len()));
+    }
+
+    fn handshake_messages(&mut self, out: &mut Vec<TlsItem>) {
+        let mut pos = 0usize;
+        while let Some(len) = be24(&self.hs, pos + 1) {
+            if len > MAX_HANDSHAKE {
+                self.failed = true;
+                out.push(TlsItem::NotTls);
+                return;
+            }
+            let Some(msg) = self.hs.get(pos..pos + 4 + len) else { break };
+            if let Some(item) = handshake(msg) {
+                if let TlsItem::ServerHello(sh) = &item {
+                    if sh.version == 0x0304 || (sh.version >> 8) == 0x7f {
+                        self.tls13 = true;
+                    }
+                }
+                out.push(item);
+            }
+            pos += 4 + len;
+        }
+        self.hs.drain(..pos.min(self.hs.len()));
+    }
+}
+
+fn handshake(msg: &[u8]) -> Option<TlsItem> {
+    let msg_type = *msg.first()?;
+    let parsed = parse_tls_message_handshake(msg);
+    match (msg_type, parsed) {
+        (1, Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ClientHello(ch))))) => {
+            let mut hello = ClientHello {
+                legacy_version: ch.version.0,
+                ..ClientHello::default()
+            };
+            if let Some(ext) = ch.ext {
+                client_extensions(ext, &mut hello);
+            }
+            Some(TlsItem::ClientHello(hello))
+        }
+        (2, Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ServerHello(sh))))) => {
+            let mut version = sh.version.0;
+            if let Some(v) = sh.ext.and_then(server_supported_version) {
+                version = v;
+            }
+            Some(TlsItem::ServerHello(ServerHello {
+                version,
+                cipher: sh.cipher.0,
+                hrr: sh.random == HRR_RANDOM,
+            }))
+        }
+        (2, Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ServerHelloV13Draft18(sh))))) => {
+            Some(TlsItem::ServerHello(ServerHello {
+                version: sh.version.0,
+                cipher: sh.cipher.0,
+                hrr: false,
+            }))
+        }
+        (6, Ok((_, TlsMessage::Handshake(TlsMessageHandshake::HelloRetryRequest(h))))) => {
+            Some(TlsItem::ServerHello(ServerHello {
+                version: h.version.0,
+                cipher: h.cipher.0,
+                hrr: true,
+            }))
+        }
+        (11, Ok((_, TlsMessage::Handshake(TlsMessageHandshake::Certificate(c))))) => {
+            let chain_len = c.cert_chain.len();
+            let leaf = c.cert_chain.first().map(|rc| cert::summarize(rc.data));
+            Some(TlsItem::Certificate(CertChain { leaf, chain_len }))
+        }
+        // A TLS 1.3-style Certificate (request context first) seen in cleartext.
+        (11, Err(_)) => certificate_13(msg.get(4..)?).map(TlsItem::Certificate),
+        _ => None,
+    }
+}
+
+fn certificate_13(body: &[u8]) -> Option<CertChain> {
+    let ctx_len = usize::from(*body.first()?);
+    let list_len = be24(body, 1 + ctx_len)?;
+    let mut pos = 4 + ctx_len;
+    let end = (pos + list_len).min(body.len());
+    let mut chain = CertChain::default();
+    while pos + 3 <= end {
+        let l = be24(body, pos)?;
+        let der = body.get(pos + 3..pos + 3 + l)?;
+        if chain.leaf.is_none() {
+            chain.leaf = Some(cert::summarize(der));
+        }
+        chain.chain_len += 1;
+        let ext = usize::from(be16(body, pos + 3 + l)?);
+        pos += 3 + l + 2 + ext;
+    }
+    Some(chain)
+}
+
+fn client_extensions(mut ext: &[u8], hello: &mut ClientHello) {
+    while ext.len() >= 4 {
+        let ty = be16(ext, 0).unwrap_or(0);
+        let len = usize::from(be16(ext, 2).unwrap_or(0));
+        let Some(raw) = ext.get(..4 + len) else { break };
+        if ty == 0xfe0d {
+            hello.ech = true;
+        }
+        if let Ok((_, e)) = parse_tls_client_hello_extension(raw) {
+            match e {
+                TlsExtension::SNI(names) => {
+                    if let Some((_, n)) = names.iter().find(|(t, _)| t.0 == 0) {
+                        hello.sni = Some(String::from_utf8_lossy(n).into_owned());
+                    }
+                }
+                TlsExtension::ALPN(list) => {
+                    hello.alpn = list.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+                }
+                TlsExtension::SupportedVersions(v) => {
+                    hello.versions = v.iter().map(|x| x.0).filter(|x| !is_grease(*x)).collect();
+                }
+                _ => {}
+            }
+        }
+        ext = ext.get(4 + len..).unwrap_or(&[]);
+    }
+}
+
+/// The selected version from a ServerHello's supported_versions extension.
+fn server_supported_version(mut ext: &[u8]) -> Option<u16> {
+    while ext.len() >= 4 {
+        let ty = be16(ext, 0)?;
+        let len = usize::from(be16(ext, 2)?);
+        if ty == 43 && len == 2 {
+            return be16(ext, 4);
+        }
+        ext = ext.get(4 + len..)?;
+    }
+    None
+}
+
+/// Version number as people write it.
+pub fn version_name(v: u16) -> String {
+    match v {
+        0x0300 => "SSL 3.0".into(),
+        0x0301 => "TLS 1.0".into(),
+        0x0302 => "TLS 1.1".into(),
+        0x0303 => "TLS 1.2".into(),
+        0x0304 => "TLS 1.3".into(),
+        v if v >> 8 == 0x7f => format!("TLS 1.3 (draft {})", v & 0xff),
+        v => format!("0x{v:04x}"),
+    }
+}
+
+/// Cipher suite name (IANA), or its number.
+pub fn cipher_name(c: u16) -> String {
+    tls_parser::TlsCipherSuite::from_id(c)
+        .map(|s| s.name.to_string())
+        .unwrap_or_else(|| format!("0x{c:04x}"))
+}
+
+/// Alert description name (RFC 8446 §6).
+pub fn alert_name(d: u8) -> String {
+    let s = match d {
+        0 => "close_notify",
+        10 => "unexpected_message",
+        20 => "bad_record_mac",
+        21 => "decryption_failed",
+        22 => "record_overflow",
+        30 => "decompression_failure",
+        40 => "handshake_failure",
+        41 => "no_certificate",
+        42 => "bad_certificate",
+        43 => "unsupported_certificate",
+        44 => "certificate_revoked",
+        45 => "certificate_expired",
+        46 => "certificate_unknown",
+        47 => "illegal_parameter",
+        48 => "unknown_ca",
+        49 => "access_denied",
+        50 => "decode_error",
+        51 => "decrypt_error",
+        70 => "protocol_version",
+        71 => "insufficient_security",
+        80 => "internal_error",
+        86 => "inappropriate_fallback",
+        90 => "user_canceled",
+        100 => "no_renegotiation",
+        109 => "missing_extension",
+        110 => "unsupported_extension",
+        112 => "unrecognized_name",
+        113 => "bad_certificate_status_response",
+        115 => "unknown_psk_identity",
+        116 => "certificate_required",
+        120 => "no_application_protocol",
+        121 => "ech_required",
+        _ => return format!("alert_{d}"),
+    };
+    s.to_string()
+}

@@ -1,0 +1,627 @@
+//! Stage 3: TCP stream reassembly for the handshake phase, UDP passed through.
+//!
+//! Input: owned [`Decoded`] segments. Output: owned [`Event`]s: in-order stream bytes per
+//! flow and direction, gaps (with their cause), FIN/RST, and flow endings with a summary.
+//! Once the parser has what it needs from a direction it calls [`Reassembler::stop`] and
+//! the bytes that follow are only counted, never buffered.
+//!
+//! Bounds (all in [`Limits`]): flows tracked, bytes buffered out of order per direction,
+//! out-of-order segments (holes) per direction, idle timeout. Every eviction is counted.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+
+use crate::capture::Timestamp;
+use crate::decode::{Datagram, Decoded, Segment};
+
+pub type FlowId = u64;
+
+/// Direction of data within a flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dir {
+    /// Client to server.
+    Up,
+    /// Server to client.
+    Down,
+}
+
+impl Dir {
+    fn idx(self) -> usize {
+        match self {
+            Dir::Up => 0,
+            Dir::Down => 1,
+        }
+    }
+    pub fn other(self) -> Dir {
+        match self {
+            Dir::Up => Dir::Down,
+            Dir::Down => Dir::Up,
+        }
+    }
+}
+
+/// Named bounds of the reassembler.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Flows tracked at once; the least recently active are evicted beyond it.
+    pub max_flows: usize,
+    /// Bytes held out of order per direction before the oldest hole is given up.
+    pub max_buffer: usize,
+    /// Out-of-order segments held per direction.
+    pub max_holes: usize,
+    /// A flow with no packet for this long (capture time) is ended.
+    pub idle_secs: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_flows: 65_536,
+            max_buffer: 1 << 20,
+            max_holes: 256,
+            idle_secs: 120.0,
+        }
+    }
+}
+
+/// Why bytes of a stream were not seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GapCause {
+    /// The capture missed segments the peer acknowledged (or that never arrived).
+    NotCaptured,
+    /// The snapshot length cut the packet.
+    Snaplen,
+    /// Too much data out of order: a bound was reached and the hole was given up.
+    BufferLimit,
+}
+
+/// Why a flow ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndCause {
+    Closed,
+    Idle,
+    Evicted,
+    EndOfCapture,
+}
+
+/// What is known about a flow when it ends.
+#[derive(Clone, Debug, Default)]
+pub struct FlowSummary {
+    pub saw_syn: bool,
+    pub saw_synack: bool,
+    pub packets: [u64; 2],
+    pub payload_bytes: [u64; 2],
+    pub fin: [Option<Timestamp>; 2],
+    pub rst: [Option<Timestamp>; 2],
+    pub last_ts: Timestamp,
+}
+
+impl FlowSummary {
+    pub fn packets(&self, d: Dir) -> u64 {
+        self.packets.get(d.idx()).copied().unwrap_or(0)
+    }
+    pub fn payload(&self, d: Dir) -> u64 {
+        self.payload_bytes.get(d.idx()).copied().unwrap_or(0)
+    }
+    pub fn fin(&self, d: Dir) -> Option<Timestamp> {
+        self.fin.get(d.idx()).copied().flatten()
+    }
+    pub fn rst(&self, d: Dir) -> Option<Timestamp> {
+        self.rst.get(d.idx()).copied().flatten()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum Event {
+    Opened {
+        flow: FlowId,
+        ts: Timestamp,
+        client: SocketAddr,
+        server: SocketAddr,
+        saw_syn: bool,
+    },
+    Data {
+        flow: FlowId,
+        dir: Dir,
+        ts: Timestamp,
+        data: Vec<u8>,
+    },
+    Gap {
+        flow: FlowId,
+        dir: Dir,
+        ts: Timestamp,
+        len: u64,
+        cause: GapCause,
+    },
+    Fin {
+        flow: FlowId,
+        dir: Dir,
+        ts: Timestamp,
+    },
+    Rst {
+        flow: FlowId,
+        dir: Dir,
+        ts: Timestamp,
+    },
+    Ended {
+        flow: FlowId,
+        ts: Timestamp,
+        cause: EndCause,
+        summary: FlowSummary,
+    },
+    Datagram(Datagram),
+}
+
+/// Counters, shown in the stats.
+#[derive(Clone, Debug, Default)]
+pub struct ReassemblyStats {
+    pub flows: u64,
+    pub flows_mid_stream: u64,
+    pub flows_ended_idle: u64,
+    pub flows_evicted: u64,
+    pub out_of_order_segments: u64,
+    pub retransmitted_bytes: u64,
+    pub gaps_not_captured: u64,
+    pub gaps_snaplen: u64,
+    pub gaps_buffer_limit: u64,
+    pub bytes_skipped_after_handshake: u64,
+    pub peak_buffered_bytes: u64,
+    pub peak_flows: u64,
+}
+
+#[derive(Default)]
+struct Half {
+    /// Sequence number of stream offset 0.
+    base: Option<u32>,
+    /// Next stream offset to deliver.
+    next: u64,
+    pending: BTreeMap<u64, Vec<u8>>,
+    pending_bytes: usize,
+    stopped: bool,
+}
+
+struct Flow {
+    id: FlowId,
+    client: SocketAddr,
+    halves: [Half; 2],
+    summary: FlowSummary,
+    last_seen: Timestamp,
+    closed_at: Option<Timestamp>,
+}
+
+impl Flow {
+    fn half(&mut self, d: Dir) -> Option<&mut Half> {
+        self.halves.get_mut(d.idx())
+    }
+}
+
+/// Canonical flow key: the two endpoints in sorted order.
+type Key = (SocketAddr, SocketAddr);
+
+fn key(a: SocketAddr, b: SocketAddr) -> Key {
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+/// Ports where a service usually listens: used to tell the server when the SYN was missed.
+fn service_port(p: u16) -> bool {
+    p < 1024
+        || matches!(
+            p,
+            1080 | 1443 | 2083 | 2087 | 3128 | 4433 | 5222 | 5223 | 5269 | 6443 | 6667 | 6697
+                | 8000 | 8008 | 8080 | 8443 | 8888 | 9443
+        )
+}
+
+/// How long a closed flow lingers (for retransmissions and the last ACKs).
+const LINGER_SECS: f64 = 2.0;
+
+pub struct Reassembler {
+    limits: Limits,
+    flows: HashMap<Key, Flow>,
+    next_id: FlowId,
+    buffered: usize,
+    pub stats: ReassemblyStats,
+}
+
+impl Reassembler {
+    pub fn new(limits: Limits) -> Self {
+        Reassembler {
+            limits,
+            flows: HashMap::new(),
+            next_id: 1,
+            buffered: 0,
+            stats: ReassemblyStats::default(),
+        }
+    }
+
+    /// Feeds one decoded packet; events are appended to `out`.
+    pub fn push(&mut self, d: Decoded, out: &mut Vec<Event>) {
+        match d {
+            Decoded::Udp(dg) => out.push(Event::Datagram(dg)),
+            Decoded::Tcp(seg) => self.segment(seg, out),
+        }
+    }
+
+    /// The parser needs no more bytes from this direction.
+    pub fn stop(&mut self, client: SocketAddr, server: SocketAddr, dir: Dir) {
+        if let Some(f) = self.flows.get_mut(&key(client, server)) {
+            if let Some(h) = f.halves.get_mut(dir.idx()) {
+                h.stopped = true;
+                self.buffered = self.buffered.saturating_sub(h.pending_bytes);
+                h.pending.clear();
+                h.pending_bytes = 0;
+            }
+        }
+    }
+
+    fn segment(&mut self, seg: Segment, out: &mut Vec<Event>) {
+        let k = key(seg.src, seg.dst);
+        let ts = seg.ts;
+        // A fresh SYN on a closed flow's tuple starts a new flow (port reuse).
+        let restart = seg.flags.syn
+            && !seg.flags.ack
+            && self.flows.get(&k).is_some_and(|f| {
+                f.closed_at.is_some() || f.halves.first().and_then(|h| h.base) != Some(seg.seq.wrapping_add(1))
+            });
+        if restart {
+            if let Some(f) = self.flows.remove(&k) {
+                self.end(f, ts, EndCause::Closed, out);
+            }
+        }
+        if !self.flows.contains_key(&k) {
+            // Pure ACKs or resets of an unknown flow carry nothing; do not open one.
+            if seg.payload.is_empty() && !seg.flags.syn {
+                return;
+            }
+            if self.flows.len() >= self.limits.max_flows {
+                self.evict_oldest(ts, out);
+            }
+            let id = self.next_id;
+            self.next_id += 1;
+            let client = if seg.flags.syn {
+                if seg.flags.ack {
+                    seg.dst
+                } else {
+                    seg.src
+                }
+            } else if service_port(seg.dst.port()) && !service_port(seg.src.port()) {
+                seg.src
+            } else if service_port(seg.src.port()) && !service_port(seg.dst.port()) {
+                seg.dst
+            } else if seg.src.port() > seg.dst.port() {
+                seg.src
+            } else {
+                seg.dst
+            };
+            let server = if client == seg.src { seg.dst } else { seg.src };
+            let saw_syn = seg.flags.syn && !seg.flags.ack;
+            self.stats.flows += 1;
+            if !saw_syn {
+                self.stats.flows_mid_stream += 1;
+            }
+            out.push(Event::Opened {
+                flow: id,
+                ts,
+                client,
+                server,
+                saw_syn,
+            });
+            self.flows.insert(
+                k,
+                Flow {
+                    id,
+                    client,
+                    halves: [Half::default(), Half::default()],
+                    summary: FlowSummary::default(),
+                    last_seen: ts,
+                    closed_at: None,
+                },
+            );
+            self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
+        }
+        let limits = self.limits;
+        let Some(flow) = self.flows.get_mut(&k) else {
+            return;
+        };
+        let dir = if seg.src == flow.client {
+            Dir::Up
+        } else {
+            Dir::Down
+        };
+        flow.last_seen = ts;
+        flow.summary.last_ts = ts;
+        let di = dir.idx();
+        if let Some(p) = flow.summary.packets.get_mut(di) {
+            *p += 1;
+        }
+        if let Some(b) = flow.summary.payload_bytes.get_mut(di) {
+            *b += seg.payload.len() as u64 + u64::from(seg.missing_tail);
+        }
+        if seg.flags.syn {
+            if seg.flags.ack {
+                flow.summary.saw_synack = true;
+            } else {
+                flow.summary.saw_syn = true;
+            }
+            if let Some(h) = flow.half(dir) {
+                if h.base.is_none() {
+                    h.base = Some(seg.seq.wrapping_add(1));
+                }
+            }
+        }
+        let id = flow.id;
+        let mut buffered = self.buffered;
+        // An ACK for bytes we never saw: the capture missed them.
+        if seg.flags.ack {
+            if let Some(other) = flow.half(dir.other()) {
+                if !other.stopped {
+                    if let Some(base) = other.base {
+                        let acked = unwrap_offset(other.next, seg.ack.wrapping_sub(base));
+                        if acked > other.next && acked <= other.next + (1 << 30) {
+                            let upto = other.pending.keys().next().copied().map_or(acked, |k| k.min(acked));
+                            if upto > other.next {
+                                let len = upto - other.next;
+                                other.next = upto;
+                                self.stats.gaps_not_captured += 1;
+                                out.push(Event::Gap {
+                                    flow: id,
+                                    dir: dir.other(),
+                                    ts,
+                                    len,
+                                    cause: GapCause::NotCaptured,
+                                });
+                                drain(other, id, dir.other(), ts, &mut buffered, out);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if !seg.payload.is_empty() || seg.missing_tail > 0 {
+            if let Some(h) = flow.halves.get_mut(di) {
+                if h.stopped {
+                    self.stats.bytes_skipped_after_handshake +=
+                        seg.payload.len() as u64 + u64::from(seg.missing_tail);
+                } else {
+                    data(h, id, dir, &seg, &limits, &mut buffered, &mut self.stats, out);
+                }
+            }
+        }
+        self.buffered = buffered;
+        self.stats.peak_buffered_bytes = self.stats.peak_buffered_bytes.max(buffered as u64);
+        if seg.flags.fin {
+            if let Some(slot) = flow.summary.fin.get_mut(di) {
+                if slot.is_none() {
+                    *slot = Some(ts);
+                    out.push(Event::Fin { flow: id, dir, ts });
+                }
+            }
+        }
+        if seg.flags.rst {
+            if let Some(slot) = flow.summary.rst.get_mut(di) {
+                if slot.is_none() {
+                    *slot = Some(ts);
+                    out.push(Event::Rst { flow: id, dir, ts });
+                }
+            }
+            flow.closed_at.get_or_insert(ts);
+        }
+        if flow.summary.fin.iter().all(Option::is_some) {
+            flow.closed_at.get_or_insert(ts);
+        }
+    }
+
+    /// Ends flows idle for longer than the limit, and closed flows after a short linger.
+    pub fn expire(&mut self, now: Timestamp, out: &mut Vec<Event>) {
+        let idle = self.limits.idle_secs;
+        let mut done: Vec<(Key, EndCause)> = self
+            .flows
+            .iter()
+            .filter_map(|(k, f)| match f.closed_at {
+                Some(c) if now.secs_since(&c) > LINGER_SECS => Some((*k, EndCause::Closed)),
+                _ if now.secs_since(&f.last_seen) > idle => Some((*k, EndCause::Idle)),
+                _ => None,
+            })
+            .collect();
+        done.sort_by_key(|(k, _)| self.flows.get(k).map(|f| f.id));
+        for (k, cause) in done {
+            if let Some(f) = self.flows.remove(&k) {
+                if cause == EndCause::Idle {
+                    self.stats.flows_ended_idle += 1;
+                }
+                self.end(f, now, cause, out);
+            }
+        }
+    }
+
+    /// Ends every flow (end of the capture), in the order they started.
+    pub fn finish(&mut self, out: &mut Vec<Event>) {
+        let mut all: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
+        all.sort_by_key(|f| f.id);
+        for f in all {
+            let ts = f.last_seen;
+            let cause = if f.closed_at.is_some() {
+                EndCause::Closed
+            } else {
+                EndCause::EndOfCapture
+            };
+            self.end(f, ts, cause, out);
+        }
+    }
+
+    fn evict_oldest(&mut self, now: Timestamp, out: &mut Vec<Event>) {
+        // Evict the least recently active 1/64 of the table at once (amortised scan).
+        let n = (self.flows.len() / 64).max(1);
+        let mut by_age: Vec<(Timestamp, FlowId, Key)> =
+            self.flows.iter().map(|(k, f)| (f.last_seen, f.id, *k)).collect();
+        by_age.sort_unstable();
+        for (_, _, k) in by_age.into_iter().take(n) {
+            if let Some(f) = self.flows.remove(&k) {
+                self.stats.flows_evicted += 1;
+                self.end(f, now, EndCause::Evicted, out);
+            }
+        }
+    }
+
+    fn end(&mut self, mut f: Flow, ts: Timestamp, cause: EndCause, out: &mut Vec<Event>) {
+        // Deliver what is still held out of order, across the holes.
+        for dir in [Dir::Up, Dir::Down] {
+            let id = f.id;
+            if let Some(h) = f.halves.get_mut(dir.idx()) {
+                let mut buffered = self.buffered;
+                while let Some((&off, _)) = h.pending.iter().next() {
+                    if off > h.next {
+                        self.stats.gaps_not_captured += 1;
+                        out.push(Event::Gap {
+                            flow: id,
+                            dir,
+                            ts,
+                            len: off - h.next,
+                            cause: GapCause::NotCaptured,
+                        });
+                        h.next = off;
+                    }
+                    drain(h, id, dir, ts, &mut buffered, out);
+                }
+                self.buffered = buffered;
+            }
+        }
+        out.push(Event::Ended {
+            flow: f.id,
+            ts,
+            cause,
+            summary: f.summary,
+        });
+    }
+
+    pub fn flows(&self) -> usize {
+        self.flows.len()
+    }
+}
+
+/// The 64-bit stream offset nearest to `near` whose low 32 bits are `rel32`.
+fn unwrap_offset(near: u64, rel32: u32) -> u64 {
+    let near32 = near as u32;
+    let delta = rel32.wrapping_sub(near32) as i32;
+    if delta < 0 {
+        near.saturating_sub(u64::from(delta.unsigned_abs()))
+    } else {
+        near + delta as u64
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn data(
+    h: &mut Half,
+    id: FlowId,
+    dir: Dir,
+    seg: &Segment,
+    limits: &Limits,
+    buffered: &mut usize,
+    stats: &mut ReassemblyStats,
+    out: &mut Vec<Event>,
+) {
+    let base = *h.base.get_or_insert(seg.seq);
+    let ts = seg.ts;
+    let mut off = unwrap_offset(h.next, seg.seq.wrapping_sub(base));
+    let mut bytes: &[u8] = &seg.payload;
+    // Trim what was already delivered (retransmission or overlap: first copy wins).
+    if off < h.next {
+        let skip = (h.next - off).min(bytes.len() as u64) as usize;
+        stats.retransmitted_bytes += skip as u64;
+        bytes = bytes.get(skip..).unwrap_or(&[]);
+        off += skip as u64;
+    }
+    let tail = u64::from(seg.missing_tail);
+    if off == h.next {
+        if !bytes.is_empty() {
+            h.next += bytes.len() as u64;
+            out.push(Event::Data {
+                flow: id,
+                dir,
+                ts,
+                data: bytes.to_vec(),
+            });
+        }
+        if tail > 0 {
+            stats.gaps_snaplen += 1;
+            out.push(Event::Gap {
+                flow: id,
+                dir,
+                ts,
+                len: tail,
+                cause: GapCause::Snaplen,
+            });
+            h.next += tail;
+        }
+        drain(h, id, dir, ts, buffered, out);
+        return;
+    }
+    if bytes.is_empty() {
+        return;
+    }
+    // Out of order: hold it, within the bounds.
+    stats.out_of_order_segments += 1;
+    if h.pending.len() >= limits.max_holes || h.pending_bytes + bytes.len() > limits.max_buffer {
+        // Give up the first hole: deliver what is held from its far side.
+        if let Some((&first, _)) = h.pending.iter().next() {
+            if first > h.next {
+                stats.gaps_buffer_limit += 1;
+                out.push(Event::Gap {
+                    flow: id,
+                    dir,
+                    ts,
+                    len: first - h.next,
+                    cause: GapCause::BufferLimit,
+                });
+                h.next = first;
+                drain(h, id, dir, ts, buffered, out);
+            }
+        }
+        if h.pending.len() >= limits.max_holes || h.pending_bytes + bytes.len() > limits.max_buffer {
+            return;
+        }
+        if off < h.next {
+            return;
+        }
+    }
+    let entry = h.pending.entry(off).or_default();
+    if bytes.len() > entry.len() {
+        h.pending_bytes += bytes.len() - entry.len();
+        *buffered += bytes.len() - entry.len();
+        *entry = bytes.to_vec();
+    }
+}
+
+/// Delivers held segments that have become contiguous.
+fn drain(h: &mut Half, id: FlowId, dir: Dir, ts: Timestamp, buffered: &mut usize, out: &mut Vec<Event>) {
+    while let Some((&off, _)) = h.pending.iter().next() {
+        if off > h.next {
+            break;
+        }
+        let Some(bytes) = h.pending.remove(&off) else {
+            break;
+        };
+        h.pending_bytes = h.pending_bytes.saturating_sub(bytes.len());
+        *buffered = buffered.saturating_sub(bytes.len());
+        let skip = (h.next - off) as usize;
+        if let Some(rest) = bytes.get(skip..) {
+            if !rest.is_empty() {
+                h.next += rest.len() as u64;
+                out.push(Event::Data {
+                    flow: id,
+                    dir,
+                    ts,
+                    data: rest.to_vec(),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

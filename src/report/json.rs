@@ -1,0 +1,107 @@
+//! JSON Lines: one `probe` line per probe (time order), one `client` line per client,
+//! one `stats` line. The keys are stable; the README documents them.
+
+use serde_json::{json, Value};
+
+use super::rfc3339;
+use crate::correlate::{Probe, Report};
+use crate::parse::CertInfo;
+use crate::stats::Stats;
+
+fn cert(c: &CertInfo) -> Value {
+    let mut v = json!({
+        "subject_cn": c.subject_cn,
+        "san_dns": c.san_dns,
+        "san_ip": c.san_ip,
+        "issuer": c.issuer,
+        "not_before": c.not_before,
+        "not_after": c.not_after,
+        "self_signed": c.self_signed,
+        "sha256": c.sha256,
+    });
+    if let (Some(e), Some(obj)) = (&c.parse_error, v.as_object_mut()) {
+        obj.insert("parse_error".into(), json!(e));
+    }
+    v
+}
+
+pub fn probe(p: &Probe) -> Value {
+    let tls = p.tls.as_ref().map(|t| {
+        json!({
+            "version": t.version,
+            "cipher": t.cipher,
+            "offered_versions": t.offered_versions,
+            "alpn": t.alpn,
+            "ech": t.ech,
+            "hello_retry": t.hello_retry,
+            "starttls": t.starttls,
+            "chain_len": t.chain_len,
+            "client_cert": t.client_cert.as_ref().map(cert),
+            "client_chain_len": t.client_chain_len,
+            "alerts": t.alerts.iter().map(|a| json!({"from": a.from, "level": a.level, "description": a.description})).collect::<Vec<_>>(),
+            "app_data": t.app_data,
+            "close": t.close.as_ref().map(|c| json!({"by": c.by, "how": c.how, "ts": rfc3339(c.ts)})),
+            "mid_stream": t.mid_stream,
+        })
+    });
+    let http = p.http.as_ref().map(|h| {
+        json!({
+            "method": h.method,
+            "path": h.path,
+            "host": h.host,
+            "status": h.status,
+            "location": h.location,
+        })
+    });
+    let dns = p.dns.as_ref().map(|d| {
+        json!({
+            "qtype": d.qtype,
+            "rcode": d.rcode,
+            "answers": d.answers,
+        })
+    });
+    json!({
+        "type": "probe",
+        "id": p.id,
+        "ts": rfc3339(p.ts),
+        "client": p.client.to_string(),
+        "client_port": p.client_port,
+        "server": p.server.to_string(),
+        "port": p.port,
+        "proto": p.proto.as_str(),
+        "name": p.name,
+        "name_source": p.name_source.map(|s| s.as_str()),
+        "verdict": p.verdict.map(|v| v.as_str()),
+        "reason": p.reason,
+        "cert": p.cert.as_ref().map(cert),
+        "outcome": p.outcome,
+        "tls": tls,
+        "http": http,
+        "dns": dns,
+    })
+}
+
+pub fn write(report: &Report, stats: &Stats, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    for p in &report.probes {
+        serde_json::to_writer(&mut *out, &probe(p))?;
+        out.write_all(b"\n")?;
+    }
+    for c in &report.clients {
+        let v = json!({
+            "type": "client",
+            "client": c.client.to_string(),
+            "names": c.names,
+            "probes": c.probes,
+            "mismatches": c.mismatches,
+        });
+        serde_json::to_writer(&mut *out, &v)?;
+        out.write_all(b"\n")?;
+    }
+    let mut s = stats.to_json();
+    if let Some(o) = s.as_object_mut() {
+        o.insert("type".into(), json!("stats"));
+    }
+    serde_json::to_writer(&mut *out, &s)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}

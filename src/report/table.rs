@@ -1,0 +1,164 @@
+//! The human report: one section per client, probes in time order, then the names the
+//! client tried and the mismatches with their reasons.
+
+use comfy_table::{presets, Cell, ContentArrangement, Table};
+
+use crate::correlate::{Probe, Proto, Report, Verdict};
+use crate::parse::CertInfo;
+use crate::stats::Stats;
+
+fn time_of_day(p: &Probe) -> String {
+    let s = p.ts.secs.rem_euclid(86_400);
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        s / 3600,
+        (s / 60) % 60,
+        s % 60,
+        p.ts.nanos / 1_000_000
+    )
+}
+
+fn endpoint(ip: &std::net::IpAddr, port: u16) -> String {
+    match ip {
+        std::net::IpAddr::V6(_) => format!("[{ip}]:{port}"),
+        std::net::IpAddr::V4(_) => format!("{ip}:{port}"),
+    }
+}
+
+/// Certificate names, shortened: SANs (at most three), or the CN when there are none.
+pub fn cert_names(c: &CertInfo) -> String {
+    let mut names: Vec<String> = c.san_dns.clone();
+    names.extend(c.san_ip.iter().cloned());
+    let mut s = if names.is_empty() {
+        match &c.subject_cn {
+            Some(cn) => format!("CN={cn} (no SAN)"),
+            None => "(no names)".to_string(),
+        }
+    } else {
+        let shown: Vec<&str> = names.iter().take(3).map(String::as_str).collect();
+        let mut s = shown.join(", ");
+        if names.len() > 3 {
+            s.push_str(&format!(" +{}", names.len() - 3));
+        }
+        s
+    };
+    if c.self_signed {
+        s.push_str(" [self-signed]");
+    }
+    s
+}
+
+fn what(p: &Probe) -> String {
+    match p.proto {
+        Proto::Tls => {
+            let mut s = "TLS".to_string();
+            if let Some(t) = &p.tls {
+                if let Some(st) = &t.starttls {
+                    s = format!("TLS/{st}");
+                }
+                if let Some(v) = &t.version {
+                    s = format!("{s} {}", v.trim_start_matches("TLS "));
+                }
+            }
+            s
+        }
+        Proto::Http => p
+            .http
+            .as_ref()
+            .map(|h| format!("HTTP {}", h.method))
+            .unwrap_or_else(|| "HTTP".into()),
+        Proto::Dns => p
+            .dns
+            .as_ref()
+            .map(|d| format!("DNS {}", d.qtype))
+            .unwrap_or_else(|| "DNS".into()),
+    }
+}
+
+fn name_cell(p: &Probe) -> String {
+    let mut n = p.name.clone().unwrap_or_else(|| "-".into());
+    if let Some(h) = &p.http {
+        if h.path != "/" && !h.path.is_empty() {
+            n.push_str(&h.path);
+        }
+    }
+    if p.name_source == Some(crate::correlate::NameSource::DnsAnswer) {
+        n.push_str(" (via DNS)");
+    }
+    n
+}
+
+pub fn write(report: &Report, stats: &Stats, out: &mut dyn std::io::Write, width: u16) -> std::io::Result<()> {
+    if report.probes.is_empty() {
+        writeln!(out, "No probes found: no TLS handshake, HTTP request or DNS query in the capture.")?;
+    }
+    for c in &report.clients {
+        let probes: Vec<&Probe> = report.probes.iter().filter(|p| p.client == c.client).collect();
+        writeln!(
+            out,
+            "Client {}: {} probe{}, {} mismatch{}",
+            c.client,
+            c.probes,
+            if c.probes == 1 { "" } else { "s" },
+            c.mismatches,
+            if c.mismatches == 1 { "" } else { "es" }
+        )?;
+        let mut t = Table::new();
+        t.load_style(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(width)
+            .set_header(vec!["time", "proto", "name asked for", "server", "certificate", "verdict", "outcome"]);
+        for p in &probes {
+            let cert = match (&p.cert, p.proto) {
+                (Some(c), _) => cert_names(c),
+                (None, Proto::Tls) => "(not seen)".into(),
+                (None, _) => String::new(),
+            };
+            t.add_row(vec![
+                Cell::new(time_of_day(p)),
+                Cell::new(what(p)),
+                Cell::new(name_cell(p)),
+                Cell::new(endpoint(&p.server, p.port)),
+                Cell::new(cert),
+                Cell::new(p.verdict.map(|v| v.as_str()).unwrap_or("")),
+                Cell::new(&p.outcome),
+            ]);
+        }
+        writeln!(out, "{t}")?;
+        if !c.names.is_empty() {
+            writeln!(out, "  Names tried, in order: {}", c.names.join(" → "))?;
+        }
+        let mism: Vec<&&Probe> = probes.iter().filter(|p| p.verdict == Some(Verdict::Mismatch)).collect();
+        if !mism.is_empty() {
+            writeln!(out, "  Mismatches:")?;
+            for p in mism {
+                writeln!(
+                    out,
+                    "    - {} at {}: {}",
+                    p.name.as_deref().unwrap_or("-"),
+                    endpoint(&p.server, p.port),
+                    p.reason.as_deref().unwrap_or("")
+                )?;
+            }
+        }
+        let unverified: Vec<&&Probe> = probes
+            .iter()
+            .filter(|p| matches!(p.verdict, Some(Verdict::Unverified) | Some(Verdict::NoName)))
+            .collect();
+        if !unverified.is_empty() {
+            writeln!(out, "  Not verified:")?;
+            for p in unverified {
+                writeln!(
+                    out,
+                    "    - {} at {}: {}",
+                    p.name.as_deref().unwrap_or("(no name)"),
+                    endpoint(&p.server, p.port),
+                    p.reason.as_deref().unwrap_or("")
+                )?;
+            }
+        }
+        writeln!(out)?;
+    }
+    writeln!(out, "{}", stats.one_line())?;
+    out.flush()
+}

@@ -1,0 +1,94 @@
+//! Counters from every stage, shown at the end of a report.
+
+use serde_json::{json, Value};
+
+use crate::correlate::CorrelateStats;
+use crate::decode::DecodeStats;
+use crate::parse::ParseStats;
+use crate::reassemble::ReassemblyStats;
+
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub files: Vec<String>,
+    pub decode: DecodeStats,
+    pub reassembly: ReassemblyStats,
+    pub parse: ParseStats,
+    pub correlate: CorrelateStats,
+}
+
+impl Stats {
+    pub fn to_json(&self) -> Value {
+        let d = &self.decode;
+        let r = &self.reassembly;
+        let p = &self.parse;
+        let c = &self.correlate;
+        json!({
+            "files": self.files,
+            "packets": d.packets,
+            "bytes": d.bytes,
+            "tcp_packets": d.tcp,
+            "udp_packets": d.udp,
+            "other_packets": d.other,
+            "flows": r.flows,
+            "flows_mid_stream": r.flows_mid_stream,
+            "peak_flows": r.peak_flows,
+            "peak_buffered_bytes": r.peak_buffered_bytes,
+            "tls_streams": p.tls_streams,
+            "http_streams": p.http_streams,
+            "dns_messages": p.dns_messages,
+            "evictions": {
+                "flows_idle": r.flows_ended_idle,
+                "flows_table_full": r.flows_evicted,
+                "ip_fragments": d.fragment_evictions,
+                "dns_map": c.dns_map_evictions,
+                "dns_pending": c.dns_pending_evictions,
+                "probes_dropped": c.probes_dropped,
+            },
+            "gaps": {
+                "not_captured": r.gaps_not_captured,
+                "snaplen": r.gaps_snaplen,
+                "buffer_limit": r.gaps_buffer_limit + p.buffer_limit_hits,
+            },
+            "out_of_order_segments": r.out_of_order_segments,
+            "retransmitted_bytes": r.retransmitted_bytes,
+            "bytes_skipped_after_handshake": r.bytes_skipped_after_handshake,
+            "ip_fragments_reassembled": d.fragments_reassembled,
+            "decode_problems": d.problems,
+            "unknown_link_types": d.unknown_link_types,
+            "dns_unreadable": p.dns_unreadable,
+            "dns_answers_without_query": c.dns_answers_unmatched,
+            "not_tls_after_start": p.not_tls_after_start,
+        })
+    }
+
+    pub fn one_line(&self) -> String {
+        let d = &self.decode;
+        let r = &self.reassembly;
+        let problems: u64 = d.problems.values().sum();
+        let evictions = r.flows_ended_idle
+            + r.flows_evicted
+            + d.fragment_evictions
+            + self.correlate.dns_map_evictions
+            + self.correlate.dns_pending_evictions
+            + self.correlate.probes_dropped;
+        let mut s = format!(
+            "Stats: {} packets ({} bytes), {} TCP flows ({} joined mid-stream), {} DNS messages; {} evictions; {} gaps; {} packets with problems",
+            d.packets,
+            d.bytes,
+            r.flows,
+            r.flows_mid_stream,
+            self.parse.dns_messages,
+            evictions,
+            r.gaps_not_captured + r.gaps_snaplen + r.gaps_buffer_limit,
+            problems
+        );
+        if problems > 0 {
+            let kinds: Vec<String> = d.problems.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            s.push_str(&format!(" ({})", kinds.join(", ")));
+        }
+        for lt in &d.unknown_link_types {
+            s.push_str(&format!("; link type {lt} is not supported, its packets were skipped"));
+        }
+        s
+    }
+}
