@@ -437,37 +437,47 @@ impl Correlator {
     fn dns(&mut self, ts: Timestamp, client: SocketAddr, server: SocketAddr, msg: crate::parse::DnsMessage) {
         let key = (client, server.ip(), msg.id);
         if !msg.response {
-            let (qname, qtype) = msg.questions.first().cloned().unwrap_or_default();
-            let probe = Probe {
-                id: 0,
-                ts,
-                client: client.ip(),
-                client_port: client.port(),
-                server: server.ip(),
-                port: server.port(),
-                proto: Proto::Dns,
-                name: Some(qname),
-                name_source: Some(NameSource::DnsQuery),
-                verdict: None,
-                reason: None,
-                cert: None,
-                outcome: "no answer seen".into(),
-                tls: None,
-                http: None,
-                dns: Some(DnsDetails {
-                    qtype,
-                    rcode: None,
-                    answers: Vec::new(),
-                }),
-            };
-            // mDNS/LLMNR questions go to a group: no answer is matched to them.
+            // One probe per question (mDNS often asks several at once); the answer is
+            // matched to the first.
             let multicast = server.ip().is_multicast();
-            if let Some(i) = self.add_probe(probe) {
-                if !multicast {
-                    if self.dns_pending.len() >= self.limits.max_pending_dns && !self.dns_pending.contains(&key) {
-                        self.stats.dns_pending_evictions += 1;
+            let questions = if msg.questions.is_empty() {
+                vec![(String::new(), String::new())]
+            } else {
+                msg.questions.clone()
+            };
+            for (n, (qname, qtype)) in questions.into_iter().enumerate() {
+                let probe = Probe {
+                    id: 0,
+                    ts,
+                    client: client.ip(),
+                    client_port: client.port(),
+                    server: server.ip(),
+                    port: server.port(),
+                    proto: Proto::Dns,
+                    name: (!qname.is_empty()).then_some(qname),
+                    name_source: Some(NameSource::DnsQuery),
+                    verdict: None,
+                    reason: None,
+                    cert: None,
+                    outcome: if multicast { "multicast query".into() } else { "no answer seen".into() },
+                    tls: None,
+                    http: None,
+                    dns: Some(DnsDetails {
+                        qtype,
+                        rcode: None,
+                        answers: Vec::new(),
+                    }),
+                };
+                // mDNS/LLMNR questions go to a group: no answer is matched to them.
+                if let Some(i) = self.add_probe(probe) {
+                    if !multicast && n == 0 {
+                        if self.dns_pending.len() >= self.limits.max_pending_dns
+                            && !self.dns_pending.contains(&key)
+                        {
+                            self.stats.dns_pending_evictions += 1;
+                        }
+                        self.dns_pending.put(key, i);
                     }
-                    self.dns_pending.put(key, i);
                 }
             }
             return;

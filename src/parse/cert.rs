@@ -38,6 +38,23 @@ pub struct CertChain {
     pub chain_len: usize,
 }
 
+/// Makes a name printable: control and non-ASCII-printable bytes become `\xNN`, so a
+/// hostile name (e.g. a NUL inside a SAN) can neither hide text nor drive a terminal.
+pub fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if ch.is_control() {
+            let mut buf = [0u8; 4];
+            for b in ch.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("\\x{b:02x}"));
+            }
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -71,8 +88,8 @@ pub fn summarize(der: &[u8]) -> CertInfo {
         ..CertInfo::default()
     };
     info.subject_cn = cert.subject().iter_common_name().next().map(|cn| match cn.as_str() {
-        Ok(s) => s.to_string(),
-        Err(_) => String::from_utf8_lossy(cn.as_slice()).into_owned(),
+        Ok(s) => printable(s),
+        Err(_) => printable(&String::from_utf8_lossy(cn.as_slice())),
     });
     info.issuer = cert.issuer().to_string();
     info.not_before = rfc3339(&cert.validity().not_before);
@@ -82,7 +99,7 @@ pub fn summarize(der: &[u8]) -> CertInfo {
         Ok(Some(san)) => {
             for gn in &san.value.general_names {
                 match gn {
-                    GeneralName::DNSName(n) => info.san_dns.push((*n).to_string()),
+                    GeneralName::DNSName(n) => info.san_dns.push(printable(n)),
                     GeneralName::IPAddress(b) => {
                         if let Some(ip) = ip_from_bytes(b) {
                             info.san_ip.push(ip.to_string());

@@ -342,7 +342,9 @@ fn on_data(
         let dns = st.server.port() == 53 || st.client.port() == 53;
         st.mode = if dns {
             Mode::DnsTcp
-        } else if dir == Dir::Up && data.first() == Some(&0x16) && data.get(1) == Some(&0x03) {
+        } else if dir == Dir::Up
+            && ((data.first() == Some(&0x16) && data.get(1) == Some(&0x03)) || tls::is_sslv2_hello(data))
+        {
             stats.tls_streams += 1;
             Mode::Tls
         } else if dir == Dir::Up && http::starts_like_request(data) {

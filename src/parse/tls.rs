@@ -84,6 +84,12 @@ pub fn looks_like_hello(d: &[u8], at: usize, hs_type: u8) -> bool {
         && get(5) == Some(hs_type)
 }
 
+/// An SSLv2-format ClientHello (2-byte header with the high bit set, message type 1,
+/// version 3.x): old clients and scanners still send it.
+pub fn is_sslv2_hello(d: &[u8]) -> bool {
+    d.first().is_some_and(|b| b & 0x80 != 0) && d.get(2) == Some(&0x01) && d.get(3) == Some(&0x03)
+}
+
 /// Per-direction TLS reader state.
 #[derive(Default)]
 pub struct TlsReader {
@@ -120,6 +126,20 @@ impl TlsReader {
         }
         self.buf.extend_from_slice(data);
         let mut pos = 0usize;
+        if self.records == 0 && is_sslv2_hello(&self.buf) {
+            // An SSLv2-compatible ClientHello: no extensions, so no SNI.
+            let len = (usize::from(self.buf.first().copied().unwrap_or(0) & 0x7f) << 8)
+                | usize::from(self.buf.get(1).copied().unwrap_or(0));
+            if self.buf.len() < 2 + len {
+                return;
+            }
+            self.records += 1;
+            out.push(TlsItem::ClientHello(ClientHello {
+                legacy_version: be16(&self.buf, 3).unwrap_or(0x0300),
+                ..ClientHello::default()
+            }));
+            pos = 2 + len;
+        }
         loop {
             let Some(hdr) = self.buf.get(pos..pos + 5) else { break };
             let ct = hdr.first().copied().unwrap_or(0);
@@ -270,11 +290,14 @@ fn client_extensions(mut ext: &[u8], hello: &mut ClientHello) {
             match e {
                 TlsExtension::SNI(names) => {
                     if let Some((_, n)) = names.iter().find(|(t, _)| t.0 == 0) {
-                        hello.sni = Some(String::from_utf8_lossy(n).into_owned());
+                        hello.sni = Some(super::cert::printable(&String::from_utf8_lossy(n)));
                     }
                 }
                 TlsExtension::ALPN(list) => {
-                    hello.alpn = list.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+                    hello.alpn = list
+                        .iter()
+                        .map(|p| super::cert::printable(&String::from_utf8_lossy(p)))
+                        .collect();
                 }
                 TlsExtension::SupportedVersions(v) => {
                     hello.versions = v.iter().map(|x| x.0).filter(|x| !is_grease(*x)).collect();

@@ -178,6 +178,8 @@ struct Half {
     pending: BTreeMap<u64, Vec<u8>>,
     pending_bytes: usize,
     stopped: bool,
+    /// Stream offset of the FIN (it takes one sequence number).
+    fin_at: Option<u64>,
 }
 
 struct Flow {
@@ -361,7 +363,9 @@ impl Reassembler {
                 if !other.stopped {
                     if let Some(base) = other.base {
                         let acked = unwrap_offset(other.next, seg.ack.wrapping_sub(base));
-                        if acked > other.next && acked <= other.next + (1 << 30) {
+                        // The FIN takes one sequence number: its ACK is not a gap.
+                        let fin_ack = other.fin_at == Some(other.next) && acked == other.next + 1;
+                        if acked > other.next && acked <= other.next + (1 << 30) && !fin_ack {
                             let upto = other.pending.keys().next().copied().map_or(acked, |k| k.min(acked));
                             if upto > other.next {
                                 let len = upto - other.next;
@@ -394,6 +398,13 @@ impl Reassembler {
         self.buffered = buffered;
         self.stats.peak_buffered_bytes = self.stats.peak_buffered_bytes.max(buffered as u64);
         if seg.flags.fin {
+            if let Some(h) = flow.halves.get_mut(di) {
+                let base = *h.base.get_or_insert(seg.seq);
+                let end = unwrap_offset(h.next, seg.seq.wrapping_sub(base))
+                    + seg.payload.len() as u64
+                    + u64::from(seg.missing_tail);
+                h.fin_at.get_or_insert(end);
+            }
             if let Some(slot) = flow.summary.fin.get_mut(di) {
                 if slot.is_none() {
                     *slot = Some(ts);
