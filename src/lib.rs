@@ -20,7 +20,7 @@ pub use error::Error;
 
 use capture::{Input, OfflineSource, Packet, Timestamp};
 use correlate::{CorrelateLimits, Correlator, Report};
-use decode::{DefragLimits, Decoder};
+use decode::{Decoder, DefragLimits};
 use parse::{ParseLimits, Parser};
 use reassemble::{Limits, Reassembler};
 use report::Format;

@@ -87,7 +87,9 @@ impl Stats {
             s.push_str(&format!(" ({})", kinds.join(", ")));
         }
         for lt in &d.unknown_link_types {
-            s.push_str(&format!("; link type {lt} is not supported, its packets were skipped"));
+            s.push_str(&format!(
+                "; link type {lt} is not supported, its packets were skipped"
+            ));
         }
         s
     }

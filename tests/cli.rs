@@ -1,6 +1,11 @@
 //! The command line and hostile input: every bad input gets one plain sentence and a
 //! non-zero exit code; a capture cut short still reports everything before the cut.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 
@@ -26,7 +31,12 @@ fn missing_file() {
     let r = run(&["-r", "/nonexistent/capture.pcap"]);
     assert_eq!(r.code, 2);
     one_sentence(&r.stderr);
-    assert!(r.stderr.contains("cannot open /nonexistent/capture.pcap: no such file"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("cannot open /nonexistent/capture.pcap: no such file"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(r.stdout, "");
 }
 
@@ -36,7 +46,12 @@ fn file_that_is_not_a_capture() {
     let r = run(&["-r", p.to_str().unwrap()]);
     assert_eq!(r.code, 2);
     one_sentence(&r.stderr);
-    assert!(r.stderr.contains("is not a capture file (it is not in pcap or pcapng format)"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("is not a capture file (it is not in pcap or pcapng format)"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -45,7 +60,11 @@ fn zero_length_file() {
     let r = run(&["-r", p.to_str().unwrap()]);
     assert_eq!(r.code, 2);
     one_sentence(&r.stderr);
-    assert!(r.stderr.contains("the file is empty (0 bytes)"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("the file is empty (0 bytes)"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -65,12 +84,21 @@ fn capture_cut_mid_packet_still_reports_what_came_before() {
     let r = run(&["-r", p.to_str().unwrap(), "--format", "json"]);
     assert_eq!(r.code, 3, "a damaged capture exits 3");
     one_sentence(&r.stderr);
-    assert!(r.stderr.contains("is damaged or cut short after packet"), "{}", r.stderr);
-    assert!(r.stderr.contains("the report above covers everything before that point"));
+    assert!(
+        r.stderr.contains("is damaged or cut short after packet"),
+        "{}",
+        r.stderr
+    );
+    assert!(r
+        .stderr
+        .contains("the report above covers everything before that point"));
     let v = lines(&r.stdout);
     let tls = probes(&v, "tls");
     assert!(tls.len() >= 2, "the probes before the cut are reported");
-    assert_eq!((s(tls[0], "name"), s(tls[0], "verdict")), ("ex7.mailhost.example", "match"));
+    assert_eq!(
+        (s(tls[0], "name"), s(tls[0], "verdict")),
+        ("ex7.mailhost.example", "match")
+    );
     assert_eq!(v.last().unwrap()["type"], json!("stats"));
 }
 
@@ -137,13 +165,23 @@ fn stdin_reads_the_same_as_the_file() {
 fn several_files_in_order() {
     let a = sample("tls13.pcap");
     let b = sample("wildcard-apex.pcap");
-    let r = run(&["-r", a.to_str().unwrap(), "-r", b.to_str().unwrap(), "--format", "json"]);
+    let r = run(&[
+        "-r",
+        a.to_str().unwrap(),
+        "-r",
+        b.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(r.code, 0);
     let v = lines(&r.stdout);
     let names: Vec<&str> = probes(&v, "tls").iter().map(|p| s(p, "name")).collect();
     // Read in the order given; the report is in capture-time order (wildcard-apex.pcap was
     // captured before tls13.pcap).
-    assert_eq!(names, ["example.net", "www.example.net", "secure.example.org"]);
+    assert_eq!(
+        names,
+        ["example.net", "www.example.net", "secure.example.org"]
+    );
     assert_eq!(
         of_type(&v, "stats")[0]["files"],
         json!([a.to_str().unwrap(), b.to_str().unwrap()])
@@ -153,7 +191,15 @@ fn several_files_in_order() {
 #[test]
 fn bpf_filter_applies() {
     let f = sample("mail-fanout.pcap");
-    let r = run(&["-r", f.to_str().unwrap(), "--format", "json", "udp", "port", "53"]);
+    let r = run(&[
+        "-r",
+        f.to_str().unwrap(),
+        "--format",
+        "json",
+        "udp",
+        "port",
+        "53",
+    ]);
     assert_eq!(r.code, 0);
     let v = lines(&r.stdout);
     assert_eq!(probes(&v, "dns").len(), 10);
@@ -170,14 +216,27 @@ fn bad_filter_is_a_plain_error() {
     let r = run(&["-r", f.to_str().unwrap(), "port", "banana"]);
     assert_eq!(r.code, 2);
     one_sentence(&r.stderr);
-    assert!(r.stderr.contains("the filter expression `port banana` is not valid"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("the filter expression `port banana` is not valid"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
 fn help_reads_like_a_manual() {
     let r = run(&["--help"]);
     assert_eq!(r.code, 0);
-    for piece in ["-r <FILE>", "--format", "EXAMPLES:", "EXIT STATUS:", "unverified", "STARTTLS", "--max-flows"] {
+    for piece in [
+        "-r <FILE>",
+        "--format",
+        "EXAMPLES:",
+        "EXIT STATUS:",
+        "unverified",
+        "STARTTLS",
+        "--max-flows",
+    ] {
         assert!(r.stdout.contains(piece), "--help lacks {piece}");
     }
     let r = run(&[]);
@@ -192,8 +251,23 @@ fn json_keys_are_stable() {
     assert_eq!(
         keys,
         [
-            "type", "id", "ts", "client", "client_port", "server", "port", "proto", "name", "name_source", "verdict",
-            "reason", "cert", "outcome", "tls", "http", "dns"
+            "type",
+            "id",
+            "ts",
+            "client",
+            "client_port",
+            "server",
+            "port",
+            "proto",
+            "name",
+            "name_source",
+            "verdict",
+            "reason",
+            "cert",
+            "outcome",
+            "tls",
+            "http",
+            "dns"
         ]
     );
 }

@@ -1,5 +1,11 @@
 //! Helpers shared by the integration tests: run the real binary, read its JSON Lines.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,7 +18,9 @@ pub fn bin() -> &'static str {
 }
 
 pub fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
 }
 
 pub struct Run {
@@ -28,7 +36,11 @@ pub fn run(args: &[&str]) -> Run {
 pub fn run_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
     let mut child = Command::new(bin())
         .args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -38,7 +50,10 @@ pub fn run_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
     }
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "probewatch panicked: {stderr}");
+    assert!(
+        !stderr.contains("panicked"),
+        "probewatch panicked: {stderr}"
+    );
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -57,7 +72,13 @@ pub fn lines(stdout: &str) -> Vec<Value> {
 /// JSON lines of `probewatch -r FILE --format json`, asserting exit code 0.
 pub fn json_of(file: &Path) -> Vec<Value> {
     let r = run(&["-r", file.to_str().unwrap(), "--format", "json"]);
-    assert_eq!(r.code, 0, "exit code for {}: stderr {}", file.display(), r.stderr);
+    assert_eq!(
+        r.code,
+        0,
+        "exit code for {}: stderr {}",
+        file.display(),
+        r.stderr
+    );
     lines(&r.stdout)
 }
 
@@ -66,9 +87,13 @@ pub fn of_type<'a>(v: &'a [Value], t: &str) -> Vec<&'a Value> {
 }
 
 pub fn probes<'a>(v: &'a [Value], proto: &str) -> Vec<&'a Value> {
-    v.iter().filter(|o| o["type"] == "probe" && o["proto"] == proto).collect()
+    v.iter()
+        .filter(|o| o["type"] == "probe" && o["proto"] == proto)
+        .collect()
 }
 
 pub fn s<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key].as_str().unwrap_or_else(|| panic!("{key} is not a string in {v}"))
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} is not a string in {v}"))
 }

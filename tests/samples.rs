@@ -1,6 +1,11 @@
 //! probewatch on every bundled sample (real captures made by samples/make-samples.sh):
 //! the exact probes, names, verdicts and reasons.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod common;
 
@@ -26,7 +31,12 @@ fn story(v: &[Value]) -> Vec<(String, String, String, u64, Value)> {
 fn dns_queries(v: &[Value]) -> Vec<(String, String)> {
     let mut q: Vec<(String, String)> = probes(v, "dns")
         .iter()
-        .map(|o| (s(o, "name").to_string(), o["dns"]["qtype"].as_str().unwrap().to_string()))
+        .map(|o| {
+            (
+                s(o, "name").to_string(),
+                o["dns"]["qtype"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     q.sort();
     q
@@ -42,15 +52,36 @@ fn mail_fanout_tells_the_whole_story() {
     assert_eq!(
         st,
         vec![
-            t("tls", "ex7.mailhost.example", "192.0.2.10", 443, json!("match")),
-            t("tls", "autodiscover.example.com", "192.0.2.20", 443, json!("mismatch")),
+            t(
+                "tls",
+                "ex7.mailhost.example",
+                "192.0.2.10",
+                443,
+                json!("match")
+            ),
+            t(
+                "tls",
+                "autodiscover.example.com",
+                "192.0.2.20",
+                443,
+                json!("mismatch")
+            ),
             t("tls", "example.com", "192.0.2.30", 443, json!("mismatch")),
             t("http", "www.example.com", "192.0.2.40", 80, Value::Null),
-            t("tls", "autodiscover.example.com", "192.0.2.20", 443, json!("mismatch")),
+            t(
+                "tls",
+                "autodiscover.example.com",
+                "192.0.2.20",
+                443,
+                json!("mismatch")
+            ),
         ]
     );
     let tls = probes(&v, "tls");
-    assert_eq!(s(tls[0], "reason"), "SNI ex7.mailhost.example matches SAN ex7.mailhost.example");
+    assert_eq!(
+        s(tls[0], "reason"),
+        "SNI ex7.mailhost.example matches SAN ex7.mailhost.example"
+    );
     assert_eq!(tls[0]["cert"]["san_dns"], json!(["ex7.mailhost.example"]));
     assert_eq!(tls[0]["cert"]["self_signed"], json!(false));
     assert_eq!(tls[0]["tls"]["version"], json!("TLS 1.2"));
@@ -74,7 +105,10 @@ fn mail_fanout_tells_the_whole_story() {
     );
 
     // Without -k, curl rejects the self-signed certificate with a cleartext alert.
-    assert_eq!(s(tls[3], "outcome"), "client rejected the certificate: alert unknown_ca");
+    assert_eq!(
+        s(tls[3], "outcome"),
+        "client rejected the certificate: alert unknown_ca"
+    );
     assert_eq!(
         tls[3]["tls"]["alerts"],
         json!([{"from": "client", "level": "fatal", "description": "unknown_ca"}])
@@ -95,7 +129,10 @@ fn mail_fanout_tells_the_whole_story() {
         json!({"method": "POST", "path": "/autodiscover/autodiscover.xml", "host": "www.example.com",
                "status": 302, "location": "https://ex7.mailhost.example/autodiscover/autodiscover.xml"})
     );
-    assert_eq!(s(http[0], "outcome"), "302 → https://ex7.mailhost.example/autodiscover/autodiscover.xml");
+    assert_eq!(
+        s(http[0], "outcome"),
+        "302 → https://ex7.mailhost.example/autodiscover/autodiscover.xml"
+    );
 
     // Each name was looked up (A and AAAA) before its connection.
     let dns = probes(&v, "dns");
@@ -109,7 +146,10 @@ fn mail_fanout_tells_the_whole_story() {
     assert_eq!(a_of("ex7.mailhost.example"), ["192.0.2.10"]);
     assert_eq!(a_of("example.com"), ["192.0.2.30"]);
     assert_eq!(a_of("www.example.com"), ["192.0.2.40"]);
-    assert_eq!(a_of("autodiscover.example.com"), ["192.0.2.20", "192.0.2.20"]);
+    assert_eq!(
+        a_of("autodiscover.example.com"),
+        ["192.0.2.20", "192.0.2.20"]
+    );
     assert!(dns.iter().all(|o| o["dns"]["rcode"] == "NOERROR"));
     assert_eq!(dns.len(), 10);
 
@@ -118,7 +158,10 @@ fn mail_fanout_tells_the_whole_story() {
     let mut sorted = ts.clone();
     sorted.sort();
     assert_eq!(ts, sorted);
-    assert!(ts.iter().all(|t| t.len() == 27 && t.ends_with('Z')), "RFC 3339 with microseconds: {ts:?}");
+    assert!(
+        ts.iter().all(|t| t.len() == 27 && t.ends_with('Z')),
+        "RFC 3339 with microseconds: {ts:?}"
+    );
     let clients = of_type(&v, "client");
     assert_eq!(
         *clients[0],
@@ -130,14 +173,27 @@ fn mail_fanout_tells_the_whole_story() {
     assert_eq!(stats.len(), 1);
     assert_eq!(v.last().unwrap()["type"], json!("stats"));
     assert_eq!(stats[0]["flows"], json!(5));
-    assert_eq!(stats[0]["gaps"], json!({"not_captured": 0, "snaplen": 0, "buffer_limit": 0}));
+    assert_eq!(
+        stats[0]["gaps"],
+        json!({"not_captured": 0, "snaplen": 0, "buffer_limit": 0})
+    );
 }
 
 #[test]
 fn mail_fanout_table_summarises_names_and_mismatches() {
-    let r = run(&["-r", sample("mail-fanout.pcap").to_str().unwrap(), "--width", "100"]);
+    let r = run(&[
+        "-r",
+        sample("mail-fanout.pcap").to_str().unwrap(),
+        "--width",
+        "100",
+    ]);
     assert_eq!(r.code, 0);
-    assert!(r.stdout.starts_with("Client 198.51.100.10: 15 probes, 3 mismatches\n"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .starts_with("Client 198.51.100.10: 15 probes, 3 mismatches\n"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains(
         "  Names tried, in order: ex7.mailhost.example → autodiscover.example.com → example.com → www.example.com\n"
     ));
@@ -145,12 +201,22 @@ fn mail_fanout_table_summarises_names_and_mismatches() {
         "    - example.com at 192.0.2.30:443: SNI example.com not covered by *.example.com (a wildcard never covers the apex)\n"
     ));
     assert!(r.stdout.contains("CN=EXCH01"));
-    let table_lines: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with(['│', '┌', '└', '╞', '├'])).collect();
+    let table_lines: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with(['│', '┌', '└', '╞', '├']))
+        .collect();
     assert!(table_lines.len() > 10);
     for l in table_lines {
         assert!(l.chars().count() <= 100, "line wider than 100 columns: {l}");
     }
-    assert!(r.stdout.trim_end().lines().last().unwrap().starts_with("Stats: 85 packets"));
+    assert!(r
+        .stdout
+        .trim_end()
+        .lines()
+        .last()
+        .unwrap()
+        .starts_with("Stats: 85 packets"));
     assert_eq!(r.stderr, "", "nothing on stderr when it is not a terminal");
 }
 
@@ -160,7 +226,10 @@ fn starttls_smtp_handshake_after_plaintext() {
     let tls = probes(&v, "tls");
     assert_eq!(tls.len(), 1);
     let p = tls[0];
-    assert_eq!((s(p, "name"), s(p, "server"), p["port"].as_u64()), ("mail.example.com", "192.0.2.25", Some(587)));
+    assert_eq!(
+        (s(p, "name"), s(p, "server"), p["port"].as_u64()),
+        ("mail.example.com", "192.0.2.25", Some(587))
+    );
     assert_eq!(p["tls"]["starttls"], json!("smtp"));
     assert_eq!(s(p, "verdict"), "mismatch");
     assert_eq!(
@@ -175,13 +244,22 @@ fn wildcard_covers_one_label_not_the_apex() {
     let v = json_of(&sample("wildcard-apex.pcap"));
     let tls = probes(&v, "tls");
     assert_eq!(tls.len(), 2);
-    assert_eq!((s(tls[0], "name"), s(tls[0], "verdict")), ("example.net", "mismatch"));
+    assert_eq!(
+        (s(tls[0], "name"), s(tls[0], "verdict")),
+        ("example.net", "mismatch")
+    );
     assert_eq!(
         s(tls[0], "reason"),
         "SNI example.net not covered by *.example.net (a wildcard never covers the apex)"
     );
-    assert_eq!((s(tls[1], "name"), s(tls[1], "verdict")), ("www.example.net", "match"));
-    assert_eq!(s(tls[1], "reason"), "SNI www.example.net matches wildcard SAN *.example.net");
+    assert_eq!(
+        (s(tls[1], "name"), s(tls[1], "verdict")),
+        ("www.example.net", "match")
+    );
+    assert_eq!(
+        s(tls[1], "reason"),
+        "SNI www.example.net matches wildcard SAN *.example.net"
+    );
 }
 
 #[test]
@@ -192,11 +270,17 @@ fn tls13_certificate_is_unverified_and_says_why() {
     let p = tls[0];
     assert_eq!(s(p, "name"), "secure.example.org");
     assert_eq!(s(p, "verdict"), "unverified");
-    assert_eq!(s(p, "reason"), "TLS 1.3 encrypts the certificate: the server chose TLS 1.3");
+    assert_eq!(
+        s(p, "reason"),
+        "TLS 1.3 encrypts the certificate: the server chose TLS 1.3"
+    );
     assert_eq!(p["cert"], Value::Null);
     assert_eq!(p["tls"]["version"], json!("TLS 1.3"));
     assert_eq!(p["tls"]["cipher"], json!("TLS_AES_256_GCM_SHA384"));
-    assert!(p["tls"]["offered_versions"].as_array().unwrap().contains(&json!("TLS 1.3")));
+    assert!(p["tls"]["offered_versions"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("TLS 1.3")));
     assert_eq!(p["tls"]["app_data"], json!(true));
 }
 
@@ -222,13 +306,33 @@ fn ipv6_client() {
     assert_eq!(
         st,
         vec![
-            ("tls".into(), "v6.example.org".into(), "2001:db8:2::443".into(), 443, json!("match")),
-            ("http".into(), "v6.example.org".into(), "2001:db8:2::443".into(), 80, Value::Null),
+            (
+                "tls".into(),
+                "v6.example.org".into(),
+                "2001:db8:2::443".into(),
+                443,
+                json!("match")
+            ),
+            (
+                "http".into(),
+                "v6.example.org".into(),
+                "2001:db8:2::443".into(),
+                80,
+                Value::Null
+            ),
         ]
     );
-    assert!(of_type(&v, "probe").iter().all(|p| p["client"] == "2001:db8:1::10"));
-    let aaaa: Vec<&Value> = probes(&v, "dns").into_iter().filter(|p| p["dns"]["qtype"] == "AAAA").collect();
-    assert_eq!(aaaa[0]["dns"]["answers"], json!([{"name": "v6.example.org", "type": "AAAA", "data": "2001:db8:2::443"}]));
+    assert!(of_type(&v, "probe")
+        .iter()
+        .all(|p| p["client"] == "2001:db8:1::10"));
+    let aaaa: Vec<&Value> = probes(&v, "dns")
+        .into_iter()
+        .filter(|p| p["dns"]["qtype"] == "AAAA")
+        .collect();
+    assert_eq!(
+        aaaa[0]["dns"]["answers"],
+        json!([{"name": "v6.example.org", "type": "AAAA", "data": "2001:db8:2::443"}])
+    );
     assert_eq!(probes(&v, "http")[0]["http"]["status"], json!(200));
 }
 
@@ -236,10 +340,22 @@ fn ipv6_client() {
 fn linux_cooked_v2_capture() {
     let v = json_of(&sample("any-sll2.pcap"));
     let st = story(&v);
-    assert_eq!(st, vec![("tls".into(), "ex7.mailhost.example".into(), "192.0.2.10".into(), 443, json!("match"))]);
+    assert_eq!(
+        st,
+        vec![(
+            "tls".into(),
+            "ex7.mailhost.example".into(),
+            "192.0.2.10".into(),
+            443,
+            json!("match")
+        )]
+    );
     assert_eq!(
         dns_queries(&v),
-        vec![("ex7.mailhost.example".into(), "A".into()), ("ex7.mailhost.example".into(), "AAAA".into())]
+        vec![
+            ("ex7.mailhost.example".into(), "A".into()),
+            ("ex7.mailhost.example".into(), "AAAA".into())
+        ]
     );
     assert_eq!(of_type(&v, "stats")[0]["decode_problems"], json!({}));
 }
@@ -249,7 +365,10 @@ fn pcapng_dns_records_and_client_certificate() {
     let v = json_of(&sample("pcapng-mixed.pcapng"));
     let dns = probes(&v, "dns");
     let by = |n: &str| dns.iter().find(|p| p["name"] == n).copied().unwrap();
-    assert_eq!(by("_autodiscover._tcp.example.com")["dns"]["qtype"], json!("SRV"));
+    assert_eq!(
+        by("_autodiscover._tcp.example.com")["dns"]["qtype"],
+        json!("SRV")
+    );
     assert_eq!(
         by("_autodiscover._tcp.example.com")["dns"]["answers"],
         json!([{"name": "_autodiscover._tcp.example.com", "type": "SRV", "data": "10 10 443 ex7.mailhost.example"}])
@@ -263,7 +382,10 @@ fn pcapng_dns_records_and_client_certificate() {
     let tls = probes(&v, "tls");
     assert_eq!(tls.len(), 1);
     let p = tls[0];
-    assert_eq!((s(p, "name"), s(p, "verdict")), ("mtls.example.org", "match"));
+    assert_eq!(
+        (s(p, "name"), s(p, "verdict")),
+        ("mtls.example.org", "match")
+    );
     // The client's certificate is reported as the client's, never as the server's.
     assert_eq!(p["cert"]["subject_cn"], json!("mtls.example.org"));
     assert_eq!(p["tls"]["client_cert"]["subject_cn"], json!("joe-laptop"));

@@ -274,8 +274,15 @@ impl Correlator {
                     },
                 );
             }
-            Parsed::Tls { flow, ts, dir, item } => {
-                let Some(c) = self.conns.get_mut(&flow) else { return };
+            Parsed::Tls {
+                flow,
+                ts,
+                dir,
+                item,
+            } => {
+                let Some(c) = self.conns.get_mut(&flow) else {
+                    return;
+                };
                 match item {
                     TlsItem::ClientHello(h) if dir == Dir::Up => {
                         if c.hello.is_none() {
@@ -333,13 +340,19 @@ impl Correlator {
                 server,
                 msg,
             } => self.dns(ts, client, server, msg),
-            Parsed::Gap { flow, dir, cause, .. } => {
+            Parsed::Gap {
+                flow, dir, cause, ..
+            } => {
                 if let Some(c) = self.conns.get_mut(&flow) {
                     c.gaps.push((dir, cause));
                 }
             }
             Parsed::Fin { flow, dir, ts } | Parsed::Rst { flow, dir, ts } => {
-                let how = if matches!(p, Parsed::Rst { .. }) { "rst" } else { "fin" };
+                let how = if matches!(p, Parsed::Rst { .. }) {
+                    "rst"
+                } else {
+                    "fin"
+                };
                 if let Some(c) = self.conns.get_mut(&flow) {
                     if c.close.is_none() {
                         c.close = Some(CloseInfo {
@@ -409,7 +422,9 @@ impl Correlator {
     }
 
     fn http_response(&mut self, flow: FlowId, resp: http::Response) {
-        let Some(c) = self.conns.get_mut(&flow) else { return };
+        let Some(c) = self.conns.get_mut(&flow) else {
+            return;
+        };
         if c.http_waiting.is_empty() {
             return;
         }
@@ -434,7 +449,13 @@ impl Correlator {
         }
     }
 
-    fn dns(&mut self, ts: Timestamp, client: SocketAddr, server: SocketAddr, msg: crate::parse::DnsMessage) {
+    fn dns(
+        &mut self,
+        ts: Timestamp,
+        client: SocketAddr,
+        server: SocketAddr,
+        msg: crate::parse::DnsMessage,
+    ) {
         let key = (client, server.ip(), msg.id);
         if !msg.response {
             // One probe per question (mDNS often asks several at once); the answer is
@@ -459,7 +480,11 @@ impl Correlator {
                     verdict: None,
                     reason: None,
                     cert: None,
-                    outcome: if multicast { "multicast query".into() } else { "no answer seen".into() },
+                    outcome: if multicast {
+                        "multicast query".into()
+                    } else {
+                        "no answer seen".into()
+                    },
                     tls: None,
                     http: None,
                     dns: Some(DnsDetails {
@@ -487,7 +512,8 @@ impl Correlator {
         for a in &msg.answers {
             if let Some(ip) = a.ip() {
                 let name = asked.clone().unwrap_or_else(|| a.name.clone());
-                if self.dns_any.len() >= self.limits.max_dns_entries && !self.dns_any.contains(&ip) {
+                if self.dns_any.len() >= self.limits.max_dns_entries && !self.dns_any.contains(&ip)
+                {
                     self.stats.dns_map_evictions += 1;
                 }
                 self.dns_by_client.put((client.ip(), ip), name.clone());
@@ -508,7 +534,9 @@ impl Correlator {
                 // An answer whose query was not captured (or an mDNS announcement).
                 self.stats.dns_answers_unmatched += 1;
                 let Some((qname, qtype)) = msg.questions.first().cloned().or_else(|| {
-                    msg.answers.first().map(|a| (a.name.clone(), a.rtype.clone()))
+                    msg.answers
+                        .first()
+                        .map(|a| (a.name.clone(), a.rtype.clone()))
                 }) else {
                     return;
                 };
@@ -539,11 +567,21 @@ impl Correlator {
         }
     }
 
-    fn finish_conn(&mut self, c: Conn, cause: EndCause, summary: &FlowSummary, app_records: [u64; 2]) {
+    fn finish_conn(
+        &mut self,
+        c: Conn,
+        cause: EndCause,
+        summary: &FlowSummary,
+        app_records: [u64; 2],
+    ) {
         if c.hello.is_none() {
             // No ClientHello. A connection to a TLS port that never got that far still
             // shows the client tried the server; HTTP and other streams are done.
-            if c.http_seen || c.not_tls || c.starttls.is_some() || !TLS_PORTS.contains(&c.server.port()) {
+            if c.http_seen
+                || c.not_tls
+                || c.starttls.is_some()
+                || !TLS_PORTS.contains(&c.server.port())
+            {
                 return;
             }
             if summary.payload(Dir::Up) > 0 {
@@ -586,7 +624,13 @@ impl Correlator {
         self.add_probe(probe);
     }
 
-    fn tls_probe(&mut self, c: Conn, cause: EndCause, summary: &FlowSummary, app_records: [u64; 2]) -> Probe {
+    fn tls_probe(
+        &mut self,
+        c: Conn,
+        cause: EndCause,
+        summary: &FlowSummary,
+        app_records: [u64; 2],
+    ) -> Probe {
         let hello = c.hello.clone().unwrap_or_default();
         let (name, source) = match hello.sni.as_deref() {
             Some(s) if !s.is_empty() => (Some(s.to_string()), Some(NameSource::Sni)),
@@ -595,7 +639,10 @@ impl Correlator {
                 None => (None, None),
             },
         };
-        let tls13 = c.server_hello.as_ref().is_some_and(|s| s.version == 0x0304 || s.version >> 8 == 0x7f);
+        let tls13 = c
+            .server_hello
+            .as_ref()
+            .is_some_and(|s| s.version == 0x0304 || s.version >> 8 == 0x7f);
         let leaf = c.server_cert.as_ref().and_then(|ch| ch.leaf.clone());
         let (verdict, reason) = verdict(&c, name.as_deref(), source, leaf.as_ref(), tls13, cause);
         let app_data = if tls13 {
@@ -617,7 +664,11 @@ impl Correlator {
                         l => format!("level_{l}"),
                     }
                 },
-                description: if *enc { "encrypted".into() } else { tls::alert_name(*desc) },
+                description: if *enc {
+                    "encrypted".into()
+                } else {
+                    tls::alert_name(*desc)
+                },
             })
             .collect();
         let outcome = tls_outcome(&c, &alerts, app_data, summary, cause);
@@ -636,12 +687,19 @@ impl Correlator {
             cert: leaf,
             outcome,
             tls: Some(TlsDetails {
-                version: c.server_hello.as_ref().map(|s| tls::version_name(s.version)),
+                version: c
+                    .server_hello
+                    .as_ref()
+                    .map(|s| tls::version_name(s.version)),
                 cipher: c.server_hello.as_ref().map(|s| tls::cipher_name(s.cipher)),
                 offered_versions: if hello.versions.is_empty() {
                     vec![tls::version_name(hello.legacy_version)]
                 } else {
-                    hello.versions.iter().map(|v| tls::version_name(*v)).collect()
+                    hello
+                        .versions
+                        .iter()
+                        .map(|v| tls::version_name(*v))
+                        .collect()
                 },
                 alpn: hello.alpn.clone(),
                 ech: hello.ech,
@@ -662,7 +720,8 @@ impl Correlator {
 
     /// Ends the correlation: probes in time order and per-client summaries.
     pub fn finish(mut self) -> (Report, CorrelateStats) {
-        self.probes.sort_by(|a, b| a.ts.cmp(&b.ts).then(a.id.cmp(&b.id)));
+        self.probes
+            .sort_by(|a, b| a.ts.cmp(&b.ts).then(a.id.cmp(&b.id)));
         let mut order: Vec<IpAddr> = Vec::new();
         let mut by_client: HashMap<IpAddr, ClientSummary> = HashMap::new();
         for p in &self.probes {
@@ -686,7 +745,10 @@ impl Correlator {
                 }
             }
         }
-        let clients = order.into_iter().filter_map(|c| by_client.remove(&c)).collect();
+        let clients = order
+            .into_iter()
+            .filter_map(|c| by_client.remove(&c))
+            .collect();
         (
             Report {
                 probes: self.probes,
@@ -727,7 +789,13 @@ fn dns_outcome(msg: &crate::parse::DnsMessage) -> String {
         .answers
         .iter()
         .take(4)
-        .map(|a| if a.data.is_empty() { a.rtype.clone() } else { format!("{} {}", a.rtype, a.data) })
+        .map(|a| {
+            if a.data.is_empty() {
+                a.rtype.clone()
+            } else {
+                format!("{} {}", a.rtype, a.data)
+            }
+        })
         .collect();
     let more = msg.answers.len().saturating_sub(4);
     if more > 0 {
@@ -743,7 +811,9 @@ fn gap_reason(cause: GapCause, who: &str) -> String {
         GapCause::Snaplen => format!(
             "the capture's snapshot length cut the {who}'s handshake packets (capture with -s 0)"
         ),
-        GapCause::BufferLimit => format!("the {who}'s handshake exceeded probewatch's reassembly buffer bound"),
+        GapCause::BufferLimit => {
+            format!("the {who}'s handshake exceeded probewatch's reassembly buffer bound")
+        }
     }
 }
 
@@ -780,7 +850,10 @@ fn verdict(
         }
         let (v, mut r) = names::check(label, name, cert);
         if source == Some(NameSource::DnsAnswer) {
-            r.push_str(&format!(" (no SNI; name from the DNS answer for {})", c.server.ip()));
+            r.push_str(&format!(
+                " (no SNI; name from the DNS answer for {})",
+                c.server.ip()
+            ));
         }
         return (v, r);
     }
@@ -791,7 +864,10 @@ fn verdict(
         );
     }
     if let Some((_, g)) = c.gaps.iter().find(|(d, _)| *d == Dir::Down) {
-        return (Verdict::Unverified, format!("certificate not seen: {}", gap_reason(*g, "server")));
+        return (
+            Verdict::Unverified,
+            format!("certificate not seen: {}", gap_reason(*g, "server")),
+        );
     }
     if c.server_hello.is_some() && c.ccs[1] {
         return (
@@ -800,7 +876,11 @@ fn verdict(
         );
     }
     if let Some((_, _, desc, enc, _)) = c.alerts.iter().find(|a| a.0 == Dir::Down) {
-        let what = if *enc { "an alert".to_string() } else { format!("alert {}", tls::alert_name(*desc)) };
+        let what = if *enc {
+            "an alert".to_string()
+        } else {
+            format!("alert {}", tls::alert_name(*desc))
+        };
         return (
             Verdict::Unverified,
             format!("certificate not seen: the server refused the handshake with {what}"),
@@ -808,7 +888,9 @@ fn verdict(
     }
     if c.server_hello.is_none() {
         let why = match (cause, &c.close) {
-            (_, Some(cl)) if cl.by == "server" && cl.how == "rst" => "the server reset the connection",
+            (_, Some(cl)) if cl.by == "server" && cl.how == "rst" => {
+                "the server reset the connection"
+            }
             (_, Some(cl)) if cl.by == "server" => "the server closed the connection",
             (_, Some(_)) => "the client closed before the server answered",
             (EndCause::EndOfCapture, _) => "the capture ended first",
@@ -828,18 +910,31 @@ fn verdict(
     (
         Verdict::Unverified,
         match cause {
-            EndCause::EndOfCapture => "certificate not seen: the capture ended before the server sent it".into(),
+            EndCause::EndOfCapture => {
+                "certificate not seen: the capture ended before the server sent it".into()
+            }
             _ => "certificate not seen: the server sent no Certificate message".into(),
         },
     )
 }
 
-fn tls_outcome(c: &Conn, alerts: &[AlertInfo], app_data: bool, summary: &FlowSummary, cause: EndCause) -> String {
+fn tls_outcome(
+    c: &Conn,
+    alerts: &[AlertInfo],
+    app_data: bool,
+    summary: &FlowSummary,
+    cause: EndCause,
+) -> String {
     if let Some(a) = alerts.iter().find(|a| a.level == "fatal") {
         let cert_related = matches!(
             a.description.as_str(),
-            "bad_certificate" | "unsupported_certificate" | "certificate_revoked" | "certificate_expired"
-                | "certificate_unknown" | "unknown_ca" | "access_denied"
+            "bad_certificate"
+                | "unsupported_certificate"
+                | "certificate_revoked"
+                | "certificate_expired"
+                | "certificate_unknown"
+                | "unknown_ca"
+                | "access_denied"
         );
         if a.from == "client" && cert_related {
             return format!("client rejected the certificate: alert {}", a.description);
@@ -850,7 +945,11 @@ fn tls_outcome(c: &Conn, alerts: &[AlertInfo], app_data: bool, summary: &FlowSum
         return "handshake completed; application data exchanged".into();
     }
     if let Some(cl) = &c.close {
-        let how = if cl.how == "rst" { "reset (RST)" } else { "closed (FIN)" };
+        let how = if cl.how == "rst" {
+            "reset (RST)"
+        } else {
+            "closed (FIN)"
+        };
         let stage = if c.server_cert.is_some() || c.server_hello.is_some() {
             "after the server's handshake, without application data"
         } else {

@@ -69,7 +69,10 @@ fn fit(reference: &str, presented: &str) -> Fit {
     let covers_shape = reference.ends_with(&format!(".{rest}"));
     if first != "*" || rest.contains('*') {
         // Partial-label (f*.example.com) or non-leftmost wildcards.
-        if rest.contains('*') || covers_shape || wildcard_label_matches(first, reference.split('.').next().unwrap_or("")) {
+        if rest.contains('*')
+            || covers_shape
+            || wildcard_label_matches(first, reference.split('.').next().unwrap_or(""))
+        {
             return Fit::WildcardRule("a wildcard is valid only as the whole leftmost label");
         }
         return Fit::No;
@@ -85,7 +88,9 @@ fn fit(reference: &str, presented: &str) -> Fit {
     }
     match reference.strip_suffix(&format!(".{rest}")) {
         Some(label) if !label.is_empty() && !label.contains('.') => Fit::Wildcard,
-        Some(label) if !label.is_empty() => Fit::WildcardRule("a wildcard matches exactly one label"),
+        Some(label) if !label.is_empty() => {
+            Fit::WildcardRule("a wildcard matches exactly one label")
+        }
         _ => Fit::No,
     }
 }
@@ -111,7 +116,11 @@ fn list(names: &[String], max: usize) -> String {
 /// Decides whether `cert` covers `name`. `source` is how the name is introduced in the
 /// reason ("SNI", "DNS name", "Host").
 pub fn check(source: &str, name: &str, cert: &CertInfo) -> (Verdict, String) {
-    if let Ok(ip) = name.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+    if let Ok(ip) = name
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
         return check_ip(source, ip, cert);
     }
     let Some(reference) = normalize(name) else {
@@ -126,7 +135,10 @@ pub fn check(source: &str, name: &str, cert: &CertInfo) -> (Verdict, String) {
             match fit(&reference, p) {
                 Fit::Exact => return (Verdict::Match, format!("{source} {name} matches SAN {p}")),
                 Fit::Wildcard => {
-                    return (Verdict::Match, format!("{source} {name} matches wildcard SAN {p}"))
+                    return (
+                        Verdict::Match,
+                        format!("{source} {name} matches wildcard SAN {p}"),
+                    )
                 }
                 Fit::WildcardRule(r) => {
                     rule.get_or_insert((p, r));

@@ -172,7 +172,9 @@ impl Defragmenter {
         // First arrival wins on overlaps: write in reverse arrival order.
         for (off, d) in p.pieces.iter().rev() {
             let stop = (*off + d.len()).min(total);
-            if let (Some(dst), Some(src)) = (out.get_mut(*off..stop), d.get(..stop.saturating_sub(*off))) {
+            if let (Some(dst), Some(src)) =
+                (out.get_mut(*off..stop), d.get(..stop.saturating_sub(*off)))
+            {
                 dst.copy_from_slice(src);
             }
         }
@@ -184,7 +186,8 @@ impl Defragmenter {
     pub fn expire(&mut self, now: Timestamp) {
         let idle = self.limits.idle_secs;
         let before = self.partial.len();
-        self.partial.retain(|_, p| now.secs_since(&p.last_seen) <= idle);
+        self.partial
+            .retain(|_, p| now.secs_since(&p.last_seen) <= idle);
         self.evictions += (before - self.partial.len()) as u64;
     }
 }

@@ -24,7 +24,12 @@ fn be16(d: &[u8], at: usize) -> Option<u16> {
 
 fn le32(d: &[u8], at: usize) -> Option<u32> {
     let b = d.get(at..at.checked_add(4)?)?;
-    Some(u32::from_le_bytes([*b.first()?, *b.get(1)?, *b.get(2)?, *b.get(3)?]))
+    Some(u32::from_le_bytes([
+        *b.first()?,
+        *b.get(1)?,
+        *b.get(2)?,
+        *b.get(3)?,
+    ]))
 }
 
 /// The IP packet inside a frame of the given link type.
@@ -118,7 +123,9 @@ fn ether_type(mut proto: u16, mut rest: &[u8], depth: u8) -> Result<&[u8], LinkE
                 return match r.first().map(|b| b >> 4) {
                     Some(4) | Some(6) => Ok(r),
                     // Pseudowire with control word + Ethernet, or plain Ethernet.
-                    Some(0) if depth < 3 => ethernet(r.get(4..).ok_or(LinkError::Truncated)?, depth + 1),
+                    Some(0) if depth < 3 => {
+                        ethernet(r.get(4..).ok_or(LinkError::Truncated)?, depth + 1)
+                    }
                     Some(_) if depth < 3 => ethernet(r, depth + 1),
                     _ => Err(LinkError::NotIp),
                 };

@@ -87,10 +87,14 @@ pub fn summarize(der: &[u8]) -> CertInfo {
         sha256,
         ..CertInfo::default()
     };
-    info.subject_cn = cert.subject().iter_common_name().next().map(|cn| match cn.as_str() {
-        Ok(s) => printable(s),
-        Err(_) => printable(&String::from_utf8_lossy(cn.as_slice())),
-    });
+    info.subject_cn = cert
+        .subject()
+        .iter_common_name()
+        .next()
+        .map(|cn| match cn.as_str() {
+            Ok(s) => printable(s),
+            Err(_) => printable(&String::from_utf8_lossy(cn.as_slice())),
+        });
     info.issuer = cert.issuer().to_string();
     info.not_before = rfc3339(&cert.validity().not_before);
     info.not_after = rfc3339(&cert.validity().not_after);

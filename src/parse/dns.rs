@@ -99,17 +99,32 @@ fn type_name(t: simple_dns::TYPE) -> String {
 fn rdata(r: &RData<'_>) -> (String, String) {
     match r {
         RData::A(a) => ("A".into(), std::net::Ipv4Addr::from(a.address).to_string()),
-        RData::AAAA(a) => ("AAAA".into(), std::net::Ipv6Addr::from(a.address).to_string()),
+        RData::AAAA(a) => (
+            "AAAA".into(),
+            std::net::Ipv6Addr::from(a.address).to_string(),
+        ),
         RData::CNAME(c) => ("CNAME".into(), trim_dot(c.0.to_string())),
         RData::PTR(c) => ("PTR".into(), trim_dot(c.0.to_string())),
         RData::NS(c) => ("NS".into(), trim_dot(c.0.to_string())),
         RData::MX(m) => ("MX".into(), trim_dot(m.exchange.to_string())),
         RData::SRV(s) => (
             "SRV".into(),
-            format!("{} {} {} {}", s.priority, s.weight, s.port, trim_dot(s.target.to_string())),
+            format!(
+                "{} {} {} {}",
+                s.priority,
+                s.weight,
+                s.port,
+                trim_dot(s.target.to_string())
+            ),
         ),
-        RData::HTTPS(h) => ("HTTPS".into(), format!("{} {}", h.0.priority, trim_dot(h.0.target.to_string()))),
-        RData::SVCB(h) => ("SVCB".into(), format!("{} {}", h.priority, trim_dot(h.target.to_string()))),
+        RData::HTTPS(h) => (
+            "HTTPS".into(),
+            format!("{} {}", h.0.priority, trim_dot(h.0.target.to_string())),
+        ),
+        RData::SVCB(h) => (
+            "SVCB".into(),
+            format!("{} {}", h.priority, trim_dot(h.target.to_string())),
+        ),
         other => (type_name(other.type_code()), String::new()),
     }
 }

@@ -35,24 +35,41 @@ pub enum Head<T> {
 const MAX_HEADERS: usize = 96;
 
 pub const METHODS: [&[u8]; 9] = [
-    b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"CONNECT ", b"PATCH ", b"TRACE ",
+    b"GET ",
+    b"POST ",
+    b"HEAD ",
+    b"PUT ",
+    b"DELETE ",
+    b"OPTIONS ",
+    b"CONNECT ",
+    b"PATCH ",
+    b"TRACE ",
 ];
 
 pub fn starts_like_request(d: &[u8]) -> bool {
-    METHODS.iter().any(|m| d.starts_with(m) || m.starts_with(d) && !d.is_empty())
+    METHODS
+        .iter()
+        .any(|m| d.starts_with(m) || m.starts_with(d) && !d.is_empty())
 }
 
 fn header<'a>(headers: &'a [httparse::Header<'a>], name: &str) -> Option<&'a [u8]> {
-    headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value)
+    headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case(name))
+        .map(|h| h.value)
 }
 
 fn body_of(headers: &[httparse::Header<'_>], request: bool) -> Body {
-    if header(headers, "transfer-encoding")
-        .is_some_and(|v| String::from_utf8_lossy(v).to_ascii_lowercase().contains("chunked"))
-    {
+    if header(headers, "transfer-encoding").is_some_and(|v| {
+        String::from_utf8_lossy(v)
+            .to_ascii_lowercase()
+            .contains("chunked")
+    }) {
         return Body::Chunked;
     }
-    match header(headers, "content-length").and_then(|v| std::str::from_utf8(v).ok()?.trim().parse().ok()) {
+    match header(headers, "content-length")
+        .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse().ok())
+    {
         Some(0) => Body::None,
         Some(n) => Body::Length(n),
         None if request => Body::None,
@@ -89,11 +106,12 @@ pub fn response(buf: &[u8], head_request: bool) -> Head<Response> {
     match resp.parse(buf) {
         Ok(httparse::Status::Complete(n)) => {
             let status = resp.code.unwrap_or(0);
-            let body = if head_request || (100..200).contains(&status) || status == 204 || status == 304 {
-                Body::None
-            } else {
-                body_of(resp.headers, false)
-            };
+            let body =
+                if head_request || (100..200).contains(&status) || status == 204 || status == 304 {
+                    Body::None
+                } else {
+                    body_of(resp.headers, false)
+                };
             Head::Complete(
                 Response {
                     status,

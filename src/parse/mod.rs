@@ -216,7 +216,12 @@ impl Parser {
                     saw_syn,
                 });
             }
-            Event::Data { flow, dir, ts, data } => {
+            Event::Data {
+                flow,
+                dir,
+                ts,
+                data,
+            } => {
                 if let Some(st) = self.flows.get_mut(&flow) {
                     on_data(st, flow, dir, ts, &data, &self.limits, &mut self.stats, out);
                     for d in [Dir::Up, Dir::Down] {
@@ -252,12 +257,22 @@ impl Parser {
                             if let Some(r) = st.tls.get_mut(i) {
                                 if !r.failed() {
                                     r.lose_sync();
-                                    out.push(Parsed::Gap { flow, dir, ts, cause });
+                                    out.push(Parsed::Gap {
+                                        flow,
+                                        dir,
+                                        ts,
+                                        cause,
+                                    });
                                 }
                             }
                         }
                         Mode::Unknown | Mode::Plain => {
-                            out.push(Parsed::Gap { flow, dir, ts, cause });
+                            out.push(Parsed::Gap {
+                                flow,
+                                dir,
+                                ts,
+                                cause,
+                            });
                             st.mode = Mode::Done;
                         }
                         Mode::Http | Mode::DnsTcp => {
@@ -343,7 +358,8 @@ fn on_data(
         st.mode = if dns {
             Mode::DnsTcp
         } else if dir == Dir::Up
-            && ((data.first() == Some(&0x16) && data.get(1) == Some(&0x03)) || tls::is_sslv2_hello(data))
+            && ((data.first() == Some(&0x16) && data.get(1) == Some(&0x03))
+                || tls::is_sslv2_hello(data))
         {
             stats.tls_streams += 1;
             Mode::Tls
@@ -463,7 +479,9 @@ fn tls_data(
             }
         }
     }
-    let Some(reader) = st.tls.get_mut(i) else { return };
+    let Some(reader) = st.tls.get_mut(i) else {
+        return;
+    };
     let mut items = Vec::new();
     reader.feed(data, &mut items);
     if reader.held() > limits.max_tls_buffer {
@@ -480,7 +498,12 @@ fn tls_data(
         if matches!(item, TlsItem::NotTls) {
             stats.not_tls_after_start += 1;
         }
-        out.push(Parsed::Tls { flow, ts, dir, item });
+        out.push(Parsed::Tls {
+            flow,
+            ts,
+            dir,
+            item,
+        });
     }
 }
 
@@ -586,7 +609,11 @@ fn http_data(
     if switch_to_tls {
         // An HTTP CONNECT tunnel: TLS follows in both directions.
         let rest_down = std::mem::take(&mut h.buf);
-        let rest_up = st.http.get_mut(0).map(|u| std::mem::take(&mut u.buf)).unwrap_or_default();
+        let rest_up = st
+            .http
+            .get_mut(0)
+            .map(|u| std::mem::take(&mut u.buf))
+            .unwrap_or_default();
         st.mode = Mode::Tls;
         st.resync = [true, true];
         out.push(Parsed::StartTls {
@@ -610,12 +637,19 @@ fn dns_tcp(
     out: &mut Vec<Parsed>,
 ) {
     let (client, server) = (st.client, st.server);
-    let Some(h) = st.http.get_mut(idx(dir)) else { return };
+    let Some(h) = st.http.get_mut(idx(dir)) else {
+        return;
+    };
     h.buf.extend_from_slice(data);
     let mut pos = 0usize;
     while let Some(l) = h.buf.get(pos..pos + 2) {
-        let len = usize::from(u16::from_be_bytes([l.first().copied().unwrap_or(0), l.get(1).copied().unwrap_or(0)]));
-        let Some(msg) = h.buf.get(pos + 2..pos + 2 + len) else { break };
+        let len = usize::from(u16::from_be_bytes([
+            l.first().copied().unwrap_or(0),
+            l.get(1).copied().unwrap_or(0),
+        ]));
+        let Some(msg) = h.buf.get(pos + 2..pos + 2 + len) else {
+            break;
+        };
         match dns::parse(msg) {
             Some(m) => {
                 stats.dns_messages += 1;

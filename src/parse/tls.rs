@@ -26,7 +26,11 @@ pub struct ClientHello {
 impl ClientHello {
     /// The highest version offered.
     pub fn max_version(&self) -> u16 {
-        self.versions.iter().copied().max().unwrap_or(self.legacy_version)
+        self.versions
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(self.legacy_version)
     }
 }
 
@@ -45,7 +49,11 @@ pub enum TlsItem {
     ClientHello(ClientHello),
     ServerHello(ServerHello),
     Certificate(CertChain),
-    Alert { level: u8, description: u8, encrypted: bool },
+    Alert {
+        level: u8,
+        description: u8,
+        encrypted: bool,
+    },
     /// An application-data record (the first few are reported).
     AppData,
     ChangeCipherSpec,
@@ -70,7 +78,11 @@ fn be16(d: &[u8], at: usize) -> Option<u16> {
 }
 
 fn be24(d: &[u8], at: usize) -> Option<usize> {
-    Some((usize::from(*d.get(at)?) << 16) | (usize::from(*d.get(at + 1)?) << 8) | usize::from(*d.get(at + 2)?))
+    Some(
+        (usize::from(*d.get(at)?) << 16)
+            | (usize::from(*d.get(at + 1)?) << 8)
+            | usize::from(*d.get(at + 2)?),
+    )
 }
 
 /// Looks like the header of a TLS record of the given handshake type at `at`
@@ -140,8 +152,7 @@ impl TlsReader {
             }));
             pos = 2 + len;
         }
-        loop {
-            let Some(hdr) = self.buf.get(pos..pos + 5) else { break };
+        while let Some(hdr) = self.buf.get(pos..pos + 5) {
             let ct = hdr.first().copied().unwrap_or(0);
             let major = hdr.get(1).copied().unwrap_or(0);
             let len = usize::from(be16(hdr, 3).unwrap_or(0));
@@ -150,7 +161,9 @@ impl TlsReader {
                 out.push(TlsItem::NotTls);
                 break;
             }
-            let Some(body) = self.buf.get(pos + 5..pos + 5 + len) else { break };
+            let Some(body) = self.buf.get(pos + 5..pos + 5 + len) else {
+                break;
+            };
             let body = body.to_vec();
             pos += 5 + len;
             self.records += 1;
@@ -164,8 +177,16 @@ impl TlsReader {
                 21 => {
                     let plain = !self.encrypted && body.len() == 2;
                     out.push(TlsItem::Alert {
-                        level: if plain { body.first().copied().unwrap_or(0) } else { 0 },
-                        description: if plain { body.get(1).copied().unwrap_or(0) } else { 0 },
+                        level: if plain {
+                            body.first().copied().unwrap_or(0)
+                        } else {
+                            0
+                        },
+                        description: if plain {
+                            body.get(1).copied().unwrap_or(0)
+                        } else {
+                            0
+                        },
                         encrypted: !plain,
                     });
                 }
@@ -194,7 +215,9 @@ impl TlsReader {
                 out.push(TlsItem::NotTls);
                 return;
             }
-            let Some(msg) = self.hs.get(pos..pos + 4 + len) else { break };
+            let Some(msg) = self.hs.get(pos..pos + 4 + len) else {
+                break;
+            };
             if let Some(item) = handshake(msg) {
                 if let TlsItem::ServerHello(sh) = &item {
                     if sh.version == 0x0304 || (sh.version >> 8) == 0x7f {

@@ -213,8 +213,23 @@ fn service_port(p: u16) -> bool {
     p < 1024
         || matches!(
             p,
-            1080 | 1443 | 2083 | 2087 | 3128 | 4433 | 5222 | 5223 | 5269 | 6443 | 6667 | 6697
-                | 8000 | 8008 | 8080 | 8443 | 8888 | 9443
+            1080 | 1443
+                | 2083
+                | 2087
+                | 3128
+                | 4433
+                | 5222
+                | 5223
+                | 5269
+                | 6443
+                | 6667
+                | 6697
+                | 8000
+                | 8008
+                | 8080
+                | 8443
+                | 8888
+                | 9443
         )
 }
 
@@ -267,7 +282,8 @@ impl Reassembler {
         let restart = seg.flags.syn
             && !seg.flags.ack
             && self.flows.get(&k).is_some_and(|f| {
-                f.closed_at.is_some() || f.halves.first().and_then(|h| h.base) != Some(seg.seq.wrapping_add(1))
+                f.closed_at.is_some()
+                    || f.halves.first().and_then(|h| h.base) != Some(seg.seq.wrapping_add(1))
             });
         if restart {
             if let Some(f) = self.flows.remove(&k) {
@@ -366,7 +382,12 @@ impl Reassembler {
                         // The FIN takes one sequence number: its ACK is not a gap.
                         let fin_ack = other.fin_at == Some(other.next) && acked == other.next + 1;
                         if acked > other.next && acked <= other.next + (1 << 30) && !fin_ack {
-                            let upto = other.pending.keys().next().copied().map_or(acked, |k| k.min(acked));
+                            let upto = other
+                                .pending
+                                .keys()
+                                .next()
+                                .copied()
+                                .map_or(acked, |k| k.min(acked));
                             if upto > other.next {
                                 let len = upto - other.next;
                                 other.next = upto;
@@ -391,7 +412,16 @@ impl Reassembler {
                     self.stats.bytes_skipped_after_handshake +=
                         seg.payload.len() as u64 + u64::from(seg.missing_tail);
                 } else {
-                    data(h, id, dir, &seg, &limits, &mut buffered, &mut self.stats, out);
+                    data(
+                        h,
+                        id,
+                        dir,
+                        &seg,
+                        &limits,
+                        &mut buffered,
+                        &mut self.stats,
+                        out,
+                    );
                 }
             }
         }
@@ -467,8 +497,11 @@ impl Reassembler {
     fn evict_oldest(&mut self, now: Timestamp, out: &mut Vec<Event>) {
         // Evict the least recently active 1/64 of the table at once (amortised scan).
         let n = (self.flows.len() / 64).max(1);
-        let mut by_age: Vec<(Timestamp, FlowId, Key)> =
-            self.flows.iter().map(|(k, f)| (f.last_seen, f.id, *k)).collect();
+        let mut by_age: Vec<(Timestamp, FlowId, Key)> = self
+            .flows
+            .iter()
+            .map(|(k, f)| (f.last_seen, f.id, *k))
+            .collect();
         by_age.sort_unstable();
         for (_, _, k) in by_age.into_iter().take(n) {
             if let Some(f) = self.flows.remove(&k) {
@@ -593,7 +626,8 @@ fn data(
                 drain(h, id, dir, ts, buffered, out);
             }
         }
-        if h.pending.len() >= limits.max_holes || h.pending_bytes + bytes.len() > limits.max_buffer {
+        if h.pending.len() >= limits.max_holes || h.pending_bytes + bytes.len() > limits.max_buffer
+        {
             return;
         }
         if off < h.next {
@@ -609,7 +643,14 @@ fn data(
 }
 
 /// Delivers held segments that have become contiguous.
-fn drain(h: &mut Half, id: FlowId, dir: Dir, ts: Timestamp, buffered: &mut usize, out: &mut Vec<Event>) {
+fn drain(
+    h: &mut Half,
+    id: FlowId,
+    dir: Dir,
+    ts: Timestamp,
+    buffered: &mut usize,
+    out: &mut Vec<Event>,
+) {
     while let Some((&off, _)) = h.pending.iter().next() {
         if off > h.next {
             break;

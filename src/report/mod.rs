@@ -4,8 +4,8 @@ pub mod json;
 pub mod table;
 
 use crate::capture::Timestamp;
-use crate::stats::Stats;
 use crate::correlate::Report;
+use crate::stats::Stats;
 
 /// Output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -88,12 +88,24 @@ fn name_cell(p: &Probe) -> String {
     n
 }
 
-pub fn write(report: &Report, stats: &Stats, out: &mut dyn std::io::Write, width: u16) -> std::io::Result<()> {
+pub fn write(
+    report: &Report,
+    stats: &Stats,
+    out: &mut dyn std::io::Write,
+    width: u16,
+) -> std::io::Result<()> {
     if report.probes.is_empty() {
-        writeln!(out, "No probes found: no TLS handshake, HTTP request or DNS query in the capture.")?;
+        writeln!(
+            out,
+            "No probes found: no TLS handshake, HTTP request or DNS query in the capture."
+        )?;
     }
     for c in &report.clients {
-        let probes: Vec<&Probe> = report.probes.iter().filter(|p| p.client == c.client).collect();
+        let probes: Vec<&Probe> = report
+            .probes
+            .iter()
+            .filter(|p| p.client == c.client)
+            .collect();
         writeln!(
             out,
             "Client {}: {} probe{}, {} mismatch{}",
@@ -107,7 +119,15 @@ pub fn write(report: &Report, stats: &Stats, out: &mut dyn std::io::Write, width
         t.load_style(presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_width(width)
-            .set_header(vec!["time", "proto", "name asked for", "server", "certificate", "verdict", "outcome"]);
+            .set_header(vec![
+                "time",
+                "proto",
+                "name asked for",
+                "server",
+                "certificate",
+                "verdict",
+                "outcome",
+            ]);
         for p in &probes {
             let cert = match (&p.cert, p.proto) {
                 (Some(c), _) => cert_names(c),
@@ -128,7 +148,10 @@ pub fn write(report: &Report, stats: &Stats, out: &mut dyn std::io::Write, width
         if !c.names.is_empty() {
             writeln!(out, "  Names tried, in order: {}", c.names.join(" → "))?;
         }
-        let mism: Vec<&&Probe> = probes.iter().filter(|p| p.verdict == Some(Verdict::Mismatch)).collect();
+        let mism: Vec<&&Probe> = probes
+            .iter()
+            .filter(|p| p.verdict == Some(Verdict::Mismatch))
+            .collect();
         if !mism.is_empty() {
             writeln!(out, "  Mismatches:")?;
             for p in mism {
