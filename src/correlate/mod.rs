@@ -783,7 +783,7 @@ fn dns_outcome(msg: &crate::parse::DnsMessage) -> String {
         return msg.rcode.clone();
     }
     if msg.answers.is_empty() {
-        return "NOERROR, no answer records".into();
+        return "no records (NODATA)".into();
     }
     let parts: Vec<String> = msg
         .answers
@@ -942,7 +942,7 @@ fn tls_outcome(
         return format!("{} sent fatal alert {}", a.from, a.description);
     }
     if app_data {
-        return "handshake completed; application data exchanged".into();
+        return "handshake completed, data exchanged".into();
     }
     if let Some(cl) = &c.close {
         let how = if cl.how == "rst" {

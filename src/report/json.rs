@@ -97,9 +97,10 @@ pub fn write(report: &Report, stats: &Stats, out: &mut dyn std::io::Write) -> st
         serde_json::to_writer(&mut *out, &v)?;
         out.write_all(b"\n")?;
     }
-    let mut s = stats.to_json();
-    if let Some(o) = s.as_object_mut() {
-        o.insert("type".into(), json!("stats"));
+    let mut s = serde_json::Map::new();
+    s.insert("type".into(), json!("stats"));
+    if let Value::Object(o) = stats.to_json() {
+        s.extend(o);
     }
     serde_json::to_writer(&mut *out, &s)?;
     out.write_all(b"\n")?;

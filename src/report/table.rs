@@ -1,7 +1,13 @@
 //! The human report: one section per client, probes in time order, then the names the
 //! client tried and the mismatches with their reasons.
 
-use comfy_table::{presets, Cell, ContentArrangement, Table};
+use comfy_table::{
+    Cell, ColumnConstraint, ContentArrangement, LineStyle, Table, TableStyle, Width,
+};
+
+/// No borders, a rule under the header: fits more text in 80–120 columns.
+const STYLE: TableStyle =
+    TableStyle::new().header_separator(LineStyle::none().fill('─').junction('─'));
 
 use crate::correlate::{Probe, Proto, Report, Verdict};
 use crate::parse::CertInfo;
@@ -9,13 +15,7 @@ use crate::stats::Stats;
 
 fn time_of_day(p: &Probe) -> String {
     let s = p.ts.secs.rem_euclid(86_400);
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        s / 3600,
-        (s / 60) % 60,
-        s % 60,
-        p.ts.nanos / 1_000_000
-    )
+    format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
 }
 
 fn endpoint(ip: &std::net::IpAddr, port: u16) -> String {
@@ -88,6 +88,69 @@ fn name_cell(p: &Probe) -> String {
     n
 }
 
+/// Word-wraps `text` to `width` columns; lines after the first are indented by `indent`.
+fn wrap(text: &str, width: usize, indent: usize) -> String {
+    let body = text.trim_start_matches(' ');
+    let lead = text.len() - body.len();
+    let mut out = " ".repeat(lead);
+    let mut col = lead;
+    let mut first = true;
+    for word in body.split(' ') {
+        let w = word.chars().count();
+        if col > indent && col + 1 + w > width {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+            col = indent;
+        } else if !first {
+            out.push(' ');
+            col += 1;
+        }
+        first = false;
+        out.push_str(word);
+        col += w;
+    }
+    out
+}
+
+/// One line per distinct (name, server, reason), with a count when repeated.
+fn explain(
+    out: &mut dyn std::io::Write,
+    title: &str,
+    probes: &[&Probe],
+    width: u16,
+) -> std::io::Result<()> {
+    if probes.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "  {title}")?;
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    for p in probes {
+        let line = format!(
+            "{} at {}: {}",
+            p.name.as_deref().unwrap_or("(no name)"),
+            endpoint(&p.server, p.port),
+            p.reason.as_deref().unwrap_or("")
+        );
+        match seen.iter_mut().find(|(l, _)| *l == line) {
+            Some((_, n)) => *n += 1,
+            None => seen.push((line, 1)),
+        }
+    }
+    for (line, n) in seen {
+        let line = if n > 1 {
+            format!("{line} ({n} times)")
+        } else {
+            line
+        };
+        writeln!(
+            out,
+            "{}",
+            wrap(&format!("    - {line}"), usize::from(width).max(40), 6)
+        )?;
+    }
+    Ok(())
+}
+
 pub fn write(
     report: &Report,
     stats: &Stats,
@@ -116,7 +179,7 @@ pub fn write(
             if c.mismatches == 1 { "" } else { "es" }
         )?;
         let mut t = Table::new();
-        t.load_style(presets::UTF8_FULL_CONDENSED)
+        t.load_style(STYLE)
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_width(width)
             .set_header(vec![
@@ -144,44 +207,45 @@ pub fn write(
                 Cell::new(&p.outcome),
             ]);
         }
+        // Short columns never wrap; names, certificates and outcomes take the rest.
+        for i in [0usize, 1, 3, 5] {
+            if let Some(col) = t.column_mut(i) {
+                col.set_constraint(ColumnConstraint::ContentWidth);
+            }
+        }
+        if let Some(col) = t.column_mut(2) {
+            col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(26)));
+        }
+        for col in t.column_iter_mut() {
+            col.set_padding((0, 1));
+        }
         writeln!(out, "{t}")?;
         if !c.names.is_empty() {
-            writeln!(out, "  Names tried, in order: {}", c.names.join(" → "))?;
+            let line = format!("Names tried, in order: {}", c.names.join(" → "));
+            writeln!(
+                out,
+                "{}",
+                wrap(&format!("  {line}"), usize::from(width).max(40), 4)
+            )?;
         }
-        let mism: Vec<&&Probe> = probes
+        let mism: Vec<&Probe> = probes
             .iter()
+            .copied()
             .filter(|p| p.verdict == Some(Verdict::Mismatch))
             .collect();
-        if !mism.is_empty() {
-            writeln!(out, "  Mismatches:")?;
-            for p in mism {
-                writeln!(
-                    out,
-                    "    - {} at {}: {}",
-                    p.name.as_deref().unwrap_or("-"),
-                    endpoint(&p.server, p.port),
-                    p.reason.as_deref().unwrap_or("")
-                )?;
-            }
-        }
-        let unverified: Vec<&&Probe> = probes
+        explain(out, "Mismatches:", &mism, width)?;
+        let unverified: Vec<&Probe> = probes
             .iter()
+            .copied()
             .filter(|p| matches!(p.verdict, Some(Verdict::Unverified) | Some(Verdict::NoName)))
             .collect();
-        if !unverified.is_empty() {
-            writeln!(out, "  Not verified:")?;
-            for p in unverified {
-                writeln!(
-                    out,
-                    "    - {} at {}: {}",
-                    p.name.as_deref().unwrap_or("(no name)"),
-                    endpoint(&p.server, p.port),
-                    p.reason.as_deref().unwrap_or("")
-                )?;
-            }
-        }
+        explain(out, "Not verified:", &unverified, width)?;
         writeln!(out)?;
     }
-    writeln!(out, "{}", stats.one_line())?;
+    writeln!(
+        out,
+        "{}",
+        wrap(&stats.one_line(), usize::from(width).max(40), 2)
+    )?;
     out.flush()
 }
