@@ -151,6 +151,14 @@ fn explain(
     Ok(())
 }
 
+/// Below 100 columns the time column goes (rows stay in time order; JSON has the time).
+fn narrow_skip<T>(width: u16, mut row: Vec<T>) -> Vec<T> {
+    if width < 100 && !row.is_empty() {
+        row.remove(0);
+    }
+    row
+}
+
 pub fn write(
     report: &Report,
     stats: &Stats,
@@ -182,39 +190,52 @@ pub fn write(
         t.load_style(STYLE)
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_width(width)
-            .set_header(vec![
-                "time",
-                "proto",
-                "name asked for",
-                "server",
-                "certificate",
-                "verdict",
-                "outcome",
-            ]);
+            .set_header(narrow_skip(
+                width,
+                vec![
+                    "time",
+                    "proto",
+                    "name asked for",
+                    "server",
+                    "certificate",
+                    "verdict",
+                    "outcome",
+                ],
+            ));
         for p in &probes {
             let cert = match (&p.cert, p.proto) {
                 (Some(c), _) => cert_names(c),
                 (None, Proto::Tls) => "(not seen)".into(),
                 (None, _) => String::new(),
             };
-            t.add_row(vec![
-                Cell::new(time_of_day(p)),
-                Cell::new(what(p)),
-                Cell::new(name_cell(p)),
-                Cell::new(endpoint(&p.server, p.port)),
-                Cell::new(cert),
-                Cell::new(p.verdict.map(|v| v.as_str()).unwrap_or("")),
-                Cell::new(&p.outcome),
-            ]);
+            t.add_row(narrow_skip(
+                width,
+                vec![
+                    Cell::new(time_of_day(p)),
+                    Cell::new(what(p)),
+                    Cell::new(name_cell(p)),
+                    Cell::new(endpoint(&p.server, p.port)),
+                    Cell::new(cert),
+                    Cell::new(p.verdict.map(|v| v.as_str()).unwrap_or("")),
+                    Cell::new(&p.outcome),
+                ],
+            ));
         }
+        let (short, name_col): (&[usize], usize) = if width < 100 {
+            (&[0, 2, 4], 1)
+        } else {
+            (&[0, 1, 3, 5], 2)
+        };
         // Short columns never wrap; names, certificates and outcomes take the rest.
-        for i in [0usize, 1, 3, 5] {
+        for &i in short {
             if let Some(col) = t.column_mut(i) {
                 col.set_constraint(ColumnConstraint::ContentWidth);
             }
         }
-        if let Some(col) = t.column_mut(2) {
-            col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(26)));
+        if let Some(col) = t.column_mut(name_col) {
+            col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(
+                (width / 4).clamp(16, 26),
+            )));
         }
         for col in t.column_iter_mut() {
             col.set_padding((0, 1));
