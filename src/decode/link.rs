@@ -127,6 +127,7 @@ fn ether_type(mut proto: u16, mut rest: &[u8], depth: u8) -> Result<&[u8], LinkE
                         ethernet(r.get(4..).ok_or(LinkError::Truncated)?, depth + 1)
                     }
                     Some(_) if depth < 3 => ethernet(r, depth + 1),
+                    None => Err(LinkError::Truncated),
                     _ => Err(LinkError::NotIp),
                 };
             }

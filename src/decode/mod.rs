@@ -235,6 +235,15 @@ impl Decoder {
                 let declared = usize::from(udp.length()).saturating_sub(8);
                 let payload = udp.payload();
                 let truncated = cut || payload.len() < declared;
+                let (sp, dp) = (udp.source_port(), udp.destination_port());
+                // VXLAN (UDP 4789) carries a whole Ethernet frame: decode the inner one
+                // (the inner packet reports its own snaplen cut).
+                if (dp == 4789 || sp == 4789) && depth < 4 {
+                    if let Some(inner) = link::vxlan_inner_ip(payload) {
+                        self.stats.udp += 1;
+                        return self.decode_ip(ts, inner, depth + 1);
+                    }
+                }
                 if truncated {
                     self.stats.problem(if cut {
                         "snaplen_truncated"
@@ -243,13 +252,6 @@ impl Decoder {
                     });
                 }
                 self.stats.udp += 1;
-                let (sp, dp) = (udp.source_port(), udp.destination_port());
-                // VXLAN (UDP 4789) carries a whole Ethernet frame: decode the inner one.
-                if (dp == 4789 || sp == 4789) && depth < 4 {
-                    if let Some(inner) = link::vxlan_inner_ip(payload) {
-                        return self.decode_ip(ts, inner, depth + 1);
-                    }
-                }
                 Some(Decoded::Udp(Datagram {
                     ts,
                     src: SocketAddr::new(src, sp),

@@ -180,6 +180,8 @@ struct Half {
     stopped: bool,
     /// Stream offset of the FIN (it takes one sequence number).
     fin_at: Option<u64>,
+    /// Snaplen cuts of segments held out of order: end of the captured bytes → bytes missing.
+    tails: BTreeMap<u64, u64>,
 }
 
 struct Flow {
@@ -271,6 +273,7 @@ impl Reassembler {
                 self.buffered = self.buffered.saturating_sub(h.pending_bytes);
                 h.pending.clear();
                 h.pending_bytes = 0;
+                h.tails.clear();
             }
         }
     }
@@ -378,7 +381,11 @@ impl Reassembler {
             if let Some(other) = flow.half(dir.other()) {
                 if !other.stopped {
                     if let Some(base) = other.base {
-                        let acked = unwrap_offset(other.next, seg.ack.wrapping_sub(base));
+                        let mut acked = unwrap_offset(other.next, seg.ack.wrapping_sub(base));
+                        // The FIN takes one sequence number but is not a byte.
+                        if let Some(f) = other.fin_at {
+                            acked = acked.min(f.max(other.next));
+                        }
                         // The FIN takes one sequence number: its ACK is not a gap.
                         let fin_ack = other.fin_at == Some(other.next) && acked == other.next + 1;
                         if acked > other.next && acked <= other.next + (1 << 30) && !fin_ack {
@@ -399,7 +406,8 @@ impl Reassembler {
                                     len,
                                     cause: GapCause::NotCaptured,
                                 });
-                                drain(other, id, dir.other(), ts, &mut buffered, out);
+                                self.stats.gaps_snaplen +=
+                                    drain(other, id, dir.other(), ts, &mut buffered, out);
                             }
                         }
                     }
@@ -529,8 +537,12 @@ impl Reassembler {
                         });
                         h.next = off;
                     }
-                    drain(h, id, dir, ts, &mut buffered, out);
+                    self.stats.gaps_snaplen += drain(h, id, dir, ts, &mut buffered, out);
+                    if h.pending.is_empty() {
+                        break;
+                    }
                 }
+                self.stats.gaps_snaplen += drain(h, id, dir, ts, &mut buffered, out);
                 self.buffered = buffered;
             }
         }
@@ -571,8 +583,23 @@ fn data(
 ) {
     let base = *h.base.get_or_insert(seg.seq);
     let ts = seg.ts;
-    let mut off = unwrap_offset(h.next, seg.seq.wrapping_sub(base));
     let mut bytes: &[u8] = &seg.payload;
+    // The segment may start before stream offset 0 (a retransmission of bytes sent before
+    // the first segment seen when joining mid-stream): drop that part.
+    let delta = i64::from(seg.seq.wrapping_sub(base).wrapping_sub(h.next as u32) as i32);
+    let rel = i64::try_from(h.next)
+        .unwrap_or(i64::MAX)
+        .saturating_add(delta);
+    let mut off = if rel < 0 {
+        let skip = usize::try_from(rel.unsigned_abs())
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        stats.retransmitted_bytes += skip as u64;
+        bytes = bytes.get(skip..).unwrap_or(&[]);
+        0
+    } else {
+        rel as u64
+    };
     // Trim what was already delivered (retransmission or overlap: first copy wins).
     if off < h.next {
         let skip = (h.next - off).min(bytes.len() as u64) as usize;
@@ -602,10 +629,14 @@ fn data(
             });
             h.next += tail;
         }
-        drain(h, id, dir, ts, buffered, out);
+        stats.gaps_snaplen += drain(h, id, dir, ts, buffered, out);
         return;
     }
+    if tail > 0 && h.tails.len() < limits.max_holes {
+        h.tails.insert(off + bytes.len() as u64, tail);
+    }
     if bytes.is_empty() {
+        stats.gaps_snaplen += drain(h, id, dir, ts, buffered, out);
         return;
     }
     // Out of order: hold it, within the bounds.
@@ -623,14 +654,11 @@ fn data(
                     cause: GapCause::BufferLimit,
                 });
                 h.next = first;
-                drain(h, id, dir, ts, buffered, out);
+                stats.gaps_snaplen += drain(h, id, dir, ts, buffered, out);
             }
         }
         if h.pending.len() >= limits.max_holes || h.pending_bytes + bytes.len() > limits.max_buffer
         {
-            return;
-        }
-        if off < h.next {
             return;
         }
     }
@@ -640,9 +668,12 @@ fn data(
         *buffered += bytes.len() - entry.len();
         *entry = bytes.to_vec();
     }
+    // After a hole was given up this segment may be next in line.
+    stats.gaps_snaplen += drain(h, id, dir, ts, buffered, out);
 }
 
-/// Delivers held segments that have become contiguous.
+/// Delivers held segments that have become contiguous, and the snaplen gaps held with
+/// them. Returns the number of snaplen gaps emitted.
 fn drain(
     h: &mut Half,
     id: FlowId,
@@ -650,8 +681,30 @@ fn drain(
     ts: Timestamp,
     buffered: &mut usize,
     out: &mut Vec<Event>,
-) {
-    while let Some((&off, _)) = h.pending.iter().next() {
+) -> u64 {
+    let mut snaplen_gaps = 0;
+    loop {
+        while let Some((&k, _)) = h.tails.iter().next() {
+            if k >= h.next {
+                break;
+            }
+            h.tails.remove(&k);
+        }
+        if let Some(t) = h.tails.remove(&h.next) {
+            out.push(Event::Gap {
+                flow: id,
+                dir,
+                ts,
+                len: t,
+                cause: GapCause::Snaplen,
+            });
+            h.next += t;
+            snaplen_gaps += 1;
+            continue;
+        }
+        let Some((&off, _)) = h.pending.iter().next() else {
+            break;
+        };
         if off > h.next {
             break;
         }
@@ -673,6 +726,7 @@ fn drain(
             }
         }
     }
+    snaplen_gaps
 }
 
 #[cfg(test)]

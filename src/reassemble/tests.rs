@@ -714,7 +714,7 @@ fn max_holes_gives_up_the_first_hole() {
 /// After the first hole is given up, the segment that triggered it starts exactly where
 /// the stream now is: it must be delivered at once, and the flow must keep going.
 #[test]
-#[ignore = "bug: after a BufferLimit gap the triggering segment is held at the delivery point, the stream stalls and later segments are dropped without a Gap"]
+
 fn after_buffer_limit_the_stream_keeps_flowing() {
     let mut g = Rig::with(Limits {
         max_holes: 2,
@@ -1017,13 +1017,13 @@ fn retransmitted_syn_does_not_restart_the_flow() {
 }
 
 // ---------------------------------------------------------------------------
-// Bugs found (ignored until fixed)
+// Regressions: bugs these tests found, now fixed
 // ---------------------------------------------------------------------------
 
 /// A FIN that follows a hole: the peer's ACK covers the missing bytes and the FIN's
 /// sequence number; the gap is the missing bytes only.
 #[test]
-#[ignore = "bug: a gap acknowledged together with a FIN counts the FIN's sequence number as a missing byte"]
+
 fn gap_before_fin_does_not_count_the_fin() {
     let mut g = Rig::new();
     g.handshake(IC, IS);
@@ -1038,7 +1038,7 @@ fn gap_before_fin_does_not_count_the_fin() {
 /// An out-of-order segment cut by the snapshot length: its missing tail must become a
 /// Snaplen gap when it is delivered, and the stream must continue after it.
 #[test]
-#[ignore = "bug: missing_tail of a segment held out of order is dropped; the stream then stalls at the cut"]
+
 fn snaplen_cut_out_of_order_segment_keeps_its_gap() {
     let mut g = Rig::new();
     g.handshake(IC, IS);
@@ -1064,7 +1064,7 @@ fn snaplen_cut_out_of_order_segment_keeps_its_gap() {
 /// Joining mid-stream, a segment that starts before the first sequence number seen
 /// (a repacketised retransmission) must not deliver already-delivered bytes again.
 #[test]
-#[ignore = "bug: an offset before the stream's base saturates to 0, so the overlap is trimmed wrongly and bytes are delivered twice"]
+
 fn mid_stream_segment_starting_before_base_is_not_duplicated() {
     let mut g = Rig::new();
     g.push(seg(0, c(), s(), 1000, 1, ACK, b"BBBBBBBBBB"));
