@@ -122,6 +122,30 @@ pub struct Probe {
     pub dns: Option<DnsDetails>,
 }
 
+impl Probe {
+    /// A probe with nothing decided yet; callers fill in what they know.
+    fn new(ts: Timestamp, client: SocketAddr, server: SocketAddr, proto: Proto) -> Probe {
+        Probe {
+            id: 0,
+            ts,
+            client: client.ip(),
+            client_port: client.port(),
+            server: server.ip(),
+            port: server.port(),
+            proto,
+            name: None,
+            name_source: None,
+            verdict: None,
+            reason: None,
+            cert: None,
+            outcome: String::new(),
+            tls: None,
+            http: None,
+            dns: None,
+        }
+    }
+}
+
 /// Per-client summary.
 #[derive(Clone, Debug)]
 pub struct ClientSummary {
@@ -390,20 +414,9 @@ impl Correlator {
             },
         };
         let probe = Probe {
-            id: 0,
-            ts,
-            client: client.ip(),
-            client_port: client.port(),
-            server: server.ip(),
-            port: server.port(),
-            proto: Proto::Http,
             name,
             name_source: source,
-            verdict: None,
-            reason: None,
-            cert: None,
             outcome: "no response seen".into(),
-            tls: None,
             http: Some(HttpDetails {
                 method: req.method,
                 path: req.path,
@@ -411,7 +424,7 @@ impl Correlator {
                 status: None,
                 location: None,
             }),
-            dns: None,
+            ..Probe::new(ts, client, server, Proto::Http)
         };
         if let Some(i) = self.add_probe(probe) {
             if let Some(c) = self.conns.get_mut(&flow) {
@@ -468,30 +481,19 @@ impl Correlator {
             };
             for (n, (qname, qtype)) in questions.into_iter().enumerate() {
                 let probe = Probe {
-                    id: 0,
-                    ts,
-                    client: client.ip(),
-                    client_port: client.port(),
-                    server: server.ip(),
-                    port: server.port(),
-                    proto: Proto::Dns,
                     name: (!qname.is_empty()).then_some(qname),
                     name_source: Some(NameSource::DnsQuery),
-                    verdict: None,
-                    reason: None,
-                    cert: None,
                     outcome: if multicast {
                         "multicast query".into()
                     } else {
                         "no answer seen".into()
                     },
-                    tls: None,
-                    http: None,
                     dns: Some(DnsDetails {
                         qtype,
                         rcode: None,
                         answers: Vec::new(),
                     }),
+                    ..Probe::new(ts, client, server, Proto::Dns)
                 };
                 // mDNS/LLMNR questions go to a group: no answer is matched to them.
                 if let Some(i) = self.add_probe(probe) {
@@ -541,26 +543,15 @@ impl Correlator {
                     return;
                 };
                 let probe = Probe {
-                    id: 0,
-                    ts,
-                    client: client.ip(),
-                    client_port: client.port(),
-                    server: server.ip(),
-                    port: server.port(),
-                    proto: Proto::Dns,
                     name: Some(qname),
                     name_source: Some(NameSource::DnsQuery),
-                    verdict: None,
-                    reason: None,
-                    cert: None,
                     outcome: format!("{outcome} (query not captured)"),
-                    tls: None,
-                    http: None,
                     dns: Some(DnsDetails {
                         qtype,
                         rcode: Some(msg.rcode.clone()),
                         answers: msg.answers.clone(),
                     }),
+                    ..Probe::new(ts, client, server, Proto::Dns)
                 };
                 self.add_probe(probe);
             }
@@ -596,26 +587,17 @@ impl Correlator {
             };
             let name = self.dns_name(c.client.ip(), c.server.ip());
             let probe = Probe {
-                id: 0,
-                ts: c.ts,
-                client: c.client.ip(),
-                client_port: c.client.port(),
-                server: c.server.ip(),
-                port: c.server.port(),
-                proto: Proto::Tls,
                 name_source: name.as_ref().map(|_| NameSource::DnsAnswer),
                 name,
                 verdict: Some(Verdict::Unverified),
                 reason: Some("no TLS handshake took place, so no certificate was shown".into()),
-                cert: None,
                 outcome,
                 tls: Some(TlsDetails {
                     mid_stream: !c.saw_syn,
                     close: c.close.clone(),
                     ..TlsDetails::default()
                 }),
-                http: None,
-                dns: None,
+                ..Probe::new(c.ts, c.client, c.server, Proto::Tls)
             };
             self.add_probe(probe);
             return;
@@ -673,13 +655,6 @@ impl Correlator {
             .collect();
         let outcome = tls_outcome(&c, &alerts, app_data, summary, cause);
         Probe {
-            id: 0,
-            ts: c.hello_ts.unwrap_or(c.ts),
-            client: c.client.ip(),
-            client_port: c.client.port(),
-            server: c.server.ip(),
-            port: c.server.port(),
-            proto: Proto::Tls,
             name,
             name_source: source,
             verdict: Some(verdict),
@@ -713,8 +688,7 @@ impl Correlator {
                 close: c.close.clone(),
                 mid_stream: !c.saw_syn,
             }),
-            http: None,
-            dns: None,
+            ..Probe::new(c.hello_ts.unwrap_or(c.ts), c.client, c.server, Proto::Tls)
         }
     }
 
