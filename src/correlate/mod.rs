@@ -602,17 +602,11 @@ impl Correlator {
             self.add_probe(probe);
             return;
         }
-        let probe = self.tls_probe(c, cause, summary, app_records);
+        let probe = self.tls_probe(c, cause, app_records);
         self.add_probe(probe);
     }
 
-    fn tls_probe(
-        &mut self,
-        c: Conn,
-        cause: EndCause,
-        summary: &FlowSummary,
-        app_records: [u64; 2],
-    ) -> Probe {
+    fn tls_probe(&mut self, c: Conn, cause: EndCause, app_records: [u64; 2]) -> Probe {
         let hello = c.hello.clone().unwrap_or_default();
         let (name, source) = match hello.sni.as_deref() {
             Some(s) if !s.is_empty() => (Some(s.to_string()), Some(NameSource::Sni)),
@@ -653,7 +647,7 @@ impl Correlator {
                 },
             })
             .collect();
-        let outcome = tls_outcome(&c, &alerts, app_data, summary, cause);
+        let outcome = tls_outcome(&c, &alerts, app_data, cause);
         Probe {
             name,
             name_source: source,
@@ -892,13 +886,7 @@ fn verdict(
     )
 }
 
-fn tls_outcome(
-    c: &Conn,
-    alerts: &[AlertInfo],
-    app_data: bool,
-    summary: &FlowSummary,
-    cause: EndCause,
-) -> String {
+fn tls_outcome(c: &Conn, alerts: &[AlertInfo], app_data: bool, cause: EndCause) -> String {
     if let Some(a) = alerts.iter().find(|a| a.level == "fatal") {
         let cert_related = matches!(
             a.description.as_str(),
@@ -931,7 +919,6 @@ fn tls_outcome(
         };
         return format!("{} {how} {stage}", cl.by);
     }
-    let _ = summary;
     match cause {
         EndCause::EndOfCapture => "handshake incomplete when the capture ended".into(),
         EndCause::Idle => "connection went idle".into(),

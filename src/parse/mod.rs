@@ -373,7 +373,7 @@ fn on_data(
     let i = idx(dir);
     match st.mode {
         Mode::Tls => tls_data(st, flow, dir, ts, data, limits, stats, out),
-        Mode::Http => http_data(st, flow, dir, ts, data, limits, out),
+        Mode::Http => http_data(st, flow, dir, ts, data, limits, stats, out),
         Mode::DnsTcp => dns_tcp(st, dir, ts, data, limits, stats, out),
         Mode::Plain => {
             if dir == Dir::Down {
@@ -507,6 +507,7 @@ fn tls_data(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn http_data(
     st: &mut FlowState,
     flow: FlowId,
@@ -514,6 +515,7 @@ fn http_data(
     ts: Timestamp,
     data: &[u8],
     limits: &ParseLimits,
+    stats: &mut ParseStats,
     out: &mut Vec<Parsed>,
 ) {
     let i = idx(dir);
@@ -621,9 +623,9 @@ fn http_data(
             ts,
             protocol: "http-connect",
         });
-        let mut stats = ParseStats::default();
-        tls_data(st, flow, Dir::Up, ts, &rest_up, limits, &mut stats, out);
-        tls_data(st, flow, Dir::Down, ts, &rest_down, limits, &mut stats, out);
+        stats.tls_streams += 1;
+        tls_data(st, flow, Dir::Up, ts, &rest_up, limits, stats, out);
+        tls_data(st, flow, Dir::Down, ts, &rest_down, limits, stats, out);
     }
 }
 

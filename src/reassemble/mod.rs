@@ -386,9 +386,7 @@ impl Reassembler {
                         if let Some(f) = other.fin_at {
                             acked = acked.min(f.max(other.next));
                         }
-                        // The FIN takes one sequence number: its ACK is not a gap.
-                        let fin_ack = other.fin_at == Some(other.next) && acked == other.next + 1;
-                        if acked > other.next && acked <= other.next + (1 << 30) && !fin_ack {
+                        if acked > other.next && acked <= other.next + (1 << 30) {
                             let upto = other
                                 .pending
                                 .keys()
@@ -396,18 +394,17 @@ impl Reassembler {
                                 .copied()
                                 .map_or(acked, |k| k.min(acked));
                             if upto > other.next {
-                                let len = upto - other.next;
-                                other.next = upto;
                                 self.stats.gaps_not_captured += 1;
-                                out.push(Event::Gap {
-                                    flow: id,
-                                    dir: dir.other(),
+                                self.stats.gaps_snaplen += skip_to(
+                                    other,
+                                    upto,
+                                    GapCause::NotCaptured,
+                                    id,
+                                    dir.other(),
                                     ts,
-                                    len,
-                                    cause: GapCause::NotCaptured,
-                                });
-                                self.stats.gaps_snaplen +=
-                                    drain(other, id, dir.other(), ts, &mut buffered, out);
+                                    &mut buffered,
+                                    out,
+                                );
                             }
                         }
                     }
@@ -528,16 +525,22 @@ impl Reassembler {
                 while let Some((&off, _)) = h.pending.iter().next() {
                     if off > h.next {
                         self.stats.gaps_not_captured += 1;
-                        out.push(Event::Gap {
-                            flow: id,
+                    }
+                    let upto = off.max(h.next);
+                    self.stats.gaps_snaplen += if upto > h.next {
+                        skip_to(
+                            h,
+                            upto,
+                            GapCause::NotCaptured,
+                            id,
                             dir,
                             ts,
-                            len: off - h.next,
-                            cause: GapCause::NotCaptured,
-                        });
-                        h.next = off;
-                    }
-                    self.stats.gaps_snaplen += drain(h, id, dir, ts, &mut buffered, out);
+                            &mut buffered,
+                            out,
+                        )
+                    } else {
+                        drain(h, id, dir, ts, &mut buffered, out)
+                    };
                     if h.pending.is_empty() {
                         break;
                     }
@@ -646,15 +649,8 @@ fn data(
         if let Some((&first, _)) = h.pending.iter().next() {
             if first > h.next {
                 stats.gaps_buffer_limit += 1;
-                out.push(Event::Gap {
-                    flow: id,
-                    dir,
-                    ts,
-                    len: first - h.next,
-                    cause: GapCause::BufferLimit,
-                });
-                h.next = first;
-                stats.gaps_snaplen += drain(h, id, dir, ts, buffered, out);
+                stats.gaps_snaplen +=
+                    skip_to(h, first, GapCause::BufferLimit, id, dir, ts, buffered, out);
             }
         }
         if h.pending.len() >= limits.max_holes || h.pending_bytes + bytes.len() > limits.max_buffer
@@ -670,6 +666,30 @@ fn data(
     }
     // After a hole was given up this segment may be next in line.
     stats.gaps_snaplen += drain(h, id, dir, ts, buffered, out);
+}
+
+/// Gives up the bytes from `h.next` to `upto` (reported as a gap with its cause), then
+/// delivers what is held beyond them. Returns the snaplen gaps emitted while draining.
+#[allow(clippy::too_many_arguments)]
+fn skip_to(
+    h: &mut Half,
+    upto: u64,
+    cause: GapCause,
+    id: FlowId,
+    dir: Dir,
+    ts: Timestamp,
+    buffered: &mut usize,
+    out: &mut Vec<Event>,
+) -> u64 {
+    out.push(Event::Gap {
+        flow: id,
+        dir,
+        ts,
+        len: upto - h.next,
+        cause,
+    });
+    h.next = upto;
+    drain(h, id, dir, ts, buffered, out)
 }
 
 /// Delivers held segments that have become contiguous, and the snaplen gaps held with
