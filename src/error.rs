@@ -21,6 +21,22 @@ pub enum Error {
     #[error("the filter expression `{expr}` is not valid ({detail}); it uses tcpdump's syntax, e.g. 'port 443 or port 53'")]
     Filter { expr: String, detail: String },
 
+    #[error("cannot capture on {name}: {reason}; {fix}")]
+    Interface {
+        name: String,
+        reason: String,
+        fix: String,
+    },
+
+    #[error("no permission to capture on {name}; run probewatch as root (it drops to an unprivileged user once the interface is open), or grant the capability once with `sudo setcap cap_net_raw,cap_net_admin=eip $(command -v probewatch)`")]
+    Permission { name: String },
+
+    #[error("cannot write the capture to {path}: {reason}; check that the directory exists and is writable")]
+    Save { path: String, reason: String },
+
+    #[error("cannot drop privileges: {0}; give an existing unprivileged user with --user NAME")]
+    Privileges(String),
+
     #[error("cannot write the report: {0}")]
     Output(#[from] std::io::Error),
 }

@@ -9,7 +9,9 @@ pub mod capture;
 pub mod correlate;
 pub mod decode;
 pub mod error;
+pub mod live;
 pub mod parse;
+pub mod privs;
 pub mod reassemble;
 pub mod report;
 pub mod stats;
@@ -19,7 +21,7 @@ use std::io::Write;
 pub use error::Error;
 
 use capture::{Input, OfflineSource, Packet, Timestamp};
-use correlate::{CorrelateLimits, Correlator, Report};
+use correlate::{Collector, CorrelateLimits, Correlator, Probe};
 use decode::{Decoder, DefragLimits};
 use parse::{ParseLimits, Parser};
 use reassemble::{Limits, Reassembler};
@@ -74,20 +76,29 @@ impl Pipeline {
         }
     }
 
-    /// Feeds one packet through every stage.
+    /// Feeds one packet through every stage. Completed probes wait in the pipeline until
+    /// [`Pipeline::take_probes`].
     pub fn packet(&mut self, pkt: &Packet) {
         if let Some(d) = self.decoder.decode(pkt) {
             self.reassembler.push(d, &mut self.events);
         }
-        // Once a second of capture time: end idle flows, drop stale fragments.
+        self.tick(pkt.ts);
+    }
+
+    /// Lets time pass (once a second at most does anything): ends idle flows, drops stale
+    /// fragments, reports probes that waited longer than the probe timeout. A live capture
+    /// calls this with the wall clock when the interface is quiet.
+    pub fn tick(&mut self, now: Timestamp) {
         let due = match self.last_expire {
             None => true,
-            Some(t) => pkt.ts.secs != t.secs,
+            Some(t) => now.secs > t.secs,
         };
         if due {
-            self.last_expire = Some(pkt.ts);
-            self.reassembler.expire(pkt.ts, &mut self.events);
-            self.decoder.expire(pkt.ts);
+            self.last_expire = Some(now);
+            self.reassembler.expire(now, &mut self.events);
+            self.decoder.expire(now);
+            self.drain();
+            self.correlator.expire(now);
         }
         self.drain();
     }
@@ -104,23 +115,31 @@ impl Pipeline {
         }
     }
 
-    pub fn probe_count(&self) -> usize {
+    /// Moves the probes completed so far into `out`, in the order they completed.
+    pub fn take_probes(&mut self, out: &mut Vec<Probe>) {
+        self.correlator.take_ready(out);
+    }
+
+    pub fn probe_count(&self) -> u64 {
         self.correlator.probe_count()
     }
 
-    /// Ends every flow and returns the report data and the counters.
-    pub fn finish(mut self) -> (Report, Stats) {
+    /// Ends every flow; the last probes are then ready to take.
+    pub fn finish(&mut self) {
         self.reassembler.finish(&mut self.events);
         self.drain();
-        let mut stats = Stats {
+        self.correlator.finish();
+    }
+
+    /// The counters of every stage so far.
+    pub fn stats(&self) -> Stats {
+        Stats {
             decode: self.decoder.stats.clone(),
             reassembly: self.reassembler.stats.clone(),
             parse: self.parser.stats.clone(),
+            correlate: self.correlator.stats.clone(),
             ..Stats::default()
-        };
-        let (report, cstats) = self.correlator.finish();
-        stats.correlate = cstats;
-        (report, stats)
+        }
     }
 }
 
@@ -146,6 +165,8 @@ fn progress_bar(src: &OfflineSource) -> indicatif::ProgressBar {
 /// everything before the damage is still reported, then the error is returned.
 pub fn run(cfg: &Config, out: &mut dyn Write) -> Result<(), Error> {
     let mut pipeline = Pipeline::new(cfg.bounds);
+    let mut collector = Collector::new(cfg.bounds.correlate);
+    let mut ready = Vec::new();
     let mut files = Vec::new();
     let mut damage: Option<Error> = None;
     for input in &cfg.inputs {
@@ -156,6 +177,8 @@ pub fn run(cfg: &Config, out: &mut dyn Write) -> Result<(), Error> {
             match src.next_packet() {
                 Ok(Some(pkt)) => {
                     pipeline.packet(&pkt);
+                    pipeline.take_probes(&mut ready);
+                    collector.add(&mut ready);
                     if let Some(pb) = &pb {
                         if src.packets_read % 2048 == 0 {
                             pb.set_position(src.bytes_read.min(src.file_size.unwrap_or(u64::MAX)));
@@ -178,7 +201,14 @@ pub fn run(cfg: &Config, out: &mut dyn Write) -> Result<(), Error> {
             pb.finish_and_clear();
         }
     }
-    let (report, mut stats) = pipeline.finish();
+    pipeline.finish();
+    pipeline.take_probes(&mut ready);
+    collector.add(&mut ready);
+    let mut stats = pipeline.stats();
+    stats.correlate.probes_dropped = collector.dropped;
+    let (report, summaries) = collector.finish();
+    stats.correlate.clients_evicted = summaries.evicted;
+    stats.correlate.client_names_dropped = summaries.names_dropped;
     stats.files = files;
     report::write(cfg.format, &report, &stats, out, cfg.width)?;
     match damage {

@@ -2,6 +2,7 @@
 
 use serde_json::{json, Value};
 
+use crate::capture::KernelStats;
 use crate::correlate::CorrelateStats;
 use crate::decode::DecodeStats;
 use crate::parse::ParseStats;
@@ -10,6 +11,9 @@ use crate::reassemble::ReassemblyStats;
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
     pub files: Vec<String>,
+    /// The interface of a live capture, and libpcap's counters for it.
+    pub interface: Option<String>,
+    pub kernel: Option<KernelStats>,
     pub decode: DecodeStats,
     pub reassembly: ReassemblyStats,
     pub parse: ParseStats,
@@ -22,7 +26,7 @@ impl Stats {
         let r = &self.reassembly;
         let p = &self.parse;
         let c = &self.correlate;
-        json!({
+        let mut v = json!({
             "files": self.files,
             "packets": d.packets,
             "bytes": d.bytes,
@@ -43,7 +47,10 @@ impl Stats {
                 "dns_map": c.dns_map_evictions,
                 "dns_pending": c.dns_pending_evictions,
                 "probes_dropped": c.probes_dropped,
+                "clients": c.clients_evicted,
+                "client_names": c.client_names_dropped,
             },
+            "probes_timed_out": c.probes_timed_out,
             "gaps": {
                 "not_captured": r.gaps_not_captured,
                 "snaplen": r.gaps_snaplen,
@@ -58,7 +65,19 @@ impl Stats {
             "dns_unreadable": p.dns_unreadable,
             "dns_answers_without_query": c.dns_answers_unmatched,
             "not_tls_after_start": p.not_tls_after_start,
-        })
+        });
+        if let (Some(k), Some(o)) = (&self.kernel, v.as_object_mut()) {
+            o.insert(
+                "capture".into(),
+                json!({
+                    "interface": self.interface,
+                    "received": k.received,
+                    "dropped": k.dropped,
+                    "if_dropped": k.if_dropped,
+                }),
+            );
+        }
+        v
     }
 
     pub fn one_line(&self) -> String {
@@ -70,7 +89,8 @@ impl Stats {
             + d.fragment_evictions
             + self.correlate.dns_map_evictions
             + self.correlate.dns_pending_evictions
-            + self.correlate.probes_dropped;
+            + self.correlate.probes_dropped
+            + self.correlate.clients_evicted;
         let mut s = format!(
             "Stats: {} packets ({} bytes), {} TCP flows ({} joined mid-stream), {} DNS messages; {} evictions; {} gaps; {} packets with problems",
             d.packets,
@@ -85,6 +105,12 @@ impl Stats {
         if problems > 0 {
             let kinds: Vec<String> = d.problems.iter().map(|(k, v)| format!("{k} {v}")).collect();
             s.push_str(&format!(" ({})", kinds.join(", ")));
+        }
+        if let Some(k) = &self.kernel {
+            s.push_str(&format!(
+                "; libpcap: {} received, {} dropped by the kernel, {} by the interface",
+                k.received, k.dropped, k.if_dropped
+            ));
         }
         for lt in &d.unknown_link_types {
             s.push_str(&format!(

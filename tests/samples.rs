@@ -167,7 +167,7 @@ fn mail_fanout_tells_the_whole_story() {
         *clients[0],
         json!({"type": "client", "client": "198.51.100.10",
                "names": ["ex7.mailhost.example", "autodiscover.example.com", "example.com", "www.example.com"],
-               "probes": 15, "mismatches": 3})
+               "names_dropped": 0, "probes": 15, "mismatches": 3})
     );
     let stats = of_type(&v, "stats");
     assert_eq!(stats.len(), 1);

@@ -1,8 +1,13 @@
-//! Stage 1: read packets from capture files (pcap, pcapng, standard input) through libpcap.
+//! Stage 1: read packets from capture files (pcap, pcapng, standard input) or a live
+//! interface ([`live`]), through libpcap.
 //!
 //! Output: owned [`Packet`]s. Nothing here looks inside a packet.
 
+pub mod live;
+
 use std::path::{Path, PathBuf};
+
+pub use live::{KernelStats, LiveOptions, LiveSource};
 
 use crate::error::Error;
 
@@ -158,7 +163,7 @@ impl OfflineSource {
     }
 }
 
-fn pcap_text(e: &pcap::Error) -> String {
+pub(crate) fn pcap_text(e: &pcap::Error) -> String {
     match e {
         pcap::Error::PcapError(s) => s.clone(),
         other => other.to_string(),

@@ -1,11 +1,15 @@
 //! Stage 5: turn parsed facts into probes (one per TLS connection, HTTP request, DNS
 //! query), decide the name verdict for each TLS probe, and group probes per client.
 //!
-//! Input: owned [`Parsed`] facts. Output: owned [`Report`] data for `report/`.
+//! Input: owned [`Parsed`] facts. Output: each [`Probe`] as soon as its outcome is known
+//! (the handshake finished, the connection ended, the answer arrived, or
+//! [`CorrelateLimits::probe_timeout_secs`] passed), taken with [`Correlator::take_ready`].
+//! [`Collector`] turns them into the time-ordered [`Report`] of a capture file;
+//! [`Summaries`] keeps the bounded per-client summaries of a live capture.
 
 pub mod names;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroUsize;
 
@@ -150,10 +154,14 @@ impl Probe {
 #[derive(Clone, Debug)]
 pub struct ClientSummary {
     pub client: IpAddr,
-    /// Names in first-seen order.
+    /// Names in first-seen order (at most [`CorrelateLimits::max_names_per_client`]).
     pub names: Vec<String>,
+    /// Names not kept because the list was full.
+    pub names_dropped: u64,
     pub probes: usize,
     pub mismatches: usize,
+    /// Order in which clients were first seen.
+    first_seen: u64,
 }
 
 /// Correlator bounds.
@@ -163,8 +171,15 @@ pub struct CorrelateLimits {
     pub max_dns_entries: usize,
     /// DNS queries waiting for their answer.
     pub max_pending_dns: usize,
-    /// Probes kept for the report.
+    /// Probes kept for the report of a capture file (a live capture keeps none).
     pub max_probes: usize,
+    /// Clients with a summary; the least recently active are dropped beyond it.
+    pub max_clients: usize,
+    /// Names kept per client summary.
+    pub max_names_per_client: usize,
+    /// Seconds after which a probe still waiting (no answer, handshake not finished,
+    /// connection still open) is reported with what is known.
+    pub probe_timeout_secs: f64,
 }
 
 impl Default for CorrelateLimits {
@@ -173,6 +188,9 @@ impl Default for CorrelateLimits {
             max_dns_entries: 65_536,
             max_pending_dns: 16_384,
             max_probes: 1_000_000,
+            max_clients: 65_536,
+            max_names_per_client: 256,
+            probe_timeout_secs: 10.0,
         }
     }
 }
@@ -183,6 +201,10 @@ pub struct CorrelateStats {
     pub dns_pending_evictions: u64,
     pub probes_dropped: u64,
     pub dns_answers_unmatched: u64,
+    pub clients_evicted: u64,
+    pub client_names_dropped: u64,
+    /// Probes reported because [`CorrelateLimits::probe_timeout_secs`] passed.
+    pub probes_timed_out: u64,
 }
 
 /// Everything the report needs.
@@ -209,9 +231,11 @@ struct Conn {
     starttls: Option<&'static str>,
     not_tls: bool,
     close: Option<CloseInfo>,
-    /// Index in `probes` of HTTP requests still waiting for a response.
-    http_waiting: Vec<usize>,
+    /// HTTP requests still waiting for a response, oldest first.
+    http_waiting: VecDeque<Probe>,
     http_seen: bool,
+    /// TLS application-data records seen so far [client, server].
+    app_records: [u64; 2],
 }
 
 const TLS_PORTS: [u16; 12] = [443, 465, 563, 636, 853, 989, 990, 992, 993, 994, 995, 8443];
@@ -219,14 +243,15 @@ const TLS_PORTS: [u16; 12] = [443, 465, 563, 636, 853, 989, 990, 992, 993, 994, 
 pub struct Correlator {
     limits: CorrelateLimits,
     conns: HashMap<FlowId, Conn>,
-    probes: Vec<Probe>,
-    next_id: u64,
+    /// Probes whose outcome is known, in the order they completed.
+    ready: Vec<Probe>,
+    emitted: u64,
     /// (client, address) → name the client resolved to that address.
     dns_by_client: lru::LruCache<(IpAddr, IpAddr), String>,
     /// address → name, from any client.
     dns_any: lru::LruCache<IpAddr, String>,
-    /// (client, client port, server, DNS id) → probe index.
-    dns_pending: lru::LruCache<(SocketAddr, IpAddr, u16), usize>,
+    /// (client, client port, server, DNS id) → the query's probe.
+    dns_pending: lru::LruCache<(SocketAddr, IpAddr, u16), Probe>,
     pub stats: CorrelateStats,
 }
 
@@ -239,8 +264,8 @@ impl Correlator {
         Correlator {
             limits,
             conns: HashMap::new(),
-            probes: Vec::new(),
-            next_id: 1,
+            ready: Vec::new(),
+            emitted: 0,
             dns_by_client: lru::LruCache::new(cap(limits.max_dns_entries)),
             dns_any: lru::LruCache::new(cap(limits.max_dns_entries)),
             dns_pending: lru::LruCache::new(cap(limits.max_pending_dns)),
@@ -248,15 +273,15 @@ impl Correlator {
         }
     }
 
-    fn add_probe(&mut self, mut p: Probe) -> Option<usize> {
-        if self.probes.len() >= self.limits.max_probes {
-            self.stats.probes_dropped += 1;
-            return None;
-        }
-        p.id = self.next_id;
-        self.next_id += 1;
-        self.probes.push(p);
-        Some(self.probes.len() - 1)
+    /// A probe whose outcome is known.
+    fn emit(&mut self, p: Probe) {
+        self.emitted += 1;
+        self.ready.push(p);
+    }
+
+    /// Moves the probes completed so far into `out`, in the order they completed.
+    pub fn take_ready(&mut self, out: &mut Vec<Probe>) {
+        out.append(&mut self.ready);
     }
 
     fn dns_name(&mut self, client: IpAddr, server: IpAddr) -> Option<String> {
@@ -293,8 +318,9 @@ impl Correlator {
                         starttls: None,
                         not_tls: false,
                         close: None,
-                        http_waiting: Vec::new(),
+                        http_waiting: VecDeque::new(),
                         http_seen: false,
+                        app_records: [0, 0],
                     },
                 );
             }
@@ -351,6 +377,28 @@ impl Correlator {
                     _ => {}
                 }
             }
+            Parsed::AppRecords {
+                flow, dir, total, ..
+            } => {
+                let done = match self.conns.get_mut(&flow) {
+                    Some(c) => {
+                        if let Some(n) = c.app_records.get_mut(if dir == Dir::Up { 0 } else { 1 }) {
+                            *n = (*n).max(total);
+                        }
+                        c.hello.is_some() && handshake_done(c)
+                    }
+                    None => false,
+                };
+                // Data flows both ways after a complete handshake: the probe's verdict and
+                // outcome are final, report it now rather than when the connection closes.
+                if done {
+                    if let Some(c) = self.conns.remove(&flow) {
+                        let app = c.app_records;
+                        let probe = self.tls_probe(c, None, app);
+                        self.emit(probe);
+                    }
+                }
+            }
             Parsed::StartTls { flow, protocol, .. } => {
                 if let Some(c) = self.conns.get_mut(&flow) {
                     c.starttls = Some(protocol);
@@ -394,8 +442,17 @@ impl Correlator {
                 app_records,
                 ..
             } => {
-                if let Some(c) = self.conns.remove(&flow) {
-                    self.finish_conn(c, cause, &summary, app_records);
+                if let Some(mut c) = self.conns.remove(&flow) {
+                    for (n, a) in c.app_records.iter_mut().zip(app_records) {
+                        *n = (*n).max(a);
+                    }
+                    for mut p in std::mem::take(&mut c.http_waiting) {
+                        if cause == EndCause::Evicted {
+                            p.outcome = "tracking dropped (flow table full)".into();
+                        }
+                        self.emit(p);
+                    }
+                    self.finish_conn(c, cause, &summary);
                 }
             }
         }
@@ -426,11 +483,9 @@ impl Correlator {
             }),
             ..Probe::new(ts, client, server, Proto::Http)
         };
-        if let Some(i) = self.add_probe(probe) {
-            if let Some(c) = self.conns.get_mut(&flow) {
-                c.http_waiting.push(i);
-                c.http_seen = true;
-            }
+        if let Some(c) = self.conns.get_mut(&flow) {
+            c.http_waiting.push_back(probe);
+            c.http_seen = true;
         }
     }
 
@@ -438,26 +493,21 @@ impl Correlator {
         let Some(c) = self.conns.get_mut(&flow) else {
             return;
         };
-        if c.http_waiting.is_empty() {
+        let Some(p) = c.http_waiting.front_mut() else {
             return;
-        }
-        let final_response = resp.status >= 200;
-        let i = if final_response {
-            c.http_waiting.remove(0)
-        } else {
-            match c.http_waiting.first() {
-                Some(i) => *i,
-                None => return,
-            }
         };
-        if let Some(p) = self.probes.get_mut(i) {
-            p.outcome = match &resp.location {
-                Some(l) => format!("{} → {l}", resp.status),
-                None => format!("{}", resp.status),
-            };
-            if let Some(h) = p.http.as_mut() {
-                h.status = Some(resp.status);
-                h.location = resp.location;
+        p.outcome = match &resp.location {
+            Some(l) => format!("{} → {l}", resp.status),
+            None => format!("{}", resp.status),
+        };
+        if let Some(h) = p.http.as_mut() {
+            h.status = Some(resp.status);
+            h.location = resp.location;
+        }
+        // 1xx is interim: the request still waits for its final response.
+        if resp.status >= 200 {
+            if let Some(p) = c.http_waiting.pop_front() {
+                self.emit(p);
             }
         }
     }
@@ -496,15 +546,17 @@ impl Correlator {
                     ..Probe::new(ts, client, server, Proto::Dns)
                 };
                 // mDNS/LLMNR questions go to a group: no answer is matched to them.
-                if let Some(i) = self.add_probe(probe) {
-                    if !multicast && n == 0 {
-                        if self.dns_pending.len() >= self.limits.max_pending_dns
-                            && !self.dns_pending.contains(&key)
-                        {
-                            self.stats.dns_pending_evictions += 1;
-                        }
-                        self.dns_pending.put(key, i);
+                if multicast || n > 0 {
+                    self.emit(probe);
+                    continue;
+                }
+                // A full table pushes out the oldest waiting query; a repeated id replaces
+                // the earlier query. Either way that one is reported as unanswered.
+                if let Some((old_key, old)) = self.dns_pending.push(key, probe) {
+                    if old_key != key {
+                        self.stats.dns_pending_evictions += 1;
                     }
+                    self.emit(old);
                 }
             }
             return;
@@ -523,14 +575,14 @@ impl Correlator {
             }
         }
         let outcome = dns_outcome(&msg);
-        let idx = self.dns_pending.pop(&key);
-        match idx.and_then(|i| self.probes.get_mut(i)) {
-            Some(p) => {
+        match self.dns_pending.pop(&key) {
+            Some(mut p) => {
                 p.outcome = outcome;
                 if let Some(d) = p.dns.as_mut() {
                     d.rcode = Some(msg.rcode.clone());
                     d.answers = msg.answers.clone();
                 }
+                self.emit(p);
             }
             None => {
                 // An answer whose query was not captured (or an mDNS announcement).
@@ -553,18 +605,12 @@ impl Correlator {
                     }),
                     ..Probe::new(ts, client, server, Proto::Dns)
                 };
-                self.add_probe(probe);
+                self.emit(probe);
             }
         }
     }
 
-    fn finish_conn(
-        &mut self,
-        c: Conn,
-        cause: EndCause,
-        summary: &FlowSummary,
-        app_records: [u64; 2],
-    ) {
+    fn finish_conn(&mut self, c: Conn, cause: EndCause, summary: &FlowSummary) {
         if c.hello.is_none() {
             // No ClientHello. A connection to a TLS port that never got that far still
             // shows the client tried the server; HTTP and other streams are done.
@@ -599,14 +645,17 @@ impl Correlator {
                 }),
                 ..Probe::new(c.ts, c.client, c.server, Proto::Tls)
             };
-            self.add_probe(probe);
+            self.emit(probe);
             return;
         }
-        let probe = self.tls_probe(c, cause, app_records);
-        self.add_probe(probe);
+        let app = c.app_records;
+        let probe = self.tls_probe(c, Some(cause), app);
+        self.emit(probe);
     }
 
-    fn tls_probe(&mut self, c: Conn, cause: EndCause, app_records: [u64; 2]) -> Probe {
+    /// The probe of a connection that sent a ClientHello. `cause` is `None` while the
+    /// connection is still open (handshake finished, or the probe timed out).
+    fn tls_probe(&mut self, c: Conn, cause: Option<EndCause>, app_records: [u64; 2]) -> Probe {
         let hello = c.hello.clone().unwrap_or_default();
         let (name, source) = match hello.sni.as_deref() {
             Some(s) if !s.is_empty() => (Some(s.to_string()), Some(NameSource::Sni)),
@@ -620,7 +669,15 @@ impl Correlator {
             .as_ref()
             .is_some_and(|s| s.version == 0x0304 || s.version >> 8 == 0x7f);
         let leaf = c.server_cert.as_ref().and_then(|ch| ch.leaf.clone());
-        let (verdict, reason) = verdict(&c, name.as_deref(), source, leaf.as_ref(), tls13, cause);
+        let (verdict, reason) = verdict(
+            &c,
+            name.as_deref(),
+            source,
+            leaf.as_ref(),
+            tls13,
+            cause,
+            self.limits.probe_timeout_secs,
+        );
         let app_data = if tls13 {
             app_records[0] >= 2
         } else {
@@ -647,7 +704,7 @@ impl Correlator {
                 },
             })
             .collect();
-        let outcome = tls_outcome(&c, &alerts, app_data, cause);
+        let outcome = tls_outcome(&c, &alerts, app_data, cause, self.limits.probe_timeout_secs);
         Probe {
             name,
             name_source: source,
@@ -686,44 +743,188 @@ impl Correlator {
         }
     }
 
-    /// Ends the correlation: probes in time order and per-client summaries.
-    pub fn finish(mut self) -> (Report, CorrelateStats) {
-        self.probes
-            .sort_by(|a, b| a.ts.cmp(&b.ts).then(a.id.cmp(&b.id)));
-        let mut order: Vec<IpAddr> = Vec::new();
-        let mut by_client: HashMap<IpAddr, ClientSummary> = HashMap::new();
-        for p in &self.probes {
-            let s = by_client.entry(p.client).or_insert_with(|| {
-                order.push(p.client);
-                ClientSummary {
-                    client: p.client,
-                    names: Vec::new(),
-                    probes: 0,
-                    mismatches: 0,
-                }
-            });
-            s.probes += 1;
-            if p.verdict == Some(Verdict::Mismatch) {
-                s.mismatches += 1;
+    /// Reports what is still waiting for longer than the probe timeout: DNS queries
+    /// without an answer, HTTP requests without a response, TLS handshakes that neither
+    /// finished nor ended. Call about once a second (capture time, or wall time when a live
+    /// capture is quiet).
+    pub fn expire(&mut self, now: Timestamp) {
+        let limit = self.limits.probe_timeout_secs;
+        let stale = |t: &Timestamp| now.secs_since(t) > limit;
+        while let Some((_, p)) = self.dns_pending.peek_lru() {
+            if !stale(&p.ts) {
+                break;
             }
-            if let Some(n) = &p.name {
-                let n = n.to_ascii_lowercase();
-                if !s.names.contains(&n) {
+            if let Some((_, p)) = self.dns_pending.pop_lru() {
+                self.stats.probes_timed_out += 1;
+                self.emit(p);
+            }
+        }
+        let mut done: Vec<FlowId> = Vec::new();
+        let mut http_done: Vec<Probe> = Vec::new();
+        for (flow, c) in self.conns.iter_mut() {
+            while c.http_waiting.front().is_some_and(|p| stale(&p.ts)) {
+                if let Some(mut p) = c.http_waiting.pop_front() {
+                    p.outcome = format!("no response within {limit} s");
+                    http_done.push(p);
+                }
+            }
+            if c.hello_ts.as_ref().is_some_and(stale) {
+                done.push(*flow);
+            }
+        }
+        for p in http_done {
+            self.stats.probes_timed_out += 1;
+            self.emit(p);
+        }
+        // Flow ids grow with time: report in the order the connections started.
+        done.sort_unstable();
+        for flow in done {
+            if let Some(c) = self.conns.remove(&flow) {
+                self.stats.probes_timed_out += 1;
+                let app = c.app_records;
+                let probe = self.tls_probe(c, None, app);
+                self.emit(probe);
+            }
+        }
+    }
+
+    /// Ends the correlation (after every flow has ended): DNS queries still waiting are
+    /// reported as unanswered.
+    pub fn finish(&mut self) {
+        while let Some((_, p)) = self.dns_pending.pop_lru() {
+            self.emit(p);
+        }
+    }
+
+    /// Probes completed so far (for progress display).
+    pub fn probe_count(&self) -> u64 {
+        self.emitted
+    }
+}
+
+/// The server's side of the handshake is over and the client sends application data: the
+/// verdict and outcome of the probe can no longer change.
+fn handshake_done(c: &Conn) -> bool {
+    let tls13 = c
+        .server_hello
+        .as_ref()
+        .is_some_and(|s| s.version == 0x0304 || s.version >> 8 == 0x7f);
+    let client = c.app_records.first().copied().unwrap_or(0);
+    if tls13 {
+        // The client's Finished is the first encrypted record; data follows.
+        client >= 2
+    } else {
+        let server_flight = c.server_cert.is_some() || c.ccs.get(1).copied().unwrap_or(false);
+        client >= 1 && server_flight
+    }
+}
+
+/// Collects the probes of capture files into the [`Report`]: time order, ids 1, 2, 3 … in
+/// that order, per-client summaries. Bounded by [`CorrelateLimits::max_probes`].
+pub struct Collector {
+    limits: CorrelateLimits,
+    probes: Vec<Probe>,
+    pub dropped: u64,
+}
+
+impl Collector {
+    pub fn new(limits: CorrelateLimits) -> Self {
+        Collector {
+            limits,
+            probes: Vec::new(),
+            dropped: 0,
+        }
+    }
+
+    pub fn add(&mut self, probes: &mut Vec<Probe>) {
+        for p in probes.drain(..) {
+            if self.probes.len() >= self.limits.max_probes {
+                self.dropped += 1;
+            } else {
+                self.probes.push(p);
+            }
+        }
+    }
+
+    /// The report, and the summaries' own counters.
+    pub fn finish(mut self) -> (Report, Summaries) {
+        // Stable: probes with the same time stay in the order they completed.
+        self.probes.sort_by(|a, b| a.ts.cmp(&b.ts));
+        let mut summaries = Summaries::new(self.limits);
+        for (n, p) in self.probes.iter_mut().enumerate() {
+            p.id = n as u64 + 1;
+            summaries.add(p);
+        }
+        let report = Report {
+            probes: self.probes,
+            clients: summaries.clients(),
+        };
+        (report, summaries)
+    }
+}
+
+/// Per-client summaries, bounded: at most [`CorrelateLimits::max_clients`] clients (the
+/// least recently active are dropped, counted) and
+/// [`CorrelateLimits::max_names_per_client`] names each.
+pub struct Summaries {
+    limits: CorrelateLimits,
+    clients: lru::LruCache<IpAddr, ClientSummary>,
+    next_seq: u64,
+    pub evicted: u64,
+    pub names_dropped: u64,
+}
+
+impl Summaries {
+    pub fn new(limits: CorrelateLimits) -> Self {
+        Summaries {
+            limits,
+            clients: lru::LruCache::new(cap(limits.max_clients)),
+            next_seq: 0,
+            evicted: 0,
+            names_dropped: 0,
+        }
+    }
+
+    pub fn add(&mut self, p: &Probe) {
+        if !self.clients.contains(&p.client) {
+            let s = ClientSummary {
+                client: p.client,
+                names: Vec::new(),
+                names_dropped: 0,
+                probes: 0,
+                mismatches: 0,
+                first_seen: self.next_seq,
+            };
+            self.next_seq += 1;
+            if self.clients.push(p.client, s).is_some() {
+                self.evicted += 1;
+            }
+        }
+        let Some(s) = self.clients.get_mut(&p.client) else {
+            return;
+        };
+        s.probes += 1;
+        if p.verdict == Some(Verdict::Mismatch) {
+            s.mismatches += 1;
+        }
+        if let Some(n) = &p.name {
+            let n = n.to_ascii_lowercase();
+            if !s.names.contains(&n) {
+                if s.names.len() < self.limits.max_names_per_client {
                     s.names.push(n);
+                } else {
+                    s.names_dropped += 1;
+                    self.names_dropped += 1;
                 }
             }
         }
-        let clients = order
-            .into_iter()
-            .filter_map(|c| by_client.remove(&c))
-            .collect();
-        (
-            Report {
-                probes: self.probes,
-                clients,
-            },
-            self.stats,
-        )
+    }
+
+    /// The summaries in the order their clients were first seen.
+    pub fn clients(&self) -> Vec<ClientSummary> {
+        let mut v: Vec<ClientSummary> = self.clients.iter().map(|(_, s)| s.clone()).collect();
+        v.sort_by_key(|s| s.first_seen);
+        v
     }
 }
 
@@ -791,7 +992,8 @@ fn verdict(
     source: Option<NameSource>,
     leaf: Option<&CertInfo>,
     tls13: bool,
-    cause: EndCause,
+    cause: Option<EndCause>,
+    timeout: f64,
 ) -> (Verdict, String) {
     let Some(name) = name else {
         return (
@@ -857,12 +1059,13 @@ fn verdict(
     if c.server_hello.is_none() {
         let why = match (cause, &c.close) {
             (_, Some(cl)) if cl.by == "server" && cl.how == "rst" => {
-                "the server reset the connection"
+                "the server reset the connection".to_string()
             }
-            (_, Some(cl)) if cl.by == "server" => "the server closed the connection",
-            (_, Some(_)) => "the client closed before the server answered",
-            (EndCause::EndOfCapture, _) => "the capture ended first",
-            _ => "no answer was seen",
+            (_, Some(cl)) if cl.by == "server" => "the server closed the connection".to_string(),
+            (_, Some(_)) => "the client closed before the server answered".to_string(),
+            (Some(EndCause::EndOfCapture), _) => "the capture ended first".to_string(),
+            (None, _) => format!("no answer within {timeout} s"),
+            _ => "no answer was seen".to_string(),
         };
         return (
             Verdict::Unverified,
@@ -878,15 +1081,22 @@ fn verdict(
     (
         Verdict::Unverified,
         match cause {
-            EndCause::EndOfCapture => {
+            Some(EndCause::EndOfCapture) => {
                 "certificate not seen: the capture ended before the server sent it".into()
             }
+            None => format!("certificate not seen: the server sent none within {timeout} s"),
             _ => "certificate not seen: the server sent no Certificate message".into(),
         },
     )
 }
 
-fn tls_outcome(c: &Conn, alerts: &[AlertInfo], app_data: bool, cause: EndCause) -> String {
+fn tls_outcome(
+    c: &Conn,
+    alerts: &[AlertInfo],
+    app_data: bool,
+    cause: Option<EndCause>,
+    timeout: f64,
+) -> String {
     if let Some(a) = alerts.iter().find(|a| a.level == "fatal") {
         let cert_related = matches!(
             a.description.as_str(),
@@ -920,16 +1130,11 @@ fn tls_outcome(c: &Conn, alerts: &[AlertInfo], app_data: bool, cause: EndCause) 
         return format!("{} {how} {stage}", cl.by);
     }
     match cause {
-        EndCause::EndOfCapture => "handshake incomplete when the capture ended".into(),
-        EndCause::Idle => "connection went idle".into(),
-        EndCause::Evicted => "tracking dropped (flow table full)".into(),
-        EndCause::Closed => "connection closed".into(),
+        Some(EndCause::EndOfCapture) => "handshake incomplete when the capture ended".into(),
+        Some(EndCause::Idle) => "connection went idle".into(),
+        Some(EndCause::Evicted) => "tracking dropped (flow table full)".into(),
+        Some(EndCause::Closed) => "connection closed".into(),
+        None => format!("handshake not finished within {timeout} s, connection still open"),
     }
 }
 
-impl Correlator {
-    /// Probes found so far (for progress display).
-    pub fn probe_count(&self) -> usize {
-        self.probes.len()
-    }
-}

@@ -79,6 +79,14 @@ pub enum Parsed {
         dir: Dir,
         ts: Timestamp,
     },
+    /// The count of TLS application-data records in one direction went up (sent until the
+    /// parser stops watching that direction, so at most a few per flow).
+    AppRecords {
+        flow: FlowId,
+        ts: Timestamp,
+        dir: Dir,
+        total: u64,
+    },
     Ended {
         flow: FlowId,
         ts: Timestamp,
@@ -223,7 +231,17 @@ impl Parser {
                 data,
             } => {
                 if let Some(st) = self.flows.get_mut(&flow) {
+                    let before = st.tls.get(idx(dir)).map_or(0, |r| r.app_records);
                     on_data(st, flow, dir, ts, &data, &self.limits, &mut self.stats, out);
+                    let after = st.tls.get(idx(dir)).map_or(0, |r| r.app_records);
+                    if after > before {
+                        out.push(Parsed::AppRecords {
+                            flow,
+                            ts,
+                            dir,
+                            total: after,
+                        });
+                    }
                     for d in [Dir::Up, Dir::Down] {
                         let i = idx(d);
                         let want_stop = match st.mode {

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use super::rfc3339;
-use crate::correlate::{Probe, Report};
+use crate::correlate::{ClientSummary, Probe, Report};
 use crate::parse::CertInfo;
 use crate::stats::Stats;
 
@@ -86,11 +86,21 @@ pub fn write(report: &Report, stats: &Stats, out: &mut dyn std::io::Write) -> st
         serde_json::to_writer(&mut *out, &probe(p))?;
         out.write_all(b"\n")?;
     }
-    for c in &report.clients {
+    write_tail(&report.clients, stats, out)
+}
+
+/// The `client` lines and the `stats` line.
+pub fn write_tail(
+    clients: &[ClientSummary],
+    stats: &Stats,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    for c in clients {
         let v = json!({
             "type": "client",
             "client": c.client.to_string(),
             "names": c.names,
+            "names_dropped": c.names_dropped,
             "probes": c.probes,
             "mismatches": c.mismatches,
         });

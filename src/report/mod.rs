@@ -1,7 +1,10 @@
 //! Stage 6: output formats. Only this module knows about tables and JSON.
 
 pub mod json;
+pub mod stream;
 pub mod table;
+
+pub use stream::Stream;
 
 use crate::capture::Timestamp;
 use crate::correlate::Report;

@@ -6,19 +6,19 @@ use comfy_table::{
 };
 
 /// No borders, a rule under the header: fits more text in 80–120 columns.
-const STYLE: TableStyle =
+pub(crate) const STYLE: TableStyle =
     TableStyle::new().header_separator(LineStyle::none().fill('─').junction('─'));
 
 use crate::correlate::{Probe, Proto, Report, Verdict};
 use crate::parse::CertInfo;
 use crate::stats::Stats;
 
-fn time_of_day(p: &Probe) -> String {
+pub(crate) fn time_of_day(p: &Probe) -> String {
     let s = p.ts.secs.rem_euclid(86_400);
     format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
 }
 
-fn endpoint(ip: &std::net::IpAddr, port: u16) -> String {
+pub(crate) fn endpoint(ip: &std::net::IpAddr, port: u16) -> String {
     match ip {
         std::net::IpAddr::V6(_) => format!("[{ip}]:{port}"),
         std::net::IpAddr::V4(_) => format!("{ip}:{port}"),
@@ -48,7 +48,16 @@ pub fn cert_names(c: &CertInfo) -> String {
     s
 }
 
-fn what(p: &Probe) -> String {
+/// The certificate column: its names, "(not seen)" for TLS without one, empty otherwise.
+pub(crate) fn cert_cell(p: &Probe) -> String {
+    match (&p.cert, p.proto) {
+        (Some(c), _) => cert_names(c),
+        (None, Proto::Tls) => "(not seen)".into(),
+        (None, _) => String::new(),
+    }
+}
+
+pub(crate) fn what(p: &Probe) -> String {
     match p.proto {
         Proto::Tls => {
             let mut s = "TLS".to_string();
@@ -75,7 +84,7 @@ fn what(p: &Probe) -> String {
     }
 }
 
-fn name_cell(p: &Probe) -> String {
+pub(crate) fn name_cell(p: &Probe) -> String {
     let mut n = p.name.clone().unwrap_or_else(|| "-".into());
     if let Some(h) = &p.http {
         if h.path != "/" && !h.path.is_empty() {
@@ -89,7 +98,7 @@ fn name_cell(p: &Probe) -> String {
 }
 
 /// Word-wraps `text` to `width` columns; lines after the first are indented by `indent`.
-fn wrap(text: &str, width: usize, indent: usize) -> String {
+pub(crate) fn wrap(text: &str, width: usize, indent: usize) -> String {
     let body = text.trim_start_matches(' ');
     let lead = text.len() - body.len();
     let mut out = " ".repeat(lead);
@@ -203,11 +212,7 @@ pub fn write(
                 ],
             ));
         for p in &probes {
-            let cert = match (&p.cert, p.proto) {
-                (Some(c), _) => cert_names(c),
-                (None, Proto::Tls) => "(not seen)".into(),
-                (None, _) => String::new(),
-            };
+            let cert = cert_cell(p);
             t.add_row(narrow_skip(
                 width,
                 vec![

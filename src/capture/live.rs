@@ -1,0 +1,264 @@
+//! Live capture from a network interface through libpcap.
+//!
+//! Opened with a snapshot length large enough for whole handshakes and in immediate mode
+//! (packets are delivered as they arrive, not when the kernel buffer fills), with a short
+//! read timeout so a quiet interface still lets probewatch report timed-out probes and
+//! notice Ctrl-C.
+
+use std::path::Path;
+
+use super::{pcap_text, LinkType, Packet, Timestamp};
+use crate::error::Error;
+
+/// How to open an interface.
+#[derive(Clone, Debug)]
+pub struct LiveOptions {
+    pub interface: String,
+    /// Bytes kept of each packet.
+    pub snaplen: i32,
+    pub promiscuous: bool,
+    /// Kernel capture buffer in bytes.
+    pub buffer_bytes: i32,
+}
+
+impl LiveOptions {
+    pub fn new(interface: &str) -> Self {
+        LiveOptions {
+            interface: interface.to_string(),
+            snaplen: 262_144,
+            promiscuous: true,
+            buffer_bytes: 8 << 20,
+        }
+    }
+}
+
+/// The read timeout: the longest a quiet interface keeps probewatch waiting.
+const READ_TIMEOUT_MS: i32 = 250;
+
+/// Counters libpcap keeps for a live capture.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KernelStats {
+    /// Packets that passed the filter.
+    pub received: u64,
+    /// Dropped because probewatch did not read fast enough.
+    pub dropped: u64,
+    /// Dropped by the interface or its driver.
+    pub if_dropped: u64,
+}
+
+/// What one read returned.
+pub enum Read {
+    Packet(Packet),
+    /// Nothing arrived within the read timeout.
+    Quiet,
+}
+
+/// An open interface.
+pub struct LiveSource {
+    cap: pcap::Capture<pcap::Active>,
+    name: String,
+    link: LinkType,
+    save: Option<pcap::Savefile>,
+    pub packets_read: u64,
+}
+
+impl LiveSource {
+    /// Opens the interface and compiles the filter. Needs the privilege to capture; nothing
+    /// after this does.
+    pub fn open(opts: &LiveOptions, filter: Option<&str>) -> Result<LiveSource, Error> {
+        let name = opts.interface.clone();
+        let known = pcap::Device::list().unwrap_or_default();
+        let device = known.iter().find(|d| d.name == name);
+        if device.is_none() && !known.is_empty() {
+            return Err(no_such_interface(&name, &known));
+        }
+        if let Some(d) = device {
+            if !d.flags.is_up() && name != "any" {
+                return Err(Error::Interface {
+                    name,
+                    reason: "the interface is down".into(),
+                    fix: format!("bring it up first (`ip link set {} up`)", d.name),
+                });
+            }
+        }
+        let inactive = pcap::Capture::from_device(name.as_str())
+            .map_err(|e| classify_live_error(&name, &e, &known))?
+            .snaplen(opts.snaplen)
+            .promisc(opts.promiscuous)
+            .immediate_mode(true)
+            .timeout(READ_TIMEOUT_MS)
+            .buffer_size(opts.buffer_bytes);
+        let mut cap = inactive
+            .open()
+            .map_err(|e| classify_live_error(&name, &e, &known))?;
+        if let Some(expr) = filter {
+            cap.filter(expr, true).map_err(|e| Error::Filter {
+                expr: expr.to_string(),
+                detail: pcap_text(&e),
+            })?;
+        }
+        let link = LinkType(cap.get_datalink().0);
+        Ok(LiveSource {
+            cap,
+            name,
+            link,
+            save: None,
+            packets_read: 0,
+        })
+    }
+
+    /// Also writes every captured packet to `path` (pcap format, like `tcpdump -w`).
+    pub fn save_to(&mut self, path: &Path) -> Result<(), Error> {
+        let f = self.cap.savefile(path).map_err(|e| Error::Save {
+            path: path.display().to_string(),
+            reason: pcap_text(&e),
+        })?;
+        self.save = Some(f);
+        Ok(())
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn link(&self) -> LinkType {
+        self.link
+    }
+
+    /// Waits up to the read timeout for the next packet.
+    pub fn next(&mut self) -> Result<Read, Error> {
+        match self.cap.next_packet() {
+            Ok(p) => {
+                self.packets_read += 1;
+                if let Some(s) = self.save.as_mut() {
+                    s.write(&p);
+                }
+                let secs = p.header.ts.tv_sec;
+                let micros = u32::try_from(p.header.ts.tv_usec).unwrap_or(0);
+                Ok(Read::Packet(Packet {
+                    ts: Timestamp::new(secs, micros.saturating_mul(1000)),
+                    link: self.link,
+                    wire_len: p.header.len,
+                    data: p.data.to_vec(),
+                }))
+            }
+            Err(pcap::Error::TimeoutExpired) => Ok(Read::Quiet),
+            Err(e) => Err(Error::Interface {
+                name: self.name.clone(),
+                reason: format!("reading failed: {}", pcap_text(&e)),
+                fix: "check that the interface still exists".into(),
+            }),
+        }
+    }
+
+    /// libpcap's counters (zero where the platform does not keep them).
+    pub fn kernel_stats(&mut self) -> KernelStats {
+        match self.cap.stats() {
+            Ok(s) => KernelStats {
+                received: u64::from(s.received),
+                dropped: u64::from(s.dropped),
+                if_dropped: u64::from(s.if_dropped),
+            },
+            Err(_) => KernelStats::default(),
+        }
+    }
+
+    /// Flushes the save file, if any.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        if let Some(s) = self.save.as_mut() {
+            s.flush().map_err(|e| Error::Save {
+                path: "the save file".into(),
+                reason: pcap_text(&e),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// The current time as a capture timestamp (for expiring probes on a quiet interface).
+pub fn now() -> Timestamp {
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => Timestamp::new(
+            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            d.subsec_nanos(),
+        ),
+        Err(_) => Timestamp::default(),
+    }
+}
+
+fn names_of(known: &[pcap::Device]) -> String {
+    let names: Vec<&str> = known.iter().take(12).map(|d| d.name.as_str()).collect();
+    names.join(", ")
+}
+
+fn no_such_interface(name: &str, known: &[pcap::Device]) -> Error {
+    Error::Interface {
+        name: name.to_string(),
+        reason: "no such interface".into(),
+        fix: format!(
+            "pick one of: {} (`probewatch -D` lists them)",
+            names_of(known)
+        ),
+    }
+}
+
+fn classify_live_error(name: &str, e: &pcap::Error, known: &[pcap::Device]) -> Error {
+    let text = pcap_text(e);
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("permission") || lower.contains("not permitted") {
+        Error::Permission {
+            name: name.to_string(),
+        }
+    } else if lower.contains("no such device") {
+        no_such_interface(name, known)
+    } else if lower.contains("not up") {
+        Error::Interface {
+            name: name.to_string(),
+            reason: "the interface is down".into(),
+            fix: format!("bring it up first (`ip link set {name} up`)"),
+        }
+    } else {
+        Error::Interface {
+            name: name.to_string(),
+            reason: text,
+            fix: "check the interface name with `probewatch -D`".into(),
+        }
+    }
+}
+
+/// One line per interface, like `tcpdump -D`.
+pub fn list_interfaces() -> Result<Vec<String>, Error> {
+    let devs = pcap::Device::list().map_err(|e| Error::Interface {
+        name: "(any)".into(),
+        reason: format!("cannot list interfaces: {}", pcap_text(&e)),
+        fix: "check that libpcap can see the network interfaces".into(),
+    })?;
+    Ok(devs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let mut flags = Vec::new();
+            if d.flags.is_up() {
+                flags.push("Up");
+            }
+            if d.flags.is_running() {
+                flags.push("Running");
+            }
+            if d.flags.is_loopback() {
+                flags.push("Loopback");
+            }
+            let mut line = format!("{}.{}", i + 1, d.name);
+            if let Some(desc) = &d.desc {
+                line.push_str(&format!(" ({desc})"));
+            }
+            if !flags.is_empty() {
+                line.push_str(&format!(" [{}]", flags.join(", ")));
+            }
+            let addrs: Vec<String> = d.addresses.iter().map(|a| a.addr.to_string()).collect();
+            if !addrs.is_empty() {
+                line.push_str(&format!(" {}", addrs.join(" ")));
+            }
+            line
+        })
+        .collect())
+}

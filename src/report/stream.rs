@@ -1,0 +1,167 @@
+//! Streaming output for live captures: each probe is written (and flushed) as soon as it is
+//! complete; the per-client summary and the stats come when the capture stops.
+//!
+//! Table mode prints one row per probe with fixed column widths (so rows written minutes
+//! apart still line up), and a reason line under every probe that is not a match.
+
+use comfy_table::{Cell, ColumnConstraint, ContentArrangement, Table, Width};
+
+use super::table::{cert_cell, endpoint, name_cell, time_of_day, what, wrap, STYLE};
+use super::{json, Format};
+use crate::correlate::{ClientSummary, Probe, Verdict};
+use crate::stats::Stats;
+
+pub struct Stream {
+    format: Format,
+    width: u16,
+    header_done: bool,
+}
+
+/// One column: title, and its width (0 = shares what is left).
+struct Col {
+    title: &'static str,
+    fixed: u16,
+    weight: u16,
+}
+
+fn columns(width: u16) -> Vec<(&'static str, u16)> {
+    let mut cols = vec![
+        Col { title: "time", fixed: 8, weight: 0 },
+        Col { title: "client", fixed: 15, weight: 0 },
+        Col { title: "proto", fixed: 9, weight: 0 },
+        Col { title: "name asked for", fixed: 0, weight: 3 },
+        Col { title: "server", fixed: 0, weight: 2 },
+        Col { title: "certificate", fixed: 0, weight: 3 },
+        Col { title: "verdict", fixed: 10, weight: 0 },
+        Col { title: "outcome", fixed: 0, weight: 3 },
+    ];
+    // Narrow terminals lose the time, then the certificate (the reason line under a
+    // mismatch names the certificate's names anyway).
+    if width < 130 {
+        cols.retain(|c| c.title != "time");
+    }
+    if width < 110 {
+        cols.retain(|c| c.title != "certificate");
+    }
+    let padding = cols.len() as u16;
+    let fixed: u16 = cols.iter().map(|c| c.fixed).sum();
+    let weights: u16 = cols.iter().map(|c| c.weight).sum::<u16>().max(1);
+    let left = width.saturating_sub(fixed + padding);
+    cols.iter()
+        .map(|c| {
+            let w = if c.fixed > 0 {
+                c.fixed
+            } else {
+                (left * c.weight / weights).max(8)
+            };
+            (c.title, w)
+        })
+        .collect()
+}
+
+impl Stream {
+    pub fn new(format: Format, width: u16) -> Self {
+        Stream {
+            format,
+            width,
+            header_done: false,
+        }
+    }
+
+    fn table(&self, cells: Vec<String>) -> Table {
+        let cols = columns(self.width);
+        let mut t = Table::new();
+        t.load_style(STYLE)
+            .set_content_arrangement(ContentArrangement::Disabled);
+        t.add_row(cells.into_iter().map(Cell::new).collect::<Vec<_>>());
+        for (i, (_, w)) in cols.iter().enumerate() {
+            if let Some(c) = t.column_mut(i) {
+                c.set_constraint(ColumnConstraint::Absolute(Width::Fixed(*w)));
+                c.set_padding((0, 1));
+            }
+        }
+        t
+    }
+
+    /// Writes one probe and flushes.
+    pub fn probe(&mut self, p: &Probe, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        if self.format == Format::Json {
+            serde_json::to_writer(&mut *out, &json::probe(p))?;
+            out.write_all(b"\n")?;
+            return out.flush();
+        }
+        let cols = columns(self.width);
+        if !self.header_done {
+            self.header_done = true;
+            let titles: Vec<String> = cols.iter().map(|(t, _)| t.to_string()).collect();
+            let rule: Vec<String> = cols
+                .iter()
+                .map(|(_, w)| "─".repeat(usize::from(*w)))
+                .collect();
+            writeln!(out, "{}", self.table(titles))?;
+            writeln!(out, "{}", rule.join(" "))?;
+        }
+        let cells: Vec<String> = cols
+            .iter()
+            .map(|(title, _)| match *title {
+                "time" => time_of_day(p),
+                "client" => p.client.to_string(),
+                "proto" => what(p),
+                "name asked for" => name_cell(p),
+                "server" => endpoint(&p.server, p.port),
+                "certificate" => cert_cell(p),
+                "verdict" => p.verdict.map(|v| v.as_str()).unwrap_or("").to_string(),
+                _ => p.outcome.clone(),
+            })
+            .collect();
+        writeln!(out, "{}", self.table(cells))?;
+        if p.verdict.is_some_and(|v| v != Verdict::Match) {
+            if let Some(r) = &p.reason {
+                let line = format!("    ↳ {r}");
+                writeln!(out, "{}", wrap(&line, usize::from(self.width).max(40), 6))?;
+            }
+        }
+        out.flush()
+    }
+
+    /// Writes the per-client summary and the stats.
+    pub fn finish(
+        &mut self,
+        clients: &[ClientSummary],
+        stats: &Stats,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        if self.format == Format::Json {
+            return json::write_tail(clients, stats, out);
+        }
+        writeln!(out)?;
+        if clients.is_empty() {
+            writeln!(
+                out,
+                "No probes seen: no TLS handshake, HTTP request or DNS query was captured."
+            )?;
+        }
+        let width = usize::from(self.width).max(40);
+        for c in clients {
+            writeln!(
+                out,
+                "Client {}: {} probe{}, {} mismatch{}",
+                c.client,
+                c.probes,
+                if c.probes == 1 { "" } else { "s" },
+                c.mismatches,
+                if c.mismatches == 1 { "" } else { "es" }
+            )?;
+            if !c.names.is_empty() {
+                let mut line = format!("  Names tried, in order: {}", c.names.join(" → "));
+                if c.names_dropped > 0 {
+                    line.push_str(&format!(" (+{} more not kept)", c.names_dropped));
+                }
+                writeln!(out, "{}", wrap(&line, width, 4))?;
+            }
+        }
+        writeln!(out)?;
+        writeln!(out, "{}", wrap(&stats.one_line(), width, 2))?;
+        out.flush()
+    }
+}
