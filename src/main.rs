@@ -4,9 +4,13 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::{Parser, ValueEnum};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
-use probewatch::capture::Input;
+use clap::{ArgGroup, Parser, ValueEnum};
+
+use probewatch::capture::{Input, LiveOptions};
+use probewatch::live::LiveConfig;
 use probewatch::report::Format;
 use probewatch::{Bounds, Config};
 
@@ -21,8 +25,8 @@ enum FormatArg {
 const ABOUT: &str = "Show which hostnames each client tried, in what order, and where the name it asked for did not match the certificate the server showed.";
 
 const LONG_ABOUT: &str = "\
-probewatch reads packet captures (pcap or pcapng, e.g. written by `tcpdump -w`) and \
-reconstructs, per client, every TLS handshake, HTTP request and DNS query: the name asked \
+probewatch reads packet captures (pcap or pcapng, e.g. written by `tcpdump -w`) or watches \
+a network interface live, and reconstructs, per client, every TLS handshake, HTTP request and DNS query: the name asked \
 for (TLS SNI, HTTP Host, DNS question), the server, the certificate the server showed, and \
 a verdict on whether that certificate covers the name (RFC 6125: SAN dNSNames first, the \
 subject CN only when there is none; a wildcard covers exactly one label and never the apex).
@@ -32,18 +36,30 @@ the capture missed a segment, the snapshot length cut it; the reason says which)
 (no SNI and no DNS answer for the server's address).
 
 TLS is found on any port, including implicit-TLS mail ports and after STARTTLS in SMTP, \
-IMAP, POP3 and XMPP. Client certificates (mutual TLS) are reported as such.";
+IMAP, POP3 and XMPP. Client certificates (mutual TLS) are reported as such.
+
+LIVE CAPTURE (-i): each probe is printed as soon as its outcome is known (the handshake \
+finished, the connection ended, the answer arrived, or --probe-timeout passed); Ctrl-C or \
+SIGTERM stops, reports what is still pending, then the per-client summary and the stats \
+(with the packets libpcap received and dropped). Capturing needs root or the capabilities \
+cap_net_raw,cap_net_admin; probewatch opens the interface, then switches to an \
+unprivileged user (--user, default nobody) or drops its capabilities before it reads a \
+single packet.";
 
 const AFTER_HELP: &str = "\
 EXAMPLES:
     probewatch -r capture.pcap
+    sudo probewatch -i eth0
+    sudo probewatch -i any 'port 443 or port 53 or port 80'
+    sudo probewatch -i eth0 --format json -w seen.pcap --duration 10m
     probewatch -r a.pcap -r b.pcapng 'port 443 or port 53'
     probewatch -r - < capture.pcap
     probewatch -r capture.pcap --format json | jq 'select(.verdict==\"mismatch\")'
 
 EXIT STATUS:
     0  the report was written
-    2  an input could not be read (missing file, not a capture, bad filter) or bad usage
+    2  an input could not be read (missing file, not a capture, bad filter, no such
+       interface, no permission to capture) or bad usage
     3  an input is damaged or cut short; everything before the damage was reported
     4  the report could not be written
 
@@ -51,10 +67,53 @@ Every table and buffer is bounded; evictions are counted in the final stats line
 
 #[derive(Parser, Debug)]
 #[command(name = "probewatch", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+#[command(group(ArgGroup::new("source").required(true).args(["read", "interface", "list_interfaces"])))]
 struct Cli {
     /// Read packets from FILE (pcap or pcapng; `-` for standard input). Repeat to read several files in order.
-    #[arg(short = 'r', value_name = "FILE", required = true)]
+    #[arg(short = 'r', value_name = "FILE")]
     read: Vec<String>,
+
+    /// Capture live on INTERFACE (`any` for all; see -D). Needs root or cap_net_raw.
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "INTERFACE",
+        conflicts_with = "read"
+    )]
+    interface: Option<String>,
+
+    /// List the interfaces probewatch can capture on, then exit (like tcpdump -D).
+    #[arg(short = 'D', long = "list-interfaces")]
+    list_interfaces: bool,
+
+    /// Live: also write every captured packet to FILE (pcap), like tcpdump -w.
+    #[arg(short = 'w', value_name = "FILE", requires = "interface")]
+    write: Option<std::path::PathBuf>,
+
+    /// Live: stop after N probes.
+    #[arg(short = 'c', value_name = "N", requires = "interface")]
+    count: Option<u64>,
+
+    /// Live: stop after this long, e.g. 60s, 10m, 2h.
+    #[arg(long, value_name = "TIME", requires = "interface", value_parser = humantime::parse_duration)]
+    duration: Option<std::time::Duration>,
+
+    /// Live: the unprivileged user to switch to once the interface is open (when run as root).
+    #[arg(long, value_name = "NAME", default_value = "nobody")]
+    user: String,
+
+    /// Live: do not put the interface into promiscuous mode.
+    #[arg(short = 'p', long = "no-promiscuous-mode")]
+    no_promiscuous: bool,
+
+    /// Live: bytes kept of each packet (the default keeps whole handshakes).
+    #[arg(
+        short = 's',
+        long = "snaplen",
+        value_name = "BYTES",
+        default_value_t = 262_144
+    )]
+    snaplen: i32,
 
     /// Do not resolve addresses to names (probewatch never does; accepted for tcpdump habits).
     #[arg(short = 'n')]
@@ -92,6 +151,15 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 65_536)]
     max_dns_entries: usize,
 
+    /// Clients with a summary; the least recently active are dropped beyond it.
+    #[arg(long, value_name = "N", default_value_t = 65_536)]
+    max_clients: usize,
+
+    /// Seconds a probe may wait for its outcome (DNS answer, HTTP response, end of the TLS
+    /// handshake) before it is reported with what is known.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    probe_timeout: f64,
+
     /// Capture filter in tcpdump (BPF) syntax, e.g. `port 443 or port 53`.
     #[arg(value_name = "EXPRESSION", trailing_var_arg = true)]
     filter: Vec<String>,
@@ -113,6 +181,11 @@ fn main() -> ExitCode {
     bounds.reassembly.max_holes = cli.max_holes.max(1);
     bounds.reassembly.idle_secs = cli.idle_timeout.max(0.0);
     bounds.correlate.max_dns_entries = cli.max_dns_entries.max(1);
+    bounds.correlate.max_clients = cli.max_clients.max(1);
+    bounds.correlate.probe_timeout_secs = cli.probe_timeout.max(0.0);
+    if cli.list_interfaces {
+        return list_interfaces();
+    }
     let stdout_tty = std::io::stdout().is_terminal();
     let width = cli.width.unwrap_or_else(|| {
         if stdout_tty {
@@ -126,13 +199,31 @@ fn main() -> ExitCode {
     } else {
         Some(cli.filter.join(" "))
     };
+    let format = match cli.format {
+        FormatArg::Table => Format::Table,
+        FormatArg::Json => Format::Json,
+    };
+    if let Some(iface) = &cli.interface {
+        let mut options = LiveOptions::new(iface);
+        options.promiscuous = !cli.no_promiscuous;
+        options.snaplen = cli.snaplen.clamp(64, 262_144);
+        let cfg = LiveConfig {
+            options,
+            filter,
+            format,
+            bounds,
+            width,
+            save: cli.write.clone(),
+            user: cli.user.clone(),
+            max_probes: cli.count,
+            duration: cli.duration,
+        };
+        return live(&cfg);
+    }
     let cfg = Config {
         inputs: cli.read.iter().map(|s| Input::from_arg(s)).collect(),
         filter,
-        format: match cli.format {
-            FormatArg::Table => Format::Table,
-            FormatArg::Json => Format::Json,
-        },
+        format,
         bounds,
         width,
         progress: !cli.no_progress && std::io::stderr().is_terminal(),
@@ -141,6 +232,10 @@ fn main() -> ExitCode {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let result = probewatch::run(&cfg, &mut out);
     let _ = out.flush();
+    exit(result)
+}
+
+fn exit(result: Result<(), probewatch::Error>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(probewatch::Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
@@ -155,4 +250,32 @@ fn main() -> ExitCode {
 
 fn terminal_width() -> Option<u16> {
     comfy_table::Table::new().width()
+}
+
+fn list_interfaces() -> ExitCode {
+    match probewatch::capture::live::list_interfaces() {
+        Ok(lines) => {
+            let mut out = std::io::stdout().lock();
+            for l in lines {
+                let _ = writeln!(out, "{l}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => exit(Err(e)),
+    }
+}
+
+/// Captures until Ctrl-C / SIGTERM (which end the capture cleanly: exit code 0).
+fn live(cfg: &LiveConfig) -> ExitCode {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
+        eprintln!("probewatch: cannot install the Ctrl-C handler ({e}); stop it with SIGKILL");
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::LineWriter::new(stdout.lock());
+    let mut err = std::io::stderr();
+    let result = probewatch::live::run_live(cfg, &stop, &mut out, &mut err);
+    let _ = out.flush();
+    exit(result)
 }

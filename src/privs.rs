@@ -22,13 +22,11 @@ pub fn drop_privileges(user: &str) -> Result<String, Error> {
         setgid(u.gid).map_err(|e| err("setgid", e))?;
         setuid(u.uid).map_err(|e| err("setuid", e))?;
         if setuid(Uid::from_raw(0)).is_ok() || geteuid().is_root() {
-            return Err(Error::Privileges("root could be regained after setuid".into()));
+            return Err(Error::Privileges(
+                "root could be regained after setuid".into(),
+            ));
         }
-        format!(
-            "running as user {user} (uid {}, gid {})",
-            u.uid,
-            getegid()
-        )
+        format!("running as user {user} (uid {}, gid {})", u.uid, getegid())
     } else {
         for set in [
             caps::CapSet::Ambient,

@@ -1,9 +1,11 @@
 //! Live capture from a network interface through libpcap.
 //!
-//! Opened with a snapshot length large enough for whole handshakes and in immediate mode
-//! (packets are delivered as they arrive, not when the kernel buffer fills), with a short
-//! read timeout so a quiet interface still lets probewatch report timed-out probes and
-//! notice Ctrl-C.
+//! Opened with a snapshot length large enough for whole handshakes, in immediate mode
+//! (packets are delivered as they arrive, not when the kernel buffer fills) and
+//! non-blocking: libpcap on Linux keeps waiting through its own read timeout, so a blocking
+//! read on a quiet interface would never return to report timed-out probes or to notice
+//! Ctrl-C. When nothing is waiting, [`LiveSource::next`] sleeps [`IDLE_SLEEP`] (the kernel
+//! ring buffer holds what arrives meanwhile).
 
 use std::path::Path;
 
@@ -32,8 +34,11 @@ impl LiveOptions {
     }
 }
 
-/// The read timeout: the longest a quiet interface keeps probewatch waiting.
-const READ_TIMEOUT_MS: i32 = 250;
+/// libpcap's read timeout (used by the kernel to batch deliveries).
+const READ_TIMEOUT_MS: i32 = 100;
+
+/// How long to sleep when no packet is waiting.
+pub const IDLE_SLEEP: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Counters libpcap keeps for a live capture.
 #[derive(Clone, Copy, Debug, Default)]
@@ -49,7 +54,7 @@ pub struct KernelStats {
 /// What one read returned.
 pub enum Read {
     Packet(Packet),
-    /// Nothing arrived within the read timeout.
+    /// Nothing was waiting.
     Quiet,
 }
 
@@ -90,6 +95,8 @@ impl LiveSource {
             .buffer_size(opts.buffer_bytes);
         let mut cap = inactive
             .open()
+            .map_err(|e| classify_live_error(&name, &e, &known))?
+            .setnonblock()
             .map_err(|e| classify_live_error(&name, &e, &known))?;
         if let Some(expr) = filter {
             cap.filter(expr, true).map_err(|e| Error::Filter {
@@ -125,7 +132,7 @@ impl LiveSource {
         self.link
     }
 
-    /// Waits up to the read timeout for the next packet.
+    /// The next packet, or [`Read::Quiet`] after sleeping [`IDLE_SLEEP`] when none waits.
     pub fn next(&mut self) -> Result<Read, Error> {
         match self.cap.next_packet() {
             Ok(p) => {
@@ -142,7 +149,10 @@ impl LiveSource {
                     data: p.data.to_vec(),
                 }))
             }
-            Err(pcap::Error::TimeoutExpired) => Ok(Read::Quiet),
+            Err(pcap::Error::TimeoutExpired) => {
+                std::thread::sleep(IDLE_SLEEP);
+                Ok(Read::Quiet)
+            }
             Err(e) => Err(Error::Interface {
                 name: self.name.clone(),
                 reason: format!("reading failed: {}", pcap_text(&e)),

@@ -1137,4 +1137,3 @@ fn tls_outcome(
         None => format!("handshake not finished within {timeout} s, connection still open"),
     }
 }
-

@@ -26,21 +26,53 @@ struct Col {
 
 fn columns(width: u16) -> Vec<(&'static str, u16)> {
     let mut cols = vec![
-        Col { title: "time", fixed: 8, weight: 0 },
-        Col { title: "client", fixed: 15, weight: 0 },
-        Col { title: "proto", fixed: 9, weight: 0 },
-        Col { title: "name asked for", fixed: 0, weight: 3 },
-        Col { title: "server", fixed: 0, weight: 2 },
-        Col { title: "certificate", fixed: 0, weight: 3 },
-        Col { title: "verdict", fixed: 10, weight: 0 },
-        Col { title: "outcome", fixed: 0, weight: 3 },
+        Col {
+            title: "time",
+            fixed: 8,
+            weight: 0,
+        },
+        Col {
+            title: "client",
+            fixed: 15,
+            weight: 0,
+        },
+        Col {
+            title: "proto",
+            fixed: 9,
+            weight: 0,
+        },
+        Col {
+            title: "name asked for",
+            fixed: 0,
+            weight: 3,
+        },
+        Col {
+            title: "server",
+            fixed: 21,
+            weight: 0,
+        },
+        Col {
+            title: "certificate",
+            fixed: 0,
+            weight: 3,
+        },
+        Col {
+            title: "verdict",
+            fixed: 10,
+            weight: 0,
+        },
+        Col {
+            title: "outcome",
+            fixed: 0,
+            weight: 3,
+        },
     ];
     // Narrow terminals lose the time, then the certificate (the reason line under a
     // mismatch names the certificate's names anyway).
-    if width < 130 {
+    if width < 140 {
         cols.retain(|c| c.title != "time");
     }
-    if width < 110 {
+    if width < 120 {
         cols.retain(|c| c.title != "certificate");
     }
     let padding = cols.len() as u16;
@@ -76,7 +108,8 @@ impl Stream {
         t.add_row(cells.into_iter().map(Cell::new).collect::<Vec<_>>());
         for (i, (_, w)) in cols.iter().enumerate() {
             if let Some(c) = t.column_mut(i) {
-                c.set_constraint(ColumnConstraint::Absolute(Width::Fixed(*w)));
+                // The width includes the one column of padding on the right.
+                c.set_constraint(ColumnConstraint::Absolute(Width::Fixed(w + 1)));
                 c.set_padding((0, 1));
             }
         }
@@ -99,7 +132,7 @@ impl Stream {
                 .map(|(_, w)| "─".repeat(usize::from(*w)))
                 .collect();
             writeln!(out, "{}", self.table(titles))?;
-            writeln!(out, "{}", rule.join(" "))?;
+            writeln!(out, "{}", self.table(rule))?;
         }
         let cells: Vec<String> = cols
             .iter()
