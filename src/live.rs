@@ -71,7 +71,7 @@ pub fn run_live(
         if cfg.duration.is_some_and(|d| started.elapsed() >= d) {
             break;
         }
-        match src.next() {
+        match src.read() {
             Ok(Read::Packet(p)) => pipeline.packet(&p),
             Ok(Read::Quiet) => {}
             Err(e) => {

@@ -4,7 +4,7 @@
 //! (packets are delivered as they arrive, not when the kernel buffer fills) and
 //! non-blocking: libpcap on Linux keeps waiting through its own read timeout, so a blocking
 //! read on a quiet interface would never return to report timed-out probes or to notice
-//! Ctrl-C. When nothing is waiting, [`LiveSource::next`] sleeps [`IDLE_SLEEP`] (the kernel
+//! Ctrl-C. When nothing is waiting, [`LiveSource::read`] sleeps [`IDLE_SLEEP`] (the kernel
 //! ring buffer holds what arrives meanwhile).
 
 use std::path::Path;
@@ -133,7 +133,7 @@ impl LiveSource {
     }
 
     /// The next packet, or [`Read::Quiet`] after sleeping [`IDLE_SLEEP`] when none waits.
-    pub fn next(&mut self) -> Result<Read, Error> {
+    pub fn read(&mut self) -> Result<Read, Error> {
         match self.cap.next_packet() {
             Ok(p) => {
                 self.packets_read += 1;

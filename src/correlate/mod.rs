@@ -849,7 +849,7 @@ impl Collector {
     /// The report, and the summaries' own counters.
     pub fn finish(mut self) -> (Report, Summaries) {
         // Stable: probes with the same time stay in the order they completed.
-        self.probes.sort_by(|a, b| a.ts.cmp(&b.ts));
+        self.probes.sort_by_key(|p| p.ts);
         let mut summaries = Summaries::new(self.limits);
         for (n, p) in self.probes.iter_mut().enumerate() {
             p.id = n as u64 + 1;
