@@ -11,6 +11,8 @@
 pub mod cert;
 pub mod dns;
 pub mod http;
+pub mod ja4;
+pub mod quic;
 pub mod tls;
 
 use std::collections::{HashMap, VecDeque};
