@@ -36,6 +36,13 @@ impl Stats {
             "tls_streams": p.tls_streams,
             "http_streams": p.http_streams,
             "dns_messages": p.dns_messages,
+            "quic": {
+                "datagrams": p.quic.datagrams,
+                "initials_decrypted": p.quic.initials_decrypted,
+                "undecryptable": p.quic.undecryptable,
+                "hellos": p.quic.hellos,
+                "malformed": p.quic.malformed,
+            },
             "evictions": {
                 "flows_idle": r.flows_ended_idle,
                 "flows_table_full": r.flows_evicted,
@@ -43,6 +50,10 @@ impl Stats {
                 "dns_map": c.dns_map_evictions,
                 "dns_pending": c.dns_pending_evictions,
                 "probes_dropped": c.probes_dropped,
+                "quic_conns": p.quic.conn_evictions,
+                "quic_crypto_over_limit": p.quic.crypto_over_limit,
+                "quic_pending": c.quic_pending_evictions,
+                "ech_names": c.ech_name_evictions,
             },
             "gaps": {
                 "not_captured": r.gaps_not_captured,
@@ -70,7 +81,11 @@ impl Stats {
             + d.fragment_evictions
             + self.correlate.dns_map_evictions
             + self.correlate.dns_pending_evictions
-            + self.correlate.probes_dropped;
+            + self.correlate.probes_dropped
+            + self.parse.quic.conn_evictions
+            + self.parse.quic.crypto_over_limit
+            + self.correlate.quic_pending_evictions
+            + self.correlate.ech_name_evictions;
         let mut s = format!(
             "Stats: {} packets ({} bytes), {} TCP flows ({} joined mid-stream), {} DNS messages; {} evictions; {} gaps; {} packets with problems",
             d.packets,
@@ -82,6 +97,13 @@ impl Stats {
             r.gaps_not_captured + r.gaps_snaplen + r.gaps_buffer_limit,
             problems
         );
+        let q = &self.parse.quic;
+        if q.datagrams > 0 {
+            s.push_str(&format!(
+                "; QUIC: {} datagrams, {} ClientHellos, {} Initials not decryptable",
+                q.datagrams, q.hellos, q.undecryptable
+            ));
+        }
         if problems > 0 {
             let kinds: Vec<String> = d.problems.iter().map(|(k, v)| format!("{k} {v}")).collect();
             s.push_str(&format!(" ({})", kinds.join(", ")));

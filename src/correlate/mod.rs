@@ -19,6 +19,7 @@ pub enum Proto {
     Tls,
     Http,
     Dns,
+    Quic,
 }
 
 impl Proto {
@@ -27,6 +28,7 @@ impl Proto {
             Proto::Tls => "tls",
             Proto::Http => "http",
             Proto::Dns => "dns",
+            Proto::Quic => "quic",
         }
     }
 }
@@ -83,6 +85,41 @@ pub struct TlsDetails {
     pub close: Option<CloseInfo>,
     /// The capture started after the SYN.
     pub mid_stream: bool,
+    /// JA4 fingerprint of the ClientHello.
+    pub ja4: Option<String>,
+    /// ECH offered: the SNI seen is the public (cover) name.
+    pub ech_public_name: Option<String>,
+    /// ECH offered and a DNS HTTPS/SVCB answer with `ech` was seen for a name that
+    /// resolved to this server: that name, inferred, never seen on the wire.
+    pub ech_inferred_target: Option<String>,
+}
+
+/// What the QUIC Initial packets showed.
+#[derive(Clone, Debug, Default)]
+pub struct QuicDetails {
+    /// `v1`, `v2`, `draft-29`, ...
+    pub version: String,
+    /// The client's first Destination Connection ID (hex): the Initial keys' source.
+    pub dcid: String,
+    /// Initial packets that carried the ClientHello.
+    pub initial_packets: u32,
+    pub server_initial: bool,
+    pub server_handshake: bool,
+    pub retry: bool,
+    /// Versions a Version Negotiation packet offered instead.
+    pub version_negotiation: Option<Vec<String>>,
+    pub close: Option<QuicClose>,
+    /// The client went on to 1-RTT packets: the handshake completed.
+    pub handshake_completed: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct QuicClose {
+    /// "client" or "server".
+    pub by: &'static str,
+    pub code: u64,
+    pub error: String,
+    pub reason: String,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -120,6 +157,7 @@ pub struct Probe {
     pub tls: Option<TlsDetails>,
     pub http: Option<HttpDetails>,
     pub dns: Option<DnsDetails>,
+    pub quic: Option<QuicDetails>,
 }
 
 impl Probe {
@@ -142,6 +180,7 @@ impl Probe {
             tls: None,
             http: None,
             dns: None,
+            quic: None,
         }
     }
 }
@@ -165,6 +204,10 @@ pub struct CorrelateLimits {
     pub max_pending_dns: usize,
     /// Probes kept for the report.
     pub max_probes: usize,
+    /// QUIC attempts whose probe may still get the server's answer.
+    pub max_quic_pending: usize,
+    /// Names with an ECH configuration (DNS HTTPS/SVCB `ech`) remembered.
+    pub max_ech_names: usize,
 }
 
 impl Default for CorrelateLimits {
@@ -173,6 +216,8 @@ impl Default for CorrelateLimits {
             max_dns_entries: 65_536,
             max_pending_dns: 16_384,
             max_probes: 1_000_000,
+            max_quic_pending: 16_384,
+            max_ech_names: 16_384,
         }
     }
 }
@@ -183,6 +228,8 @@ pub struct CorrelateStats {
     pub dns_pending_evictions: u64,
     pub probes_dropped: u64,
     pub dns_answers_unmatched: u64,
+    pub quic_pending_evictions: u64,
+    pub ech_name_evictions: u64,
 }
 
 /// Everything the report needs.
@@ -227,6 +274,10 @@ pub struct Correlator {
     dns_any: lru::LruCache<IpAddr, String>,
     /// (client, client port, server, DNS id) → probe index.
     dns_pending: lru::LruCache<(SocketAddr, IpAddr, u16), usize>,
+    /// (client, server) → index of the QUIC probe awaiting the server's answer.
+    quic_pending: lru::LruCache<(SocketAddr, SocketAddr), usize>,
+    /// Names whose HTTPS/SVCB answer carried an ECH configuration.
+    ech_names: lru::LruCache<String, ()>,
     pub stats: CorrelateStats,
 }
 
@@ -244,6 +295,8 @@ impl Correlator {
             dns_by_client: lru::LruCache::new(cap(limits.max_dns_entries)),
             dns_any: lru::LruCache::new(cap(limits.max_dns_entries)),
             dns_pending: lru::LruCache::new(cap(limits.max_pending_dns)),
+            quic_pending: lru::LruCache::new(cap(limits.max_quic_pending)),
+            ech_names: lru::LruCache::new(cap(limits.max_ech_names)),
             stats: CorrelateStats::default(),
         }
     }
@@ -364,6 +417,12 @@ impl Correlator {
                 server,
                 msg,
             } => self.dns(ts, client, server, msg),
+            Parsed::Quic {
+                ts,
+                client,
+                server,
+                item,
+            } => self.quic(ts, client, server, item),
             Parsed::Gap {
                 flow, dir, cause, ..
             } => {
@@ -509,6 +568,7 @@ impl Correlator {
             }
             return;
         }
+        self.note_ech_names(&msg);
         // An answer: fill the IP → name map with the name the client asked for.
         let asked = msg.questions.first().map(|q| q.0.clone());
         for a in &msg.answers {
@@ -602,7 +662,9 @@ impl Correlator {
             self.add_probe(probe);
             return;
         }
-        let probe = self.tls_probe(c, cause, app_records);
+        let hello = c.hello.clone();
+        let mut probe = self.tls_probe(c, cause, app_records);
+        self.hello_details(&mut probe, hello.as_ref());
         self.add_probe(probe);
     }
 
@@ -681,6 +743,7 @@ impl Correlator {
                 app_data,
                 close: c.close.clone(),
                 mid_stream: !c.saw_syn,
+                ..TlsDetails::default()
             }),
             ..Probe::new(c.hello_ts.unwrap_or(c.ts), c.client, c.server, Proto::Tls)
         }
@@ -933,3 +996,5 @@ impl Correlator {
         self.probes.len()
     }
 }
+
+mod quic;

@@ -24,6 +24,7 @@ use crate::reassemble::{Dir, EndCause, Event, FlowId, FlowSummary, GapCause};
 
 pub use cert::{CertChain, CertInfo};
 pub use dns::{DnsAnswer, DnsMessage};
+pub use quic::QuicItem;
 pub use tls::{ClientHello, ServerHello, TlsItem};
 
 /// What the parser found.
@@ -64,6 +65,13 @@ pub enum Parsed {
         server: SocketAddr,
         msg: DnsMessage,
     },
+    /// Something read from a QUIC connection's Initial packets (or seen around them).
+    Quic {
+        ts: Timestamp,
+        client: SocketAddr,
+        server: SocketAddr,
+        item: QuicItem,
+    },
     /// Bytes of the handshake phase were not seen.
     Gap {
         flow: FlowId,
@@ -100,6 +108,7 @@ pub struct ParseStats {
     pub dns_unreadable: u64,
     pub not_tls_after_start: u64,
     pub buffer_limit_hits: u64,
+    pub quic: quic::QuicStats,
 }
 
 /// Parser bounds.
@@ -109,6 +118,8 @@ pub struct ParseLimits {
     pub max_plaintext: usize,
     /// TLS bytes held per direction (one handshake message + one record).
     pub max_tls_buffer: usize,
+    /// QUIC connections followed and CRYPTO bytes held per connection.
+    pub quic: quic::QuicLimits,
 }
 
 impl Default for ParseLimits {
@@ -116,6 +127,7 @@ impl Default for ParseLimits {
         ParseLimits {
             max_plaintext: 64 * 1024,
             max_tls_buffer: tls::MAX_HANDSHAKE + 20 * 1024,
+            quic: quic::QuicLimits::default(),
         }
     }
 }
@@ -184,6 +196,7 @@ impl FlowState {
 pub struct Parser {
     limits: ParseLimits,
     flows: HashMap<FlowId, FlowState>,
+    quic: quic::QuicReader,
     pub stats: ParseStats,
 }
 
@@ -195,6 +208,7 @@ impl Parser {
         Parser {
             limits,
             flows: HashMap::new(),
+            quic: quic::QuicReader::new(limits.quic),
             stats: ParseStats::default(),
         }
     }
@@ -322,6 +336,7 @@ impl Parser {
     fn datagram(&mut self, dg: Datagram, out: &mut Vec<Parsed>) {
         let dns_port = |p: u16| matches!(p, 53 | 5353 | 5355);
         if !(dns_port(dg.src.port()) || dns_port(dg.dst.port())) {
+            self.quic_datagram(dg, out);
             return;
         }
         match dns::parse(&dg.payload) {
@@ -340,6 +355,27 @@ impl Parser {
                 });
             }
             None => self.stats.dns_unreadable += 1,
+        }
+    }
+}
+
+impl Parser {
+    /// QUIC, recognised by its long header and version on any port.
+    fn quic_datagram(&mut self, dg: Datagram, out: &mut Vec<Parsed>) {
+        let mut items = Vec::new();
+        if self
+            .quic
+            .datagram(dg.ts, dg.src, dg.dst, &dg.payload, &mut items)
+        {
+            self.stats.quic = self.quic.stats.clone();
+        }
+        for (ts, client, server, item) in items {
+            out.push(Parsed::Quic {
+                ts,
+                client,
+                server,
+                item,
+            });
         }
     }
 }

@@ -72,6 +72,11 @@ fn what(p: &Probe) -> String {
             .as_ref()
             .map(|d| format!("DNS {}", d.qtype))
             .unwrap_or_else(|| "DNS".into()),
+        Proto::Quic => p
+            .quic
+            .as_ref()
+            .map(|q| format!("QUIC {}", q.version))
+            .unwrap_or_else(|| "QUIC".into()),
     }
 }
 
@@ -84,6 +89,13 @@ fn name_cell(p: &Probe) -> String {
     }
     if p.name_source == Some(crate::correlate::NameSource::DnsAnswer) {
         n.push_str(" (via DNS)");
+    }
+    if let Some(t) = p.tls.as_ref().filter(|t| t.ech) {
+        n.push_str(" [ECH offered");
+        if let Some(real) = &t.ech_inferred_target {
+            n.push_str(&format!("; likely {real}, inferred"));
+        }
+        n.push(']');
     }
     n
 }
@@ -206,6 +218,7 @@ pub fn write(
             let cert = match (&p.cert, p.proto) {
                 (Some(c), _) => cert_names(c),
                 (None, Proto::Tls) => "(not seen)".into(),
+                (None, Proto::Quic) => "(encrypted)".into(),
                 (None, _) => String::new(),
             };
             t.add_row(narrow_skip(
