@@ -46,6 +46,8 @@ pub struct Config {
     pub width: u16,
     /// Show progress on stderr.
     pub progress: bool,
+    /// Add a JA4 column to the table.
+    pub ja4_column: bool,
 }
 
 /// The stages wired together.
@@ -180,7 +182,10 @@ pub fn run(cfg: &Config, out: &mut dyn Write) -> Result<(), Error> {
     }
     let (report, mut stats) = pipeline.finish();
     stats.files = files;
-    report::write(cfg.format, &report, &stats, out, cfg.width)?;
+    let opts = report::TableOptions {
+        ja4: cfg.ja4_column,
+    };
+    report::write_with(cfg.format, &report, &stats, out, cfg.width, &opts)?;
     match damage {
         Some(e) => Err(e),
         None => Ok(()),

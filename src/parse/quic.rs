@@ -596,8 +596,12 @@ impl QuicReader {
         while let Some(rest) = payload.get(pos..).filter(|r| !r.is_empty()) {
             let first = rest.first().copied().unwrap_or(0);
             if first & 0x80 == 0 {
-                // A short header: 1-RTT, the handshake is done. It runs to the end.
-                self.short_header(ts, src, dst, out);
+                // A short header (fixed bit set, long enough for a DCID, a packet number
+                // and the AEAD tag): 1-RTT, the handshake is done. It runs to the end.
+                // Zero bytes after coalesced packets are padding, not a packet.
+                if first & 0x40 != 0 && rest.len() >= 22 {
+                    self.short_header(ts, src, dst, out);
+                }
                 break;
             }
             let Some(version) = be32(rest, 1) else {

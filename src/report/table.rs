@@ -171,11 +171,28 @@ fn narrow_skip<T>(width: u16, mut row: Vec<T>) -> Vec<T> {
     row
 }
 
+/// Optional table columns.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// A last column with each hello's JA4 fingerprint.
+    pub ja4: bool,
+}
+
 pub fn write(
     report: &Report,
     stats: &Stats,
     out: &mut dyn std::io::Write,
     width: u16,
+) -> std::io::Result<()> {
+    write_with(report, stats, out, width, &Options::default())
+}
+
+pub fn write_with(
+    report: &Report,
+    stats: &Stats,
+    out: &mut dyn std::io::Write,
+    width: u16,
+    opts: &Options,
 ) -> std::io::Result<()> {
     if report.probes.is_empty() {
         writeln!(
@@ -202,9 +219,8 @@ pub fn write(
         t.load_style(STYLE)
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_width(width)
-            .set_header(narrow_skip(
-                width,
-                vec![
+            .set_header(narrow_skip(width, {
+                let mut h = vec![
                     "time",
                     "proto",
                     "name asked for",
@@ -212,8 +228,12 @@ pub fn write(
                     "certificate",
                     "verdict",
                     "outcome",
-                ],
-            ));
+                ];
+                if opts.ja4 {
+                    h.push("JA4");
+                }
+                h
+            }));
         for p in &probes {
             let cert = match (&p.cert, p.proto) {
                 (Some(c), _) => cert_names(c),
@@ -221,18 +241,20 @@ pub fn write(
                 (None, Proto::Quic) => "(encrypted)".into(),
                 (None, _) => String::new(),
             };
-            t.add_row(narrow_skip(
-                width,
-                vec![
-                    Cell::new(time_of_day(p)),
-                    Cell::new(what(p)),
-                    Cell::new(name_cell(p)),
-                    Cell::new(endpoint(&p.server, p.port)),
-                    Cell::new(cert),
-                    Cell::new(p.verdict.map(|v| v.as_str()).unwrap_or("")),
-                    Cell::new(&p.outcome),
-                ],
-            ));
+            let mut row = vec![
+                Cell::new(time_of_day(p)),
+                Cell::new(what(p)),
+                Cell::new(name_cell(p)),
+                Cell::new(endpoint(&p.server, p.port)),
+                Cell::new(cert),
+                Cell::new(p.verdict.map(|v| v.as_str()).unwrap_or("")),
+                Cell::new(&p.outcome),
+            ];
+            if opts.ja4 {
+                let ja4 = p.tls.as_ref().and_then(|t| t.ja4.clone());
+                row.push(Cell::new(ja4.unwrap_or_default()));
+            }
+            t.add_row(narrow_skip(width, row));
         }
         let (short, name_col): (&[usize], usize) = if width < 100 {
             (&[0, 2, 4], 1)
@@ -240,7 +262,8 @@ pub fn write(
             (&[0, 1, 3, 5], 2)
         };
         // Short columns never wrap; names, certificates and outcomes take the rest.
-        for &i in short {
+        let ja4_col = opts.ja4.then_some(if width < 100 { 7 } else { 8 });
+        for &i in short.iter().chain(ja4_col.iter()) {
             if let Some(col) = t.column_mut(i) {
                 col.set_constraint(ColumnConstraint::ContentWidth);
             }
