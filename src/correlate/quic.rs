@@ -201,6 +201,13 @@ fn quic_outcome(q: Option<&QuicDetails>) -> String {
         } else {
             format!(" \"{}\"", c.reason)
         };
+        let answered = q.server_initial || q.server_handshake || q.retry;
+        if c.by == "client" && !answered && q.version_negotiation.is_none() {
+            return format!(
+                "no answer from the server seen; the client gave up (CONNECTION_CLOSE in an Initial: {}{reason})",
+                c.error
+            );
+        }
         return format!(
             "{retry}{} closed the connection in an Initial: {}{reason}",
             c.by, c.error
