@@ -48,6 +48,8 @@ pub struct Config {
     pub width: u16,
     /// Show progress on stderr.
     pub progress: bool,
+    /// Add a JA4 column to the table.
+    pub ja4_column: bool,
 }
 
 /// The stages wired together.
@@ -210,7 +212,10 @@ pub fn run(cfg: &Config, out: &mut dyn Write) -> Result<(), Error> {
     stats.correlate.clients_evicted = summaries.evicted;
     stats.correlate.client_names_dropped = summaries.names_dropped;
     stats.files = files;
-    report::write(cfg.format, &report, &stats, out, cfg.width)?;
+    let opts = report::TableOptions {
+        ja4: cfg.ja4_column,
+    };
+    report::write_with(cfg.format, &report, &stats, out, cfg.width, &opts)?;
     match damage {
         Some(e) => Err(e),
         None => Ok(()),

@@ -127,6 +127,10 @@ struct Cli {
     #[arg(long, value_name = "COLUMNS")]
     width: Option<u16>,
 
+    /// Add a JA4 column (FoxIO's TLS client fingerprint) to the table; JSON always has `tls.ja4`.
+    #[arg(long)]
+    ja4: bool,
+
     /// Never show the progress line on stderr.
     #[arg(long)]
     no_progress: bool,
@@ -227,6 +231,7 @@ fn main() -> ExitCode {
         bounds,
         width,
         progress: !cli.no_progress && std::io::stderr().is_terminal(),
+        ja4_column: cli.ja4,
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

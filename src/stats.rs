@@ -40,6 +40,13 @@ impl Stats {
             "tls_streams": p.tls_streams,
             "http_streams": p.http_streams,
             "dns_messages": p.dns_messages,
+            "quic": {
+                "datagrams": p.quic.datagrams,
+                "initials_decrypted": p.quic.initials_decrypted,
+                "undecryptable": p.quic.undecryptable,
+                "hellos": p.quic.hellos,
+                "malformed": p.quic.malformed,
+            },
             "evictions": {
                 "flows_idle": r.flows_ended_idle,
                 "flows_table_full": r.flows_evicted,
@@ -49,6 +56,10 @@ impl Stats {
                 "probes_dropped": c.probes_dropped,
                 "clients": c.clients_evicted,
                 "client_names": c.client_names_dropped,
+                "quic_conns": p.quic.conn_evictions,
+                "quic_crypto_over_limit": p.quic.crypto_over_limit,
+                "quic_pending": c.quic_pending_evictions,
+                "ech_names": c.ech_name_evictions,
             },
             "probes_timed_out": c.probes_timed_out,
             "gaps": {
@@ -90,7 +101,11 @@ impl Stats {
             + self.correlate.dns_map_evictions
             + self.correlate.dns_pending_evictions
             + self.correlate.probes_dropped
-            + self.correlate.clients_evicted;
+            + self.correlate.clients_evicted
+            + self.parse.quic.conn_evictions
+            + self.parse.quic.crypto_over_limit
+            + self.correlate.quic_pending_evictions
+            + self.correlate.ech_name_evictions;
         let mut s = format!(
             "Stats: {} packets ({} bytes), {} TCP flows ({} joined mid-stream), {} DNS messages; {} evictions; {} gaps; {} packets with problems",
             d.packets,
@@ -102,6 +117,13 @@ impl Stats {
             r.gaps_not_captured + r.gaps_snaplen + r.gaps_buffer_limit,
             problems
         );
+        let q = &self.parse.quic;
+        if q.datagrams > 0 {
+            s.push_str(&format!(
+                "; QUIC: {} datagrams, {} ClientHellos, {} Initials not decryptable",
+                q.datagrams, q.hellos, q.undecryptable
+            ));
+        }
         if problems > 0 {
             let kinds: Vec<String> = d.problems.iter().map(|(k, v)| format!("{k} {v}")).collect();
             s.push_str(&format!(" ({})", kinds.join(", ")));

@@ -267,7 +267,15 @@ fn json_keys_are_stable() {
             "outcome",
             "tls",
             "http",
-            "dns"
+            "dns",
+            "quic"
         ]
     );
+    let tls = of_type(&v, "probe")
+        .into_iter()
+        .find(|p| p["proto"] == "tls")
+        .unwrap();
+    for k in ["ja4", "ech", "ech_public_name", "ech_inferred_target"] {
+        assert!(tls["tls"].get(k).is_some(), "tls.{k} is missing");
+    }
 }

@@ -394,3 +394,220 @@ fn pcapng_dns_records_and_client_certificate() {
     // pcapng with nanosecond timestamps: microseconds in the output.
     assert!(s(p, "ts").ends_with('Z'));
 }
+
+// ---------------------------------------------------------------------------------
+// QUIC and ECH samples (samples/make-quic-samples.sh: aioquic, Chromium, nginx).
+// ---------------------------------------------------------------------------------
+
+const QUIC_REASON: &str = "QUIC encrypts the server's certificate (TLS 1.3 inside QUIC)";
+
+#[test]
+fn quic_aioquic_attempts_and_their_outcomes() {
+    let v = json_of(&sample("quic-aioquic.pcap"));
+    let q = probes(&v, "quic");
+    let row = |p: &Value| {
+        (
+            s(p, "name").to_string(),
+            s(p, "server").to_string(),
+            p["port"].as_u64().unwrap(),
+            s(&p["quic"], "version").to_string(),
+            s(p, "outcome").to_string(),
+        )
+    };
+    let got: Vec<_> = q.iter().map(|p| row(p)).collect();
+    let t = |n: &str, srv: &str, port: u64, ver: &str, outcome: &str| {
+        (
+            n.to_string(),
+            srv.to_string(),
+            port,
+            ver.to_string(),
+            outcome.to_string(),
+        )
+    };
+    assert_eq!(
+        got,
+        vec![
+            t("quic.example.org", "192.0.2.110", 443, "v1", "handshake completed, data exchanged"),
+            t("v2.example.org", "192.0.2.110", 443, "v2", "handshake completed, data exchanged"),
+            t(
+                "retry.example.org",
+                "192.0.2.111",
+                4433,
+                "v1",
+                "after a Retry, handshake completed, data exchanged"
+            ),
+            t(
+                "v1only.example.org",
+                "192.0.2.112",
+                443,
+                "v2",
+                "server answered with Version Negotiation (it offers v1)"
+            ),
+            t(
+                "v1only.example.org",
+                "192.0.2.112",
+                443,
+                "v1",
+                "handshake completed, data exchanged"
+            ),
+            t(
+                "quic.example.org",
+                "192.0.2.110",
+                443,
+                "v1",
+                "server closed the connection in an Initial: CRYPTO_ERROR (TLS alert handshake_failure) \"No common ALPN protocols\""
+            ),
+            t(
+                "silent.example.org",
+                "192.0.2.113",
+                443,
+                "v1",
+                "no answer from the server seen; the client gave up (CONNECTION_CLOSE in an Initial: APPLICATION_ERROR)"
+            ),
+        ]
+    );
+    for p in &q {
+        assert_eq!(p["verdict"], json!("unverified"));
+        assert_eq!(s(p, "reason"), QUIC_REASON);
+        assert_eq!(s(p, "name_source"), "sni");
+        assert_eq!(p["client"], json!("198.51.100.20"));
+        assert_eq!(p["cert"], Value::Null);
+        assert_eq!(p["tls"]["offered_versions"], json!(["TLS 1.3"]));
+        assert_eq!(p["tls"]["ech"], json!(false));
+        let ja4 = s(&p["tls"], "ja4");
+        assert!(ja4.starts_with("q13d03"), "{ja4}");
+        assert_eq!(p["quic"]["initial_packets"], json!(1));
+        assert_eq!(s(&p["quic"], "dcid").len(), 16);
+    }
+    // ALPN as offered; the server's choice (TLS 1.3, cipher) from its Initial.
+    assert_eq!(q[0]["tls"]["alpn"], json!(["h3"]));
+    assert_eq!(q[0]["tls"]["version"], json!("TLS 1.3"));
+    assert_eq!(q[0]["tls"]["cipher"], json!("TLS_AES_256_GCM_SHA384"));
+    assert_eq!(q[5]["tls"]["alpn"], json!(["smtp-over-quic"]));
+    assert!(s(&q[5]["tls"], "ja4").starts_with("q13d0307sc_"));
+    assert_eq!(q[5]["quic"]["close"]["by"], json!("server"));
+    assert_eq!(q[5]["quic"]["close"]["code"], json!(0x128));
+    // Nothing listens at 192.0.2.113: no server packet at all.
+    assert_eq!(q[6]["quic"]["server_initial"], json!(false));
+    assert_eq!(q[6]["quic"]["server_handshake"], json!(false));
+    assert_eq!(q[2]["quic"]["retry"], json!(true));
+    assert_eq!(q[3]["quic"]["version_negotiation"], json!(["v1"]));
+    for (i, done) in [true, true, true, false, true, false, false]
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(
+            q[i]["quic"]["handshake_completed"],
+            json!(done),
+            "probe {i}"
+        );
+    }
+    // The QUIC probes sit in the same per-client story as the DNS lookups before them.
+    let c = of_type(&v, "client");
+    assert_eq!(c.len(), 1);
+    assert_eq!(
+        c[0]["names"],
+        json!([
+            "quic.example.org",
+            "v2.example.org",
+            "retry.example.org",
+            "v1only.example.org",
+            "silent.example.org"
+        ])
+    );
+    let st = of_type(&v, "stats")[0];
+    assert_eq!(st["quic"]["hellos"], json!(7));
+    assert_eq!(st["quic"]["undecryptable"], json!(0));
+    assert_eq!(st["quic"]["malformed"], json!(0));
+}
+
+#[test]
+fn quic_hello_split_over_two_initials() {
+    let v = json_of(&sample("quic-split-hello.pcap"));
+    let q = probes(&v, "quic");
+    assert_eq!(q.len(), 1);
+    let p = q[0];
+    assert_eq!(s(p, "name"), "quic.example.org");
+    assert_eq!(p["quic"]["initial_packets"], json!(2));
+    let alpn = p["tls"]["alpn"].as_array().unwrap();
+    assert_eq!(alpn.len(), 13);
+    assert_eq!(alpn[0], json!("h3"));
+    assert!(alpn[12]
+        .as_str()
+        .unwrap()
+        .starts_with("probewatch-sample-alpn-12-"));
+    assert_eq!(s(p, "verdict"), "unverified");
+    assert_eq!(s(p, "outcome"), "handshake completed, data exchanged");
+}
+
+#[test]
+fn chromium_grease_ech_and_the_inferred_target() {
+    let v = json_of(&sample("chromium-ech.pcap"));
+    let tls = probes(&v, "tls");
+    assert!(!tls.is_empty());
+    for p in &tls {
+        assert_eq!(s(p, "name"), "cover.example.org");
+        assert_eq!(s(p, "server"), "192.0.2.120");
+        assert_eq!(p["tls"]["ech"], json!(true));
+        assert_eq!(p["tls"]["ech_public_name"], json!("cover.example.org"));
+        // real.example.org has an HTTPS record with an ech parameter and resolved to
+        // 192.0.2.120 just before: the likely real target, marked as inferred.
+        assert_eq!(p["tls"]["ech_inferred_target"], json!("real.example.org"));
+        let r = s(p, "reason");
+        assert!(r.starts_with("TLS 1.3 encrypts the certificate"), "{r}");
+        assert!(
+            r.contains("ECH offered: cover.example.org is the public (cover) name"),
+            "{r}"
+        );
+        assert!(r.contains("GREASE ECH looks the same on the wire"), "{r}");
+        assert!(
+            r.contains("likely real target real.example.org (inferred"),
+            "{r}"
+        );
+        assert!(s(&p["tls"], "ja4").starts_with("t13d15"), "{p}");
+    }
+    let https = probes(&v, "dns")
+        .into_iter()
+        .find(|p| p["dns"]["qtype"] == "HTTPS")
+        .unwrap();
+    assert_eq!(https["dns"]["answers"][0]["ech"], json!(true));
+    // Chromium's own QUIC hello: GREASE ECH too, and big enough to need two Initials.
+    let q = probes(&v, "quic");
+    assert_eq!(q.len(), 1);
+    assert_eq!(s(q[0], "name"), "quic.example.org");
+    assert_eq!(q[0]["tls"]["ech"], json!(true));
+    assert_eq!(q[0]["tls"]["ech_inferred_target"], Value::Null);
+    assert_eq!(q[0]["quic"]["initial_packets"], json!(2));
+    assert_eq!(q[0]["tls"]["alpn"], json!(["h3"]));
+    // One client, one story: DNS, TLS over TCP and QUIC.
+    let c = of_type(&v, "client");
+    assert_eq!(c.len(), 1);
+    assert_eq!(
+        c[0]["names"],
+        json!(["real.example.org", "cover.example.org", "quic.example.org"])
+    );
+}
+
+#[test]
+fn ja4_column_is_optional() {
+    let f = sample("chromium-ech.pcap");
+    let plain = run(&["-r", f.to_str().unwrap(), "--width", "200"]);
+    assert!(!plain.stdout.contains("JA4"));
+    let with = run(&["-r", f.to_str().unwrap(), "--width", "200", "--ja4"]);
+    assert_eq!(with.code, 0);
+    assert!(with.stdout.contains("JA4"));
+    assert!(with.stdout.contains("q13d"));
+    assert!(with.stdout.contains("QUIC v1"));
+}
+
+#[test]
+fn every_tls_hello_has_a_ja4() {
+    for f in ["mail-fanout.pcap", "tls13.pcap", "starttls-smtp.pcap"] {
+        let v = json_of(&sample(f));
+        for p in probes(&v, "tls") {
+            let j = s(&p["tls"], "ja4");
+            assert_eq!(j.len(), 36, "{f}: {j}");
+            assert!(j.starts_with("t1"), "{f}: {j}");
+        }
+    }
+}

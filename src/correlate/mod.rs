@@ -23,6 +23,7 @@ pub enum Proto {
     Tls,
     Http,
     Dns,
+    Quic,
 }
 
 impl Proto {
@@ -31,6 +32,7 @@ impl Proto {
             Proto::Tls => "tls",
             Proto::Http => "http",
             Proto::Dns => "dns",
+            Proto::Quic => "quic",
         }
     }
 }
@@ -87,6 +89,41 @@ pub struct TlsDetails {
     pub close: Option<CloseInfo>,
     /// The capture started after the SYN.
     pub mid_stream: bool,
+    /// JA4 fingerprint of the ClientHello.
+    pub ja4: Option<String>,
+    /// ECH offered: the SNI seen is the public (cover) name.
+    pub ech_public_name: Option<String>,
+    /// ECH offered and a DNS HTTPS/SVCB answer with `ech` was seen for a name that
+    /// resolved to this server: that name, inferred, never seen on the wire.
+    pub ech_inferred_target: Option<String>,
+}
+
+/// What the QUIC Initial packets showed.
+#[derive(Clone, Debug, Default)]
+pub struct QuicDetails {
+    /// `v1`, `v2`, `draft-29`, ...
+    pub version: String,
+    /// The client's first Destination Connection ID (hex): the Initial keys' source.
+    pub dcid: String,
+    /// Initial packets that carried the ClientHello.
+    pub initial_packets: u32,
+    pub server_initial: bool,
+    pub server_handshake: bool,
+    pub retry: bool,
+    /// Versions a Version Negotiation packet offered instead.
+    pub version_negotiation: Option<Vec<String>>,
+    pub close: Option<QuicClose>,
+    /// The client went on to 1-RTT packets: the handshake completed.
+    pub handshake_completed: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct QuicClose {
+    /// "client" or "server".
+    pub by: &'static str,
+    pub code: u64,
+    pub error: String,
+    pub reason: String,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -124,6 +161,7 @@ pub struct Probe {
     pub tls: Option<TlsDetails>,
     pub http: Option<HttpDetails>,
     pub dns: Option<DnsDetails>,
+    pub quic: Option<QuicDetails>,
 }
 
 impl Probe {
@@ -146,6 +184,7 @@ impl Probe {
             tls: None,
             http: None,
             dns: None,
+            quic: None,
         }
     }
 }
@@ -180,6 +219,10 @@ pub struct CorrelateLimits {
     /// Seconds after which a probe still waiting (no answer, handshake not finished,
     /// connection still open) is reported with what is known.
     pub probe_timeout_secs: f64,
+    /// QUIC attempts whose probe may still get the server's answer.
+    pub max_quic_pending: usize,
+    /// Names with an ECH configuration (DNS HTTPS/SVCB `ech`) remembered.
+    pub max_ech_names: usize,
 }
 
 impl Default for CorrelateLimits {
@@ -191,6 +234,8 @@ impl Default for CorrelateLimits {
             max_clients: 65_536,
             max_names_per_client: 256,
             probe_timeout_secs: 10.0,
+            max_quic_pending: 16_384,
+            max_ech_names: 16_384,
         }
     }
 }
@@ -205,6 +250,8 @@ pub struct CorrelateStats {
     pub client_names_dropped: u64,
     /// Probes reported because [`CorrelateLimits::probe_timeout_secs`] passed.
     pub probes_timed_out: u64,
+    pub quic_pending_evictions: u64,
+    pub ech_name_evictions: u64,
 }
 
 /// Everything the report needs.
@@ -252,6 +299,10 @@ pub struct Correlator {
     dns_any: lru::LruCache<IpAddr, String>,
     /// (client, client port, server, DNS id) → the query's probe.
     dns_pending: lru::LruCache<(SocketAddr, IpAddr, u16), Probe>,
+    /// (client, server) → the QUIC probe still waiting for the server's answer.
+    quic_pending: lru::LruCache<(SocketAddr, SocketAddr), Probe>,
+    /// Names whose HTTPS/SVCB answer carried an ECH configuration.
+    ech_names: lru::LruCache<String, ()>,
     pub stats: CorrelateStats,
 }
 
@@ -269,6 +320,8 @@ impl Correlator {
             dns_by_client: lru::LruCache::new(cap(limits.max_dns_entries)),
             dns_any: lru::LruCache::new(cap(limits.max_dns_entries)),
             dns_pending: lru::LruCache::new(cap(limits.max_pending_dns)),
+            quic_pending: lru::LruCache::new(cap(limits.max_quic_pending)),
+            ech_names: lru::LruCache::new(cap(limits.max_ech_names)),
             stats: CorrelateStats::default(),
         }
     }
@@ -412,6 +465,12 @@ impl Correlator {
                 server,
                 msg,
             } => self.dns(ts, client, server, msg),
+            Parsed::Quic {
+                ts,
+                client,
+                server,
+                item,
+            } => self.quic(ts, client, server, item),
             Parsed::Gap {
                 flow, dir, cause, ..
             } => {
@@ -561,6 +620,7 @@ impl Correlator {
             }
             return;
         }
+        self.note_ech_names(&msg);
         // An answer: fill the IP → name map with the name the client asked for.
         let asked = msg.questions.first().map(|q| q.0.clone());
         for a in &msg.answers {
@@ -705,7 +765,7 @@ impl Correlator {
             })
             .collect();
         let outcome = tls_outcome(&c, &alerts, app_data, cause, self.limits.probe_timeout_secs);
-        Probe {
+        let mut probe = Probe {
             name,
             name_source: source,
             verdict: Some(verdict),
@@ -738,9 +798,12 @@ impl Correlator {
                 app_data,
                 close: c.close.clone(),
                 mid_stream: !c.saw_syn,
+                ..TlsDetails::default()
             }),
             ..Probe::new(c.hello_ts.unwrap_or(c.ts), c.client, c.server, Proto::Tls)
-        }
+        };
+        self.hello_details(&mut probe, c.hello.as_ref());
+        probe
     }
 
     /// Reports what is still waiting for longer than the probe timeout: DNS queries
@@ -755,6 +818,15 @@ impl Correlator {
                 break;
             }
             if let Some((_, p)) = self.dns_pending.pop_lru() {
+                self.stats.probes_timed_out += 1;
+                self.emit(p);
+            }
+        }
+        while let Some((_, p)) = self.quic_pending.peek_lru() {
+            if !stale(&p.ts) {
+                break;
+            }
+            if let Some((_, p)) = self.quic_pending.pop_lru() {
                 self.stats.probes_timed_out += 1;
                 self.emit(p);
             }
@@ -792,6 +864,9 @@ impl Correlator {
     /// reported as unanswered.
     pub fn finish(&mut self) {
         while let Some((_, p)) = self.dns_pending.pop_lru() {
+            self.emit(p);
+        }
+        while let Some((_, p)) = self.quic_pending.pop_lru() {
             self.emit(p);
         }
     }
@@ -1137,3 +1212,5 @@ fn tls_outcome(
         None => format!("handshake not finished within {timeout} s, connection still open"),
     }
 }
+
+mod quic;

@@ -12,6 +12,9 @@ pub struct DnsAnswer {
     #[serde(rename = "type")]
     pub rtype: String,
     pub data: String,
+    /// An HTTPS/SVCB answer with an `ech` parameter (an ECH configuration for the name).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ech: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,6 +61,7 @@ pub fn parse(bytes: &[u8]) -> Option<DnsMessage> {
                 name: trim_dot(rr.name.to_string()),
                 rtype,
                 data,
+                ech: has_ech(&rr.rdata),
             }
         })
         .collect();
@@ -93,6 +97,15 @@ fn type_name(t: simple_dns::TYPE) -> String {
         65 => "HTTPS".into(),
         255 => "ANY".into(),
         other => format!("TYPE{other}"),
+    }
+}
+
+/// An HTTPS (65) or SVCB (64) record that carries an `ech` SvcParam (key 5).
+fn has_ech(r: &RData<'_>) -> bool {
+    match r {
+        RData::HTTPS(h) => h.0.get_param(5).is_some(),
+        RData::SVCB(h) => h.get_param(5).is_some(),
+        _ => false,
     }
 }
 

@@ -11,6 +11,8 @@
 pub mod cert;
 pub mod dns;
 pub mod http;
+pub mod ja4;
+pub mod quic;
 pub mod tls;
 
 use std::collections::{HashMap, VecDeque};
@@ -22,6 +24,7 @@ use crate::reassemble::{Dir, EndCause, Event, FlowId, FlowSummary, GapCause};
 
 pub use cert::{CertChain, CertInfo};
 pub use dns::{DnsAnswer, DnsMessage};
+pub use quic::QuicItem;
 pub use tls::{ClientHello, ServerHello, TlsItem};
 
 /// What the parser found.
@@ -61,6 +64,13 @@ pub enum Parsed {
         client: SocketAddr,
         server: SocketAddr,
         msg: DnsMessage,
+    },
+    /// Something read from a QUIC connection's Initial packets (or seen around them).
+    Quic {
+        ts: Timestamp,
+        client: SocketAddr,
+        server: SocketAddr,
+        item: QuicItem,
     },
     /// Bytes of the handshake phase were not seen.
     Gap {
@@ -106,6 +116,7 @@ pub struct ParseStats {
     pub dns_unreadable: u64,
     pub not_tls_after_start: u64,
     pub buffer_limit_hits: u64,
+    pub quic: quic::QuicStats,
 }
 
 /// Parser bounds.
@@ -115,6 +126,8 @@ pub struct ParseLimits {
     pub max_plaintext: usize,
     /// TLS bytes held per direction (one handshake message + one record).
     pub max_tls_buffer: usize,
+    /// QUIC connections followed and CRYPTO bytes held per connection.
+    pub quic: quic::QuicLimits,
 }
 
 impl Default for ParseLimits {
@@ -122,6 +135,7 @@ impl Default for ParseLimits {
         ParseLimits {
             max_plaintext: 64 * 1024,
             max_tls_buffer: tls::MAX_HANDSHAKE + 20 * 1024,
+            quic: quic::QuicLimits::default(),
         }
     }
 }
@@ -190,6 +204,7 @@ impl FlowState {
 pub struct Parser {
     limits: ParseLimits,
     flows: HashMap<FlowId, FlowState>,
+    quic: quic::QuicReader,
     pub stats: ParseStats,
 }
 
@@ -201,6 +216,7 @@ impl Parser {
         Parser {
             limits,
             flows: HashMap::new(),
+            quic: quic::QuicReader::new(limits.quic),
             stats: ParseStats::default(),
         }
     }
@@ -338,6 +354,7 @@ impl Parser {
     fn datagram(&mut self, dg: Datagram, out: &mut Vec<Parsed>) {
         let dns_port = |p: u16| matches!(p, 53 | 5353 | 5355);
         if !(dns_port(dg.src.port()) || dns_port(dg.dst.port())) {
+            self.quic_datagram(dg, out);
             return;
         }
         match dns::parse(&dg.payload) {
@@ -356,6 +373,27 @@ impl Parser {
                 });
             }
             None => self.stats.dns_unreadable += 1,
+        }
+    }
+}
+
+impl Parser {
+    /// QUIC, recognised by its long header and version on any port.
+    fn quic_datagram(&mut self, dg: Datagram, out: &mut Vec<Parsed>) {
+        let mut items = Vec::new();
+        if self
+            .quic
+            .datagram(dg.ts, dg.src, dg.dst, &dg.payload, &mut items)
+        {
+            self.stats.quic = self.quic.stats.clone();
+        }
+        for (ts, client, server, item) in items {
+            out.push(Parsed::Quic {
+                ts,
+                client,
+                server,
+                item,
+            });
         }
     }
 }

@@ -21,6 +21,16 @@ pub struct ClientHello {
     pub legacy_version: u16,
     /// An encrypted_client_hello (0xfe0d) extension is present.
     pub ech: bool,
+    /// Cipher suites in the order offered (GREASE included, as on the wire).
+    pub ciphers: Vec<u16>,
+    /// Extension types in the order offered (GREASE included, as on the wire).
+    pub extensions: Vec<u16>,
+    /// signature_algorithms (13) values in the order offered.
+    pub sig_algs: Vec<u16>,
+    /// The first ALPN value, raw bytes (JA4 looks at its first and last character).
+    pub alpn_first: Option<Vec<u8>>,
+    /// The JA4 fingerprint of this hello (see `ja4.rs`).
+    pub ja4: Option<String>,
 }
 
 impl ClientHello {
@@ -69,7 +79,7 @@ const HRR_RANDOM: [u8; 32] = [
 /// Largest handshake message accepted (a 339 KB certificate chain fits).
 pub const MAX_HANDSHAKE: usize = 1 << 20;
 
-fn is_grease(v: u16) -> bool {
+pub(crate) fn is_grease(v: u16) -> bool {
     v & 0x0f0f == 0x0a0a && (v >> 8) == (v & 0xff)
 }
 
@@ -239,11 +249,13 @@ fn handshake(msg: &[u8]) -> Option<TlsItem> {
         (1, Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ClientHello(ch))))) => {
             let mut hello = ClientHello {
                 legacy_version: ch.version.0,
+                ciphers: ch.ciphers.iter().map(|c| c.0).collect(),
                 ..ClientHello::default()
             };
             if let Some(ext) = ch.ext {
                 client_extensions(ext, &mut hello);
             }
+            hello.ja4 = Some(super::ja4::ja4(&hello));
             Some(TlsItem::ClientHello(hello))
         }
         (2, Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ServerHello(sh))))) => {
@@ -306,8 +318,15 @@ fn client_extensions(mut ext: &[u8], hello: &mut ClientHello) {
         let ty = be16(ext, 0).unwrap_or(0);
         let len = usize::from(be16(ext, 2).unwrap_or(0));
         let Some(raw) = ext.get(..4 + len) else { break };
-        if ty == 0xfe0d {
-            hello.ech = true;
+        hello.extensions.push(ty);
+        let body = raw.get(4..).unwrap_or(&[]);
+        match ty {
+            // Only the outer hello travels in the clear (type 0); an inner one (1) would
+            // be inside the encrypted payload.
+            0xfe0d => hello.ech = body.first() != Some(&1),
+            13 => hello.sig_algs = u16_list(body),
+            16 => hello.alpn_first = first_alpn(body),
+            _ => {}
         }
         if let Ok((_, e)) = parse_tls_client_hello_extension(raw) {
             match e {
@@ -330,6 +349,34 @@ fn client_extensions(mut ext: &[u8], hello: &mut ClientHello) {
         }
         ext = ext.get(4 + len..).unwrap_or(&[]);
     }
+}
+
+/// A list of 16-bit values behind a 16-bit length (signature_algorithms).
+fn u16_list(body: &[u8]) -> Vec<u16> {
+    let n = usize::from(be16(body, 0).unwrap_or(0));
+    let list = body.get(2..2 + n).unwrap_or(&[]);
+    list.chunks_exact(2)
+        .map(|c| {
+            u16::from_be_bytes([
+                c.first().copied().unwrap_or(0),
+                c.get(1).copied().unwrap_or(0),
+            ])
+        })
+        .collect()
+}
+
+/// The first protocol of an ALPN extension body, raw.
+fn first_alpn(body: &[u8]) -> Option<Vec<u8>> {
+    let l = usize::from(*body.get(2)?);
+    body.get(3..3 + l)
+        .map(<[u8]>::to_vec)
+        .filter(|v| !v.is_empty())
+}
+
+/// Parses one complete handshake message (type, 24-bit length, body), e.g. a
+/// ClientHello gathered from QUIC CRYPTO frames.
+pub fn parse_handshake(msg: &[u8]) -> Option<TlsItem> {
+    handshake(msg)
 }
 
 /// The selected version from a ServerHello's supported_versions extension.

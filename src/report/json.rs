@@ -42,6 +42,9 @@ pub fn probe(p: &Probe) -> Value {
             "app_data": t.app_data,
             "close": t.close.as_ref().map(|c| json!({"by": c.by, "how": c.how, "ts": rfc3339(c.ts)})),
             "mid_stream": t.mid_stream,
+            "ja4": t.ja4,
+            "ech_public_name": t.ech_public_name,
+            "ech_inferred_target": t.ech_inferred_target,
         })
     });
     let http = p.http.as_ref().map(|h| {
@@ -58,6 +61,19 @@ pub fn probe(p: &Probe) -> Value {
             "qtype": d.qtype,
             "rcode": d.rcode,
             "answers": d.answers,
+        })
+    });
+    let quic = p.quic.as_ref().map(|q| {
+        json!({
+            "version": q.version,
+            "dcid": q.dcid,
+            "initial_packets": q.initial_packets,
+            "server_initial": q.server_initial,
+            "server_handshake": q.server_handshake,
+            "retry": q.retry,
+            "version_negotiation": q.version_negotiation,
+            "close": q.close.as_ref().map(|c| json!({"by": c.by, "code": c.code, "error": c.error, "reason": c.reason})),
+            "handshake_completed": q.handshake_completed,
         })
     });
     json!({
@@ -78,6 +94,7 @@ pub fn probe(p: &Probe) -> Value {
         "tls": tls,
         "http": http,
         "dns": dns,
+        "quic": quic,
     })
 }
 

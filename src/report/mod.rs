@@ -35,6 +35,23 @@ pub fn rfc3339(ts: Timestamp) -> String {
     }
 }
 
+pub use table::Options as TableOptions;
+
+/// Like [`write`], with optional table columns.
+pub fn write_with(
+    format: Format,
+    report: &Report,
+    stats: &Stats,
+    out: &mut dyn std::io::Write,
+    width: u16,
+    opts: &TableOptions,
+) -> std::io::Result<()> {
+    match format {
+        Format::Table => table::write_with(report, stats, out, width, opts),
+        Format::Json => json::write(report, stats, out),
+    }
+}
+
 pub fn write(
     format: Format,
     report: &Report,

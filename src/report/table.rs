@@ -53,6 +53,7 @@ pub(crate) fn cert_cell(p: &Probe) -> String {
     match (&p.cert, p.proto) {
         (Some(c), _) => cert_names(c),
         (None, Proto::Tls) => "(not seen)".into(),
+        (None, Proto::Quic) => "(encrypted)".into(),
         (None, _) => String::new(),
     }
 }
@@ -81,6 +82,11 @@ pub(crate) fn what(p: &Probe) -> String {
             .as_ref()
             .map(|d| format!("DNS {}", d.qtype))
             .unwrap_or_else(|| "DNS".into()),
+        Proto::Quic => p
+            .quic
+            .as_ref()
+            .map(|q| format!("QUIC {}", q.version))
+            .unwrap_or_else(|| "QUIC".into()),
     }
 }
 
@@ -93,6 +99,13 @@ pub(crate) fn name_cell(p: &Probe) -> String {
     }
     if p.name_source == Some(crate::correlate::NameSource::DnsAnswer) {
         n.push_str(" (via DNS)");
+    }
+    if let Some(t) = p.tls.as_ref().filter(|t| t.ech) {
+        n.push_str(" [ECH offered");
+        if let Some(real) = &t.ech_inferred_target {
+            n.push_str(&format!("; likely {real}, inferred"));
+        }
+        n.push(']');
     }
     n
 }
@@ -168,11 +181,28 @@ fn narrow_skip<T>(width: u16, mut row: Vec<T>) -> Vec<T> {
     row
 }
 
+/// Optional table columns.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// A last column with each hello's JA4 fingerprint.
+    pub ja4: bool,
+}
+
 pub fn write(
     report: &Report,
     stats: &Stats,
     out: &mut dyn std::io::Write,
     width: u16,
+) -> std::io::Result<()> {
+    write_with(report, stats, out, width, &Options::default())
+}
+
+pub fn write_with(
+    report: &Report,
+    stats: &Stats,
+    out: &mut dyn std::io::Write,
+    width: u16,
+    opts: &Options,
 ) -> std::io::Result<()> {
     if report.probes.is_empty() {
         writeln!(
@@ -199,9 +229,8 @@ pub fn write(
         t.load_style(STYLE)
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_width(width)
-            .set_header(narrow_skip(
-                width,
-                vec![
+            .set_header(narrow_skip(width, {
+                let mut h = vec![
                     "time",
                     "proto",
                     "name asked for",
@@ -209,22 +238,28 @@ pub fn write(
                     "certificate",
                     "verdict",
                     "outcome",
-                ],
-            ));
+                ];
+                if opts.ja4 {
+                    h.push("JA4");
+                }
+                h
+            }));
         for p in &probes {
             let cert = cert_cell(p);
-            t.add_row(narrow_skip(
-                width,
-                vec![
-                    Cell::new(time_of_day(p)),
-                    Cell::new(what(p)),
-                    Cell::new(name_cell(p)),
-                    Cell::new(endpoint(&p.server, p.port)),
-                    Cell::new(cert),
-                    Cell::new(p.verdict.map(|v| v.as_str()).unwrap_or("")),
-                    Cell::new(&p.outcome),
-                ],
-            ));
+            let mut row = vec![
+                Cell::new(time_of_day(p)),
+                Cell::new(what(p)),
+                Cell::new(name_cell(p)),
+                Cell::new(endpoint(&p.server, p.port)),
+                Cell::new(cert),
+                Cell::new(p.verdict.map(|v| v.as_str()).unwrap_or("")),
+                Cell::new(&p.outcome),
+            ];
+            if opts.ja4 {
+                let ja4 = p.tls.as_ref().and_then(|t| t.ja4.clone());
+                row.push(Cell::new(ja4.unwrap_or_default()));
+            }
+            t.add_row(narrow_skip(width, row));
         }
         let (short, name_col): (&[usize], usize) = if width < 100 {
             (&[0, 2, 4], 1)
@@ -232,7 +267,8 @@ pub fn write(
             (&[0, 1, 3, 5], 2)
         };
         // Short columns never wrap; names, certificates and outcomes take the rest.
-        for &i in short {
+        let ja4_col = opts.ja4.then_some(if width < 100 { 7 } else { 8 });
+        for &i in short.iter().chain(ja4_col.iter()) {
             if let Some(col) = t.column_mut(i) {
                 col.set_constraint(ColumnConstraint::ContentWidth);
             }
