@@ -283,6 +283,9 @@ struct Conn {
     http_seen: bool,
     /// TLS application-data records seen so far [client, server].
     app_records: [u64; 2],
+    /// FIN seen [client, server], or an RST from either side.
+    fins: [bool; 2],
+    rst: bool,
 }
 
 const TLS_PORTS: [u16; 12] = [443, 465, 563, 636, 853, 989, 990, 992, 993, 994, 995, 8443];
@@ -374,6 +377,8 @@ impl Correlator {
                         http_waiting: VecDeque::new(),
                         http_seen: false,
                         app_records: [0, 0],
+                        fins: [false, false],
+                        rst: false,
                     },
                 );
             }
@@ -484,6 +489,7 @@ impl Correlator {
                 } else {
                     "fin"
                 };
+                let mut settled = false;
                 if let Some(c) = self.conns.get_mut(&flow) {
                     if c.close.is_none() {
                         c.close = Some(CloseInfo {
@@ -491,6 +497,24 @@ impl Correlator {
                             how,
                             ts,
                         });
+                    }
+                    if how == "rst" {
+                        c.rst = true;
+                    } else if let Some(f) = c.fins.get_mut(if dir == Dir::Up { 0 } else { 1 }) {
+                        *f = true;
+                    }
+                    // Closed both ways (or reset) after the certificate (or a TLS 1.3
+                    // ServerHello) was seen: nothing can change the probe any more. Without
+                    // them, wait for the flow's end: a segment still missing could hold it.
+                    settled = c.hello.is_some()
+                        && (c.rst || c.fins == [true, true])
+                        && (c.server_cert.is_some() || server_chose_tls13(c));
+                }
+                if settled {
+                    if let Some(c) = self.conns.remove(&flow) {
+                        let app = c.app_records;
+                        let probe = self.tls_probe(c, Some(EndCause::Closed), app);
+                        self.emit(probe);
                     }
                 }
             }
@@ -877,13 +901,16 @@ impl Correlator {
     }
 }
 
+fn server_chose_tls13(c: &Conn) -> bool {
+    c.server_hello
+        .as_ref()
+        .is_some_and(|s| s.version == 0x0304 || s.version >> 8 == 0x7f)
+}
+
 /// The server's side of the handshake is over and the client sends application data: the
 /// verdict and outcome of the probe can no longer change.
 fn handshake_done(c: &Conn) -> bool {
-    let tls13 = c
-        .server_hello
-        .as_ref()
-        .is_some_and(|s| s.version == 0x0304 || s.version >> 8 == 0x7f);
+    let tls13 = server_chose_tls13(c);
     let client = c.app_records.first().copied().unwrap_or(0);
     if tls13 {
         // The client's Finished is the first encrypted record; data follows.
