@@ -650,12 +650,19 @@ impl Correlator {
         for a in &msg.answers {
             if let Some(ip) = a.ip() {
                 let name = asked.clone().unwrap_or_else(|| a.name.clone());
-                if self.dns_any.len() >= self.limits.max_dns_entries && !self.dns_any.contains(&ip)
-                {
-                    self.stats.dns_map_evictions += 1;
+                // Both maps share the bound; a full map drops its least recently used
+                // entry, counted (a replaced entry for the same key is not an eviction).
+                let key = (client.ip(), ip);
+                if let Some((k, _)) = self.dns_by_client.push(key, name.clone()) {
+                    if k != key {
+                        self.stats.dns_map_evictions += 1;
+                    }
                 }
-                self.dns_by_client.put((client.ip(), ip), name.clone());
-                self.dns_any.put(ip, name);
+                if let Some((k, _)) = self.dns_any.push(ip, name) {
+                    if k != ip {
+                        self.stats.dns_map_evictions += 1;
+                    }
+                }
             }
         }
         let outcome = dns_outcome(&msg);
