@@ -107,13 +107,17 @@ struct Cli {
     no_promiscuous: bool,
 
     /// Live: bytes kept of each packet (the default keeps whole handshakes).
-    #[arg(
-        short = 's',
-        long = "snaplen",
-        value_name = "BYTES",
-        default_value_t = 262_144
-    )]
+    #[arg(short = 's', long = "snaplen", value_name = "BYTES", default_value_t = probewatch::capture::live::DEFAULT_SNAPLEN)]
     snaplen: i32,
+
+    /// Live: kernel capture buffer in MiB (raise it when the stats show kernel drops).
+    #[arg(
+        short = 'B',
+        long = "buffer-size",
+        value_name = "MIB",
+        default_value_t = 32
+    )]
+    buffer_mib: i32,
 
     /// Do not resolve addresses to names (probewatch never does; accepted for tcpdump habits).
     #[arg(short = 'n')]
@@ -211,6 +215,7 @@ fn main() -> ExitCode {
         let mut options = LiveOptions::new(iface);
         options.promiscuous = !cli.no_promiscuous;
         options.snaplen = cli.snaplen.clamp(64, 262_144);
+        options.buffer_bytes = cli.buffer_mib.clamp(1, 2048) << 20;
         let cfg = LiveConfig {
             options,
             filter,

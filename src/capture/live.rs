@@ -27,18 +27,23 @@ impl LiveOptions {
     pub fn new(interface: &str) -> Self {
         LiveOptions {
             interface: interface.to_string(),
-            snaplen: 262_144,
+            snaplen: DEFAULT_SNAPLEN,
             promiscuous: true,
-            buffer_bytes: 8 << 20,
+            buffer_bytes: 32 << 20,
         }
     }
 }
+
+/// Bytes kept per packet by default: a whole TCP segment even with offloads (GRO) on, so
+/// whole handshakes. In immediate mode libpcap's ring has fixed slots of this size, so a
+/// larger value means fewer packets fit in the kernel buffer.
+pub const DEFAULT_SNAPLEN: i32 = 65_535;
 
 /// libpcap's read timeout (used by the kernel to batch deliveries).
 const READ_TIMEOUT_MS: i32 = 100;
 
 /// How long to sleep when no packet is waiting.
-pub const IDLE_SLEEP: std::time::Duration = std::time::Duration::from_millis(10);
+pub const IDLE_SLEEP: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// Counters libpcap keeps for a live capture.
 #[derive(Clone, Copy, Debug, Default)]
