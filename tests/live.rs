@@ -107,7 +107,14 @@ fn uids(pid: u32) -> Vec<u32> {
 }
 
 fn stop(child: Child) -> (i32, String) {
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    stop_with(child, Some(Signal::SIGINT))
+}
+
+/// Sends `signal` (if any) and waits up to 10 s for probewatch to exit.
+fn stop_with(child: Child, signal: Option<Signal>) -> (i32, String) {
+    if let Some(sig) = signal {
+        kill(Pid::from_raw(child.id() as i32), sig).unwrap();
+    }
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut child = child;
     loop {
@@ -123,7 +130,7 @@ fn stop(child: Child) -> (i32, String) {
         }
         assert!(
             Instant::now() < deadline,
-            "probewatch did not stop on SIGINT"
+            "probewatch did not stop ({signal:?})"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -233,7 +240,8 @@ fn live_table_streams_rows_and_summary() {
     let net = Net::up("pwlivt");
     let (child, _) = start_probewatch(&net, &["--width", "120"]);
     net.clients();
-    let (code, out) = stop(child);
+    // SIGTERM (what service managers send) is a clean stop too.
+    let (code, out) = stop_with(child, Some(Signal::SIGTERM));
     assert_eq!(code, 0);
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("client "), "{out}");
@@ -352,4 +360,26 @@ fn live_errors_are_one_plain_sentence() {
             down.stderr
         );
     }
+}
+
+#[test]
+fn live_count_stops_after_n_probes() {
+    if !root_or_skip("live_count_stops_after_n_probes") {
+        return;
+    }
+    let net = Net::up("pwlivc");
+    let (child, _) = start_probewatch(&net, &["--format", "json", "-c", "2"]);
+    net.clients();
+    // No signal: -c 2 ends the capture by itself.
+    let (code, out) = stop_with(child, None);
+    assert_eq!(code, 0);
+    let v = lines(&out);
+    let probes = of_type(&v, "probe");
+    assert_eq!(probes.len(), 2, "{out}");
+    // The first two probes to complete: the DNS lookup, then the refused handshake.
+    assert_eq!(probes[0]["proto"], "dns");
+    assert_eq!(probes[0]["name"], "example.test");
+    assert_eq!(probes[1]["proto"], "tls");
+    assert_eq!(probes[1]["verdict"], "mismatch");
+    assert_eq!(of_type(&v, "stats").len(), 1);
 }
