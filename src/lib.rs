@@ -208,7 +208,10 @@ pub fn run(cfg: &Config, out: &mut dyn Write) -> Result<(), Error> {
     collector.add(&mut ready);
     let mut stats = pipeline.stats();
     stats.correlate.probes_dropped = collector.dropped;
-    let (report, summaries) = collector.finish();
+    let (report, summaries, group_stats) = collector.finish();
+    stats.correlate.groups_evicted = group_stats.groups_evicted;
+    stats.correlate.group_members_dropped = group_stats.members_dropped;
+    stats.correlate.group_links_evicted = group_stats.links_evicted;
     stats.correlate.clients_evicted = summaries.evicted;
     stats.correlate.client_names_dropped = summaries.names_dropped;
     stats.files = files;
