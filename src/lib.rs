@@ -50,6 +50,8 @@ pub struct Config {
     pub progress: bool,
     /// Add a JA4 column to the table.
     pub ja4_column: bool,
+    /// Draw each client's fan-out over time instead of the tables.
+    pub timeline: bool,
 }
 
 /// The stages wired together.
@@ -217,6 +219,7 @@ pub fn run(cfg: &Config, out: &mut dyn Write) -> Result<(), Error> {
     stats.files = files;
     let opts = report::TableOptions {
         ja4: cfg.ja4_column,
+        timeline: cfg.timeline,
     };
     report::write_with(cfg.format, &report, &stats, out, cfg.width, &opts)?;
     match damage {

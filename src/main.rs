@@ -131,6 +131,16 @@ struct Cli {
     #[arg(long)]
     ja4: bool,
 
+    /// Draw each client's fan-out over time (one lane per name, a marker per DNS, TCP, TLS,
+    /// HTTP and QUIC probe, then the walk from name to name) instead of the tables.
+    #[arg(long, conflicts_with = "interface")]
+    timeline: bool,
+
+    /// Seconds within which probes of one client for the same registrable domain (or linked
+    /// by a DNS answer, CNAME, SRV or redirect) form one attempt group.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    group_window: f64,
+
     /// Never show the progress line on stderr.
     #[arg(long)]
     no_progress: bool,
@@ -187,6 +197,17 @@ fn main() -> ExitCode {
     bounds.correlate.max_dns_entries = cli.max_dns_entries.max(1);
     bounds.correlate.max_clients = cli.max_clients.max(1);
     bounds.correlate.probe_timeout_secs = cli.probe_timeout.max(0.0);
+    bounds.correlate.groups.window_secs = if cli.group_window.is_finite() {
+        cli.group_window.max(0.0)
+    } else {
+        0.0
+    };
+    if cli.timeline && matches!(cli.format, FormatArg::Json) {
+        eprintln!(
+            "probewatch: --timeline is a terminal view; it cannot be combined with --format json"
+        );
+        return ExitCode::from(2);
+    }
     if cli.list_interfaces {
         return list_interfaces();
     }
@@ -232,6 +253,7 @@ fn main() -> ExitCode {
         width,
         progress: !cli.no_progress && std::io::stderr().is_terminal(),
         ja4_column: cli.ja4,
+        timeline: cli.timeline,
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

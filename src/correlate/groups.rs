@@ -760,6 +760,23 @@ fn advice(g: &Group) -> Advice {
             });
         }
     }
+    let mut seen_cname: Vec<String> = Vec::new();
+    for m in &g.members {
+        let Some(n) = m.name.as_ref() else { continue };
+        let Some(target) = m.cname_chain.last() else {
+            continue;
+        };
+        if m.verdict == Some(Verdict::Mismatch)
+            && registrable(target) != *d
+            && !seen_cname.contains(n)
+        {
+            seen_cname.push(n.clone());
+            a.notes.push(format!(
+                "{n} is a CNAME for {target}, so the client reached {target}'s server at {}: that server must present a certificate that also names {n}, or the client must be sent there by a method that keeps the name it trusts (an SRV record or an HTTP redirect)",
+                m.server
+            ));
+        }
+    }
     let mut seen_self_signed: Vec<IpAddr> = Vec::new();
     for m in &g.members {
         let self_signed = m.cert.as_ref().is_some_and(|c| c.self_signed);
