@@ -175,7 +175,7 @@ fn mail_fanout_table_tells_groups_and_fix() {
         "  Attempt groups:",
         "  Group 1 · mailhost.example · 3 probes (1 connection), 0 mismatches",
         "  Group 2 · example.com · Outlook/Exchange Autodiscover · 12 probes (4 connections), 3 mismatches",
-        "    #6   TLS       autodiscover.example.com at 192.0.2.20:443",
+        "    #6   TLS 1.2   autodiscover.example.com at 192.0.2.20:443",
         "         name: the client's own choice; address: DNS answer #4",
         "         certificate: CN=EXCH01 (no SAN) [self-signed] → mismatch",
         "         then: the client moved on to example.com (TLS, port 443) 0.326 s later",

@@ -168,6 +168,9 @@ pub struct Member {
     pub outcome: String,
     pub cert: Option<CertBrief>,
     pub dns_qtype: Option<String>,
+    /// The TLS version the server chose, or the QUIC version.
+    pub version: Option<String>,
+    pub http_method: Option<String>,
     pub http_path: Option<String>,
     pub http_status: Option<u16>,
     /// The step of the group's pattern this probe is (set by [`Grouper::finish`]).
@@ -416,6 +419,11 @@ impl Grouper {
                 self_signed: c.self_signed,
             }),
             dns_qtype: p.dns.as_ref().map(|d| d.qtype.clone()),
+            version: match p.proto {
+                Proto::Quic => p.quic.as_ref().map(|q| q.version.clone()),
+                _ => p.tls.as_ref().and_then(|t| t.version.clone()),
+            },
+            http_method: p.http.as_ref().map(|h| h.method.clone()),
             http_path: p.http.as_ref().map(|h| h.path.clone()),
             http_status: p.http.as_ref().and_then(|h| h.status),
             step: None,

@@ -352,7 +352,12 @@ fn brief(c: &CertBrief) -> String {
 fn member_what(m: &Member) -> String {
     match m.proto {
         Proto::Dns => format!("DNS {}", m.dns_qtype.as_deref().unwrap_or("")),
-        other => other.as_str().to_ascii_uppercase(),
+        Proto::Http => format!("HTTP {}", m.http_method.as_deref().unwrap_or("")),
+        Proto::Tls => match &m.version {
+            Some(v) => format!("TLS {}", v.trim_start_matches("TLS ")),
+            None => "TLS".into(),
+        },
+        Proto::Quic => format!("QUIC {}", m.version.as_deref().unwrap_or("")),
     }
 }
 
