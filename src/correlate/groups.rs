@@ -24,9 +24,11 @@ use crate::capture::Timestamp;
 pub struct GroupLimits {
     /// Seconds between two probes of one intent (and between a link and its use).
     pub window_secs: f64,
-    /// Groups kept; the least recently active are dropped beyond it (counted).
+    /// Groups kept by a live capture; the least recently active are dropped beyond it
+    /// (counted). A capture file's report keeps every group (its probes are bounded).
     pub max_groups: usize,
-    /// Probes listed per group; later ones still get the group id (counted).
+    /// Probes listed per group in a live capture; later ones still get the group id
+    /// (counted). A capture file's report lists every member.
     pub max_members: usize,
     /// Entries in each link table (domain → group, name → link, address → DNS answer).
     pub max_links: usize,
@@ -36,8 +38,8 @@ impl Default for GroupLimits {
     fn default() -> Self {
         GroupLimits {
             window_secs: 60.0,
-            max_groups: 16_384,
-            max_members: 128,
+            max_groups: 4_096,
+            max_members: 64,
             max_links: 65_536,
         }
     }

@@ -941,7 +941,12 @@ impl Collector {
         // Stable: probes with the same time stay in the order they completed.
         self.probes.sort_by_key(|p| p.ts);
         let mut summaries = Summaries::new(self.limits);
-        let mut grouper = groups::Grouper::new(self.limits.groups);
+        // The report keeps every probe (up to max_probes), so it keeps every group and
+        // member too; only the link tables keep their own bound.
+        let mut group_limits = self.limits.groups;
+        group_limits.max_groups = group_limits.max_groups.max(self.probes.len());
+        group_limits.max_members = group_limits.max_members.max(self.probes.len());
+        let mut grouper = groups::Grouper::new(group_limits);
         for (n, p) in self.probes.iter_mut().enumerate() {
             p.id = n as u64 + 1;
             summaries.add(p);
