@@ -38,6 +38,14 @@ the capture missed a segment, the snapshot length cut it; the reason says which)
 TLS is found on any port, including implicit-TLS mail ports and after STARTTLS in SMTP, \
 IMAP, POP3 and XMPP. Client certificates (mutual TLS) are reported as such.
 
+ATTEMPT GROUPS: per client, probes that belong to one intent are grouped: the same \
+registrable domain (Public Suffix List) within --group-window seconds, and names handed out \
+by a DNS answer, CNAME, SRV record or HTTP redirect. Known fan-outs are labelled \
+(Outlook/Exchange Autodiscover, mail client autoconfig, www./apex pair); each group says how \
+the client got every name, what happened (inferred outcomes say so) and, when a \
+certificate did not match, the SAN list one certificate would need and what a wildcard \
+cannot cover. --timeline draws the fan-out over time.
+
 LIVE CAPTURE (-i): each probe is printed as soon as its outcome is known (the handshake \
 finished, the connection ended, the answer arrived, or --probe-timeout passed); Ctrl-C or \
 SIGTERM stops, reports what is still pending, then the per-client summary and the stats \
@@ -54,6 +62,8 @@ EXAMPLES:
     sudo probewatch -i eth0 --format json -w seen.pcap --duration 10m
     probewatch -r a.pcap -r b.pcapng 'port 443 or port 53'
     probewatch -r - < capture.pcap
+    probewatch -r capture.pcap --timeline
+    probewatch -r capture.pcap --format json | jq 'select(.type==\"group\" and .san)'
     probewatch -r capture.pcap --format json | jq 'select(.verdict==\"mismatch\")'
 
 EXIT STATUS:

@@ -236,6 +236,9 @@ fn help_reads_like_a_manual() {
         "unverified",
         "STARTTLS",
         "--max-flows",
+        "--timeline",
+        "--group-window",
+        "ATTEMPT GROUPS",
     ] {
         assert!(r.stdout.contains(piece), "--help lacks {piece}");
     }
