@@ -50,6 +50,8 @@ pub struct Config {
     pub progress: bool,
     /// Add a JA4 column to the table.
     pub ja4_column: bool,
+    /// Draw each client's fan-out over time instead of the tables.
+    pub timeline: bool,
 }
 
 /// The stages wired together.
@@ -208,12 +210,16 @@ pub fn run(cfg: &Config, out: &mut dyn Write) -> Result<(), Error> {
     collector.add(&mut ready);
     let mut stats = pipeline.stats();
     stats.correlate.probes_dropped = collector.dropped;
-    let (report, summaries) = collector.finish();
+    let (report, summaries, group_stats) = collector.finish();
+    stats.correlate.groups_evicted = group_stats.groups_evicted;
+    stats.correlate.group_members_dropped = group_stats.members_dropped;
+    stats.correlate.group_links_evicted = group_stats.links_evicted;
     stats.correlate.clients_evicted = summaries.evicted;
     stats.correlate.client_names_dropped = summaries.names_dropped;
     stats.files = files;
     let opts = report::TableOptions {
         ja4: cfg.ja4_column,
+        timeline: cfg.timeline,
     };
     report::write_with(cfg.format, &report, &stats, out, cfg.width, &opts)?;
     match damage {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::capture::live::{now, Read};
 use crate::capture::{LiveOptions, LiveSource};
+use crate::correlate::groups::Grouper;
 use crate::correlate::{Probe, Summaries};
 use crate::report::{Format, Stream};
 use crate::{privs, Bounds, Error, Pipeline};
@@ -58,6 +59,7 @@ pub fn run_live(
     let mut pipeline = Pipeline::new(cfg.bounds);
     let mut rep = Reporter {
         summaries: Summaries::new(cfg.bounds.correlate),
+        grouper: Grouper::new(cfg.bounds.correlate.groups),
         stream: Stream::new(cfg.format, cfg.width),
         reported: 0,
         max: cfg.max_probes,
@@ -95,6 +97,13 @@ pub fn run_live(
     stats.kernel = Some(src.kernel_stats());
     stats.correlate.clients_evicted = rep.summaries.evicted;
     stats.correlate.client_names_dropped = rep.summaries.names_dropped;
+    // Attempt groups (bounded, evictions counted) are reported when the capture stops.
+    let (groups, group_stats) =
+        std::mem::replace(&mut rep.grouper, Grouper::new(cfg.bounds.correlate.groups)).finish();
+    stats.correlate.groups_evicted = group_stats.groups_evicted;
+    stats.correlate.group_members_dropped = group_stats.members_dropped;
+    stats.correlate.group_links_evicted = group_stats.links_evicted;
+    rep.stream.groups(&groups, out)?;
     rep.stream.finish(&rep.summaries.clients(), &stats, out)?;
     src.flush()?;
     match failure {
@@ -106,6 +115,7 @@ pub fn run_live(
 /// Numbers, summarises and writes probes as they complete.
 struct Reporter {
     summaries: Summaries,
+    grouper: Grouper,
     stream: Stream,
     reported: u64,
     max: Option<u64>,
@@ -124,6 +134,7 @@ impl Reporter {
             self.reported += 1;
             p.id = self.reported;
             self.summaries.add(&p);
+            p.group = self.grouper.add(&p);
             self.stream.probe(&p, out)?;
         }
         Ok(())

@@ -38,6 +38,14 @@ the capture missed a segment, the snapshot length cut it; the reason says which)
 TLS is found on any port, including implicit-TLS mail ports and after STARTTLS in SMTP, \
 IMAP, POP3 and XMPP. Client certificates (mutual TLS) are reported as such.
 
+ATTEMPT GROUPS: per client, probes that belong to one intent are grouped: the same \
+registrable domain (Public Suffix List) within --group-window seconds, and names handed out \
+by a DNS answer, CNAME, SRV record or HTTP redirect. Known fan-outs are labelled \
+(Outlook/Exchange Autodiscover, mail client autoconfig, www./apex pair); each group says how \
+the client got every name, what happened (inferred outcomes say so) and, when a \
+certificate did not match, the SAN list one certificate would need and what a wildcard \
+cannot cover. --timeline draws the fan-out over time.
+
 LIVE CAPTURE (-i): each probe is printed as soon as its outcome is known (the handshake \
 finished, the connection ended, the answer arrived, or --probe-timeout passed); Ctrl-C or \
 SIGTERM stops, reports what is still pending, then the per-client summary and the stats \
@@ -54,6 +62,8 @@ EXAMPLES:
     sudo probewatch -i eth0 --format json -w seen.pcap --duration 10m
     probewatch -r a.pcap -r b.pcapng 'port 443 or port 53'
     probewatch -r - < capture.pcap
+    probewatch -r capture.pcap --timeline
+    probewatch -r capture.pcap --format json | jq 'select(.type==\"group\" and .san)'
     probewatch -r capture.pcap --format json | jq 'select(.verdict==\"mismatch\")'
 
 EXIT STATUS:
@@ -135,6 +145,16 @@ struct Cli {
     #[arg(long)]
     ja4: bool,
 
+    /// Draw each client's fan-out over time (one lane per name, a marker per DNS, TCP, TLS,
+    /// HTTP and QUIC probe, then the walk from name to name) instead of the tables.
+    #[arg(long, conflicts_with = "interface")]
+    timeline: bool,
+
+    /// Seconds within which probes of one client for the same registrable domain (or linked
+    /// by a DNS answer, CNAME, SRV or redirect) form one attempt group.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    group_window: f64,
+
     /// Never show the progress line on stderr.
     #[arg(long)]
     no_progress: bool,
@@ -191,6 +211,17 @@ fn main() -> ExitCode {
     bounds.correlate.max_dns_entries = cli.max_dns_entries.max(1);
     bounds.correlate.max_clients = cli.max_clients.max(1);
     bounds.correlate.probe_timeout_secs = cli.probe_timeout.max(0.0);
+    bounds.correlate.groups.window_secs = if cli.group_window.is_finite() {
+        cli.group_window.max(0.0)
+    } else {
+        0.0
+    };
+    if cli.timeline && matches!(cli.format, FormatArg::Json) {
+        eprintln!(
+            "probewatch: --timeline is a terminal view; it cannot be combined with --format json"
+        );
+        return ExitCode::from(2);
+    }
     if cli.list_interfaces {
         return list_interfaces();
     }
@@ -237,6 +268,7 @@ fn main() -> ExitCode {
         width,
         progress: !cli.no_progress && std::io::stderr().is_terminal(),
         ja4_column: cli.ja4,
+        timeline: cli.timeline,
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

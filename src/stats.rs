@@ -60,6 +60,9 @@ impl Stats {
                 "quic_crypto_over_limit": p.quic.crypto_over_limit,
                 "quic_pending": c.quic_pending_evictions,
                 "ech_names": c.ech_name_evictions,
+                "groups": c.groups_evicted,
+                "group_members": c.group_members_dropped,
+                "group_links": c.group_links_evicted,
             },
             "probes_timed_out": c.probes_timed_out,
             "gaps": {
@@ -105,7 +108,10 @@ impl Stats {
             + self.parse.quic.conn_evictions
             + self.parse.quic.crypto_over_limit
             + self.correlate.quic_pending_evictions
-            + self.correlate.ech_name_evictions;
+            + self.correlate.ech_name_evictions
+            + self.correlate.groups_evicted
+            + self.correlate.group_members_dropped
+            + self.correlate.group_links_evicted;
         let mut s = format!(
             "Stats: {} packets ({} bytes), {} TCP flows ({} joined mid-stream), {} DNS messages; {} evictions; {} gaps; {} packets with problems",
             d.packets,

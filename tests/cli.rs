@@ -236,6 +236,9 @@ fn help_reads_like_a_manual() {
         "unverified",
         "STARTTLS",
         "--max-flows",
+        "--timeline",
+        "--group-window",
+        "ATTEMPT GROUPS",
     ] {
         assert!(r.stdout.contains(piece), "--help lacks {piece}");
     }
@@ -268,7 +271,32 @@ fn json_keys_are_stable() {
             "tls",
             "http",
             "dns",
-            "quic"
+            "quic",
+            "group"
+        ]
+    );
+    let g = of_type(&v, "group")[0];
+    let keys: Vec<&String> = g.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "type",
+            "id",
+            "client",
+            "domain",
+            "first_ts",
+            "last_ts",
+            "probes",
+            "probes_not_listed",
+            "pattern",
+            "pattern_label",
+            "explanation",
+            "names",
+            "mismatches",
+            "san",
+            "wildcard",
+            "notes",
+            "members"
         ]
     );
     let tls = of_type(&v, "probe")

@@ -7,6 +7,7 @@
 //! [`Collector`] turns them into the time-ordered [`Report`] of a capture file;
 //! [`Summaries`] keeps the bounded per-client summaries of a live capture.
 
+pub mod groups;
 pub mod names;
 
 use std::collections::{HashMap, VecDeque};
@@ -162,6 +163,8 @@ pub struct Probe {
     pub http: Option<HttpDetails>,
     pub dns: Option<DnsDetails>,
     pub quic: Option<QuicDetails>,
+    /// The attempt group ([`groups::Group::id`]) the probe belongs to.
+    pub group: Option<u64>,
 }
 
 impl Probe {
@@ -185,6 +188,7 @@ impl Probe {
             http: None,
             dns: None,
             quic: None,
+            group: None,
         }
     }
 }
@@ -223,6 +227,8 @@ pub struct CorrelateLimits {
     pub max_quic_pending: usize,
     /// Names with an ECH configuration (DNS HTTPS/SVCB `ech`) remembered.
     pub max_ech_names: usize,
+    /// Attempt groups: window and bounds.
+    pub groups: groups::GroupLimits,
 }
 
 impl Default for CorrelateLimits {
@@ -236,6 +242,7 @@ impl Default for CorrelateLimits {
             probe_timeout_secs: 10.0,
             max_quic_pending: 16_384,
             max_ech_names: 16_384,
+            groups: groups::GroupLimits::default(),
         }
     }
 }
@@ -252,6 +259,12 @@ pub struct CorrelateStats {
     pub probes_timed_out: u64,
     pub quic_pending_evictions: u64,
     pub ech_name_evictions: u64,
+    /// Attempt groups dropped because [`groups::GroupLimits::max_groups`] were kept.
+    pub groups_evicted: u64,
+    /// Probes not listed in their group ([`groups::GroupLimits::max_members`]).
+    pub group_members_dropped: u64,
+    /// Entries pushed out of the grouping link tables.
+    pub group_links_evicted: u64,
 }
 
 /// Everything the report needs.
@@ -260,6 +273,8 @@ pub struct Report {
     /// All probes, in time order.
     pub probes: Vec<Probe>,
     pub clients: Vec<ClientSummary>,
+    /// Attempt groups, in the order they started.
+    pub groups: Vec<groups::Group>,
 }
 
 struct Conn {
@@ -955,20 +970,29 @@ impl Collector {
         }
     }
 
-    /// The report, and the summaries' own counters.
-    pub fn finish(mut self) -> (Report, Summaries) {
+    /// The report, the summaries' own counters and the grouping counters.
+    pub fn finish(mut self) -> (Report, Summaries, groups::GroupStats) {
         // Stable: probes with the same time stay in the order they completed.
         self.probes.sort_by_key(|p| p.ts);
         let mut summaries = Summaries::new(self.limits);
+        // The report keeps every probe (up to max_probes), so it keeps every group and
+        // member too; only the link tables keep their own bound.
+        let mut group_limits = self.limits.groups;
+        group_limits.max_groups = group_limits.max_groups.max(self.probes.len());
+        group_limits.max_members = group_limits.max_members.max(self.probes.len());
+        let mut grouper = groups::Grouper::new(group_limits);
         for (n, p) in self.probes.iter_mut().enumerate() {
             p.id = n as u64 + 1;
             summaries.add(p);
+            p.group = grouper.add(p);
         }
+        let (groups, group_stats) = grouper.finish();
         let report = Report {
             probes: self.probes,
             clients: summaries.clients(),
+            groups,
         };
-        (report, summaries)
+        (report, summaries, group_stats)
     }
 }
 
@@ -1225,6 +1249,9 @@ fn tls_outcome(
     if app_data {
         return "handshake completed, data exchanged".into();
     }
+    if let Some(why) = client_walked_away(c) {
+        return format!("client likely rejected the certificate (inferred: {why})");
+    }
     if let Some(cl) = &c.close {
         let how = if cl.how == "rst" {
             "reset (RST)"
@@ -1248,3 +1275,51 @@ fn tls_outcome(
 }
 
 mod quic;
+
+/// The client ended the connection first (an alert it could not show in the clear, a FIN
+/// or a RST) right after the server's certificate flight, without sending application
+/// data: what a client does when it does not accept the certificate. Says what was seen.
+fn client_walked_away(c: &Conn) -> Option<String> {
+    let flight = c.server_cert.is_some() || c.server_hello.is_some();
+    if !flight {
+        return None;
+    }
+    let first = |d: Dir| {
+        let alert = c.alerts.iter().filter(|a| a.0 == d).map(|a| a.4).min();
+        let close = c
+            .close
+            .as_ref()
+            .filter(|cl| cl.by == side(d))
+            .map(|cl| cl.ts);
+        match (alert, close) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    };
+    let client = first(Dir::Up)?;
+    if first(Dir::Down).is_some_and(|s| s < client) {
+        return None;
+    }
+    let alert = c.alerts.iter().any(|a| a.0 == Dir::Up);
+    let close = c.close.as_ref().filter(|cl| cl.by == "client").map(|cl| {
+        if cl.how == "rst" {
+            "reset the connection (RST)"
+        } else {
+            "closed the connection (FIN)"
+        }
+    });
+    let what = match (alert, close) {
+        (true, Some(cl)) => format!("it sent an encrypted alert and {cl}"),
+        (true, None) => "it sent an encrypted alert".to_string(),
+        (false, Some(cl)) => format!("it {cl}"),
+        (false, None) => return None,
+    };
+    let flight = if c.server_cert.is_some() {
+        "the server's certificate flight"
+    } else {
+        "the server's handshake flight (certificate encrypted)"
+    };
+    Some(format!(
+        "{what} right after {flight}, without sending application data"
+    ))
+}

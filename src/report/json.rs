@@ -1,9 +1,10 @@
-//! JSON Lines: one `probe` line per probe (time order), one `client` line per client,
-//! one `stats` line. The keys are stable; the README documents them.
+//! JSON Lines: one `probe` line per probe (time order), one `group` line per attempt
+//! group, one `client` line per client, one `stats` line. The keys are stable; the README documents them.
 
 use serde_json::{json, Value};
 
 use super::rfc3339;
+use crate::correlate::groups::Group;
 use crate::correlate::{ClientSummary, Probe, Report};
 use crate::parse::CertInfo;
 use crate::stats::Stats;
@@ -95,6 +96,61 @@ pub fn probe(p: &Probe) -> Value {
         "http": http,
         "dns": dns,
         "quic": quic,
+        "group": p.group,
+    })
+}
+
+/// One `group` line: an attempt group with its members, pattern, mismatches and advice.
+pub fn group(g: &Group) -> Value {
+    let members: Vec<Value> = g
+        .members
+        .iter()
+        .map(|m| {
+            json!({
+                "probe": m.probe,
+                "proto": m.proto.as_str(),
+                "name": m.name,
+                "origin": m.origin.as_str(),
+                "origin_probe": m.origin_probe,
+                "address_from": m.address_from,
+                "cname_chain": m.cname_chain,
+                "step": m.step,
+                "moved_on": m.moved_on.as_ref().map(|x| json!({
+                    "name": x.name,
+                    "proto": x.proto.as_str(),
+                    "port": x.port,
+                    "after_secs": (x.after_secs * 1e6).round() / 1e6,
+                    "followed_redirect": x.followed_redirect,
+                })),
+            })
+        })
+        .collect();
+    json!({
+        "type": "group",
+        "id": g.id,
+        "client": g.client.to_string(),
+        "domain": g.domain,
+        "first_ts": rfc3339(g.first),
+        "last_ts": rfc3339(g.last),
+        "probes": g.members.iter().map(|m| m.probe).collect::<Vec<_>>(),
+        "probes_not_listed": g.members_dropped,
+        "pattern": g.pattern.map(|p| p.as_str()),
+        "pattern_label": g.pattern.map(|p| p.label()),
+        "explanation": g.pattern.map(|p| p.explanation()),
+        "names": g.names.iter().map(|n| json!({
+            "name": n.name,
+            "origin": n.origin.as_str(),
+            "probe": n.probe,
+            "origin_probe": n.origin_probe,
+        })).collect::<Vec<_>>(),
+        "mismatches": g.mismatches,
+        "san": g.advice.as_ref().map(|a| a.san.clone()),
+        "wildcard": g.advice.as_ref().and_then(|a| a.wildcard.as_ref().map(|w| json!({
+            "name": w,
+            "cannot_cover": a.wildcard_cannot_cover.iter().map(|u| json!({"name": u.name, "why": u.why})).collect::<Vec<_>>(),
+        }))),
+        "notes": g.advice.as_ref().map(|a| a.notes.clone()).unwrap_or_default(),
+        "members": members,
     })
 }
 
@@ -103,7 +159,17 @@ pub fn write(report: &Report, stats: &Stats, out: &mut dyn std::io::Write) -> st
         serde_json::to_writer(&mut *out, &probe(p))?;
         out.write_all(b"\n")?;
     }
+    write_groups(&report.groups, out)?;
     write_tail(&report.clients, stats, out)
+}
+
+/// The `group` lines.
+pub fn write_groups(groups: &[Group], out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    for g in groups {
+        serde_json::to_writer(&mut *out, &group(g))?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 /// The `client` lines and the `stats` line.

@@ -3,6 +3,7 @@
 pub mod json;
 pub mod stream;
 pub mod table;
+pub mod timeline;
 
 pub use stream::Stream;
 
@@ -47,6 +48,7 @@ pub fn write_with(
     opts: &TableOptions,
 ) -> std::io::Result<()> {
     match format {
+        Format::Table if opts.timeline => timeline::write(report, stats, out, width),
         Format::Table => table::write_with(report, stats, out, width, opts),
         Format::Json => json::write(report, stats, out),
     }

@@ -8,6 +8,7 @@ use comfy_table::{Cell, ColumnConstraint, ContentArrangement, Table, Width};
 
 use super::table::{cert_cell, endpoint, name_cell, time_of_day, what, wrap, STYLE};
 use super::{json, Format};
+use crate::correlate::groups::Group;
 use crate::correlate::{ClientSummary, Probe, Verdict};
 use crate::stats::Stats;
 
@@ -155,6 +156,31 @@ impl Stream {
             }
         }
         out.flush()
+    }
+
+    /// Writes the attempt groups (JSON `group` lines, or the table's group sections per
+    /// client), when the capture stops.
+    pub fn groups(
+        &mut self,
+        groups: &[Group],
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        if self.format == Format::Json {
+            return json::write_groups(groups, out);
+        }
+        let mut clients: Vec<std::net::IpAddr> = Vec::new();
+        for g in groups {
+            if !clients.contains(&g.client) {
+                clients.push(g.client);
+            }
+        }
+        for c in clients {
+            writeln!(out)?;
+            writeln!(out, "Client {c}:")?;
+            let mine: Vec<&Group> = groups.iter().filter(|g| g.client == c).collect();
+            super::table::write_groups(out, &mine, self.width)?;
+        }
+        Ok(())
     }
 
     /// Writes the per-client summary and the stats.

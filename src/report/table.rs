@@ -9,6 +9,7 @@ use comfy_table::{
 pub(crate) const STYLE: TableStyle =
     TableStyle::new().header_separator(LineStyle::none().fill('─').junction('─'));
 
+use crate::correlate::groups::{CertBrief, Group, Member, Origin};
 use crate::correlate::{Probe, Proto, Report, Verdict};
 use crate::parse::CertInfo;
 use crate::stats::Stats;
@@ -186,6 +187,8 @@ fn narrow_skip<T>(width: u16, mut row: Vec<T>) -> Vec<T> {
 pub struct Options {
     /// A last column with each hello's JA4 fingerprint.
     pub ja4: bool,
+    /// Draw each client's fan-out over time instead of the tables.
+    pub timeline: bool,
 }
 
 pub fn write(
@@ -302,6 +305,12 @@ pub fn write_with(
             .filter(|p| matches!(p.verdict, Some(Verdict::Unverified) | Some(Verdict::NoName)))
             .collect();
         explain(out, "Not verified:", &unverified, width)?;
+        let groups: Vec<&Group> = report
+            .groups
+            .iter()
+            .filter(|g| g.client == c.client)
+            .collect();
+        write_groups(out, &groups, width)?;
         writeln!(out)?;
     }
     writeln!(
@@ -310,4 +319,198 @@ pub fn write_with(
         wrap(&stats.one_line(), usize::from(width).max(40), 2)
     )?;
     out.flush()
+}
+
+fn origin_text(m: &Member) -> String {
+    let from = m
+        .origin_probe
+        .map(|p| format!(" of #{p}"))
+        .unwrap_or_default();
+    match m.origin {
+        Origin::Own => "the client's own choice".into(),
+        Origin::Cname => format!("a CNAME in the DNS answer{from}"),
+        Origin::Srv => format!("the SRV target in the DNS answer{from}"),
+        Origin::Redirect => format!("the HTTP redirect{from}"),
+    }
+}
+
+fn brief(c: &CertBrief) -> String {
+    let mut s = if c.names.is_empty() {
+        match &c.subject_cn {
+            Some(cn) => format!("CN={cn} (no SAN)"),
+            None => "(no names)".into(),
+        }
+    } else {
+        c.names.join(", ")
+    };
+    if c.self_signed {
+        s.push_str(" [self-signed]");
+    }
+    s
+}
+
+fn member_what(m: &Member) -> String {
+    match m.proto {
+        Proto::Dns => format!("DNS {}", m.dns_qtype.as_deref().unwrap_or("")),
+        Proto::Http => format!("HTTP {}", m.http_method.as_deref().unwrap_or("")),
+        Proto::Tls => match &m.version {
+            Some(v) => format!("TLS {}", v.trim_start_matches("TLS ")),
+            None => "TLS".into(),
+        },
+        Proto::Quic => format!("QUIC {}", m.version.as_deref().unwrap_or("")),
+    }
+}
+
+/// The attempt groups of one client: client → group → probes, with the pattern, how the
+/// client got each name, what happened, where it went next, and the fix advice.
+pub fn write_groups(
+    out: &mut dyn std::io::Write,
+    groups: &[&Group],
+    width: u16,
+) -> std::io::Result<()> {
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let w = usize::from(width).max(40);
+    let line = |out: &mut dyn std::io::Write, indent: usize, text: &str| {
+        writeln!(
+            out,
+            "{}",
+            wrap(&format!("{}{text}", " ".repeat(indent)), w, indent + 2)
+        )
+    };
+    writeln!(out, "  Attempt groups:")?;
+    for g in groups {
+        let conns = g.members.iter().filter(|m| m.proto != Proto::Dns).count();
+        let mut head = format!("Group {} · {}", g.id, g.domain);
+        if let Some(p) = g.pattern {
+            head.push_str(&format!(" · {}", p.label()));
+        }
+        head.push_str(&format!(
+            " · {} probe{} ({} connection{}), {} mismatch{}",
+            g.members.len(),
+            if g.members.len() == 1 { "" } else { "s" },
+            conns,
+            if conns == 1 { "" } else { "s" },
+            g.mismatches.len(),
+            if g.mismatches.len() == 1 { "" } else { "es" }
+        ));
+        line(out, 2, &head)?;
+        if let Some(p) = g.pattern {
+            line(out, 4, p.explanation())?;
+        }
+        for m in &g.members {
+            let name = m.name.as_deref().unwrap_or("(no name)");
+            let id = format!("#{}", m.probe);
+            if m.proto == Proto::Dns {
+                let mut s = format!("{id:<4} {:<9} {name}: {}", member_what(m), m.outcome);
+                if m.origin != Origin::Own {
+                    s.push_str(&format!(" (name from {})", origin_text(m)));
+                }
+                if let Some(st) = &m.step {
+                    s.push_str(&format!(" [{st}]"));
+                }
+                line(out, 4, &s)?;
+                continue;
+            }
+            line(
+                out,
+                4,
+                &format!(
+                    "{id:<4} {:<9} {name} at {}",
+                    member_what(m),
+                    endpoint(&m.server, m.port)
+                ),
+            )?;
+            let sub = 9;
+            if let Some(st) = &m.step {
+                line(out, sub, st)?;
+            }
+            let mut how = format!("name: {}", origin_text(m));
+            match m.address_from {
+                Some(d) => {
+                    how.push_str(&format!("; address: DNS answer #{d}"));
+                    if !m.cname_chain.is_empty() {
+                        how.push_str(&format!(" (via CNAME {})", m.cname_chain.join(" → ")));
+                    }
+                }
+                None => how.push_str("; address: no DNS answer for it in the capture"),
+            }
+            line(out, sub, &how)?;
+            if matches!(m.proto, Proto::Tls | Proto::Quic) {
+                let cert = match &m.cert {
+                    Some(c) => brief(c),
+                    None if m.proto == Proto::Quic => "(encrypted)".into(),
+                    None => "(not seen)".into(),
+                };
+                let verdict = m.verdict.map(|v| v.as_str()).unwrap_or("");
+                line(out, sub, &format!("certificate: {cert} → {verdict}"))?;
+            }
+            line(out, sub, &format!("outcome: {}", m.outcome))?;
+            if let Some(n) = &m.moved_on {
+                let redirected = m.http_status.is_some_and(|s| (300..400).contains(&s));
+                let how = if n.followed_redirect {
+                    "followed the redirect to"
+                } else if redirected {
+                    "did not follow the redirect; it moved on to"
+                } else {
+                    "moved on to"
+                };
+                line(
+                    out,
+                    sub,
+                    &format!(
+                        "then: the client {how} {} ({}, port {}) {:.3} s later",
+                        n.name,
+                        n.proto.as_str().to_ascii_uppercase(),
+                        n.port,
+                        n.after_secs
+                    ),
+                )?;
+            }
+        }
+        if g.members_dropped > 0 {
+            line(
+                out,
+                4,
+                &format!(
+                    "(+{} more probes not listed: group bound)",
+                    g.members_dropped
+                ),
+            )?;
+        }
+        if let Some(a) = &g.advice {
+            if !a.san.is_empty() {
+                line(
+                    out,
+                    4,
+                    &format!(
+                        "Fix: one certificate with SAN {} would satisfy every HTTPS probe of this group for {}.",
+                        a.san.join(", "),
+                        g.domain
+                    ),
+                )?;
+            }
+            if let Some(wc) = &a.wildcard {
+                if a.wildcard_cannot_cover.is_empty() {
+                    line(out, 4, &format!("A wildcard {wc} would cover all of them."))?;
+                } else {
+                    let list: Vec<String> = a
+                        .wildcard_cannot_cover
+                        .iter()
+                        .map(|u| format!("{} ({})", u.name, u.why))
+                        .collect();
+                    line(
+                        out,
+                        4,
+                        &format!("A wildcard {wc} cannot cover: {}.", list.join("; ")),
+                    )?;
+                }
+            }
+            for n in &a.notes {
+                line(out, 4, &format!("Note: {n}."))?;
+            }
+        }
+    }
+    Ok(())
 }

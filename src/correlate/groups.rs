@@ -1,0 +1,826 @@
+//! Attempt groups: the probes of one client that belong to one intent.
+//!
+//! A probe joins a group, in this order of preference:
+//! 1. its name was handed to the client by an earlier probe of the group: a CNAME or SRV
+//!    target in a DNS answer, or the host of an HTTP redirect's `Location`;
+//! 2. it is a connection to an address a DNS answer of the group gave for that name;
+//! 3. its name has the same registrable domain (Public Suffix List) as the group's
+//!    latest probe, at most [`GroupLimits::window_secs`] earlier;
+//! 4. otherwise it starts a new group.
+//!
+//! Links are only followed within the window too. [`Grouper`] works on probes in time
+//! order (a capture file's ordered list, or a live capture's stream) and keeps bounded
+//! tables with counted evictions; [`Grouper::finish`] labels known patterns and works out
+//! the fix advice.
+
+use std::net::IpAddr;
+use std::num::NonZeroUsize;
+
+use super::{names, Probe, Proto, Verdict};
+use crate::capture::Timestamp;
+
+/// Grouping window and bounds.
+#[derive(Clone, Copy, Debug)]
+pub struct GroupLimits {
+    /// Seconds between two probes of one intent (and between a link and its use).
+    pub window_secs: f64,
+    /// Groups kept by a live capture; the least recently active are dropped beyond it
+    /// (counted). A capture file's report keeps every group (its probes are bounded).
+    pub max_groups: usize,
+    /// Probes listed per group in a live capture; later ones still get the group id
+    /// (counted). A capture file's report lists every member.
+    pub max_members: usize,
+    /// Entries in each link table (domain → group, name → link, address → DNS answer).
+    pub max_links: usize,
+}
+
+impl Default for GroupLimits {
+    fn default() -> Self {
+        GroupLimits {
+            window_secs: 60.0,
+            max_groups: 4_096,
+            max_members: 64,
+            max_links: 65_536,
+        }
+    }
+}
+
+/// Evictions in the grouping tables.
+#[derive(Clone, Debug, Default)]
+pub struct GroupStats {
+    pub groups_evicted: u64,
+    pub members_dropped: u64,
+    pub links_evicted: u64,
+}
+
+/// How the client got the name of a probe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The client chose it itself (typed by the user, derived from an e-mail address,
+    /// or one of the client's own guesses).
+    Own,
+    /// A CNAME target in an earlier DNS answer.
+    Cname,
+    /// The target of an earlier SRV answer.
+    Srv,
+    /// The host of an earlier HTTP redirect (30x `Location`).
+    Redirect,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Own => "own",
+            Origin::Cname => "cname",
+            Origin::Srv => "srv",
+            Origin::Redirect => "redirect",
+        }
+    }
+}
+
+/// A known fan-out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pattern {
+    Autodiscover,
+    Autoconfig,
+    WwwApex,
+}
+
+impl Pattern {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Pattern::Autodiscover => "autodiscover",
+            Pattern::Autoconfig => "autoconfig",
+            Pattern::WwwApex => "www_apex",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Pattern::Autodiscover => "Outlook/Exchange Autodiscover",
+            Pattern::Autoconfig => "mail client autoconfig",
+            Pattern::WwwApex => "www. / apex pair",
+        }
+    }
+
+    /// A short explanation a student can read.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Pattern::Autodiscover => {
+                "Outlook (and other Exchange clients) find a mailbox's settings from the e-mail \
+                 address's domain by trying, in order: https://DOMAIN/autodiscover/autodiscover.xml, \
+                 https://autodiscover.DOMAIN/autodiscover/autodiscover.xml, plain \
+                 http://autodiscover.DOMAIN/autodiscover/autodiscover.xml only to be redirected \
+                 (the redirect method), and the DNS SRV record _autodiscover._tcp.DOMAIN. It stops \
+                 at the first answer it trusts; every HTTPS step needs a certificate valid for the \
+                 name of that step."
+            }
+            Pattern::Autoconfig => {
+                "Thunderbird and other mail clients look for a configuration file from the e-mail \
+                 address's domain: http(s)://autoconfig.DOMAIN/mail/config-v1.1.xml, then \
+                 https://DOMAIN/.well-known/autoconfig/mail/config-v1.1.xml (and the same over \
+                 plain HTTP). Every HTTPS step needs a certificate valid for the name it asks for."
+            }
+            Pattern::WwwApex => {
+                "The client tried both the bare domain and its www. name: one certificate (and \
+                 usually a redirect from one to the other) should cover both."
+            }
+        }
+    }
+}
+
+/// The server certificate of a member, in brief.
+#[derive(Clone, Debug, Default)]
+pub struct CertBrief {
+    /// dNSName and iPAddress SANs (at most 4).
+    pub names: Vec<String>,
+    pub subject_cn: Option<String>,
+    pub self_signed: bool,
+}
+
+/// What the client did next, when it went to another name of the group.
+#[derive(Clone, Debug)]
+pub struct MovedOn {
+    pub name: String,
+    pub proto: Proto,
+    pub port: u16,
+    pub after_secs: f64,
+    /// The next name came from this probe's own redirect.
+    pub followed_redirect: bool,
+}
+
+/// One probe of a group.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub probe: u64,
+    pub ts: Timestamp,
+    pub proto: Proto,
+    /// Normalised name (lower case, no trailing dot).
+    pub name: Option<String>,
+    pub server: IpAddr,
+    pub port: u16,
+    pub origin: Origin,
+    /// The probe whose answer or redirect handed out the name (CNAME, SRV, redirect).
+    pub origin_probe: Option<u64>,
+    /// A connection: the DNS probe whose answer gave the server's address.
+    pub address_from: Option<u64>,
+    /// The CNAMEs that answer went through, in order.
+    pub cname_chain: Vec<String>,
+    pub verdict: Option<Verdict>,
+    pub outcome: String,
+    pub cert: Option<CertBrief>,
+    pub dns_qtype: Option<String>,
+    /// The TLS version the server chose, or the QUIC version.
+    pub version: Option<String>,
+    pub http_method: Option<String>,
+    pub http_path: Option<String>,
+    pub http_status: Option<u16>,
+    /// The step of the group's pattern this probe is (set by [`Grouper::finish`]).
+    pub step: Option<String>,
+    /// The client went on to another name of the group without a clean success here.
+    pub moved_on: Option<MovedOn>,
+}
+
+impl Member {
+    /// A connection that clearly did what the client wanted: a certificate that matches
+    /// and data exchanged, or an HTTP 2xx.
+    fn succeeded(&self) -> bool {
+        match self.proto {
+            Proto::Tls | Proto::Quic => {
+                self.verdict == Some(Verdict::Match)
+                    && self.outcome.starts_with("handshake completed")
+            }
+            Proto::Http => self.http_status.is_some_and(|s| (200..300).contains(&s)),
+            Proto::Dns => true,
+        }
+    }
+}
+
+/// A name of the group and how the client first got it.
+#[derive(Clone, Debug)]
+pub struct GroupName {
+    pub name: String,
+    pub origin: Origin,
+    /// The first probe with this name.
+    pub probe: u64,
+    /// The probe that handed the name out (CNAME, SRV, redirect).
+    pub origin_probe: Option<u64>,
+}
+
+/// A name a wildcard certificate cannot cover, and why.
+#[derive(Clone, Debug)]
+pub struct Uncovered {
+    pub name: String,
+    pub why: &'static str,
+}
+
+/// What certificate would satisfy every TLS probe of a group.
+#[derive(Clone, Debug, Default)]
+pub struct Advice {
+    /// The names one certificate needs in its SAN: every name of the group's domain the
+    /// client asked for over TLS or QUIC.
+    pub san: Vec<String>,
+    /// `*.DOMAIN`, when at least one name is one label below the domain.
+    pub wildcard: Option<String>,
+    pub wildcard_cannot_cover: Vec<Uncovered>,
+    /// Further advice (self-signed certificates, names asked only over plain HTTP).
+    pub notes: Vec<String>,
+}
+
+/// One intent of one client.
+#[derive(Clone, Debug)]
+pub struct Group {
+    pub id: u64,
+    pub client: IpAddr,
+    /// The registrable domain of the group's first name.
+    pub domain: String,
+    pub first: Timestamp,
+    pub last: Timestamp,
+    pub members: Vec<Member>,
+    pub members_dropped: u64,
+    pub pattern: Option<Pattern>,
+    pub names: Vec<GroupName>,
+    /// Probes whose certificate did not cover the name.
+    pub mismatches: Vec<u64>,
+    /// Set when the group has mismatches.
+    pub advice: Option<Advice>,
+}
+
+#[derive(Clone, Debug)]
+struct Link {
+    group: u64,
+    origin: Origin,
+    probe: u64,
+    ts: Timestamp,
+}
+
+#[derive(Clone, Debug)]
+struct AddrLink {
+    group: u64,
+    probe: u64,
+    ts: Timestamp,
+    name: String,
+    chain: Vec<String>,
+    origin: Origin,
+    origin_probe: Option<u64>,
+}
+
+fn cap(n: usize) -> NonZeroUsize {
+    NonZeroUsize::new(n.max(1)).unwrap_or(NonZeroUsize::MIN)
+}
+
+/// The registrable domain (eTLD+1) of a name; the name itself for an address, a public
+/// suffix, or a single label.
+pub fn registrable(name: &str) -> String {
+    let n = name.trim_start_matches("_autodiscover._tcp.");
+    if n.parse::<IpAddr>().is_ok() {
+        return n.to_string();
+    }
+    match psl::domain_str(n) {
+        Some(d) => d.to_string(),
+        None => n.to_string(),
+    }
+}
+
+/// The host of an absolute `http://` / `https://` URL, normalised.
+pub fn url_host(url: &str) -> Option<String> {
+    let lower = url.trim().to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let hostport = authority.rsplit('@').next().unwrap_or("");
+    let host = if let Some(v6) = hostport.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        hostport.split(':').next().unwrap_or("")
+    };
+    names::normalize(host)
+}
+
+/// Groups probes as they come (in time order), bounded.
+pub struct Grouper {
+    limits: GroupLimits,
+    next_id: u64,
+    groups: lru::LruCache<u64, Group>,
+    by_domain: lru::LruCache<(IpAddr, String), u64>,
+    links: lru::LruCache<(IpAddr, String), Link>,
+    addrs: lru::LruCache<(IpAddr, IpAddr), AddrLink>,
+    pub stats: GroupStats,
+}
+
+impl Grouper {
+    pub fn new(limits: GroupLimits) -> Self {
+        Grouper {
+            limits,
+            next_id: 1,
+            groups: lru::LruCache::new(cap(limits.max_groups)),
+            by_domain: lru::LruCache::new(cap(limits.max_links)),
+            links: lru::LruCache::new(cap(limits.max_links)),
+            addrs: lru::LruCache::new(cap(limits.max_links)),
+            stats: GroupStats::default(),
+        }
+    }
+
+    fn fresh(&self, now: &Timestamp, then: &Timestamp) -> bool {
+        now.secs_since(then) <= self.limits.window_secs
+    }
+
+    /// Adds the next probe (time order); returns the id of the group it joined, `None` for
+    /// a probe with neither a name nor a DNS answer for its server.
+    pub fn add(&mut self, p: &Probe) -> Option<u64> {
+        let name = p.name.as_deref().and_then(names::normalize);
+        let client = p.client;
+        // 1. A name handed out by an earlier probe.
+        let link = name
+            .as_ref()
+            .and_then(|n| self.links.get(&(client, n.clone())).cloned())
+            .filter(|l| self.fresh(&p.ts, &l.ts) && self.groups.contains(&l.group));
+        // 2. The DNS answer that gave this connection's address.
+        let addr = if p.proto == Proto::Dns {
+            None
+        } else {
+            self.addrs
+                .get(&(client, p.server))
+                .cloned()
+                .filter(|a| self.fresh(&p.ts, &a.ts))
+                .filter(|a| match &name {
+                    None => true,
+                    Some(n) => *n == a.name || a.chain.contains(n),
+                })
+        };
+        let (mut gid, mut origin, mut origin_probe) = (None, Origin::Own, None);
+        if let Some(l) = &link {
+            gid = Some(l.group);
+            origin = l.origin;
+            origin_probe = Some(l.probe);
+        } else if let Some(a) = addr.as_ref().filter(|a| self.groups.contains(&a.group)) {
+            gid = Some(a.group);
+            origin = a.origin;
+            origin_probe = a.origin_probe;
+        }
+        let name_for_group = name
+            .clone()
+            .or_else(|| addr.as_ref().map(|a| a.name.clone()));
+        let domain = name_for_group.as_deref().map(registrable);
+        // 3. The same registrable domain, recently.
+        if gid.is_none() {
+            if let Some(d) = &domain {
+                let recent = self.by_domain.get(&(client, d.clone())).copied();
+                gid = recent.filter(|g| {
+                    self.groups
+                        .peek(g)
+                        .is_some_and(|grp| self.fresh(&p.ts, &grp.last))
+                });
+            }
+        }
+        // 4. A new group.
+        let gid = match gid {
+            Some(g) => g,
+            None => {
+                let d = domain.clone()?;
+                let id = self.next_id;
+                self.next_id += 1;
+                let g = Group {
+                    id,
+                    client,
+                    domain: d,
+                    first: p.ts,
+                    last: p.ts,
+                    members: Vec::new(),
+                    members_dropped: 0,
+                    pattern: None,
+                    names: Vec::new(),
+                    mismatches: Vec::new(),
+                    advice: None,
+                };
+                if let Some((old, _)) = self.groups.push(id, g) {
+                    if old != id {
+                        self.stats.groups_evicted += 1;
+                    }
+                }
+                id
+            }
+        };
+        let member = Member {
+            probe: p.id,
+            ts: p.ts,
+            proto: p.proto,
+            name: name.clone(),
+            server: p.server,
+            port: p.port,
+            origin,
+            origin_probe,
+            address_from: addr.as_ref().map(|a| a.probe),
+            cname_chain: addr.as_ref().map(|a| a.chain.clone()).unwrap_or_default(),
+            verdict: p.verdict,
+            outcome: p.outcome.clone(),
+            cert: p.cert.as_ref().map(|c| CertBrief {
+                names: c.san_dns.iter().chain(&c.san_ip).take(4).cloned().collect(),
+                subject_cn: c.subject_cn.clone(),
+                self_signed: c.self_signed,
+            }),
+            dns_qtype: p.dns.as_ref().map(|d| d.qtype.clone()),
+            version: match p.proto {
+                Proto::Quic => p.quic.as_ref().map(|q| q.version.clone()),
+                _ => p.tls.as_ref().and_then(|t| t.version.clone()),
+            },
+            http_method: p.http.as_ref().map(|h| h.method.clone()),
+            http_path: p.http.as_ref().map(|h| h.path.clone()),
+            http_status: p.http.as_ref().and_then(|h| h.status),
+            step: None,
+            moved_on: None,
+        };
+        let max_members = self.limits.max_members;
+        if let Some(g) = self.groups.get_mut(&gid) {
+            if p.ts > g.last {
+                g.last = p.ts;
+            }
+            if g.members.len() < max_members {
+                g.members.push(member);
+            } else {
+                g.members_dropped += 1;
+                self.stats.members_dropped += 1;
+            }
+        }
+        if let Some(d) = domain {
+            self.put_domain((client, d), gid);
+        }
+        self.learn(p, gid, origin, origin_probe, name.as_deref());
+        Some(gid)
+    }
+
+    fn put_domain(&mut self, k: (IpAddr, String), gid: u64) {
+        if let Some((old, _)) = self.by_domain.push(k.clone(), gid) {
+            if old != k {
+                self.stats.links_evicted += 1;
+            }
+        }
+    }
+
+    fn put_link(&mut self, k: (IpAddr, String), l: Link) {
+        if let Some((old, _)) = self.links.push(k.clone(), l) {
+            if old != k {
+                self.stats.links_evicted += 1;
+            }
+        }
+    }
+
+    /// Remembers the names and addresses this probe hands out.
+    fn learn(
+        &mut self,
+        p: &Probe,
+        gid: u64,
+        origin: Origin,
+        origin_probe: Option<u64>,
+        name: Option<&str>,
+    ) {
+        let link = |origin| Link {
+            group: gid,
+            origin,
+            probe: p.id,
+            ts: p.ts,
+        };
+        if let Some(d) = &p.dns {
+            let mut chain = Vec::new();
+            for a in &d.answers {
+                match a.rtype.as_str() {
+                    "CNAME" => {
+                        if let Some(t) = names::normalize(&a.data) {
+                            self.put_link((p.client, t.clone()), link(Origin::Cname));
+                            chain.push(t);
+                        }
+                    }
+                    "SRV" => {
+                        if let Some(t) = a.data.split_whitespace().nth(3).and_then(names::normalize)
+                        {
+                            self.put_link((p.client, t), link(Origin::Srv));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let Some(qname) = name else {
+                return;
+            };
+            for a in &d.answers {
+                if let Some(ip) = a.ip() {
+                    let k = (p.client, ip);
+                    let v = AddrLink {
+                        group: gid,
+                        probe: p.id,
+                        ts: p.ts,
+                        name: qname.to_string(),
+                        chain: chain.clone(),
+                        origin,
+                        origin_probe,
+                    };
+                    if let Some((old, _)) = self.addrs.push(k, v) {
+                        if old != k {
+                            self.stats.links_evicted += 1;
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(h) = &p.http {
+            let redirect = h.status.is_some_and(|s| (300..400).contains(&s));
+            if let Some(host) = h
+                .location
+                .as_deref()
+                .filter(|_| redirect)
+                .and_then(url_host)
+            {
+                if name != Some(host.as_str()) {
+                    self.put_link((p.client, host), link(Origin::Redirect));
+                }
+            }
+        }
+    }
+
+    /// Every group kept, in the order they started, with patterns, steps and advice.
+    pub fn finish(self) -> (Vec<Group>, GroupStats) {
+        let mut groups: Vec<Group> = self.groups.into_iter().map(|(_, g)| g).collect();
+        groups.sort_by_key(|g| g.id);
+        for g in &mut groups {
+            settle(g);
+        }
+        (groups, self.stats)
+    }
+}
+
+fn lower_path(m: &Member) -> String {
+    m.http_path.as_deref().unwrap_or("").to_ascii_lowercase()
+}
+
+fn detect(g: &Group) -> Option<Pattern> {
+    let any = |f: &dyn Fn(&Member, &str, &str) -> bool| {
+        g.members
+            .iter()
+            .any(|m| f(m, m.name.as_deref().unwrap_or(""), &lower_path(m)))
+    };
+    if any(&|_, n, path| {
+        n.starts_with("autodiscover.")
+            || n.starts_with("_autodiscover._tcp.")
+            || path.contains("/autodiscover/autodiscover.xml")
+    }) {
+        return Some(Pattern::Autodiscover);
+    }
+    if any(&|_, n, path| {
+        n.starts_with("autoconfig.")
+            || path.contains("/mail/config-v1.1.xml")
+            || path.contains("/.well-known/autoconfig/")
+    }) {
+        return Some(Pattern::Autoconfig);
+    }
+    let www = format!("www.{}", g.domain);
+    let apex = any(&|m, n, _| m.proto != Proto::Dns && n == g.domain);
+    let w = any(&|m, n, _| m.proto != Proto::Dns && n == www);
+    (apex && w).then_some(Pattern::WwwApex)
+}
+
+const ENCRYPTED: &str = "inferred from the name: the path is encrypted";
+
+fn step(pattern: Pattern, g: &Group, m: &Member) -> Option<String> {
+    let n = m.name.as_deref()?;
+    let d = g.domain.as_str();
+    let path = lower_path(m);
+    let tls = matches!(m.proto, Proto::Tls | Proto::Quic);
+    let http = m.proto == Proto::Http;
+    let via = match (m.origin, m.origin_probe) {
+        (Origin::Redirect, Some(p)) => Some(format!("following the redirect of #{p}")),
+        (Origin::Srv, Some(p)) => Some(format!("the SRV target from #{p}")),
+        _ => None,
+    };
+    match pattern {
+        Pattern::Autodiscover => {
+            if m.proto == Proto::Dns {
+                return (m.dns_qtype.as_deref() == Some("SRV")
+                    && n.starts_with("_autodiscover._tcp."))
+                .then(|| format!("step 4: SRV lookup {n}"));
+            }
+            if let Some(v) = via.filter(|_| tls || http) {
+                return Some(format!("Autodiscover, {v}"));
+            }
+            if tls && n == d {
+                return Some(format!(
+                    "step 1: https://{n}/autodiscover/autodiscover.xml ({ENCRYPTED})"
+                ));
+            }
+            if tls && n.strip_prefix("autodiscover.") == Some(d) {
+                return Some(format!(
+                    "step 2: https://{n}/autodiscover/autodiscover.xml ({ENCRYPTED})"
+                ));
+            }
+            if http && n.starts_with("autodiscover.") {
+                return Some(format!(
+                    "step 3: redirect method, plain http://{n}{}",
+                    m.http_path.as_deref().unwrap_or("/")
+                ));
+            }
+            if http && path.contains("/autodiscover/autodiscover.xml") {
+                return Some(format!("Autodiscover request over plain HTTP to {n}"));
+            }
+            None
+        }
+        Pattern::Autoconfig => {
+            if m.proto == Proto::Dns {
+                return None;
+            }
+            if let Some(v) = via {
+                return Some(format!("autoconfig, {v}"));
+            }
+            let scheme = if tls { "https" } else { "http" };
+            if n.starts_with("autoconfig.") {
+                return Some(if tls {
+                    format!("https://{n}/mail/config-v1.1.xml ({ENCRYPTED})")
+                } else {
+                    format!("http://{n}/mail/config-v1.1.xml")
+                });
+            }
+            if n == d && (tls || path.contains("/.well-known/autoconfig/")) {
+                return Some(if tls {
+                    format!("https://{n}/.well-known/autoconfig/mail/config-v1.1.xml ({ENCRYPTED})")
+                } else {
+                    format!("{scheme}://{n}/.well-known/autoconfig/mail/config-v1.1.xml")
+                });
+            }
+            None
+        }
+        Pattern::WwwApex => {
+            if m.proto == Proto::Dns {
+                None
+            } else if n == d {
+                Some("the bare domain (apex)".into())
+            } else if n.strip_prefix("www.") == Some(d) {
+                Some("the www. name".into())
+            } else {
+                None
+            }
+        }
+    }
+}
+
+/// Pattern, steps, names, moves, mismatches and advice of a finished group.
+fn settle(g: &mut Group) {
+    g.pattern = detect(g);
+    if let Some(pat) = g.pattern {
+        let steps: Vec<Option<String>> = g.members.iter().map(|m| step(pat, g, m)).collect();
+        for (m, s) in g.members.iter_mut().zip(steps) {
+            m.step = s;
+        }
+    }
+    g.names.clear();
+    for m in &g.members {
+        if let Some(n) = &m.name {
+            if !g.names.iter().any(|x| x.name == *n) {
+                g.names.push(GroupName {
+                    name: n.clone(),
+                    origin: m.origin,
+                    probe: m.probe,
+                    origin_probe: m.origin_probe,
+                });
+            }
+        }
+    }
+    // The client went to another name of the group without a clean success here.
+    let conns: Vec<usize> = (0..g.members.len())
+        .filter(|&i| g.members.get(i).is_some_and(|m| m.proto != Proto::Dns))
+        .collect();
+    for (k, &i) in conns.iter().enumerate() {
+        let Some(m) = g.members.get(i) else { continue };
+        if m.succeeded() {
+            continue;
+        }
+        let next = conns
+            .iter()
+            .skip(k + 1)
+            .filter_map(|&j| g.members.get(j))
+            .find(|n| {
+                n.name.is_some() && (n.name != m.name || n.proto != m.proto || n.port != m.port)
+            });
+        let moved = next.and_then(|n| {
+            Some(MovedOn {
+                name: n.name.clone()?,
+                proto: n.proto,
+                port: n.port,
+                after_secs: n.ts.secs_since(&m.ts),
+                followed_redirect: n.origin == Origin::Redirect && n.origin_probe == Some(m.probe),
+            })
+        });
+        if let Some(x) = g.members.get_mut(i) {
+            x.moved_on = moved;
+        }
+    }
+    g.mismatches = g
+        .members
+        .iter()
+        .filter(|m| m.verdict == Some(Verdict::Mismatch))
+        .map(|m| m.probe)
+        .collect();
+    g.advice = (!g.mismatches.is_empty()).then(|| advice(g));
+}
+
+fn advice(g: &Group) -> Advice {
+    let mut a = Advice::default();
+    let d = &g.domain;
+    let mut elsewhere: Vec<(String, bool)> = Vec::new();
+    for m in &g.members {
+        if !matches!(m.proto, Proto::Tls | Proto::Quic) {
+            continue;
+        }
+        let Some(n) = m.name.as_ref().filter(|n| n.parse::<IpAddr>().is_err()) else {
+            continue;
+        };
+        let bad = m.verdict == Some(Verdict::Mismatch);
+        if registrable(n) == *d {
+            if !a.san.contains(n) {
+                a.san.push(n.clone());
+            }
+        } else if let Some(e) = elsewhere.iter_mut().find(|e| e.0 == *n) {
+            e.1 |= bad;
+        } else {
+            elsewhere.push((n.clone(), bad));
+        }
+    }
+    for (n, bad) in elsewhere {
+        a.notes.push(if bad {
+            format!("{n} belongs to another domain and did not match either: its own server needs a certificate that covers it")
+        } else {
+            format!("{n} belongs to another domain; its server's certificate already covers it")
+        });
+    }
+    let suffix = format!(".{d}");
+    let one_below = |n: &str| n.strip_suffix(&suffix).is_some_and(|l| !l.contains('.'));
+    if a.san.iter().any(|n| one_below(n)) {
+        a.wildcard = Some(format!("*.{d}"));
+        for n in &a.san {
+            let why = if n == d {
+                "the bare domain: a wildcard never covers the apex"
+            } else if !n.ends_with(&suffix) {
+                "not under this domain"
+            } else if !one_below(n) {
+                "two or more labels below the domain: a wildcard covers exactly one"
+            } else {
+                continue;
+            };
+            a.wildcard_cannot_cover.push(Uncovered {
+                name: n.clone(),
+                why,
+            });
+        }
+    }
+    let mut seen_cname: Vec<String> = Vec::new();
+    for m in &g.members {
+        let Some(n) = m.name.as_ref() else { continue };
+        let Some(target) = m.cname_chain.last() else {
+            continue;
+        };
+        if m.verdict == Some(Verdict::Mismatch)
+            && registrable(target) != *d
+            && !seen_cname.contains(n)
+        {
+            seen_cname.push(n.clone());
+            a.notes.push(format!(
+                "{n} is a CNAME for {target}, so the client reached {target}'s server at {}: that server must present a certificate that also names {n}, or the client must be sent there by a method that keeps the name it trusts (an SRV record or an HTTP redirect)",
+                m.server
+            ));
+        }
+    }
+    let mut seen_self_signed: Vec<IpAddr> = Vec::new();
+    for m in &g.members {
+        let self_signed = m.cert.as_ref().is_some_and(|c| c.self_signed);
+        if m.verdict == Some(Verdict::Mismatch)
+            && self_signed
+            && !seen_self_signed.contains(&m.server)
+        {
+            seen_self_signed.push(m.server);
+            a.notes.push(format!(
+                "the certificate at {} is self-signed: a client that verifies rejects it whatever names it carries; use one from a CA the clients trust",
+                m.server
+            ));
+        }
+    }
+    let plain: Vec<String> = g
+        .members
+        .iter()
+        .filter(|m| m.proto == Proto::Http)
+        .filter_map(|m| m.name.clone())
+        .filter(|n| !a.san.contains(n))
+        .fold(Vec::new(), |mut v, n| {
+            if !v.contains(&n) {
+                v.push(n);
+            }
+            v
+        });
+    if !plain.is_empty() {
+        a.notes.push(format!(
+            "asked only over plain HTTP, no certificate involved: {}",
+            plain.join(", ")
+        ));
+    }
+    a
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,278 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use super::*;
+use crate::correlate::{DnsDetails, HttpDetails};
+use crate::parse::DnsAnswer;
+use std::net::SocketAddr;
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp::new(1_000 + ms / 1000, ((ms % 1000) * 1_000_000) as u32)
+}
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn tls(id: u64, ms: i64, name: &str, server: &str, v: Verdict) -> Probe {
+    Probe {
+        id,
+        name: Some(name.into()),
+        verdict: Some(v),
+        outcome: "x".into(),
+        ..Probe::new(at(ms), sa("198.51.100.10:40000"), sa(server), Proto::Tls)
+    }
+}
+
+fn dns(id: u64, ms: i64, name: &str, qtype: &str, answers: &[(&str, &str)]) -> Probe {
+    Probe {
+        id,
+        name: Some(name.into()),
+        dns: Some(DnsDetails {
+            qtype: qtype.into(),
+            rcode: Some("NOERROR".into()),
+            answers: answers
+                .iter()
+                .map(|(t, d)| DnsAnswer {
+                    name: name.into(),
+                    rtype: (*t).into(),
+                    data: (*d).into(),
+                    ech: false,
+                })
+                .collect(),
+        }),
+        ..Probe::new(
+            at(ms),
+            sa("198.51.100.10:50000"),
+            sa("192.0.2.53:53"),
+            Proto::Dns,
+        )
+    }
+}
+
+fn http(id: u64, ms: i64, name: &str, server: &str, status: u16, loc: Option<&str>) -> Probe {
+    Probe {
+        id,
+        name: Some(name.into()),
+        http: Some(HttpDetails {
+            method: "GET".into(),
+            path: "/autodiscover/autodiscover.xml".into(),
+            host: Some(name.into()),
+            status: Some(status),
+            location: loc.map(str::to_string),
+        }),
+        ..Probe::new(at(ms), sa("198.51.100.10:40001"), sa(server), Proto::Http)
+    }
+}
+
+#[test]
+fn registrable_domains_come_from_the_public_suffix_list() {
+    assert_eq!(registrable("autodiscover.example.com"), "example.com");
+    assert_eq!(registrable("www.example.co.uk"), "example.co.uk");
+    assert_eq!(registrable("_autodiscover._tcp.example.com"), "example.com");
+    assert_eq!(registrable("ex7.mailhost.example"), "mailhost.example");
+    assert_eq!(registrable("192.0.2.10"), "192.0.2.10");
+}
+
+#[test]
+fn url_hosts() {
+    assert_eq!(
+        url_host("https://Ex7.Mailhost.Example/autodiscover/autodiscover.xml").as_deref(),
+        Some("ex7.mailhost.example")
+    );
+    assert_eq!(
+        url_host("http://user@host.example:8080?x").as_deref(),
+        Some("host.example")
+    );
+    assert_eq!(url_host("/relative/path"), None);
+    assert_eq!(
+        url_host("https://[2001:db8::1]:443/").as_deref(),
+        Some("2001:db8::1")
+    );
+}
+
+#[test]
+fn same_domain_within_the_window_is_one_group_and_later_is_another() {
+    let mut g = Grouper::new(GroupLimits {
+        window_secs: 5.0,
+        ..GroupLimits::default()
+    });
+    assert_eq!(
+        g.add(&tls(
+            1,
+            0,
+            "example.com",
+            "192.0.2.30:443",
+            Verdict::Mismatch
+        )),
+        Some(1)
+    );
+    assert_eq!(
+        g.add(&tls(
+            2,
+            4_000,
+            "www.example.com",
+            "192.0.2.40:443",
+            Verdict::Match
+        )),
+        Some(1)
+    );
+    assert_eq!(
+        g.add(&tls(
+            3,
+            5_000,
+            "other.test",
+            "192.0.2.50:443",
+            Verdict::Match
+        )),
+        Some(2)
+    );
+    // 10 s after the last example.com probe: a new intent.
+    assert_eq!(
+        g.add(&tls(
+            4,
+            14_500,
+            "example.com",
+            "192.0.2.30:443",
+            Verdict::Match
+        )),
+        Some(3)
+    );
+    let (groups, stats) = g.finish();
+    assert_eq!(groups.len(), 3);
+    assert_eq!(groups[0].pattern, Some(Pattern::WwwApex));
+    assert_eq!(groups[0].mismatches, vec![1]);
+    let a = groups[0].advice.as_ref().unwrap();
+    assert_eq!(a.san, vec!["example.com", "www.example.com"]);
+    assert_eq!(a.wildcard.as_deref(), Some("*.example.com"));
+    assert_eq!(a.wildcard_cannot_cover.len(), 1);
+    assert_eq!(a.wildcard_cannot_cover[0].name, "example.com");
+    let m = groups[0].members[0].moved_on.as_ref().unwrap();
+    assert_eq!(m.name, "www.example.com");
+    assert!((m.after_secs - 4.0).abs() < 1e-6);
+    assert!(groups[1].advice.is_none());
+    assert_eq!(stats.groups_evicted, 0);
+}
+
+#[test]
+fn redirect_srv_and_cname_targets_join_the_group_that_handed_them_out() {
+    let mut g = Grouper::new(GroupLimits::default());
+    let cname = [("CNAME", "host.provider.test"), ("A", "192.0.2.10")];
+    assert_eq!(
+        g.add(&dns(1, 0, "autodiscover.example.com", "A", &cname)),
+        Some(1)
+    );
+    // Connection to the address of that answer; SNI is the name asked for.
+    assert_eq!(
+        g.add(&tls(
+            2,
+            10,
+            "autodiscover.example.com",
+            "192.0.2.10:443",
+            Verdict::Mismatch
+        )),
+        Some(1)
+    );
+    let loc = Some("https://host.provider.test/autodiscover/autodiscover.xml");
+    assert_eq!(
+        g.add(&http(
+            3,
+            20,
+            "autodiscover.example.com",
+            "192.0.2.10:80",
+            302,
+            loc
+        )),
+        Some(1)
+    );
+    assert_eq!(
+        g.add(&dns(
+            4,
+            30,
+            "host.provider.test",
+            "A",
+            &[("A", "192.0.2.10")]
+        )),
+        Some(1)
+    );
+    assert_eq!(
+        g.add(&tls(
+            5,
+            40,
+            "host.provider.test",
+            "192.0.2.10:443",
+            Verdict::Match
+        )),
+        Some(1)
+    );
+    let srv = [("SRV", "10 10 443 mx.other.test")];
+    assert_eq!(
+        g.add(&dns(6, 50, "_autodiscover._tcp.example.com", "SRV", &srv)),
+        Some(1)
+    );
+    assert_eq!(
+        g.add(&tls(
+            7,
+            60,
+            "mx.other.test",
+            "192.0.2.99:443",
+            Verdict::Match
+        )),
+        Some(1)
+    );
+    let (groups, _) = g.finish();
+    assert_eq!(groups.len(), 1);
+    let gr = &groups[0];
+    assert_eq!(gr.pattern, Some(Pattern::Autodiscover));
+    let m = |id: u64| gr.members.iter().find(|m| m.probe == id).unwrap();
+    assert_eq!(m(2).address_from, Some(1));
+    assert_eq!(m(2).cname_chain, vec!["host.provider.test"]);
+    assert_eq!(m(4).origin, Origin::Redirect);
+    assert_eq!(m(4).origin_probe, Some(3));
+    assert_eq!(m(5).origin, Origin::Redirect);
+    assert_eq!(m(7).origin, Origin::Srv);
+    assert_eq!(m(7).origin_probe, Some(6));
+    assert!(m(3).moved_on.as_ref().unwrap().followed_redirect);
+    assert_eq!(
+        m(6).step.as_deref(),
+        Some("step 4: SRV lookup _autodiscover._tcp.example.com")
+    );
+    let a = gr.advice.as_ref().unwrap();
+    assert_eq!(a.san, vec!["autodiscover.example.com"]);
+    assert_eq!(a.wildcard.as_deref(), Some("*.example.com"));
+    assert!(a.wildcard_cannot_cover.is_empty());
+    assert_eq!(
+        a.notes,
+        vec![
+            "host.provider.test belongs to another domain; its server's certificate already covers it",
+            "mx.other.test belongs to another domain; its server's certificate already covers it",
+            "autodiscover.example.com is a CNAME for host.provider.test, so the client reached host.provider.test's server at 192.0.2.10: that server must present a certificate that also names autodiscover.example.com, or the client must be sent there by a method that keeps the name it trusts (an SRV record or an HTTP redirect)",
+        ]
+    );
+    // The TLS probe to autodiscover.example.com was followed by plain HTTP to the same name.
+    let next = m(2).moved_on.as_ref().unwrap();
+    assert_eq!(
+        (next.name.as_str(), next.proto, next.port),
+        ("autodiscover.example.com", Proto::Http, 80)
+    );
+}
+
+#[test]
+fn bounded_tables_count_their_evictions() {
+    let mut g = Grouper::new(GroupLimits {
+        window_secs: 60.0,
+        max_groups: 2,
+        max_members: 1,
+        max_links: 2,
+    });
+    for (i, n) in ["a.test", "b.test", "c.test"].iter().enumerate() {
+        let id = i as u64 + 1;
+        g.add(&tls(id, id as i64, n, "192.0.2.1:443", Verdict::Match));
+    }
+    g.add(&tls(4, 4, "c.test", "192.0.2.1:443", Verdict::Match));
+    let (groups, stats) = g.finish();
+    assert_eq!(groups.len(), 2);
+    assert_eq!(stats.groups_evicted, 1);
+    assert_eq!(stats.members_dropped, 1);
+    assert_eq!(stats.links_evicted, 1);
+    assert_eq!(groups[1].members_dropped, 1);
+}

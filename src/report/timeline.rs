@@ -1,0 +1,185 @@
+//! `--timeline`: each client's fan-out over time in the terminal, one lane per name, a
+//! marker per probe, then the walk from name to name in words.
+
+use crate::correlate::{Probe, Proto, Report, Verdict};
+use crate::stats::Stats;
+
+use super::table::{endpoint, wrap};
+
+/// The one-character marker of a probe.
+pub fn marker(p: &Probe) -> char {
+    match p.proto {
+        Proto::Dns => {
+            let answers = p.dns.as_ref().map(|d| d.answers.as_slice()).unwrap_or(&[]);
+            if answers.iter().any(|a| a.rtype == "SRV") {
+                'S'
+            } else if answers.iter().any(|a| a.rtype == "CNAME") {
+                'C'
+            } else if answers.is_empty() {
+                'd'
+            } else {
+                'D'
+            }
+        }
+        Proto::Http => match p.http.as_ref().and_then(|h| h.status) {
+            Some(s) if (200..300).contains(&s) => 'H',
+            Some(s) if (300..400).contains(&s) => 'R',
+            _ => 'h',
+        },
+        Proto::Tls | Proto::Quic => {
+            let handshake = p.tls.as_ref().is_some_and(|t| t.version.is_some())
+                || p.cert.is_some()
+                || p.quic.as_ref().is_some_and(|q| q.server_initial);
+            match p.verdict {
+                Some(Verdict::Match) => 'T',
+                Some(Verdict::Mismatch) => 'X',
+                _ if !handshake => '!',
+                _ if p.proto == Proto::Quic => 'Q',
+                _ => 'U',
+            }
+        }
+    }
+}
+
+/// Columns kept free at the right end of each lane.
+const SLACK: usize = 4;
+
+const LEGEND: &str =
+    "Markers: D DNS answer, C DNS answer through a CNAME, S SRV answer, d DNS without records \
+(NODATA, NXDOMAIN, no answer); T TLS certificate matches, X TLS certificate mismatch, U TLS \
+certificate not seen, Q QUIC (certificate encrypted), ! no server handshake (TCP refused or \
+unanswered, no QUIC answer); H HTTP 2xx, R HTTP redirect, h other HTTP answer or none.";
+
+fn lane_label(p: &Probe) -> String {
+    p.name
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_else(|| format!("({})", p.server))
+}
+
+fn short(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let keep: String = s.chars().take(max.saturating_sub(1)).collect();
+    format!("{keep}…")
+}
+
+pub fn write(
+    report: &Report,
+    stats: &Stats,
+    out: &mut dyn std::io::Write,
+    width: u16,
+) -> std::io::Result<()> {
+    let w = usize::from(width).max(50);
+    if report.probes.is_empty() {
+        writeln!(
+            out,
+            "No probes found: no TLS handshake, HTTP request or DNS query in the capture."
+        )?;
+    }
+    for c in &report.clients {
+        let probes: Vec<&Probe> = report
+            .probes
+            .iter()
+            .filter(|p| p.client == c.client)
+            .collect();
+        let (Some(first), Some(last)) = (probes.first(), probes.last()) else {
+            continue;
+        };
+        let span = last.ts.secs_since(&first.ts);
+        // Lanes: one per name, in the order the names were first tried.
+        let mut lanes: Vec<(String, Option<u64>, Vec<char>)> = Vec::new();
+        for p in &probes {
+            let l = lane_label(p);
+            if !lanes.iter().any(|x| x.0 == l) {
+                lanes.push((l, p.group, Vec::new()));
+            }
+        }
+        let label_w = lanes
+            .iter()
+            .map(|l| l.0.chars().count() + group_tag(l.1).len())
+            .max()
+            .unwrap_or(0)
+            .min(w / 3)
+            .max(8);
+        let plot_w = w.saturating_sub(label_w + 4).max(10);
+        for lane in &mut lanes {
+            lane.2 = vec![' '; plot_w];
+        }
+        for p in &probes {
+            let l = lane_label(p);
+            let Some(lane) = lanes.iter_mut().find(|x| x.0 == l) else {
+                continue;
+            };
+            // Room at the right end for the markers that land on the last instant.
+            let usable = plot_w.saturating_sub(SLACK).max(1);
+            let x = if span > 0.0 {
+                ((p.ts.secs_since(&first.ts) / span) * (usable - 1) as f64).round() as usize
+            } else {
+                0
+            };
+            // Never hide a marker: shift right past the ones already there.
+            let mut col = x.min(plot_w - 1);
+            while lane.2.get(col).is_some_and(|ch| *ch != ' ') && col + 1 < plot_w {
+                col += 1;
+            }
+            if let Some(slot) = lane.2.get_mut(col).filter(|ch| **ch == ' ') {
+                *slot = marker(p);
+            }
+        }
+        writeln!(
+            out,
+            "Client {}: fan-out over {:.3} s, one lane per name (time →)",
+            c.client, span
+        )?;
+        let end = format!("{span:.3} s");
+        writeln!(
+            out,
+            "  {:label_w$}  0 s{:>pad$}",
+            "",
+            end,
+            pad = plot_w.saturating_sub(3 + SLACK)
+        )?;
+        writeln!(out, "  {:label_w$}  {}", "", "┈".repeat(plot_w))?;
+        for (name, group, cells) in &lanes {
+            let tag = group_tag(*group);
+            let label = format!(
+                "{tag}{}",
+                short(name, label_w.saturating_sub(tag.len()).max(4))
+            );
+            let row: String = cells.iter().collect();
+            writeln!(out, "  {label:label_w$}  {}", row.trim_end())?;
+        }
+        writeln!(out, "{}", wrap(&format!("  {LEGEND}"), w, 4))?;
+        writeln!(out, "  The walk, in order:")?;
+        for p in &probes {
+            let t = p.ts.secs_since(&first.ts);
+            let name = p.name.as_deref().unwrap_or("(no name)");
+            let mut s = format!(
+                "+{t:>7.3} s  {} #{:<3} {} {name} → {}",
+                marker(p),
+                p.id,
+                super::table::what(p),
+                endpoint(&p.server, p.port)
+            );
+            if let Some(g) = p.group {
+                s.push_str(&format!(" [group {g}]"));
+            }
+            if let Some(v) = p.verdict {
+                s.push_str(&format!(": {}", v.as_str()));
+            }
+            if !p.outcome.is_empty() {
+                s.push_str(&format!(" — {}", p.outcome));
+            }
+            writeln!(out, "{}", wrap(&format!("    {s}"), w, 18))?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out, "{}", wrap(&stats.one_line(), w, 2))?;
+    out.flush()
+}
+
+fn group_tag(g: Option<u64>) -> String {
+    g.map(|g| format!("G{g} ")).unwrap_or_default()
+}

@@ -1,0 +1,433 @@
+//! Attempt groups, known patterns, inferred outcomes, fix advice and the timeline on the
+//! real captures (samples/make-samples.sh and samples/make-group-samples.sh).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn groups(v: &[Value]) -> Vec<&Value> {
+    of_type(v, "group")
+}
+
+/// The member entry of probe `id` in group `g`.
+fn member(g: &Value, id: u64) -> &Value {
+    g["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["probe"] == id)
+        .unwrap_or_else(|| panic!("probe {id} is not in group {}", g["id"]))
+}
+
+fn probe(v: &[Value], id: u64) -> &Value {
+    of_type(v, "probe")
+        .into_iter()
+        .find(|p| p["id"] == id)
+        .unwrap()
+}
+
+/// (name, origin, first probe, origin probe) of a group's names.
+fn names(g: &Value) -> Vec<(String, String, u64, Value)> {
+    g["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                s(n, "name").to_string(),
+                s(n, "origin").to_string(),
+                n["probe"].as_u64().unwrap(),
+                n["origin_probe"].clone(),
+            )
+        })
+        .collect()
+}
+
+fn ids(from: u64, to: u64) -> Value {
+    json!((from..=to).collect::<Vec<u64>>())
+}
+
+fn moved(m: &Value) -> (String, String, u64, bool) {
+    let x = &m["moved_on"];
+    (
+        s(x, "name").to_string(),
+        s(x, "proto").to_string(),
+        x["port"].as_u64().unwrap(),
+        x["followed_redirect"].as_bool().unwrap(),
+    )
+}
+
+fn mv(name: &str, proto: &str, port: u64, redirect: bool) -> (String, String, u64, bool) {
+    (name.to_string(), proto.to_string(), port, redirect)
+}
+
+const APEX: &str = "the bare domain: a wildcard never covers the apex";
+const INFERRED_REJECT: &str = "client likely rejected the certificate (inferred: it sent an encrypted alert right after the server's certificate flight, without sending application data)";
+
+/// The mail-client story of mail-fanout.pcap, group by group: every name in order, how
+/// the client got it, the certificate, what went wrong, and the certificate that fixes it.
+#[test]
+fn mail_fanout_story_in_groups() {
+    let v = json_of(&sample("mail-fanout.pcap"));
+    let g = groups(&v);
+    assert_eq!(g.len(), 2);
+
+    // The mailbox host itself: its own intent, no mismatch, nothing to fix.
+    assert_eq!(g[0]["domain"], "mailhost.example");
+    assert_eq!(g[0]["probes"], ids(1, 3));
+    assert_eq!(g[0]["pattern"], Value::Null);
+    assert_eq!(g[0]["mismatches"], json!([]));
+    assert_eq!(g[0]["san"], Value::Null);
+    assert_eq!(g[0]["wildcard"], Value::Null);
+
+    // Autodiscover for example.com.
+    let ad = g[1];
+    assert_eq!(ad["domain"], "example.com");
+    assert_eq!(ad["probes"], ids(4, 15));
+    assert_eq!(ad["pattern"], "autodiscover");
+    assert_eq!(ad["pattern_label"], "Outlook/Exchange Autodiscover");
+    assert_eq!(
+        names(ad),
+        vec![
+            (
+                "autodiscover.example.com".into(),
+                "own".into(),
+                4,
+                Value::Null
+            ),
+            ("example.com".into(), "own".into(), 7, Value::Null),
+            ("www.example.com".into(), "own".into(), 10, Value::Null),
+        ]
+    );
+    assert_eq!(ad["mismatches"], json!([6, 9, 15]));
+    // Each connection's address came from the DNS answer just before it.
+    for (conn, dns) in [(6, 4), (9, 7), (12, 10), (15, 13)] {
+        assert_eq!(member(ad, conn)["address_from"], json!(dns), "probe {conn}");
+        assert_eq!(member(ad, conn)["origin"], "own");
+    }
+    assert_eq!(
+        member(ad, 6)["step"],
+        "step 2: https://autodiscover.example.com/autodiscover/autodiscover.xml (inferred from the name: the path is encrypted)"
+    );
+    assert_eq!(
+        member(ad, 9)["step"],
+        "step 1: https://example.com/autodiscover/autodiscover.xml (inferred from the name: the path is encrypted)"
+    );
+    assert_eq!(
+        member(ad, 12)["step"],
+        "Autodiscover request over plain HTTP to www.example.com"
+    );
+    assert_eq!(moved(member(ad, 6)), mv("example.com", "tls", 443, false));
+    assert_eq!(
+        moved(member(ad, 9)),
+        mv("www.example.com", "http", 80, false)
+    );
+    // The 302 to ex7.mailhost.example was not followed: the client went back to autodiscover.
+    assert_eq!(
+        moved(member(ad, 12)),
+        mv("autodiscover.example.com", "tls", 443, false)
+    );
+    assert_eq!(member(ad, 15)["moved_on"], Value::Null);
+    assert_eq!(
+        s(probe(&v, 15), "outcome"),
+        "client rejected the certificate: alert unknown_ca"
+    );
+    // Fix: one certificate for both HTTPS names, from a trusted CA.
+    assert_eq!(
+        ad["san"],
+        json!(["autodiscover.example.com", "example.com"])
+    );
+    assert_eq!(
+        ad["wildcard"],
+        json!({"name": "*.example.com", "cannot_cover": [{"name": "example.com", "why": APEX}]})
+    );
+    assert_eq!(
+        ad["notes"],
+        json!([
+            "the certificate at 192.0.2.20 is self-signed: a client that verifies rejects it whatever names it carries; use one from a CA the clients trust",
+            "asked only over plain HTTP, no certificate involved: www.example.com"
+        ])
+    );
+    // Every probe line names its group.
+    let by_probe: Vec<Value> = of_type(&v, "probe")
+        .iter()
+        .map(|p| p["group"].clone())
+        .collect();
+    let mut want = vec![json!(1); 3];
+    want.extend(vec![json!(2); 12]);
+    assert_eq!(by_probe, want);
+}
+
+#[test]
+fn mail_fanout_table_tells_groups_and_fix() {
+    let f = sample("mail-fanout.pcap");
+    let r = run(&["-r", f.to_str().unwrap(), "--width", "200"]);
+    assert_eq!(r.code, 0);
+    let out = &r.stdout;
+    for line in [
+        "  Attempt groups:",
+        "  Group 1 · mailhost.example · 3 probes (1 connection), 0 mismatches",
+        "  Group 2 · example.com · Outlook/Exchange Autodiscover · 12 probes (4 connections), 3 mismatches",
+        "    #6   TLS 1.2   autodiscover.example.com at 192.0.2.20:443",
+        "         name: the client's own choice; address: DNS answer #4",
+        "         certificate: CN=EXCH01 (no SAN) [self-signed] → mismatch",
+        "         then: the client moved on to example.com (TLS, port 443) 0.326 s later",
+        "         outcome: 302 → https://ex7.mailhost.example/autodiscover/autodiscover.xml",
+        "         then: the client did not follow the redirect; it moved on to autodiscover.example.com (TLS, port 443) 0.320 s later",
+        "         outcome: client rejected the certificate: alert unknown_ca",
+        "    Fix: one certificate with SAN autodiscover.example.com, example.com would satisfy every HTTPS probe of this group for example.com.",
+        "    A wildcard *.example.com cannot cover: example.com (the bare domain: a wildcard never covers the apex).",
+    ] {
+        assert!(
+            out.lines().any(|l| l == line),
+            "missing line {line:?} in:\n{out}"
+        );
+    }
+}
+
+/// Outlook's order with a verifying client: apex (wildcard cert), autodiscover (a CNAME to
+/// the provider's box), the HTTP redirect method (followed), then the SRV record.
+#[test]
+fn autodiscover_redirect_cname_and_srv() {
+    let v = json_of(&sample("autodiscover-redirect.pcap"));
+    let g = groups(&v);
+    assert_eq!(g.len(), 1);
+    let ad = g[0];
+    assert_eq!(ad["domain"], "example.com");
+    assert_eq!(ad["probes"], ids(1, 16));
+    assert_eq!(ad["pattern"], "autodiscover");
+    assert_eq!(
+        names(ad),
+        vec![
+            ("example.com".into(), "own".into(), 1, Value::Null),
+            (
+                "autodiscover.example.com".into(),
+                "own".into(),
+                4,
+                Value::Null
+            ),
+            (
+                "ex7.mailhost.example".into(),
+                "redirect".into(),
+                10,
+                json!(9)
+            ),
+            (
+                "_autodiscover._tcp.example.com".into(),
+                "own".into(),
+                13,
+                Value::Null
+            ),
+        ]
+    );
+    assert_eq!(ad["mismatches"], json!([3, 6]));
+
+    // Inferred outcomes: the client walked away after each certificate it did not accept.
+    assert_eq!(s(probe(&v, 3), "outcome"), INFERRED_REJECT);
+    assert_eq!(s(probe(&v, 6), "outcome"), INFERRED_REJECT);
+    assert_eq!(
+        s(probe(&v, 6), "reason"),
+        "SNI autodiscover.example.com not covered by the certificate's names (ex7.mailhost.example)"
+    );
+
+    // The CNAME chain that took autodiscover.example.com to the provider's box.
+    assert_eq!(member(ad, 6)["address_from"], json!(4));
+    assert_eq!(
+        member(ad, 6)["cname_chain"],
+        json!(["ex7.mailhost.example"])
+    );
+    assert_eq!(
+        moved(member(ad, 6)),
+        mv("autodiscover.example.com", "http", 80, false)
+    );
+    assert_eq!(
+        member(ad, 9)["step"],
+        "step 3: redirect method, plain http://autodiscover.example.com/autodiscover/autodiscover.xml"
+    );
+    assert_eq!(
+        s(probe(&v, 9), "outcome"),
+        "302 → https://ex7.mailhost.example/autodiscover/autodiscover.xml"
+    );
+    assert_eq!(
+        moved(member(ad, 9)),
+        mv("ex7.mailhost.example", "tls", 443, true)
+    );
+    // Following the redirect: the lookup and the connection got the name from #9.
+    for id in [10, 11, 12] {
+        assert_eq!(member(ad, id)["origin"], "redirect", "probe {id}");
+        assert_eq!(member(ad, id)["origin_probe"], json!(9), "probe {id}");
+    }
+    assert_eq!(
+        member(ad, 12)["step"],
+        "Autodiscover, following the redirect of #9"
+    );
+    assert_eq!(probe(&v, 12)["verdict"], "match");
+    // The SRV record, then a connection to its target.
+    assert_eq!(
+        member(ad, 13)["step"],
+        "step 4: SRV lookup _autodiscover._tcp.example.com"
+    );
+    for id in [14, 15, 16] {
+        assert_eq!(member(ad, id)["origin"], "srv", "probe {id}");
+        assert_eq!(member(ad, id)["origin_probe"], json!(13), "probe {id}");
+    }
+    assert_eq!(member(ad, 16)["address_from"], json!(14));
+    assert_eq!(probe(&v, 16)["verdict"], "match");
+
+    // Fix advice.
+    assert_eq!(
+        ad["san"],
+        json!(["example.com", "autodiscover.example.com"])
+    );
+    assert_eq!(
+        ad["wildcard"],
+        json!({"name": "*.example.com", "cannot_cover": [{"name": "example.com", "why": APEX}]})
+    );
+    assert_eq!(
+        ad["notes"],
+        json!([
+            "ex7.mailhost.example belongs to another domain; its server's certificate already covers it",
+            "autodiscover.example.com is a CNAME for ex7.mailhost.example, so the client reached ex7.mailhost.example's server at 192.0.2.10: that server must present a certificate that also names autodiscover.example.com, or the client must be sent there by a method that keeps the name it trusts (an SRV record or an HTTP redirect)"
+        ])
+    );
+}
+
+/// Thunderbird's order: autoconfig.DOMAIN over HTTPS (port closed) and HTTP (404), then
+/// the well-known URL on the domain over HTTPS (wildcard cert) and HTTP (the config).
+#[test]
+fn autoconfig_with_a_refused_port() {
+    let v = json_of(&sample("autoconfig.pcap"));
+    let g = groups(&v);
+    assert_eq!(g.len(), 1);
+    let ac = g[0];
+    assert_eq!(ac["domain"], "example.com");
+    assert_eq!(ac["probes"], ids(1, 12));
+    assert_eq!(ac["pattern"], "autoconfig");
+    assert_eq!(ac["pattern_label"], "mail client autoconfig");
+    assert_eq!(
+        names(ac),
+        vec![
+            (
+                "autoconfig.example.com".into(),
+                "own".into(),
+                1,
+                Value::Null
+            ),
+            ("example.com".into(), "own".into(), 7, Value::Null),
+        ]
+    );
+    // No server answer: the port was closed.
+    assert_eq!(
+        s(probe(&v, 3), "outcome"),
+        "connection refused (server sent RST to the SYN)"
+    );
+    assert_eq!(s(probe(&v, 9), "outcome"), INFERRED_REJECT);
+    assert_eq!(probe(&v, 6)["http"]["status"], json!(404));
+    assert_eq!(probe(&v, 12)["http"]["status"], json!(200));
+    let steps: Vec<Value> = [3, 6, 9, 12]
+        .iter()
+        .map(|&id| member(ac, id)["step"].clone())
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            json!("https://autoconfig.example.com/mail/config-v1.1.xml (inferred from the name: the path is encrypted)"),
+            json!("http://autoconfig.example.com/mail/config-v1.1.xml"),
+            json!("https://example.com/.well-known/autoconfig/mail/config-v1.1.xml (inferred from the name: the path is encrypted)"),
+            json!("http://example.com/.well-known/autoconfig/mail/config-v1.1.xml"),
+        ]
+    );
+    assert_eq!(
+        moved(member(ac, 3)),
+        mv("autoconfig.example.com", "http", 80, false)
+    );
+    assert_eq!(moved(member(ac, 6)), mv("example.com", "tls", 443, false));
+    assert_eq!(moved(member(ac, 9)), mv("example.com", "http", 80, false));
+    assert_eq!(member(ac, 12)["moved_on"], Value::Null);
+    assert_eq!(ac["mismatches"], json!([9]));
+    assert_eq!(ac["san"], json!(["autoconfig.example.com", "example.com"]));
+    assert_eq!(
+        ac["wildcard"],
+        json!({"name": "*.example.com", "cannot_cover": [{"name": "example.com", "why": APEX}]})
+    );
+    assert_eq!(ac["notes"], json!([]));
+}
+
+#[test]
+fn www_and_apex_pair() {
+    let v = json_of(&sample("wildcard-apex.pcap"));
+    let g = groups(&v);
+    assert_eq!(g.len(), 1);
+    assert_eq!(g[0]["pattern"], "www_apex");
+    assert_eq!(g[0]["probes"], ids(1, 6));
+    assert_eq!(member(g[0], 3)["step"], "the bare domain (apex)");
+    assert_eq!(member(g[0], 6)["step"], "the www. name");
+    assert_eq!(g[0]["mismatches"], json!([3]));
+    assert_eq!(g[0]["san"], json!(["example.net", "www.example.net"]));
+    assert_eq!(
+        g[0]["wildcard"]["cannot_cover"],
+        json!([{"name": "example.net", "why": APEX}])
+    );
+}
+
+#[test]
+fn group_window_splits_slow_fan_outs() {
+    let f = sample("mail-fanout.pcap");
+    // The steps are about 0.3 s apart: a 0.1 s window puts every name in its own group.
+    let r = run(&[
+        "-r",
+        f.to_str().unwrap(),
+        "--format",
+        "json",
+        "--group-window",
+        "0.1",
+    ]);
+    assert_eq!(r.code, 0);
+    let v = lines(&r.stdout);
+    let domains: Vec<(String, Value)> = groups(&v)
+        .iter()
+        .map(|g| (s(g, "domain").to_string(), g["probes"].clone()))
+        .collect();
+    assert_eq!(
+        domains,
+        vec![
+            ("mailhost.example".to_string(), ids(1, 3)),
+            ("example.com".to_string(), ids(4, 6)),
+            ("example.com".to_string(), ids(7, 9)),
+            ("example.com".to_string(), ids(10, 12)),
+            ("example.com".to_string(), ids(13, 15)),
+        ]
+    );
+}
+
+#[test]
+fn timeline_draws_the_walk() {
+    let f = sample("autodiscover-redirect.pcap");
+    let r = run(&["-r", f.to_str().unwrap(), "--timeline", "--width", "100"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lanes: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with("  G")).collect();
+    assert_eq!(
+        lanes,
+        vec![
+            "  G1 example.com                     DdX",
+            "  G1 autodiscover.example.com                      CCX            CCR",
+            "  G1 ex7.mailhost.example                                         DdT                          DdT",
+            "  G1 _autodiscover._tcp.example.com                                             S",
+        ]
+    );
+    assert!(r
+        .stdout
+        .starts_with("Client 198.51.100.10: fan-out over 1.326 s, one lane per name (time →)\n"));
+    assert!(r.stdout.contains(
+        "    +  0.656 s  R #9   HTTP GET autodiscover.example.com → 192.0.2.10:80 [group 1] — 302 →\n"
+    ));
+    let r = run(&["-r", f.to_str().unwrap(), "--timeline", "--format", "json"]);
+    assert_eq!(r.code, 2);
+}
