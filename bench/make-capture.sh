@@ -78,8 +78,10 @@ ip netns exec $NS_S dnsmasq --keep-in-foreground --conf-file=/dev/null --user=ro
   --no-resolv --no-hosts --bind-interfaces --listen-address=192.0.2.53 \
   --address=/bench.example/192.0.2.10 --local-ttl=0 2>"$W/dnsmasq.err" &
 mkdir -p "$W/www" "$W/nginx-tmp"
+chmod 755 "$W"   # nginx's workers (not root) read the files
 head -c $(( BULK_MB / BULK_FILES * 1024 * 1024 )) /dev/urandom >"$W/www/bulk.bin"
 echo "hello" >"$W/www/index.html"
+chmod -R a+rX "$W/www"
 cat >"$W/nginx.conf" <<NGX
 worker_processes 2;
 pid $W/nginx.pid;
@@ -113,7 +115,7 @@ sleep 1
 
 log "bulk HTTPS: $BULK_FILES downloads of $(( BULK_MB / BULK_FILES )) MiB"
 for i in $(seq 1 "$BULK_FILES"); do
-  ip netns exec $NS_C curl -s --cacert "$W/ca.pem" "https://bulk$i.bench.example/bulk.bin" -o /dev/null
+  ip netns exec $NS_C curl -sf --cacert "$W/ca.pem" "https://bulk$i.bench.example/bulk.bin" -o /dev/null
 done
 
 log "$HANDSHAKES TLS handshakes, $HTTP_REQS HTTP requests, DNS"

@@ -83,7 +83,7 @@ impl Pipeline {
     /// Feeds one packet through every stage. Completed probes wait in the pipeline until
     /// [`Pipeline::take_probes`].
     pub fn packet(&mut self, pkt: &Packet) {
-        if let Some(d) = self.decoder.decode(pkt) {
+        if let Some(d) = self.decoder.decode_ref(pkt) {
             self.reassembler.push(d, &mut self.events);
         }
         self.tick(pkt.ts);
@@ -180,7 +180,7 @@ pub fn run(cfg: &Config, out: &mut dyn Write) -> Result<(), Error> {
         loop {
             match src.next_packet() {
                 Ok(Some(pkt)) => {
-                    pipeline.packet(&pkt);
+                    pipeline.packet(pkt);
                     pipeline.take_probes(&mut ready);
                     collector.add(&mut ready);
                     if let Some(pb) = &pb {

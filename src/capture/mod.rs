@@ -83,6 +83,8 @@ pub struct OfflineSource {
     /// Approximate bytes consumed so far (record headers + captured bytes).
     pub bytes_read: u64,
     pub packets_read: u64,
+    /// The packet last read; its buffer is reused for the next one.
+    current: Packet,
 }
 
 impl OfflineSource {
@@ -127,6 +129,12 @@ impl OfflineSource {
             file_size,
             bytes_read: 24,
             packets_read: 0,
+            current: Packet {
+                ts: Timestamp::default(),
+                link,
+                wire_len: 0,
+                data: Vec::new(),
+            },
         })
     }
 
@@ -138,20 +146,22 @@ impl OfflineSource {
         self.link
     }
 
-    /// The next packet, `Ok(None)` at the end of the file.
-    pub fn next_packet(&mut self) -> Result<Option<Packet>, Error> {
+    /// The next packet, `Ok(None)` at the end of the file. The packet is valid until the
+    /// next call (its buffer is reused: no allocation per packet).
+    pub fn next_packet(&mut self) -> Result<Option<&Packet>, Error> {
         match self.cap.next_packet() {
             Ok(p) => {
                 self.packets_read += 1;
                 self.bytes_read += 16 + u64::from(p.header.caplen);
                 let secs = p.header.ts.tv_sec;
                 let nanos = u32::try_from(p.header.ts.tv_usec).unwrap_or(0);
-                Ok(Some(Packet {
-                    ts: Timestamp::new(secs, nanos),
-                    link: self.link,
-                    wire_len: p.header.len,
-                    data: p.data.to_vec(),
-                }))
+                let cur = &mut self.current;
+                cur.ts = Timestamp::new(secs, nanos);
+                cur.link = self.link;
+                cur.wire_len = p.header.len;
+                cur.data.clear();
+                cur.data.extend_from_slice(p.data);
+                Ok(Some(&self.current))
             }
             Err(pcap::Error::NoMorePackets) => Ok(None),
             Err(e) => Err(Error::Damaged {

@@ -28,7 +28,8 @@ pub struct GroupLimits {
     /// (counted). A capture file's report keeps every group (its probes are bounded).
     pub max_groups: usize,
     /// Probes listed per group in a live capture; later ones still get the group id
-    /// (counted). A capture file's report lists every member.
+    /// (counted). A capture file's report lists up to
+    /// [`crate::correlate::OFFLINE_MEMBERS_LISTED`].
     pub max_members: usize,
     /// Entries in each link table (domain → group, name → link, address → DNS answer).
     pub max_links: usize,

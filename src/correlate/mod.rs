@@ -307,7 +307,7 @@ const TLS_PORTS: [u16; 12] = [443, 465, 563, 636, 853, 989, 990, 992, 993, 994, 
 
 pub struct Correlator {
     limits: CorrelateLimits,
-    conns: HashMap<FlowId, Conn>,
+    conns: HashMap<FlowId, Conn, foldhash::fast::RandomState>,
     /// Probes whose outcome is known, in the order they completed.
     ready: Vec<Probe>,
     emitted: u64,
@@ -332,7 +332,7 @@ impl Correlator {
     pub fn new(limits: CorrelateLimits) -> Self {
         Correlator {
             limits,
-            conns: HashMap::new(),
+            conns: HashMap::default(),
             ready: Vec::new(),
             emitted: 0,
             dns_by_client: lru::LruCache::new(cap(limits.max_dns_entries)),
@@ -943,6 +943,9 @@ fn handshake_done(c: &Conn) -> bool {
     }
 }
 
+/// Members listed per attempt group in a capture file's report.
+pub const OFFLINE_MEMBERS_LISTED: usize = 1_000;
+
 /// Collects the probes of capture files into the [`Report`]: time order, ids 1, 2, 3 … in
 /// that order, per-client summaries. Bounded by [`CorrelateLimits::max_probes`].
 pub struct Collector {
@@ -979,7 +982,9 @@ impl Collector {
         // member too; only the link tables keep their own bound.
         let mut group_limits = self.limits.groups;
         group_limits.max_groups = group_limits.max_groups.max(self.probes.len());
-        group_limits.max_members = group_limits.max_members.max(self.probes.len());
+        // Every member keeps its group id; a group lists at most this many (the rest are
+        // counted in `probes_not_listed`): a human reads the first thousand, not 20,000.
+        group_limits.max_members = group_limits.max_members.max(OFFLINE_MEMBERS_LISTED);
         let mut grouper = groups::Grouper::new(group_limits);
         for (n, p) in self.probes.iter_mut().enumerate() {
             p.id = n as u64 + 1;

@@ -95,7 +95,7 @@ pub enum Outcome {
 
 pub struct Defragmenter {
     limits: DefragLimits,
-    partial: HashMap<Key, Partial>,
+    partial: HashMap<Key, Partial, foldhash::fast::RandomState>,
     pub evictions: u64,
 }
 
@@ -103,7 +103,7 @@ impl Defragmenter {
     pub fn new(limits: DefragLimits) -> Self {
         Defragmenter {
             limits,
-            partial: HashMap::new(),
+            partial: HashMap::default(),
             evictions: 0,
         }
     }

@@ -1,11 +1,15 @@
 //! Stage 2: decode link, IP and transport headers.
 //!
-//! Input: owned [`Packet`]s from `capture`. Output: owned [`Decoded`] segments and
-//! datagrams. Every malformed packet is counted by kind in [`DecodeStats`] and skipped.
+//! Input: owned [`Packet`]s from `capture`. Output: [`Decoded`] segments and datagrams.
+//! A segment's payload borrows the packet's bytes (`Cow::Borrowed`) for the one call that
+//! hands it to the reassembler, which copies only what it still needs (nothing once a
+//! direction's handshake is over); reassembled IP fragments are owned. Every malformed
+//! packet is counted by kind in [`DecodeStats`] and skipped.
 
 mod defrag;
 mod link;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 
@@ -25,7 +29,7 @@ pub struct TcpFlags {
 
 /// One TCP segment.
 #[derive(Clone, Debug)]
-pub struct Segment {
+pub struct Segment<'a> {
     pub ts: Timestamp,
     pub src: SocketAddr,
     pub dst: SocketAddr,
@@ -33,9 +37,19 @@ pub struct Segment {
     pub ack: u32,
     pub flags: TcpFlags,
     /// Payload bytes that were captured.
-    pub payload: Vec<u8>,
+    pub payload: Cow<'a, [u8]>,
     /// Payload bytes that were on the wire but cut by the snapshot length.
     pub missing_tail: u32,
+}
+
+impl Segment<'_> {
+    /// The same segment owning its payload.
+    pub fn into_owned(self) -> Segment<'static> {
+        Segment {
+            payload: Cow::Owned(self.payload.into_owned()),
+            ..self
+        }
+    }
 }
 
 /// One UDP datagram.
@@ -50,9 +64,18 @@ pub struct Datagram {
 }
 
 #[derive(Clone, Debug)]
-pub enum Decoded {
-    Tcp(Segment),
+pub enum Decoded<'a> {
+    Tcp(Segment<'a>),
     Udp(Datagram),
+}
+
+impl Decoded<'_> {
+    pub fn into_owned(self) -> Decoded<'static> {
+        match self {
+            Decoded::Tcp(s) => Decoded::Tcp(s.into_owned()),
+            Decoded::Udp(d) => Decoded::Udp(d),
+        }
+    }
 }
 
 /// Counters of what the decoder saw and skipped.
@@ -94,8 +117,15 @@ impl Decoder {
         }
     }
 
-    /// Decodes one packet. `None` when it carries nothing for probewatch.
-    pub fn decode(&mut self, pkt: &Packet) -> Option<Decoded> {
+    /// Decodes one packet into an owned result. `None` when it carries nothing for
+    /// probewatch.
+    pub fn decode(&mut self, pkt: &Packet) -> Option<Decoded<'static>> {
+        self.decode_ref(pkt).map(Decoded::into_owned)
+    }
+
+    /// Decodes one packet; a segment's payload borrows `pkt`. `None` when it carries
+    /// nothing for probewatch.
+    pub fn decode_ref<'p>(&mut self, pkt: &'p Packet) -> Option<Decoded<'p>> {
         self.stats.packets += 1;
         self.stats.bytes += u64::from(pkt.wire_len);
         let ip = match link::ip_payload(pkt.link, &pkt.data) {
@@ -123,7 +153,7 @@ impl Decoder {
         }
     }
 
-    fn decode_ip(&mut self, ts: Timestamp, ip: &[u8], depth: u8) -> Option<Decoded> {
+    fn decode_ip<'p>(&mut self, ts: Timestamp, ip: &'p [u8], depth: u8) -> Option<Decoded<'p>> {
         let (slice, _ext_err) = match LaxIpSlice::from_slice(ip) {
             Ok(v) => v,
             Err(_) => {
@@ -155,7 +185,9 @@ impl Decoder {
             };
             self.stats.fragments_reassembled += 1;
             let declared = whole.1.len();
-            return self.decode_transport(ts, src, dst, whole.0, &whole.1, declared, depth);
+            return self
+                .decode_transport(ts, src, dst, whole.0, &whole.1, declared, depth)
+                .map(Decoded::into_owned);
         }
         let declared = declared_payload_len(&slice).unwrap_or(payload.payload.len());
         self.decode_transport(
@@ -170,16 +202,16 @@ impl Decoder {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn decode_transport(
+    fn decode_transport<'p>(
         &mut self,
         ts: Timestamp,
         src: IpAddr,
         dst: IpAddr,
         proto: IpNumber,
-        data: &[u8],
+        data: &'p [u8],
         declared: usize,
         depth: u8,
-    ) -> Option<Decoded> {
+    ) -> Option<Decoded<'p>> {
         // The IP header says how long its payload is; fewer captured bytes mean the
         // snapshot length cut the packet.
         let cut = declared > data.len();
@@ -216,7 +248,7 @@ impl Decoder {
                         fin: tcp.fin(),
                         rst: tcp.rst(),
                     },
-                    payload: payload.to_vec(),
+                    payload: Cow::Borrowed(payload),
                     missing_tail,
                 }))
             }

@@ -45,13 +45,13 @@ fn decoder() -> Decoder {
 }
 
 /// Decodes one packet with a fresh decoder.
-fn decode_one(link: i32, data: Vec<u8>) -> (Option<Decoded>, DecodeStats) {
+fn decode_one(link: i32, data: Vec<u8>) -> (Option<Decoded<'static>>, DecodeStats) {
     let mut d = decoder();
     let r = d.decode(&pkt(link, data));
     (r, d.stats)
 }
 
-fn tcp(d: Option<Decoded>) -> Segment {
+fn tcp(d: Option<Decoded<'static>>) -> Segment<'static> {
     match d {
         Some(Decoded::Tcp(s)) => s,
         other => panic!("expected a TCP segment, got {other:?}"),
@@ -221,7 +221,7 @@ fn tcp_flags_and_numbers() {
             rst: true
         }
     );
-    assert_eq!(s.payload, b"x");
+    assert_eq!(&*s.payload, b"x");
 }
 
 #[test]

@@ -42,10 +42,11 @@ fn hash12(s: &str) -> String {
         return "000000000000".into();
     }
     let d = Sha256::digest(s.as_bytes());
-    d.iter()
-        .take(6)
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>()
+    let mut out = String::with_capacity(12);
+    for b in d.iter().take(6) {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
 }
 
 fn alpn_chars(first: Option<&[u8]>) -> String {
@@ -106,10 +107,21 @@ pub fn raw_parts(h: &ClientHello) -> (String, String, String) {
         .collect();
     sorted_e.sort_unstable();
     let hex = |v: &[u16]| {
-        v.iter()
-            .map(|x| format!("{x:04x}"))
-            .collect::<Vec<_>>()
-            .join(",")
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut s = String::with_capacity(v.len() * 5);
+        for (i, x) in v.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            for shift in [12u16, 8, 4, 0] {
+                let d = DIGITS
+                    .get(usize::from((x >> shift) & 0xf))
+                    .copied()
+                    .unwrap_or(b'0');
+                s.push(char::from(d));
+            }
+        }
+        s
     };
     let sigs = hex(&h.sig_algs);
     let mut c = hex(&sorted_e);

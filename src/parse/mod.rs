@@ -203,7 +203,7 @@ impl FlowState {
 /// The parse stage.
 pub struct Parser {
     limits: ParseLimits,
-    flows: HashMap<FlowId, FlowState>,
+    flows: HashMap<FlowId, FlowState, foldhash::fast::RandomState>,
     quic: quic::QuicReader,
     pub stats: ParseStats,
 }
@@ -215,7 +215,7 @@ impl Parser {
     pub fn new(limits: ParseLimits) -> Self {
         Parser {
             limits,
-            flows: HashMap::new(),
+            flows: HashMap::default(),
             quic: quic::QuicReader::new(limits.quic),
             stats: ParseStats::default(),
         }

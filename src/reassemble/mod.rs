@@ -240,7 +240,7 @@ const LINGER_SECS: f64 = 2.0;
 
 pub struct Reassembler {
     limits: Limits,
-    flows: HashMap<Key, Flow>,
+    flows: HashMap<Key, Flow, foldhash::fast::RandomState>,
     next_id: FlowId,
     buffered: usize,
     pub stats: ReassemblyStats,
@@ -250,7 +250,7 @@ impl Reassembler {
     pub fn new(limits: Limits) -> Self {
         Reassembler {
             limits,
-            flows: HashMap::new(),
+            flows: HashMap::default(),
             next_id: 1,
             buffered: 0,
             stats: ReassemblyStats::default(),
@@ -258,7 +258,7 @@ impl Reassembler {
     }
 
     /// Feeds one decoded packet; events are appended to `out`.
-    pub fn push(&mut self, d: Decoded, out: &mut Vec<Event>) {
+    pub fn push(&mut self, d: Decoded<'_>, out: &mut Vec<Event>) {
         match d {
             Decoded::Udp(dg) => out.push(Event::Datagram(dg)),
             Decoded::Tcp(seg) => self.segment(seg, out),
@@ -278,7 +278,7 @@ impl Reassembler {
         }
     }
 
-    fn segment(&mut self, seg: Segment, out: &mut Vec<Event>) {
+    fn segment(&mut self, seg: Segment<'_>, out: &mut Vec<Event>) {
         let k = key(seg.src, seg.dst);
         let ts = seg.ts;
         // A fresh SYN on a closed flow's tuple starts a new flow (port reuse).
@@ -578,7 +578,7 @@ fn data(
     h: &mut Half,
     id: FlowId,
     dir: Dir,
-    seg: &Segment,
+    seg: &Segment<'_>,
     limits: &Limits,
     buffered: &mut usize,
     stats: &mut ReassemblyStats,

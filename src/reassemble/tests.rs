@@ -73,13 +73,13 @@ fn seg(
         seq,
         ack,
         flags,
-        payload: payload.to_vec(),
+        payload: payload.to_vec().into(),
         missing_tail: 0,
     }
 }
 
 /// The same, with `missing_tail` bytes cut by the snapshot length.
-fn seg_cut(base: Segment, missing_tail: u32) -> Segment {
+fn seg_cut(base: Segment<'static>, missing_tail: u32) -> Segment<'static> {
     Segment {
         missing_tail,
         ..base

@@ -1,6 +1,7 @@
 //! JSON Lines: one `probe` line per probe (time order), one `group` line per attempt
 //! group, one `client` line per client, one `stats` line. The keys are stable; the README documents them.
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::rfc3339;
@@ -9,95 +10,212 @@ use crate::correlate::{ClientSummary, Probe, Report};
 use crate::parse::CertInfo;
 use crate::stats::Stats;
 
-fn cert(c: &CertInfo) -> Value {
-    let mut v = json!({
-        "subject_cn": c.subject_cn,
-        "san_dns": c.san_dns,
-        "san_ip": c.san_ip,
-        "issuer": c.issuer,
-        "not_before": c.not_before,
-        "not_after": c.not_after,
-        "self_signed": c.self_signed,
-        "sha256": c.sha256,
-    });
-    if let (Some(e), Some(obj)) = (&c.parse_error, v.as_object_mut()) {
-        obj.insert("parse_error".into(), json!(e));
-    }
-    v
+// Probe lines are the bulk of the output: they are serialized straight from these views
+// (field order = key order), without building a `serde_json::Value` first.
+
+#[derive(Serialize)]
+struct CertJson<'a> {
+    subject_cn: &'a Option<String>,
+    san_dns: &'a [String],
+    san_ip: &'a [String],
+    issuer: &'a str,
+    not_before: &'a str,
+    not_after: &'a str,
+    self_signed: bool,
+    sha256: &'a String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parse_error: &'a Option<String>,
 }
 
-pub fn probe(p: &Probe) -> Value {
-    let tls = p.tls.as_ref().map(|t| {
-        json!({
-            "version": t.version,
-            "cipher": t.cipher,
-            "offered_versions": t.offered_versions,
-            "alpn": t.alpn,
-            "ech": t.ech,
-            "hello_retry": t.hello_retry,
-            "starttls": t.starttls,
-            "chain_len": t.chain_len,
-            "client_cert": t.client_cert.as_ref().map(cert),
-            "client_chain_len": t.client_chain_len,
-            "alerts": t.alerts.iter().map(|a| json!({"from": a.from, "level": a.level, "description": a.description})).collect::<Vec<_>>(),
-            "app_data": t.app_data,
-            "close": t.close.as_ref().map(|c| json!({"by": c.by, "how": c.how, "ts": rfc3339(c.ts)})),
-            "mid_stream": t.mid_stream,
-            "ja4": t.ja4,
-            "ech_public_name": t.ech_public_name,
-            "ech_inferred_target": t.ech_inferred_target,
-        })
+fn cert(c: &CertInfo) -> CertJson<'_> {
+    CertJson {
+        subject_cn: &c.subject_cn,
+        san_dns: &c.san_dns,
+        san_ip: &c.san_ip,
+        issuer: &c.issuer,
+        not_before: &c.not_before,
+        not_after: &c.not_after,
+        self_signed: c.self_signed,
+        sha256: &c.sha256,
+        parse_error: &c.parse_error,
+    }
+}
+
+#[derive(Serialize)]
+struct AlertJson<'a> {
+    from: &'a str,
+    level: &'a str,
+    description: &'a str,
+}
+
+#[derive(Serialize)]
+struct CloseJson<'a> {
+    by: &'a str,
+    how: &'a str,
+    ts: String,
+}
+
+#[derive(Serialize)]
+struct TlsJson<'a> {
+    version: &'a Option<String>,
+    cipher: &'a Option<String>,
+    offered_versions: &'a [String],
+    alpn: &'a [String],
+    ech: bool,
+    hello_retry: bool,
+    starttls: &'a Option<String>,
+    chain_len: Option<usize>,
+    client_cert: Option<CertJson<'a>>,
+    client_chain_len: Option<usize>,
+    alerts: Vec<AlertJson<'a>>,
+    app_data: bool,
+    close: Option<CloseJson<'a>>,
+    mid_stream: bool,
+    ja4: &'a Option<String>,
+    ech_public_name: &'a Option<String>,
+    ech_inferred_target: &'a Option<String>,
+}
+
+#[derive(Serialize)]
+struct HttpJson<'a> {
+    method: &'a str,
+    path: &'a str,
+    host: &'a Option<String>,
+    status: Option<u16>,
+    location: &'a Option<String>,
+}
+
+#[derive(Serialize)]
+struct DnsJson<'a> {
+    qtype: &'a str,
+    rcode: &'a Option<String>,
+    answers: &'a [crate::parse::DnsAnswer],
+}
+
+#[derive(Serialize)]
+struct QuicCloseJson<'a> {
+    by: &'a str,
+    code: u64,
+    error: &'a str,
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct QuicJson<'a> {
+    version: &'a str,
+    dcid: &'a str,
+    initial_packets: u32,
+    server_initial: bool,
+    server_handshake: bool,
+    retry: bool,
+    version_negotiation: &'a Option<Vec<String>>,
+    close: Option<QuicCloseJson<'a>>,
+    handshake_completed: bool,
+}
+
+/// A `probe` line (serializable view of a [`Probe`]).
+#[derive(Serialize)]
+pub struct ProbeJson<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: u64,
+    ts: String,
+    client: String,
+    client_port: u16,
+    server: String,
+    port: u16,
+    proto: &'static str,
+    name: &'a Option<String>,
+    name_source: Option<&'static str>,
+    verdict: Option<&'static str>,
+    reason: &'a Option<String>,
+    cert: Option<CertJson<'a>>,
+    outcome: &'a str,
+    tls: Option<TlsJson<'a>>,
+    http: Option<HttpJson<'a>>,
+    dns: Option<DnsJson<'a>>,
+    quic: Option<QuicJson<'a>>,
+    group: Option<u64>,
+}
+
+pub fn probe(p: &Probe) -> ProbeJson<'_> {
+    let tls = p.tls.as_ref().map(|t| TlsJson {
+        version: &t.version,
+        cipher: &t.cipher,
+        offered_versions: &t.offered_versions,
+        alpn: &t.alpn,
+        ech: t.ech,
+        hello_retry: t.hello_retry,
+        starttls: &t.starttls,
+        chain_len: t.chain_len,
+        client_cert: t.client_cert.as_ref().map(cert),
+        client_chain_len: t.client_chain_len,
+        alerts: t
+            .alerts
+            .iter()
+            .map(|a| AlertJson {
+                from: a.from,
+                level: &a.level,
+                description: &a.description,
+            })
+            .collect(),
+        app_data: t.app_data,
+        close: t.close.as_ref().map(|c| CloseJson {
+            by: c.by,
+            how: c.how,
+            ts: rfc3339(c.ts),
+        }),
+        mid_stream: t.mid_stream,
+        ja4: &t.ja4,
+        ech_public_name: &t.ech_public_name,
+        ech_inferred_target: &t.ech_inferred_target,
     });
-    let http = p.http.as_ref().map(|h| {
-        json!({
-            "method": h.method,
-            "path": h.path,
-            "host": h.host,
-            "status": h.status,
-            "location": h.location,
-        })
-    });
-    let dns = p.dns.as_ref().map(|d| {
-        json!({
-            "qtype": d.qtype,
-            "rcode": d.rcode,
-            "answers": d.answers,
-        })
-    });
-    let quic = p.quic.as_ref().map(|q| {
-        json!({
-            "version": q.version,
-            "dcid": q.dcid,
-            "initial_packets": q.initial_packets,
-            "server_initial": q.server_initial,
-            "server_handshake": q.server_handshake,
-            "retry": q.retry,
-            "version_negotiation": q.version_negotiation,
-            "close": q.close.as_ref().map(|c| json!({"by": c.by, "code": c.code, "error": c.error, "reason": c.reason})),
-            "handshake_completed": q.handshake_completed,
-        })
-    });
-    json!({
-        "type": "probe",
-        "id": p.id,
-        "ts": rfc3339(p.ts),
-        "client": p.client.to_string(),
-        "client_port": p.client_port,
-        "server": p.server.to_string(),
-        "port": p.port,
-        "proto": p.proto.as_str(),
-        "name": p.name,
-        "name_source": p.name_source.map(|s| s.as_str()),
-        "verdict": p.verdict.map(|v| v.as_str()),
-        "reason": p.reason,
-        "cert": p.cert.as_ref().map(cert),
-        "outcome": p.outcome,
-        "tls": tls,
-        "http": http,
-        "dns": dns,
-        "quic": quic,
-        "group": p.group,
-    })
+    ProbeJson {
+        kind: "probe",
+        id: p.id,
+        ts: rfc3339(p.ts),
+        client: p.client.to_string(),
+        client_port: p.client_port,
+        server: p.server.to_string(),
+        port: p.port,
+        proto: p.proto.as_str(),
+        name: &p.name,
+        name_source: p.name_source.map(|s| s.as_str()),
+        verdict: p.verdict.map(|v| v.as_str()),
+        reason: &p.reason,
+        cert: p.cert.as_ref().map(cert),
+        outcome: &p.outcome,
+        tls,
+        http: p.http.as_ref().map(|h| HttpJson {
+            method: &h.method,
+            path: &h.path,
+            host: &h.host,
+            status: h.status,
+            location: &h.location,
+        }),
+        dns: p.dns.as_ref().map(|d| DnsJson {
+            qtype: &d.qtype,
+            rcode: &d.rcode,
+            answers: &d.answers,
+        }),
+        quic: p.quic.as_ref().map(|q| QuicJson {
+            version: &q.version,
+            dcid: &q.dcid,
+            initial_packets: q.initial_packets,
+            server_initial: q.server_initial,
+            server_handshake: q.server_handshake,
+            retry: q.retry,
+            version_negotiation: &q.version_negotiation,
+            close: q.close.as_ref().map(|c| QuicCloseJson {
+                by: c.by,
+                code: c.code,
+                error: &c.error,
+                reason: &c.reason,
+            }),
+            handshake_completed: q.handshake_completed,
+        }),
+        group: p.group,
+    }
 }
 
 /// One `group` line: an attempt group with its members, pattern, mismatches and advice.
