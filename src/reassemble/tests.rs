@@ -65,7 +65,7 @@ fn seg(
     ack: u32,
     flags: TcpFlags,
     payload: &[u8],
-) -> Segment {
+) -> Segment<'static> {
     Segment {
         ts: t(ms),
         src,
