@@ -20,7 +20,7 @@ use std::io::Write;
 
 pub use error::Error;
 
-use capture::{Input, OfflineSource, Packet, Timestamp};
+use capture::{Input, OfflineSource, Packet, PacketView, Timestamp};
 use correlate::{Collector, CorrelateLimits, Correlator, Probe};
 use decode::{Decoder, DefragLimits};
 use parse::{ParseLimits, Parser};
@@ -83,6 +83,11 @@ impl Pipeline {
     /// Feeds one packet through every stage. Completed probes wait in the pipeline until
     /// [`Pipeline::take_probes`].
     pub fn packet(&mut self, pkt: &Packet) {
+        self.packet_view(pkt.view());
+    }
+
+    /// [`Pipeline::packet`] for a borrowed packet.
+    pub fn packet_view(&mut self, pkt: PacketView<'_>) {
         if let Some(d) = self.decoder.decode_ref(pkt) {
             self.reassembler.push(d, &mut self.events);
         }
@@ -174,27 +179,31 @@ pub fn run(cfg: &Config, out: &mut dyn Write) -> Result<(), Error> {
     let mut files = Vec::new();
     let mut damage: Option<Error> = None;
     for input in &cfg.inputs {
-        let mut src = OfflineSource::open(input, cfg.filter.as_deref())?;
+        let src = OfflineSource::open(input, cfg.filter.as_deref())?;
         files.push(src.name().to_string());
         let pb = cfg.progress.then(|| progress_bar(&src));
-        loop {
-            match src.next_packet() {
-                Ok(Some(pkt)) => {
-                    pipeline.packet(pkt);
-                    pipeline.take_probes(&mut ready);
-                    collector.add(&mut ready);
+        let file_size = src.file_size;
+        // A second thread reads the file ahead while this one runs the pipeline.
+        let mut reader = src.read_ahead();
+        let link = reader.link();
+        while let Some(batch) = reader.next_batch() {
+            match batch {
+                Ok(batch) => {
+                    for pkt in batch.iter(link) {
+                        pipeline.packet_view(pkt);
+                        pipeline.take_probes(&mut ready);
+                        collector.add(&mut ready);
+                    }
+                    reader.recycle(batch);
                     if let Some(pb) = &pb {
-                        if src.packets_read % 2048 == 0 {
-                            pb.set_position(src.bytes_read.min(src.file_size.unwrap_or(u64::MAX)));
-                            pb.set_message(format!(
-                                "{} packets, {} probes",
-                                src.packets_read,
-                                pipeline.probe_count()
-                            ));
-                        }
+                        pb.set_position(reader.bytes_read.min(file_size.unwrap_or(u64::MAX)));
+                        pb.set_message(format!(
+                            "{} packets, {} probes",
+                            reader.packets_read,
+                            pipeline.probe_count()
+                        ));
                     }
                 }
-                Ok(None) => break,
                 Err(e) => {
                     damage.get_or_insert(e);
                     break;

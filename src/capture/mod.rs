@@ -49,6 +49,27 @@ pub struct Packet {
     pub data: Vec<u8>,
 }
 
+impl Packet {
+    /// A borrowed view of this packet.
+    pub fn view(&self) -> PacketView<'_> {
+        PacketView {
+            ts: self.ts,
+            link: self.link,
+            wire_len: self.wire_len,
+            data: &self.data,
+        }
+    }
+}
+
+/// One captured packet, borrowed from the buffer it was read into.
+#[derive(Clone, Copy, Debug)]
+pub struct PacketView<'a> {
+    pub ts: Timestamp,
+    pub link: LinkType,
+    pub wire_len: u32,
+    pub data: &'a [u8],
+}
+
 /// Where packets come from.
 #[derive(Clone, Debug)]
 pub enum Input {
@@ -169,6 +190,161 @@ impl OfflineSource {
                 after_packets: self.packets_read,
                 detail: pcap_text(&e),
             }),
+        }
+    }
+}
+
+/// Packets read ahead in batches by a second thread, so reading the file (libpcap and the
+/// kernel's copies) overlaps with decoding and parsing. Bounded: at most
+/// [`READ_AHEAD_BATCHES`] batches of about [`BATCH_BYTES`] are in flight, and their buffers
+/// are reused.
+pub struct ReadAhead {
+    rx: std::sync::mpsc::Receiver<Msg>,
+    recycle: std::sync::mpsc::SyncSender<Batch>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    link: LinkType,
+    /// Bytes and packets consumed so far (for progress).
+    pub bytes_read: u64,
+    pub packets_read: u64,
+    done: bool,
+}
+
+/// Batches in flight between the reading thread and the pipeline.
+pub const READ_AHEAD_BATCHES: usize = 4;
+/// Bytes of packet data per batch (a batch closes after the packet that crosses it).
+pub const BATCH_BYTES: usize = 1 << 20;
+
+/// Packets read together: their bytes back to back, and where each ends.
+#[derive(Default)]
+pub struct Batch {
+    data: Vec<u8>,
+    packets: Vec<(Timestamp, u32, usize)>,
+}
+
+impl Batch {
+    /// The packets of the batch, in capture order.
+    pub fn iter(&self, link: LinkType) -> impl Iterator<Item = PacketView<'_>> {
+        let mut start = 0;
+        self.packets.iter().map(move |&(ts, wire_len, end)| {
+            let data = self.data.get(start..end).unwrap_or_default();
+            start = end;
+            PacketView {
+                ts,
+                link,
+                wire_len,
+                data,
+            }
+        })
+    }
+}
+
+enum Msg {
+    Batch(Batch, u64, u64),
+    Done(Option<Error>),
+}
+
+impl OfflineSource {
+    /// Moves the source to a reading thread.
+    pub fn read_ahead(mut self) -> ReadAhead {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(READ_AHEAD_BATCHES);
+        let (recycle, spare) = std::sync::mpsc::sync_channel::<Batch>(READ_AHEAD_BATCHES + 2);
+        let link = self.link;
+        let thread = std::thread::spawn(move || loop {
+            let mut b = spare.try_recv().unwrap_or_default();
+            b.data.clear();
+            b.packets.clear();
+            let mut end: Option<Error> = None;
+            let mut eof = false;
+            while b.data.len() < BATCH_BYTES {
+                match self.cap.next_packet() {
+                    Ok(p) => {
+                        self.packets_read += 1;
+                        self.bytes_read += 16 + u64::from(p.header.caplen);
+                        let secs = p.header.ts.tv_sec;
+                        let nanos = u32::try_from(p.header.ts.tv_usec).unwrap_or(0);
+                        b.data.extend_from_slice(p.data);
+                        b.packets
+                            .push((Timestamp::new(secs, nanos), p.header.len, b.data.len()));
+                    }
+                    Err(pcap::Error::NoMorePackets) => {
+                        eof = true;
+                        break;
+                    }
+                    Err(e) => {
+                        end = Some(Error::Damaged {
+                            path: self.name.clone(),
+                            after_packets: self.packets_read,
+                            detail: pcap_text(&e),
+                        });
+                        break;
+                    }
+                }
+            }
+            if !b.packets.is_empty()
+                && tx
+                    .send(Msg::Batch(b, self.bytes_read, self.packets_read))
+                    .is_err()
+            {
+                return; // the pipeline stopped listening
+            }
+            if eof || end.is_some() {
+                let _ = tx.send(Msg::Done(end));
+                return;
+            }
+        });
+        ReadAhead {
+            rx,
+            recycle,
+            thread: Some(thread),
+            link,
+            bytes_read: 0,
+            packets_read: 0,
+            done: false,
+        }
+    }
+}
+
+impl ReadAhead {
+    pub fn link(&self) -> LinkType {
+        self.link
+    }
+
+    /// The next batch; `None` at the end of the file; the error of a damaged file after
+    /// every batch before the damage.
+    pub fn next_batch(&mut self) -> Option<Result<Batch, Error>> {
+        if self.done {
+            return None;
+        }
+        match self.rx.recv() {
+            Ok(Msg::Batch(b, bytes, packets)) => {
+                self.bytes_read = bytes;
+                self.packets_read = packets;
+                Some(Ok(b))
+            }
+            Ok(Msg::Done(err)) => {
+                self.done = true;
+                err.map(Err)
+            }
+            Err(_) => {
+                self.done = true;
+                None
+            }
+        }
+    }
+
+    /// Gives a processed batch's buffers back to the reading thread.
+    pub fn recycle(&self, b: Batch) {
+        let _ = self.recycle.try_send(b);
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        // Unblock the thread (its sends fail once the receiver is gone) and wait for it.
+        let (_tx, rx) = std::sync::mpsc::sync_channel(0);
+        drop(std::mem::replace(&mut self.rx, rx));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
         }
     }
 }

@@ -15,7 +15,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use etherparse::{IpNumber, LaxIpSlice, TcpSlice, UdpSlice};
 
-use crate::capture::{LinkType, Packet, Timestamp};
+use crate::capture::{LinkType, Packet, PacketView, Timestamp};
 pub use defrag::DefragLimits;
 
 /// TCP flags probewatch cares about.
@@ -120,15 +120,15 @@ impl Decoder {
     /// Decodes one packet into an owned result. `None` when it carries nothing for
     /// probewatch.
     pub fn decode(&mut self, pkt: &Packet) -> Option<Decoded<'static>> {
-        self.decode_ref(pkt).map(Decoded::into_owned)
+        self.decode_ref(pkt.view()).map(Decoded::into_owned)
     }
 
     /// Decodes one packet; a segment's payload borrows `pkt`. `None` when it carries
     /// nothing for probewatch.
-    pub fn decode_ref<'p>(&mut self, pkt: &'p Packet) -> Option<Decoded<'p>> {
+    pub fn decode_ref<'p>(&mut self, pkt: PacketView<'p>) -> Option<Decoded<'p>> {
         self.stats.packets += 1;
         self.stats.bytes += u64::from(pkt.wire_len);
-        let ip = match link::ip_payload(pkt.link, &pkt.data) {
+        let ip = match link::ip_payload(pkt.link, pkt.data) {
             Ok(ip) => ip,
             Err(link::LinkError::UnknownLinkType) => {
                 self.unknown_link(pkt.link);
