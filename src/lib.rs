@@ -184,7 +184,7 @@ pub fn run(cfg: &Config, out: &mut dyn Write) -> Result<(), Error> {
         let pb = cfg.progress.then(|| progress_bar(&src));
         let file_size = src.file_size;
         // A second thread reads the file ahead while this one runs the pipeline.
-        let mut reader = src.read_ahead();
+        let mut reader = src.read_ahead()?;
         let link = reader.link();
         while let Some(batch) = reader.next_batch() {
             match batch {

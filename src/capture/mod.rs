@@ -245,54 +245,64 @@ enum Msg {
 
 impl OfflineSource {
     /// Moves the source to a reading thread.
-    pub fn read_ahead(mut self) -> ReadAhead {
+    pub fn read_ahead(mut self) -> Result<ReadAhead, Error> {
+        let name = self.name.clone();
         let (tx, rx) = std::sync::mpsc::sync_channel::<Msg>(READ_AHEAD_BATCHES);
         let (recycle, spare) = std::sync::mpsc::sync_channel::<Batch>(READ_AHEAD_BATCHES + 2);
         let link = self.link;
-        let thread = std::thread::spawn(move || loop {
-            let mut b = spare.try_recv().unwrap_or_default();
-            b.data.clear();
-            b.packets.clear();
-            let mut end: Option<Error> = None;
-            let mut eof = false;
-            while b.data.len() < BATCH_BYTES {
-                match self.cap.next_packet() {
-                    Ok(p) => {
-                        self.packets_read += 1;
-                        self.bytes_read += 16 + u64::from(p.header.caplen);
-                        let secs = p.header.ts.tv_sec;
-                        let nanos = u32::try_from(p.header.ts.tv_usec).unwrap_or(0);
-                        b.data.extend_from_slice(p.data);
-                        b.packets
-                            .push((Timestamp::new(secs, nanos), p.header.len, b.data.len()));
-                    }
-                    Err(pcap::Error::NoMorePackets) => {
-                        eof = true;
-                        break;
-                    }
-                    Err(e) => {
-                        end = Some(Error::Damaged {
-                            path: self.name.clone(),
-                            after_packets: self.packets_read,
-                            detail: pcap_text(&e),
-                        });
-                        break;
+        let spawned = std::thread::Builder::new()
+            .name("pcap-reader".into())
+            .spawn(move || loop {
+                let mut b = spare.try_recv().unwrap_or_default();
+                b.data.clear();
+                b.packets.clear();
+                let mut end: Option<Error> = None;
+                let mut eof = false;
+                while b.data.len() < BATCH_BYTES {
+                    match self.cap.next_packet() {
+                        Ok(p) => {
+                            self.packets_read += 1;
+                            self.bytes_read += 16 + u64::from(p.header.caplen);
+                            let secs = p.header.ts.tv_sec;
+                            let nanos = u32::try_from(p.header.ts.tv_usec).unwrap_or(0);
+                            b.data.extend_from_slice(p.data);
+                            b.packets.push((
+                                Timestamp::new(secs, nanos),
+                                p.header.len,
+                                b.data.len(),
+                            ));
+                        }
+                        Err(pcap::Error::NoMorePackets) => {
+                            eof = true;
+                            break;
+                        }
+                        Err(e) => {
+                            end = Some(Error::Damaged {
+                                path: self.name.clone(),
+                                after_packets: self.packets_read,
+                                detail: pcap_text(&e),
+                            });
+                            break;
+                        }
                     }
                 }
-            }
-            if !b.packets.is_empty()
-                && tx
-                    .send(Msg::Batch(b, self.bytes_read, self.packets_read))
-                    .is_err()
-            {
-                return; // the pipeline stopped listening
-            }
-            if eof || end.is_some() {
-                let _ = tx.send(Msg::Done(end));
-                return;
-            }
-        });
-        ReadAhead {
+                if !b.packets.is_empty()
+                    && tx
+                        .send(Msg::Batch(b, self.bytes_read, self.packets_read))
+                        .is_err()
+                {
+                    return; // the pipeline stopped listening
+                }
+                if eof || end.is_some() {
+                    let _ = tx.send(Msg::Done(end));
+                    return;
+                }
+            });
+        let thread = spawned.map_err(|e| Error::Open {
+            path: name,
+            reason: format!("cannot start a thread to read it ({e})"),
+        })?;
+        Ok(ReadAhead {
             rx,
             recycle,
             thread: Some(thread),
@@ -300,7 +310,7 @@ impl OfflineSource {
             bytes_read: 0,
             packets_read: 0,
             done: false,
-        }
+        })
     }
 }
 
