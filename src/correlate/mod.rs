@@ -727,11 +727,7 @@ impl Correlator {
             {
                 return;
             }
-            let over_bound = c
-                .gaps
-                .iter()
-                .any(|g| *g == (Dir::Up, GapCause::BufferLimit));
-            if over_bound {
+            if c.gaps.contains(&(Dir::Up, GapCause::BufferLimit)) {
                 // A ClientHello too large to hold: say so rather than stay silent.
                 let name = self.dns_name(c.client.ip(), c.server.ip());
                 let probe = Probe {
