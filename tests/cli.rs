@@ -307,3 +307,102 @@ fn json_keys_are_stable() {
         assert!(tls["tls"].get(k).is_some(), "tls.{k} is missing");
     }
 }
+
+/// A pcap of Ethernet/IPv4 packets (IPv4 header checksums left 0: probewatch does not
+/// check them).
+fn pcap_of(packets: &[Vec<u8>]) -> Vec<u8> {
+    let mut f = Vec::new();
+    for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 262_144, 1] {
+        f.extend_from_slice(&v.to_le_bytes());
+    }
+    for (i, p) in packets.iter().enumerate() {
+        let i = i as u32;
+        for v in [1_800_000_000, i * 10, p.len() as u32, p.len() as u32] {
+            f.extend_from_slice(&v.to_le_bytes());
+        }
+        f.extend_from_slice(p);
+    }
+    f
+}
+
+fn ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, l4: &[u8]) -> Vec<u8> {
+    let mut p = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0];
+    p.extend_from_slice(&[0x45, 0]);
+    p.extend_from_slice(&(20 + l4.len() as u16).to_be_bytes());
+    p.extend_from_slice(&[0, 1, 0x40, 0, 64, proto, 0, 0]);
+    p.extend_from_slice(&src);
+    p.extend_from_slice(&dst);
+    p.extend_from_slice(l4);
+    p
+}
+
+#[test]
+fn table_sections_keep_each_clients_probes_among_many_clients() {
+    // 2,000 clients each send one SYN to port 443 (a probe each: SYN unanswered); one
+    // client's three DNS queries are spread among them. Each client section of the table
+    // lists that client's probes only, in time order.
+    let mut pkts = Vec::new();
+    for i in 0..2000u32 {
+        let src = [10, 7, (i >> 8) as u8, i as u8];
+        let mut syn = Vec::new();
+        syn.extend_from_slice(&(20000 + i as u16).to_be_bytes());
+        syn.extend_from_slice(&443u16.to_be_bytes());
+        syn.extend_from_slice(&i.to_be_bytes());
+        syn.extend_from_slice(&[0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0]);
+        pkts.push(ipv4(src, [192, 0, 2, 99], 6, &syn));
+        if i % 700 == 350 {
+            let name = format!("a{}", i / 700 + 1);
+            let mut q = vec![0x12, i as u8, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+            q.push(name.len() as u8);
+            q.extend_from_slice(name.as_bytes());
+            q.extend_from_slice(&[7, b'e', b'x', b'a', b'm', b'p', b'l', b'e', 0, 0, 1, 0, 1]);
+            let mut u = Vec::new();
+            u.extend_from_slice(&40000u16.to_be_bytes());
+            u.extend_from_slice(&53u16.to_be_bytes());
+            u.extend_from_slice(&(8 + q.len() as u16).to_be_bytes());
+            u.extend_from_slice(&[0, 0]);
+            u.extend_from_slice(&q);
+            pkts.push(ipv4([198, 51, 100, 10], [192, 0, 2, 53], 17, &u));
+        }
+    }
+    let p = tmp("many-clients.pcap", &pcap_of(&pkts));
+    let r = run(&["-r", p.to_str().unwrap(), "--width", "160"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let sections: Vec<&str> = r.stdout.split("\nClient ").collect();
+    assert_eq!(
+        r.stdout.matches("Client ").count(),
+        2001,
+        "one section per client"
+    );
+    let mine: Vec<&&str> = sections
+        .iter()
+        .filter(|s| s.starts_with("198.51.100.10:"))
+        .collect();
+    assert_eq!(mine.len(), 1);
+    assert!(
+        mine[0].starts_with("198.51.100.10: 3 probes, 0 mismatches"),
+        "{}",
+        mine[0]
+    );
+    let a1 = mine[0].find("a1.example").unwrap();
+    let a2 = mine[0].find("a2.example").unwrap();
+    let a3 = mine[0].find("a3.example").unwrap();
+    assert!(a1 < a2 && a2 < a3, "{}", mine[0]);
+    assert!(
+        !mine[0].contains("192.0.2.99"),
+        "another client's probe: {}",
+        mine[0]
+    );
+    let other: Vec<&&str> = sections
+        .iter()
+        .filter(|s| s.starts_with("10.7.3.232:"))
+        .collect();
+    assert_eq!(other.len(), 1);
+    assert!(
+        other[0].starts_with("10.7.3.232: 1 probe, 0 mismatches"),
+        "{}",
+        other[0]
+    );
+    assert!(other[0].contains("192.0.2.99:443"), "{}", other[0]);
+    assert!(!other[0].contains("example"), "{}", other[0]);
+}

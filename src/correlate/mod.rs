@@ -727,6 +727,32 @@ impl Correlator {
             {
                 return;
             }
+            if c.gaps.contains(&(Dir::Up, GapCause::BufferLimit)) {
+                // A ClientHello too large to hold: say so rather than stay silent.
+                let name = self.dns_name(c.client.ip(), c.server.ip());
+                let probe = Probe {
+                    name_source: name.as_ref().map(|_| NameSource::DnsAnswer),
+                    verdict: Some(if name.is_some() {
+                        Verdict::Unverified
+                    } else {
+                        Verdict::NoName
+                    }),
+                    name,
+                    reason: Some(format!(
+                        "the ClientHello was not read: {}",
+                        gap_reason(GapCause::BufferLimit, "client")
+                    )),
+                    outcome: "ClientHello over the 1 MiB handshake message bound, not read".into(),
+                    tls: Some(TlsDetails {
+                        mid_stream: !c.saw_syn,
+                        close: c.close.clone(),
+                        ..TlsDetails::default()
+                    }),
+                    ..Probe::new(c.ts, c.client, c.server, Proto::Tls)
+                };
+                self.emit(probe);
+                return;
+            }
             if summary.payload(Dir::Up) > 0 {
                 return; // data we could not read as TLS
             }

@@ -540,7 +540,7 @@ fn tls_data(
     };
     let mut items = Vec::new();
     reader.feed(data, &mut items);
-    if reader.held() > limits.max_tls_buffer {
+    if reader.take_too_large() || reader.held() > limits.max_tls_buffer {
         stats.buffer_limit_hits += 1;
         reader.lose_sync();
         out.push(Parsed::Gap {

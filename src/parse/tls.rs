@@ -123,6 +123,9 @@ pub struct TlsReader {
     pub app_records: u64,
     pub records: u64,
     failed: bool,
+    /// A handshake message claimed more than [`MAX_HANDSHAKE`] bytes (a bound, not "not
+    /// TLS"): reported once through [`TlsReader::take_too_large`].
+    too_large: bool,
 }
 
 impl TlsReader {
@@ -133,6 +136,11 @@ impl TlsReader {
     /// Bytes held (for the buffer bound).
     pub fn held(&self) -> usize {
         self.buf.len() + self.hs.len()
+    }
+
+    /// A handshake message claimed more than [`MAX_HANDSHAKE`] bytes since the last call.
+    pub fn take_too_large(&mut self) -> bool {
+        std::mem::take(&mut self.too_large)
     }
 
     /// Forget partial data after a gap: the stream position is lost.
@@ -221,8 +229,9 @@ impl TlsReader {
         let mut pos = 0usize;
         while let Some(len) = be24(&self.hs, pos + 1) {
             if len > MAX_HANDSHAKE {
+                // Over the bound: the caller gives the direction up as a buffer limit.
                 self.failed = true;
-                out.push(TlsItem::NotTls);
+                self.too_large = true;
                 return;
             }
             let Some(msg) = self.hs.get(pos..pos + 4 + len) else {
@@ -450,4 +459,30 @@ pub fn alert_name(d: u8) -> String {
         _ => return format!("alert_{d}"),
     };
     s.to_string()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_handshake_message_over_the_bound_is_a_limit_not_not_tls() {
+        // A ClientHello record whose handshake header claims 2 MiB.
+        let mut rec = vec![22, 3, 1, 0, 100, 1, 0x20, 0, 0];
+        rec.extend_from_slice(&[0u8; 96]);
+        let mut r = TlsReader::default();
+        let mut out = Vec::new();
+        r.feed(&rec, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        assert!(r.take_too_large());
+        assert!(!r.take_too_large(), "reported once");
+        assert!(r.failed());
+        // One byte under the bound is still waited for.
+        let mut rec = vec![22, 3, 1, 0, 100, 1, 0x10, 0, 0];
+        rec.extend_from_slice(&[0u8; 96]);
+        let mut r = TlsReader::default();
+        r.feed(&rec, &mut out);
+        assert!(out.is_empty() && !r.take_too_large() && !r.failed());
+    }
 }

@@ -9,6 +9,9 @@ use comfy_table::{
 pub(crate) const STYLE: TableStyle =
     TableStyle::new().header_separator(LineStyle::none().fill('─').junction('─'));
 
+use std::collections::HashMap;
+use std::net::IpAddr;
+
 use crate::correlate::groups::{CertBrief, Group, Member, Origin};
 use crate::correlate::{Probe, Proto, Report, Verdict};
 use crate::parse::CertInfo;
@@ -213,12 +216,18 @@ pub fn write_with(
             "No probes found: no TLS handshake, HTTP request or DNS query in the capture."
         )?;
     }
+    // Each client's probes and groups, found in one pass (not one pass per client: a
+    // flood from many addresses makes tens of thousands of clients).
+    let mut probes_of: HashMap<IpAddr, Vec<&Probe>> = HashMap::new();
+    for p in &report.probes {
+        probes_of.entry(p.client).or_default().push(p);
+    }
+    let mut groups_of: HashMap<IpAddr, Vec<&Group>> = HashMap::new();
+    for g in &report.groups {
+        groups_of.entry(g.client).or_default().push(g);
+    }
     for c in &report.clients {
-        let probes: Vec<&Probe> = report
-            .probes
-            .iter()
-            .filter(|p| p.client == c.client)
-            .collect();
+        let probes: Vec<&Probe> = probes_of.remove(&c.client).unwrap_or_default();
         writeln!(
             out,
             "Client {}: {} probe{}, {} mismatch{}",
@@ -305,11 +314,7 @@ pub fn write_with(
             .filter(|p| matches!(p.verdict, Some(Verdict::Unverified) | Some(Verdict::NoName)))
             .collect();
         explain(out, "Not verified:", &unverified, width)?;
-        let groups: Vec<&Group> = report
-            .groups
-            .iter()
-            .filter(|g| g.client == c.client)
-            .collect();
+        let groups: Vec<&Group> = groups_of.remove(&c.client).unwrap_or_default();
         write_groups(out, &groups, width)?;
         writeln!(out)?;
     }

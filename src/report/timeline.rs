@@ -1,6 +1,9 @@
 //! `--timeline`: each client's fan-out over time in the terminal, one lane per name, a
 //! marker per probe, then the walk from name to name in words.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
+
 use crate::correlate::{Probe, Proto, Report, Verdict};
 use crate::stats::Stats;
 
@@ -78,12 +81,13 @@ pub fn write(
             "No probes found: no TLS handshake, HTTP request or DNS query in the capture."
         )?;
     }
+    // Each client's probes, found in one pass (not one pass per client).
+    let mut probes_of: HashMap<IpAddr, Vec<&Probe>> = HashMap::new();
+    for p in &report.probes {
+        probes_of.entry(p.client).or_default().push(p);
+    }
     for c in &report.clients {
-        let probes: Vec<&Probe> = report
-            .probes
-            .iter()
-            .filter(|p| p.client == c.client)
-            .collect();
+        let probes: Vec<&Probe> = probes_of.remove(&c.client).unwrap_or_default();
         let (Some(first), Some(last)) = (probes.first(), probes.last()) else {
             continue;
         };
