@@ -61,3 +61,43 @@ udp = struct.pack(">HHHH", 5353, 53, 8 + len(dns), 0) + dns
 ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
                  bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])) + udp
 write("pipeline", "dns-compression-loop", record(3, ip))
+
+
+# Reassembly: sequence numbers that wrap inside the first segment, overlapping and
+# duplicate copies, a hole, an ACK past the hole, a FIN, and a RST (layout: 8 bytes of
+# initial sequence numbers, then 10-byte records ctl, op, seq u32, ack u16, len, tail).
+def seg(ctl, rel, length, op=1, ack=0, tail=0):
+    return bytes([ctl, op]) + struct.pack(">IHBB", rel, ack, length, tail)
+
+
+wrap = struct.pack(">II", 0xFFFFFFF0, 0x7FFFFFFF)
+wrap += seg(0x02, 0, 0)                      # SYN
+wrap += seg(0x07, 0, 0, ack=1)               # SYN-ACK
+wrap += seg(0x04, 1, 200, ack=1)             # bytes 0..200, across the wrap
+wrap += seg(0x04, 51, 200, ack=1)            # overlap
+wrap += seg(0x04, 1, 200, ack=1)             # duplicate
+wrap += seg(0x04, 600, 100, ack=1)           # after a hole
+wrap += seg(0x05, 1, 0, ack=700)             # the server acknowledges past the hole
+wrap += seg(0x04, 300, 255, ack=1, tail=0x40 | 20)  # late, snaplen-cut, into the gap
+wrap += seg(0x0C, 700, 10, ack=1)            # FIN
+wrap += seg(0x11, 1, 0, op=0x11)             # RST, then expiry
+write("reassemble", "seq-wrap-overlap-hole", wrap)
+
+# Decode: five tunnels deep (IPv4 in GRE in IPv4 ...), an IPv4 header whose IHL is past
+# the packet, and an IPv6 fragment chain that overlaps itself.
+def ipv4(proto, payload, ihl=5, total=None, frag=0, ident=1):
+    total = 20 + len(payload) if total is None else total
+    return struct.pack(">BBHHHBBH4s4s", 0x40 | ihl, 0, total, ident, frag, 64, proto, 0,
+                       bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])) + payload
+
+
+inner = ipv4(17, struct.pack(">HHHH", 1000, 53, 8 + len(dns), 0) + dns)
+for _ in range(6):
+    inner = ipv4(47, b"\x00\x00\x08\x00" + inner)
+frags = b""
+body = struct.pack(">HHHH", 1000, 53, 8 + 64, 0) + b"A" * 64
+frags += record(3, ipv4(17, body[:32], frag=0x2000, ident=7))
+frags += record(3, ipv4(17, body[16:48], frag=0x2000 | 2, ident=7))
+frags += record(3, ipv4(17, body[8:], frag=1, ident=7))
+write("decode", "tunnels-and-fragments", record(3, inner) + record(3, ipv4(6, b"", ihl=15))
+      + frags)

@@ -120,4 +120,12 @@ fn hostile_inputs_are_refused_not_followed() {
     let mut input = Vec::new();
     fuzzing::push_record(&mut input, 2, &frames);
     assert_eq!(fuzzing::quic(&input), Ok(0));
+    // Wrapping sequence numbers, overlap, duplicate, a hole the peer acknowledged, a
+    // late segment into the hole, FIN: 200 + 50 + 100 (after the hole) + 10 bytes.
+    let wrap = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/regression/reassemble/hostile-seq-wrap-overlap-hole"),
+    )
+    .unwrap();
+    assert_eq!(fuzzing::reassemble(&wrap), Ok(360));
 }
