@@ -204,14 +204,11 @@ pub fn decode(data: &[u8]) -> Result<u64, String> {
     Ok(out)
 }
 
-/// The byte at sequence number `seq` of direction `dir` in [`reassemble`] inputs: every
-/// copy of a byte is the same, so the delivered stream can be checked byte by byte.
-fn pattern(seq: u32, dir: Dir) -> u8 {
-    let b = seq as u8;
-    match dir {
-        Dir::Up => b,
-        Dir::Down => b ^ 0x5a,
-    }
+/// The byte at sequence number `seq` in [`reassemble`] inputs: every copy of a byte is
+/// the same, so the delivered stream can be checked byte by byte. (Both directions use
+/// the same pattern: which side the reassembler takes for the client is its own guess.)
+fn pattern(seq: u32) -> u8 {
+    seq as u8
 }
 
 /// TCP reassembly on segment sequences: overlaps, gaps, wraps, duplicates, snaplen cuts,
@@ -258,7 +255,7 @@ pub fn reassemble(data: &[u8]) -> Result<u64, String> {
         };
         let seq = isn.wrapping_add(rel);
         let payload: Vec<u8> = (0..len)
-            .map(|i| pattern(seq.wrapping_add(i as u32), dir))
+            .map(|i| pattern(seq.wrapping_add(i as u32)))
             .collect();
         let (src, dst) = match dir {
             Dir::Up => (client, server),
@@ -339,12 +336,9 @@ impl StreamCheck {
                         .or_insert((0, None));
                     for (i, b) in data.iter().enumerate() {
                         let off = s.0.wrapping_add(i as u64) as u8;
-                        // Undo the direction mask, then the byte minus its offset is the
-                        // low byte of the stream's base sequence number: constant.
-                        let raw = match dir {
-                            Dir::Up => *b,
-                            Dir::Down => b ^ 0x5a,
-                        };
+                        // The byte minus its offset is the low byte of the stream's base
+                        // sequence number: constant.
+                        let raw = *b;
                         let k = raw.wrapping_sub(off);
                         match s.1 {
                             None => s.1 = Some(k),
