@@ -16,6 +16,8 @@ use probewatch::parse::quic;
 use probewatch::reassemble::{Dir, Event, Limits, Reassembler};
 
 type Seeds = BTreeMap<&'static str, Vec<(String, Vec<u8>)>>;
+/// Datagrams per address pair: (sent by the second address, payload).
+type Datagrams = BTreeMap<(SocketAddr, SocketAddr), Vec<(bool, Vec<u8>)>>;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -68,7 +70,7 @@ fn one_capture(name: &str, pkts: &[Packet], seeds: &mut Seeds) {
     let mut dec = Decoder::new(DefragLimits::default());
     let mut tcp: BTreeMap<(SocketAddr, SocketAddr), Vec<probewatch::decode::Segment>> =
         BTreeMap::new();
-    let mut udp: BTreeMap<(SocketAddr, SocketAddr), Vec<(bool, Vec<u8>)>> = BTreeMap::new();
+    let mut udp = Datagrams::new();
     let mut r = Reassembler::new(Limits::default());
     let mut events = Vec::new();
     for p in pkts {
