@@ -16,6 +16,9 @@ pub mod reassemble;
 pub mod report;
 pub mod stats;
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 use std::io::Write;
 
 pub use error::Error;

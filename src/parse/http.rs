@@ -167,7 +167,11 @@ impl Chunked {
             if size == 0 {
                 self.in_trailer = true;
             } else {
-                self.left = size + 2;
+                // A size near 2^64 would overflow with its CRLF: not a real chunk.
+                let Some(left) = size.checked_add(2) else {
+                    return (pos, false, true);
+                };
+                self.left = left;
             }
         }
     }
