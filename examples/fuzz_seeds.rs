@@ -35,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut pkts = Vec::new();
         // A damaged capture gives what it has up to the damage.
         while let Ok(Some(p)) = src.next_packet() {
-            pkts.push(p);
+            pkts.push(p.clone());
         }
         one_capture(&name, &pkts, &mut seeds);
     }

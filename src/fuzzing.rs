@@ -152,6 +152,12 @@ pub fn tight_bounds() -> Bounds {
             probe_timeout_secs: 10.0,
             max_quic_pending: 3,
             max_ech_names: 3,
+            groups: crate::correlate::groups::GroupLimits {
+                window_secs: 60.0,
+                max_groups: 3,
+                max_members: 3,
+                max_links: 4,
+            },
         },
     }
 }
@@ -277,7 +283,7 @@ pub fn reassemble(data: &[u8]) -> Result<u64, String> {
                 fin: ctl & 0x08 != 0,
                 rst: ctl & 0x10 != 0,
             },
-            payload,
+            payload: payload.into(),
             missing_tail: if g(9) & 0x40 != 0 { tail } else { 0 },
         };
         r.push(Decoded::Tcp(seg), &mut events);
@@ -631,7 +637,7 @@ pub fn pipeline(data: &[u8]) -> Result<usize, String> {
         return Err(format!("{} flows at once", stats.reassembly.peak_flows));
     }
     stats.correlate.probes_dropped = collector.dropped;
-    let (report, summaries) = collector.finish();
+    let (report, summaries, group_stats) = collector.finish();
     if report.probes.len() > bounds.correlate.max_probes {
         return Err(format!("{} probes kept", report.probes.len()));
     }
@@ -640,8 +646,14 @@ pub fn pipeline(data: &[u8]) -> Result<usize, String> {
     }
     stats.correlate.clients_evicted = summaries.evicted;
     stats.correlate.client_names_dropped = summaries.names_dropped;
+    stats.correlate.groups_evicted = group_stats.groups_evicted;
+    stats.correlate.group_members_dropped = group_stats.members_dropped;
+    stats.correlate.group_links_evicted = group_stats.links_evicted;
     let width = 40 + u16::from(data.get(1).copied().unwrap_or(0) % 120);
-    let opts = report::TableOptions { ja4: tight };
+    let opts = report::TableOptions {
+        ja4: tight,
+        timeline: data.get(1).is_some_and(|b| b & 1 != 0),
+    };
     let mut json = Vec::new();
     report::write_with(Format::Json, &report, &stats, &mut json, width, &opts)
         .map_err(|e| format!("json report: {e}"))?;
