@@ -157,12 +157,12 @@ pub struct Probe {
     pub name_source: Option<NameSource>,
     pub verdict: Option<Verdict>,
     pub reason: Option<String>,
-    pub cert: Option<CertInfo>,
+    pub cert: Option<Box<CertInfo>>,
     pub outcome: String,
-    pub tls: Option<TlsDetails>,
+    pub tls: Option<Box<TlsDetails>>,
     pub http: Option<HttpDetails>,
     pub dns: Option<DnsDetails>,
-    pub quic: Option<QuicDetails>,
+    pub quic: Option<Box<QuicDetails>>,
     /// The attempt group ([`groups::Group::id`]) the probe belongs to.
     pub group: Option<u64>,
 }
@@ -743,11 +743,11 @@ impl Correlator {
                         gap_reason(GapCause::BufferLimit, "client")
                     )),
                     outcome: "ClientHello over the 1 MiB handshake message bound, not read".into(),
-                    tls: Some(TlsDetails {
+                    tls: Some(Box::new(TlsDetails {
                         mid_stream: !c.saw_syn,
                         close: c.close.clone(),
                         ..TlsDetails::default()
-                    }),
+                    })),
                     ..Probe::new(c.ts, c.client, c.server, Proto::Tls)
                 };
                 self.emit(probe);
@@ -770,11 +770,11 @@ impl Correlator {
                 verdict: Some(Verdict::Unverified),
                 reason: Some("no TLS handshake took place, so no certificate was shown".into()),
                 outcome,
-                tls: Some(TlsDetails {
+                tls: Some(Box::new(TlsDetails {
                     mid_stream: !c.saw_syn,
                     close: c.close.clone(),
                     ..TlsDetails::default()
-                }),
+                })),
                 ..Probe::new(c.ts, c.client, c.server, Proto::Tls)
             };
             self.emit(probe);
@@ -842,9 +842,9 @@ impl Correlator {
             name_source: source,
             verdict: Some(verdict),
             reason: Some(reason),
-            cert: leaf,
+            cert: leaf.map(Box::new),
             outcome,
-            tls: Some(TlsDetails {
+            tls: Some(Box::new(TlsDetails {
                 version: c
                     .server_hello
                     .as_ref()
@@ -871,7 +871,7 @@ impl Correlator {
                 close: c.close.clone(),
                 mid_stream: !c.saw_syn,
                 ..TlsDetails::default()
-            }),
+            })),
             ..Probe::new(c.hello_ts.unwrap_or(c.ts), c.client, c.server, Proto::Tls)
         };
         self.hello_details(&mut probe, c.hello.as_ref());

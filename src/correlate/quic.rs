@@ -111,7 +111,7 @@ impl Correlator {
                 name_source: source,
                 verdict: Some(verdict),
                 reason: Some(reason),
-                tls: Some(TlsDetails {
+                tls: Some(Box::new(TlsDetails {
                     offered_versions: if hello.versions.is_empty() {
                         vec![tls::version_name(hello.legacy_version)]
                     } else {
@@ -124,17 +124,17 @@ impl Correlator {
                     alpn: hello.alpn.clone(),
                     ech: hello.ech,
                     ..TlsDetails::default()
-                }),
-                quic: Some(QuicDetails {
+                })),
+                quic: Some(Box::new(QuicDetails {
                     version: quic::version_name(version),
                     dcid,
                     initial_packets: packets,
                     ..QuicDetails::default()
-                }),
+                })),
                 ..Probe::new(ts, client, server, Proto::Quic)
             };
             self.hello_details(&mut probe, Some(&hello));
-            probe.outcome = quic_outcome(probe.quic.as_ref());
+            probe.outcome = quic_outcome(probe.quic.as_deref());
             // A new attempt on the same address pair ends the previous one; a full table
             // pushes out the oldest waiting attempt. Either is reported as it stands.
             if let Some((old_key, old)) = self.quic_pending.push(key, probe) {
@@ -186,7 +186,7 @@ impl Correlator {
         }
         // A close, a version negotiation or 1-RTT data from the client settle the outcome.
         let settled = q.close.is_some() || q.version_negotiation.is_some() || q.handshake_completed;
-        p.outcome = quic_outcome(p.quic.as_ref());
+        p.outcome = quic_outcome(p.quic.as_deref());
         if settled {
             if let Some(p) = self.quic_pending.pop(&key) {
                 self.emit(p);

@@ -183,7 +183,7 @@ pub fn probe(p: &Probe) -> ProbeJson<'_> {
         name_source: p.name_source.map(|s| s.as_str()),
         verdict: p.verdict.map(|v| v.as_str()),
         reason: &p.reason,
-        cert: p.cert.as_ref().map(cert),
+        cert: p.cert.as_deref().map(cert),
         outcome: &p.outcome,
         tls,
         http: p.http.as_ref().map(|h| HttpJson {
