@@ -466,8 +466,7 @@ impl Correlator {
                 // outcome are final, report it now rather than when the connection closes.
                 if done {
                     if let Some(c) = self.conns.remove(&flow) {
-                        let app = c.app_records;
-                        let probe = self.tls_probe(c, None, app);
+                        let probe = self.tls_probe(c, None);
                         self.emit(probe);
                     }
                 }
@@ -527,8 +526,7 @@ impl Correlator {
                 }
                 if settled {
                     if let Some(c) = self.conns.remove(&flow) {
-                        let app = c.app_records;
-                        let probe = self.tls_probe(c, Some(EndCause::Closed), app);
+                        let probe = self.tls_probe(c, Some(EndCause::Closed));
                         self.emit(probe);
                     }
                 }
@@ -780,14 +778,14 @@ impl Correlator {
             self.emit(probe);
             return;
         }
-        let app = c.app_records;
-        let probe = self.tls_probe(c, Some(cause), app);
+        let probe = self.tls_probe(c, Some(cause));
         self.emit(probe);
     }
 
     /// The probe of a connection that sent a ClientHello. `cause` is `None` while the
     /// connection is still open (handshake finished, or the probe timed out).
-    fn tls_probe(&mut self, c: Conn, cause: Option<EndCause>, app_records: [u64; 2]) -> Probe {
+    fn tls_probe(&mut self, c: Conn, cause: Option<EndCause>) -> Probe {
+        let app_records = c.app_records;
         let hello = c.hello.clone().unwrap_or_default();
         let (name, source) = match hello.sni.as_deref() {
             Some(s) if !s.is_empty() => (Some(s.to_string()), Some(NameSource::Sni)),
@@ -796,10 +794,7 @@ impl Correlator {
                 None => (None, None),
             },
         };
-        let tls13 = c
-            .server_hello
-            .as_ref()
-            .is_some_and(|s| s.version == 0x0304 || s.version >> 8 == 0x7f);
+        let tls13 = server_chose_tls13(&c);
         let leaf = c.server_cert.as_ref().and_then(|ch| ch.leaf.clone());
         let (verdict, reason) = verdict(
             &c,
@@ -925,8 +920,7 @@ impl Correlator {
         for flow in done {
             if let Some(c) = self.conns.remove(&flow) {
                 self.stats.probes_timed_out += 1;
-                let app = c.app_records;
-                let probe = self.tls_probe(c, None, app);
+                let probe = self.tls_probe(c, None);
                 self.emit(probe);
             }
         }
