@@ -1,0 +1,137 @@
+//! Golden outputs: for every bundled sample, the table at `--width 200` and `--width 100`,
+//! the JSON Lines and `--timeline`, compared byte for byte with `tests/golden/`.
+//!
+//! A difference fails the test and prints a line diff. To accept a change on purpose:
+//! `PROBEWATCH_BLESS=1 cargo test --test golden`, then review `git diff tests/golden/`:
+//! every changed line is a change in what users see.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The views of a sample that are kept: file suffix and probewatch arguments.
+const VIEWS: &[(&str, &[&str])] = &[
+    ("table-200.txt", &["--width", "200"]),
+    ("table-100.txt", &["--width", "100"]),
+    ("json.jsonl", &["--format", "json"]),
+    ("timeline.txt", &["--timeline", "--width", "100"]),
+];
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every capture in samples/, in name order.
+fn samples() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(root().join("samples"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".pcap") || n.ends_with(".pcapng"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn render(sample: &str, args: &[&str]) -> String {
+    // Relative path from the repository root: the stats name the file as given.
+    let out = Command::new(env!("CARGO_BIN_EXE_probewatch"))
+        .current_dir(root())
+        .arg("-r")
+        .arg(format!("samples/{sample}"))
+        .args(args)
+        .env_remove("COLUMNS")
+        .env_remove("NO_COLOR")
+        .env("LC_ALL", "C.UTF-8")
+        .output()
+        .expect("probewatch runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "probewatch -r samples/{sample} {args:?} exited {:?}: {stderr}",
+        out.status.code()
+    );
+    String::from_utf8(out.stdout).expect("output is UTF-8")
+}
+
+/// The first lines that differ, for the failure message.
+fn diff(want: &str, got: &str) -> String {
+    let (w, g): (Vec<&str>, Vec<&str>) = (want.lines().collect(), got.lines().collect());
+    let mut out = String::new();
+    let mut shown = 0;
+    for i in 0..w.len().max(g.len()) {
+        let (a, b) = (w.get(i), g.get(i));
+        if a != b {
+            out.push_str(&format!(
+                "line {}:\n  - {}\n  + {}\n",
+                i + 1,
+                a.unwrap_or(&"<none>"),
+                b.unwrap_or(&"<none>")
+            ));
+            shown += 1;
+            if shown == 8 {
+                out.push_str("  …\n");
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn golden_path(sample: &str, suffix: &str) -> PathBuf {
+    root().join("tests/golden").join(format!("{sample}.{suffix}"))
+}
+
+#[test]
+fn every_sample_matches_its_golden_outputs() {
+    let bless = std::env::var_os("PROBEWATCH_BLESS").is_some();
+    let samples = samples();
+    assert!(samples.len() >= 10, "samples/ holds the bundled captures");
+    let mut failures = Vec::new();
+    for sample in &samples {
+        for (suffix, args) in VIEWS {
+            let got = render(sample, args);
+            let path = golden_path(sample, suffix);
+            if bless {
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, &got).unwrap();
+                continue;
+            }
+            match std::fs::read_to_string(&path) {
+                Ok(want) if want == got => {}
+                Ok(want) => failures.push(format!(
+                    "{} differs from probewatch -r samples/{sample} {}:\n{}",
+                    path.display(),
+                    args.join(" "),
+                    diff(&want, &got)
+                )),
+                Err(_) => failures.push(format!(
+                    "{} is missing (a new sample? run PROBEWATCH_BLESS=1 cargo test --test golden and review it)",
+                    path.display()
+                )),
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} golden output(s) differ; if the change is intended, run \
+         PROBEWATCH_BLESS=1 cargo test --test golden and review git diff tests/golden/\n\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// A golden file whose sample is gone would never be checked again.
+#[test]
+fn every_golden_file_has_its_sample() {
+    let samples = samples();
+    for e in std::fs::read_dir(root().join("tests/golden")).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        let known = VIEWS.iter().any(|(suffix, _)| {
+            name.strip_suffix(suffix)
+                .and_then(|s| s.strip_suffix('.'))
+                .is_some_and(|s| samples.iter().any(|x| x == s))
+        });
+        assert!(known, "tests/golden/{name} belongs to no sample and view");
+    }
+}
