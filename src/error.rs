@@ -37,6 +37,9 @@ pub enum Error {
     #[error("cannot drop privileges: {0}; give an existing unprivileged user with --user NAME")]
     Privileges(String),
 
+    #[error("--format {format} draws a whole capture at once, so it cannot follow a live capture; save the packets with -w FILE, then read them with -r FILE --format {format}")]
+    NotLive { format: String },
+
     #[error("cannot write the report: {0}")]
     Output(#[from] std::io::Error),
 }

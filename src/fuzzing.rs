@@ -636,33 +636,30 @@ pub fn pipeline(data: &[u8]) -> Result<usize, String> {
     if stats.reassembly.peak_flows > bounds.reassembly.max_flows as u64 {
         return Err(format!("{} flows at once", stats.reassembly.peak_flows));
     }
-    stats.correlate.probes_dropped = collector.dropped;
-    let (report, summaries, group_stats) = collector.finish();
+    let (report, counters) = collector.finish();
     if report.probes.len() > bounds.correlate.max_probes {
         return Err(format!("{} probes kept", report.probes.len()));
     }
     if report.clients.len() > bounds.correlate.max_clients {
         return Err(format!("{} client summaries", report.clients.len()));
     }
-    stats.correlate.clients_evicted = summaries.evicted;
-    stats.correlate.client_names_dropped = summaries.names_dropped;
-    stats.correlate.groups_evicted = group_stats.groups_evicted;
-    stats.correlate.group_members_dropped = group_stats.members_dropped;
-    stats.correlate.group_links_evicted = group_stats.links_evicted;
+    stats.correlate.absorb(&counters);
     let width = 40 + u16::from(data.get(1).copied().unwrap_or(0) % 120);
-    let opts = report::TableOptions {
-        ja4: tight,
-        timeline: data.get(1).is_some_and(|b| b & 1 != 0),
-    };
+    let opts = report::Options { width, ja4: tight };
     let mut json = Vec::new();
-    report::write_with(Format::Json, &report, &stats, &mut json, width, &opts)
+    report::write(Format::Json, &report, &stats, &mut json, opts)
         .map_err(|e| format!("json report: {e}"))?;
     for line in json.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
         serde_json::from_slice::<serde_json::Value>(line)
             .map_err(|e| format!("json report line does not parse: {e}"))?;
     }
     let mut table = Vec::new();
-    report::write_with(Format::Table, &report, &stats, &mut table, width, &opts)
+    let view = if data.get(1).is_some_and(|b| b & 1 != 0) {
+        Format::Timeline
+    } else {
+        Format::Table
+    };
+    report::write(view, &report, &stats, &mut table, opts)
         .map_err(|e| format!("table report: {e}"))?;
     Ok(report.probes.len())
 }

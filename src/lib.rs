@@ -47,14 +47,10 @@ pub struct Config {
     pub filter: Option<String>,
     pub format: Format,
     pub bounds: Bounds,
-    /// Table width in columns.
-    pub width: u16,
+    /// Width, JA4 column.
+    pub output: report::Options,
     /// Show progress on stderr.
     pub progress: bool,
-    /// Add a JA4 column to the table.
-    pub ja4_column: bool,
-    /// Draw each client's fan-out over time instead of the tables.
-    pub timeline: bool,
 }
 
 /// The stages wired together.
@@ -149,7 +145,7 @@ impl Pipeline {
             decode: self.decoder.stats.clone(),
             reassembly: self.reassembler.stats.clone(),
             parse: self.parser.stats.clone(),
-            correlate: self.correlator.stats.clone(),
+            correlate: self.correlator.stats().clone(),
             ..Stats::default()
         }
     }
@@ -221,19 +217,10 @@ pub fn run(cfg: &Config, out: &mut dyn Write) -> Result<(), Error> {
     pipeline.take_probes(&mut ready);
     collector.add(&mut ready);
     let mut stats = pipeline.stats();
-    stats.correlate.probes_dropped = collector.dropped;
-    let (report, summaries, group_stats) = collector.finish();
-    stats.correlate.groups_evicted = group_stats.groups_evicted;
-    stats.correlate.group_members_dropped = group_stats.members_dropped;
-    stats.correlate.group_links_evicted = group_stats.links_evicted;
-    stats.correlate.clients_evicted = summaries.evicted;
-    stats.correlate.client_names_dropped = summaries.names_dropped;
+    let (report, counters) = collector.finish();
+    stats.correlate.absorb(&counters);
     stats.files = files;
-    let opts = report::TableOptions {
-        ja4: cfg.ja4_column,
-        timeline: cfg.timeline,
-    };
-    report::write_with(cfg.format, &report, &stats, out, cfg.width, &opts)?;
+    report::write(cfg.format, &report, &stats, out, cfg.output)?;
     match damage {
         Some(e) => Err(e),
         None => Ok(()),

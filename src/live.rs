@@ -8,9 +8,8 @@ use std::time::{Duration, Instant};
 
 use crate::capture::live::{now, Read};
 use crate::capture::{LiveOptions, LiveSource};
-use crate::correlate::groups::Grouper;
-use crate::correlate::{Probe, Summaries};
-use crate::report::{Format, Stream};
+use crate::correlate::{Numbering, Probe, Report};
+use crate::report::{self, Format, Writer};
 use crate::{privs, Bounds, Error, Pipeline};
 
 /// What to run on an interface.
@@ -20,7 +19,7 @@ pub struct LiveConfig {
     pub filter: Option<String>,
     pub format: Format,
     pub bounds: Bounds,
-    pub width: u16,
+    pub output: report::Options,
     /// Also write the captured packets here (pcap).
     pub save: Option<PathBuf>,
     /// The user to run as once the interface is open (when started as root).
@@ -42,6 +41,12 @@ pub fn run_live(
     out: &mut dyn Write,
     notice: &mut dyn Write,
 ) -> Result<(), Error> {
+    let writer = report::writer(cfg.format, cfg.output);
+    if !writer.streams() {
+        return Err(Error::NotLive {
+            format: format!("{:?}", cfg.format).to_ascii_lowercase(),
+        });
+    }
     let mut src = LiveSource::open(&cfg.options, cfg.filter.as_deref())?;
     if let Some(p) = &cfg.save {
         src.save_to(p)?;
@@ -58,10 +63,8 @@ pub fn run_live(
 
     let mut pipeline = Pipeline::new(cfg.bounds);
     let mut rep = Reporter {
-        summaries: Summaries::new(cfg.bounds.correlate),
-        grouper: Grouper::new(cfg.bounds.correlate.groups),
-        stream: Stream::new(cfg.format, cfg.width),
-        reported: 0,
+        numbering: Numbering::new(cfg.bounds.correlate, cfg.bounds.correlate.groups),
+        writer,
         max: cfg.max_probes,
     };
     let started = Instant::now();
@@ -95,16 +98,25 @@ pub fn run_live(
     let mut stats = pipeline.stats();
     stats.interface = Some(src.name().to_string());
     stats.kernel = Some(src.kernel_stats());
-    stats.correlate.clients_evicted = rep.summaries.evicted;
-    stats.correlate.client_names_dropped = rep.summaries.names_dropped;
     // Attempt groups (bounded, evictions counted) are reported when the capture stops.
-    let (groups, group_stats) =
-        std::mem::replace(&mut rep.grouper, Grouper::new(cfg.bounds.correlate.groups)).finish();
-    stats.correlate.groups_evicted = group_stats.groups_evicted;
-    stats.correlate.group_members_dropped = group_stats.members_dropped;
-    stats.correlate.group_links_evicted = group_stats.links_evicted;
-    rep.stream.groups(&groups, out)?;
-    rep.stream.finish(&rep.summaries.clients(), &stats, out)?;
+    let Reporter {
+        numbering,
+        mut writer,
+        ..
+    } = rep;
+    let (groups, clients, counters) = numbering.finish(0);
+    stats.correlate.absorb(&counters);
+    let report = Report {
+        probes: Vec::new(),
+        clients,
+        groups,
+    };
+    let end = report::End {
+        report: &report,
+        stats: &stats,
+        streamed: true,
+    };
+    writer.finish(&end, out)?;
     src.flush()?;
     match failure {
         Some(e) => Err(e),
@@ -114,16 +126,14 @@ pub fn run_live(
 
 /// Numbers, summarises and writes probes as they complete.
 struct Reporter {
-    summaries: Summaries,
-    grouper: Grouper,
-    stream: Stream,
-    reported: u64,
+    numbering: Numbering,
+    writer: Box<dyn Writer>,
     max: Option<u64>,
 }
 
 impl Reporter {
     fn full(&self) -> bool {
-        self.max.is_some_and(|m| self.reported >= m)
+        self.max.is_some_and(|m| self.numbering.count() >= m)
     }
 
     fn report(&mut self, ready: &mut Vec<Probe>, out: &mut dyn Write) -> std::io::Result<()> {
@@ -131,11 +141,8 @@ impl Reporter {
             if self.full() {
                 break;
             }
-            self.reported += 1;
-            p.id = self.reported;
-            self.summaries.add(&p);
-            p.group = self.grouper.add(&p);
-            self.stream.probe(&p, out)?;
+            self.numbering.add(&mut p);
+            self.writer.probe(&p, out)?;
         }
         Ok(())
     }

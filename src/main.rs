@@ -7,20 +7,12 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use clap::{ArgGroup, Parser, ValueEnum};
+use clap::{ArgGroup, Parser};
 
 use probewatch::capture::{Input, LiveOptions};
 use probewatch::live::LiveConfig;
 use probewatch::report::Format;
 use probewatch::{Bounds, Config};
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum FormatArg {
-    /// One table per client, then a summary (for people).
-    Table,
-    /// JSON Lines: probe, client and stats objects (for scripts).
-    Json,
-}
 
 const ABOUT: &str = "Show which hostnames each client tried, in what order, and where the name it asked for did not match the certificate the server showed.";
 
@@ -134,8 +126,8 @@ struct Cli {
     numeric: bool,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
-    format: FormatArg,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
 
     /// Table width in columns (default: the terminal's, or 100).
     #[arg(long, value_name = "COLUMNS")]
@@ -146,7 +138,8 @@ struct Cli {
     ja4: bool,
 
     /// Draw each client's fan-out over time (one lane per name, a marker per DNS, TCP, TLS,
-    /// HTTP and QUIC probe, then the walk from name to name) instead of the tables.
+    /// HTTP and QUIC probe, then the walk from name to name) instead of the tables: the
+    /// same as --format timeline.
     #[arg(long, conflicts_with = "interface")]
     timeline: bool,
 
@@ -216,9 +209,10 @@ fn main() -> ExitCode {
     } else {
         0.0
     };
-    if cli.timeline && matches!(cli.format, FormatArg::Json) {
+    if cli.timeline && cli.format != Format::Table && cli.format != Format::Timeline {
         eprintln!(
-            "probewatch: --timeline is a terminal view; it cannot be combined with --format json"
+            "probewatch: --timeline is a terminal view; it cannot be combined with --format {}",
+            format!("{:?}", cli.format).to_ascii_lowercase()
         );
         return ExitCode::from(2);
     }
@@ -238,9 +232,14 @@ fn main() -> ExitCode {
     } else {
         Some(cli.filter.join(" "))
     };
-    let format = match cli.format {
-        FormatArg::Table => Format::Table,
-        FormatArg::Json => Format::Json,
+    let format = if cli.timeline {
+        Format::Timeline
+    } else {
+        cli.format
+    };
+    let output = probewatch::report::Options {
+        width,
+        ja4: cli.ja4,
     };
     if let Some(iface) = &cli.interface {
         let mut options = LiveOptions::new(iface);
@@ -252,7 +251,7 @@ fn main() -> ExitCode {
             filter,
             format,
             bounds,
-            width,
+            output,
             save: cli.write.clone(),
             user: cli.user.clone(),
             max_probes: cli.count,
@@ -265,10 +264,8 @@ fn main() -> ExitCode {
         filter,
         format,
         bounds,
-        width,
+        output,
         progress: !cli.no_progress && std::io::stderr().is_terminal(),
-        ja4_column: cli.ja4,
-        timeline: cli.timeline,
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -16,8 +16,11 @@
 use std::net::IpAddr;
 use std::num::NonZeroUsize;
 
-use super::{names, Probe, Proto, Verdict};
+use tls_parser::TlsVersion;
+
+use super::{names, DnsDetails, Outcome, Probe, ProbeKind, Proto, QuicDetails, Verdict};
 use crate::capture::Timestamp;
+use crate::parse::{Rdata, RrType};
 
 /// Grouping window and bounds.
 #[derive(Clone, Copy, Debug)]
@@ -68,66 +71,12 @@ pub enum Origin {
     Redirect,
 }
 
-impl Origin {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Origin::Own => "own",
-            Origin::Cname => "cname",
-            Origin::Srv => "srv",
-            Origin::Redirect => "redirect",
-        }
-    }
-}
-
 /// A known fan-out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pattern {
     Autodiscover,
     Autoconfig,
     WwwApex,
-}
-
-impl Pattern {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Pattern::Autodiscover => "autodiscover",
-            Pattern::Autoconfig => "autoconfig",
-            Pattern::WwwApex => "www_apex",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Pattern::Autodiscover => "Outlook/Exchange Autodiscover",
-            Pattern::Autoconfig => "mail client autoconfig",
-            Pattern::WwwApex => "www. / apex pair",
-        }
-    }
-
-    /// A short explanation a student can read.
-    pub fn explanation(self) -> &'static str {
-        match self {
-            Pattern::Autodiscover => {
-                "Outlook (and other Exchange clients) find a mailbox's settings from the e-mail \
-                 address's domain by trying, in order: https://DOMAIN/autodiscover/autodiscover.xml, \
-                 https://autodiscover.DOMAIN/autodiscover/autodiscover.xml, plain \
-                 http://autodiscover.DOMAIN/autodiscover/autodiscover.xml only to be redirected \
-                 (the redirect method), and the DNS SRV record _autodiscover._tcp.DOMAIN. It stops \
-                 at the first answer it trusts; every HTTPS step needs a certificate valid for the \
-                 name of that step."
-            }
-            Pattern::Autoconfig => {
-                "Thunderbird and other mail clients look for a configuration file from the e-mail \
-                 address's domain: http(s)://autoconfig.DOMAIN/mail/config-v1.1.xml, then \
-                 https://DOMAIN/.well-known/autoconfig/mail/config-v1.1.xml (and the same over \
-                 plain HTTP). Every HTTPS step needs a certificate valid for the name it asks for."
-            }
-            Pattern::WwwApex => {
-                "The client tried both the bare domain and its www. name: one certificate (and \
-                 usually a redirect from one to the other) should cover both."
-            }
-        }
-    }
 }
 
 /// The server certificate of a member, in brief.
@@ -137,6 +86,47 @@ pub struct CertBrief {
     pub names: Vec<String>,
     pub subject_cn: Option<String>,
     pub self_signed: bool,
+}
+
+/// The version a member used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberVersion {
+    /// The TLS version the server chose.
+    Tls(TlsVersion),
+    /// The QUIC version.
+    Quic(u32),
+}
+
+/// Which step of a known pattern a probe is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Autodiscover step 4: the SRV lookup `_autodiscover._tcp.DOMAIN`.
+    AutodiscoverSrv(String),
+    /// Autodiscover step 1: https://DOMAIN/autodiscover/autodiscover.xml (inferred).
+    AutodiscoverRoot(String),
+    /// Autodiscover step 2: https://autodiscover.DOMAIN/… (inferred).
+    AutodiscoverHost(String),
+    /// Autodiscover step 3: the redirect method over plain HTTP (name, path).
+    AutodiscoverRedirectMethod(String, String),
+    /// An Autodiscover request over plain HTTP to another name.
+    AutodiscoverPlain(String),
+    /// A step reached through another probe's answer.
+    Via(Pattern, Via),
+    /// Autoconfig: autoconfig.DOMAIN (name, over TLS).
+    AutoconfigHost(String, bool),
+    /// Autoconfig: DOMAIN/.well-known/autoconfig (name, over TLS).
+    AutoconfigWellKnown(String, bool),
+    Apex,
+    Www,
+}
+
+/// How a step was reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// Following the redirect of this probe.
+    Redirect(u64),
+    /// The SRV target from this probe.
+    Srv(u64),
 }
 
 /// What the client did next, when it went to another name of the group.
@@ -168,16 +158,19 @@ pub struct Member {
     /// The CNAMEs that answer went through, in order.
     pub cname_chain: Vec<String>,
     pub verdict: Option<Verdict>,
-    pub outcome: String,
+    pub outcome: Outcome,
+    /// What the outcome refers to: the DNS answer, the QUIC packets.
+    pub dns: Option<DnsDetails>,
+    pub quic: Option<Box<QuicDetails>>,
     pub cert: Option<CertBrief>,
-    pub dns_qtype: Option<String>,
+    pub dns_qtype: Option<RrType>,
     /// The TLS version the server chose, or the QUIC version.
-    pub version: Option<String>,
+    pub version: Option<MemberVersion>,
     pub http_method: Option<String>,
     pub http_path: Option<String>,
     pub http_status: Option<u16>,
     /// The step of the group's pattern this probe is (set by [`Grouper::finish`]).
-    pub step: Option<String>,
+    pub step: Option<Step>,
     /// The client went on to another name of the group without a clean success here.
     pub moved_on: Option<MovedOn>,
 }
@@ -188,8 +181,7 @@ impl Member {
     fn succeeded(&self) -> bool {
         match self.proto {
             Proto::Tls | Proto::Quic => {
-                self.verdict == Some(Verdict::Match)
-                    && self.outcome.starts_with("handshake completed")
+                self.verdict == Some(Verdict::Match) && self.outcome.completed()
             }
             Proto::Http => self.http_status.is_some_and(|s| (200..300).contains(&s)),
             Proto::Dns => true,
@@ -212,7 +204,35 @@ pub struct GroupName {
 #[derive(Clone, Debug)]
 pub struct Uncovered {
     pub name: String,
-    pub why: &'static str,
+    pub why: UncoveredWhy,
+}
+
+/// Why a `*.DOMAIN` wildcard cannot cover a name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UncoveredWhy {
+    /// The bare domain: a wildcard never covers the apex.
+    Apex,
+    NotUnderDomain,
+    /// Two or more labels below the domain.
+    TooDeep,
+}
+
+/// Further advice for a group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// A name of another domain; `mismatch`: its certificate did not cover it either.
+    OtherDomain { name: String, mismatch: bool },
+    /// A name that is a CNAME for a name of another domain, whose server showed a
+    /// certificate without it.
+    CnameElsewhere {
+        name: String,
+        target: String,
+        server: IpAddr,
+    },
+    /// The server's certificate is self-signed.
+    SelfSigned { server: IpAddr },
+    /// Names asked only over plain HTTP.
+    PlainHttpOnly(Vec<String>),
 }
 
 /// What certificate would satisfy every TLS probe of a group.
@@ -225,7 +245,7 @@ pub struct Advice {
     pub wildcard: Option<String>,
     pub wildcard_cannot_cover: Vec<Uncovered>,
     /// Further advice (self-signed certificates, names asked only over plain HTTP).
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
 }
 
 /// One intent of one client.
@@ -338,7 +358,7 @@ impl Grouper {
             .and_then(|n| self.links.get(&(client, n.clone())).cloned())
             .filter(|l| self.fresh(&p.ts, &l.ts) && self.groups.contains(&l.group));
         // 2. The DNS answer that gave this connection's address.
-        let addr = if p.proto == Proto::Dns {
+        let addr = if p.proto() == Proto::Dns {
             None
         } else {
             self.addrs
@@ -406,7 +426,7 @@ impl Grouper {
         let member = Member {
             probe: p.id,
             ts: p.ts,
-            proto: p.proto,
+            proto: p.proto(),
             name: name.clone(),
             server: p.server,
             port: p.port,
@@ -416,19 +436,22 @@ impl Grouper {
             cname_chain: addr.as_ref().map(|a| a.chain.clone()).unwrap_or_default(),
             verdict: p.verdict,
             outcome: p.outcome.clone(),
-            cert: p.cert.as_ref().map(|c| CertBrief {
+            dns: p.dns().cloned(),
+            quic: p.quic().cloned().map(Box::new),
+            cert: p.cert().map(|c| CertBrief {
                 names: c.san_dns.iter().chain(&c.san_ip).take(4).cloned().collect(),
                 subject_cn: c.subject_cn.clone(),
                 self_signed: c.self_signed,
             }),
-            dns_qtype: p.dns.as_ref().map(|d| d.qtype.clone()),
-            version: match p.proto {
-                Proto::Quic => p.quic.as_ref().map(|q| q.version.clone()),
-                _ => p.tls.as_ref().and_then(|t| t.version.clone()),
+            dns_qtype: p.dns().and_then(|d| d.qtype),
+            version: match &p.kind {
+                ProbeKind::Quic(q) => Some(MemberVersion::Quic(q.quic.version)),
+                ProbeKind::Tls(t) => t.version.map(MemberVersion::Tls),
+                ProbeKind::Http(_) | ProbeKind::Dns(_) => None,
             },
-            http_method: p.http.as_ref().map(|h| h.method.clone()),
-            http_path: p.http.as_ref().map(|h| h.path.clone()),
-            http_status: p.http.as_ref().and_then(|h| h.status),
+            http_method: p.http().map(|h| h.method.clone()),
+            http_path: p.http().map(|h| h.path.clone()),
+            http_status: p.http().and_then(|h| h.status),
             step: None,
             moved_on: None,
         };
@@ -482,23 +505,28 @@ impl Grouper {
             probe: p.id,
             ts: p.ts,
         };
-        if let Some(d) = &p.dns {
+        if let Some(d) = p.dns() {
             let mut chain = Vec::new();
             for a in &d.answers {
-                match a.rtype.as_str() {
-                    "CNAME" => {
-                        if let Some(t) = names::normalize(&a.data) {
+                match &a.data {
+                    Rdata::Cname(target) => {
+                        if let Some(t) = names::normalize(target) {
                             self.put_link((p.client, t.clone()), link(Origin::Cname));
                             chain.push(t);
                         }
                     }
-                    "SRV" => {
-                        if let Some(t) = a.data.split_whitespace().nth(3).and_then(names::normalize)
-                        {
+                    Rdata::Srv { target, .. } => {
+                        if let Some(t) = names::normalize(target) {
                             self.put_link((p.client, t), link(Origin::Srv));
                         }
                     }
-                    _ => {}
+                    Rdata::A(_)
+                    | Rdata::Aaaa(_)
+                    | Rdata::Ptr(_)
+                    | Rdata::Ns(_)
+                    | Rdata::Mx(_)
+                    | Rdata::Svcb { .. }
+                    | Rdata::Other(_) => {}
                 }
             }
             let Some(qname) = name else {
@@ -524,7 +552,7 @@ impl Grouper {
                 }
             }
         }
-        if let Some(h) = &p.http {
+        if let Some(h) = p.http() {
             let redirect = h.status.is_some_and(|s| (300..400).contains(&s));
             if let Some(host) = h
                 .location
@@ -580,47 +608,39 @@ fn detect(g: &Group) -> Option<Pattern> {
     (apex && w).then_some(Pattern::WwwApex)
 }
 
-const ENCRYPTED: &str = "inferred from the name: the path is encrypted";
-
-fn step(pattern: Pattern, g: &Group, m: &Member) -> Option<String> {
+fn step(pattern: Pattern, g: &Group, m: &Member) -> Option<Step> {
     let n = m.name.as_deref()?;
     let d = g.domain.as_str();
     let path = lower_path(m);
     let tls = matches!(m.proto, Proto::Tls | Proto::Quic);
     let http = m.proto == Proto::Http;
     let via = match (m.origin, m.origin_probe) {
-        (Origin::Redirect, Some(p)) => Some(format!("following the redirect of #{p}")),
-        (Origin::Srv, Some(p)) => Some(format!("the SRV target from #{p}")),
+        (Origin::Redirect, Some(p)) => Some(Via::Redirect(p)),
+        (Origin::Srv, Some(p)) => Some(Via::Srv(p)),
         _ => None,
     };
+    let name = n.to_string();
     match pattern {
         Pattern::Autodiscover => {
             if m.proto == Proto::Dns {
-                return (m.dns_qtype.as_deref() == Some("SRV")
-                    && n.starts_with("_autodiscover._tcp."))
-                .then(|| format!("step 4: SRV lookup {n}"));
+                return (m.dns_qtype == Some(RrType::SRV) && n.starts_with("_autodiscover._tcp."))
+                    .then_some(Step::AutodiscoverSrv(name));
             }
             if let Some(v) = via.filter(|_| tls || http) {
-                return Some(format!("Autodiscover, {v}"));
+                return Some(Step::Via(pattern, v));
             }
             if tls && n == d {
-                return Some(format!(
-                    "step 1: https://{n}/autodiscover/autodiscover.xml ({ENCRYPTED})"
-                ));
+                return Some(Step::AutodiscoverRoot(name));
             }
             if tls && n.strip_prefix("autodiscover.") == Some(d) {
-                return Some(format!(
-                    "step 2: https://{n}/autodiscover/autodiscover.xml ({ENCRYPTED})"
-                ));
+                return Some(Step::AutodiscoverHost(name));
             }
             if http && n.starts_with("autodiscover.") {
-                return Some(format!(
-                    "step 3: redirect method, plain http://{n}{}",
-                    m.http_path.as_deref().unwrap_or("/")
-                ));
+                let path = m.http_path.clone().unwrap_or_else(|| "/".into());
+                return Some(Step::AutodiscoverRedirectMethod(name, path));
             }
             if http && path.contains("/autodiscover/autodiscover.xml") {
-                return Some(format!("Autodiscover request over plain HTTP to {n}"));
+                return Some(Step::AutodiscoverPlain(name));
             }
             None
         }
@@ -629,22 +649,13 @@ fn step(pattern: Pattern, g: &Group, m: &Member) -> Option<String> {
                 return None;
             }
             if let Some(v) = via {
-                return Some(format!("autoconfig, {v}"));
+                return Some(Step::Via(pattern, v));
             }
-            let scheme = if tls { "https" } else { "http" };
             if n.starts_with("autoconfig.") {
-                return Some(if tls {
-                    format!("https://{n}/mail/config-v1.1.xml ({ENCRYPTED})")
-                } else {
-                    format!("http://{n}/mail/config-v1.1.xml")
-                });
+                return Some(Step::AutoconfigHost(name, tls));
             }
             if n == d && (tls || path.contains("/.well-known/autoconfig/")) {
-                return Some(if tls {
-                    format!("https://{n}/.well-known/autoconfig/mail/config-v1.1.xml ({ENCRYPTED})")
-                } else {
-                    format!("{scheme}://{n}/.well-known/autoconfig/mail/config-v1.1.xml")
-                });
+                return Some(Step::AutoconfigWellKnown(name, tls));
             }
             None
         }
@@ -652,9 +663,9 @@ fn step(pattern: Pattern, g: &Group, m: &Member) -> Option<String> {
             if m.proto == Proto::Dns {
                 None
             } else if n == d {
-                Some("the bare domain (apex)".into())
+                Some(Step::Apex)
             } else if n.strip_prefix("www.") == Some(d) {
-                Some("the www. name".into())
+                Some(Step::Www)
             } else {
                 None
             }
@@ -666,7 +677,7 @@ fn step(pattern: Pattern, g: &Group, m: &Member) -> Option<String> {
 fn settle(g: &mut Group) {
     g.pattern = detect(g);
     if let Some(pat) = g.pattern {
-        let steps: Vec<Option<String>> = g.members.iter().map(|m| step(pat, g, m)).collect();
+        let steps: Vec<Option<Step>> = g.members.iter().map(|m| step(pat, g, m)).collect();
         for (m, s) in g.members.iter_mut().zip(steps) {
             m.step = s;
         }
@@ -744,12 +755,8 @@ fn advice(g: &Group) -> Advice {
             elsewhere.push((n.clone(), bad));
         }
     }
-    for (n, bad) in elsewhere {
-        a.notes.push(if bad {
-            format!("{n} belongs to another domain and did not match either: its own server needs a certificate that covers it")
-        } else {
-            format!("{n} belongs to another domain; its server's certificate already covers it")
-        });
+    for (name, mismatch) in elsewhere {
+        a.notes.push(Note::OtherDomain { name, mismatch });
     }
     let suffix = format!(".{d}");
     let one_below = |n: &str| n.strip_suffix(&suffix).is_some_and(|l| !l.contains('.'));
@@ -757,11 +764,11 @@ fn advice(g: &Group) -> Advice {
         a.wildcard = Some(format!("*.{d}"));
         for n in &a.san {
             let why = if n == d {
-                "the bare domain: a wildcard never covers the apex"
+                UncoveredWhy::Apex
             } else if !n.ends_with(&suffix) {
-                "not under this domain"
+                UncoveredWhy::NotUnderDomain
             } else if !one_below(n) {
-                "two or more labels below the domain: a wildcard covers exactly one"
+                UncoveredWhy::TooDeep
             } else {
                 continue;
             };
@@ -782,10 +789,11 @@ fn advice(g: &Group) -> Advice {
             && !seen_cname.contains(n)
         {
             seen_cname.push(n.clone());
-            a.notes.push(format!(
-                "{n} is a CNAME for {target}, so the client reached {target}'s server at {}: that server must present a certificate that also names {n}, or the client must be sent there by a method that keeps the name it trusts (an SRV record or an HTTP redirect)",
-                m.server
-            ));
+            a.notes.push(Note::CnameElsewhere {
+                name: n.clone(),
+                target: target.clone(),
+                server: m.server,
+            });
         }
     }
     let mut seen_self_signed: Vec<IpAddr> = Vec::new();
@@ -796,10 +804,7 @@ fn advice(g: &Group) -> Advice {
             && !seen_self_signed.contains(&m.server)
         {
             seen_self_signed.push(m.server);
-            a.notes.push(format!(
-                "the certificate at {} is self-signed: a client that verifies rejects it whatever names it carries; use one from a CA the clients trust",
-                m.server
-            ));
+            a.notes.push(Note::SelfSigned { server: m.server });
         }
     }
     let plain: Vec<String> = g
@@ -815,10 +820,7 @@ fn advice(g: &Group) -> Advice {
             v
         });
     if !plain.is_empty() {
-        a.notes.push(format!(
-            "asked only over plain HTTP, no certificate involved: {}",
-            plain.join(", ")
-        ));
+        a.notes.push(Note::PlainHttpOnly(plain));
     }
     a
 }

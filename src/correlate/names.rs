@@ -20,17 +20,6 @@ pub enum Verdict {
     NoName,
 }
 
-impl Verdict {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Match => "match",
-            Verdict::Mismatch => "mismatch",
-            Verdict::Unverified => "unverified",
-            Verdict::NoName => "no_name",
-        }
-    }
-}
-
 /// Lower-case, one trailing dot removed, IDN to A-labels. `None` when not a valid name.
 pub fn normalize(name: &str) -> Option<String> {
     let n = name.strip_suffix('.').unwrap_or(name);
@@ -47,9 +36,49 @@ pub fn normalize(name: &str) -> Option<String> {
 enum Fit {
     Exact,
     Wildcard,
-    /// A wildcard that would cover the name but for a rule; the rule is named.
-    WildcardRule(&'static str),
+    /// A wildcard that would cover the name but for a rule.
+    WildcardRule(WildcardRule),
     No,
+}
+
+/// The rule that keeps a wildcard from covering a name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WildcardRule {
+    /// Valid only as the whole leftmost label (`f*.example.com`, `www.*.com`).
+    LeftmostOnly,
+    /// At least two labels must follow it (`*.com`).
+    TwoLabelsAfter,
+    /// It never covers the apex (`*.example.com` for `example.com`).
+    NeverApex,
+    /// It matches exactly one label.
+    OneLabel,
+}
+
+/// How the certificate relates to the name the client asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NameFit {
+    /// A dNSName SAN equals the name.
+    San(String),
+    /// A wildcard dNSName SAN covers the name.
+    WildcardSan(String),
+    /// A wildcard SAN would cover it but for a rule.
+    SanRule(String, WildcardRule),
+    /// No SAN covers it; the certificate's dNSName SANs.
+    NotInSans(Vec<String>),
+    /// No dNSName SAN; the subject CN covers it (browsers reject this).
+    CnOnly(String),
+    /// No dNSName SAN; a wildcard CN would cover it but for a rule.
+    CnRule(String, WildcardRule),
+    /// No dNSName SAN and the CN does not cover it.
+    NotCn { cn: String, self_signed: bool },
+    /// No dNSName SAN and no CN.
+    NoHostNames,
+    /// The name asked for is not a valid host name.
+    InvalidName,
+    /// The name is an IP address that an IP SAN carries.
+    IpSan(IpAddr),
+    /// The name is an IP address and no IP SAN carries it; the certificate's IP SANs.
+    IpNotInSans(IpAddr, Vec<String>),
 }
 
 fn fit(reference: &str, presented: &str) -> Fit {
@@ -73,24 +102,22 @@ fn fit(reference: &str, presented: &str) -> Fit {
             || covers_shape
             || wildcard_label_matches(first, reference.split('.').next().unwrap_or(""))
         {
-            return Fit::WildcardRule("a wildcard is valid only as the whole leftmost label");
+            return Fit::WildcardRule(WildcardRule::LeftmostOnly);
         }
         return Fit::No;
     }
     if rest.split('.').count() < 2 {
         if reference.ends_with(&format!(".{rest}")) || reference == rest {
-            return Fit::WildcardRule("a wildcard needs at least two labels after it");
+            return Fit::WildcardRule(WildcardRule::TwoLabelsAfter);
         }
         return Fit::No;
     }
     if reference == rest {
-        return Fit::WildcardRule("a wildcard never covers the apex");
+        return Fit::WildcardRule(WildcardRule::NeverApex);
     }
     match reference.strip_suffix(&format!(".{rest}")) {
         Some(label) if !label.is_empty() && !label.contains('.') => Fit::Wildcard,
-        Some(label) if !label.is_empty() => {
-            Fit::WildcardRule("a wildcard matches exactly one label")
-        }
+        Some(label) if !label.is_empty() => Fit::WildcardRule(WildcardRule::OneLabel),
         _ => Fit::No,
     }
 }
@@ -105,41 +132,24 @@ fn wildcard_label_matches(pattern: &str, label: &str) -> bool {
     }
 }
 
-fn list(names: &[String], max: usize) -> String {
-    let mut s: Vec<String> = names.iter().take(max).cloned().collect();
-    if names.len() > max {
-        s.push(format!("+{} more", names.len() - max));
-    }
-    s.join(", ")
-}
-
-/// Decides whether `cert` covers `name`. `source` is how the name is introduced in the
-/// reason ("SNI", "DNS name", "Host").
-pub fn check(source: &str, name: &str, cert: &CertInfo) -> (Verdict, String) {
+/// Decides whether `cert` covers `name`.
+pub fn check(name: &str, cert: &CertInfo) -> (Verdict, NameFit) {
     if let Ok(ip) = name
         .trim_start_matches('[')
         .trim_end_matches(']')
         .parse::<IpAddr>()
     {
-        return check_ip(source, ip, cert);
+        return check_ip(ip, cert);
     }
     let Some(reference) = normalize(name) else {
-        return (
-            Verdict::Mismatch,
-            format!("{source} {name:?} is not a valid host name"),
-        );
+        return (Verdict::Mismatch, NameFit::InvalidName);
     };
     if !cert.san_dns.is_empty() {
-        let mut rule: Option<(&String, &'static str)> = None;
+        let mut rule: Option<(&String, WildcardRule)> = None;
         for p in &cert.san_dns {
             match fit(&reference, p) {
-                Fit::Exact => return (Verdict::Match, format!("{source} {name} matches SAN {p}")),
-                Fit::Wildcard => {
-                    return (
-                        Verdict::Match,
-                        format!("{source} {name} matches wildcard SAN {p}"),
-                    )
-                }
+                Fit::Exact => return (Verdict::Match, NameFit::San(p.clone())),
+                Fit::Wildcard => return (Verdict::Match, NameFit::WildcardSan(p.clone())),
                 Fit::WildcardRule(r) => {
                     rule.get_or_insert((p, r));
                 }
@@ -147,54 +157,34 @@ pub fn check(source: &str, name: &str, cert: &CertInfo) -> (Verdict, String) {
             }
         }
         let why = match rule {
-            Some((p, r)) => format!("{source} {name} not covered by {p} ({r})"),
-            None => format!(
-                "{source} {name} not covered by the certificate's names ({})",
-                list(&cert.san_dns, 4)
-            ),
+            Some((p, r)) => NameFit::SanRule(p.clone(), r),
+            None => NameFit::NotInSans(cert.san_dns.clone()),
         };
         return (Verdict::Mismatch, why);
     }
     match &cert.subject_cn {
         Some(cn) => match fit(&reference, cn) {
-            Fit::Exact | Fit::Wildcard => (
-                Verdict::Match,
-                format!(
-                    "{source} {name} matches only the subject CN {cn}: the certificate has no DNS SAN, which current browsers reject"
-                ),
-            ),
-            Fit::WildcardRule(r) => (
-                Verdict::Mismatch,
-                format!("{source} {name} not covered by CN {cn} ({r}; the certificate has no DNS SAN)"),
-            ),
+            Fit::Exact | Fit::Wildcard => (Verdict::Match, NameFit::CnOnly(cn.clone())),
+            Fit::WildcardRule(r) => (Verdict::Mismatch, NameFit::CnRule(cn.clone(), r)),
             Fit::No => (
                 Verdict::Mismatch,
-                format!(
-                    "{source} {name} not covered by CN {cn} (the certificate has no subjectAltName{})",
-                    if cert.self_signed { " and is self-signed" } else { "" }
-                ),
+                NameFit::NotCn {
+                    cn: cn.clone(),
+                    self_signed: cert.self_signed,
+                },
             ),
         },
-        None => (
-            Verdict::Mismatch,
-            format!("{source} {name} not covered: the certificate names no host (no DNS SAN, no CN)"),
-        ),
+        None => (Verdict::Mismatch, NameFit::NoHostNames),
     }
 }
 
-fn check_ip(source: &str, ip: IpAddr, cert: &CertInfo) -> (Verdict, String) {
-    let ips = cert.ip_sans();
-    if ips.contains(&ip) {
-        return (Verdict::Match, format!("{source} {ip} matches IP SAN {ip}"));
+fn check_ip(ip: IpAddr, cert: &CertInfo) -> (Verdict, NameFit) {
+    if cert.ip_sans().contains(&ip) {
+        return (Verdict::Match, NameFit::IpSan(ip));
     }
-    let listed = if cert.san_ip.is_empty() {
-        "the certificate has no IP SAN".to_string()
-    } else {
-        format!("its IP SANs are {}", list(&cert.san_ip, 4))
-    };
     (
         Verdict::Mismatch,
-        format!("{source} {ip} is an IP address, which only an IP SAN can match; {listed}"),
+        NameFit::IpNotInSans(ip, cert.san_ip.clone()),
     )
 }
 

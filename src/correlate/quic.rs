@@ -3,79 +3,78 @@
 
 use std::net::SocketAddr;
 
-use super::{Correlator, NameSource, Probe, Proto, QuicClose, QuicDetails, TlsDetails, Verdict};
+use tls_parser::{TlsCipherSuiteID, TlsVersion};
+
+use super::{
+    cap, Cx, NameSource, Outcome, Probe, ProbeKind, QuicClose, QuicDetails, QuicOutcome, QuicProbe,
+    Reason, Side, TlsDetails, Verdict,
+};
 use crate::capture::Timestamp;
-use crate::parse::{quic, tls, DnsMessage, QuicItem};
+use crate::parse::{tls, DnsMessage, QuicItem};
 
-/// Why a QUIC probe's verdict is `unverified`.
-pub const QUIC_REASON: &str = "QUIC encrypts the server's certificate (TLS 1.3 inside QUIC)";
-
-impl Correlator {
-    /// Names whose HTTPS/SVCB answer carried an `ech` parameter: the question and the
-    /// owner name both count.
-    pub(super) fn note_ech_names(&mut self, msg: &DnsMessage) {
-        if !msg.response {
-            return;
+/// Names whose HTTPS/SVCB answer carried an `ech` parameter: the question and the owner
+/// name both count.
+pub(super) fn note_ech_names(cx: &mut Cx, msg: &DnsMessage) {
+    if !msg.response {
+        return;
+    }
+    for a in msg.answers.iter().filter(|a| a.ech()) {
+        let mut names = vec![a.name.to_ascii_lowercase()];
+        if let Some(q) = msg.questions.first() {
+            names.push(q.name.to_ascii_lowercase());
         }
-        for a in msg.answers.iter().filter(|a| a.ech) {
-            let mut names = vec![a.name.to_ascii_lowercase()];
-            if let Some((q, _)) = msg.questions.first() {
-                names.push(q.to_ascii_lowercase());
+        for n in names {
+            if cx.ech_names.len() >= cx.limits.max_ech_names && !cx.ech_names.contains(&n) {
+                cx.stats.ech_name_evictions += 1;
             }
-            for n in names {
-                if self.ech_names.len() >= self.limits.max_ech_names && !self.ech_names.contains(&n)
-                {
-                    self.stats.ech_name_evictions += 1;
-                }
-                self.ech_names.put(n, ());
-            }
+            cx.ech_names.put(n, ());
+        }
+    }
+}
+
+/// JA4 and ECH for a probe made from a ClientHello (TLS over TCP or QUIC).
+pub(super) fn hello_details(cx: &mut Cx, p: &mut Probe, hello: Option<&tls::ClientHello>) {
+    let Some(hello) = hello else {
+        return;
+    };
+    let (client, server) = (p.client, p.server);
+    let inferred = if hello.ech {
+        cx.dns_name(client, server).filter(|n| {
+            cx.ech_names.contains(&n.to_ascii_lowercase())
+                && Some(n.to_ascii_lowercase())
+                    != hello.sni.as_ref().map(|s| s.to_ascii_lowercase())
+        })
+    } else {
+        None
+    };
+    let Some(t) = p.tls_mut() else {
+        return;
+    };
+    t.ja4 = hello.ja4.clone();
+    if !hello.ech {
+        return;
+    }
+    t.ech = true;
+    t.ech_public_name = hello.sni.clone();
+    t.ech_inferred_target = inferred;
+}
+
+/// QUIC attempts waiting for the server's answer.
+pub struct QuicTracker {
+    /// (client, server) → the QUIC probe still waiting for the server's answer.
+    pending: lru::LruCache<(SocketAddr, SocketAddr), Probe>,
+}
+
+impl QuicTracker {
+    pub fn new(max: usize) -> Self {
+        QuicTracker {
+            pending: lru::LruCache::new(cap(max)),
         }
     }
 
-    /// JA4 and ECH for a probe made from a ClientHello (TLS over TCP or QUIC).
-    pub(super) fn hello_details(&mut self, p: &mut Probe, hello: Option<&tls::ClientHello>) {
-        let Some(hello) = hello else {
-            return;
-        };
-        let client = p.client;
-        let server = p.server;
-        let inferred = if hello.ech {
-            self.dns_name(client, server).filter(|n| {
-                self.ech_names.contains(&n.to_ascii_lowercase())
-                    && Some(n.to_ascii_lowercase())
-                        != hello.sni.as_ref().map(|s| s.to_ascii_lowercase())
-            })
-        } else {
-            None
-        };
-        let Some(t) = p.tls.as_mut() else {
-            return;
-        };
-        t.ja4 = hello.ja4.clone();
-        if !hello.ech {
-            return;
-        }
-        t.ech = true;
-        t.ech_public_name = hello.sni.clone();
-        t.ech_inferred_target = inferred.clone();
-        let mut note = match &hello.sni {
-            Some(sni) => format!(
-                "; ECH offered: {sni} is the public (cover) name, and if ECH was used the real name is hidden in the encrypted part (GREASE ECH looks the same on the wire)"
-            ),
-            None => "; ECH offered without an outer SNI".to_string(),
-        };
-        if let Some(n) = inferred {
-            note.push_str(&format!(
-                "; likely real target {n} (inferred: a DNS HTTPS/SVCB answer with an ech parameter was seen for {n}, which resolved to {server})"
-            ));
-        }
-        if let Some(r) = p.reason.as_mut() {
-            r.push_str(&note);
-        }
-    }
-
-    pub(super) fn quic(
+    pub fn item(
         &mut self,
+        cx: &mut Cx,
         ts: Timestamp,
         client: SocketAddr,
         server: SocketAddr,
@@ -91,81 +90,74 @@ impl Correlator {
         {
             let (name, source) = match hello.sni.as_deref() {
                 Some(s) if !s.is_empty() => (Some(s.to_string()), Some(NameSource::Sni)),
-                _ => match self.dns_name(client.ip(), server.ip()) {
+                _ => match cx.dns_name(client.ip(), server.ip()) {
                     Some(n) => (Some(n), Some(NameSource::DnsAnswer)),
                     None => (None, None),
                 },
             };
             let (verdict, reason) = match &name {
-                Some(_) => (Verdict::Unverified, QUIC_REASON.to_string()),
-                None => (
-                    Verdict::NoName,
-                    format!(
-                        "the QUIC ClientHello has no SNI and no DNS answer in the capture resolved {}; {QUIC_REASON}",
-                        server.ip()
-                    ),
-                ),
+                Some(_) => (Verdict::Unverified, Reason::Quic),
+                None => (Verdict::NoName, Reason::NoName { quic: true }),
             };
+            let quic = QuicDetails {
+                version,
+                dcid,
+                initial_packets: packets,
+                ..QuicDetails::default()
+            };
+            let details = QuicProbe {
+                tls: TlsDetails {
+                    offered_versions: super::tls::offered_versions(&hello),
+                    alpn: hello.alpn.clone(),
+                    ech: hello.ech,
+                    ..TlsDetails::default()
+                },
+                quic,
+            };
+            let outcome = Outcome::Quic(QuicOutcome::of(&details.quic));
             let mut probe = Probe {
                 name,
                 name_source: source,
                 verdict: Some(verdict),
                 reason: Some(reason),
-                tls: Some(Box::new(TlsDetails {
-                    offered_versions: if hello.versions.is_empty() {
-                        vec![tls::version_name(hello.legacy_version)]
-                    } else {
-                        hello
-                            .versions
-                            .iter()
-                            .map(|v| tls::version_name(*v))
-                            .collect()
-                    },
-                    alpn: hello.alpn.clone(),
-                    ech: hello.ech,
-                    ..TlsDetails::default()
-                })),
-                quic: Some(Box::new(QuicDetails {
-                    version: quic::version_name(version),
-                    dcid,
-                    initial_packets: packets,
-                    ..QuicDetails::default()
-                })),
-                ..Probe::new(ts, client, server, Proto::Quic)
+                ..Probe::new(
+                    ts,
+                    client,
+                    server,
+                    ProbeKind::Quic(Box::new(details)),
+                    outcome,
+                )
             };
-            self.hello_details(&mut probe, Some(&hello));
-            probe.outcome = quic_outcome(probe.quic.as_deref());
+            hello_details(cx, &mut probe, Some(&hello));
             // A new attempt on the same address pair ends the previous one; a full table
             // pushes out the oldest waiting attempt. Either is reported as it stands.
-            if let Some((old_key, old)) = self.quic_pending.push(key, probe) {
+            if let Some((old_key, old)) = self.pending.push(key, probe) {
                 if old_key != key {
-                    self.stats.quic_pending_evictions += 1;
+                    cx.stats.quic_pending_evictions += 1;
                 }
-                self.emit(old);
+                cx.emit(old);
             }
             return;
         }
         // peek_mut: the table stays in the order the attempts started (see `expire`).
-        let Some(p) = self.quic_pending.peek_mut(&key) else {
+        let Some(p) = self.pending.peek_mut(&key) else {
             return;
         };
-        if let (QuicItem::ServerHello(sh), Some(t)) = (&item, p.tls.as_mut()) {
-            t.version = Some(tls::version_name(sh.version));
-            t.cipher = Some(tls::cipher_name(sh.cipher));
-            t.hello_retry = sh.hrr;
-        }
-        let Some(q) = p.quic.as_mut() else {
+        let ProbeKind::Quic(qp) = &mut p.kind else {
             return;
         };
+        let q = &mut qp.quic;
         match item {
-            QuicItem::Hello { .. } | QuicItem::ServerHello(_) => {}
+            QuicItem::Hello { .. } => {}
+            QuicItem::ServerHello(sh) => {
+                qp.tls.version = Some(TlsVersion(sh.version));
+                qp.tls.cipher = Some(TlsCipherSuiteID(sh.cipher));
+                qp.tls.hello_retry = sh.hrr;
+            }
             QuicItem::ServerInitial => q.server_initial = true,
             QuicItem::ServerHandshake => q.server_handshake = true,
             QuicItem::Retry => q.retry = true,
-            QuicItem::VersionNegotiation { versions } => {
-                q.version_negotiation =
-                    Some(versions.into_iter().map(quic::version_name).collect());
-            }
+            QuicItem::VersionNegotiation { versions } => q.version_negotiation = Some(versions),
             QuicItem::Close {
                 from_server,
                 code,
@@ -175,63 +167,47 @@ impl Correlator {
             } => {
                 if q.close.is_none() {
                     q.close = Some(QuicClose {
-                        by: if from_server { "server" } else { "client" },
+                        by: if from_server {
+                            Side::Server
+                        } else {
+                            Side::Client
+                        },
                         code,
-                        error: quic::error_name(code, app),
+                        app,
                         reason,
                     });
                 }
             }
             QuicItem::ClientOneRtt => q.handshake_completed = true,
         }
+        let q = &qp.quic;
         // A close, a version negotiation or 1-RTT data from the client settle the outcome.
         let settled = q.close.is_some() || q.version_negotiation.is_some() || q.handshake_completed;
-        p.outcome = quic_outcome(p.quic.as_deref());
+        p.outcome = Outcome::Quic(QuicOutcome::of(q));
         if settled {
-            if let Some(p) = self.quic_pending.pop(&key) {
-                self.emit(p);
+            if let Some(p) = self.pending.pop(&key) {
+                cx.emit(p);
             }
         }
     }
-}
 
-fn quic_outcome(q: Option<&QuicDetails>) -> String {
-    let Some(q) = q else {
-        return String::new();
-    };
-    let retry = if q.retry { "after a Retry, " } else { "" };
-    if let Some(c) = &q.close {
-        let reason = if c.reason.is_empty() {
-            String::new()
-        } else {
-            format!(" \"{}\"", c.reason)
-        };
-        let answered = q.server_initial || q.server_handshake || q.retry;
-        if c.by == "client" && !answered && q.version_negotiation.is_none() {
-            return format!(
-                "no answer from the server seen; the client gave up (CONNECTION_CLOSE in an Initial: {}{reason})",
-                c.error
-            );
+    /// Attempts waiting longer than the probe timeout are reported as they stand.
+    pub fn expire(&mut self, cx: &mut Cx, now: Timestamp) {
+        let limit = cx.timeout();
+        while let Some((_, p)) = self.pending.peek_lru() {
+            if now.secs_since(&p.ts) <= limit {
+                break;
+            }
+            if let Some((_, p)) = self.pending.pop_lru() {
+                cx.stats.probes_timed_out += 1;
+                cx.emit(p);
+            }
         }
-        return format!(
-            "{retry}{} closed the connection in an Initial: {}{reason}",
-            c.by, c.error
-        );
     }
-    if let Some(v) = &q.version_negotiation {
-        return format!(
-            "server answered with Version Negotiation (it offers {})",
-            v.join(", ")
-        );
-    }
-    if q.handshake_completed {
-        return format!("{retry}handshake completed, data exchanged");
-    }
-    match (q.server_initial, q.server_handshake) {
-        (true, true) => format!("{retry}server answered (Initial and Handshake packets)"),
-        (true, false) => format!("{retry}server answered (Initial packet)"),
-        (false, true) => format!("{retry}server answered (Handshake packets)"),
-        (false, false) if q.retry => "server sent a Retry; no further answer seen".into(),
-        (false, false) => "no answer from the server seen".into(),
+
+    pub fn finish(&mut self, cx: &mut Cx) {
+        while let Some((_, p)) = self.pending.pop_lru() {
+            cx.emit(p);
+        }
     }
 }

@@ -3,25 +3,33 @@
 
 use std::net::IpAddr;
 
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 /// What probewatch keeps of a certificate.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CertInfo {
     pub subject_cn: Option<String>,
     pub san_dns: Vec<String>,
     pub san_ip: Vec<String>,
     pub issuer: String,
-    pub not_before: String,
-    pub not_after: String,
+    /// Validity, as times (UTC); `None` when the certificate could not be parsed.
+    pub not_before: Option<time::OffsetDateTime>,
+    pub not_after: Option<time::OffsetDateTime>,
     pub self_signed: bool,
     pub sha256: String,
     /// Set when the certificate or its SAN extension could not be fully parsed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parse_error: Option<String>,
+    pub parse_error: Option<CertError>,
+}
+
+/// What could not be read of a certificate; the text is the x509 parser's own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CertError {
+    /// The certificate itself.
+    Certificate(String),
+    /// Its subjectAltName extension.
+    SubjectAltName(String),
 }
 
 impl CertInfo {
@@ -64,12 +72,6 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-fn rfc3339(t: &x509_parser::time::ASN1Time) -> String {
-    let dt = t.to_datetime();
-    dt.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
-}
-
 /// Summarises one DER certificate. Never fails: what cannot be read is said in `parse_error`.
 pub fn summarize(der: &[u8]) -> CertInfo {
     let sha256 = hex(&Sha256::digest(der));
@@ -78,7 +80,7 @@ pub fn summarize(der: &[u8]) -> CertInfo {
         Err(e) => {
             return CertInfo {
                 sha256,
-                parse_error: Some(format!("certificate could not be parsed ({e})")),
+                parse_error: Some(CertError::Certificate(e.to_string())),
                 ..CertInfo::default()
             }
         }
@@ -96,8 +98,8 @@ pub fn summarize(der: &[u8]) -> CertInfo {
             Err(_) => printable(&String::from_utf8_lossy(cn.as_slice())),
         });
     info.issuer = cert.issuer().to_string();
-    info.not_before = rfc3339(&cert.validity().not_before);
-    info.not_after = rfc3339(&cert.validity().not_after);
+    info.not_before = Some(cert.validity().not_before.to_datetime());
+    info.not_after = Some(cert.validity().not_after.to_datetime());
     info.self_signed = cert.subject().as_raw() == cert.issuer().as_raw();
     match cert.subject_alternative_name() {
         Ok(Some(san)) => {
@@ -114,7 +116,7 @@ pub fn summarize(der: &[u8]) -> CertInfo {
             }
         }
         Ok(None) => {}
-        Err(e) => info.parse_error = Some(format!("subjectAltName could not be parsed ({e})")),
+        Err(e) => info.parse_error = Some(CertError::SubjectAltName(e.to_string())),
     }
     info
 }

@@ -1,38 +1,119 @@
-//! DNS messages (simple-dns). The borrowed packet view stays here.
+//! DNS messages (simple-dns). The borrowed packet view stays here; the stage hands on
+//! typed, owned values ([`DnsMessage`], [`Rdata`]).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use serde::Serialize;
 use simple_dns::rdata::RData;
 use simple_dns::{Packet, PacketFlag};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// A resource record type (the number on the wire).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RrType(pub u16);
+
+impl RrType {
+    pub const A: RrType = RrType(1);
+    pub const CNAME: RrType = RrType(5);
+    pub const AAAA: RrType = RrType(28);
+    pub const SRV: RrType = RrType(33);
+    pub const SVCB: RrType = RrType(64);
+    pub const HTTPS: RrType = RrType(65);
+}
+
+/// A response code (the number on the wire, extended codes included).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rcode(pub u16);
+
+impl Rcode {
+    pub const NOERROR: Rcode = Rcode(0);
+}
+
+/// The data of one answer record, typed for the records probewatch follows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rdata {
+    A(Ipv4Addr),
+    Aaaa(Ipv6Addr),
+    Cname(String),
+    Ptr(String),
+    Ns(String),
+    Mx(String),
+    Srv {
+        priority: u16,
+        weight: u16,
+        port: u16,
+        target: String,
+    },
+    /// HTTPS (65) and SVCB (64) records.
+    Svcb {
+        https: bool,
+        priority: u16,
+        target: String,
+        /// An `ech` SvcParam (key 5): an ECH configuration for the name.
+        ech: bool,
+    },
+    /// Any other type: kept by number, its data not read.
+    Other(RrType),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DnsAnswer {
     pub name: String,
-    #[serde(rename = "type")]
-    pub rtype: String,
-    pub data: String,
-    /// An HTTPS/SVCB answer with an `ech` parameter (an ECH configuration for the name).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub ech: bool,
+    pub data: Rdata,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Question {
+    pub name: String,
+    pub qtype: RrType,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DnsMessage {
     pub id: u16,
     pub response: bool,
-    pub rcode: String,
-    /// (name, type) of each question.
-    pub questions: Vec<(String, String)>,
+    pub rcode: Rcode,
+    pub questions: Vec<Question>,
     pub answers: Vec<DnsAnswer>,
 }
 
 impl DnsAnswer {
     /// The address an A/AAAA answer carries.
     pub fn ip(&self) -> Option<IpAddr> {
-        match self.rtype.as_str() {
-            "A" | "AAAA" => self.data.parse().ok(),
-            _ => None,
+        match self.data {
+            Rdata::A(a) => Some(IpAddr::V4(a)),
+            Rdata::Aaaa(a) => Some(IpAddr::V6(a)),
+            Rdata::Cname(_)
+            | Rdata::Ptr(_)
+            | Rdata::Ns(_)
+            | Rdata::Mx(_)
+            | Rdata::Srv { .. }
+            | Rdata::Svcb { .. }
+            | Rdata::Other(_) => None,
+        }
+    }
+
+    /// An HTTPS/SVCB answer with an `ech` parameter.
+    pub fn ech(&self) -> bool {
+        matches!(self.data, Rdata::Svcb { ech: true, .. })
+    }
+
+    pub fn rtype(&self) -> RrType {
+        self.data.rtype()
+    }
+}
+
+impl Rdata {
+    pub fn rtype(&self) -> RrType {
+        match self {
+            Rdata::A(_) => RrType::A,
+            Rdata::Aaaa(_) => RrType::AAAA,
+            Rdata::Cname(_) => RrType::CNAME,
+            Rdata::Ptr(_) => RrType(12),
+            Rdata::Ns(_) => RrType(2),
+            Rdata::Mx(_) => RrType(15),
+            Rdata::Srv { .. } => RrType::SRV,
+            Rdata::Svcb { https: true, .. } => RrType::HTTPS,
+            Rdata::Svcb { https: false, .. } => RrType::SVCB,
+            Rdata::Other(t) => *t,
         }
     }
 }
@@ -50,94 +131,66 @@ pub fn parse(bytes: &[u8]) -> Option<DnsMessage> {
     let questions = p
         .questions
         .iter()
-        .map(|q| (trim_dot(q.qname.to_string()), qtype_name(&q.qtype)))
+        .map(|q| Question {
+            name: trim_dot(q.qname.to_string()),
+            qtype: qtype(&q.qtype),
+        })
         .collect();
     let answers = p
         .answers
         .iter()
-        .map(|rr| {
-            let (rtype, data) = rdata(&rr.rdata);
-            DnsAnswer {
-                name: trim_dot(rr.name.to_string()),
-                rtype,
-                data,
-                ech: has_ech(&rr.rdata),
-            }
+        .map(|rr| DnsAnswer {
+            name: trim_dot(rr.name.to_string()),
+            data: rdata(&rr.rdata),
         })
         .collect();
     Some(DnsMessage {
         id: p.id(),
         response: p.has_flags(PacketFlag::RESPONSE),
-        rcode: format!("{:?}", p.rcode()).to_ascii_uppercase(),
+        rcode: Rcode(p.rcode() as u16),
         questions,
         answers,
     })
 }
 
-fn qtype_name(q: &simple_dns::QTYPE) -> String {
+fn qtype(q: &simple_dns::QTYPE) -> RrType {
     match q {
-        simple_dns::QTYPE::TYPE(t) => type_name(*t),
-        other => format!("{other:?}"),
+        simple_dns::QTYPE::TYPE(t) => RrType((*t).into()),
+        simple_dns::QTYPE::IXFR => RrType(251),
+        simple_dns::QTYPE::AXFR => RrType(252),
+        simple_dns::QTYPE::MAILB => RrType(253),
+        simple_dns::QTYPE::MAILA => RrType(254),
+        simple_dns::QTYPE::ANY => RrType(255),
     }
 }
 
-fn type_name(t: simple_dns::TYPE) -> String {
-    let n: u16 = t.into();
-    match n {
-        1 => "A".into(),
-        2 => "NS".into(),
-        5 => "CNAME".into(),
-        6 => "SOA".into(),
-        12 => "PTR".into(),
-        15 => "MX".into(),
-        16 => "TXT".into(),
-        28 => "AAAA".into(),
-        33 => "SRV".into(),
-        64 => "SVCB".into(),
-        65 => "HTTPS".into(),
-        255 => "ANY".into(),
-        other => format!("TYPE{other}"),
-    }
-}
-
-/// An HTTPS (65) or SVCB (64) record that carries an `ech` SvcParam (key 5).
-fn has_ech(r: &RData<'_>) -> bool {
+/// The typed data of one record; an HTTPS/SVCB record notes its `ech` SvcParam (key 5).
+fn rdata(r: &RData<'_>) -> Rdata {
     match r {
-        RData::HTTPS(h) => h.0.get_param(5).is_some(),
-        RData::SVCB(h) => h.get_param(5).is_some(),
-        _ => false,
-    }
-}
-
-fn rdata(r: &RData<'_>) -> (String, String) {
-    match r {
-        RData::A(a) => ("A".into(), std::net::Ipv4Addr::from(a.address).to_string()),
-        RData::AAAA(a) => (
-            "AAAA".into(),
-            std::net::Ipv6Addr::from(a.address).to_string(),
-        ),
-        RData::CNAME(c) => ("CNAME".into(), trim_dot(c.0.to_string())),
-        RData::PTR(c) => ("PTR".into(), trim_dot(c.0.to_string())),
-        RData::NS(c) => ("NS".into(), trim_dot(c.0.to_string())),
-        RData::MX(m) => ("MX".into(), trim_dot(m.exchange.to_string())),
-        RData::SRV(s) => (
-            "SRV".into(),
-            format!(
-                "{} {} {} {}",
-                s.priority,
-                s.weight,
-                s.port,
-                trim_dot(s.target.to_string())
-            ),
-        ),
-        RData::HTTPS(h) => (
-            "HTTPS".into(),
-            format!("{} {}", h.0.priority, trim_dot(h.0.target.to_string())),
-        ),
-        RData::SVCB(h) => (
-            "SVCB".into(),
-            format!("{} {}", h.priority, trim_dot(h.target.to_string())),
-        ),
-        other => (type_name(other.type_code()), String::new()),
+        RData::A(a) => Rdata::A(Ipv4Addr::from(a.address)),
+        RData::AAAA(a) => Rdata::Aaaa(Ipv6Addr::from(a.address)),
+        RData::CNAME(c) => Rdata::Cname(trim_dot(c.0.to_string())),
+        RData::PTR(c) => Rdata::Ptr(trim_dot(c.0.to_string())),
+        RData::NS(c) => Rdata::Ns(trim_dot(c.0.to_string())),
+        RData::MX(m) => Rdata::Mx(trim_dot(m.exchange.to_string())),
+        RData::SRV(s) => Rdata::Srv {
+            priority: s.priority,
+            weight: s.weight,
+            port: s.port,
+            target: trim_dot(s.target.to_string()),
+        },
+        RData::HTTPS(h) => Rdata::Svcb {
+            https: true,
+            priority: h.0.priority,
+            target: trim_dot(h.0.target.to_string()),
+            ech: h.0.get_param(5).is_some(),
+        },
+        RData::SVCB(h) => Rdata::Svcb {
+            https: false,
+            priority: h.priority,
+            target: trim_dot(h.target.to_string()),
+            ech: h.get_param(5).is_some(),
+        },
+        other => Rdata::Other(RrType(other.type_code().into())),
     }
 }

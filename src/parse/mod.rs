@@ -22,8 +22,8 @@ use crate::capture::Timestamp;
 use crate::decode::Datagram;
 use crate::reassemble::{Dir, EndCause, Event, FlowId, FlowSummary, GapCause};
 
-pub use cert::{CertChain, CertInfo};
-pub use dns::{DnsAnswer, DnsMessage};
+pub use cert::{CertChain, CertError, CertInfo};
+pub use dns::{DnsAnswer, DnsMessage, Question, Rcode, Rdata, RrType};
 pub use quic::QuicItem;
 pub use tls::{ClientHello, ServerHello, TlsItem};
 

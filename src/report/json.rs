@@ -4,10 +4,10 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::rfc3339;
+use super::text::{self, rfc3339};
 use crate::correlate::groups::Group;
-use crate::correlate::{ClientSummary, Probe, Report};
-use crate::parse::CertInfo;
+use crate::correlate::{ClientSummary, Probe, ProbeKind, Report};
+use crate::parse::{CertInfo, DnsAnswer};
 use crate::stats::Stats;
 
 // Probe lines are the bulk of the output: they are serialized straight from these views
@@ -19,12 +19,12 @@ struct CertJson<'a> {
     san_dns: &'a [String],
     san_ip: &'a [String],
     issuer: &'a str,
-    not_before: &'a str,
-    not_after: &'a str,
+    not_before: String,
+    not_after: String,
     self_signed: bool,
     sha256: &'a String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    parse_error: &'a Option<String>,
+    parse_error: Option<String>,
 }
 
 fn cert(c: &CertInfo) -> CertJson<'_> {
@@ -33,43 +33,43 @@ fn cert(c: &CertInfo) -> CertJson<'_> {
         san_dns: &c.san_dns,
         san_ip: &c.san_ip,
         issuer: &c.issuer,
-        not_before: &c.not_before,
-        not_after: &c.not_after,
+        not_before: text::cert_time(c.not_before),
+        not_after: text::cert_time(c.not_after),
         self_signed: c.self_signed,
         sha256: &c.sha256,
-        parse_error: &c.parse_error,
+        parse_error: c.parse_error.as_ref().map(text::cert_error),
     }
 }
 
 #[derive(Serialize)]
-struct AlertJson<'a> {
-    from: &'a str,
-    level: &'a str,
-    description: &'a str,
+struct AlertJson {
+    from: &'static str,
+    level: String,
+    description: String,
 }
 
 #[derive(Serialize)]
-struct CloseJson<'a> {
-    by: &'a str,
-    how: &'a str,
+struct CloseJson {
+    by: &'static str,
+    how: &'static str,
     ts: String,
 }
 
 #[derive(Serialize)]
 struct TlsJson<'a> {
-    version: &'a Option<String>,
-    cipher: &'a Option<String>,
-    offered_versions: &'a [String],
+    version: Option<String>,
+    cipher: Option<String>,
+    offered_versions: Vec<String>,
     alpn: &'a [String],
     ech: bool,
     hello_retry: bool,
-    starttls: &'a Option<String>,
+    starttls: Option<&'static str>,
     chain_len: Option<usize>,
     client_cert: Option<CertJson<'a>>,
     client_chain_len: Option<usize>,
-    alerts: Vec<AlertJson<'a>>,
+    alerts: Vec<AlertJson>,
     app_data: bool,
-    close: Option<CloseJson<'a>>,
+    close: Option<CloseJson>,
     mid_stream: bool,
     ja4: &'a Option<String>,
     ech_public_name: &'a Option<String>,
@@ -86,29 +86,49 @@ struct HttpJson<'a> {
 }
 
 #[derive(Serialize)]
+struct AnswerJson<'a> {
+    name: &'a str,
+    #[serde(rename = "type")]
+    rtype: String,
+    data: String,
+    /// An HTTPS/SVCB answer with an `ech` parameter.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    ech: bool,
+}
+
+fn answer(a: &DnsAnswer) -> AnswerJson<'_> {
+    AnswerJson {
+        name: &a.name,
+        rtype: text::rr_type(a.rtype()),
+        data: text::rdata(&a.data),
+        ech: a.ech(),
+    }
+}
+
+#[derive(Serialize)]
 struct DnsJson<'a> {
-    qtype: &'a str,
-    rcode: &'a Option<String>,
-    answers: &'a [crate::parse::DnsAnswer],
+    qtype: String,
+    rcode: Option<String>,
+    answers: Vec<AnswerJson<'a>>,
 }
 
 #[derive(Serialize)]
 struct QuicCloseJson<'a> {
-    by: &'a str,
+    by: &'static str,
     code: u64,
-    error: &'a str,
+    error: String,
     reason: &'a str,
 }
 
 #[derive(Serialize)]
 struct QuicJson<'a> {
-    version: &'a str,
+    version: String,
     dcid: &'a str,
     initial_packets: u32,
     server_initial: bool,
     server_handshake: bool,
     retry: bool,
-    version_negotiation: &'a Option<Vec<String>>,
+    version_negotiation: Option<Vec<String>>,
     close: Option<QuicCloseJson<'a>>,
     handshake_completed: bool,
 }
@@ -128,9 +148,9 @@ pub struct ProbeJson<'a> {
     name: &'a Option<String>,
     name_source: Option<&'static str>,
     verdict: Option<&'static str>,
-    reason: &'a Option<String>,
+    reason: Option<String>,
     cert: Option<CertJson<'a>>,
-    outcome: &'a str,
+    outcome: String,
     tls: Option<TlsJson<'a>>,
     http: Option<HttpJson<'a>>,
     dns: Option<DnsJson<'a>>,
@@ -139,30 +159,37 @@ pub struct ProbeJson<'a> {
 }
 
 pub fn probe(p: &Probe) -> ProbeJson<'_> {
-    let tls = p.tls.as_ref().map(|t| TlsJson {
-        version: &t.version,
-        cipher: &t.cipher,
-        offered_versions: &t.offered_versions,
+    let tls = p.tls().map(|t| TlsJson {
+        version: t.version.map(text::tls_version),
+        cipher: t.cipher.map(text::cipher),
+        offered_versions: t
+            .offered_versions
+            .iter()
+            .map(|v| text::tls_version(*v))
+            .collect(),
         alpn: &t.alpn,
         ech: t.ech,
         hello_retry: t.hello_retry,
-        starttls: &t.starttls,
+        starttls: t.starttls,
         chain_len: t.chain_len,
         client_cert: t.client_cert.as_ref().map(cert),
         client_chain_len: t.client_chain_len,
         alerts: t
             .alerts
             .iter()
-            .map(|a| AlertJson {
-                from: a.from,
-                level: &a.level,
-                description: &a.description,
+            .map(|a| {
+                let (level, description) = text::alert_parts(a.kind);
+                AlertJson {
+                    from: text::side(a.from),
+                    level,
+                    description,
+                }
             })
             .collect(),
         app_data: t.app_data,
         close: t.close.as_ref().map(|c| CloseJson {
-            by: c.by,
-            how: c.how,
+            by: text::side(c.by),
+            how: text::close_how(c.how),
             ts: rfc3339(c.ts),
         }),
         mid_stream: t.mid_stream,
@@ -170,6 +197,55 @@ pub fn probe(p: &Probe) -> ProbeJson<'_> {
         ech_public_name: &t.ech_public_name,
         ech_inferred_target: &t.ech_inferred_target,
     });
+    let (http, dns, quic) = match &p.kind {
+        ProbeKind::Http(h) => (
+            Some(HttpJson {
+                method: &h.method,
+                path: &h.path,
+                host: &h.host,
+                status: h.status,
+                location: &h.location,
+            }),
+            None,
+            None,
+        ),
+        ProbeKind::Dns(d) => (
+            None,
+            Some(DnsJson {
+                qtype: text::qtype(d.qtype),
+                rcode: d.rcode.map(text::rcode),
+                answers: d.answers.iter().map(answer).collect(),
+            }),
+            None,
+        ),
+        ProbeKind::Quic(q) => {
+            let q = &q.quic;
+            (
+                None,
+                None,
+                Some(QuicJson {
+                    version: text::quic_version(q.version),
+                    dcid: &q.dcid,
+                    initial_packets: q.initial_packets,
+                    server_initial: q.server_initial,
+                    server_handshake: q.server_handshake,
+                    retry: q.retry,
+                    version_negotiation: q
+                        .version_negotiation
+                        .as_ref()
+                        .map(|v| v.iter().map(|v| text::quic_version(*v)).collect()),
+                    close: q.close.as_ref().map(|c| QuicCloseJson {
+                        by: text::side(c.by),
+                        code: c.code,
+                        error: crate::parse::quic::error_name(c.code, c.app),
+                        reason: &c.reason,
+                    }),
+                    handshake_completed: q.handshake_completed,
+                }),
+            )
+        }
+        ProbeKind::Tls(_) => (None, None, None),
+    };
     ProbeJson {
         kind: "probe",
         id: p.id,
@@ -178,42 +254,17 @@ pub fn probe(p: &Probe) -> ProbeJson<'_> {
         client_port: p.client_port,
         server: p.server.to_string(),
         port: p.port,
-        proto: p.proto.as_str(),
+        proto: text::proto(p.proto()),
         name: &p.name,
-        name_source: p.name_source.map(|s| s.as_str()),
-        verdict: p.verdict.map(|v| v.as_str()),
-        reason: &p.reason,
-        cert: p.cert.as_deref().map(cert),
-        outcome: &p.outcome,
+        name_source: p.name_source.map(text::name_source),
+        verdict: p.verdict.map(text::verdict),
+        reason: text::reason(p),
+        cert: p.cert().map(cert),
+        outcome: text::outcome(p),
         tls,
-        http: p.http.as_ref().map(|h| HttpJson {
-            method: &h.method,
-            path: &h.path,
-            host: &h.host,
-            status: h.status,
-            location: &h.location,
-        }),
-        dns: p.dns.as_ref().map(|d| DnsJson {
-            qtype: &d.qtype,
-            rcode: &d.rcode,
-            answers: &d.answers,
-        }),
-        quic: p.quic.as_ref().map(|q| QuicJson {
-            version: &q.version,
-            dcid: &q.dcid,
-            initial_packets: q.initial_packets,
-            server_initial: q.server_initial,
-            server_handshake: q.server_handshake,
-            retry: q.retry,
-            version_negotiation: &q.version_negotiation,
-            close: q.close.as_ref().map(|c| QuicCloseJson {
-                by: c.by,
-                code: c.code,
-                error: &c.error,
-                reason: &c.reason,
-            }),
-            handshake_completed: q.handshake_completed,
-        }),
+        http,
+        dns,
+        quic,
         group: p.group,
     }
 }
@@ -226,16 +277,16 @@ pub fn group(g: &Group) -> Value {
         .map(|m| {
             json!({
                 "probe": m.probe,
-                "proto": m.proto.as_str(),
+                "proto": text::proto(m.proto),
                 "name": m.name,
-                "origin": m.origin.as_str(),
+                "origin": text::origin(m.origin),
                 "origin_probe": m.origin_probe,
                 "address_from": m.address_from,
                 "cname_chain": m.cname_chain,
-                "step": m.step,
+                "step": m.step.as_ref().map(text::step),
                 "moved_on": m.moved_on.as_ref().map(|x| json!({
                     "name": x.name,
-                    "proto": x.proto.as_str(),
+                    "proto": text::proto(x.proto),
                     "port": x.port,
                     "after_secs": (x.after_secs * 1e6).round() / 1e6,
                     "followed_redirect": x.followed_redirect,
@@ -252,12 +303,12 @@ pub fn group(g: &Group) -> Value {
         "last_ts": rfc3339(g.last),
         "probes": g.members.iter().map(|m| m.probe).collect::<Vec<_>>(),
         "probes_not_listed": g.members_dropped,
-        "pattern": g.pattern.map(|p| p.as_str()),
-        "pattern_label": g.pattern.map(|p| p.label()),
-        "explanation": g.pattern.map(|p| p.explanation()),
+        "pattern": g.pattern.map(text::pattern),
+        "pattern_label": g.pattern.map(text::pattern_label),
+        "explanation": g.pattern.map(text::pattern_explanation),
         "names": g.names.iter().map(|n| json!({
             "name": n.name,
-            "origin": n.origin.as_str(),
+            "origin": text::origin(n.origin),
             "probe": n.probe,
             "origin_probe": n.origin_probe,
         })).collect::<Vec<_>>(),
@@ -265,20 +316,45 @@ pub fn group(g: &Group) -> Value {
         "san": g.advice.as_ref().map(|a| a.san.clone()),
         "wildcard": g.advice.as_ref().and_then(|a| a.wildcard.as_ref().map(|w| json!({
             "name": w,
-            "cannot_cover": a.wildcard_cannot_cover.iter().map(|u| json!({"name": u.name, "why": u.why})).collect::<Vec<_>>(),
+            "cannot_cover": a.wildcard_cannot_cover.iter().map(|u| json!({"name": u.name, "why": text::uncovered(u.why)})).collect::<Vec<_>>(),
         }))),
-        "notes": g.advice.as_ref().map(|a| a.notes.clone()).unwrap_or_default(),
+        "notes": g.advice.as_ref().map(|a| a.notes.iter().map(text::note).collect::<Vec<_>>()).unwrap_or_default(),
         "members": members,
     })
 }
 
-pub fn write(report: &Report, stats: &Stats, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    for p in &report.probes {
+/// JSON Lines, for a capture file and for a live capture alike.
+pub struct JsonWriter;
+
+impl super::Writer for JsonWriter {
+    fn probe(&mut self, p: &Probe, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         serde_json::to_writer(&mut *out, &probe(p))?;
         out.write_all(b"\n")?;
+        out.flush()
     }
-    write_groups(&report.groups, out)?;
-    write_tail(&report.clients, stats, out)
+
+    fn finish(
+        &mut self,
+        end: &super::End<'_>,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        for p in &end.report.probes {
+            serde_json::to_writer(&mut *out, &probe(p))?;
+            out.write_all(b"\n")?;
+        }
+        write_groups(&end.report.groups, out)?;
+        write_tail(&end.report.clients, end.stats, out)
+    }
+}
+
+pub fn write(report: &Report, stats: &Stats, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use super::Writer;
+    let end = super::End {
+        report,
+        stats,
+        streamed: false,
+    };
+    JsonWriter.finish(&end, out)
 }
 
 /// The `group` lines.

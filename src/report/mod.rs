@@ -1,68 +1,92 @@
-//! Stage 6: output formats. Only this module knows about tables and JSON.
+//! Stage 6: output formats. Only this module writes text: [`text`] holds every sentence
+//! and every name of a wire value; each format is one [`Writer`] in a file of its own.
+//!
+//! Both paths use the same writers: a capture file's report calls [`Writer::finish`] once
+//! with every probe in time order; a live capture calls [`Writer::probe`] as each probe
+//! completes, then [`Writer::finish`] with the groups, clients and stats.
+//!
+//! Adding a format: a file with its writer, a variant of [`Format`] (its doc comment is the
+//! `--format` help), and its line in [`writer`].
 
 pub mod json;
 pub mod stream;
 pub mod table;
+pub mod text;
 pub mod timeline;
 
-pub use stream::Stream;
+use std::io::Write;
 
-use crate::capture::Timestamp;
-use crate::correlate::Report;
+use crate::correlate::{Probe, Report};
 use crate::stats::Stats;
 
+pub use text::rfc3339;
+
 /// Output format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// One table per client, then a summary (for people).
     Table,
+    /// JSON Lines: probe, group, client and stats objects (for scripts).
     Json,
+    /// Each client's fan-out over time: one lane per name, then the walk in words
+    /// (capture files).
+    Timeline,
 }
 
-/// RFC 3339 UTC with microseconds.
-pub fn rfc3339(ts: Timestamp) -> String {
-    let micros = ts.nanos / 1000;
-    match time::OffsetDateTime::from_unix_timestamp(ts.secs) {
-        Ok(dt) => format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-            dt.year(),
-            u8::from(dt.month()),
-            dt.day(),
-            dt.hour(),
-            dt.minute(),
-            dt.second(),
-            micros
-        ),
-        Err(_) => format!("{}.{:06}", ts.secs, micros),
+/// What every format may use.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Width in columns.
+    pub width: u16,
+    /// A JA4 column in the table.
+    pub ja4: bool,
+}
+
+/// The end of a report: everything still to write.
+pub struct End<'a> {
+    /// Every probe in time order (a capture file), or none (they were streamed live) and
+    /// the groups and per-client summaries.
+    pub report: &'a Report,
+    pub stats: &'a Stats,
+    /// The probes were already written one by one with [`Writer::probe`].
+    pub streamed: bool,
+}
+
+/// One output format.
+pub trait Writer {
+    /// Whether the format can write probes as they complete (a live capture).
+    fn streams(&self) -> bool {
+        true
     }
+
+    /// Writes one probe as soon as it completes (live capture), and flushes.
+    fn probe(&mut self, p: &Probe, out: &mut dyn Write) -> std::io::Result<()>;
+
+    /// Writes the rest: the probes of a capture file, the groups, clients and stats.
+    fn finish(&mut self, end: &End<'_>, out: &mut dyn Write) -> std::io::Result<()>;
 }
 
-pub use table::Options as TableOptions;
-
-/// Like [`write`], with optional table columns.
-pub fn write_with(
-    format: Format,
-    report: &Report,
-    stats: &Stats,
-    out: &mut dyn std::io::Write,
-    width: u16,
-    opts: &TableOptions,
-) -> std::io::Result<()> {
+/// The writer of a format: the one place that lists them.
+pub fn writer(format: Format, opts: Options) -> Box<dyn Writer> {
     match format {
-        Format::Table if opts.timeline => timeline::write(report, stats, out, width),
-        Format::Table => table::write_with(report, stats, out, width, opts),
-        Format::Json => json::write(report, stats, out),
+        Format::Table => Box::new(table::TableWriter::new(opts)),
+        Format::Json => Box::new(json::JsonWriter),
+        Format::Timeline => Box::new(timeline::TimelineWriter::new(opts)),
     }
 }
 
+/// Writes a capture file's whole report in one format.
 pub fn write(
     format: Format,
     report: &Report,
     stats: &Stats,
-    out: &mut dyn std::io::Write,
-    width: u16,
+    out: &mut dyn Write,
+    opts: Options,
 ) -> std::io::Result<()> {
-    match format {
-        Format::Table => table::write(report, stats, out, width),
-        Format::Json => json::write(report, stats, out),
-    }
+    let end = End {
+        report,
+        stats,
+        streamed: false,
+    };
+    writer(format, opts).finish(&end, out)
 }

@@ -1,19 +1,18 @@
-//! Streaming output for live captures: each probe is written (and flushed) as soon as it is
-//! complete; the per-client summary and the stats come when the capture stops.
+//! The live table: each probe is written (and flushed) as soon as it is complete; the
+//! groups, the per-client summary and the stats come when the capture stops.
 //!
-//! Table mode prints one row per probe with fixed column widths (so rows written minutes
-//! apart still line up), and a reason line under every probe that is not a match.
+//! One row per probe with fixed column widths (so rows written minutes apart still line
+//! up), and a reason line under every probe that is not a match.
 
 use comfy_table::{Cell, ColumnConstraint, ContentArrangement, Table, Width};
 
 use super::table::{cert_cell, endpoint, name_cell, time_of_day, what, wrap, STYLE};
-use super::{json, Format};
+use super::text;
 use crate::correlate::groups::Group;
 use crate::correlate::{ClientSummary, Probe, Verdict};
 use crate::stats::Stats;
 
-pub struct Stream {
-    format: Format,
+pub struct LiveTable {
     width: u16,
     header_done: bool,
 }
@@ -92,10 +91,9 @@ fn columns(width: u16) -> Vec<(&'static str, u16)> {
         .collect()
 }
 
-impl Stream {
-    pub fn new(format: Format, width: u16) -> Self {
-        Stream {
-            format,
+impl LiveTable {
+    pub fn new(width: u16) -> Self {
+        LiveTable {
             width,
             header_done: false,
         }
@@ -119,11 +117,6 @@ impl Stream {
 
     /// Writes one probe and flushes.
     pub fn probe(&mut self, p: &Probe, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        if self.format == Format::Json {
-            serde_json::to_writer(&mut *out, &json::probe(p))?;
-            out.write_all(b"\n")?;
-            return out.flush();
-        }
         let cols = columns(self.width);
         if !self.header_done {
             self.header_done = true;
@@ -144,13 +137,13 @@ impl Stream {
                 "name asked for" => name_cell(p),
                 "server" => endpoint(&p.server, p.port),
                 "certificate" => cert_cell(p),
-                "verdict" => p.verdict.map(|v| v.as_str()).unwrap_or("").to_string(),
-                _ => p.outcome.clone(),
+                "verdict" => p.verdict.map(text::verdict).unwrap_or("").to_string(),
+                _ => text::outcome(p),
             })
             .collect();
         writeln!(out, "{}", self.table(cells))?;
         if p.verdict.is_some_and(|v| v != Verdict::Match) {
-            if let Some(r) = &p.reason {
+            if let Some(r) = text::reason(p) {
                 let line = format!("    ↳ {r}");
                 writeln!(out, "{}", wrap(&line, usize::from(self.width).max(40), 6))?;
             }
@@ -165,9 +158,6 @@ impl Stream {
         groups: &[Group],
         out: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
-        if self.format == Format::Json {
-            return json::write_groups(groups, out);
-        }
         let mut clients: Vec<std::net::IpAddr> = Vec::new();
         for g in groups {
             if !clients.contains(&g.client) {
@@ -190,9 +180,6 @@ impl Stream {
         stats: &Stats,
         out: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
-        if self.format == Format::Json {
-            return json::write_tail(clients, stats, out);
-        }
         writeln!(out)?;
         if clients.is_empty() {
             writeln!(
@@ -220,7 +207,7 @@ impl Stream {
             }
         }
         writeln!(out)?;
-        writeln!(out, "{}", wrap(&stats.one_line(), width, 2))?;
+        writeln!(out, "{}", wrap(&text::stats_line(stats), width, 2))?;
         out.flush()
     }
 }

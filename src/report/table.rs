@@ -12,7 +12,8 @@ pub(crate) const STYLE: TableStyle =
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use crate::correlate::groups::{CertBrief, Group, Member, Origin};
+use super::text;
+use crate::correlate::groups::{CertBrief, Group, Member, MemberVersion, Origin};
 use crate::correlate::{Probe, Proto, Report, Verdict};
 use crate::parse::CertInfo;
 use crate::stats::Stats;
@@ -54,7 +55,7 @@ pub fn cert_names(c: &CertInfo) -> String {
 
 /// The certificate column: its names, "(not seen)" for TLS without one, empty otherwise.
 pub(crate) fn cert_cell(p: &Probe) -> String {
-    match (&p.cert, p.proto) {
+    match (p.cert(), p.proto()) {
         (Some(c), _) => cert_names(c),
         (None, Proto::Tls) => "(not seen)".into(),
         (None, Proto::Quic) => "(encrypted)".into(),
@@ -63,40 +64,28 @@ pub(crate) fn cert_cell(p: &Probe) -> String {
 }
 
 pub(crate) fn what(p: &Probe) -> String {
-    match p.proto {
-        Proto::Tls => {
+    match &p.kind {
+        crate::correlate::ProbeKind::Tls(t) => {
             let mut s = "TLS".to_string();
-            if let Some(t) = &p.tls {
-                if let Some(st) = &t.starttls {
-                    s = format!("TLS/{st}");
-                }
-                if let Some(v) = &t.version {
-                    s = format!("{s} {}", v.trim_start_matches("TLS "));
-                }
+            if let Some(st) = &t.starttls {
+                s = format!("TLS/{st}");
+            }
+            if let Some(v) = t.version {
+                s = format!("{s} {}", text::tls_version(v).trim_start_matches("TLS "));
             }
             s
         }
-        Proto::Http => p
-            .http
-            .as_ref()
-            .map(|h| format!("HTTP {}", h.method))
-            .unwrap_or_else(|| "HTTP".into()),
-        Proto::Dns => p
-            .dns
-            .as_ref()
-            .map(|d| format!("DNS {}", d.qtype))
-            .unwrap_or_else(|| "DNS".into()),
-        Proto::Quic => p
-            .quic
-            .as_ref()
-            .map(|q| format!("QUIC {}", q.version))
-            .unwrap_or_else(|| "QUIC".into()),
+        crate::correlate::ProbeKind::Http(h) => format!("HTTP {}", h.method),
+        crate::correlate::ProbeKind::Dns(d) => format!("DNS {}", text::qtype(d.qtype)),
+        crate::correlate::ProbeKind::Quic(q) => {
+            format!("QUIC {}", text::quic_version(q.quic.version))
+        }
     }
 }
 
 pub(crate) fn name_cell(p: &Probe) -> String {
     let mut n = p.name.clone().unwrap_or_else(|| "-".into());
-    if let Some(h) = &p.http {
+    if let Some(h) = p.http() {
         if h.path != "/" && !h.path.is_empty() {
             n.push_str(&h.path);
         }
@@ -104,7 +93,7 @@ pub(crate) fn name_cell(p: &Probe) -> String {
     if p.name_source == Some(crate::correlate::NameSource::DnsAnswer) {
         n.push_str(" (via DNS)");
     }
-    if let Some(t) = p.tls.as_ref().filter(|t| t.ech) {
+    if let Some(t) = p.tls().filter(|t| t.ech) {
         n.push_str(" [ECH offered");
         if let Some(real) = &t.ech_inferred_target {
             n.push_str(&format!("; likely {real}, inferred"));
@@ -155,7 +144,7 @@ fn explain(
             "{} at {}: {}",
             p.name.as_deref().unwrap_or("(no name)"),
             endpoint(&p.server, p.port),
-            p.reason.as_deref().unwrap_or("")
+            text::reason(p).unwrap_or_default()
         );
         match seen.iter_mut().find(|(l, _)| *l == line) {
             Some((_, n)) => *n += 1,
@@ -185,31 +174,47 @@ fn narrow_skip<T>(width: u16, mut row: Vec<T>) -> Vec<T> {
     row
 }
 
-/// Optional table columns.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Options {
-    /// A last column with each hello's JA4 fingerprint.
-    pub ja4: bool,
-    /// Draw each client's fan-out over time instead of the tables.
-    pub timeline: bool,
+/// The table format: a capture file's report per client, or a live capture's rows as
+/// probes complete ([`super::stream::LiveTable`]).
+pub struct TableWriter {
+    opts: super::Options,
+    live: super::stream::LiveTable,
 }
 
-pub fn write(
+impl TableWriter {
+    pub fn new(opts: super::Options) -> Self {
+        TableWriter {
+            opts,
+            live: super::stream::LiveTable::new(opts.width),
+        }
+    }
+}
+
+impl super::Writer for TableWriter {
+    fn probe(&mut self, p: &Probe, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        self.live.probe(p, out)
+    }
+
+    fn finish(
+        &mut self,
+        end: &super::End<'_>,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        if end.streamed {
+            self.live.groups(&end.report.groups, out)?;
+            return self.live.finish(&end.report.clients, end.stats, out);
+        }
+        write_report(end.report, end.stats, out, self.opts)
+    }
+}
+
+fn write_report(
     report: &Report,
     stats: &Stats,
     out: &mut dyn std::io::Write,
-    width: u16,
+    opts: super::Options,
 ) -> std::io::Result<()> {
-    write_with(report, stats, out, width, &Options::default())
-}
-
-pub fn write_with(
-    report: &Report,
-    stats: &Stats,
-    out: &mut dyn std::io::Write,
-    width: u16,
-    opts: &Options,
-) -> std::io::Result<()> {
+    let width = opts.width;
     if report.probes.is_empty() {
         writeln!(
             out,
@@ -264,11 +269,11 @@ pub fn write_with(
                 Cell::new(name_cell(p)),
                 Cell::new(endpoint(&p.server, p.port)),
                 Cell::new(cert),
-                Cell::new(p.verdict.map(|v| v.as_str()).unwrap_or("")),
-                Cell::new(&p.outcome),
+                Cell::new(p.verdict.map(text::verdict).unwrap_or("")),
+                Cell::new(text::outcome(p)),
             ];
             if opts.ja4 {
-                let ja4 = p.tls.as_ref().and_then(|t| t.ja4.clone());
+                let ja4 = p.tls().and_then(|t| t.ja4.clone());
                 row.push(Cell::new(ja4.unwrap_or_default()));
             }
             t.add_row(narrow_skip(width, row));
@@ -321,7 +326,7 @@ pub fn write_with(
     writeln!(
         out,
         "{}",
-        wrap(&stats.one_line(), usize::from(width).max(40), 2)
+        wrap(&text::stats_line(stats), usize::from(width).max(40), 2)
     )?;
     out.flush()
 }
@@ -355,14 +360,18 @@ fn brief(c: &CertBrief) -> String {
 }
 
 fn member_what(m: &Member) -> String {
+    let version = m.version.map(|v| match v {
+        MemberVersion::Tls(v) => text::tls_version(v),
+        MemberVersion::Quic(v) => text::quic_version(v),
+    });
     match m.proto {
-        Proto::Dns => format!("DNS {}", m.dns_qtype.as_deref().unwrap_or("")),
+        Proto::Dns => format!("DNS {}", text::qtype(m.dns_qtype)),
         Proto::Http => format!("HTTP {}", m.http_method.as_deref().unwrap_or("")),
-        Proto::Tls => match &m.version {
+        Proto::Tls => match &version {
             Some(v) => format!("TLS {}", v.trim_start_matches("TLS ")),
             None => "TLS".into(),
         },
-        Proto::Quic => format!("QUIC {}", m.version.as_deref().unwrap_or("")),
+        Proto::Quic => format!("QUIC {}", version.as_deref().unwrap_or("")),
     }
 }
 
@@ -389,7 +398,7 @@ pub fn write_groups(
         let conns = g.members.iter().filter(|m| m.proto != Proto::Dns).count();
         let mut head = format!("Group {} · {}", g.id, g.domain);
         if let Some(p) = g.pattern {
-            head.push_str(&format!(" · {}", p.label()));
+            head.push_str(&format!(" · {}", text::pattern_label(p)));
         }
         head.push_str(&format!(
             " · {} probe{} ({} connection{}), {} mismatch{}",
@@ -402,18 +411,19 @@ pub fn write_groups(
         ));
         line(out, 2, &head)?;
         if let Some(p) = g.pattern {
-            line(out, 4, p.explanation())?;
+            line(out, 4, text::pattern_explanation(p))?;
         }
         for m in &g.members {
             let name = m.name.as_deref().unwrap_or("(no name)");
             let id = format!("#{}", m.probe);
+            let outcome = text::outcome_of(&m.outcome, m.dns.as_ref(), m.quic.as_deref());
             if m.proto == Proto::Dns {
-                let mut s = format!("{id:<4} {:<9} {name}: {}", member_what(m), m.outcome);
+                let mut s = format!("{id:<4} {:<9} {name}: {}", member_what(m), outcome);
                 if m.origin != Origin::Own {
                     s.push_str(&format!(" (name from {})", origin_text(m)));
                 }
                 if let Some(st) = &m.step {
-                    s.push_str(&format!(" [{st}]"));
+                    s.push_str(&format!(" [{}]", text::step(st)));
                 }
                 line(out, 4, &s)?;
                 continue;
@@ -429,7 +439,7 @@ pub fn write_groups(
             )?;
             let sub = 9;
             if let Some(st) = &m.step {
-                line(out, sub, st)?;
+                line(out, sub, &text::step(st))?;
             }
             let mut how = format!("name: {}", origin_text(m));
             match m.address_from {
@@ -448,10 +458,10 @@ pub fn write_groups(
                     None if m.proto == Proto::Quic => "(encrypted)".into(),
                     None => "(not seen)".into(),
                 };
-                let verdict = m.verdict.map(|v| v.as_str()).unwrap_or("");
+                let verdict = m.verdict.map(text::verdict).unwrap_or("");
                 line(out, sub, &format!("certificate: {cert} → {verdict}"))?;
             }
-            line(out, sub, &format!("outcome: {}", m.outcome))?;
+            line(out, sub, &format!("outcome: {outcome}"))?;
             if let Some(n) = &m.moved_on {
                 let redirected = m.http_status.is_some_and(|s| (300..400).contains(&s));
                 let how = if n.followed_redirect {
@@ -467,7 +477,7 @@ pub fn write_groups(
                     &format!(
                         "then: the client {how} {} ({}, port {}) {:.3} s later",
                         n.name,
-                        n.proto.as_str().to_ascii_uppercase(),
+                        text::proto(n.proto).to_ascii_uppercase(),
                         n.port,
                         n.after_secs
                     ),
@@ -503,7 +513,7 @@ pub fn write_groups(
                     let list: Vec<String> = a
                         .wildcard_cannot_cover
                         .iter()
-                        .map(|u| format!("{} ({})", u.name, u.why))
+                        .map(|u| format!("{} ({})", u.name, text::uncovered(u.why)))
                         .collect();
                     line(
                         out,
@@ -513,7 +523,7 @@ pub fn write_groups(
                 }
             }
             for n in &a.notes {
-                line(out, 4, &format!("Note: {n}."))?;
+                line(out, 4, &format!("Note: {}.", text::note(n)))?;
             }
         }
     }

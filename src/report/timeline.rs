@@ -4,19 +4,21 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use crate::correlate::{Probe, Proto, Report, Verdict};
+use super::text;
+use crate::correlate::{Probe, ProbeKind, Proto, Report, Verdict};
+use crate::parse::Rdata;
 use crate::stats::Stats;
 
 use super::table::{endpoint, wrap};
 
 /// The one-character marker of a probe.
 pub fn marker(p: &Probe) -> char {
-    match p.proto {
-        Proto::Dns => {
-            let answers = p.dns.as_ref().map(|d| d.answers.as_slice()).unwrap_or(&[]);
-            if answers.iter().any(|a| a.rtype == "SRV") {
+    match &p.kind {
+        ProbeKind::Dns(d) => {
+            let answers = d.answers.as_slice();
+            if answers.iter().any(|a| matches!(a.data, Rdata::Srv { .. })) {
                 'S'
-            } else if answers.iter().any(|a| a.rtype == "CNAME") {
+            } else if answers.iter().any(|a| matches!(a.data, Rdata::Cname(_))) {
                 'C'
             } else if answers.is_empty() {
                 'd'
@@ -24,21 +26,27 @@ pub fn marker(p: &Probe) -> char {
                 'D'
             }
         }
-        Proto::Http => match p.http.as_ref().and_then(|h| h.status) {
+        ProbeKind::Http(h) => match h.status {
             Some(s) if (200..300).contains(&s) => 'H',
             Some(s) if (300..400).contains(&s) => 'R',
             _ => 'h',
         },
-        Proto::Tls | Proto::Quic => {
-            let handshake = p.tls.as_ref().is_some_and(|t| t.version.is_some())
-                || p.cert.is_some()
-                || p.quic.as_ref().is_some_and(|q| q.server_initial);
+        ProbeKind::Tls(_) | ProbeKind::Quic(_) => {
+            let handshake = p.tls().is_some_and(|t| t.version.is_some())
+                || p.cert().is_some()
+                || p.quic().is_some_and(|q| q.server_initial);
             match p.verdict {
                 Some(Verdict::Match) => 'T',
                 Some(Verdict::Mismatch) => 'X',
-                _ if !handshake => '!',
-                _ if p.proto == Proto::Quic => 'Q',
-                _ => 'U',
+                Some(Verdict::Unverified | Verdict::NoName) | None => {
+                    if !handshake {
+                        '!'
+                    } else if p.proto() == Proto::Quic {
+                        'Q'
+                    } else {
+                        'U'
+                    }
+                }
             }
         }
     }
@@ -66,6 +74,35 @@ fn short(s: &str, max: usize) -> String {
     }
     let keep: String = s.chars().take(max.saturating_sub(1)).collect();
     format!("{keep}…")
+}
+
+/// The timeline format (capture files only: it draws all of a client's probes at once).
+pub struct TimelineWriter {
+    opts: super::Options,
+}
+
+impl TimelineWriter {
+    pub fn new(opts: super::Options) -> Self {
+        TimelineWriter { opts }
+    }
+}
+
+impl super::Writer for TimelineWriter {
+    fn streams(&self) -> bool {
+        false
+    }
+
+    fn probe(&mut self, _: &Probe, _: &mut dyn std::io::Write) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn finish(
+        &mut self,
+        end: &super::End<'_>,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        write(end.report, end.stats, out, self.opts.width)
+    }
 }
 
 pub fn write(
@@ -171,16 +208,17 @@ pub fn write(
                 s.push_str(&format!(" [group {g}]"));
             }
             if let Some(v) = p.verdict {
-                s.push_str(&format!(": {}", v.as_str()));
+                s.push_str(&format!(": {}", text::verdict(v)));
             }
-            if !p.outcome.is_empty() {
-                s.push_str(&format!(" — {}", p.outcome));
+            let outcome = text::outcome(p);
+            if !outcome.is_empty() {
+                s.push_str(&format!(" — {outcome}"));
             }
             writeln!(out, "{}", wrap(&format!("    {s}"), w, 18))?;
         }
         writeln!(out)?;
     }
-    writeln!(out, "{}", wrap(&stats.one_line(), w, 2))?;
+    writeln!(out, "{}", wrap(&text::stats_line(stats), w, 2))?;
     out.flush()
 }
 

@@ -1,8 +1,13 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use super::*;
 use crate::correlate::{DnsDetails, HttpDetails};
-use crate::parse::DnsAnswer;
+use crate::parse::{DnsAnswer, Rcode, Rdata};
 use std::net::SocketAddr;
 
 fn at(ms: i64) -> Timestamp {
@@ -18,8 +23,13 @@ fn tls(id: u64, ms: i64, name: &str, server: &str, v: Verdict) -> Probe {
         id,
         name: Some(name.into()),
         verdict: Some(v),
-        outcome: "x".into(),
-        ..Probe::new(at(ms), sa("198.51.100.10:40000"), sa(server), Proto::Tls)
+        ..Probe::new(
+            at(ms),
+            sa("198.51.100.10:40000"),
+            sa(server),
+            ProbeKind::Tls(Box::default()),
+            Outcome::ConnectionClosed,
+        )
     }
 }
 
@@ -27,25 +37,48 @@ fn dns(id: u64, ms: i64, name: &str, qtype: &str, answers: &[(&str, &str)]) -> P
     Probe {
         id,
         name: Some(name.into()),
-        dns: Some(DnsDetails {
-            qtype: qtype.into(),
-            rcode: Some("NOERROR".into()),
-            answers: answers
-                .iter()
-                .map(|(t, d)| DnsAnswer {
-                    name: name.into(),
-                    rtype: (*t).into(),
-                    data: (*d).into(),
-                    ech: false,
-                })
-                .collect(),
-        }),
         ..Probe::new(
             at(ms),
             sa("198.51.100.10:50000"),
             sa("192.0.2.53:53"),
-            Proto::Dns,
+            ProbeKind::Dns(DnsDetails {
+                qtype: Some(match qtype {
+                    "A" => RrType::A,
+                    "SRV" => RrType::SRV,
+                    "CNAME" => RrType::CNAME,
+                    other => panic!("qtype {other}"),
+                }),
+                rcode: Some(Rcode::NOERROR),
+                answers: answers
+                    .iter()
+                    .map(|(t, d)| DnsAnswer {
+                        name: name.into(),
+                        data: rdata(t, d),
+                    })
+                    .collect(),
+            }),
+            Outcome::DnsAnswered {
+                query_captured: true,
+            },
         )
+    }
+}
+
+/// An answer's data as `dig` writes it.
+fn rdata(t: &str, d: &str) -> Rdata {
+    match t {
+        "A" => Rdata::A(d.parse().unwrap()),
+        "CNAME" => Rdata::Cname(d.into()),
+        "SRV" => {
+            let f: Vec<&str> = d.split_whitespace().collect();
+            Rdata::Srv {
+                priority: f[0].parse().unwrap(),
+                weight: f[1].parse().unwrap(),
+                port: f[2].parse().unwrap(),
+                target: f[3].into(),
+            }
+        }
+        other => panic!("type {other}"),
     }
 }
 
@@ -53,14 +86,22 @@ fn http(id: u64, ms: i64, name: &str, server: &str, status: u16, loc: Option<&st
     Probe {
         id,
         name: Some(name.into()),
-        http: Some(HttpDetails {
-            method: "GET".into(),
-            path: "/autodiscover/autodiscover.xml".into(),
-            host: Some(name.into()),
-            status: Some(status),
-            location: loc.map(str::to_string),
-        }),
-        ..Probe::new(at(ms), sa("198.51.100.10:40001"), sa(server), Proto::Http)
+        ..Probe::new(
+            at(ms),
+            sa("198.51.100.10:40001"),
+            sa(server),
+            ProbeKind::Http(HttpDetails {
+                method: "GET".into(),
+                path: "/autodiscover/autodiscover.xml".into(),
+                host: Some(name.into()),
+                status: Some(status),
+                location: loc.map(str::to_string),
+            }),
+            Outcome::HttpResponse {
+                status,
+                location: loc.map(str::to_string),
+            },
+        )
     }
 }
 
@@ -233,7 +274,7 @@ fn redirect_srv_and_cname_targets_join_the_group_that_handed_them_out() {
     assert_eq!(m(7).origin_probe, Some(6));
     assert!(m(3).moved_on.as_ref().unwrap().followed_redirect);
     assert_eq!(
-        m(6).step.as_deref(),
+        m(6).step.as_ref().map(crate::report::text::step).as_deref(),
         Some("step 4: SRV lookup _autodiscover._tcp.example.com")
     );
     let a = gr.advice.as_ref().unwrap();
@@ -241,7 +282,7 @@ fn redirect_srv_and_cname_targets_join_the_group_that_handed_them_out() {
     assert_eq!(a.wildcard.as_deref(), Some("*.example.com"));
     assert!(a.wildcard_cannot_cover.is_empty());
     assert_eq!(
-        a.notes,
+        a.notes.iter().map(crate::report::text::note).collect::<Vec<_>>(),
         vec![
             "host.provider.test belongs to another domain; its server's certificate already covers it",
             "mx.other.test belongs to another domain; its server's certificate already covers it",

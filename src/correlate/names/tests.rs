@@ -3,6 +3,12 @@
 
 use super::*;
 
+/// The verdict and the reason as the report writes it.
+fn check_text(label: &str, name: &str, c: &CertInfo) -> (Verdict, String) {
+    let (v, fit) = check(name, c);
+    (v, crate::report::text::name_fit(label, name, &fit))
+}
+
 fn cert(cn: Option<&str>, dns: &[&str], ips: &[&str]) -> CertInfo {
     CertInfo {
         subject_cn: cn.map(str::to_string),
@@ -352,7 +358,7 @@ fn verdict_table() {
     let mut failures = Vec::new();
     for (name, cn, dns, ips, want, piece) in CASES {
         let c = cert(*cn, dns, ips);
-        let (got, reason) = check("SNI", name, &c);
+        let (got, reason) = check_text("SNI", name, &c);
         if got != *want || !reason.contains(piece) {
             failures.push(format!(
                 "{name} vs cn={cn:?} dns={dns:?} ip={ips:?}: got {got:?} {reason:?}, want {want:?} containing {piece:?}"
@@ -365,7 +371,7 @@ fn verdict_table() {
 #[test]
 fn reason_names_both_sides() {
     let c = cert(Some("*.domain.com"), &["*.domain.com"], &[]);
-    let (v, r) = check("SNI", "domain.com", &c);
+    let (v, r) = check_text("SNI", "domain.com", &c);
     assert_eq!(v, Verdict::Mismatch);
     assert_eq!(
         r,
@@ -377,7 +383,7 @@ fn reason_names_both_sides() {
 fn self_signed_cn_only_is_said() {
     let mut c = cert(Some("EXCH01"), &[], &[]);
     c.self_signed = true;
-    let (_, r) = check("SNI", "autodiscover.domain.com", &c);
+    let (_, r) = check_text("SNI", "autodiscover.domain.com", &c);
     assert_eq!(
         r,
         "SNI autodiscover.domain.com not covered by CN EXCH01 (the certificate has no subjectAltName and is self-signed)"

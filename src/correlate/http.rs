@@ -1,0 +1,115 @@
+//! HTTP: one probe per request, settled by its final response. The requests of a TCP
+//! connection wait in its [`HttpFlow`] (kept by the TCP tracker, [`super::tls`]).
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+use super::{Cx, HttpDetails, NameSource, Outcome, Probe, ProbeKind};
+use crate::capture::Timestamp;
+use crate::parse::http;
+
+/// The HTTP side of one TCP connection.
+#[derive(Default)]
+pub struct HttpFlow {
+    /// Requests still waiting for a response, oldest first.
+    waiting: VecDeque<Probe>,
+    /// A request was seen (the connection is HTTP, not a TLS attempt).
+    pub seen: bool,
+}
+
+/// "example.com:8080" → "example.com"; "[::1]:80" → "::1".
+fn host_only(h: &str) -> String {
+    let h = h.trim();
+    if let Some(rest) = h.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or("").to_string();
+    }
+    if h.matches(':').count() == 1 {
+        return h.split(':').next().unwrap_or("").to_string();
+    }
+    h.to_string()
+}
+
+impl HttpFlow {
+    pub fn request(
+        &mut self,
+        cx: &mut Cx,
+        ts: Timestamp,
+        (client, server): (SocketAddr, SocketAddr),
+        req: http::Request,
+    ) {
+        let host = req.host.clone();
+        let (name, source) = match host.as_deref().map(host_only) {
+            Some(h) if !h.is_empty() => (Some(h), Some(NameSource::HttpHost)),
+            _ => match cx.dns_name(client.ip(), server.ip()) {
+                Some(n) => (Some(n), Some(NameSource::DnsAnswer)),
+                None => (None, None),
+            },
+        };
+        let details = HttpDetails {
+            method: req.method,
+            path: req.path,
+            host,
+            status: None,
+            location: None,
+        };
+        let probe = Probe {
+            name,
+            name_source: source,
+            ..Probe::new(
+                ts,
+                client,
+                server,
+                ProbeKind::Http(details),
+                Outcome::HttpWaiting,
+            )
+        };
+        self.waiting.push_back(probe);
+        self.seen = true;
+    }
+
+    pub fn response(&mut self, cx: &mut Cx, resp: http::Response) {
+        let Some(p) = self.waiting.front_mut() else {
+            return;
+        };
+        p.outcome = Outcome::HttpResponse {
+            status: resp.status,
+            location: resp.location.clone(),
+        };
+        if let ProbeKind::Http(h) = &mut p.kind {
+            h.status = Some(resp.status);
+            h.location = resp.location;
+        }
+        // 1xx is interim: the request still waits for its final response.
+        if resp.status >= 200 {
+            if let Some(p) = self.waiting.pop_front() {
+                cx.emit(p);
+            }
+        }
+    }
+
+    /// Requests waiting longer than the probe timeout are reported without a response.
+    pub fn expire(&mut self, cx: &mut Cx, now: Timestamp) {
+        let limit = cx.timeout();
+        while self
+            .waiting
+            .front()
+            .is_some_and(|p| now.secs_since(&p.ts) > limit)
+        {
+            if let Some(mut p) = self.waiting.pop_front() {
+                p.outcome = Outcome::HttpTimedOut(limit);
+                cx.stats.probes_timed_out += 1;
+                cx.emit(p);
+            }
+        }
+    }
+
+    /// The connection ended: every request still waiting is reported.
+    pub fn end(&mut self, cx: &mut Cx, evicted: bool) {
+        for mut p in std::mem::take(&mut self.waiting) {
+            if evicted {
+                p.outcome = Outcome::TrackingDropped;
+            }
+            cx.emit(p);
+        }
+    }
+}

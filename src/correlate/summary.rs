@@ -1,0 +1,84 @@
+//! Per-client summaries: the names each client tried, in first-seen order, bounded.
+
+use std::net::IpAddr;
+
+use super::{cap, CorrelateLimits, Probe, Verdict};
+
+/// Per-client summary.
+#[derive(Clone, Debug)]
+pub struct ClientSummary {
+    pub client: IpAddr,
+    /// Names in first-seen order (at most [`CorrelateLimits::max_names_per_client`]).
+    pub names: Vec<String>,
+    /// Names not kept because the list was full.
+    pub names_dropped: u64,
+    pub probes: usize,
+    pub mismatches: usize,
+    /// Order in which clients were first seen.
+    pub(crate) first_seen: u64,
+}
+
+/// Per-client summaries, bounded: at most [`CorrelateLimits::max_clients`] clients (the
+/// least recently active are dropped, counted) and
+/// [`CorrelateLimits::max_names_per_client`] names each.
+pub struct Summaries {
+    limits: CorrelateLimits,
+    clients: lru::LruCache<IpAddr, ClientSummary>,
+    next_seq: u64,
+    pub evicted: u64,
+    pub names_dropped: u64,
+}
+
+impl Summaries {
+    pub fn new(limits: CorrelateLimits) -> Self {
+        Summaries {
+            limits,
+            clients: lru::LruCache::new(cap(limits.max_clients)),
+            next_seq: 0,
+            evicted: 0,
+            names_dropped: 0,
+        }
+    }
+
+    pub fn add(&mut self, p: &Probe) {
+        if !self.clients.contains(&p.client) {
+            let s = ClientSummary {
+                client: p.client,
+                names: Vec::new(),
+                names_dropped: 0,
+                probes: 0,
+                mismatches: 0,
+                first_seen: self.next_seq,
+            };
+            self.next_seq += 1;
+            if self.clients.push(p.client, s).is_some() {
+                self.evicted += 1;
+            }
+        }
+        let Some(s) = self.clients.get_mut(&p.client) else {
+            return;
+        };
+        s.probes += 1;
+        if p.verdict == Some(Verdict::Mismatch) {
+            s.mismatches += 1;
+        }
+        if let Some(n) = &p.name {
+            let n = n.to_ascii_lowercase();
+            if !s.names.contains(&n) {
+                if s.names.len() < self.limits.max_names_per_client {
+                    s.names.push(n);
+                } else {
+                    s.names_dropped += 1;
+                    self.names_dropped += 1;
+                }
+            }
+        }
+    }
+
+    /// The summaries in the order their clients were first seen.
+    pub fn clients(&self) -> Vec<ClientSummary> {
+        let mut v: Vec<ClientSummary> = self.clients.iter().map(|(_, s)| s.clone()).collect();
+        v.sort_by_key(|s| s.first_seen);
+        v
+    }
+}

@@ -1,0 +1,600 @@
+//! The TCP tracker: one [`Conn`] per TCP connection; a TLS probe per connection that sent a
+//! ClientHello (or tried a TLS port), with the name verdict, its reason and the outcome;
+//! the HTTP requests of the connection through [`super::http::HttpFlow`].
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use tls_parser::{TlsAlertDescription, TlsCipherSuiteID, TlsVersion};
+
+use super::http::HttpFlow;
+use super::{
+    names, Alert, AlertKind, Close, CloseHow, Cx, NameSource, NoAnswer, NoCert, Outcome, Probe,
+    ProbeKind, Reason, Side, TlsDetails, Verdict, WalkAway,
+};
+use crate::capture::Timestamp;
+use crate::parse::{tls, CertChain, CertInfo, Parsed, TlsItem};
+use crate::reassemble::{Dir, EndCause, FlowId, FlowSummary, GapCause};
+
+/// Ports where a TCP connection without any TLS handshake is still reported as a TLS
+/// attempt.
+const TLS_PORTS: [u16; 12] = [443, 465, 563, 636, 853, 989, 990, 992, 993, 994, 995, 8443];
+
+pub(crate) fn side(d: Dir) -> Side {
+    match d {
+        Dir::Up => Side::Client,
+        Dir::Down => Side::Server,
+    }
+}
+
+/// One value per direction of a connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Both<T> {
+    client: T,
+    server: T,
+}
+
+impl<T> Both<T> {
+    fn of(&mut self, d: Dir) -> &mut T {
+        match d {
+            Dir::Up => &mut self.client,
+            Dir::Down => &mut self.server,
+        }
+    }
+}
+
+/// An alert as seen on the wire, with its time.
+#[derive(Clone, Copy, Debug)]
+struct SeenAlert {
+    dir: Dir,
+    kind: AlertKind,
+    ts: Timestamp,
+}
+
+/// What one TCP connection showed so far.
+pub struct Conn {
+    ts: Timestamp,
+    client: SocketAddr,
+    server: SocketAddr,
+    saw_syn: bool,
+    hello: Option<tls::ClientHello>,
+    hello_ts: Option<Timestamp>,
+    server_hello: Option<tls::ServerHello>,
+    server_cert: Option<CertChain>,
+    client_cert: Option<CertChain>,
+    alerts: Vec<SeenAlert>,
+    ccs: Both<bool>,
+    gaps: Vec<(Dir, GapCause)>,
+    starttls: Option<&'static str>,
+    not_tls: bool,
+    close: Option<Close>,
+    http: HttpFlow,
+    /// TLS application-data records seen so far.
+    app_records: Both<u64>,
+    /// FIN seen from each side; an RST from either side.
+    fins: Both<bool>,
+    rst: bool,
+}
+
+impl Conn {
+    fn new(ts: Timestamp, client: SocketAddr, server: SocketAddr, saw_syn: bool) -> Self {
+        Conn {
+            ts,
+            client,
+            server,
+            saw_syn,
+            hello: None,
+            hello_ts: None,
+            server_hello: None,
+            server_cert: None,
+            client_cert: None,
+            alerts: Vec::new(),
+            ccs: Both::default(),
+            gaps: Vec::new(),
+            starttls: None,
+            not_tls: false,
+            close: None,
+            http: HttpFlow::default(),
+            app_records: Both::default(),
+            fins: Both::default(),
+            rst: false,
+        }
+    }
+
+    fn server_chose_tls13(&self) -> bool {
+        self.server_hello
+            .as_ref()
+            .is_some_and(|s| s.version == 0x0304 || s.version >> 8 == 0x7f)
+    }
+
+    /// The server's side of the handshake is over and the client sends application data:
+    /// the verdict and outcome of the probe can no longer change.
+    fn handshake_done(&self) -> bool {
+        let client = self.app_records.client;
+        if self.server_chose_tls13() {
+            // The client's Finished is the first encrypted record; data follows.
+            client >= 2
+        } else {
+            let server_flight = self.server_cert.is_some() || self.ccs.server;
+            client >= 1 && server_flight
+        }
+    }
+
+    fn tls(&mut self, ts: Timestamp, dir: Dir, item: TlsItem) {
+        match item {
+            TlsItem::ClientHello(h) if dir == Dir::Up => {
+                if self.hello.is_none() {
+                    self.hello_ts = Some(ts);
+                    self.hello = Some(h);
+                } else if let Some(old) = self.hello.as_mut() {
+                    // Second hello after a HelloRetryRequest: keep the first SNI.
+                    if old.sni.is_none() {
+                        old.sni = h.sni;
+                    }
+                }
+            }
+            TlsItem::ServerHello(sh) if dir == Dir::Down => {
+                let retry = self.server_hello.as_ref().is_some_and(|s| s.hrr);
+                if self.server_hello.is_none() || retry {
+                    let mut sh = sh;
+                    sh.hrr = sh.hrr || retry;
+                    self.server_hello = Some(sh);
+                }
+            }
+            TlsItem::Certificate(chain) => {
+                let slot = match dir {
+                    Dir::Down => &mut self.server_cert,
+                    Dir::Up => &mut self.client_cert,
+                };
+                if slot.is_none() {
+                    *slot = Some(chain);
+                }
+            }
+            TlsItem::Alert {
+                level,
+                description,
+                encrypted,
+            } => {
+                let kind = if encrypted {
+                    AlertKind::Encrypted
+                } else {
+                    AlertKind::Plain {
+                        level,
+                        description: TlsAlertDescription(description),
+                    }
+                };
+                self.alerts.push(SeenAlert { dir, kind, ts });
+            }
+            TlsItem::ChangeCipherSpec => *self.ccs.of(dir) = true,
+            TlsItem::NotTls => self.not_tls = true,
+            // A hello in the wrong direction, application data (counted by the parser).
+            TlsItem::ClientHello(_) | TlsItem::ServerHello(_) | TlsItem::AppData => {}
+        }
+    }
+}
+
+/// TCP connections being followed.
+#[derive(Default)]
+pub struct TcpTracker {
+    conns: HashMap<FlowId, Conn, foldhash::fast::RandomState>,
+}
+
+impl TcpTracker {
+    /// Handles the TCP-stream facts of the parse stage.
+    pub fn push(&mut self, cx: &mut Cx, p: Parsed) {
+        match p {
+            Parsed::Opened {
+                flow,
+                ts,
+                client,
+                server,
+                saw_syn,
+            } => {
+                self.conns
+                    .insert(flow, Conn::new(ts, client, server, saw_syn));
+            }
+            Parsed::Tls {
+                flow,
+                ts,
+                dir,
+                item,
+            } => {
+                if let Some(c) = self.conns.get_mut(&flow) {
+                    c.tls(ts, dir, item);
+                }
+            }
+            Parsed::AppRecords {
+                flow, dir, total, ..
+            } => {
+                let done = match self.conns.get_mut(&flow) {
+                    Some(c) => {
+                        let n = c.app_records.of(dir);
+                        *n = (*n).max(total);
+                        c.hello.is_some() && c.handshake_done()
+                    }
+                    None => false,
+                };
+                // Data flows both ways after a complete handshake: the probe's verdict and
+                // outcome are final, report it now rather than when the connection closes.
+                if done {
+                    if let Some(c) = self.conns.remove(&flow) {
+                        let probe = tls_probe(cx, c, None);
+                        cx.emit(probe);
+                    }
+                }
+            }
+            Parsed::StartTls { flow, protocol, .. } => {
+                if let Some(c) = self.conns.get_mut(&flow) {
+                    c.starttls = Some(protocol);
+                }
+            }
+            Parsed::HttpRequest { flow, ts, req } => {
+                if let Some(c) = self.conns.get_mut(&flow) {
+                    c.http.request(cx, ts, (c.client, c.server), req);
+                }
+            }
+            Parsed::HttpResponse { flow, resp, .. } => {
+                if let Some(c) = self.conns.get_mut(&flow) {
+                    c.http.response(cx, resp);
+                }
+            }
+            Parsed::Gap {
+                flow, dir, cause, ..
+            } => {
+                if let Some(c) = self.conns.get_mut(&flow) {
+                    c.gaps.push((dir, cause));
+                }
+            }
+            Parsed::Fin { flow, dir, ts } => self.close(cx, flow, dir, ts, CloseHow::Fin),
+            Parsed::Rst { flow, dir, ts } => self.close(cx, flow, dir, ts, CloseHow::Rst),
+            Parsed::Ended {
+                flow,
+                cause,
+                summary,
+                app_records,
+                ..
+            } => {
+                if let Some(mut c) = self.conns.remove(&flow) {
+                    let [up, down] = app_records;
+                    c.app_records.client = c.app_records.client.max(up);
+                    c.app_records.server = c.app_records.server.max(down);
+                    c.http.end(cx, cause == EndCause::Evicted);
+                    finish_conn(cx, c, cause, &summary);
+                }
+            }
+            // Not TCP-stream facts: the correlator gives them to the other trackers.
+            Parsed::Dns { .. } | Parsed::Quic { .. } => {}
+        }
+    }
+
+    fn close(&mut self, cx: &mut Cx, flow: FlowId, dir: Dir, ts: Timestamp, how: CloseHow) {
+        let mut settled = false;
+        if let Some(c) = self.conns.get_mut(&flow) {
+            if c.close.is_none() {
+                c.close = Some(Close {
+                    by: side(dir),
+                    how,
+                    ts,
+                });
+            }
+            match how {
+                CloseHow::Rst => c.rst = true,
+                CloseHow::Fin => *c.fins.of(dir) = true,
+            }
+            // Closed both ways (or reset) after the certificate (or a TLS 1.3 ServerHello)
+            // was seen: nothing can change the probe any more. Without them, wait for the
+            // flow's end: a segment still missing could hold it.
+            settled = c.hello.is_some()
+                && (c.rst || (c.fins.client && c.fins.server))
+                && (c.server_cert.is_some() || c.server_chose_tls13());
+        }
+        if settled {
+            if let Some(c) = self.conns.remove(&flow) {
+                let probe = tls_probe(cx, c, Some(EndCause::Closed));
+                cx.emit(probe);
+            }
+        }
+    }
+
+    /// HTTP requests without a response and TLS handshakes that neither finished nor ended
+    /// within the probe timeout are reported.
+    pub fn expire(&mut self, cx: &mut Cx, now: Timestamp) {
+        let limit = cx.timeout();
+        let mut done: Vec<FlowId> = Vec::new();
+        for (flow, c) in self.conns.iter_mut() {
+            c.http.expire(cx, now);
+            if c.hello_ts.is_some_and(|t| now.secs_since(&t) > limit) {
+                done.push(*flow);
+            }
+        }
+        // Flow ids grow with time: report in the order the connections started.
+        done.sort_unstable();
+        for flow in done {
+            if let Some(c) = self.conns.remove(&flow) {
+                cx.stats.probes_timed_out += 1;
+                let probe = tls_probe(cx, c, None);
+                cx.emit(probe);
+            }
+        }
+    }
+}
+
+/// The probe of a TCP connection that ended without a ClientHello, if it is one: a
+/// connection to a TLS port that never got that far still shows the client tried the
+/// server; HTTP and other streams are done.
+fn finish_conn(cx: &mut Cx, c: Conn, cause: EndCause, summary: &FlowSummary) {
+    if c.hello.is_some() {
+        let probe = tls_probe(cx, c, Some(cause));
+        cx.emit(probe);
+        return;
+    }
+    if c.http.seen || c.not_tls || c.starttls.is_some() || !TLS_PORTS.contains(&c.server.port()) {
+        return;
+    }
+    let (reason, outcome) = if c.gaps.contains(&(Dir::Up, GapCause::BufferLimit)) {
+        // A ClientHello too large to hold: say so rather than stay silent.
+        (Reason::HelloNotRead, Outcome::HelloOverBound)
+    } else if summary.payload(Dir::Up) > 0 {
+        return; // data we could not read as TLS
+    } else if !summary.saw_synack && summary.rst(Dir::Down).is_some() {
+        (Reason::NoHandshake, Outcome::Refused)
+    } else if c.saw_syn && !summary.saw_synack {
+        (Reason::NoHandshake, Outcome::SynUnanswered)
+    } else {
+        (Reason::NoHandshake, Outcome::NoTlsHandshake)
+    };
+    let name = cx.dns_name(c.client.ip(), c.server.ip());
+    let verdict = match (&reason, &name) {
+        (Reason::HelloNotRead, None) => Verdict::NoName,
+        _ => Verdict::Unverified,
+    };
+    let details = TlsDetails {
+        mid_stream: !c.saw_syn,
+        close: c.close,
+        ..TlsDetails::default()
+    };
+    let probe = Probe {
+        name_source: name.as_ref().map(|_| NameSource::DnsAnswer),
+        name,
+        verdict: Some(verdict),
+        reason: Some(reason),
+        ..Probe::new(
+            c.ts,
+            c.client,
+            c.server,
+            ProbeKind::Tls(Box::new(details)),
+            outcome,
+        )
+    };
+    cx.emit(probe);
+}
+
+/// The probe of a connection that sent a ClientHello. `cause` is `None` while the
+/// connection is still open (handshake finished, or the probe timed out).
+fn tls_probe(cx: &mut Cx, c: Conn, cause: Option<EndCause>) -> Probe {
+    let app_records = c.app_records;
+    let hello = c.hello.clone().unwrap_or_default();
+    let (name, source) = match hello.sni.as_deref() {
+        Some(s) if !s.is_empty() => (Some(s.to_string()), Some(NameSource::Sni)),
+        _ => match cx.dns_name(c.client.ip(), c.server.ip()) {
+            Some(n) => (Some(n), Some(NameSource::DnsAnswer)),
+            None => (None, None),
+        },
+    };
+    let tls13 = c.server_chose_tls13();
+    let leaf = c.server_cert.as_ref().and_then(|ch| ch.leaf.clone());
+    let timeout = cx.timeout();
+    let (verdict, reason) = verdict(&c, name.as_deref(), leaf.as_ref(), tls13, cause, timeout);
+    let app_data = if tls13 {
+        app_records.client >= 2
+    } else {
+        app_records.client > 0 || (app_records.server > 0 && c.ccs.client)
+    };
+    let alerts: Vec<Alert> = c
+        .alerts
+        .iter()
+        .map(|a| Alert {
+            from: side(a.dir),
+            kind: a.kind,
+        })
+        .collect();
+    let outcome = tls_outcome(&c, &alerts, app_data, cause, timeout);
+    let details = TlsDetails {
+        version: c.server_hello.as_ref().map(|s| TlsVersion(s.version)),
+        cipher: c.server_hello.as_ref().map(|s| TlsCipherSuiteID(s.cipher)),
+        offered_versions: offered_versions(&hello),
+        alpn: hello.alpn.clone(),
+        ech: hello.ech,
+        hello_retry: c.server_hello.as_ref().is_some_and(|s| s.hrr),
+        starttls: c.starttls,
+        server_cert: leaf.map(Box::new),
+        chain_len: c.server_cert.as_ref().map(|ch| ch.chain_len),
+        client_cert: c.client_cert.as_ref().and_then(|ch| ch.leaf.clone()),
+        client_chain_len: c.client_cert.as_ref().map(|ch| ch.chain_len),
+        alerts,
+        app_data,
+        close: c.close,
+        mid_stream: !c.saw_syn,
+        ..TlsDetails::default()
+    };
+    let mut probe = Probe {
+        name,
+        name_source: source,
+        verdict: Some(verdict),
+        reason: Some(reason),
+        ..Probe::new(
+            c.hello_ts.unwrap_or(c.ts),
+            c.client,
+            c.server,
+            ProbeKind::Tls(Box::new(details)),
+            outcome,
+        )
+    };
+    super::quic::hello_details(cx, &mut probe, c.hello.as_ref());
+    probe
+}
+
+/// supported_versions, or the legacy version when the hello has none.
+pub(crate) fn offered_versions(hello: &tls::ClientHello) -> Vec<TlsVersion> {
+    if hello.versions.is_empty() {
+        vec![TlsVersion(hello.legacy_version)]
+    } else {
+        hello.versions.iter().map(|v| TlsVersion(*v)).collect()
+    }
+}
+
+fn verdict(
+    c: &Conn,
+    name: Option<&str>,
+    leaf: Option<&CertInfo>,
+    tls13: bool,
+    cause: Option<EndCause>,
+    timeout: f64,
+) -> (Verdict, Reason) {
+    let Some(name) = name else {
+        return (Verdict::NoName, Reason::NoName { quic: false });
+    };
+    if let Some(cert) = leaf {
+        if let Some(e) = &cert.parse_error {
+            if cert.san_dns.is_empty() && cert.subject_cn.is_none() {
+                return (Verdict::Unverified, Reason::CertUnreadable(e.clone()));
+            }
+        }
+        let (v, fit) = names::check(name, cert);
+        return (v, Reason::Name(fit));
+    }
+    if tls13 {
+        return (Verdict::Unverified, Reason::Tls13);
+    }
+    if let Some((_, g)) = c.gaps.iter().find(|(d, _)| *d == Dir::Down) {
+        return (Verdict::Unverified, Reason::ServerGap(*g));
+    }
+    if c.server_hello.is_some() && c.ccs.server {
+        return (Verdict::Unverified, Reason::Resumed);
+    }
+    if let Some(a) = c.alerts.iter().find(|a| a.dir == Dir::Down) {
+        let desc = match a.kind {
+            AlertKind::Plain { description, .. } => Some(description),
+            AlertKind::Encrypted => None,
+        };
+        return (Verdict::Unverified, Reason::ServerAlert(desc));
+    }
+    if c.server_hello.is_none() {
+        let why = match (cause, &c.close) {
+            (_, Some(cl)) if cl.by == Side::Server && cl.how == CloseHow::Rst => {
+                NoAnswer::ServerReset
+            }
+            (_, Some(cl)) if cl.by == Side::Server => NoAnswer::ServerClosed,
+            (_, Some(_)) => NoAnswer::ClientClosed,
+            (Some(EndCause::EndOfCapture), _) => NoAnswer::CaptureEnded,
+            (None, _) => NoAnswer::TimedOut(timeout),
+            (Some(EndCause::Idle | EndCause::Evicted | EndCause::Closed), None) => {
+                NoAnswer::NotSeen
+            }
+        };
+        return (Verdict::Unverified, Reason::NoServerHello(why));
+    }
+    if c.server_hello.as_ref().is_some_and(|s| s.hrr) && c.server_cert.is_none() {
+        return (Verdict::Unverified, Reason::HelloRetry);
+    }
+    let why = match cause {
+        Some(EndCause::EndOfCapture) => NoCert::CaptureEnded,
+        None => NoCert::TimedOut(timeout),
+        Some(EndCause::Idle | EndCause::Evicted | EndCause::Closed) => NoCert::NotSent,
+    };
+    (Verdict::Unverified, Reason::NoCertificate(why))
+}
+
+/// Alerts a client sends when it does not accept the server's certificate.
+fn certificate_alert(d: TlsAlertDescription) -> bool {
+    matches!(
+        d,
+        TlsAlertDescription::BadCertificate
+            | TlsAlertDescription::UnsupportedCertificate
+            | TlsAlertDescription::CertificateRevoked
+            | TlsAlertDescription::CertificateExpired
+            | TlsAlertDescription::CertificateUnknown
+            | TlsAlertDescription::UnknownCa
+            | TlsAlertDescription::AccessDenied
+    )
+}
+
+fn tls_outcome(
+    c: &Conn,
+    alerts: &[Alert],
+    app_data: bool,
+    cause: Option<EndCause>,
+    timeout: f64,
+) -> Outcome {
+    if let Some(a) = alerts.iter().find(|a| a.is_fatal()) {
+        if let AlertKind::Plain { description, .. } = a.kind {
+            if a.from == Side::Client && certificate_alert(description) {
+                return Outcome::ClientRejected(description);
+            }
+            return Outcome::FatalAlert {
+                from: a.from,
+                alert: description,
+            };
+        }
+    }
+    if app_data {
+        return Outcome::DataExchanged;
+    }
+    if let Some(why) = client_walked_away(c) {
+        return Outcome::LikelyRejected(why);
+    }
+    if let Some(cl) = &c.close {
+        return Outcome::ClosedEarly {
+            by: cl.by,
+            how: cl.how,
+            after_server_handshake: c.server_cert.is_some() || c.server_hello.is_some(),
+        };
+    }
+    match cause {
+        Some(EndCause::EndOfCapture) => Outcome::IncompleteAtEnd,
+        Some(EndCause::Idle) => Outcome::WentIdle,
+        Some(EndCause::Evicted) => Outcome::TrackingDropped,
+        Some(EndCause::Closed) => Outcome::ConnectionClosed,
+        None => Outcome::HandshakeTimedOut(timeout),
+    }
+}
+
+/// The client ended the connection first (an alert it could not show in the clear, a FIN
+/// or a RST) right after the server's certificate flight, without sending application
+/// data: what a client does when it does not accept the certificate.
+fn client_walked_away(c: &Conn) -> Option<WalkAway> {
+    let flight = c.server_cert.is_some() || c.server_hello.is_some();
+    if !flight {
+        return None;
+    }
+    let first = |d: Dir| {
+        let alert = c.alerts.iter().filter(|a| a.dir == d).map(|a| a.ts).min();
+        let close = c
+            .close
+            .as_ref()
+            .filter(|cl| cl.by == side(d))
+            .map(|cl| cl.ts);
+        match (alert, close) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    };
+    let client = first(Dir::Up)?;
+    if first(Dir::Down).is_some_and(|s| s < client) {
+        return None;
+    }
+    let alert = c.alerts.iter().any(|a| a.dir == Dir::Up);
+    let close = c
+        .close
+        .as_ref()
+        .filter(|cl| cl.by == Side::Client)
+        .map(|cl| cl.how);
+    if !alert && close.is_none() {
+        return None;
+    }
+    Some(WalkAway {
+        alert,
+        close,
+        cert_seen: c.server_cert.is_some(),
+    })
+}

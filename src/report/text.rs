@@ -1,0 +1,768 @@
+//! Every sentence probewatch writes, from the typed values of the correlate stage: the
+//! reasons, outcomes, pattern explanations, steps and fix advice, and the names of wire
+//! values (TLS versions, cipher suites, alerts, DNS types and codes). The formats
+//! (table, JSON, timeline, live stream) take their text from here.
+//!
+//! Every match is exhaustive: a new [`Reason`], [`Outcome`] or [`Verdict`] variant does not
+//! compile until its sentence is written here.
+
+use tls_parser::{TlsAlertDescription, TlsCipherSuiteID, TlsVersion};
+
+use crate::capture::Timestamp;
+use crate::correlate::groups::{Note, Origin, Pattern, Step, UncoveredWhy, Via};
+use crate::correlate::names::{NameFit, WildcardRule};
+use crate::correlate::{
+    AlertKind, CloseHow, DnsDetails, NameSource, NoAnswer, NoCert, Outcome, Probe, Proto,
+    QuicDetails, QuicOutcome, Reason, Side, Verdict, WalkAway,
+};
+use crate::parse::{quic, CertError, DnsAnswer, Rcode, Rdata, RrType};
+use crate::reassemble::GapCause;
+use crate::stats::Stats;
+
+/// Why a QUIC probe's verdict is `unverified`.
+pub const QUIC_REASON: &str = "QUIC encrypts the server's certificate (TLS 1.3 inside QUIC)";
+
+// ---------------------------------------------------------------------------------------
+// Codes (stable snake_case words for JSON)
+
+pub fn verdict(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Match => "match",
+        Verdict::Mismatch => "mismatch",
+        Verdict::Unverified => "unverified",
+        Verdict::NoName => "no_name",
+    }
+}
+
+pub fn proto(p: Proto) -> &'static str {
+    match p {
+        Proto::Tls => "tls",
+        Proto::Http => "http",
+        Proto::Dns => "dns",
+        Proto::Quic => "quic",
+    }
+}
+
+pub fn name_source(s: NameSource) -> &'static str {
+    match s {
+        NameSource::Sni => "sni",
+        NameSource::HttpHost => "http_host",
+        NameSource::DnsQuery => "dns_query",
+        NameSource::DnsAnswer => "dns_answer",
+    }
+}
+
+pub fn side(s: Side) -> &'static str {
+    match s {
+        Side::Client => "client",
+        Side::Server => "server",
+    }
+}
+
+pub fn close_how(h: CloseHow) -> &'static str {
+    match h {
+        CloseHow::Fin => "fin",
+        CloseHow::Rst => "rst",
+    }
+}
+
+pub fn origin(o: Origin) -> &'static str {
+    match o {
+        Origin::Own => "own",
+        Origin::Cname => "cname",
+        Origin::Srv => "srv",
+        Origin::Redirect => "redirect",
+    }
+}
+
+pub fn pattern(p: Pattern) -> &'static str {
+    match p {
+        Pattern::Autodiscover => "autodiscover",
+        Pattern::Autoconfig => "autoconfig",
+        Pattern::WwwApex => "www_apex",
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Names of wire values
+
+/// Version number as people write it.
+pub fn tls_version(v: TlsVersion) -> String {
+    match v.0 {
+        0x0300 => "SSL 3.0".into(),
+        0x0301 => "TLS 1.0".into(),
+        0x0302 => "TLS 1.1".into(),
+        0x0303 => "TLS 1.2".into(),
+        0x0304 => "TLS 1.3".into(),
+        v if v >> 8 == 0x7f => format!("TLS 1.3 (draft {})", v & 0xff),
+        v => format!("0x{v:04x}"),
+    }
+}
+
+/// Cipher suite name (IANA), or its number.
+pub fn cipher(c: TlsCipherSuiteID) -> String {
+    tls_parser::TlsCipherSuite::from_id(c.0)
+        .map(|s| s.name.to_string())
+        .unwrap_or_else(|| format!("0x{:04x}", c.0))
+}
+
+/// Alert description name (RFC 8446 §6).
+pub fn alert(d: TlsAlertDescription) -> String {
+    let s = match d.0 {
+        0 => "close_notify",
+        10 => "unexpected_message",
+        20 => "bad_record_mac",
+        21 => "decryption_failed",
+        22 => "record_overflow",
+        30 => "decompression_failure",
+        40 => "handshake_failure",
+        41 => "no_certificate",
+        42 => "bad_certificate",
+        43 => "unsupported_certificate",
+        44 => "certificate_revoked",
+        45 => "certificate_expired",
+        46 => "certificate_unknown",
+        47 => "illegal_parameter",
+        48 => "unknown_ca",
+        49 => "access_denied",
+        50 => "decode_error",
+        51 => "decrypt_error",
+        70 => "protocol_version",
+        71 => "insufficient_security",
+        80 => "internal_error",
+        86 => "inappropriate_fallback",
+        90 => "user_canceled",
+        100 => "no_renegotiation",
+        109 => "missing_extension",
+        110 => "unsupported_extension",
+        112 => "unrecognized_name",
+        113 => "bad_certificate_status_response",
+        115 => "unknown_psk_identity",
+        116 => "certificate_required",
+        120 => "no_application_protocol",
+        121 => "ech_required",
+        d => return format!("alert_{d}"),
+    };
+    s.to_string()
+}
+
+/// An alert's level and description as JSON writes them.
+pub fn alert_parts(k: AlertKind) -> (String, String) {
+    match k {
+        AlertKind::Encrypted => ("encrypted".into(), "encrypted".into()),
+        AlertKind::Plain { level, description } => (
+            match level {
+                1 => "warning".into(),
+                2 => "fatal".into(),
+                l => format!("level_{l}"),
+            },
+            alert(description),
+        ),
+    }
+}
+
+pub fn quic_version(v: u32) -> String {
+    quic::version_name(v)
+}
+
+pub fn rr_type(t: RrType) -> String {
+    match t.0 {
+        1 => "A".into(),
+        2 => "NS".into(),
+        5 => "CNAME".into(),
+        6 => "SOA".into(),
+        12 => "PTR".into(),
+        15 => "MX".into(),
+        16 => "TXT".into(),
+        28 => "AAAA".into(),
+        33 => "SRV".into(),
+        64 => "SVCB".into(),
+        65 => "HTTPS".into(),
+        251 => "IXFR".into(),
+        252 => "AXFR".into(),
+        253 => "MAILB".into(),
+        254 => "MAILA".into(),
+        255 => "ANY".into(),
+        other => format!("TYPE{other}"),
+    }
+}
+
+/// A question's type; empty for a query without a question.
+pub fn qtype(t: Option<RrType>) -> String {
+    t.map(rr_type).unwrap_or_default()
+}
+
+pub fn rcode(r: Rcode) -> String {
+    match r.0 {
+        0 => "NOERROR".into(),
+        1 => "FORMATERROR".into(),
+        2 => "SERVERFAILURE".into(),
+        3 => "NAMEERROR".into(),
+        4 => "NOTIMPLEMENTED".into(),
+        5 => "REFUSED".into(),
+        6 => "YXDOMAIN".into(),
+        7 => "YXRRSET".into(),
+        8 => "NXRRSET".into(),
+        9 => "NOTAUTH".into(),
+        10 => "NOTZONE".into(),
+        16 => "BADVERS".into(),
+        _ => "RESERVED".into(),
+    }
+}
+
+/// The data of an answer as one string ("" for types whose data is not read).
+pub fn rdata(d: &Rdata) -> String {
+    match d {
+        Rdata::A(a) => a.to_string(),
+        Rdata::Aaaa(a) => a.to_string(),
+        Rdata::Cname(n) | Rdata::Ptr(n) | Rdata::Ns(n) | Rdata::Mx(n) => n.clone(),
+        Rdata::Srv {
+            priority,
+            weight,
+            port,
+            target,
+        } => format!("{priority} {weight} {port} {target}"),
+        Rdata::Svcb {
+            priority, target, ..
+        } => format!("{priority} {target}"),
+        Rdata::Other(_) => String::new(),
+    }
+}
+
+/// RFC 3339 UTC, as certificates' validity is written.
+pub fn cert_time(t: Option<time::OffsetDateTime>) -> String {
+    match t {
+        Some(dt) => dt
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|_| dt.to_string()),
+        None => String::new(),
+    }
+}
+
+pub fn cert_error(e: &CertError) -> String {
+    match e {
+        CertError::Certificate(d) => format!("certificate could not be parsed ({d})"),
+        CertError::SubjectAltName(d) => format!("subjectAltName could not be parsed ({d})"),
+    }
+}
+
+/// RFC 3339 UTC with microseconds.
+pub fn rfc3339(ts: Timestamp) -> String {
+    let micros = ts.nanos / 1000;
+    match time::OffsetDateTime::from_unix_timestamp(ts.secs) {
+        Ok(dt) => format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            dt.year(),
+            u8::from(dt.month()),
+            dt.day(),
+            dt.hour(),
+            dt.minute(),
+            dt.second(),
+            micros
+        ),
+        Err(_) => format!("{}.{:06}", ts.secs, micros),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reasons
+
+fn gap(cause: GapCause, who: &str) -> String {
+    match cause {
+        GapCause::NotCaptured => format!("the capture missed segments of the {who}'s handshake"),
+        GapCause::Snaplen => format!(
+            "the capture's snapshot length cut the {who}'s handshake packets (capture with -s 0)"
+        ),
+        GapCause::BufferLimit => {
+            format!("the {who}'s handshake exceeded probewatch's reassembly buffer bound")
+        }
+    }
+}
+
+fn wildcard_rule(r: WildcardRule) -> &'static str {
+    match r {
+        WildcardRule::LeftmostOnly => "a wildcard is valid only as the whole leftmost label",
+        WildcardRule::TwoLabelsAfter => "a wildcard needs at least two labels after it",
+        WildcardRule::NeverApex => "a wildcard never covers the apex",
+        WildcardRule::OneLabel => "a wildcard matches exactly one label",
+    }
+}
+
+fn list(names: &[String], max: usize) -> String {
+    let mut s: Vec<String> = names.iter().take(max).cloned().collect();
+    if names.len() > max {
+        s.push(format!("+{} more", names.len() - max));
+    }
+    s.join(", ")
+}
+
+/// How the certificate relates to `name`; `source` introduces the name ("SNI", "DNS name").
+pub fn name_fit(source: &str, name: &str, fit: &NameFit) -> String {
+    match fit {
+        NameFit::San(p) => format!("{source} {name} matches SAN {p}"),
+        NameFit::WildcardSan(p) => format!("{source} {name} matches wildcard SAN {p}"),
+        NameFit::SanRule(p, r) => {
+            format!("{source} {name} not covered by {p} ({})", wildcard_rule(*r))
+        }
+        NameFit::NotInSans(sans) => format!(
+            "{source} {name} not covered by the certificate's names ({})",
+            list(sans, 4)
+        ),
+        NameFit::CnOnly(cn) => format!(
+            "{source} {name} matches only the subject CN {cn}: the certificate has no DNS SAN, which current browsers reject"
+        ),
+        NameFit::CnRule(cn, r) => format!(
+            "{source} {name} not covered by CN {cn} ({}; the certificate has no DNS SAN)",
+            wildcard_rule(*r)
+        ),
+        NameFit::NotCn { cn, self_signed } => format!(
+            "{source} {name} not covered by CN {cn} (the certificate has no subjectAltName{})",
+            if *self_signed { " and is self-signed" } else { "" }
+        ),
+        NameFit::NoHostNames => format!(
+            "{source} {name} not covered: the certificate names no host (no DNS SAN, no CN)"
+        ),
+        NameFit::InvalidName => format!("{source} {name:?} is not a valid host name"),
+        NameFit::IpSan(ip) => format!("{source} {ip} matches IP SAN {ip}"),
+        NameFit::IpNotInSans(ip, sans) => {
+            let listed = if sans.is_empty() {
+                "the certificate has no IP SAN".to_string()
+            } else {
+                format!("its IP SANs are {}", list(sans, 4))
+            };
+            format!(
+                "{source} {ip} is an IP address, which only an IP SAN can match; {listed}"
+            )
+        }
+    }
+}
+
+fn no_answer(n: NoAnswer) -> String {
+    match n {
+        NoAnswer::ServerReset => "the server reset the connection".into(),
+        NoAnswer::ServerClosed => "the server closed the connection".into(),
+        NoAnswer::ClientClosed => "the client closed before the server answered".into(),
+        NoAnswer::CaptureEnded => "the capture ended first".into(),
+        NoAnswer::TimedOut(t) => format!("no answer within {t} s"),
+        NoAnswer::NotSeen => "no answer was seen".into(),
+    }
+}
+
+/// The sentence for a probe's reason, with the ECH note where the hello offered ECH.
+pub fn reason(p: &Probe) -> Option<String> {
+    let r = p.reason.as_ref()?;
+    let mut s = match r {
+        Reason::NoName { quic: false } => format!(
+            "the ClientHello has no SNI and no DNS answer in the capture resolved {}",
+            p.server
+        ),
+        Reason::NoName { quic: true } => format!(
+            "the QUIC ClientHello has no SNI and no DNS answer in the capture resolved {}; {QUIC_REASON}",
+            p.server
+        ),
+        Reason::CertUnreadable(e) => {
+            format!("the server's certificate could not be read: {}", cert_error(e))
+        }
+        Reason::Name(fit) => {
+            let label = match p.name_source {
+                Some(NameSource::Sni) => "SNI",
+                Some(NameSource::HttpHost | NameSource::DnsQuery | NameSource::DnsAnswer)
+                | None => "DNS name",
+            };
+            let mut s = name_fit(label, p.name.as_deref().unwrap_or(""), fit);
+            if p.name_source == Some(NameSource::DnsAnswer) {
+                s.push_str(&format!(
+                    " (no SNI; name from the DNS answer for {})",
+                    p.server
+                ));
+            }
+            s
+        }
+        Reason::Tls13 => "TLS 1.3 encrypts the certificate: the server chose TLS 1.3".into(),
+        Reason::ServerGap(g) => format!("certificate not seen: {}", gap(*g, "server")),
+        Reason::Resumed => "the session was resumed: the server sent no certificate".into(),
+        Reason::ServerAlert(d) => {
+            let what = match d {
+                Some(d) => format!("alert {}", alert(*d)),
+                None => "an alert".into(),
+            };
+            format!("certificate not seen: the server refused the handshake with {what}")
+        }
+        Reason::NoServerHello(why) => format!(
+            "certificate not seen: the server never answered the ClientHello ({})",
+            no_answer(*why)
+        ),
+        Reason::HelloRetry => "certificate not seen: the server asked for a new hello (HelloRetryRequest) and the handshake did not continue in the clear".into(),
+        Reason::NoCertificate(why) => match why {
+            NoCert::CaptureEnded => {
+                "certificate not seen: the capture ended before the server sent it".into()
+            }
+            NoCert::TimedOut(t) => format!("certificate not seen: the server sent none within {t} s"),
+            NoCert::NotSent => "certificate not seen: the server sent no Certificate message".into(),
+        },
+        Reason::HelloNotRead => format!(
+            "the ClientHello was not read: {}",
+            gap(GapCause::BufferLimit, "client")
+        ),
+        Reason::NoHandshake => "no TLS handshake took place, so no certificate was shown".into(),
+        Reason::Quic => QUIC_REASON.into(),
+    };
+    if let Some(t) = p.tls().filter(|t| t.ech) {
+        match &t.ech_public_name {
+            Some(sni) => s.push_str(&format!(
+                "; ECH offered: {sni} is the public (cover) name, and if ECH was used the real name is hidden in the encrypted part (GREASE ECH looks the same on the wire)"
+            )),
+            None => s.push_str("; ECH offered without an outer SNI"),
+        }
+        if let Some(n) = &t.ech_inferred_target {
+            s.push_str(&format!(
+                "; likely real target {n} (inferred: a DNS HTTPS/SVCB answer with an ech parameter was seen for {n}, which resolved to {})",
+                p.server
+            ));
+        }
+    }
+    Some(s)
+}
+
+// ---------------------------------------------------------------------------------------
+// Outcomes
+
+fn walk_away(w: &WalkAway) -> String {
+    let close = w.close.map(|h| match h {
+        CloseHow::Rst => "reset the connection (RST)",
+        CloseHow::Fin => "closed the connection (FIN)",
+    });
+    let what = match (w.alert, close) {
+        (true, Some(cl)) => format!("it sent an encrypted alert and {cl}"),
+        (true, None) => "it sent an encrypted alert".to_string(),
+        (false, Some(cl)) => format!("it {cl}"),
+        (false, None) => "it ended the connection".to_string(),
+    };
+    let flight = if w.cert_seen {
+        "the server's certificate flight"
+    } else {
+        "the server's handshake flight (certificate encrypted)"
+    };
+    format!("{what} right after {flight}, without sending application data")
+}
+
+fn dns_answers(rcode_seen: Option<Rcode>, answers: &[DnsAnswer]) -> String {
+    if let Some(r) = rcode_seen.filter(|r| *r != Rcode::NOERROR) {
+        return rcode(r);
+    }
+    if answers.is_empty() {
+        return "no records (NODATA)".into();
+    }
+    let parts: Vec<String> = answers
+        .iter()
+        .take(4)
+        .map(|a| {
+            let data = rdata(&a.data);
+            if data.is_empty() {
+                rr_type(a.rtype())
+            } else {
+                format!("{} {data}", rr_type(a.rtype()))
+            }
+        })
+        .collect();
+    let more = answers.len().saturating_sub(4);
+    if more > 0 {
+        format!("{} +{more} more", parts.join(", "))
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn quic_outcome(o: QuicOutcome, q: Option<&QuicDetails>) -> String {
+    let retry_prefix = |retry: bool| if retry { "after a Retry, " } else { "" };
+    let close = q.and_then(|q| q.close.as_ref());
+    let error = close
+        .map(|c| quic::error_name(c.code, c.app))
+        .unwrap_or_default();
+    let reason = match close {
+        Some(c) if !c.reason.is_empty() => format!(" \"{}\"", c.reason),
+        _ => String::new(),
+    };
+    match o {
+        QuicOutcome::ClientGaveUp => format!(
+            "no answer from the server seen; the client gave up (CONNECTION_CLOSE in an Initial: {error}{reason})"
+        ),
+        QuicOutcome::Closed { retry } => format!(
+            "{}{} closed the connection in an Initial: {error}{reason}",
+            retry_prefix(retry),
+            close.map(|c| side(c.by)).unwrap_or("")
+        ),
+        QuicOutcome::VersionNegotiation => {
+            let offered: Vec<String> = q
+                .and_then(|q| q.version_negotiation.as_ref())
+                .map(|v| v.iter().map(|v| quic_version(*v)).collect())
+                .unwrap_or_default();
+            format!(
+                "server answered with Version Negotiation (it offers {})",
+                offered.join(", ")
+            )
+        }
+        QuicOutcome::Completed { retry } => {
+            format!("{}handshake completed, data exchanged", retry_prefix(retry))
+        }
+        QuicOutcome::Answered {
+            retry,
+            initial,
+            handshake,
+        } => {
+            let what = match (initial, handshake) {
+                (true, true) => "Initial and Handshake packets",
+                (true, false) => "Initial packet",
+                (false, true | false) => "Handshake packets",
+            };
+            format!("{}server answered ({what})", retry_prefix(retry))
+        }
+        QuicOutcome::RetryOnly => "server sent a Retry; no further answer seen".into(),
+        QuicOutcome::NoAnswer => "no answer from the server seen".into(),
+    }
+}
+
+/// The sentence for a probe's outcome.
+pub fn outcome(p: &Probe) -> String {
+    outcome_of(&p.outcome, p.dns(), p.quic())
+}
+
+/// The sentence for `o`, with the DNS answer or QUIC packets it refers to.
+pub fn outcome_of(o: &Outcome, dns: Option<&DnsDetails>, quic: Option<&QuicDetails>) -> String {
+    match o {
+        Outcome::ClientRejected(d) => {
+            format!("client rejected the certificate: alert {}", alert(*d))
+        }
+        Outcome::FatalAlert { from, alert: d } => {
+            format!("{} sent fatal alert {}", side(*from), alert(*d))
+        }
+        Outcome::DataExchanged => "handshake completed, data exchanged".into(),
+        Outcome::LikelyRejected(w) => format!(
+            "client likely rejected the certificate (inferred: {})",
+            walk_away(w)
+        ),
+        Outcome::ClosedEarly {
+            by,
+            how,
+            after_server_handshake,
+        } => {
+            let how = match how {
+                CloseHow::Rst => "reset (RST)",
+                CloseHow::Fin => "closed (FIN)",
+            };
+            let stage = if *after_server_handshake {
+                "after the server's handshake, without application data"
+            } else {
+                "before the server's handshake"
+            };
+            format!("{} {how} {stage}", side(*by))
+        }
+        Outcome::IncompleteAtEnd => "handshake incomplete when the capture ended".into(),
+        Outcome::WentIdle => "connection went idle".into(),
+        Outcome::TrackingDropped => "tracking dropped (flow table full)".into(),
+        Outcome::ConnectionClosed => "connection closed".into(),
+        Outcome::HandshakeTimedOut(t) => {
+            format!("handshake not finished within {t} s, connection still open")
+        }
+        Outcome::HelloOverBound => {
+            "ClientHello over the 1 MiB handshake message bound, not read".into()
+        }
+        Outcome::Refused => "connection refused (server sent RST to the SYN)".into(),
+        Outcome::SynUnanswered => "no answer from the server (SYN unanswered)".into(),
+        Outcome::NoTlsHandshake => "TCP connection without a TLS handshake".into(),
+        Outcome::Quic(q) => quic_outcome(*q, quic),
+        Outcome::HttpWaiting => "no response seen".into(),
+        Outcome::HttpResponse { status, location } => match location {
+            Some(l) => format!("{status} → {l}"),
+            None => format!("{status}"),
+        },
+        Outcome::HttpTimedOut(t) => format!("no response within {t} s"),
+        Outcome::DnsMulticast => "multicast query".into(),
+        Outcome::DnsWaiting => "no answer seen".into(),
+        Outcome::DnsAnswered { query_captured } => {
+            let (rc, answers) = match dns {
+                Some(d) => (d.rcode, d.answers.as_slice()),
+                None => (None, &[][..]),
+            };
+            let s = dns_answers(rc, answers);
+            if *query_captured {
+                s
+            } else {
+                format!("{s} (query not captured)")
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Groups: patterns, steps, advice
+
+pub fn pattern_label(p: Pattern) -> &'static str {
+    match p {
+        Pattern::Autodiscover => "Outlook/Exchange Autodiscover",
+        Pattern::Autoconfig => "mail client autoconfig",
+        Pattern::WwwApex => "www. / apex pair",
+    }
+}
+
+/// A short explanation a student can read.
+pub fn pattern_explanation(p: Pattern) -> &'static str {
+    match p {
+        Pattern::Autodiscover => {
+            "Outlook (and other Exchange clients) find a mailbox's settings from the e-mail \
+             address's domain by trying, in order: https://DOMAIN/autodiscover/autodiscover.xml, \
+             https://autodiscover.DOMAIN/autodiscover/autodiscover.xml, plain \
+             http://autodiscover.DOMAIN/autodiscover/autodiscover.xml only to be redirected \
+             (the redirect method), and the DNS SRV record _autodiscover._tcp.DOMAIN. It stops \
+             at the first answer it trusts; every HTTPS step needs a certificate valid for the \
+             name of that step."
+        }
+        Pattern::Autoconfig => {
+            "Thunderbird and other mail clients look for a configuration file from the e-mail \
+             address's domain: http(s)://autoconfig.DOMAIN/mail/config-v1.1.xml, then \
+             https://DOMAIN/.well-known/autoconfig/mail/config-v1.1.xml (and the same over \
+             plain HTTP). Every HTTPS step needs a certificate valid for the name it asks for."
+        }
+        Pattern::WwwApex => {
+            "The client tried both the bare domain and its www. name: one certificate (and \
+             usually a redirect from one to the other) should cover both."
+        }
+    }
+}
+
+const ENCRYPTED: &str = "inferred from the name: the path is encrypted";
+
+pub fn step(s: &Step) -> String {
+    match s {
+        Step::AutodiscoverSrv(n) => format!("step 4: SRV lookup {n}"),
+        Step::AutodiscoverRoot(n) => {
+            format!("step 1: https://{n}/autodiscover/autodiscover.xml ({ENCRYPTED})")
+        }
+        Step::AutodiscoverHost(n) => {
+            format!("step 2: https://{n}/autodiscover/autodiscover.xml ({ENCRYPTED})")
+        }
+        Step::AutodiscoverRedirectMethod(n, path) => {
+            format!("step 3: redirect method, plain http://{n}{path}")
+        }
+        Step::AutodiscoverPlain(n) => format!("Autodiscover request over plain HTTP to {n}"),
+        Step::Via(pat, via) => {
+            let v = match via {
+                Via::Redirect(p) => format!("following the redirect of #{p}"),
+                Via::Srv(p) => format!("the SRV target from #{p}"),
+            };
+            let what = match pat {
+                Pattern::Autodiscover => "Autodiscover",
+                Pattern::Autoconfig => "autoconfig",
+                Pattern::WwwApex => "www. / apex",
+            };
+            format!("{what}, {v}")
+        }
+        Step::AutoconfigHost(n, true) => {
+            format!("https://{n}/mail/config-v1.1.xml ({ENCRYPTED})")
+        }
+        Step::AutoconfigHost(n, false) => format!("http://{n}/mail/config-v1.1.xml"),
+        Step::AutoconfigWellKnown(n, true) => {
+            format!("https://{n}/.well-known/autoconfig/mail/config-v1.1.xml ({ENCRYPTED})")
+        }
+        Step::AutoconfigWellKnown(n, false) => {
+            format!("http://{n}/.well-known/autoconfig/mail/config-v1.1.xml")
+        }
+        Step::Apex => "the bare domain (apex)".into(),
+        Step::Www => "the www. name".into(),
+    }
+}
+
+pub fn uncovered(w: UncoveredWhy) -> &'static str {
+    match w {
+        UncoveredWhy::Apex => "the bare domain: a wildcard never covers the apex",
+        UncoveredWhy::NotUnderDomain => "not under this domain",
+        UncoveredWhy::TooDeep => {
+            "two or more labels below the domain: a wildcard covers exactly one"
+        }
+    }
+}
+
+pub fn note(n: &Note) -> String {
+    match n {
+        Note::OtherDomain {
+            name,
+            mismatch: true,
+        } => format!("{name} belongs to another domain and did not match either: its own server needs a certificate that covers it"),
+        Note::OtherDomain {
+            name,
+            mismatch: false,
+        } => format!("{name} belongs to another domain; its server's certificate already covers it"),
+        Note::CnameElsewhere {
+            name,
+            target,
+            server,
+        } => format!(
+            "{name} is a CNAME for {target}, so the client reached {target}'s server at {server}: that server must present a certificate that also names {name}, or the client must be sent there by a method that keeps the name it trusts (an SRV record or an HTTP redirect)"
+        ),
+        Note::SelfSigned { server } => format!(
+            "the certificate at {server} is self-signed: a client that verifies rejects it whatever names it carries; use one from a CA the clients trust"
+        ),
+        Note::PlainHttpOnly(names) => format!(
+            "asked only over plain HTTP, no certificate involved: {}",
+            names.join(", ")
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Stats
+
+/// The stats in one line (the table and timeline end with it).
+pub fn stats_line(stats: &Stats) -> String {
+    let d = &stats.decode;
+    let r = &stats.reassembly;
+    let problems: u64 = d.problems.values().sum();
+    let evictions = r.flows_ended_idle
+        + r.flows_evicted
+        + d.fragment_evictions
+        + stats.correlate.dns_map_evictions
+        + stats.correlate.dns_pending_evictions
+        + stats.correlate.probes_dropped
+        + stats.correlate.clients_evicted
+        + stats.parse.quic.conn_evictions
+        + stats.parse.quic.crypto_over_limit
+        + stats.correlate.quic_pending_evictions
+        + stats.correlate.ech_name_evictions
+        + stats.correlate.groups_evicted
+        + stats.correlate.group_members_dropped
+        + stats.correlate.group_links_evicted;
+    let mut s = format!(
+        "Stats: {} packets ({} bytes), {} TCP flows ({} joined mid-stream), {} DNS messages; {} evictions; {} gaps; {} packets with problems",
+        d.packets,
+        d.bytes,
+        r.flows,
+        r.flows_mid_stream,
+        stats.parse.dns_messages,
+        evictions,
+        r.gaps_not_captured + r.gaps_snaplen + r.gaps_buffer_limit,
+        problems
+    );
+    let q = &stats.parse.quic;
+    if q.datagrams > 0 {
+        s.push_str(&format!(
+            "; QUIC: {} datagrams, {} ClientHellos, {} Initials not decryptable",
+            q.datagrams, q.hellos, q.undecryptable
+        ));
+    }
+    if problems > 0 {
+        let kinds: Vec<String> = d.problems.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        s.push_str(&format!(" ({})", kinds.join(", ")));
+    }
+    if let Some(k) = &stats.kernel {
+        s.push_str(&format!(
+            "; libpcap: {} received, {} dropped by the kernel, {} by the interface",
+            k.received, k.dropped, k.if_dropped
+        ));
+    }
+    for lt in &d.unknown_link_types {
+        s.push_str(&format!(
+            "; link type {lt} is not supported, its packets were skipped"
+        ));
+    }
+    s
+}
