@@ -83,6 +83,79 @@ pub fn pattern(p: Pattern) -> &'static str {
     }
 }
 
+/// A stable code for a reason (JSON `reason_code`).
+pub fn reason_code(r: &Reason) -> &'static str {
+    match r {
+        Reason::NoName { .. } => "no_name",
+        Reason::CertUnreadable(_) => "certificate_unreadable",
+        Reason::Name(fit) => match fit {
+            NameFit::San(_) => "san_match",
+            NameFit::WildcardSan(_) => "wildcard_san_match",
+            NameFit::SanRule(..) => "wildcard_rule",
+            NameFit::NotInSans(_) => "not_in_sans",
+            NameFit::CnOnly(_) => "cn_only_match",
+            NameFit::CnRule(..) => "cn_wildcard_rule",
+            NameFit::NotCn { .. } => "not_cn",
+            NameFit::NoHostNames => "no_host_names",
+            NameFit::InvalidName => "invalid_name",
+            NameFit::IpSan(_) => "ip_san_match",
+            NameFit::IpNotInSans(..) => "ip_not_in_sans",
+        },
+        Reason::Tls13 => "tls13_encrypted",
+        Reason::ServerGap(GapCause::NotCaptured) => "server_segments_missed",
+        Reason::ServerGap(GapCause::Snaplen) => "snaplen_cut",
+        Reason::ServerGap(GapCause::BufferLimit) => "buffer_limit",
+        Reason::Resumed => "session_resumed",
+        Reason::ServerAlert(_) => "server_alert",
+        Reason::NoServerHello(_) => "no_server_hello",
+        Reason::HelloRetry => "hello_retry_encrypted",
+        Reason::NoCertificate(_) => "no_certificate_message",
+        Reason::HelloNotRead => "client_hello_over_bound",
+        Reason::NoHandshake => "no_tls_handshake",
+        Reason::Quic => "quic_encrypted",
+    }
+}
+
+/// A stable code for an outcome (JSON `outcome_code`).
+pub fn outcome_code(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::ClientRejected(_) => "client_rejected",
+        Outcome::FatalAlert { .. } => "fatal_alert",
+        Outcome::DataExchanged => "data_exchanged",
+        Outcome::LikelyRejected(_) => "likely_rejected_inferred",
+        Outcome::ClosedEarly { .. } => "closed_without_data",
+        Outcome::IncompleteAtEnd => "capture_ended",
+        Outcome::WentIdle => "idle",
+        Outcome::TrackingDropped => "tracking_dropped",
+        Outcome::ConnectionClosed => "closed",
+        Outcome::HandshakeTimedOut(_) => "handshake_timeout",
+        Outcome::HelloOverBound => "client_hello_over_bound",
+        Outcome::Refused => "refused",
+        Outcome::SynUnanswered => "syn_unanswered",
+        Outcome::NoTlsHandshake => "no_tls_handshake",
+        Outcome::Quic(q) => match q {
+            QuicOutcome::ClientGaveUp => "quic_no_answer_client_gave_up",
+            QuicOutcome::Closed { .. } => "quic_closed",
+            QuicOutcome::VersionNegotiation => "quic_version_negotiation",
+            QuicOutcome::Completed { .. } => "data_exchanged",
+            QuicOutcome::Answered { .. } => "quic_server_answered",
+            QuicOutcome::RetryOnly => "quic_retry_only",
+            QuicOutcome::NoAnswer => "quic_no_answer",
+        },
+        Outcome::HttpWaiting => "no_response",
+        Outcome::HttpResponse { .. } => "http_response",
+        Outcome::HttpTimedOut(_) => "response_timeout",
+        Outcome::DnsMulticast => "multicast_query",
+        Outcome::DnsWaiting => "no_answer",
+        Outcome::DnsAnswered {
+            query_captured: true,
+        } => "answered",
+        Outcome::DnsAnswered {
+            query_captured: false,
+        } => "answer_without_query",
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Names of wire values
 
