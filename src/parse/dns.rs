@@ -128,6 +128,12 @@ fn trim_dot(s: String) -> String {
 /// Parses one DNS message; `None` when the bytes are not a readable DNS message.
 pub fn parse(bytes: &[u8]) -> Option<DnsMessage> {
     let p = Packet::parse(bytes).ok()?;
+    // The header's 4-bit code as sent (simple-dns folds unknown codes into one value); the
+    // OPT record's extended code only for BADVERS, the one extended code it reads.
+    let rcode = match p.rcode() {
+        simple_dns::RCODE::BADVERS => Rcode(16),
+        _ => Rcode(u16::from(*bytes.get(3)? & 0x0f)),
+    };
     let questions = p
         .questions
         .iter()
@@ -147,7 +153,7 @@ pub fn parse(bytes: &[u8]) -> Option<DnsMessage> {
     Some(DnsMessage {
         id: p.id(),
         response: p.has_flags(PacketFlag::RESPONSE),
-        rcode: Rcode(p.rcode() as u16),
+        rcode,
         questions,
         answers,
     })

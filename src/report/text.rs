@@ -265,22 +265,24 @@ pub fn qtype(t: Option<RrType>) -> String {
     t.map(rr_type).unwrap_or_default()
 }
 
+/// A response code by its IANA mnemonic (RFC 6895), as dig and tcpdump write it.
 pub fn rcode(r: Rcode) -> String {
-    match r.0 {
-        0 => "NOERROR".into(),
-        1 => "FORMATERROR".into(),
-        2 => "SERVERFAILURE".into(),
-        3 => "NAMEERROR".into(),
-        4 => "NOTIMPLEMENTED".into(),
-        5 => "REFUSED".into(),
-        6 => "YXDOMAIN".into(),
-        7 => "YXRRSET".into(),
-        8 => "NXRRSET".into(),
-        9 => "NOTAUTH".into(),
-        10 => "NOTZONE".into(),
-        16 => "BADVERS".into(),
-        _ => "RESERVED".into(),
-    }
+    let s = match r.0 {
+        0 => "NOERROR",
+        1 => "FORMERR",
+        2 => "SERVFAIL",
+        3 => "NXDOMAIN",
+        4 => "NOTIMP",
+        5 => "REFUSED",
+        6 => "YXDOMAIN",
+        7 => "YXRRSET",
+        8 => "NXRRSET",
+        9 => "NOTAUTH",
+        10 => "NOTZONE",
+        16 => "BADVERS",
+        n => return format!("RCODE{n}"),
+    };
+    s.to_string()
 }
 
 /// The data of an answer as one string ("" for types whose data is not read).
@@ -838,4 +840,20 @@ pub fn stats_line(stats: &Stats) -> String {
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table, JSON and docs said NXDOMAIN; probewatch wrote simple-dns's Rust names
+    /// (NAMEERROR, SERVERFAILURE).
+    #[test]
+    fn response_codes_use_their_iana_mnemonics_not_library_names() {
+        assert_eq!(rcode(Rcode(3)), "NXDOMAIN");
+        assert_eq!(rcode(Rcode(2)), "SERVFAIL");
+        assert_eq!(rcode(Rcode(1)), "FORMERR");
+        assert_eq!(rcode(Rcode(0)), "NOERROR");
+        assert_eq!(rcode(Rcode(23)), "RCODE23");
+    }
 }
