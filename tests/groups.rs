@@ -69,7 +69,10 @@ fn mv(name: &str, proto: &str, port: u64, redirect: bool) -> (String, String, u6
 }
 
 const APEX: &str = "the bare domain: a wildcard never covers the apex";
-const INFERRED_REJECT: &str = "client likely rejected the certificate (inferred: it sent an encrypted alert right after the server's certificate flight, without sending application data)";
+/// curl (OpenSSL) checks the name only after the handshake: on a mismatch it completes
+/// the handshake (its ChangeCipherSpec and Finished are in the capture), then sends an
+/// alert and leaves without data.
+const INFERRED_REJECT: &str = "client likely rejected the certificate (inferred: handshake completed, then it sent an encrypted alert without data; the name does not match, and clients such as curl check it only after the handshake)";
 
 /// The mail-client story of mail-fanout.pcap, group by group: every name in order, how
 /// the client got it, the certificate, what went wrong, and the certificate that fixes it.

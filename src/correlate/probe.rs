@@ -362,6 +362,19 @@ pub enum Outcome {
     /// The server answered the SYN with a RST.
     Refused,
     SynUnanswered,
+    /// The server answered the SYN with a bare ACK, not a SYN-ACK (it still held an
+    /// older connection on the same ports); `client_reset`: the client answered that
+    /// with a RST.
+    SynAnsweredByAck {
+        client_reset: bool,
+    },
+    /// Both sides finished the handshake and no application data was seen: a
+    /// handshake-only client or health check when the client ended it and the name
+    /// matched (a client that ends so on a mismatched name is [`Outcome::LikelyRejected`]).
+    HandshakeOnly {
+        end: NoData,
+        name_matched: bool,
+    },
     /// A TCP connection to a TLS port without a TLS handshake.
     NoTlsHandshake,
     // QUIC
@@ -383,13 +396,40 @@ pub enum Outcome {
     },
 }
 
+/// What became of a connection whose handshake completed without application data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoData {
+    /// `by` ended it first: with an alert (encrypted), a close, or both.
+    Ended {
+        by: Side,
+        alert: bool,
+        close: Option<CloseHow>,
+    },
+    CaptureEnded,
+    WentIdle,
+    TrackingDropped,
+    /// Still open when the probe was reported (live capture stopped).
+    Open,
+}
+
+/// How the client's alert was seen when it walked away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WalkAlert {
+    /// An alert record (encrypted, TLS 1.2).
+    Record,
+    /// TLS 1.3: an encrypted record too short to be a Finished, which only an alert fits.
+    BySize,
+}
+
 /// What the client did when it walked away after the server's flight.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WalkAway {
-    pub alert: bool,
+    pub alert: Option<WalkAlert>,
     pub close: Option<CloseHow>,
     /// The certificate was in the clear (else the flight was encrypted).
     pub cert_seen: bool,
+    /// It ended after completing the handshake (a name checked after the handshake).
+    pub after_handshake: bool,
 }
 
 /// How a QUIC attempt ended, from its [`QuicDetails`].
@@ -442,10 +482,11 @@ impl QuicOutcome {
 }
 
 impl Outcome {
-    /// The connection did what the client wanted: handshake completed and data exchanged.
+    /// The connection did what the client wanted: handshake completed and data exchanged,
+    /// or (a handshake-only client) the handshake completed.
     pub fn completed(&self) -> bool {
         match self {
-            Outcome::DataExchanged => true,
+            Outcome::DataExchanged | Outcome::HandshakeOnly { .. } => true,
             Outcome::Quic(q) => match q {
                 QuicOutcome::Completed { .. } => true,
                 QuicOutcome::ClientGaveUp
@@ -467,6 +508,7 @@ impl Outcome {
             | Outcome::HelloOverBound
             | Outcome::Refused
             | Outcome::SynUnanswered
+            | Outcome::SynAnsweredByAck { .. }
             | Outcome::NoTlsHandshake
             | Outcome::HttpWaiting
             | Outcome::HttpResponse { .. }

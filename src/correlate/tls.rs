@@ -9,8 +9,8 @@ use tls_parser::{TlsAlertDescription, TlsCipherSuiteID, TlsVersion};
 
 use super::http::HttpFlow;
 use super::{
-    names, Alert, AlertKind, Close, CloseHow, Cx, NameSource, NoAnswer, NoCert, Outcome, Probe,
-    ProbeKind, Reason, Side, TlsDetails, Verdict, WalkAway,
+    names, Alert, AlertKind, Close, CloseHow, Cx, NameSource, NoAnswer, NoCert, NoData, Outcome,
+    Probe, ProbeKind, Reason, Side, TlsDetails, Verdict, WalkAlert, WalkAway,
 };
 use crate::capture::Timestamp;
 use crate::parse::{tls, CertChain, CertInfo, Parsed, TlsItem};
@@ -19,6 +19,14 @@ use crate::reassemble::{Dir, EndCause, FlowId, FlowSummary, GapCause};
 /// Ports where a TCP connection without any TLS handshake is still reported as a TLS
 /// attempt.
 const TLS_PORTS: [u16; 12] = [443, 465, 563, 636, 853, 989, 990, 992, 993, 994, 995, 8443];
+
+/// The longest TLS 1.3 record that can hold only an alert: 2 bytes of alert, the inner
+/// content type, and a 16-byte AEAD tag (AES-GCM, ChaCha20-Poly1305, AES-CCM).
+const TLS13_ALERT_RECORD: usize = 2 + 1 + 16;
+
+/// The shortest TLS 1.3 record that can hold a Finished: a 4-byte header, a 32-byte
+/// verify_data (SHA-256), the inner content type and the shortest tag (8, AES-CCM-8).
+const TLS13_MIN_FINISHED_RECORD: usize = 4 + 32 + 1 + 8;
 
 pub(crate) fn side(d: Dir) -> Side {
     match d {
@@ -74,6 +82,22 @@ pub struct Conn {
     /// FIN seen from each side; an RST from either side.
     fins: Both<bool>,
     rst: bool,
+    /// TLS 1.3, what the client's encrypted records after the ServerHello show.
+    client13: Client13,
+}
+
+/// The client's encrypted TLS 1.3 records after the ServerHello, told apart by length
+/// (the record type is encrypted too).
+#[derive(Clone, Copy, Debug, Default)]
+struct Client13 {
+    /// A record long enough to hold its Finished: it went on with the handshake.
+    finished: bool,
+    /// Before that, a record too short for a Finished: only an alert fits.
+    alert_before_finished: bool,
+    /// The first alert-sized record (before the Finished, or after it and before data).
+    alert_ts: Option<Timestamp>,
+    /// After the Finished, a record longer than an alert: application data.
+    data: bool,
 }
 
 impl Conn {
@@ -98,6 +122,7 @@ impl Conn {
             app_records: Both::default(),
             fins: Both::default(),
             rst: false,
+            client13: Client13::default(),
         }
     }
 
@@ -110,13 +135,35 @@ impl Conn {
     /// The server's side of the handshake is over and the client sends application data:
     /// the verdict and outcome of the probe can no longer change.
     fn handshake_done(&self) -> bool {
-        let client = self.app_records.client;
         if self.server_chose_tls13() {
             // The client's Finished is the first encrypted record; data follows.
-            client >= 2
+            self.client13.data
         } else {
             let server_flight = self.server_cert.is_some() || self.ccs.server;
-            client >= 1 && server_flight
+            self.app_records.client >= 1 && server_flight
+        }
+    }
+
+    /// The client went on with its handshake after the server's flight (TLS 1.2: its
+    /// ChangeCipherSpec, which follows its ClientKeyExchange and precedes its Finished;
+    /// TLS 1.3: a further record long enough for its Finished): it did not walk away
+    /// from the certificate.
+    fn client_continued(&self) -> bool {
+        if self.server_chose_tls13() {
+            self.client13.finished
+        } else {
+            self.server_hello.is_some() && self.ccs.client
+        }
+    }
+
+    /// Both sides finished the handshake (TLS 1.2: both ChangeCipherSpecs, the Finished
+    /// messages follow them; TLS 1.3: the client's Finished, which comes after the
+    /// server's).
+    fn handshake_completed(&self) -> bool {
+        if self.server_chose_tls13() {
+            self.client13.finished
+        } else {
+            self.client_continued() && self.ccs.server
         }
     }
 
@@ -167,8 +214,24 @@ impl Conn {
             }
             TlsItem::ChangeCipherSpec => *self.ccs.of(dir) = true,
             TlsItem::NotTls => self.not_tls = true,
-            // A hello in the wrong direction, application data (counted by the parser).
-            TlsItem::ClientHello(_) | TlsItem::ServerHello(_) | TlsItem::AppData => {}
+            TlsItem::AppData { len } if dir == Dir::Up && self.server_chose_tls13() => {
+                let c = &mut self.client13;
+                if !c.finished {
+                    if len >= TLS13_MIN_FINISHED_RECORD {
+                        c.finished = true;
+                    } else {
+                        c.alert_before_finished = true;
+                        c.alert_ts = c.alert_ts.or(Some(ts));
+                    }
+                } else if len > TLS13_ALERT_RECORD {
+                    c.data = true;
+                } else if !c.data {
+                    c.alert_ts = c.alert_ts.or(Some(ts));
+                }
+            }
+            // A hello in the wrong direction; other application data (counted by the
+            // parser).
+            TlsItem::ClientHello(_) | TlsItem::ServerHello(_) | TlsItem::AppData { .. } => {}
         }
     }
 }
@@ -303,7 +366,9 @@ impl TcpTracker {
         let mut done: Vec<FlowId> = Vec::new();
         for (flow, c) in self.conns.iter_mut() {
             c.http.expire(cx, now);
-            if c.hello_ts.is_some_and(|t| now.secs_since(&t) > limit) {
+            // A completed handshake is not timed out: its outcome waits for data, a close
+            // or the flow's end (bounded by the flow table and its idle timeout).
+            if c.hello_ts.is_some_and(|t| now.secs_since(&t) > limit) && !c.handshake_completed() {
                 done.push(*flow);
             }
         }
@@ -338,6 +403,16 @@ fn finish_conn(cx: &mut Cx, c: Conn, cause: EndCause, summary: &FlowSummary) {
         return; // data we could not read as TLS
     } else if !summary.saw_synack && summary.rst(Dir::Down).is_some() {
         (Reason::NoHandshake, Outcome::Refused)
+    } else if c.saw_syn && !summary.saw_synack && summary.packets(Dir::Down) > 0 {
+        // Something came back, but no SYN-ACK: a bare ACK (RFC 5961 §4: a server still
+        // holding an older connection on this port pair answers a new SYN so).
+        let client_reset = c
+            .close
+            .is_some_and(|cl| cl.by == Side::Client && cl.how == CloseHow::Rst);
+        (
+            Reason::NoHandshake,
+            Outcome::SynAnsweredByAck { client_reset },
+        )
     } else if c.saw_syn && !summary.saw_synack {
         (Reason::NoHandshake, Outcome::SynUnanswered)
     } else {
@@ -386,7 +461,7 @@ fn tls_probe(cx: &mut Cx, c: Conn, cause: Option<EndCause>) -> Probe {
     let timeout = cx.timeout();
     let (verdict, reason) = verdict(&c, name.as_deref(), leaf.as_ref(), tls13, cause, timeout);
     let app_data = if tls13 {
-        app_records.client >= 2
+        c.client13.data
     } else {
         app_records.client > 0 || (app_records.server > 0 && c.ccs.client)
     };
@@ -398,7 +473,7 @@ fn tls_probe(cx: &mut Cx, c: Conn, cause: Option<EndCause>) -> Probe {
             kind: a.kind,
         })
         .collect();
-    let outcome = tls_outcome(&c, &alerts, app_data, cause, timeout);
+    let outcome = tls_outcome(&c, &alerts, app_data, verdict, cause, timeout);
     let details = TlsDetails {
         version: c.server_hello.as_ref().map(|s| TlsVersion(s.version)),
         cipher: c.server_hello.as_ref().map(|s| TlsCipherSuiteID(s.cipher)),
@@ -523,6 +598,7 @@ fn tls_outcome(
     c: &Conn,
     alerts: &[Alert],
     app_data: bool,
+    verdict: Verdict,
     cause: Option<EndCause>,
     timeout: f64,
 ) -> Outcome {
@@ -539,6 +615,39 @@ fn tls_outcome(
     }
     if app_data {
         return Outcome::DataExchanged;
+    }
+    if c.handshake_completed() {
+        // Both finished the handshake, and no data followed.
+        let end = match first_to_end(c) {
+            Some(by) => {
+                let ending = ending_of(c, by);
+                if by == Side::Client && verdict == Verdict::Mismatch {
+                    // Clients that check the name only after the handshake (curl with
+                    // OpenSSL) end so on a name they do not accept.
+                    return Outcome::LikelyRejected(WalkAway {
+                        alert: ending.0,
+                        close: ending.1,
+                        cert_seen: c.server_cert.is_some(),
+                        after_handshake: true,
+                    });
+                }
+                NoData::Ended {
+                    by,
+                    alert: ending.0.is_some(),
+                    close: ending.1,
+                }
+            }
+            None => match cause {
+                Some(EndCause::EndOfCapture) => NoData::CaptureEnded,
+                Some(EndCause::Idle) => NoData::WentIdle,
+                Some(EndCause::Evicted) => NoData::TrackingDropped,
+                Some(EndCause::Closed) | None => NoData::Open,
+            },
+        };
+        return Outcome::HandshakeOnly {
+            end,
+            name_matched: verdict == Verdict::Match,
+        };
     }
     if let Some(why) = client_walked_away(c) {
         return Outcome::LikelyRejected(why);
@@ -559,42 +668,72 @@ fn tls_outcome(
     }
 }
 
-/// The client ended the connection first (an alert it could not show in the clear, a FIN
-/// or a RST) right after the server's certificate flight, without sending application
-/// data: what a client does when it does not accept the certificate.
-fn client_walked_away(c: &Conn) -> Option<WalkAway> {
-    let flight = c.server_cert.is_some() || c.server_hello.is_some();
-    if !flight {
-        return None;
-    }
-    let first = |d: Dir| {
-        let alert = c.alerts.iter().filter(|a| a.dir == d).map(|a| a.ts).min();
-        let close = c
-            .close
-            .as_ref()
-            .filter(|cl| cl.by == side(d))
-            .map(|cl| cl.ts);
-        match (alert, close) {
+/// When each side first ended the connection (an alert, a FIN or a RST).
+fn end_ts(c: &Conn, d: Dir) -> Option<Timestamp> {
+    let mut alert = c.alerts.iter().filter(|a| a.dir == d).map(|a| a.ts).min();
+    if d == Dir::Up {
+        alert = match (alert, c.client13.alert_ts) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
-        }
-    };
-    let client = first(Dir::Up)?;
-    if first(Dir::Down).is_some_and(|s| s < client) {
-        return None;
+        };
     }
-    let alert = c.alerts.iter().any(|a| a.dir == Dir::Up);
     let close = c
         .close
         .as_ref()
-        .filter(|cl| cl.by == Side::Client)
-        .map(|cl| cl.how);
-    if !alert && close.is_none() {
+        .filter(|cl| cl.by == side(d))
+        .map(|cl| cl.ts);
+    match (alert, close) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The side that ended the connection first, if either did.
+fn first_to_end(c: &Conn) -> Option<Side> {
+    match (end_ts(c, Dir::Up), end_ts(c, Dir::Down)) {
+        (Some(cl), Some(sv)) if sv < cl => Some(Side::Server),
+        (Some(_), _) => Some(Side::Client),
+        (None, Some(_)) => Some(Side::Server),
+        (None, None) => None,
+    }
+}
+
+/// How `by` ended: the alert it sent (a record, or for a TLS 1.3 client one told by its
+/// size) and how it closed.
+fn ending_of(c: &Conn, by: Side) -> (Option<WalkAlert>, Option<CloseHow>) {
+    let d = match by {
+        Side::Client => Dir::Up,
+        Side::Server => Dir::Down,
+    };
+    let alert = if c.alerts.iter().any(|a| a.dir == d) {
+        Some(WalkAlert::Record)
+    } else if by == Side::Client && c.client13.alert_ts.is_some() {
+        Some(WalkAlert::BySize)
+    } else {
+        None
+    };
+    let close = c.close.as_ref().filter(|cl| cl.by == by).map(|cl| cl.how);
+    (alert, close)
+}
+
+/// The client ended the connection first (an alert it could not show in the clear, a FIN
+/// or a RST) right after the server's certificate flight, before going on with its own
+/// handshake (TLS 1.2: no ChangeCipherSpec; TLS 1.3: no record long enough for its
+/// Finished): what a client does when it does not accept the certificate. A client that
+/// went on with its handshake did not reject the certificate in the handshake.
+fn client_walked_away(c: &Conn) -> Option<WalkAway> {
+    let flight = c.server_cert.is_some() || c.server_hello.is_some();
+    if !flight || c.client_continued() {
         return None;
     }
+    if first_to_end(c) != Some(Side::Client) {
+        return None;
+    }
+    let (alert, close) = ending_of(c, Side::Client);
     Some(WalkAway {
         alert,
         close,
         cert_seen: c.server_cert.is_some(),
+        after_handshake: false,
     })
 }

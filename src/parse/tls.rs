@@ -64,8 +64,12 @@ pub enum TlsItem {
         description: u8,
         encrypted: bool,
     },
-    /// An application-data record (the first few are reported).
-    AppData,
+    /// An application-data record (the first few are reported), with its length: in TLS
+    /// 1.3 every record after the ServerHello is one, and only the length tells a
+    /// Finished from an alert.
+    AppData {
+        len: usize,
+    },
     ChangeCipherSpec,
     /// The bytes are not TLS (or the stream lost sync); parsing of this direction stops.
     NotTls,
@@ -217,7 +221,7 @@ impl TlsReader {
                 }
                 23 => {
                     self.app_records += 1;
-                    out.push(TlsItem::AppData);
+                    out.push(TlsItem::AppData { len });
                 }
                 _ => {}
             }

@@ -12,8 +12,8 @@ use crate::capture::Timestamp;
 use crate::correlate::groups::{Note, Origin, Pattern, Step, UncoveredWhy, Via};
 use crate::correlate::names::{NameFit, WildcardRule};
 use crate::correlate::{
-    AlertKind, CloseHow, DnsDetails, NameSource, NoAnswer, NoCert, Outcome, Probe, Proto,
-    QuicDetails, QuicOutcome, Reason, Side, Verdict, WalkAway,
+    AlertKind, CloseHow, DnsDetails, NameSource, NoAnswer, NoCert, NoData, Outcome, Probe, Proto,
+    QuicDetails, QuicOutcome, Reason, Side, Verdict, WalkAlert, WalkAway,
 };
 use crate::parse::{quic, CertError, DnsAnswer, Rcode, Rdata, RrType};
 use crate::reassemble::GapCause;
@@ -132,6 +132,14 @@ pub fn outcome_code(o: &Outcome) -> &'static str {
         Outcome::HelloOverBound => "client_hello_over_bound",
         Outcome::Refused => "refused",
         Outcome::SynUnanswered => "syn_unanswered",
+        Outcome::SynAnsweredByAck { .. } => "syn_answered_by_ack",
+        Outcome::HandshakeOnly {
+            end: NoData::Ended {
+                by: Side::Client, ..
+            },
+            name_matched: true,
+        } => "handshake_only_client",
+        Outcome::HandshakeOnly { .. } => "handshake_completed_no_data",
         Outcome::NoTlsHandshake => "no_tls_handshake",
         Outcome::Quic(q) => match q {
             QuicOutcome::ClientGaveUp => "quic_no_answer_client_gave_up",
@@ -507,18 +515,66 @@ fn walk_away(w: &WalkAway) -> String {
         CloseHow::Rst => "reset the connection (RST)",
         CloseHow::Fin => "closed the connection (FIN)",
     });
-    let what = match (w.alert, close) {
-        (true, Some(cl)) => format!("it sent an encrypted alert and {cl}"),
-        (true, None) => "it sent an encrypted alert".to_string(),
-        (false, Some(cl)) => format!("it {cl}"),
-        (false, None) => "it ended the connection".to_string(),
+    let alert = w.alert.map(|a| match a {
+        WalkAlert::Record => "sent an encrypted alert",
+        WalkAlert::BySize => "sent an encrypted record too short for its Finished (an alert)",
+    });
+    let what = match (alert, close) {
+        (Some(a), Some(cl)) => format!("it {a} and {cl}"),
+        (Some(a), None) => format!("it {a}"),
+        (None, Some(cl)) => format!("it {cl}"),
+        (None, None) => "it ended the connection".to_string(),
     };
+    if w.after_handshake {
+        return format!(
+            "handshake completed, then {what} without data; the name does not match, and \
+             clients such as curl check it only after the handshake"
+        );
+    }
     let flight = if w.cert_seen {
         "the server's certificate flight"
     } else {
         "the server's handshake flight (certificate encrypted)"
     };
-    format!("{what} right after {flight}, without sending application data")
+    format!("{what} right after {flight}, before going on with its own handshake")
+}
+
+fn handshake_only(end: NoData, name_matched: bool) -> String {
+    match end {
+        NoData::Ended { by, alert, close } => {
+            let close = close.map(|h| match h {
+                CloseHow::Rst => "reset (RST)",
+                CloseHow::Fin => "closed (FIN)",
+            });
+            let what = match (alert, close) {
+                (true, Some(cl)) => format!("sent an encrypted alert and {cl}"),
+                (true, None) => "sent an encrypted alert".to_string(),
+                (false, Some(cl)) => cl.to_string(),
+                (false, None) => "ended the connection".to_string(),
+            };
+            let who = side(by);
+            match (by, name_matched) {
+                (Side::Client, true) => format!(
+                    "handshake completed, then the {who} {what} without data: a \
+                     handshake-only client (health check)"
+                ),
+                (Side::Client, false) => format!(
+                    "handshake completed, then the {who} {what} without data (name not \
+                     checked: a health check, or a client rejecting the name after the \
+                     handshake)"
+                ),
+                (Side::Server, _) => {
+                    format!("handshake completed, then the {who} {what} before any data")
+                }
+            }
+        }
+        NoData::CaptureEnded => "handshake completed; no data before the capture ended".into(),
+        NoData::WentIdle => "handshake completed; no data, then the connection went idle".into(),
+        NoData::TrackingDropped => {
+            "handshake completed; no data before tracking was dropped (flow table full)".into()
+        }
+        NoData::Open => "handshake completed; no data yet, connection still open".into(),
+    }
 }
 
 fn dns_answers(rcode_seen: Option<Rcode>, answers: &[DnsAnswer]) -> String {
@@ -644,6 +700,19 @@ pub fn outcome_of(o: &Outcome, dns: Option<&DnsDetails>, quic: Option<&QuicDetai
         }
         Outcome::Refused => "connection refused (server sent RST to the SYN)".into(),
         Outcome::SynUnanswered => "no answer from the server (SYN unanswered)".into(),
+        Outcome::SynAnsweredByAck { client_reset } => {
+            let then = if *client_reset {
+                ", and the client reset (RST)"
+            } else {
+                ""
+            };
+            format!(
+                "the server answered the SYN with a bare ACK, not a SYN-ACK (it still held an \
+                 older connection on these ports){then}; a retry from the same port is a \
+                 connection of its own"
+            )
+        }
+        Outcome::HandshakeOnly { end, name_matched } => handshake_only(*end, *name_matched),
         Outcome::NoTlsHandshake => "TCP connection without a TLS handshake".into(),
         Outcome::Quic(q) => quic_outcome(*q, quic),
         Outcome::HttpWaiting => "no response seen".into(),
