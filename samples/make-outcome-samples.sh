@@ -306,4 +306,6 @@ idle_port=$(ts -Y "tls.handshake.type==1 && tls.handshake.extensions_server_name
   -T fields -e tcp.srcport | sed -n 2p)
 ts -Y "tcp.srcport==$idle_port && tcp.flags.fin==1" | grep -q . || die "the idle s_client's FIN is not in the capture"
 cp "$F" "$SAMPLES_DIR/handshake-outcomes.pcap"
+# the sample root, for --ca-file (a certificate only: its key is not kept)
+cp "$C/ca.crt" "$SAMPLES_DIR/handshake-outcomes-ca.pem"
 log "wrote samples/handshake-outcomes.pcap ($(stat -c %s "$F") bytes)"

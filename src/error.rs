@@ -40,6 +40,12 @@ pub enum Error {
     #[error("--format {format} draws a whole capture at once, so it cannot follow a live capture; save the packets with -w FILE, then read them with -r FILE --format {format}")]
     NotLive { format: String },
 
+    #[error("cannot read the CA file {path} ({reason}); give a PEM file of CA certificates (-----BEGIN CERTIFICATE----- blocks)")]
+    CaFile { path: String, reason: String },
+
+    #[error("--trust system found no CA bundle (looked for {looked}); install the ca-certificates package, or use --trust mozilla or --ca-file FILE")]
+    NoSystemStore { looked: String },
+
     #[error("cannot write the report: {0}")]
     Output(#[from] std::io::Error),
 }

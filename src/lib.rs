@@ -51,6 +51,8 @@ pub struct Config {
     pub output: report::Options,
     /// Show progress on stderr.
     pub progress: bool,
+    /// The anchors chains are judged against (`--trust`, `--ca-file`).
+    pub trust: std::sync::Arc<correlate::trust::TrustStore>,
 }
 
 /// The stages wired together.
@@ -77,6 +79,13 @@ impl Pipeline {
             stops: Vec::new(),
             last_expire: None,
         }
+    }
+
+    /// A pipeline that judges certificate chains against `trust`.
+    pub fn with_trust(b: Bounds, trust: std::sync::Arc<correlate::trust::TrustStore>) -> Self {
+        let mut p = Pipeline::new(b);
+        p.correlator = Correlator::with_trust(b.correlate, trust);
+        p
     }
 
     /// Feeds one packet through every stage. Completed probes wait in the pipeline until
@@ -172,7 +181,7 @@ fn progress_bar(src: &OfflineSource) -> indicatif::ProgressBar {
 /// Reads every input, writes the report to `out`. When an input is damaged or cut short,
 /// everything before the damage is still reported, then the error is returned.
 pub fn run(cfg: &Config, out: &mut dyn Write) -> Result<(), Error> {
-    let mut pipeline = Pipeline::new(cfg.bounds);
+    let mut pipeline = Pipeline::with_trust(cfg.bounds, cfg.trust.clone());
     let mut collector = Collector::new(cfg.bounds.correlate);
     let mut ready = Vec::new();
     let mut files = Vec::new();

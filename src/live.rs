@@ -28,6 +28,8 @@ pub struct LiveConfig {
     pub max_probes: Option<u64>,
     /// Stop after this long.
     pub duration: Option<Duration>,
+    /// The anchors chains are judged against.
+    pub trust: std::sync::Arc<crate::correlate::trust::TrustStore>,
 }
 
 /// Opens the interface (the only step that needs privileges), drops privileges, then
@@ -61,7 +63,7 @@ pub fn run_live(
     );
     let _ = notice.flush();
 
-    let mut pipeline = Pipeline::new(cfg.bounds);
+    let mut pipeline = Pipeline::with_trust(cfg.bounds, cfg.trust.clone());
     let mut rep = Reporter {
         numbering: Numbering::new(cfg.bounds.correlate, cfg.bounds.correlate.groups),
         writer,

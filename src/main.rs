@@ -10,6 +10,7 @@ use std::sync::Arc;
 use clap::{ArgGroup, Parser};
 
 use probewatch::capture::{Input, LiveOptions};
+use probewatch::correlate::trust::{StoreError, TrustBase, TrustStore, SYSTEM_BUNDLES};
 use probewatch::live::LiveConfig;
 use probewatch::report::Format;
 use probewatch::{Bounds, Config};
@@ -181,6 +182,14 @@ struct Cli {
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     probe_timeout: f64,
 
+    /// Trust store for the trust verdict: mozilla (Mozilla's roots, built in), system (the OS CA bundle, e.g. /etc/ssl/certs/ca-certificates.crt), none (only --ca-file)
+    #[arg(long, value_enum, value_name = "STORE", default_value_t = TrustArg::Mozilla)]
+    trust: TrustArg,
+
+    /// Also trust the CA certificates in this PEM file (enterprise and lab CAs). Repeatable
+    #[arg(long = "ca-file", value_name = "PEM")]
+    ca_file: Vec<std::path::PathBuf>,
+
     /// Capture filter in tcpdump (BPF) syntax, e.g. `port 443 or port 53`.
     #[arg(value_name = "EXPRESSION", trailing_var_arg = true)]
     filter: Vec<String>,
@@ -241,12 +250,17 @@ fn main() -> ExitCode {
         width,
         ja4: cli.ja4,
     };
+    let trust = match load_trust(&cli) {
+        Ok(t) => Arc::new(t),
+        Err(e) => return exit(Err(e)),
+    };
     if let Some(iface) = &cli.interface {
         let mut options = LiveOptions::new(iface);
         options.promiscuous = !cli.no_promiscuous;
         options.snaplen = cli.snaplen.clamp(64, 262_144);
         options.buffer_bytes = cli.buffer_mib.clamp(1, 2048) << 20;
         let cfg = LiveConfig {
+            trust,
             options,
             filter,
             format,
@@ -260,6 +274,7 @@ fn main() -> ExitCode {
         return live(&cfg);
     }
     let cfg = Config {
+        trust,
         inputs: cli.read.iter().map(|s| Input::from_arg(s)).collect(),
         filter,
         format,
@@ -285,6 +300,30 @@ fn exit(result: Result<(), probewatch::Error>) -> ExitCode {
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
         }
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum TrustArg {
+    Mozilla,
+    System,
+    None,
+}
+
+fn load_trust(cli: &Cli) -> Result<TrustStore, probewatch::Error> {
+    let base = match cli.trust {
+        TrustArg::Mozilla => TrustBase::Mozilla,
+        TrustArg::System => TrustBase::System,
+        TrustArg::None => TrustBase::None,
+    };
+    TrustStore::load(base, &cli.ca_file).map_err(|e| match e {
+        StoreError::File { path, why } => probewatch::Error::CaFile {
+            path: path.display().to_string(),
+            reason: why,
+        },
+        StoreError::NoSystemBundle => probewatch::Error::NoSystemStore {
+            looked: SYSTEM_BUNDLES.join(", "),
+        },
+    })
 }
 
 fn terminal_width() -> Option<u16> {

@@ -63,6 +63,7 @@ impl Stats {
                 "groups": c.groups_evicted,
                 "group_members": c.group_members_dropped,
                 "group_links": c.group_links_evicted,
+                "chain_certs": c.chain_certs_not_kept,
             },
             "probes_timed_out": c.probes_timed_out,
             "gaps": {

@@ -268,6 +268,7 @@ fn json_keys_are_stable() {
             "reason",
             "reason_code",
             "cert",
+            "trust",
             "outcome",
             "outcome_code",
             "tls",

@@ -22,8 +22,10 @@ pub mod probe;
 pub mod quic;
 pub mod summary;
 pub mod tls;
+pub mod trust;
 
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 
 use crate::capture::Timestamp;
 use crate::parse::Parsed;
@@ -90,6 +92,9 @@ pub struct CorrelateStats {
     pub group_members_dropped: u64,
     /// Entries pushed out of the grouping link tables.
     pub group_links_evicted: u64,
+    /// Certificates of a chain beyond the chain bounds ([`crate::parse::cert::MAX_CHAIN_CERTS`],
+    /// [`crate::parse::cert::MAX_CHAIN_BYTES`]): not kept, so not part of its trust verdict.
+    pub chain_certs_not_kept: u64,
 }
 
 /// Everything the report needs.
@@ -117,6 +122,8 @@ pub struct Cx {
     /// Probes whose outcome is known, in the order they completed.
     ready: Vec<Probe>,
     emitted: u64,
+    /// The anchors the trust verdicts are judged against.
+    pub trust: Arc<trust::TrustStore>,
 }
 
 impl Cx {
@@ -128,6 +135,7 @@ impl Cx {
             ech_names: lru::LruCache::new(cap(limits.max_ech_names)),
             ready: Vec::new(),
             emitted: 0,
+            trust: Arc::default(),
         }
     }
 
@@ -167,6 +175,13 @@ impl Correlator {
             dns: dns::DnsTracker::new(limits.max_pending_dns),
             quic: quic::QuicTracker::new(limits.max_quic_pending),
         }
+    }
+
+    /// A correlator that judges chains against `trust` (the default: Mozilla's roots).
+    pub fn with_trust(limits: CorrelateLimits, trust: Arc<trust::TrustStore>) -> Self {
+        let mut c = Correlator::new(limits);
+        c.cx.trust = trust;
+        c
     }
 
     pub fn stats(&self) -> &CorrelateStats {

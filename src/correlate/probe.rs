@@ -10,6 +10,7 @@ use tls_parser::{TlsAlertDescription, TlsCipherSuiteID, TlsVersion};
 
 use super::names::NameFit;
 pub use super::names::Verdict;
+pub use super::trust::TrustVerdict;
 use crate::capture::Timestamp;
 use crate::parse::{CertError, CertInfo, DnsAnswer, Rcode, RrType};
 use crate::reassemble::GapCause;
@@ -36,6 +37,9 @@ pub struct Probe {
     pub verdict: Option<Verdict>,
     /// Why the verdict is what it is.
     pub reason: Option<Reason>,
+    /// Would a client accept the chain, apart from the name (TLS, when the certificate
+    /// was seen).
+    pub trust: Option<TrustVerdict>,
     pub outcome: Outcome,
 }
 
@@ -90,6 +94,7 @@ impl Probe {
             kind,
             verdict: None,
             reason: None,
+            trust: None,
             outcome,
         }
     }

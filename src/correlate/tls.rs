@@ -8,9 +8,10 @@ use std::net::SocketAddr;
 use tls_parser::{TlsAlertDescription, TlsCipherSuiteID, TlsVersion};
 
 use super::http::HttpFlow;
+use super::trust;
 use super::{
     names, Alert, AlertKind, Close, CloseHow, Cx, NameSource, NoAnswer, NoCert, NoData, Outcome,
-    Probe, ProbeKind, Reason, Side, TlsDetails, Verdict, WalkAlert, WalkAway,
+    Probe, ProbeKind, Reason, Side, TlsDetails, TrustVerdict, Verdict, WalkAlert, WalkAway,
 };
 use crate::capture::Timestamp;
 use crate::parse::{tls, CertChain, CertInfo, Parsed, TlsItem};
@@ -84,6 +85,8 @@ pub struct Conn {
     rst: bool,
     /// TLS 1.3, what the client's encrypted records after the ServerHello show.
     client13: Client13,
+    /// The server chain's trust verdict, judged when it arrived (its DER is not kept).
+    trust: Option<TrustVerdict>,
 }
 
 /// The client's encrypted TLS 1.3 records after the ServerHello, told apart by length
@@ -123,6 +126,7 @@ impl Conn {
             fins: Both::default(),
             rst: false,
             client13: Client13::default(),
+            trust: None,
         }
     }
 
@@ -263,6 +267,20 @@ impl TcpTracker {
                 item,
             } => {
                 if let Some(c) = self.conns.get_mut(&flow) {
+                    let item = match item {
+                        TlsItem::Certificate(mut chain) => {
+                            cx.stats.chain_certs_not_kept += chain.certs_dropped as u64;
+                            if dir == Dir::Down && c.server_cert.is_none() {
+                                if let Some(leaf) = &chain.leaf {
+                                    c.trust = Some(trust::judge(&cx.trust, &chain, leaf, ts));
+                                }
+                            }
+                            // Judged: the DER is not held any longer than that.
+                            chain.certs = Vec::new();
+                            TlsItem::Certificate(chain)
+                        }
+                        other => other,
+                    };
                     c.tls(ts, dir, item);
                 }
             }
@@ -497,6 +515,7 @@ fn tls_probe(cx: &mut Cx, c: Conn, cause: Option<EndCause>) -> Probe {
         name_source: source,
         verdict: Some(verdict),
         reason: Some(reason),
+        trust: c.trust.clone(),
         ..Probe::new(
             c.hello_ts.unwrap_or(c.ts),
             c.client,

@@ -4,8 +4,9 @@
 use std::net::IpAddr;
 
 use sha2::{Digest, Sha256};
-use x509_parser::extensions::GeneralName;
-use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::extensions::{GeneralName, ParsedExtension};
+use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
+use x509_parser::public_key::PublicKey;
 
 /// What probewatch keeps of a certificate.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -21,6 +22,19 @@ pub struct CertInfo {
     pub sha256: String,
     /// Set when the certificate or its SAN extension could not be fully parsed.
     pub parse_error: Option<CertError>,
+    /// Facts the trust verdict's client-policy notes rest on.
+    pub policy: CertPolicy,
+}
+
+/// What client policies look at beyond names and the chain.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CertPolicy {
+    /// Signed with SHA-1 (sha1WithRSAEncryption, ecdsa-with-SHA1, dsa-with-sha1).
+    pub sha1_signature: bool,
+    /// The RSA modulus size, for an RSA key.
+    pub rsa_bits: Option<u32>,
+    /// basicConstraints CA:TRUE.
+    pub is_ca: bool,
 }
 
 /// What could not be read of a certificate; the text is the x509 parser's own.
@@ -44,6 +58,76 @@ pub struct CertChain {
     /// The first certificate (the end-entity), when it could be parsed.
     pub leaf: Option<CertInfo>,
     pub chain_len: usize,
+    /// The certificates as sent, in order, for the trust verdict: at most
+    /// [`MAX_CHAIN_CERTS`] of them and [`MAX_CHAIN_BYTES`] of DER in all (the correlate
+    /// stage drops them once it has judged the chain).
+    pub certs: Vec<ChainCert>,
+    /// Certificates of the message beyond those bounds, not kept.
+    pub certs_dropped: usize,
+}
+
+/// Certificates of one chain kept for the trust verdict.
+pub const MAX_CHAIN_CERTS: usize = 8;
+/// DER bytes of one chain kept for the trust verdict.
+pub const MAX_CHAIN_BYTES: usize = 64 * 1024;
+
+/// One certificate of a chain: its DER and the names that link it to the next.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChainCert {
+    pub der: Vec<u8>,
+    /// subject and issuer as DER (the Name SEQUENCE), and as text.
+    pub subject_der: Vec<u8>,
+    pub issuer_der: Vec<u8>,
+    pub subject: String,
+    pub issuer: String,
+    /// Authority Information Access caIssuers URLs (where the issuer can be fetched).
+    pub ca_issuers: Vec<String>,
+}
+
+impl CertChain {
+    /// Keeps `der` (the next certificate of the message) within the bounds.
+    pub fn keep(&mut self, der: &[u8]) {
+        let held: usize = self.certs.iter().map(|c| c.der.len()).sum();
+        if self.certs.len() >= MAX_CHAIN_CERTS || held + der.len() > MAX_CHAIN_BYTES {
+            self.certs_dropped += 1;
+            return;
+        }
+        self.certs.push(chain_cert(der));
+    }
+}
+
+/// The linking names of one DER certificate (empty names when it cannot be parsed).
+pub fn chain_cert(der: &[u8]) -> ChainCert {
+    let mut c = ChainCert {
+        der: der.to_vec(),
+        ..ChainCert::default()
+    };
+    if let Ok((_, cert)) = X509Certificate::from_der(der) {
+        c.subject_der = cert.subject().as_raw().to_vec();
+        c.issuer_der = cert.issuer().as_raw().to_vec();
+        c.subject = printable(&cert.subject().to_string());
+        c.issuer = printable(&cert.issuer().to_string());
+        for ext in cert.extensions() {
+            if let ParsedExtension::AuthorityInfoAccess(aia) = ext.parsed_extension() {
+                for d in &aia.accessdescs {
+                    // id-ad-caIssuers
+                    if d.access_method.to_id_string() == "1.3.6.1.5.5.7.48.2" {
+                        if let GeneralName::URI(u) = d.access_location {
+                            c.ca_issuers.push(printable(u));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    c
+}
+
+/// A Name given as DER, as text (for trust anchors, whose subject is kept as DER).
+pub fn name_text(der: &[u8]) -> Option<String> {
+    X509Name::from_der(der)
+        .ok()
+        .map(|(_, n)| printable(&n.to_string()))
 }
 
 /// Makes a name printable: control and non-ASCII-printable bytes become `\xNN`, so a
@@ -101,6 +185,14 @@ pub fn summarize(der: &[u8]) -> CertInfo {
     info.not_before = Some(cert.validity().not_before.to_datetime());
     info.not_after = Some(cert.validity().not_after.to_datetime());
     info.self_signed = cert.subject().as_raw() == cert.issuer().as_raw();
+    info.policy.sha1_signature = matches!(
+        cert.signature_algorithm.algorithm.to_id_string().as_str(),
+        "1.2.840.113549.1.1.5" | "1.2.840.10045.4.1" | "1.2.840.10040.4.3" | "1.3.14.3.2.29"
+    );
+    if let Ok(PublicKey::RSA(rsa)) = cert.public_key().parsed() {
+        info.policy.rsa_bits = u32::try_from(rsa.key_size()).ok();
+    }
+    info.policy.is_ca = cert.is_ca();
     match cert.subject_alternative_name() {
         Ok(Some(san)) => {
             for gn in &san.value.general_names {

@@ -22,7 +22,7 @@ use crate::capture::Timestamp;
 use crate::decode::Datagram;
 use crate::reassemble::{Dir, EndCause, Event, FlowId, FlowSummary, GapCause};
 
-pub use cert::{CertChain, CertError, CertInfo};
+pub use cert::{CertChain, CertError, CertInfo, CertPolicy, ChainCert};
 pub use dns::{DnsAnswer, DnsMessage, Question, Rcode, Rdata, RrType};
 pub use quic::QuicItem;
 pub use tls::{ClientHello, ServerHello, TlsItem};

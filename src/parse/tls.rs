@@ -297,9 +297,15 @@ fn handshake(msg: &[u8]) -> Option<TlsItem> {
             }))
         }
         (11, Ok((_, TlsMessage::Handshake(TlsMessageHandshake::Certificate(c))))) => {
-            let chain_len = c.cert_chain.len();
-            let leaf = c.cert_chain.first().map(|rc| cert::summarize(rc.data));
-            Some(TlsItem::Certificate(CertChain { leaf, chain_len }))
+            let mut chain = CertChain {
+                leaf: c.cert_chain.first().map(|rc| cert::summarize(rc.data)),
+                chain_len: c.cert_chain.len(),
+                ..CertChain::default()
+            };
+            for rc in &c.cert_chain {
+                chain.keep(rc.data);
+            }
+            Some(TlsItem::Certificate(chain))
         }
         // A TLS 1.3-style Certificate (request context first) seen in cleartext.
         (11, Err(_)) => certificate_13(msg.get(4..)?).map(TlsItem::Certificate),
@@ -319,6 +325,7 @@ fn certificate_13(body: &[u8]) -> Option<CertChain> {
         if chain.leaf.is_none() {
             chain.leaf = Some(cert::summarize(der));
         }
+        chain.keep(der);
         chain.chain_len += 1;
         let ext = usize::from(be16(body, pos + 3 + l)?);
         pos += 3 + l + 2 + ext;

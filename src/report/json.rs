@@ -151,6 +151,7 @@ pub struct ProbeJson<'a> {
     reason: Option<String>,
     reason_code: Option<&'static str>,
     cert: Option<CertJson<'a>>,
+    trust: Option<TrustJson>,
     outcome: String,
     outcome_code: &'static str,
     tls: Option<TlsJson<'a>>,
@@ -158,6 +159,30 @@ pub struct ProbeJson<'a> {
     dns: Option<DnsJson<'a>>,
     quic: Option<QuicJson<'a>>,
     group: Option<u64>,
+}
+
+/// The trust verdict of a TLS probe whose certificate was seen.
+#[derive(Serialize)]
+pub struct TrustJson {
+    verdict: &'static str,
+    reason: String,
+    validity: &'static str,
+    chain: &'static str,
+    store: &'static str,
+    ca_file: bool,
+    notes: Vec<&'static str>,
+}
+
+fn trust(t: &crate::correlate::TrustVerdict) -> TrustJson {
+    TrustJson {
+        verdict: text::trust_code(t),
+        reason: text::trust_reason(t),
+        validity: text::validity_code(&t.validity),
+        chain: text::chain_code(&t.chain),
+        store: text::store_name(t.store),
+        ca_file: t.ca_files,
+        notes: t.notes.iter().map(text::note_code).collect(),
+    }
 }
 
 pub fn probe(p: &Probe) -> ProbeJson<'_> {
@@ -263,6 +288,7 @@ pub fn probe(p: &Probe) -> ProbeJson<'_> {
         reason: text::reason(p),
         reason_code: p.reason.as_ref().map(text::reason_code),
         cert: p.cert().map(cert),
+        trust: p.trust.as_ref().map(trust),
         outcome: text::outcome(p),
         outcome_code: text::outcome_code(&p.outcome),
         tls,

@@ -128,6 +128,45 @@ pub(crate) fn wrap(text: &str, width: usize, indent: usize) -> String {
 }
 
 /// One line per distinct (name, server, reason), with a count when repeated.
+/// The trust problems of a client's probes, one line per distinct sentence.
+fn explain_trust(
+    out: &mut dyn std::io::Write,
+    probes: &[&Probe],
+    width: u16,
+) -> std::io::Result<()> {
+    if probes.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "  Trust:")?;
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    for p in probes {
+        let Some(t) = &p.trust else { continue };
+        let line = format!(
+            "{} at {}: {}",
+            p.name.as_deref().unwrap_or("(no name)"),
+            endpoint(&p.server, p.port),
+            text::trust_reason(t)
+        );
+        match seen.iter_mut().find(|(l, _)| *l == line) {
+            Some((_, n)) => *n += 1,
+            None => seen.push((line, 1)),
+        }
+    }
+    for (line, n) in seen {
+        let line = if n > 1 {
+            format!("{line} ({n} times)")
+        } else {
+            line
+        };
+        writeln!(
+            out,
+            "{}",
+            wrap(&format!("    - {line}"), usize::from(width).max(40), 6)
+        )?;
+    }
+    Ok(())
+}
+
 fn explain(
     out: &mut dyn std::io::Write,
     title: &str,
@@ -167,6 +206,9 @@ fn explain(
 }
 
 /// Below 100 columns the time column goes (rows stay in time order; JSON has the time).
+/// The table width from which the trust column is shown.
+const TRUST_COLUMN_WIDTH: u16 = 120;
+
 fn narrow_skip<T>(width: u16, mut row: Vec<T>) -> Vec<T> {
     if width < 100 && !row.is_empty() {
         row.remove(0);
@@ -242,6 +284,8 @@ fn write_report(
             c.mismatches,
             if c.mismatches == 1 { "" } else { "es" }
         )?;
+        // The trust column needs room; narrower tables have the `Trust:` list only.
+        let trust_col = width >= TRUST_COLUMN_WIDTH;
         let mut t = Table::new();
         t.load_style(STYLE)
             .set_content_arrangement(ContentArrangement::Dynamic)
@@ -254,8 +298,12 @@ fn write_report(
                     "server",
                     "certificate",
                     "verdict",
+                    "trust",
                     "outcome",
                 ];
+                if !trust_col {
+                    h.retain(|c| *c != "trust");
+                }
                 if opts.ja4 {
                     h.push("JA4");
                 }
@@ -270,8 +318,12 @@ fn write_report(
                 Cell::new(endpoint(&p.server, p.port)),
                 Cell::new(cert),
                 Cell::new(p.verdict.map(text::verdict).unwrap_or("")),
+                Cell::new(p.trust.as_ref().map(text::trust_short).unwrap_or("")),
                 Cell::new(text::outcome(p)),
             ];
+            if !trust_col {
+                row.remove(6);
+            }
             if opts.ja4 {
                 let ja4 = p.tls().and_then(|t| t.ja4.clone());
                 row.push(Cell::new(ja4.unwrap_or_default()));
@@ -280,11 +332,17 @@ fn write_report(
         }
         let (short, name_col): (&[usize], usize) = if width < 100 {
             (&[0, 2, 4], 1)
-        } else {
+        } else if !trust_col {
             (&[0, 1, 3, 5], 2)
+        } else {
+            (&[0, 1, 3, 5, 6], 2)
         };
         // Short columns never wrap; names, certificates and outcomes take the rest.
-        let ja4_col = opts.ja4.then_some(if width < 100 { 7 } else { 8 });
+        let ja4_col = opts.ja4.then_some(match (width < 100, trust_col) {
+            (true, _) => 7,
+            (false, false) => 8,
+            (false, true) => 9,
+        });
         for &i in short.iter().chain(ja4_col.iter()) {
             if let Some(col) = t.column_mut(i) {
                 col.set_constraint(ColumnConstraint::ContentWidth);
@@ -319,6 +377,12 @@ fn write_report(
             .filter(|p| matches!(p.verdict, Some(Verdict::Unverified) | Some(Verdict::NoName)))
             .collect();
         explain(out, "Not verified:", &unverified, width)?;
+        let untrusted: Vec<&Probe> = probes
+            .iter()
+            .copied()
+            .filter(|p| p.trust.as_ref().is_some_and(text::trust_problem))
+            .collect();
+        explain_trust(out, &untrusted, width)?;
         let groups: Vec<&Group> = groups_of.remove(&c.client).unwrap_or_default();
         write_groups(out, &groups, width)?;
         writeln!(out)?;

@@ -11,6 +11,8 @@ use tls_parser::{TlsAlertDescription, TlsCipherSuiteID, TlsVersion};
 use crate::capture::Timestamp;
 use crate::correlate::groups::{Note, Origin, Pattern, Step, UncoveredWhy, Via};
 use crate::correlate::names::{NameFit, WildcardRule};
+use crate::correlate::trust::{ChainTrust, PolicyNote, TrustBase, Validity};
+use crate::correlate::TrustVerdict;
 use crate::correlate::{
     AlertKind, CloseHow, DnsDetails, NameSource, NoAnswer, NoCert, NoData, Outcome, Probe, Proto,
     QuicDetails, QuicOutcome, Reason, Side, Verdict, WalkAlert, WalkAway,
@@ -874,7 +876,8 @@ pub fn stats_line(stats: &Stats) -> String {
         + stats.correlate.ech_name_evictions
         + stats.correlate.groups_evicted
         + stats.correlate.group_members_dropped
-        + stats.correlate.group_links_evicted;
+        + stats.correlate.group_links_evicted
+        + stats.correlate.chain_certs_not_kept;
     let mut s = format!(
         "Stats: {} packets ({} bytes), {} TCP flows ({} joined mid-stream), {} DNS messages; {} evictions; {} gaps; {} packets with problems",
         d.packets,
@@ -909,6 +912,218 @@ pub fn stats_line(stats: &Stats) -> String {
         ));
     }
     s
+}
+
+// ---------------------------------------------------------------------------------------
+// Trust verdict
+
+/// The trust verdict in one word (JSON `trust.verdict`, the table's trust column): the
+/// validity when the leaf was not valid at the packet's time, else the chain's.
+pub fn trust_code(t: &TrustVerdict) -> &'static str {
+    match t.validity {
+        Validity::Expired { .. } => return "expired",
+        Validity::NotYetValid { .. } => return "not_yet_valid",
+        Validity::Valid | Validity::Unknown => {}
+    }
+    chain_code(&t.chain)
+}
+
+/// The trust verdict in at most 7 characters, for the table's trust column (the full
+/// sentence is in the `Trust:` list below the table).
+pub fn trust_short(t: &TrustVerdict) -> &'static str {
+    match t.validity {
+        Validity::Expired { .. } => return "expired",
+        Validity::NotYetValid { .. } => return "future",
+        Validity::Valid | Validity::Unknown => {}
+    }
+    match &t.chain {
+        ChainTrust::Trusted { .. } => "trusted",
+        ChainTrust::SelfSigned { .. } => "self",
+        ChainTrust::UnknownIssuer { .. } => "unknown",
+        ChainTrust::IncompleteChain { .. } => "partial",
+        ChainTrust::BadSignature => "bad sig",
+        ChainTrust::NotForServers => "EKU",
+        ChainTrust::CaAsLeaf => "CA leaf",
+        ChainTrust::UnsupportedAlgorithm => "old alg",
+        ChainTrust::NotChecked | ChainTrust::NotKept => "-",
+        ChainTrust::Invalid(_) => "invalid",
+    }
+}
+
+pub fn chain_code(c: &ChainTrust) -> &'static str {
+    match c {
+        ChainTrust::Trusted { .. } => "trusted",
+        ChainTrust::SelfSigned { .. } => "self_signed",
+        ChainTrust::UnknownIssuer { .. } => "unknown_issuer",
+        ChainTrust::IncompleteChain { .. } => "incomplete_chain",
+        ChainTrust::BadSignature => "bad_signature",
+        ChainTrust::NotForServers => "not_for_servers",
+        ChainTrust::CaAsLeaf => "ca_as_leaf",
+        ChainTrust::UnsupportedAlgorithm => "unsupported_algorithm",
+        ChainTrust::NotChecked => "not_checked",
+        ChainTrust::NotKept => "not_kept",
+        ChainTrust::Invalid(_) => "invalid",
+    }
+}
+
+pub fn validity_code(v: &Validity) -> &'static str {
+    match v {
+        Validity::Valid => "valid",
+        Validity::Expired { .. } => "expired",
+        Validity::NotYetValid { .. } => "not_yet_valid",
+        Validity::Unknown => "unknown",
+    }
+}
+
+pub fn note_code(n: &PolicyNote) -> &'static str {
+    match n {
+        PolicyNote::Sha1Signature => "sha1_signature",
+        PolicyNote::RsaUnder2048(_) => "rsa_under_2048",
+        PolicyNote::CnOnly => "cn_only",
+        PolicyNote::OverLongValidity { .. } => "over_398_days",
+    }
+}
+
+pub fn store_name(b: TrustBase) -> &'static str {
+    match b {
+        TrustBase::Mozilla => "mozilla",
+        TrustBase::System => "system",
+        TrustBase::None => "none",
+    }
+}
+
+/// The store, as a reader names it.
+fn store_text(t: &TrustVerdict) -> String {
+    let base = match t.store {
+        TrustBase::Mozilla => "Mozilla's roots",
+        TrustBase::System => "the system's CA bundle",
+        TrustBase::None => "",
+    };
+    match (base.is_empty(), t.ca_files) {
+        (false, true) => format!("{base} and --ca-file"),
+        (false, false) => base.to_string(),
+        (true, _) => "--ca-file".to_string(),
+    }
+}
+
+/// A span of seconds the way people say it.
+pub fn span(secs: i64) -> String {
+    let s = secs.unsigned_abs();
+    match s {
+        0..=119 => format!("{s} s"),
+        120..=7_199 => format!("{} min", s / 60),
+        7_200..=172_799 => format!("{} h", s / 3600),
+        _ => format!("{} days", s / 86_400),
+    }
+}
+
+fn day(t: time::OffsetDateTime) -> String {
+    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
+}
+
+pub fn validity_text(v: &Validity) -> Option<String> {
+    match v {
+        Validity::Valid | Validity::Unknown => None,
+        Validity::Expired { not_after, by } => Some(format!(
+            "expired: notAfter {}, {} before the connection",
+            cert_time(Some(*not_after)),
+            span(*by)
+        )),
+        Validity::NotYetValid { not_before, by } => Some(format!(
+            "not yet valid: notBefore {}, {} after the connection",
+            cert_time(Some(*not_before)),
+            span(*by)
+        )),
+    }
+}
+
+pub fn chain_text(t: &TrustVerdict) -> String {
+    let store = store_text(t);
+    match &t.chain {
+        ChainTrust::Trusted { anchor } => format!("chain to {anchor}, trusted ({store})"),
+        ChainTrust::SelfSigned { subject } => format!(
+            "self-signed ({subject}) and not in the trust store ({store}): clients reject it \
+             unless it is installed as trusted"
+        ),
+        ChainTrust::UnknownIssuer {
+            issuer,
+            sent_root: true,
+        } => format!(
+            "issuer unknown: the chain ends at the root {issuer}, which the server sent but \
+             the trust store ({store}) does not hold"
+        ),
+        ChainTrust::UnknownIssuer {
+            issuer,
+            sent_root: false,
+        } => format!(
+            "issuer unknown: {issuer} is not in the trust store ({store}) and the server did \
+             not send it"
+        ),
+        ChainTrust::IncompleteChain { missing, aia } => format!(
+            "incomplete chain: the server did not send the intermediate {missing} (the \
+             certificate names it at {aia}: Chrome and Windows programs may fetch it there; \
+             curl/OpenSSL, Android, Python and rustls fail)"
+        ),
+        ChainTrust::BadSignature => "a signature in the chain does not verify".into(),
+        ChainTrust::NotForServers => {
+            "its extendedKeyUsage does not allow TLS server authentication".into()
+        }
+        ChainTrust::CaAsLeaf => {
+            "a CA certificate (basicConstraints CA:TRUE) is used as the server's certificate".into()
+        }
+        ChainTrust::UnsupportedAlgorithm => {
+            "signed with an algorithm or key that current clients no longer accept".into()
+        }
+        ChainTrust::NotChecked => "chain not checked (--trust none and no --ca-file)".into(),
+        ChainTrust::NotKept => "chain not checked (over the chain bounds, or unreadable)".into(),
+        ChainTrust::Invalid(e) => format!("chain rejected by rustls-webpki: {e}"),
+    }
+}
+
+pub fn note_text(n: &PolicyNote) -> String {
+    match n {
+        PolicyNote::Sha1Signature => {
+            "SHA-1 signature (rejected by current browsers and TLS libraries)".into()
+        }
+        PolicyNote::RsaUnder2048(b) => {
+            format!("RSA key of {b} bits (under 2048: rejected by current clients)")
+        }
+        PolicyNote::CnOnly => {
+            "the name is only in the subject CN, with no subjectAltName (Apple and Chrome \
+             reject it)"
+                .into()
+        }
+        PolicyNote::OverLongValidity { days } => format!(
+            "valid for {days} days though issued after 2020-09-01 (Apple, Chrome and Mozilla \
+             accept at most 398)"
+        ),
+    }
+}
+
+/// The whole trust sentence: validity, chain, notes.
+pub fn trust_reason(t: &TrustVerdict) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    parts.extend(validity_text(&t.validity));
+    parts.push(chain_text(t));
+    let mut s = parts.join("; ");
+    if !t.notes.is_empty() {
+        let notes: Vec<String> = t.notes.iter().map(note_text).collect();
+        s.push_str(&format!("; note: {}", notes.join("; ")));
+    }
+    s
+}
+
+/// The trust verdict needs attention (anything but a valid, trusted chain without notes).
+pub fn trust_problem(t: &TrustVerdict) -> bool {
+    trust_code(t) != "trusted" || !t.notes.is_empty()
+}
+
+/// Renew-by advice: the day the leaf ends.
+pub fn renew_by(t: &TrustVerdict) -> Option<String> {
+    match t.validity {
+        Validity::Expired { not_after, .. } => Some(day(not_after)),
+        Validity::NotYetValid { .. } | Validity::Valid | Validity::Unknown => None,
+    }
 }
 
 #[cfg(test)]
