@@ -107,3 +107,105 @@ fn an_unreadable_ca_file_is_one_sentence_and_exit_2() {
         .stderr
         .starts_with("probewatch: cannot read the CA file /nonexistent/ca.pem"));
 }
+
+/// The TLS probes of samples/trust.pcap (make-trust-samples.sh) by name, judged with the
+/// sample root given as --ca-file.
+fn trust_sample(with_ca: bool) -> Vec<Value> {
+    let cap = sample("trust.pcap");
+    let ca = sample("trust-ca.pem");
+    let mut args = vec!["-r", cap.to_str().unwrap(), "--format", "json"];
+    if with_ca {
+        args.extend(["--ca-file", ca.to_str().unwrap()]);
+    }
+    tls_of(&args)
+}
+
+fn named<'a>(v: &'a [Value], name: &str) -> &'a Value {
+    v.iter().find(|p| p["name"] == name).unwrap()
+}
+
+#[test]
+fn an_expired_certificate_is_judged_at_the_packet_time() {
+    let v = trust_sample(true);
+    let p = named(&v, "expired.trust.example");
+    assert_eq!(s(&p["cert"], "not_after"), "2021-01-01T00:00:00Z");
+    assert!(
+        s(p, "ts") > "2021-01-01",
+        "the capture is later than notAfter"
+    );
+    assert_eq!(p["verdict"], "match", "the name is fine");
+    let t = &p["trust"];
+    assert_eq!(t["verdict"], "expired");
+    assert_eq!(t["validity"], "expired");
+    // The chain itself is good: the sample root signed it.
+    assert_eq!(t["chain"], "trusted");
+    let r = s(t, "reason");
+    assert!(
+        r.starts_with("expired: notAfter 2021-01-01T00:00:00Z, "),
+        "{r}"
+    );
+    assert!(r.contains(" days before the connection; chain to O=Probewatch Samples, CN=Probewatch Trust Root CA, trusted"));
+}
+
+#[test]
+fn a_not_yet_valid_certificate_says_when_it_starts() {
+    let v = trust_sample(true);
+    let p = named(&v, "future.trust.example");
+    assert_eq!(s(&p["cert"], "not_before"), "2036-01-01T00:00:00Z");
+    let t = &p["trust"];
+    assert_eq!(t["verdict"], "not_yet_valid");
+    assert_eq!(t["chain"], "trusted");
+    assert!(s(t, "reason").starts_with("not yet valid: notBefore 2036-01-01T00:00:00Z, "));
+    assert!(s(t, "reason").contains(" days after the connection"));
+}
+
+#[test]
+fn a_missing_intermediate_is_named_with_its_aia_url() {
+    let v = trust_sample(true);
+    let p = named(&v, "nochain.trust.example");
+    assert_eq!(p["tls"]["chain_len"], 1, "only the leaf was sent");
+    assert_eq!(
+        s(&p["cert"], "issuer"),
+        "CN=Probewatch Trust Intermediate CA, O=Probewatch Samples"
+    );
+    let t = &p["trust"];
+    assert_eq!(t["verdict"], "incomplete_chain");
+    let r = s(t, "reason");
+    assert!(r.starts_with("incomplete chain: the server did not send its issuer CN=Probewatch Trust Intermediate CA, O=Probewatch Samples"), "{r}");
+    assert!(r.contains("http://pki.trust.example/inter.crt"));
+    // curl, given the root, could not build the chain and said so.
+    assert_eq!(
+        s(p, "outcome"),
+        "client rejected the certificate: alert unknown_ca"
+    );
+    // The same kind of leaf with its intermediate sent is trusted.
+    let full = named(&v, "chain.trust.example");
+    assert_eq!(full["tls"]["chain_len"], 2);
+    assert_eq!(full["trust"]["verdict"], "trusted");
+    assert_eq!(s(full, "outcome_code"), "data_exchanged");
+}
+
+#[test]
+fn a_chain_from_a_root_the_client_lacks_is_not_trusted() {
+    for with_ca in [false, true] {
+        let v = trust_sample(with_ca);
+        let p = named(&v, "other.trust.example");
+        assert_eq!(
+            s(&p["cert"], "issuer"),
+            "O=Probewatch Samples, CN=Probewatch Other Root CA"
+        );
+        let t = &p["trust"];
+        assert_ne!(t["verdict"], "trusted");
+        assert!(
+            s(t, "reason").contains("CN=Probewatch Other Root CA, which is not in the trust store")
+        );
+        assert_eq!(
+            s(p, "outcome"),
+            "client rejected the certificate: alert unknown_ca"
+        );
+    }
+    // Without the sample root nothing of this capture is trusted.
+    assert!(trust_sample(false)
+        .iter()
+        .all(|p| p["trust"]["chain"] != "trusted"));
+}

@@ -1060,9 +1060,11 @@ pub fn chain_text(t: &TrustVerdict) -> String {
              not send it"
         ),
         ChainTrust::IncompleteChain { missing, aia } => format!(
-            "incomplete chain: the server did not send the intermediate {missing} (the \
+            "incomplete chain: the server did not send its issuer {missing}, which is not in \
+             the trust store ({store}); if it is an intermediate the server must send it (the \
              certificate names it at {aia}: Chrome and Windows programs may fetch it there; \
-             curl/OpenSSL, Android, Python and rustls fail)"
+             curl/OpenSSL, Android, Python and rustls fail), if it is a CA of its own the \
+             clients need it installed"
         ),
         ChainTrust::BadSignature => "a signature in the chain does not verify".into(),
         ChainTrust::NotForServers => {
