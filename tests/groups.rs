@@ -68,6 +68,16 @@ fn mv(name: &str, proto: &str, port: u64, redirect: bool) -> (String, String, u6
     (name.to_string(), proto.to_string(), port, redirect)
 }
 
+/// The chain fixes for a server of the samples: their root is private (not in Mozilla's
+/// store, not sent), and make-samples.sh issues leaves for 3650 days.
+fn sample_root_notes(server: &str) -> [String; 2] {
+    let root = "O=Probewatch Samples, CN=Probewatch Sample Root CA";
+    [
+        format!("the certificate at {server} is issued by {root}, which the clients' trust store does not hold: use a certificate from a CA the clients trust, or install {root} on every client"),
+        format!("the certificate at {server}: valid for 3650 days though issued after 2020-09-01 (Apple, Chrome and Mozilla accept at most 398); reissue it"),
+    ]
+}
+
 const APEX: &str = "the bare domain: a wildcard never covers the apex";
 /// curl (OpenSSL) checks the name only after the handshake: on a mismatch it completes
 /// the handshake (its ChangeCipherSpec and Finished are in the capture), then sends an
@@ -82,13 +92,15 @@ fn mail_fanout_story_in_groups() {
     let g = groups(&v);
     assert_eq!(g.len(), 2);
 
-    // The mailbox host itself: its own intent, no mismatch, nothing to fix.
+    // The mailbox host itself: its own intent, no mismatch, no SAN to add; only its
+    // chain (the samples' private root) and its 3650-day validity need fixing.
     assert_eq!(g[0]["domain"], "mailhost.example");
     assert_eq!(g[0]["probes"], ids(1, 3));
     assert_eq!(g[0]["pattern"], Value::Null);
     assert_eq!(g[0]["mismatches"], json!([]));
-    assert_eq!(g[0]["san"], Value::Null);
+    assert_eq!(g[0]["san"], json!([]));
     assert_eq!(g[0]["wildcard"], Value::Null);
+    assert_eq!(g[0]["notes"], json!(sample_root_notes("192.0.2.10")));
 
     // Autodiscover for example.com.
     let ad = g[1];
@@ -155,6 +167,11 @@ fn mail_fanout_story_in_groups() {
         ad["notes"],
         json!([
             "the certificate at 192.0.2.20 is self-signed: a client that verifies rejects it whatever names it carries; use one from a CA the clients trust",
+            // EXCH01: no SAN at all, and like every sample leaf 3650 days
+            "the certificate at 192.0.2.20: the name is only in the subject CN, with no subjectAltName (Apple and Chrome reject it); reissue it",
+            "the certificate at 192.0.2.20: valid for 3650 days though issued after 2020-09-01 (Apple, Chrome and Mozilla accept at most 398); reissue it",
+            sample_root_notes("192.0.2.30")[0],
+            sample_root_notes("192.0.2.30")[1],
             "asked only over plain HTTP, no certificate involved: www.example.com"
         ])
     );
@@ -180,7 +197,7 @@ fn mail_fanout_table_tells_groups_and_fix() {
         "  Group 2 · example.com · Outlook/Exchange Autodiscover · 12 probes (4 connections), 3 mismatches",
         "    #6   TLS 1.2   autodiscover.example.com at 192.0.2.20:443",
         "         name: the client's own choice; address: DNS answer #4",
-        "         certificate: CN=EXCH01 (no SAN) [self-signed] → mismatch",
+        "         certificate: CN=EXCH01 (no SAN) [self-signed] → mismatch; trust: self_signed",
         "         then: the client moved on to example.com (TLS, port 443) 0.326 s later",
         "         outcome: 302 → https://ex7.mailhost.example/autodiscover/autodiscover.xml",
         "         then: the client did not follow the redirect; it moved on to autodiscover.example.com (TLS, port 443) 0.320 s later",
@@ -297,7 +314,11 @@ fn autodiscover_redirect_cname_and_srv() {
         ad["notes"],
         json!([
             "ex7.mailhost.example belongs to another domain; its server's certificate already covers it",
-            "autodiscover.example.com is a CNAME for ex7.mailhost.example, so the client reached ex7.mailhost.example's server at 192.0.2.10: that server must present a certificate that also names autodiscover.example.com, or the client must be sent there by a method that keeps the name it trusts (an SRV record or an HTTP redirect)"
+            "autodiscover.example.com is a CNAME for ex7.mailhost.example, so the client reached ex7.mailhost.example's server at 192.0.2.10: that server must present a certificate that also names autodiscover.example.com, or the client must be sent there by a method that keeps the name it trusts (an SRV record or an HTTP redirect)",
+            sample_root_notes("192.0.2.30")[0],
+            sample_root_notes("192.0.2.30")[1],
+            sample_root_notes("192.0.2.10")[0],
+            sample_root_notes("192.0.2.10")[1]
         ])
     );
 }
@@ -360,7 +381,7 @@ fn autoconfig_with_a_refused_port() {
         ac["wildcard"],
         json!({"name": "*.example.com", "cannot_cover": [{"name": "example.com", "why": APEX}]})
     );
-    assert_eq!(ac["notes"], json!([]));
+    assert_eq!(ac["notes"], json!(sample_root_notes("192.0.2.30")));
 }
 
 #[test]

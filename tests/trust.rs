@@ -209,3 +209,65 @@ fn a_chain_from_a_root_the_client_lacks_is_not_trusted() {
         .iter()
         .all(|p| p["trust"]["chain"] != "trusted"));
 }
+
+#[test]
+fn group_advice_names_the_chain_fixes() {
+    let cap = sample("trust.pcap");
+    let ca = sample("trust-ca.pem");
+    let r = run(&[
+        "-r",
+        cap.to_str().unwrap(),
+        "--ca-file",
+        ca.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let v = lines(&r.stdout);
+    let g = of_type(&v, "group");
+    assert_eq!(g.len(), 1);
+    assert_eq!(
+        g[0]["mismatches"],
+        serde_json::json!([]),
+        "every name matches"
+    );
+    assert_eq!(
+        g[0]["san"],
+        serde_json::json!([]),
+        "no SAN advice without a mismatch"
+    );
+    let notes: Vec<&str> = g[0]["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    let addr = |name: &str| -> String {
+        let p = probes(&v, "tls")
+            .into_iter()
+            .find(|p| p["name"] == name)
+            .unwrap();
+        s(p, "server").to_string()
+    };
+    let want = [
+        format!(
+            "the certificate at {} expired on 2021-01-01: install a renewed certificate",
+            addr("expired.trust.example")
+        ),
+        format!(
+            "the certificate at {} is valid only from 2036-01-01",
+            addr("future.trust.example")
+        ),
+        format!(
+            "the server at {} does not send its issuer CN=Probewatch Trust Intermediate CA, O=Probewatch Samples: if that is an intermediate, configure the full chain",
+            addr("nochain.trust.example")
+        ),
+        format!(
+            "the server at {} does not send its issuer O=Probewatch Samples, CN=Probewatch Other Root CA",
+            addr("other.trust.example")
+        ),
+    ];
+    assert_eq!(notes.len(), want.len(), "{notes:?}");
+    for (n, w) in notes.iter().zip(&want) {
+        assert!(n.starts_with(w.as_str()), "{n}\n  does not start with\n{w}");
+    }
+}

@@ -18,7 +18,10 @@ use std::num::NonZeroUsize;
 
 use tls_parser::TlsVersion;
 
-use super::{names, DnsDetails, Outcome, Probe, ProbeKind, Proto, QuicDetails, Verdict};
+use super::trust::{ChainTrust, PolicyNote, Validity};
+use super::{
+    names, DnsDetails, Outcome, Probe, ProbeKind, Proto, QuicDetails, TrustVerdict, Verdict,
+};
 use crate::capture::Timestamp;
 use crate::parse::{Rdata, RrType};
 
@@ -163,6 +166,8 @@ pub struct Member {
     pub dns: Option<DnsDetails>,
     pub quic: Option<Box<QuicDetails>>,
     pub cert: Option<CertBrief>,
+    /// The trust verdict of its certificate.
+    pub trust: Option<TrustVerdict>,
     pub dns_qtype: Option<RrType>,
     /// The TLS version the server chose, or the QUIC version.
     pub version: Option<MemberVersion>,
@@ -231,6 +236,28 @@ pub enum Note {
     },
     /// The server's certificate is self-signed.
     SelfSigned { server: IpAddr },
+    /// The server's certificate expired: renew it.
+    Renew {
+        server: IpAddr,
+        not_after: time::OffsetDateTime,
+    },
+    /// The server's certificate starts later than the connection.
+    NotYetValid {
+        server: IpAddr,
+        not_before: time::OffsetDateTime,
+    },
+    /// The server does not send the issuer it needs to (an intermediate, most often).
+    SendIntermediate {
+        server: IpAddr,
+        missing: String,
+        aia: String,
+    },
+    /// The chain ends at an issuer the trust store does not hold.
+    UntrustedIssuer { server: IpAddr, issuer: String },
+    /// Any other reason the chain is not trusted (bad signature, EKU, CA as leaf …).
+    ChainRejected { server: IpAddr, chain: ChainTrust },
+    /// A client-policy note on the server's certificate.
+    Policy { server: IpAddr, note: PolicyNote },
     /// Names asked only over plain HTTP.
     PlainHttpOnly(Vec<String>),
 }
@@ -443,6 +470,7 @@ impl Grouper {
                 subject_cn: c.subject_cn.clone(),
                 self_signed: c.self_signed,
             }),
+            trust: p.trust.clone(),
             dns_qtype: p.dns().and_then(|d| d.qtype),
             version: match &p.kind {
                 ProbeKind::Quic(q) => Some(MemberVersion::Quic(q.quic.version)),
@@ -730,7 +758,50 @@ fn settle(g: &mut Group) {
         .filter(|m| m.verdict == Some(Verdict::Mismatch))
         .map(|m| m.probe)
         .collect();
-    g.advice = (!g.mismatches.is_empty()).then(|| advice(g));
+    let trust_problem = g.members.iter().any(|m| !trust_notes(m).is_empty());
+    g.advice = (!g.mismatches.is_empty() || trust_problem).then(|| advice(g));
+}
+
+/// The fixes the trust verdict of one member asks for.
+fn trust_notes(m: &Member) -> Vec<Note> {
+    let Some(t) = &m.trust else { return Vec::new() };
+    let server = m.server;
+    let mut n = Vec::new();
+    match t.validity {
+        Validity::Expired { not_after, .. } => n.push(Note::Renew { server, not_after }),
+        Validity::NotYetValid { not_before, .. } => {
+            n.push(Note::NotYetValid { server, not_before })
+        }
+        Validity::Valid | Validity::Unknown => {}
+    }
+    match &t.chain {
+        ChainTrust::Trusted { .. } | ChainTrust::NotChecked | ChainTrust::NotKept => {}
+        ChainTrust::SelfSigned { .. } => n.push(Note::SelfSigned { server }),
+        ChainTrust::IncompleteChain { missing, aia } => n.push(Note::SendIntermediate {
+            server,
+            missing: missing.clone(),
+            aia: aia.clone(),
+        }),
+        ChainTrust::UnknownIssuer { issuer, .. } => n.push(Note::UntrustedIssuer {
+            server,
+            issuer: issuer.clone(),
+        }),
+        ChainTrust::BadSignature
+        | ChainTrust::NotForServers
+        | ChainTrust::CaAsLeaf
+        | ChainTrust::UnsupportedAlgorithm
+        | ChainTrust::Invalid(_) => n.push(Note::ChainRejected {
+            server,
+            chain: t.chain.clone(),
+        }),
+    }
+    for note in &t.notes {
+        n.push(Note::Policy {
+            server,
+            note: *note,
+        });
+    }
+    n
 }
 
 fn advice(g: &Group) -> Advice {
@@ -805,6 +876,21 @@ fn advice(g: &Group) -> Advice {
         {
             seen_self_signed.push(m.server);
             a.notes.push(Note::SelfSigned { server: m.server });
+        }
+    }
+    if g.mismatches.is_empty() {
+        // Only the chain needs fixing: no SAN list.
+        a.san.clear();
+        a.wildcard = None;
+        a.wildcard_cannot_cover.clear();
+        a.notes.clear();
+    }
+    // The chain's fixes, once per note (a server shows one certificate to many probes).
+    for m in &g.members {
+        for n in trust_notes(m) {
+            if !a.notes.contains(&n) {
+                a.notes.push(n);
+            }
         }
     }
     let plain: Vec<String> = g

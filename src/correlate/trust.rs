@@ -137,7 +137,7 @@ fn pem_error(e: rustls_pki_types::pem::Error) -> String {
 
 /// The trust verdict of one chain: validity at the packet's time, the path to an anchor,
 /// and the client-policy notes.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrustVerdict {
     pub validity: Validity,
     pub chain: ChainTrust,
@@ -148,7 +148,7 @@ pub struct TrustVerdict {
     pub ca_files: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Validity {
     Valid,
     /// `by` seconds after notAfter.
@@ -166,7 +166,7 @@ pub enum Validity {
 }
 
 /// The path from the leaf to a trust anchor.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChainTrust {
     /// A path to the anchor named.
     Trusted { anchor: String },

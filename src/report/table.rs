@@ -523,7 +523,12 @@ pub fn write_groups(
                     None => "(not seen)".into(),
                 };
                 let verdict = m.verdict.map(text::verdict).unwrap_or("");
-                line(out, sub, &format!("certificate: {cert} → {verdict}"))?;
+                let trust = m
+                    .trust
+                    .as_ref()
+                    .map(|t| format!("; trust: {}", text::trust_code(t)))
+                    .unwrap_or_default();
+                line(out, sub, &format!("certificate: {cert} → {verdict}{trust}"))?;
             }
             line(out, sub, &format!("outcome: {outcome}"))?;
             if let Some(n) = &m.moved_on {

@@ -848,6 +848,51 @@ pub fn note(n: &Note) -> String {
         Note::SelfSigned { server } => format!(
             "the certificate at {server} is self-signed: a client that verifies rejects it whatever names it carries; use one from a CA the clients trust"
         ),
+        Note::Renew { server, not_after } => format!(
+            "the certificate at {server} expired on {}: install a renewed certificate",
+            day(*not_after)
+        ),
+        Note::NotYetValid { server, not_before } => format!(
+            "the certificate at {server} is valid only from {}: it was issued with a future \
+             start (or the server's clock is wrong); issue one valid now",
+            day(*not_before)
+        ),
+        Note::SendIntermediate {
+            server,
+            missing,
+            aia,
+        } => format!(
+            "the server at {server} does not send its issuer {missing}: if that is an \
+             intermediate, configure the full chain (the certificate, then the intermediate: \
+             nginx/Apache a chain file, IIS/Exchange the intermediate in the Intermediate \
+             Certification Authorities store; it is published at {aia}); if it is a CA of \
+             its own, install it on the clients or use a certificate from a CA they trust"
+        ),
+        Note::UntrustedIssuer { server, issuer } => format!(
+            "the certificate at {server} is issued by {issuer}, which the clients' trust \
+             store does not hold: use a certificate from a CA the clients trust, or install \
+             {issuer} on every client"
+        ),
+        Note::ChainRejected { server, chain } => {
+            let why = match chain {
+                ChainTrust::BadSignature => "a signature in its chain does not verify",
+                ChainTrust::NotForServers => "its extendedKeyUsage does not allow TLS servers",
+                ChainTrust::CaAsLeaf => "it is a CA certificate",
+                ChainTrust::UnsupportedAlgorithm => "its signature or key is too weak",
+                ChainTrust::Trusted { .. }
+                | ChainTrust::SelfSigned { .. }
+                | ChainTrust::UnknownIssuer { .. }
+                | ChainTrust::IncompleteChain { .. }
+                | ChainTrust::NotChecked
+                | ChainTrust::NotKept
+                | ChainTrust::Invalid(_) => "rustls-webpki rejects its chain",
+            };
+            format!("the certificate at {server} is not accepted ({why}): replace it")
+        }
+        Note::Policy { server, note } => format!(
+            "the certificate at {server}: {}; reissue it",
+            note_text(note)
+        ),
         Note::PlainHttpOnly(names) => format!(
             "asked only over plain HTTP, no certificate involved: {}",
             names.join(", ")
