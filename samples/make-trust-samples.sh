@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate samples/trust.pcap: certificate chains a client rejects for reasons other
-# than the name, served by nginx and fetched by curl in throw-away network namespaces,
+# than the name, and names by address and IDN, served by nginx and fetched by curl in
+# throw-away network namespaces,
 # captured with tcpdump.  Dated certificates are made with `openssl ca -startdate
 # -enddate`.  Run as root:
 #
@@ -14,6 +15,10 @@
 #   4. chain.trust.example: the same kind of leaf with its intermediate (curl: ok)
 #   5. other.trust.example: a leaf from a root the client does not have (curl given the
 #      sample root: unknown_ca)
+#   6. https://192.0.2.36/: no SNI (curl connects by address), an iPAddress SAN: ok
+#   7. https://192.0.2.37/: no SNI, the address written as a dNSName: curl refuses it
+#   8. https://bücher.trust.example/: curl sends the A-label xn--bcher-kva…, the SAN
+#      holds the A-label: ok
 # samples/trust-ca.pem is the sample root (for --ca-file; a certificate, no key).
 #
 # Only documentation addresses are used (198.51.100.0/24 client, 192.0.2.0/24
@@ -33,8 +38,9 @@ CAP_PID=""
 CAP_OUT=""
 DNS=192.0.2.53
 CLIENT=198.51.100.10
-NAMES=(expired future nochain chain other)
-declare -A ADDR=([expired]=192.0.2.31 [future]=192.0.2.32 [nochain]=192.0.2.33 [chain]=192.0.2.34 [other]=192.0.2.35)
+NAMES=(expired future nochain chain other ipsan ipdns idn)
+declare -A ADDR=([expired]=192.0.2.31 [future]=192.0.2.32 [nochain]=192.0.2.33 [chain]=192.0.2.34 [other]=192.0.2.35
+  [ipsan]=192.0.2.36 [ipdns]=192.0.2.37 [idn]=192.0.2.38)
 
 log() { printf '[make-trust-samples] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -113,7 +119,7 @@ extendedKeyUsage = serverAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 authorityInfoAccess = caIssuers;URI:http://pki.trust.example/$1.crt
-subjectAltName = DNS:\${ENV::LEAF_NAME}
+subjectAltName = \${ENV::LEAF_SAN}
 [ inter ]
 basicConstraints = critical,CA:TRUE,pathlen:0
 keyUsage = critical,keyCertSign,cRLSign
@@ -128,15 +134,15 @@ EOF
       -addext "subjectKeyIdentifier=hash"
   else
     openssl req -new -key "$d/ca.key" -subj "$2" -out "$d/ca.csr"
-    LEAF_NAME=unused openssl ca -batch -config "$C/$3/ca.cnf" -extensions inter \
+    LEAF_SAN=DNS:unused openssl ca -batch -config "$C/$3/ca.cnf" -extensions inter \
       -days 1825 -in "$d/ca.csr" -out "$d/ca.crt" 2>"$d/ca.err" || die "openssl ca: $(cat "$d/ca.err")"
   fi
 }
-mkleaf() {  # mkleaf NAME CA-DIR START END
+mkleaf() {  # mkleaf NAME CA-DIR START END [SAN]
   local n=$1.trust.example
   openssl req -new -newkey rsa:2048 -nodes -keyout "$C/$1.key" -subj "/O=Probewatch Samples/CN=$n" \
     -out "$C/$1.csr" 2>/dev/null
-  LEAF_NAME=$n openssl ca -batch -config "$C/$2/ca.cnf" -extensions leaf \
+  LEAF_SAN=${5:-DNS:$n} openssl ca -batch -config "$C/$2/ca.cnf" -extensions leaf \
     -startdate "$3" -enddate "$4" -in "$C/$1.csr" -out "$C/$1.crt" 2>"$C/$1.err" \
     || die "openssl ca $1: $(cat "$C/$1.err")"
   log "  $(openssl x509 -in "$C/$1.crt" -noout -subject -dates | tr '\n' ' ')"
@@ -152,6 +158,10 @@ mkleaf future root 20360101000000Z 20370101000000Z
 mkleaf nochain inter "$FROM" "$UNTIL"
 mkleaf chain inter "$FROM" "$UNTIL"
 mkleaf other other "$FROM" "$UNTIL"
+# names: an iPAddress SAN, an address written as a dNSName, an IDN (A-label in the SAN)
+mkleaf ipsan root "$FROM" "$UNTIL" "IP:${ADDR[ipsan]}"
+mkleaf ipdns root "$FROM" "$UNTIL" "DNS:${ADDR[ipdns]}"
+mkleaf idn root "$FROM" "$UNTIL" "DNS:xn--bcher-kva.trust.example"
 cat "$C/chain.crt" "$C/inter/ca.crt" >"$C/chain-full.crt"
 
 # --------------------------------------------------------------------------
@@ -190,6 +200,7 @@ wait_listen() {  # wait_listen NS PROTO(t|u) ADDR:PORT
 log "starting dnsmasq and nginx"
 hosts=()
 for n in "${NAMES[@]}"; do hosts+=("--host-record=$n.trust.example,${ADDR[$n]}"); done
+hosts+=("--host-record=xn--bcher-kva.trust.example,${ADDR[idn]}")
 ip netns exec "$NS_SRV" dnsmasq --keep-in-foreground --conf-file=/dev/null \
   --pid-file="$W/dnsmasq.pid" --user=root --group=root --no-resolv --no-hosts --no-poll \
   --bind-interfaces --listen-address=$DNS --local=/trust.example/ --local-ttl=300 \
@@ -246,11 +257,12 @@ for _ in $(seq 1 100); do
 done
 grep -q 'listening on' "$F.log" || die "capture did not start: $(cat "$F.log")"
 sleep 0.3
-fetch() {  # fetch NAME WANT-EXIT CURL-ARGS...
-  local n=$1 want=$2 rc=0
+fetch() {  # fetch NAME WANT-EXIT CURL-ARGS... (NAME: a label of trust.example, or a host)
+  local n=$1 want=$2 rc=0 host
   shift 2
-  ip netns exec "$NS_C" curl -sS --max-time 10 -o /dev/null --tlsv1.2 --tls-max 1.2 "$@" \
-    "https://$n.trust.example/" 2>"$W/curl-$n.err" || rc=$?
+  case $n in *.*|*:*) host=$n ;; *) host=$n.trust.example ;; esac
+  LC_ALL=C.UTF-8 ip netns exec "$NS_C" curl -sS --max-time 10 -o /dev/null --tlsv1.2 --tls-max 1.2 "$@" \
+    "https://$host/" 2>"$W/curl-$n.err" || rc=$?
   [ "$rc" = "$want" ] || die "curl $n: expected exit $want, got $rc: $(cat "$W/curl-$n.err")"
   sleep 0.3
 }
@@ -260,6 +272,11 @@ fetch future 0 -k
 fetch nochain 60 --cacert "$C/root/ca.crt"
 fetch chain 0 --cacert "$C/root/ca.crt"
 fetch other 60 --cacert "$C/root/ca.crt"
+# by address: curl sends no SNI
+fetch "${ADDR[ipsan]}" 0 --cacert "$C/root/ca.crt"
+fetch "${ADDR[ipdns]}" 60 --cacert "$C/root/ca.crt"
+# an IDN: curl (libidn2) converts it, the SNI is the A-label
+fetch "bücher.trust.example" 0 --cacert "$C/root/ca.crt"
 sleep 1.2
 kill -INT "$CAP_PID"
 wait "$CAP_PID" || true
@@ -271,7 +288,11 @@ log "  trust.pcap: $(grep -h 'packets captured' "$F.log" | head -1)"
 # --------------------------------------------------------------------------
 ts() { tshark -n -r "$F" "$@" 2>/dev/null; }
 n=$(ts -Y 'tls.handshake.type==11' | wc -l)
-[ "$n" = 5 ] || die "expected 5 Certificate messages, found $n"
+[ "$n" = 8 ] || die "expected 8 Certificate messages, found $n"
+n=$(ts -Y 'tls.handshake.type==1 && !tls.handshake.extensions_server_name' | wc -l)
+[ "$n" = 2 ] || die "expected 2 ClientHellos without SNI (by address), found $n"
+ts -Y 'tls.handshake.extensions_server_name=="xn--bcher-kva.trust.example"' | grep -q . \
+  || die "no ClientHello with the A-label SNI"
 n=$(ts -Y 'tls.alert_message.desc==48' | wc -l)
 [ "$n" = 2 ] || die "expected 2 unknown_ca alerts, found $n"
 cp "$F" "$SAMPLES_DIR/trust.pcap"

@@ -223,7 +223,11 @@ fn group_advice_names_the_chain_fixes() {
         "json",
     ]);
     let v = lines(&r.stdout);
-    let g = of_type(&v, "group");
+    // The connections by address are groups of their own.
+    let g: Vec<&Value> = of_type(&v, "group")
+        .into_iter()
+        .filter(|g| g["domain"] == "trust.example")
+        .collect();
     assert_eq!(g.len(), 1);
     assert_eq!(
         g[0]["mismatches"],
@@ -270,4 +274,49 @@ fn group_advice_names_the_chain_fixes() {
     for (n, w) in notes.iter().zip(&want) {
         assert!(n.starts_with(w.as_str()), "{n}\n  does not start with\n{w}");
     }
+}
+
+#[test]
+fn ip_san_without_sni_matches_the_server_address() {
+    let v = trust_sample(true);
+    // curl https://192.0.2.36/ sends no SNI; the certificate's SAN is IP:192.0.2.36.
+    let p = v.iter().find(|p| p["server"] == "192.0.2.36").unwrap();
+    assert_eq!(p["cert"]["san_ip"], serde_json::json!(["192.0.2.36"]));
+    assert_eq!(p["name"], "192.0.2.36");
+    assert_eq!(p["name_source"], "server_address");
+    assert_eq!(p["verdict"], "match");
+    assert_eq!(p["reason_code"], "ip_san_match");
+    assert_eq!(s(p, "outcome_code"), "data_exchanged");
+}
+
+#[test]
+fn an_address_written_as_a_dns_name_never_matches() {
+    let v = trust_sample(true);
+    // The certificate for 192.0.2.37 carries it as DNS:192.0.2.37; curl refused it.
+    let p = v.iter().find(|p| p["server"] == "192.0.2.37").unwrap();
+    assert_eq!(p["cert"]["san_dns"], serde_json::json!(["192.0.2.37"]));
+    assert_eq!(p["cert"]["san_ip"], serde_json::json!([]));
+    assert_eq!(p["verdict"], "mismatch");
+    assert_eq!(p["reason_code"], "ip_in_dns_name");
+    assert!(s(p, "reason").starts_with(
+        "address 192.0.2.37 is written in the certificate as a dNSName, which never matches an address"
+    ));
+    // curl checks the name after the handshake, then leaves.
+    assert_eq!(s(p, "outcome_code"), "likely_rejected_inferred");
+}
+
+#[test]
+fn an_idn_is_compared_as_a_labels_and_shown_in_both_forms() {
+    let v = trust_sample(true);
+    let p = v
+        .iter()
+        .find(|p| p["name"] == "xn--bcher-kva.trust.example")
+        .unwrap();
+    assert_eq!(p["name_source"], "sni");
+    assert_eq!(
+        p["cert"]["san_dns"],
+        serde_json::json!(["xn--bcher-kva.trust.example"])
+    );
+    assert_eq!(p["verdict"], "match");
+    assert!(s(p, "reason").ends_with("(IDN: bücher.trust.example; compared as A-labels)"));
 }

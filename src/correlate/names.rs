@@ -79,6 +79,9 @@ pub enum NameFit {
     IpSan(IpAddr),
     /// The name is an IP address and no IP SAN carries it; the certificate's IP SANs.
     IpNotInSans(IpAddr, Vec<String>),
+    /// The name is an IP address that the certificate writes as a dNSName, which never
+    /// matches an address (only an iPAddress SAN does).
+    IpAsDnsName(IpAddr),
 }
 
 fn fit(reference: &str, presented: &str) -> Fit {
@@ -178,9 +181,26 @@ pub fn check(name: &str, cert: &CertInfo) -> (Verdict, NameFit) {
     }
 }
 
+/// The certificate names `ip`: as an iPAddress SAN, or (never matching) as a dNSName.
+pub fn names_address(ip: IpAddr, cert: &CertInfo) -> bool {
+    cert.ip_sans().contains(&ip) || dns_name_is(ip, cert)
+}
+
+fn dns_name_is(ip: IpAddr, cert: &CertInfo) -> bool {
+    cert.san_dns.iter().any(|n| {
+        n.trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            == Ok(ip)
+    })
+}
+
 fn check_ip(ip: IpAddr, cert: &CertInfo) -> (Verdict, NameFit) {
     if cert.ip_sans().contains(&ip) {
         return (Verdict::Match, NameFit::IpSan(ip));
+    }
+    if dns_name_is(ip, cert) {
+        return (Verdict::Mismatch, NameFit::IpAsDnsName(ip));
     }
     (
         Verdict::Mismatch,

@@ -153,6 +153,9 @@ pub enum NameSource {
     HttpHost,
     DnsQuery,
     DnsAnswer,
+    /// No SNI and no DNS name, but the certificate names the server's address (as an
+    /// iPAddress SAN, or wrongly as a dNSName): the client connected by address.
+    ServerAddress,
 }
 
 /// Which end of a connection.

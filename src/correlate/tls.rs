@@ -476,6 +476,15 @@ fn tls_probe(cx: &mut Cx, c: Conn, cause: Option<EndCause>) -> Probe {
     };
     let tls13 = c.server_chose_tls13();
     let leaf = c.server_cert.as_ref().and_then(|ch| ch.leaf.clone());
+    // No name at all, but the certificate names the server's address: a client that
+    // connects to an address sends no SNI and checks the address.
+    let (name, source) = match (&name, &leaf) {
+        (None, Some(cert)) if names::names_address(c.server.ip(), cert) => (
+            Some(c.server.ip().to_string()),
+            Some(NameSource::ServerAddress),
+        ),
+        _ => (name, source),
+    };
     let timeout = cx.timeout();
     let (verdict, reason) = verdict(&c, name.as_deref(), leaf.as_ref(), tls13, cause, timeout);
     let app_data = if tls13 {

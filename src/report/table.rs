@@ -93,6 +93,9 @@ pub(crate) fn name_cell(p: &Probe) -> String {
     if p.name_source == Some(crate::correlate::NameSource::DnsAnswer) {
         n.push_str(" (via DNS)");
     }
+    if p.name_source == Some(crate::correlate::NameSource::ServerAddress) {
+        n.push_str(" (address, no SNI)");
+    }
     if let Some(t) = p.tls().filter(|t| t.ech) {
         n.push_str(" [ECH offered");
         if let Some(real) = &t.ech_inferred_target {

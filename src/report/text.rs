@@ -51,6 +51,7 @@ pub fn name_source(s: NameSource) -> &'static str {
         NameSource::HttpHost => "http_host",
         NameSource::DnsQuery => "dns_query",
         NameSource::DnsAnswer => "dns_answer",
+        NameSource::ServerAddress => "server_address",
     }
 }
 
@@ -102,6 +103,7 @@ pub fn reason_code(r: &Reason) -> &'static str {
             NameFit::InvalidName => "invalid_name",
             NameFit::IpSan(_) => "ip_san_match",
             NameFit::IpNotInSans(..) => "ip_not_in_sans",
+            NameFit::IpAsDnsName(_) => "ip_in_dns_name",
         },
         Reason::Tls13 => "tls13_encrypted",
         Reason::ServerGap(GapCause::NotCaptured) => "server_segments_missed",
@@ -409,6 +411,10 @@ pub fn name_fit(source: &str, name: &str, fit: &NameFit) -> String {
         ),
         NameFit::InvalidName => format!("{source} {name:?} is not a valid host name"),
         NameFit::IpSan(ip) => format!("{source} {ip} matches IP SAN {ip}"),
+        NameFit::IpAsDnsName(ip) => format!(
+            "{source} {ip} is written in the certificate as a dNSName, which never matches an \
+             address: it must be an iPAddress SAN"
+        ),
         NameFit::IpNotInSans(ip, sans) => {
             let listed = if sans.is_empty() {
                 "the certificate has no IP SAN".to_string()
@@ -420,6 +426,17 @@ pub fn name_fit(source: &str, name: &str, fit: &NameFit) -> String {
             )
         }
     }
+}
+
+/// The Unicode form of a name with A-labels (`xn--…`), when it has one.
+fn u_label(name: &str) -> Option<String> {
+    let a_label =
+        |l: &str| l.len() > 4 && l.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("xn--"));
+    if !name.split('.').any(a_label) {
+        return None;
+    }
+    let (u, r) = idna::domain_to_unicode(name);
+    (r.is_ok() && u != name).then(|| crate::parse::cert::printable(&u))
 }
 
 fn no_answer(n: NoAnswer) -> String {
@@ -451,6 +468,7 @@ pub fn reason(p: &Probe) -> Option<String> {
         Reason::Name(fit) => {
             let label = match p.name_source {
                 Some(NameSource::Sni) => "SNI",
+                Some(NameSource::ServerAddress) => "address",
                 Some(NameSource::HttpHost | NameSource::DnsQuery | NameSource::DnsAnswer)
                 | None => "DNS name",
             };
@@ -460,6 +478,15 @@ pub fn reason(p: &Probe) -> Option<String> {
                     " (no SNI; name from the DNS answer for {})",
                     p.server
                 ));
+            }
+            if let Some(u) = p.name.as_deref().and_then(u_label) {
+                s.push_str(&format!(" (IDN: {u}; compared as A-labels)"));
+            }
+            if p.name_source == Some(NameSource::ServerAddress) {
+                s.push_str(
+                    " (no SNI and no DNS name: the client connected by address, and the \
+                     certificate names it)",
+                );
             }
             s
         }

@@ -302,6 +302,22 @@ const CASES: &[Case] = &[
     ),
     // IP addresses match only iPAddress SANs
     (
+        "192.0.2.37",
+        None,
+        &["192.0.2.37"],
+        &[],
+        X,
+        "is written in the certificate as a dNSName, which never matches an address",
+    ),
+    (
+        "2001:db8::37",
+        None,
+        &["www.example.com", "2001:db8::37"],
+        &["192.0.2.37"],
+        X,
+        "written in the certificate as a dNSName",
+    ),
+    (
         "192.0.2.10",
         None,
         &[],
@@ -315,7 +331,7 @@ const CASES: &[Case] = &[
         &["192.0.2.10"],
         &[],
         X,
-        "only an IP SAN can match; the certificate has no IP SAN",
+        "written in the certificate as a dNSName, which never matches an address",
     ),
     (
         "192.0.2.10",
