@@ -152,6 +152,7 @@ pub fn tight_bounds() -> Bounds {
             probe_timeout_secs: 10.0,
             max_quic_pending: 3,
             max_ech_names: 3,
+            merge_hosts: true,
             groups: crate::correlate::groups::GroupLimits {
                 window_secs: 60.0,
                 max_groups: 3,
@@ -285,6 +286,7 @@ pub fn reassemble(data: &[u8]) -> Result<u64, String> {
             },
             payload: payload.into(),
             missing_tail: if g(9) & 0x40 != 0 { tail } else { 0 },
+            src_mac: None,
         };
         r.push(Decoded::Tcp(seg), &mut events);
         check.events(&mut events)?;

@@ -81,6 +81,11 @@ impl Pipeline {
         }
     }
 
+    /// The MAC address each client address was seen with.
+    pub fn client_macs(&self) -> std::collections::HashMap<std::net::IpAddr, decode::Mac> {
+        self.correlator.client_macs()
+    }
+
     /// A pipeline that judges certificate chains against `trust`.
     pub fn with_trust(b: Bounds, trust: std::sync::Arc<correlate::trust::TrustStore>) -> Self {
         let mut p = Pipeline::new(b);
@@ -226,7 +231,7 @@ pub fn run(cfg: &Config, out: &mut dyn Write) -> Result<(), Error> {
     pipeline.take_probes(&mut ready);
     collector.add(&mut ready);
     let mut stats = pipeline.stats();
-    let (report, counters) = collector.finish();
+    let (report, counters) = collector.finish_hosts(&pipeline.client_macs());
     stats.correlate.absorb(&counters);
     stats.files = files;
     report::write(cfg.format, &report, &stats, out, cfg.output)?;

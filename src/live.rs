@@ -112,6 +112,7 @@ pub fn run_live(
         probes: Vec::new(),
         clients,
         groups,
+        routers: Vec::new(),
     };
     let end = report::End {
         report: &report,

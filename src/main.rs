@@ -186,6 +186,10 @@ struct Cli {
     #[arg(long, value_enum, value_name = "STORE", default_value_t = TrustArg::Mozilla)]
     trust: TrustArg,
 
+    /// Keep every client address apart: do not merge the IPv4 and IPv6 addresses that share a MAC into one host
+    #[arg(long = "no-merge-hosts")]
+    no_merge_hosts: bool,
+
     /// Also trust the CA certificates in this PEM file (enterprise and lab CAs). Repeatable
     #[arg(long = "ca-file", value_name = "PEM")]
     ca_file: Vec<std::path::PathBuf>,
@@ -213,6 +217,7 @@ fn main() -> ExitCode {
     bounds.correlate.max_dns_entries = cli.max_dns_entries.max(1);
     bounds.correlate.max_clients = cli.max_clients.max(1);
     bounds.correlate.probe_timeout_secs = cli.probe_timeout.max(0.0);
+    bounds.correlate.merge_hosts = !cli.no_merge_hosts;
     bounds.correlate.groups.window_secs = if cli.group_window.is_finite() {
         cli.group_window.max(0.0)
     } else {

@@ -64,6 +64,7 @@ impl Stats {
                 "group_members": c.group_members_dropped,
                 "group_links": c.group_links_evicted,
                 "chain_certs": c.chain_certs_not_kept,
+                "client_macs": c.client_macs_evicted,
             },
             "probes_timed_out": c.probes_timed_out,
             "gaps": {

@@ -259,6 +259,7 @@ fn json_keys_are_stable() {
             "ts",
             "client",
             "client_port",
+            "host",
             "server",
             "port",
             "proto",

@@ -165,7 +165,9 @@ fn mail_fanout_tells_the_whole_story() {
     let clients = of_type(&v, "client");
     assert_eq!(
         *clients[0],
+        // make-samples.sh gives the IPv4 client's link MAC 02:00:00:00:04:10.
         json!({"type": "client", "client": "198.51.100.10",
+               "addresses": ["198.51.100.10"], "mac": "02:00:00:00:04:10",
                "names": ["ex7.mailhost.example", "autodiscover.example.com", "example.com", "www.example.com"],
                "names_dropped": 0, "probes": 15, "mismatches": 3})
     );

@@ -378,7 +378,7 @@ impl Grouper {
     /// a probe with neither a name nor a DNS answer for its server.
     pub fn add(&mut self, p: &Probe) -> Option<u64> {
         let name = p.name.as_deref().and_then(names::normalize);
-        let client = p.client;
+        let client = p.host_addr();
         // 1. A name handed out by an earlier probe.
         let link = name
             .as_ref()
@@ -539,13 +539,13 @@ impl Grouper {
                 match &a.data {
                     Rdata::Cname(target) => {
                         if let Some(t) = names::normalize(target) {
-                            self.put_link((p.client, t.clone()), link(Origin::Cname));
+                            self.put_link((p.host_addr(), t.clone()), link(Origin::Cname));
                             chain.push(t);
                         }
                     }
                     Rdata::Srv { target, .. } => {
                         if let Some(t) = names::normalize(target) {
-                            self.put_link((p.client, t), link(Origin::Srv));
+                            self.put_link((p.host_addr(), t), link(Origin::Srv));
                         }
                     }
                     Rdata::A(_)
@@ -562,7 +562,7 @@ impl Grouper {
             };
             for a in &d.answers {
                 if let Some(ip) = a.ip() {
-                    let k = (p.client, ip);
+                    let k = (p.host_addr(), ip);
                     let v = AddrLink {
                         group: gid,
                         probe: p.id,
@@ -589,7 +589,7 @@ impl Grouper {
                 .and_then(url_host)
             {
                 if name != Some(host.as_str()) {
-                    self.put_link((p.client, host), link(Origin::Redirect));
+                    self.put_link((p.host_addr(), host), link(Origin::Redirect));
                 }
             }
         }

@@ -16,6 +16,7 @@
 
 pub mod dns;
 pub mod groups;
+pub mod hosts;
 pub mod http;
 pub mod names;
 pub mod probe;
@@ -24,6 +25,7 @@ pub mod summary;
 pub mod tls;
 pub mod trust;
 
+use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
@@ -56,6 +58,8 @@ pub struct CorrelateLimits {
     pub max_ech_names: usize,
     /// Attempt groups: window and bounds.
     pub groups: groups::GroupLimits,
+    /// Merge the client addresses that share a MAC into one host (`--no-merge-hosts`).
+    pub merge_hosts: bool,
 }
 
 impl Default for CorrelateLimits {
@@ -70,6 +74,7 @@ impl Default for CorrelateLimits {
             max_quic_pending: 16_384,
             max_ech_names: 16_384,
             groups: groups::GroupLimits::default(),
+            merge_hosts: true,
         }
     }
 }
@@ -95,6 +100,8 @@ pub struct CorrelateStats {
     /// Certificates of a chain beyond the chain bounds ([`crate::parse::cert::MAX_CHAIN_CERTS`],
     /// [`crate::parse::cert::MAX_CHAIN_BYTES`]): not kept, so not part of its trust verdict.
     pub chain_certs_not_kept: u64,
+    /// Client addresses whose MAC was forgotten (the client bound).
+    pub client_macs_evicted: u64,
 }
 
 /// Everything the report needs.
@@ -105,6 +112,8 @@ pub struct Report {
     pub clients: Vec<ClientSummary>,
     /// Attempt groups, in the order they started.
     pub groups: Vec<groups::Group>,
+    /// MACs whose addresses were kept apart (routers).
+    pub routers: Vec<hosts::Router>,
 }
 
 pub(crate) fn cap(n: usize) -> NonZeroUsize {
@@ -124,6 +133,9 @@ pub struct Cx {
     emitted: u64,
     /// The anchors the trust verdicts are judged against.
     pub trust: Arc<trust::TrustStore>,
+    /// The MAC address each client address was seen with (the first), bounded by
+    /// [`CorrelateLimits::max_clients`].
+    macs: lru::LruCache<std::net::IpAddr, crate::decode::Mac>,
 }
 
 impl Cx {
@@ -136,6 +148,16 @@ impl Cx {
             ready: Vec::new(),
             emitted: 0,
             trust: Arc::default(),
+            macs: lru::LruCache::new(cap(limits.max_clients)),
+        }
+    }
+
+    /// Remembers the MAC address `ip` was first seen with.
+    pub fn learn_mac(&mut self, ip: std::net::IpAddr, mac: Option<crate::decode::Mac>) {
+        if let Some(m) = mac {
+            if !self.macs.contains(&ip) && self.macs.push(ip, m).is_some() {
+                self.stats.client_macs_evicted += 1;
+            }
         }
     }
 
@@ -184,6 +206,11 @@ impl Correlator {
         c
     }
 
+    /// The MAC address of each client address seen with one.
+    pub fn client_macs(&self) -> HashMap<std::net::IpAddr, crate::decode::Mac> {
+        self.cx.macs.iter().map(|(ip, m)| (*ip, *m)).collect()
+    }
+
     pub fn stats(&self) -> &CorrelateStats {
         &self.cx.stats
     }
@@ -201,7 +228,11 @@ impl Correlator {
                 client,
                 server,
                 msg,
-            } => self.dns.message(cx, ts, client, server, msg),
+                client_mac,
+            } => {
+                cx.learn_mac(client.ip(), client_mac);
+                self.dns.message(cx, ts, client, server, msg)
+            }
             Parsed::Quic {
                 ts,
                 client,
@@ -322,6 +353,7 @@ pub struct Collector {
     limits: CorrelateLimits,
     probes: Vec<Probe>,
     pub dropped: u64,
+    routers: Vec<hosts::Router>,
 }
 
 impl Collector {
@@ -330,6 +362,7 @@ impl Collector {
             limits,
             probes: Vec::new(),
             dropped: 0,
+            routers: Vec::new(),
         }
     }
 
@@ -343,8 +376,42 @@ impl Collector {
         }
     }
 
-    /// The report and the report side's counters.
-    pub fn finish(mut self) -> (Report, ReportCounters) {
+    /// The report and the report side's counters, each client address on its own.
+    pub fn finish(self) -> (Report, ReportCounters) {
+        self.finish_hosts(&HashMap::new())
+    }
+
+    /// The report, with the client addresses that share a MAC merged into one host
+    /// ([`hosts::merge`]); `macs` from [`Correlator::client_macs`].
+    pub fn finish_hosts(
+        mut self,
+        macs: &HashMap<std::net::IpAddr, crate::decode::Mac>,
+    ) -> (Report, ReportCounters) {
+        if self.limits.merge_hosts && !macs.is_empty() {
+            let mut seen: Vec<std::net::IpAddr> = Vec::new();
+            let mut order: Vec<&Probe> = self.probes.iter().collect();
+            order.sort_by_key(|p| p.ts);
+            for p in order {
+                if !seen.contains(&p.client) {
+                    seen.push(p.client);
+                }
+            }
+            let merged = hosts::merge(&seen, macs);
+            for p in self.probes.iter_mut() {
+                if let Some(h) = merged.of.get(&p.client) {
+                    p.host = Some(h.clone());
+                }
+            }
+            self.routers = merged.routers;
+        }
+        let (mut report, counters) = self.finish_inner();
+        for c in report.clients.iter_mut() {
+            c.mac = c.mac.or_else(|| macs.get(&c.client).copied());
+        }
+        (report, counters)
+    }
+
+    fn finish_inner(mut self) -> (Report, ReportCounters) {
         // Stable: probes with the same time stay in the order they completed.
         self.probes.sort_by_key(|p| p.ts);
         // The report keeps every probe (up to max_probes), so it keeps every group and
@@ -363,6 +430,7 @@ impl Collector {
             probes: self.probes,
             clients,
             groups,
+            routers: self.routers,
         };
         (report, counters)
     }

@@ -26,6 +26,9 @@ pub struct Probe {
     pub ts: Timestamp,
     pub client: IpAddr,
     pub client_port: u16,
+    /// The host the client address was merged into (other addresses with its MAC), set
+    /// when the report is made.
+    pub host: Option<super::hosts::Host>,
     pub server: IpAddr,
     pub port: u16,
     pub name: Option<String>,
@@ -86,6 +89,7 @@ impl Probe {
             ts,
             client: client.ip(),
             client_port: client.port(),
+            host: None,
             server: server.ip(),
             port: server.port(),
             name: None,
@@ -101,6 +105,11 @@ impl Probe {
 
     pub fn proto(&self) -> Proto {
         self.kind.proto()
+    }
+
+    /// The address the probe's client is listed under: its host's, else its own.
+    pub fn host_addr(&self) -> IpAddr {
+        self.host.as_ref().map_or(self.client, |h| h.primary)
     }
 
     /// The ClientHello side of a TLS or QUIC probe.

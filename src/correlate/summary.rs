@@ -8,6 +8,9 @@ use super::{cap, CorrelateLimits, Probe, Verdict};
 #[derive(Clone, Debug)]
 pub struct ClientSummary {
     pub client: IpAddr,
+    /// The host's other addresses (same MAC), when they were merged into it.
+    pub also: Vec<IpAddr>,
+    pub mac: Option<crate::decode::Mac>,
     /// Names in first-seen order (at most [`CorrelateLimits::max_names_per_client`]).
     pub names: Vec<String>,
     /// Names not kept because the list was full.
@@ -41,9 +44,12 @@ impl Summaries {
     }
 
     pub fn add(&mut self, p: &Probe) {
-        if !self.clients.contains(&p.client) {
+        let key = p.host_addr();
+        if !self.clients.contains(&key) {
             let s = ClientSummary {
-                client: p.client,
+                client: key,
+                also: p.host.as_ref().map(|h| h.also.clone()).unwrap_or_default(),
+                mac: p.host.as_ref().map(|h| h.mac),
                 names: Vec::new(),
                 names_dropped: 0,
                 probes: 0,
@@ -51,11 +57,11 @@ impl Summaries {
                 first_seen: self.next_seq,
             };
             self.next_seq += 1;
-            if self.clients.push(p.client, s).is_some() {
+            if self.clients.push(key, s).is_some() {
                 self.evicted += 1;
             }
         }
-        let Some(s) = self.clients.get_mut(&p.client) else {
+        let Some(s) = self.clients.get_mut(&key) else {
             return;
         };
         s.probes += 1;

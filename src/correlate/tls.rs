@@ -256,7 +256,9 @@ impl TcpTracker {
                 client,
                 server,
                 saw_syn,
+                client_mac,
             } => {
+                cx.learn_mac(client.ip(), client_mac);
                 self.conns
                     .insert(flow, Conn::new(ts, client, server, saw_syn));
             }

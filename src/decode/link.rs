@@ -32,6 +32,29 @@ fn le32(d: &[u8], at: usize) -> Option<u32> {
     ]))
 }
 
+/// The sender's MAC address of a frame: Ethernet's source, or a Linux cooked header's
+/// link-layer address when it is 6 bytes long.
+pub fn src_mac(link: LinkType, data: &[u8]) -> Option<[u8; 6]> {
+    let at = match link.0 {
+        1 => 6,
+        // SLL: address length at 4, address at 6.
+        113 if be16(data, 4) == Some(6) => 6,
+        // SLL2: address length at 11, address at 12.
+        276 if data.get(11) == Some(&6) => 12,
+        _ => return None,
+    };
+    <[u8; 6]>::try_from(data.get(at..at + 6)?).ok()
+}
+
+/// The source address of an IP packet, read from its header.
+pub fn ip_src(ip: &[u8]) -> Option<std::net::IpAddr> {
+    match ip.first()? >> 4 {
+        4 => <[u8; 4]>::try_from(ip.get(12..16)?).ok().map(Into::into),
+        6 => <[u8; 16]>::try_from(ip.get(8..24)?).ok().map(Into::into),
+        _ => None,
+    }
+}
+
 /// The IP packet inside a frame of the given link type.
 pub fn ip_payload(link: LinkType, data: &[u8]) -> Result<&[u8], LinkError> {
     match link.0 {

@@ -40,7 +40,13 @@ pub struct Segment<'a> {
     pub payload: Cow<'a, [u8]>,
     /// Payload bytes that were on the wire but cut by the snapshot length.
     pub missing_tail: u32,
+    /// The sender's link-layer (MAC) address, when the frame shows it and the packet is
+    /// not from inside a tunnel.
+    pub src_mac: Option<Mac>,
 }
+
+/// A 48-bit link-layer address (Ethernet, or SLL's when it is 6 bytes long).
+pub type Mac = [u8; 6];
 
 impl Segment<'_> {
     /// The same segment owning its payload.
@@ -61,6 +67,8 @@ pub struct Datagram {
     pub payload: Vec<u8>,
     /// True when the snapshot length cut the datagram.
     pub truncated: bool,
+    /// The sender's link-layer (MAC) address, as for [`Segment::src_mac`].
+    pub src_mac: Option<Mac>,
 }
 
 #[derive(Clone, Debug)]
@@ -143,7 +151,17 @@ impl Decoder {
                 return None;
             }
         };
-        self.decode_ip(pkt.ts, ip, 0)
+        let mut d = self.decode_ip(pkt.ts, ip, 0)?;
+        if let Some(mac) = link::src_mac(pkt.link, pkt.data) {
+            // Only the outer packet's sender has this MAC (not one inside a tunnel).
+            let outer = link::ip_src(ip);
+            match &mut d {
+                Decoded::Tcp(s) if outer == Some(s.src.ip()) => s.src_mac = Some(mac),
+                Decoded::Udp(u) if outer == Some(u.src.ip()) => u.src_mac = Some(mac),
+                Decoded::Tcp(_) | Decoded::Udp(_) => {}
+            }
+        }
+        Some(d)
     }
 
     fn unknown_link(&mut self, link: LinkType) {
@@ -250,6 +268,7 @@ impl Decoder {
                     },
                     payload: Cow::Borrowed(payload),
                     missing_tail,
+                    src_mac: None,
                 }))
             }
             IpNumber::UDP => {
@@ -290,6 +309,7 @@ impl Decoder {
                     dst: SocketAddr::new(dst, dp),
                     payload: payload.to_vec(),
                     truncated,
+                    src_mac: None,
                 }))
             }
             IpNumber::GRE if depth < 4 => match link::gre_inner_ip(data) {

@@ -36,6 +36,8 @@ pub enum Parsed {
         client: SocketAddr,
         server: SocketAddr,
         saw_syn: bool,
+        /// The client's MAC address (as the reassembler saw it).
+        client_mac: Option<crate::decode::Mac>,
     },
     Tls {
         flow: FlowId,
@@ -64,6 +66,8 @@ pub enum Parsed {
         client: SocketAddr,
         server: SocketAddr,
         msg: DnsMessage,
+        /// The client's MAC address, for a query (the sender's).
+        client_mac: Option<crate::decode::Mac>,
     },
     /// Something read from a QUIC connection's Initial packets (or seen around them).
     Quic {
@@ -230,6 +234,7 @@ impl Parser {
                 client,
                 server,
                 saw_syn,
+                client_mac,
             } => {
                 self.flows.insert(flow, FlowState::new(client, server));
                 out.push(Parsed::Opened {
@@ -238,6 +243,7 @@ impl Parser {
                     client,
                     server,
                     saw_syn,
+                    client_mac,
                 });
             }
             Event::Data {
@@ -365,11 +371,13 @@ impl Parser {
                 } else {
                     (dg.src, dg.dst)
                 };
+                let client_mac = dg.src_mac.filter(|_| !msg.response);
                 out.push(Parsed::Dns {
                     ts: dg.ts,
                     client,
                     server,
                     msg,
+                    client_mac,
                 });
             }
             None => self.stats.dns_unreadable += 1,
@@ -716,6 +724,7 @@ fn dns_tcp(
                     client,
                     server,
                     msg: m,
+                    client_mac: None,
                 });
             }
             None => stats.dns_unreadable += 1,

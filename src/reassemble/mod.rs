@@ -119,6 +119,8 @@ pub enum Event {
         client: SocketAddr,
         server: SocketAddr,
         saw_syn: bool,
+        /// The client's MAC address, when the first segment came from it.
+        client_mac: Option<crate::decode::Mac>,
     },
     Data {
         flow: FlowId,
@@ -330,6 +332,7 @@ impl Reassembler {
                 client,
                 server,
                 saw_syn,
+                client_mac: seg.src_mac.filter(|_| client == seg.src),
             });
             self.flows.insert(
                 k,

@@ -75,6 +75,7 @@ fn seg(
         flags,
         payload: payload.to_vec().into(),
         missing_tail: 0,
+        src_mac: None,
     }
 }
 
@@ -222,7 +223,9 @@ fn handshake_in_order_detects_client_and_delivers_both_directions() {
             client,
             server,
             saw_syn,
+            client_mac,
         } => {
+            assert_eq!(*client_mac, None, "the test segments carry no MAC");
             assert_eq!(*flow, 1);
             assert_eq!(*ts, t(1000));
             assert_eq!(*client, c());
@@ -318,6 +321,7 @@ fn udp_datagrams_pass_through() {
         dst: addr("10.0.0.53:53"),
         payload: b"query".to_vec(),
         truncated: false,
+        src_mac: None,
     };
     g.r.push(Decoded::Udp(dg), &mut g.out);
     let evs = g.take();

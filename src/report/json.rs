@@ -142,6 +142,8 @@ pub struct ProbeJson<'a> {
     ts: String,
     client: String,
     client_port: u16,
+    /// The address of the host the client is listed under (its own, unless merged).
+    host: String,
     server: String,
     port: u16,
     proto: &'static str,
@@ -279,6 +281,7 @@ pub fn probe(p: &Probe) -> ProbeJson<'_> {
         ts: rfc3339(p.ts),
         client: p.client.to_string(),
         client_port: p.client_port,
+        host: p.host_addr().to_string(),
         server: p.server.to_string(),
         port: p.port,
         proto: text::proto(p.proto()),
@@ -406,6 +409,8 @@ pub fn write_tail(
         let v = json!({
             "type": "client",
             "client": c.client.to_string(),
+            "addresses": std::iter::once(c.client).chain(c.also.iter().copied()).map(|a| a.to_string()).collect::<Vec<_>>(),
+            "mac": c.mac.as_ref().map(text::mac),
             "names": c.names,
             "names_dropped": c.names_dropped,
             "probes": c.probes,

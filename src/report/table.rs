@@ -270,7 +270,7 @@ fn write_report(
     // flood from many addresses makes tens of thousands of clients).
     let mut probes_of: HashMap<IpAddr, Vec<&Probe>> = HashMap::new();
     for p in &report.probes {
-        probes_of.entry(p.client).or_default().push(p);
+        probes_of.entry(p.host_addr()).or_default().push(p);
     }
     let mut groups_of: HashMap<IpAddr, Vec<&Group>> = HashMap::new();
     for g in &report.groups {
@@ -281,7 +281,7 @@ fn write_report(
         writeln!(
             out,
             "Client {}: {} probe{}, {} mismatch{}",
-            c.client,
+            text::client_label(c),
             c.probes,
             if c.probes == 1 { "" } else { "s" },
             c.mismatches,
@@ -389,6 +389,13 @@ fn write_report(
         let groups: Vec<&Group> = groups_of.remove(&c.client).unwrap_or_default();
         write_groups(out, &groups, width)?;
         writeln!(out)?;
+    }
+    for r in &report.routers {
+        writeln!(
+            out,
+            "{}",
+            wrap(&text::router_line(r), usize::from(width).max(40), 2)
+        )?;
     }
     writeln!(
         out,

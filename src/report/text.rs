@@ -10,13 +10,14 @@ use tls_parser::{TlsAlertDescription, TlsCipherSuiteID, TlsVersion};
 
 use crate::capture::Timestamp;
 use crate::correlate::groups::{Note, Origin, Pattern, Step, UncoveredWhy, Via};
+use crate::correlate::hosts::Router;
 use crate::correlate::names::{NameFit, WildcardRule};
 use crate::correlate::trust::{ChainTrust, PolicyNote, TrustBase, Validity};
-use crate::correlate::TrustVerdict;
 use crate::correlate::{
     AlertKind, CloseHow, DnsDetails, NameSource, NoAnswer, NoCert, NoData, Outcome, Probe, Proto,
     QuicDetails, QuicOutcome, Reason, Side, Verdict, WalkAlert, WalkAway,
 };
+use crate::correlate::{ClientSummary, TrustVerdict};
 use crate::parse::{quic, CertError, DnsAnswer, Rcode, Rdata, RrType};
 use crate::reassemble::GapCause;
 use crate::stats::Stats;
@@ -949,7 +950,8 @@ pub fn stats_line(stats: &Stats) -> String {
         + stats.correlate.groups_evicted
         + stats.correlate.group_members_dropped
         + stats.correlate.group_links_evicted
-        + stats.correlate.chain_certs_not_kept;
+        + stats.correlate.chain_certs_not_kept
+        + stats.correlate.client_macs_evicted;
     let mut s = format!(
         "Stats: {} packets ({} bytes), {} TCP flows ({} joined mid-stream), {} DNS messages; {} evictions; {} gaps; {} packets with problems",
         d.packets,
@@ -984,6 +986,42 @@ pub fn stats_line(stats: &Stats) -> String {
         ));
     }
     s
+}
+
+// ---------------------------------------------------------------------------------------
+// Hosts
+
+pub fn mac(m: &crate::decode::Mac) -> String {
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// `10.0.0.5 (also 2001:db8::5; one host: same MAC 02:00:00:00:0a:10)`, or the address.
+pub fn client_label(c: &ClientSummary) -> String {
+    match (&c.mac, c.also.is_empty()) {
+        (Some(m), false) => {
+            let also: Vec<String> = c.also.iter().map(ToString::to_string).collect();
+            format!(
+                "{} (also {}; one host: same MAC {})",
+                c.client,
+                also.join(", "),
+                mac(m)
+            )
+        }
+        _ => c.client.to_string(),
+    }
+}
+
+pub fn router_line(r: &Router) -> String {
+    format!(
+        "MAC {} carries {} client addresses ({} IPv4): a router or gateway, so its addresses \
+         were kept apart, not merged into one host",
+        mac(&r.mac),
+        r.addresses,
+        r.ipv4
+    )
 }
 
 // ---------------------------------------------------------------------------------------

@@ -121,7 +121,7 @@ pub fn write(
     // Each client's probes, found in one pass (not one pass per client).
     let mut probes_of: HashMap<IpAddr, Vec<&Probe>> = HashMap::new();
     for p in &report.probes {
-        probes_of.entry(p.client).or_default().push(p);
+        probes_of.entry(p.host_addr()).or_default().push(p);
     }
     for c in &report.clients {
         let probes: Vec<&Probe> = probes_of.remove(&c.client).unwrap_or_default();
@@ -172,7 +172,8 @@ pub fn write(
         writeln!(
             out,
             "Client {}: fan-out over {:.3} s, one lane per name (time →)",
-            c.client, span
+            text::client_label(c),
+            span
         )?;
         let end = format!("{span:.3} s");
         writeln!(

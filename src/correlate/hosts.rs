@@ -1,0 +1,128 @@
+//! One host, not one address: a dual-stack client tries names over IPv4 and IPv6, and
+//! its probes belong together. Where the link layer shows the client's MAC address, the
+//! addresses that use one MAC are one host, unless that MAC is a router's: a MAC that
+//! carries more than one IPv4 address, or more than [`MAX_ADDRESSES_PER_HOST`]
+//! addresses, sits in front of many machines and its addresses stay apart.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::decode::Mac;
+
+/// Addresses one machine plausibly has on one interface: an IPv4, a link-local, a few
+/// global and temporary IPv6 addresses.
+pub const MAX_ADDRESSES_PER_HOST: usize = 8;
+
+/// A client host: the addresses merged under one MAC.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Host {
+    /// The address the host is listed under: its IPv4, else its first address seen.
+    pub primary: IpAddr,
+    /// Its other addresses, in first-seen order.
+    pub also: Vec<IpAddr>,
+    pub mac: Mac,
+}
+
+/// A MAC whose addresses were kept apart, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Router {
+    pub mac: Mac,
+    pub addresses: usize,
+    pub ipv4: usize,
+}
+
+/// The merge: address → its host (only for addresses merged with another), and the MACs
+/// taken for routers.
+#[derive(Clone, Debug, Default)]
+pub struct Hosts {
+    pub of: HashMap<IpAddr, Host>,
+    pub routers: Vec<Router>,
+}
+
+/// Merges `clients` (in first-seen order) by the MAC each was seen with.
+pub fn merge(clients: &[IpAddr], macs: &HashMap<IpAddr, Mac>) -> Hosts {
+    let mut by_mac: Vec<(Mac, Vec<IpAddr>)> = Vec::new();
+    for c in clients {
+        let Some(mac) = macs.get(c) else { continue };
+        match by_mac.iter_mut().find(|(m, _)| m == mac) {
+            Some((_, v)) => {
+                if !v.contains(c) {
+                    v.push(*c);
+                }
+            }
+            None => by_mac.push((*mac, vec![*c])),
+        }
+    }
+    let mut hosts = Hosts::default();
+    for (mac, addrs) in by_mac {
+        if addrs.len() < 2 {
+            continue;
+        }
+        let ipv4 = addrs.iter().filter(|a| a.is_ipv4()).count();
+        if ipv4 > 1 || addrs.len() > MAX_ADDRESSES_PER_HOST {
+            hosts.routers.push(Router {
+                mac,
+                addresses: addrs.len(),
+                ipv4,
+            });
+            continue;
+        }
+        let Some(primary) = addrs
+            .iter()
+            .copied()
+            .find(IpAddr::is_ipv4)
+            .or_else(|| addrs.first().copied())
+        else {
+            continue;
+        };
+        let also: Vec<IpAddr> = addrs.iter().copied().filter(|a| *a != primary).collect();
+        let host = Host { primary, also, mac };
+        for a in addrs {
+            hosts.of.insert(a, host.clone());
+        }
+    }
+    hosts
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_dual_stack_host_is_one_and_a_router_is_not() {
+        let (a, b) = ([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
+        let clients = [
+            ip("2001:db8::5"),
+            ip("10.0.0.5"),
+            ip("10.0.0.6"),
+            ip("10.0.0.7"),
+        ];
+        let macs: HashMap<IpAddr, Mac> = [
+            (clients[0], a),
+            (clients[1], a),
+            (clients[2], b),
+            (clients[3], b),
+        ]
+        .into_iter()
+        .collect();
+        let h = merge(&clients, &macs);
+        let host = &h.of[&ip("2001:db8::5")];
+        assert_eq!(host.primary, ip("10.0.0.5"), "listed under its IPv4");
+        assert_eq!(host.also, vec![ip("2001:db8::5")]);
+        // b carries two IPv4 addresses: a router, kept apart.
+        assert!(!h.of.contains_key(&ip("10.0.0.6")));
+        assert_eq!(
+            h.routers,
+            vec![Router {
+                mac: b,
+                addresses: 2,
+                ipv4: 2
+            }]
+        );
+    }
+}
