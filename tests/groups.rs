@@ -78,6 +78,13 @@ fn sample_root_notes(server: &str) -> [String; 2] {
     ]
 }
 
+const EXCH01_FIX: &str = "the Exchange server at 192.0.2.20 shows a self-signed certificate (EXCH01): install a certificate from a CA the clients trust with every name of this group as a SAN (autodiscover.example.com, example.com), bind it to the services (Enable-ExchangeCertificate -Services IIS), and tell the clients those names (Set-ClientAccessServer, or Set-ClientAccessService on Exchange 2016 and later, -AutoDiscoverServiceInternalUri; Set-WebServicesVirtualDirectory -InternalUrl -ExternalUrl)";
+
+/// Autodiscover step 1 reached a web site whose certificate does not name the domain.
+fn root_step(server: &str) -> String {
+    format!("step 1 (https://example.com/autodiscover/autodiscover.xml) reached {server}, whose certificate does not name example.com (the web site's): either put a certificate for example.com on that site, or have Outlook skip the step (the ExcludeHttpsRootDomain policy)")
+}
+
 const APEX: &str = "the bare domain: a wildcard never covers the apex";
 /// curl (OpenSSL) checks the name only after the handshake: on a mismatch it completes
 /// the handshake (its ChangeCipherSpec and Finished are in the capture), then sends an
@@ -167,6 +174,10 @@ fn mail_fanout_story_in_groups() {
         ad["notes"],
         json!([
             "the certificate at 192.0.2.20 is self-signed: a client that verifies rejects it whatever names it carries; use one from a CA the clients trust",
+            // The Exchange-like box (self-signed, CN=EXCH01) in an Autodiscover group.
+            EXCH01_FIX,
+            // Step 1 reached the web site at 192.0.2.30 (*.example.com).
+            root_step("192.0.2.30"),
             // EXCH01: no SAN at all, and like every sample leaf 3650 days
             "the certificate at 192.0.2.20: the name is only in the subject CN, with no subjectAltName (Apple and Chrome reject it); reissue it",
             "the certificate at 192.0.2.20: valid for 3650 days though issued after 2020-09-01 (Apple, Chrome and Mozilla accept at most 398); reissue it",
@@ -315,6 +326,7 @@ fn autodiscover_redirect_cname_and_srv() {
         json!([
             "ex7.mailhost.example belongs to another domain; its server's certificate already covers it",
             "autodiscover.example.com is a CNAME for ex7.mailhost.example, so the client reached ex7.mailhost.example's server at 192.0.2.10: that server must present a certificate that also names autodiscover.example.com, or the client must be sent there by a method that keeps the name it trusts (an SRV record or an HTTP redirect)",
+            root_step("192.0.2.30"),
             sample_root_notes("192.0.2.30")[0],
             sample_root_notes("192.0.2.30")[1],
             sample_root_notes("192.0.2.10")[0],
@@ -454,4 +466,49 @@ fn timeline_draws_the_walk() {
     ));
     let r = run(&["-r", f.to_str().unwrap(), "--timeline", "--format", "json"]);
     assert_eq!(r.code, 2);
+}
+
+/// Microsoft 365: autodiscover.DOMAIN is a CNAME to autodiscover.outlook.com, its HTTPS
+/// step fails by design and the client follows the HTTP redirect
+/// (samples/m365-autodiscover.pcap, make-m365-samples.sh).
+#[test]
+fn microsoft_365_autodiscover_cname_is_expected_not_a_problem() {
+    let ca = sample("m365-ca.pem");
+    let cap = sample("m365-autodiscover.pcap");
+    let r = run(&[
+        "-r",
+        cap.to_str().unwrap(),
+        "--ca-file",
+        ca.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let v = lines(&r.stdout);
+    let g = groups(&v);
+    assert_eq!(g.len(), 1);
+    let ad = g[0];
+    assert_eq!(ad["pattern"], "autodiscover");
+    // The connection to autodiscover.contoso.example went through the CNAME.
+    let m = ad["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "autodiscover.contoso.example" && m["proto"] == "tls")
+        .unwrap();
+    assert_eq!(m["cname_chain"], json!(["autodiscover.outlook.com"]));
+    assert_eq!(
+        ad["notes"],
+        json!([
+            "autodiscover-s.outlook.com belongs to another domain; its server's certificate already covers it",
+            "step 1 (https://contoso.example/autodiscover/autodiscover.xml) reached 192.0.2.90, whose certificate does not name contoso.example (the web site's): either put a certificate for contoso.example on that site, or have Outlook skip the step (the ExcludeHttpsRootDomain policy)",
+            "autodiscover.contoso.example is a CNAME for autodiscover.outlook.com: Microsoft 365 answers its HTTPS step with a certificate without autodiscover.contoso.example by design, and the client goes on to the HTTP redirect method: expected, not a problem"
+        ])
+    );
+    // Only the apex needs a certificate of the domain's own.
+    assert_eq!(ad["san"], json!(["contoso.example"]));
+    // The redirect was followed to a matching certificate.
+    let last = probes(&v, "tls").into_iter().last().unwrap();
+    assert_eq!(last["name"], "autodiscover-s.outlook.com");
+    assert_eq!(last["verdict"], "match");
+    assert_eq!(last["outcome_code"], "data_exchanged");
 }

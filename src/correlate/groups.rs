@@ -258,6 +258,22 @@ pub enum Note {
     ChainRejected { server: IpAddr, chain: ChainTrust },
     /// A client-policy note on the server's certificate.
     Policy { server: IpAddr, note: PolicyNote },
+    /// Autodiscover on an Exchange-like server whose certificate is self-signed or named
+    /// after a single-label (NetBIOS) host: what to do on the Exchange server.
+    ExchangeCertificate {
+        server: IpAddr,
+        /// The certificate's name (CN or first SAN) as shown.
+        shown: String,
+        self_signed: bool,
+        /// Every name of the group the certificate must carry.
+        names: Vec<String>,
+    },
+    /// Autodiscover step 1 (https://DOMAIN/…) reached a server whose certificate does not
+    /// name DOMAIN (the web site's): the two ways out.
+    RootDomainStep { domain: String, server: IpAddr },
+    /// autodiscover.DOMAIN is a CNAME to autodiscover.outlook.com (Microsoft 365): its
+    /// HTTPS step fails by design and the client goes on to the HTTP redirect.
+    Microsoft365 { name: String },
     /// Names asked only over plain HTTP.
     PlainHttpOnly(Vec<String>),
 }
@@ -762,6 +778,60 @@ fn settle(g: &mut Group) {
     g.advice = (!g.mismatches.is_empty() || trust_problem).then(|| advice(g));
 }
 
+/// Microsoft 365's Autodiscover host: a CNAME target the HTTPS step never matches.
+const M365_AUTODISCOVER: &str = "autodiscover.outlook.com";
+
+/// What an Exchange admin does about an Autodiscover group (see docs/groups.md).
+fn exchange_notes(g: &Group, a: &mut Advice) {
+    let d = &g.domain;
+    for m in &g.members {
+        let Some(c) = &m.cert else { continue };
+        let bad_name = m.verdict == Some(Verdict::Mismatch);
+        let shown = c
+            .names
+            .first()
+            .cloned()
+            .or_else(|| c.subject_cn.clone())
+            .unwrap_or_default();
+        let single_label = !shown.is_empty() && !shown.contains('.') && !shown.contains(':');
+        // Microsoft 365: expected, not a problem.
+        if m.cname_chain.iter().any(|n| n == M365_AUTODISCOVER) && bad_name {
+            let name = m.name.clone().unwrap_or_default();
+            let note = Note::Microsoft365 { name: name.clone() };
+            a.notes
+                .retain(|n| !matches!(n, Note::CnameElsewhere { name: x, .. } if *x == name));
+            // Nothing to put on a certificate of the domain's own for it.
+            a.san.retain(|n| *n != name);
+            if !a.notes.contains(&note) {
+                a.notes.push(note);
+            }
+            continue;
+        }
+        if bad_name && (c.self_signed || single_label) {
+            let note = Note::ExchangeCertificate {
+                server: m.server,
+                shown,
+                self_signed: c.self_signed,
+                names: a.san.clone(),
+            };
+            if !a.notes.iter().any(
+                |n| matches!(n, Note::ExchangeCertificate { server, .. } if *server == m.server),
+            ) {
+                a.notes.push(note);
+            }
+        }
+        if bad_name && matches!(&m.step, Some(Step::AutodiscoverRoot(_))) {
+            let note = Note::RootDomainStep {
+                domain: d.clone(),
+                server: m.server,
+            };
+            if !a.notes.contains(&note) {
+                a.notes.push(note);
+            }
+        }
+    }
+}
+
 /// The fixes the trust verdict of one member asks for.
 fn trust_notes(m: &Member) -> Vec<Note> {
     let Some(t) = &m.trust else { return Vec::new() };
@@ -878,6 +948,9 @@ fn advice(g: &Group) -> Advice {
             a.notes.push(Note::SelfSigned { server: m.server });
         }
     }
+    if g.pattern == Some(Pattern::Autodiscover) {
+        exchange_notes(g, &mut a);
+    }
     if g.mismatches.is_empty() {
         // Only the chain needs fixing: no SAN list.
         a.san.clear();
@@ -899,6 +972,11 @@ fn advice(g: &Group) -> Advice {
         .filter(|m| m.proto == Proto::Http)
         .filter_map(|m| m.name.clone())
         .filter(|n| !a.san.contains(n))
+        .filter(|n| {
+            !g.members
+                .iter()
+                .any(|x| matches!(x.proto, Proto::Tls | Proto::Quic) && x.name.as_ref() == Some(n))
+        })
         .fold(Vec::new(), |mut v, n| {
             if !v.contains(&n) {
                 v.push(n);

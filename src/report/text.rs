@@ -921,6 +921,39 @@ pub fn note(n: &Note) -> String {
             "the certificate at {server}: {}; reissue it",
             note_text(note)
         ),
+        Note::ExchangeCertificate {
+            server,
+            shown,
+            self_signed,
+            names,
+        } => {
+            let what = if *self_signed {
+                format!("a self-signed certificate ({shown})")
+            } else {
+                format!("a certificate named after the single-label host {shown}")
+            };
+            format!(
+                "the Exchange server at {server} shows {what}: install a certificate from a CA \
+                 the clients trust with every name of this group as a SAN ({}), bind it to the \
+                 services (Enable-ExchangeCertificate -Services IIS), and tell the clients \
+                 those names (Set-ClientAccessServer, or Set-ClientAccessService on Exchange \
+                 2016 and later, -AutoDiscoverServiceInternalUri; \
+                 Set-WebServicesVirtualDirectory -InternalUrl -ExternalUrl)",
+                names.join(", ")
+            )
+        }
+        Note::RootDomainStep { domain, server } => format!(
+            "step 1 (https://{domain}/autodiscover/autodiscover.xml) reached {server}, whose \
+             certificate does not name {domain} (the web site's): either put a certificate \
+             for {domain} on that site, or have Outlook skip the step (the \
+             ExcludeHttpsRootDomain policy)"
+        ),
+        Note::Microsoft365 { name } => format!(
+            "{name} is a CNAME for {M365}: Microsoft 365 answers its HTTPS step with a \
+             certificate without {name} by design, and the client goes on to the HTTP \
+             redirect method: expected, not a problem",
+            M365 = "autodiscover.outlook.com"
+        ),
         Note::PlainHttpOnly(names) => format!(
             "asked only over plain HTTP, no certificate involved: {}",
             names.join(", ")
