@@ -767,3 +767,111 @@ fn client_walked_away(c: &Conn) -> Option<WalkAway> {
         after_handshake: false,
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    //! The TLS 1.3 record-size rules, on typed parser facts: no real capture has them
+    //! (OpenSSL sends its handshake alerts in the clear, tests/outcomes.rs), other
+    //! clients encrypt them.
+
+    use super::*;
+    use crate::correlate::{CorrelateLimits, Correlator};
+
+    const FLOW: FlowId = 1;
+
+    fn ts(ms: i64) -> Timestamp {
+        Timestamp::new(1_800_000_000 + ms / 1000, ((ms % 1000) * 1_000_000) as u32)
+    }
+
+    fn tls(ms: i64, dir: Dir, item: TlsItem) -> Parsed {
+        Parsed::Tls {
+            flow: FLOW,
+            ts: ts(ms),
+            dir,
+            item,
+        }
+    }
+
+    /// A TLS 1.3 handshake up to the server's flight, then the client's records.
+    fn run(client_records: &[usize]) -> Probe {
+        let mut c = Correlator::new(CorrelateLimits::default());
+        let (client, server) = (
+            "198.51.100.10:40000".parse().unwrap(),
+            "192.0.2.10:443".parse().unwrap(),
+        );
+        c.push(Parsed::Opened {
+            flow: FLOW,
+            ts: ts(0),
+            client,
+            server,
+            saw_syn: true,
+            client_mac: None,
+        });
+        let hello = tls::ClientHello {
+            sni: Some("x.example".into()),
+            versions: vec![0x0304],
+            ..tls::ClientHello::default()
+        };
+        c.push(tls(1, Dir::Up, TlsItem::ClientHello(hello)));
+        let sh = tls::ServerHello {
+            version: 0x0304,
+            cipher: 0x1301,
+            hrr: false,
+        };
+        c.push(tls(2, Dir::Down, TlsItem::ServerHello(sh)));
+        for len in [23, 800, 281, 53] {
+            c.push(tls(2, Dir::Down, TlsItem::AppData { len }));
+        }
+        for (i, len) in client_records.iter().enumerate() {
+            c.push(tls(3 + i as i64, Dir::Up, TlsItem::AppData { len: *len }));
+        }
+        c.push(Parsed::Fin {
+            flow: FLOW,
+            dir: Dir::Up,
+            ts: ts(10),
+        });
+        c.push(Parsed::Fin {
+            flow: FLOW,
+            dir: Dir::Down,
+            ts: ts(11),
+        });
+        let mut out = Vec::new();
+        c.take_ready(&mut out);
+        assert_eq!(out.len(), 1);
+        out.remove(0)
+    }
+
+    #[test]
+    fn tls13_client_record_too_short_for_finished_is_an_alert_and_a_likely_rejection() {
+        let p = run(&[19]);
+        match p.outcome {
+            Outcome::LikelyRejected(w) => {
+                assert_eq!(w.alert, Some(WalkAlert::BySize));
+                assert!(!w.after_handshake);
+                assert!(!w.cert_seen);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn tls13_finished_then_close_notify_is_no_data() {
+        // 53 bytes: a SHA-256 Finished; 19: a close_notify.
+        let p = run(&[53, 19]);
+        assert!(!p.tls().unwrap().app_data);
+        assert!(matches!(
+            p.outcome,
+            Outcome::HandshakeOnly {
+                end: NoData::Ended {
+                    by: Side::Client,
+                    alert: true,
+                    ..
+                },
+                name_matched: false,
+            }
+        ));
+        // A record longer than an alert after the Finished is data.
+        assert_eq!(run(&[53, 60]).outcome, Outcome::DataExchanged);
+    }
+}
