@@ -62,6 +62,11 @@ fn columns(width: u16) -> Vec<(&'static str, u16)> {
             weight: 0,
         },
         Col {
+            title: "trust",
+            fixed: 8,
+            weight: 0,
+        },
+        Col {
             title: "outcome",
             fixed: 0,
             weight: 3,
@@ -73,7 +78,7 @@ fn columns(width: u16) -> Vec<(&'static str, u16)> {
         cols.retain(|c| c.title != "time");
     }
     if width < 120 {
-        cols.retain(|c| c.title != "certificate");
+        cols.retain(|c| c.title != "certificate" && c.title != "trust");
     }
     let padding = cols.len() as u16;
     let fixed: u16 = cols.iter().map(|c| c.fixed).sum();
@@ -138,6 +143,12 @@ impl LiveTable {
                 "server" => endpoint(&p.server, p.port),
                 "certificate" => cert_cell(p),
                 "verdict" => p.verdict.map(text::verdict).unwrap_or("").to_string(),
+                "trust" => p
+                    .trust
+                    .as_ref()
+                    .map(text::trust_short)
+                    .unwrap_or("")
+                    .to_string(),
                 _ => text::outcome(p),
             })
             .collect();
@@ -147,6 +158,10 @@ impl LiveTable {
                 let line = format!("    ↳ {r}");
                 writeln!(out, "{}", wrap(&line, usize::from(self.width).max(40), 6))?;
             }
+        }
+        if let Some(t) = p.trust.as_ref().filter(|t| text::trust_problem(t)) {
+            let line = format!("    ↳ trust: {}", text::trust_reason(t));
+            writeln!(out, "{}", wrap(&line, usize::from(self.width).max(40), 6))?;
         }
         out.flush()
     }
