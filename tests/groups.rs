@@ -512,3 +512,52 @@ fn microsoft_365_autodiscover_cname_is_expected_not_a_problem() {
     assert_eq!(last["verdict"], "match");
     assert_eq!(last["outcome_code"], "data_exchanged");
 }
+
+/// CalDAV/CardDAV discovery (RFC 6764): SRV first, then the well-known URL on the SRV
+/// target, and the domain itself where no SRV record exists (samples/dav-discovery.pcap,
+/// make-dav-samples.sh: dig and curl).
+#[test]
+fn caldav_carddav_discovery_is_a_pattern_with_steps() {
+    let v = json_of(&sample("dav-discovery.pcap"));
+    let g = groups(&v);
+    assert_eq!(g.len(), 1);
+    let d = g[0];
+    assert_eq!(d["pattern"], "dav_discovery");
+    assert_eq!(d["pattern_label"], "CalDAV/CardDAV discovery");
+    let steps: Vec<(String, Value)> = d["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (s(m, "name").to_string(), m["step"].clone()))
+        .collect();
+    let step = |name: &str| steps.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    assert_eq!(
+        step("_caldavs._tcp.dav.example"),
+        "SRV lookup _caldavs._tcp.dav.example (the CalDAV server)"
+    );
+    assert_eq!(
+        step("_carddavs._tcp.dav.example"),
+        "SRV lookup _carddavs._tcp.dav.example (the CardDAV server)"
+    );
+    // The TLS connection to the SRV target: reached through the SRV answer (probe 1).
+    let cal = d["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "cal.dav.example" && m["proto"] == "tls")
+        .unwrap();
+    assert_eq!(cal["origin"], "srv");
+    assert_eq!(cal["step"], "CalDAV/CardDAV, the SRV target from #1");
+    // No CardDAV SRV record: the domain itself, whose web site's certificate lacks it.
+    let apex = d["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "dav.example" && m["proto"] == "tls")
+        .unwrap();
+    assert_eq!(
+        apex["step"],
+        "https://dav.example/.well-known/caldav or carddav (inferred from the name: the path is encrypted)"
+    );
+    assert_eq!(d["mismatches"], json!([apex["probe"]]));
+}

@@ -80,6 +80,29 @@ pub enum Pattern {
     Autodiscover,
     Autoconfig,
     WwwApex,
+    /// CalDAV / CardDAV service discovery (RFC 6764).
+    DavDiscovery,
+}
+
+/// CalDAV or CardDAV.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dav {
+    CalDav,
+    CardDav,
+}
+
+/// The service an RFC 6764 SRV name or well-known path asks for.
+fn dav_of(name: &str, path: &str) -> Option<Dav> {
+    let srv = |p: &str| {
+        name.starts_with(&format!("_{p}s._tcp.")) || name.starts_with(&format!("_{p}._tcp."))
+    };
+    if srv("caldav") || path.starts_with("/.well-known/caldav") {
+        Some(Dav::CalDav)
+    } else if srv("carddav") || path.starts_with("/.well-known/carddav") {
+        Some(Dav::CardDav)
+    } else {
+        None
+    }
 }
 
 /// The server certificate of a member, in brief.
@@ -121,6 +144,11 @@ pub enum Step {
     AutoconfigWellKnown(String, bool),
     Apex,
     Www,
+    /// RFC 6764: the SRV lookup _caldavs._tcp.DOMAIN (and its kin).
+    DavSrv(String, Dav),
+    /// RFC 6764: /.well-known/caldav (or carddav) on a host (name, kind, over TLS: then the
+    /// path is inferred).
+    DavWellKnown(String, Option<Dav>, bool),
 }
 
 /// How a step was reached.
@@ -646,6 +674,9 @@ fn detect(g: &Group) -> Option<Pattern> {
     }) {
         return Some(Pattern::Autoconfig);
     }
+    if any(&|_, n, path| dav_of(n, path).is_some()) {
+        return Some(Pattern::DavDiscovery);
+    }
     let www = format!("www.{}", g.domain);
     let apex = any(&|m, n, _| m.proto != Proto::Dns && n == g.domain);
     let w = any(&|m, n, _| m.proto != Proto::Dns && n == www);
@@ -702,6 +733,21 @@ fn step(pattern: Pattern, g: &Group, m: &Member) -> Option<Step> {
                 return Some(Step::AutoconfigWellKnown(name, tls));
             }
             None
+        }
+        Pattern::DavDiscovery => {
+            if m.proto == Proto::Dns {
+                return (m.dns_qtype == Some(RrType::SRV))
+                    .then(|| dav_of(n, ""))
+                    .flatten()
+                    .map(|k| Step::DavSrv(name, k));
+            }
+            if http {
+                return dav_of("", &path).map(|k| Step::DavWellKnown(name, Some(k), false));
+            }
+            if let Some(v) = via.filter(|_| tls) {
+                return Some(Step::Via(pattern, v));
+            }
+            (tls && n == d).then_some(Step::DavWellKnown(name, None, true))
         }
         Pattern::WwwApex => {
             if m.proto == Proto::Dns {

@@ -9,7 +9,7 @@
 use tls_parser::{TlsAlertDescription, TlsCipherSuiteID, TlsVersion};
 
 use crate::capture::Timestamp;
-use crate::correlate::groups::{Note, Origin, Pattern, Step, UncoveredWhy, Via};
+use crate::correlate::groups::{Dav, Note, Origin, Pattern, Step, UncoveredWhy, Via};
 use crate::correlate::hosts::Router;
 use crate::correlate::names::{NameFit, WildcardRule};
 use crate::correlate::trust::{ChainTrust, PolicyNote, TrustBase, Validity};
@@ -84,6 +84,7 @@ pub fn pattern(p: Pattern) -> &'static str {
         Pattern::Autodiscover => "autodiscover",
         Pattern::Autoconfig => "autoconfig",
         Pattern::WwwApex => "www_apex",
+        Pattern::DavDiscovery => "dav_discovery",
     }
 }
 
@@ -776,6 +777,7 @@ pub fn pattern_label(p: Pattern) -> &'static str {
         Pattern::Autodiscover => "Outlook/Exchange Autodiscover",
         Pattern::Autoconfig => "mail client autoconfig",
         Pattern::WwwApex => "www. / apex pair",
+        Pattern::DavDiscovery => "CalDAV/CardDAV discovery",
     }
 }
 
@@ -800,6 +802,15 @@ pub fn pattern_explanation(p: Pattern) -> &'static str {
         Pattern::WwwApex => {
             "The client tried both the bare domain and its www. name: one certificate (and \
              usually a redirect from one to the other) should cover both."
+        }
+        Pattern::DavDiscovery => {
+            "Calendar and contacts clients find a CalDAV/CardDAV server from the account's \
+             domain (RFC 6764): the DNS SRV records _caldavs._tcp.DOMAIN and \
+             _carddavs._tcp.DOMAIN (then _caldav._tcp / _carddav._tcp without TLS) name the \
+             host and port, a TXT record may give the path, else \
+             https://HOST/.well-known/caldav (or carddav) redirects to it; without SRV records \
+             the domain itself is tried. The host an SRV record names needs a certificate \
+             valid for that host."
         }
     }
 }
@@ -828,6 +839,7 @@ pub fn step(s: &Step) -> String {
                 Pattern::Autodiscover => "Autodiscover",
                 Pattern::Autoconfig => "autoconfig",
                 Pattern::WwwApex => "www. / apex",
+                Pattern::DavDiscovery => "CalDAV/CardDAV",
             };
             format!("{what}, {v}")
         }
@@ -843,6 +855,31 @@ pub fn step(s: &Step) -> String {
         }
         Step::Apex => "the bare domain (apex)".into(),
         Step::Www => "the www. name".into(),
+        Step::DavSrv(n, k) => format!("SRV lookup {n} (the {} server)", dav_name(*k)),
+        Step::DavWellKnown(n, Some(k), false) => {
+            format!("http://{n}/.well-known/{}", dav_path(*k))
+        }
+        Step::DavWellKnown(n, Some(k), true) => {
+            format!("https://{n}/.well-known/{} ({ENCRYPTED})", dav_path(*k))
+        }
+        Step::DavWellKnown(n, None, tls) => format!(
+            "{}://{n}/.well-known/caldav or carddav ({ENCRYPTED})",
+            if *tls { "https" } else { "http" }
+        ),
+    }
+}
+
+fn dav_name(k: Dav) -> &'static str {
+    match k {
+        Dav::CalDav => "CalDAV",
+        Dav::CardDav => "CardDAV",
+    }
+}
+
+fn dav_path(k: Dav) -> &'static str {
+    match k {
+        Dav::CalDav => "caldav",
+        Dav::CardDav => "carddav",
     }
 }
 
