@@ -195,7 +195,7 @@ pub struct Member {
     pub quic: Option<Box<QuicDetails>>,
     pub cert: Option<CertBrief>,
     /// The trust verdict of its certificate.
-    pub trust: Option<TrustVerdict>,
+    pub trust: Option<Box<TrustVerdict>>,
     pub dns_qtype: Option<RrType>,
     /// The TLS version the server chose, or the QUIC version.
     pub version: Option<MemberVersion>,

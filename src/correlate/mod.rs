@@ -399,7 +399,7 @@ impl Collector {
             let merged = hosts::merge(&seen, macs);
             for p in self.probes.iter_mut() {
                 if let Some(h) = merged.of.get(&p.client) {
-                    p.host = Some(h.clone());
+                    p.host = Some(Box::new(h.clone()));
                 }
             }
             self.routers = merged.routers;

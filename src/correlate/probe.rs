@@ -28,7 +28,7 @@ pub struct Probe {
     pub client_port: u16,
     /// The host the client address was merged into (other addresses with its MAC), set
     /// when the report is made.
-    pub host: Option<super::hosts::Host>,
+    pub host: Option<Box<super::hosts::Host>>,
     pub server: IpAddr,
     pub port: u16,
     pub name: Option<String>,
@@ -42,7 +42,7 @@ pub struct Probe {
     pub reason: Option<Reason>,
     /// Would a client accept the chain, apart from the name (TLS, when the certificate
     /// was seen).
-    pub trust: Option<TrustVerdict>,
+    pub trust: Option<Box<TrustVerdict>>,
     pub outcome: Outcome,
 }
 

@@ -86,7 +86,7 @@ pub struct Conn {
     /// TLS 1.3, what the client's encrypted records after the ServerHello show.
     client13: Client13,
     /// The server chain's trust verdict, judged when it arrived (its DER is not kept).
-    trust: Option<TrustVerdict>,
+    trust: Option<Box<TrustVerdict>>,
 }
 
 /// The client's encrypted TLS 1.3 records after the ServerHello, told apart by length
@@ -274,7 +274,8 @@ impl TcpTracker {
                             cx.stats.chain_certs_not_kept += chain.certs_dropped as u64;
                             if dir == Dir::Down && c.server_cert.is_none() {
                                 if let Some(leaf) = &chain.leaf {
-                                    c.trust = Some(trust::judge(&cx.trust, &chain, leaf, ts));
+                                    c.trust =
+                                        Some(Box::new(trust::judge(&cx.trust, &chain, leaf, ts)));
                                 }
                             }
                             // Judged: the DER is not held any longer than that.

@@ -291,7 +291,7 @@ pub fn probe(p: &Probe) -> ProbeJson<'_> {
         reason: text::reason(p),
         reason_code: p.reason.as_ref().map(text::reason_code),
         cert: p.cert().map(cert),
-        trust: p.trust.as_ref().map(trust),
+        trust: p.trust.as_deref().map(trust),
         outcome: text::outcome(p),
         outcome_code: text::outcome_code(&p.outcome),
         tls,

@@ -145,7 +145,7 @@ impl LiveTable {
                 "verdict" => p.verdict.map(text::verdict).unwrap_or("").to_string(),
                 "trust" => p
                     .trust
-                    .as_ref()
+                    .as_deref()
                     .map(text::trust_short)
                     .unwrap_or("")
                     .to_string(),
@@ -159,7 +159,7 @@ impl LiveTable {
                 writeln!(out, "{}", wrap(&line, usize::from(self.width).max(40), 6))?;
             }
         }
-        if let Some(t) = p.trust.as_ref().filter(|t| text::trust_problem(t)) {
+        if let Some(t) = p.trust.as_deref().filter(|t| text::trust_problem(t)) {
             let line = format!("    ↳ trust: {}", text::trust_reason(t));
             writeln!(out, "{}", wrap(&line, usize::from(self.width).max(40), 6))?;
         }

@@ -321,7 +321,7 @@ fn write_report(
                 Cell::new(endpoint(&p.server, p.port)),
                 Cell::new(cert),
                 Cell::new(p.verdict.map(text::verdict).unwrap_or("")),
-                Cell::new(p.trust.as_ref().map(text::trust_short).unwrap_or("")),
+                Cell::new(p.trust.as_deref().map(text::trust_short).unwrap_or("")),
                 Cell::new(text::outcome(p)),
             ];
             if !trust_col {
@@ -383,7 +383,7 @@ fn write_report(
         let untrusted: Vec<&Probe> = probes
             .iter()
             .copied()
-            .filter(|p| p.trust.as_ref().is_some_and(text::trust_problem))
+            .filter(|p| p.trust.as_deref().is_some_and(text::trust_problem))
             .collect();
         explain_trust(out, &untrusted, width)?;
         let groups: Vec<&Group> = groups_of.remove(&c.client).unwrap_or_default();
