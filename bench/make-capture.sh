@@ -78,7 +78,8 @@ nn_wait_listen $NS_S t 192.0.2.10:443
 nn_wait_listen $NS_S u 192.0.2.53:53
 
 log "capturing to $PCAP"
-NN_CAP_ARGS="-B 262144" nn_cap_start $NS_C eth0 "$PCAP" ""
+# a big buffer and no immediate mode: a bulk capture must not drop packets
+NN_CAP_ARGS="-B 262144" NN_CAP_IMMEDIATE=0 nn_cap_start $NS_C eth0 "$PCAP" ""
 
 log "bulk HTTPS: $BULK_FILES downloads of $(( BULK_MB / BULK_FILES )) MiB"
 for i in $(seq 1 "$BULK_FILES"); do

@@ -33,8 +33,9 @@
 #   NN_CA_EXT / nn_leaf_ext SAN              the extension lines of a CA / a TLS server leaf
 #   nn_leaf NAME CN SAN SERIAL ISSUER [KEY]  a leaf "/O=Probewatch Samples/CN=CN" (rsa:2048)
 #   nn_cap_start NS IFACE OUT FILTER [tcpdump|dumpcap]   capture with the full snaplen
-#                                            (NN_CAP_ARGS: more tcpdump options); returns
-#                                            once the tool says it is capturing
+#                                            (NN_CAP_ARGS: more tcpdump options; tcpdump
+#                                            in immediate mode unless NN_CAP_IMMEDIATE=0);
+#                                            returns once the tool says it is capturing
 #   nn_cap_stop [SETTLE]                     wait SETTLE s (0.7) for the last packets, stop
 #                                            the capture and wait until the file is flushed
 
@@ -237,8 +238,13 @@ nn_cap_start() {
     ip netns exec "$ns" dumpcap -q -s 0 -i "$ifc" "${flt[@]}" -w "$out" 2>"$out.log" &
   else
     [ -n "$filter" ] && flt=("$filter")
+    # --immediate-mode: without it libpcap hands packets over in blocks up to a second
+    # late, and tcpdump drops what is still waiting when it is stopped (the last
+    # exchange of a capture went missing that way).
+    local imm=--immediate-mode
+    [ "${NN_CAP_IMMEDIATE:-1}" = 1 ] || imm=
     # shellcheck disable=SC2086  # NN_CAP_ARGS is a list of options
-    ip netns exec "$ns" tcpdump -Z root -U -s 0 ${NN_CAP_ARGS:-} -i "$ifc" -w "$out" "${flt[@]}" 2>"$out.log" &
+    ip netns exec "$ns" tcpdump -Z root -U $imm -s 0 ${NN_CAP_ARGS:-} -i "$ifc" -w "$out" "${flt[@]}" 2>"$out.log" &
   fi
   CAP_PID=$!
   for _ in $(seq 1 100); do
