@@ -37,7 +37,7 @@ nn_samples_out
 nn_trap "$SAMPLES_OUT left unchanged"
 nn_teardown   # leftovers of an interrupted run
 nn_workdir /tmp/probewatch-group-samples.XXXXXX
-mkdir -p "$W/nginx-tmp" "$W/www"
+mkdir -p "$W/www"
 
 # --------------------------------------------------------------------------
 # certificates (same subjects, SANs and serials as make-samples.sh)
@@ -87,22 +87,9 @@ cat >"$W/www/config-v1.1.xml" <<'EOF'
 <socketType>SSL</socketType><username>%EMAILADDRESS%</username></incomingServer>
 </emailProvider></clientConfig>
 EOF
-cat >"$W/nginx.conf" <<EOF
-user root;
-worker_processes 1;
-daemon off;
-pid $W/nginx.pid;
-error_log $W/nginx-error.log warn;
-events { worker_connections 64; }
-http {
-  access_log $W/nginx-access.log;
-  client_body_temp_path $W/nginx-tmp/body;
-  proxy_temp_path $W/nginx-tmp/proxy;
-  fastcgi_temp_path $W/nginx-tmp/fastcgi;
-  uwsgi_temp_path $W/nginx-tmp/uwsgi;
-  scgi_temp_path $W/nginx-tmp/scgi;
-  default_type text/plain;
-  server_tokens off;
+{
+nn_nginx_head
+cat <<EOF
   keepalive_timeout 5;
   ssl_protocols TLSv1.2;
   ssl_session_tickets off;
@@ -143,6 +130,7 @@ http {
   }
 }
 EOF
+} >"$W/nginx.conf"
 ip netns exec "$NS_SRV" nginx -p "$W" -e "$W/nginx-error.log" -c "$W/nginx.conf" 2>"$W/nginx.err" &
 nn_wait_listen "$NS_SRV" t 192.0.2.10:443
 nn_wait_listen "$NS_SRV" t 192.0.2.35:80

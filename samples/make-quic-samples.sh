@@ -47,7 +47,6 @@ nn_samples_out
 nn_trap "$SAMPLES_OUT left unchanged"
 nn_teardown   # leftovers of an interrupted run
 nn_workdir /tmp/probewatch-quic-samples.XXXXXX
-mkdir -p "$W/nginx-tmp"
 
 # --------------------------------------------------------------------------
 # certificates: a test CA and one leaf per server (ECDSA P-256)
@@ -122,22 +121,9 @@ nn_wait_listen "$NS_SRV" u 192.0.2.111:4433
 nn_wait_listen "$NS_SRV" u 192.0.2.112:443
 
 log "starting nginx"
-cat >"$W/nginx.conf" <<EOF
-user root;
-worker_processes 1;
-daemon off;
-pid $W/nginx.pid;
-error_log $W/nginx-error.log warn;
-events { worker_connections 64; }
-http {
-  access_log $W/nginx-access.log;
-  client_body_temp_path $W/nginx-tmp/body;
-  proxy_temp_path $W/nginx-tmp/proxy;
-  fastcgi_temp_path $W/nginx-tmp/fastcgi;
-  uwsgi_temp_path $W/nginx-tmp/uwsgi;
-  scgi_temp_path $W/nginx-tmp/scgi;
-  default_type text/plain;
-  server_tokens off;
+{
+nn_nginx_head
+cat <<EOF
   ssl_protocols TLSv1.2 TLSv1.3;
   server {
     listen 192.0.2.120:443 ssl;
@@ -148,6 +134,7 @@ http {
   }
 }
 EOF
+} >"$W/nginx.conf"
 ip netns exec "$NS_SRV" nginx -c "$W/nginx.conf" 2>"$W/nginx.err" &
 nn_wait_listen "$NS_SRV" t 192.0.2.120:443
 

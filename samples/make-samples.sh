@@ -38,7 +38,6 @@ nn_samples_out
 nn_trap "$SAMPLES_OUT left unchanged"
 nn_teardown   # leftovers of an interrupted earlier run
 nn_workdir /tmp/probewatch-samples.XXXXXX
-mkdir -p "$W/nginx-tmp"
 
 # --------------------------------------------------------------------------
 # certificates
@@ -133,22 +132,8 @@ $5
 EOF
 }
 {
+  nn_nginx_head
   cat <<EOF
-user root;
-worker_processes 1;
-daemon off;
-pid $W/nginx.pid;
-error_log $W/nginx-error.log warn;
-events { worker_connections 64; }
-http {
-  access_log $W/nginx-access.log;
-  client_body_temp_path $W/nginx-tmp/body;
-  proxy_temp_path $W/nginx-tmp/proxy;
-  fastcgi_temp_path $W/nginx-tmp/fastcgi;
-  uwsgi_temp_path $W/nginx-tmp/uwsgi;
-  scgi_temp_path $W/nginx-tmp/scgi;
-  default_type text/plain;
-  server_tokens off;
   keepalive_timeout 5;
   ssl_protocols TLSv1.2 TLSv1.3;
   ssl_session_tickets off;

@@ -32,6 +32,7 @@
 #                                            NN_CERT_DAYS (3650)
 #   NN_CA_EXT / nn_leaf_ext SAN              the extension lines of a CA / a TLS server leaf
 #   nn_leaf NAME CN SAN SERIAL ISSUER [KEY]  a leaf "/O=Probewatch Samples/CN=CN" (rsa:2048)
+#   nn_nginx_head                            the common start of an nginx.conf (files in $W)
 #   nn_cap_start NS IFACE OUT FILTER [tcpdump|dumpcap]   capture with the full snaplen
 #                                            (NN_CAP_ARGS: more tcpdump options; tcpdump
 #                                            in immediate mode unless NN_CAP_IMMEDIATE=0);
@@ -226,6 +227,29 @@ nn_leaf() {  # nn_leaf NAME CN SAN SERIAL ISSUER [KEY]
   local -a ext
   mapfile -t ext < <(nn_leaf_ext "$3")
   nn_cert "$1" "/O=Probewatch Samples/CN=$2" "${6:-rsa:2048}" "$4" "$5" "${ext[@]}"
+}
+
+# The start of an nginx.conf for a server run by one of these scripts (in the foreground,
+# as root, files in $W); the caller adds its own http settings and servers, and "}".
+nn_nginx_head() {
+  mkdir -p "$W/nginx-tmp"
+  cat <<EOF
+user root;
+worker_processes 1;
+daemon off;
+pid $W/nginx.pid;
+error_log $W/nginx-error.log warn;
+events { worker_connections 64; }
+http {
+  access_log $W/nginx-access.log;
+  client_body_temp_path $W/nginx-tmp/body;
+  proxy_temp_path $W/nginx-tmp/proxy;
+  fastcgi_temp_path $W/nginx-tmp/fastcgi;
+  uwsgi_temp_path $W/nginx-tmp/uwsgi;
+  scgi_temp_path $W/nginx-tmp/scgi;
+  default_type text/plain;
+  server_tokens off;
+EOF
 }
 
 # nn_cap_start NS IFACE OUTFILE FILTER [tcpdump|dumpcap]  (FILTER "" captures everything)
