@@ -176,3 +176,144 @@ impl Chunked {
         }
     }
 }
+
+use crate::reassemble::{Dir, GapCause};
+
+use super::stream::{idx, Cx, Next, StreamAnalyzer};
+use super::Parsed;
+
+/// One direction of an HTTP/1 stream.
+#[derive(Default)]
+struct Half {
+    /// Head bytes held (bounded by `max_plaintext`).
+    buf: Vec<u8>,
+    /// Body bytes still to skip (`u64::MAX`: the rest of the stream).
+    skip: u64,
+    chunked: Option<Chunked>,
+}
+
+/// The HTTP/1 stream analyzer: request heads from the client, response heads from the
+/// server, bodies skipped by length or chunks; a 2xx answer to CONNECT opens a tunnel.
+#[derive(Default)]
+pub struct HttpStream {
+    halves: [Half; 2],
+    /// Per request still unanswered: (it was HEAD, it was CONNECT).
+    requests: std::collections::VecDeque<(bool, bool)>,
+}
+
+impl StreamAnalyzer for HttpStream {
+    fn feed(&mut self, cx: &mut Cx<'_>, dir: Dir, data: &[u8]) -> Next {
+        let i = idx(dir);
+        let Some(h) = self.halves.get_mut(i) else {
+            return Next::More;
+        };
+        let mut data = data;
+        // Skip a body in progress without holding it.
+        if h.skip > 0 {
+            let n = (h.skip).min(data.len() as u64) as usize;
+            h.skip -= n as u64;
+            data = data.get(n..).unwrap_or(&[]);
+        }
+        h.buf.extend_from_slice(data);
+        let (flow, ts) = (cx.flow, cx.ts);
+        let mut tunnel = false;
+        loop {
+            if let Some(ch) = h.chunked.as_mut() {
+                let (used, done, bad) = ch.consume(&h.buf);
+                h.buf.drain(..used.min(h.buf.len()));
+                if bad {
+                    return Next::Done;
+                }
+                if !done {
+                    break;
+                }
+                h.chunked = None;
+            }
+            if h.skip > 0 {
+                let n = (h.skip).min(h.buf.len() as u64) as usize;
+                h.skip -= n as u64;
+                h.buf.drain(..n);
+                if h.skip > 0 {
+                    break;
+                }
+            }
+            if h.buf.is_empty() {
+                break;
+            }
+            let body = if dir == Dir::Up {
+                match request(&h.buf) {
+                    Head::Complete(req, n, body) => {
+                        self.requests
+                            .push_back((req.method == "HEAD", req.method == "CONNECT"));
+                        cx.emit(Parsed::HttpRequest { flow, ts, req });
+                        h.buf.drain(..n.min(h.buf.len()));
+                        body
+                    }
+                    Head::Partial => break,
+                    Head::Invalid => {
+                        h.buf.clear();
+                        h.skip = u64::MAX;
+                        break;
+                    }
+                }
+            } else {
+                let (head, connect) = self.requests.front().copied().unwrap_or((false, false));
+                match response(&h.buf, head) {
+                    Head::Complete(resp, n, body) => {
+                        let status = resp.status;
+                        if status >= 200 {
+                            self.requests.pop_front();
+                        }
+                        cx.emit(Parsed::HttpResponse { flow, ts, resp });
+                        h.buf.drain(..n.min(h.buf.len()));
+                        if connect && (200..300).contains(&status) {
+                            tunnel = true;
+                            break;
+                        }
+                        body
+                    }
+                    Head::Partial => break,
+                    Head::Invalid => {
+                        h.buf.clear();
+                        h.skip = u64::MAX;
+                        break;
+                    }
+                }
+            };
+            match body {
+                Body::None => {}
+                Body::Length(n) => h.skip = n,
+                Body::Chunked => h.chunked = Some(Chunked::default()),
+                Body::UntilClose => {
+                    h.buf.clear();
+                    h.skip = u64::MAX;
+                    break;
+                }
+            }
+        }
+        if h.buf.len() > cx.limits.max_plaintext {
+            h.buf.clear();
+            h.skip = u64::MAX;
+        }
+        if tunnel {
+            // An HTTP CONNECT tunnel: TLS follows in both directions.
+            let [up, down] = &mut self.halves;
+            return Next::UpgradeToTls {
+                protocol: "http-connect",
+                resync: [true, true],
+                pending: [std::mem::take(&mut up.buf), std::mem::take(&mut down.buf)],
+            };
+        }
+        Next::More
+    }
+
+    fn gap(&mut self, cx: &mut Cx<'_>, dir: Dir, _cause: GapCause) -> Next {
+        if let Some(h) = self.halves.get_mut(idx(dir)) {
+            h.buf.clear();
+            h.skip = 0;
+            h.chunked = None;
+        }
+        cx.stop(dir);
+        Next::More
+    }
+}
