@@ -476,6 +476,9 @@ impl Correlator {
                     c.starttls = Some(protocol);
                 }
             }
+            // A parse-stage fact the correlator does not use yet (its owner decides how
+            // a refused STARTTLS shows).
+            Parsed::StartTlsRefused { .. } => {}
             Parsed::HttpRequest { flow, ts, req } => self.http_request(flow, ts, req),
             Parsed::HttpResponse { flow, resp, .. } => self.http_response(flow, resp),
             Parsed::Dns {

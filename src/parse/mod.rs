@@ -56,6 +56,14 @@ pub enum Parsed {
         ts: Timestamp,
         protocol: &'static str,
     },
+    /// The client asked for STARTTLS and the server said no (`reply`: its answer, at
+    /// most 200 characters); the dialogue goes on in plaintext.
+    StartTlsRefused {
+        flow: FlowId,
+        ts: Timestamp,
+        protocol: &'static str,
+        reply: String,
+    },
     HttpRequest {
         flow: FlowId,
         ts: Timestamp,
@@ -123,6 +131,10 @@ pub struct ParseStats {
     pub dns_unreadable: u64,
     pub not_tls_after_start: u64,
     pub buffer_limit_hits: u64,
+    /// STARTTLS requests the server refused.
+    pub starttls_refused: u64,
+    /// Plaintext lines of a STARTTLS dialogue over `starttls::MAX_LINE`, dropped.
+    pub starttls_long_lines: u64,
     pub quic: quic::QuicStats,
 }
 
@@ -154,6 +166,7 @@ enum Analyzer {
     Tls(tls_stream::TlsStream),
     Http(http::HttpStream),
     DnsTcp(dns_tcp::DnsTcp),
+    StartTls(starttls::StartTls),
     Plain(starttls::PlainWatch),
     /// Nothing more to read.
     Done,
@@ -165,6 +178,7 @@ impl Analyzer {
             Analyzer::Tls(a) => Some(a),
             Analyzer::Http(a) => Some(a),
             Analyzer::DnsTcp(a) => Some(a),
+            Analyzer::StartTls(a) => Some(a),
             Analyzer::Plain(a) => Some(a),
             Analyzer::Unknown | Analyzer::Done => None,
         }
@@ -175,6 +189,7 @@ impl Analyzer {
             Analyzer::Tls(a) => a.wants_stop(dir),
             Analyzer::Http(a) => a.wants_stop(dir),
             Analyzer::DnsTcp(a) => a.wants_stop(dir),
+            Analyzer::StartTls(a) => a.wants_stop(dir),
             Analyzer::Plain(a) => a.wants_stop(dir),
             Analyzer::Unknown => false,
             Analyzer::Done => true,
@@ -192,6 +207,8 @@ fn detect(cx: &mut Cx<'_>, dir: Dir, data: &[u8]) -> Analyzer {
     } else if dir == Dir::Up && http::starts_like_request(data) {
         cx.stats.http_streams += 1;
         Analyzer::Http(http::HttpStream::default())
+    } else if let Some(p) = starttls::detect(dir, data, cx.server.port()) {
+        Analyzer::StartTls(starttls::StartTls::new(p))
     } else {
         Analyzer::Plain(starttls::PlainWatch::default())
     }
@@ -460,3 +477,6 @@ impl Parser {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,226 @@
+//! The parse stage driven with hand-made streams: what each analyzer reports.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::net::SocketAddr;
+
+use super::*;
+
+/// One TCP flow fed to a [`Parser`].
+pub(super) struct Flow {
+    pub p: Parser,
+    pub out: Vec<Parsed>,
+    pub stops: Vec<Stop>,
+    t: i64,
+}
+
+pub(super) fn flow(client_port: u16, server_port: u16) -> Flow {
+    let client: SocketAddr = format!("198.51.100.7:{client_port}").parse().unwrap();
+    let server: SocketAddr = format!("192.0.2.1:{server_port}").parse().unwrap();
+    let mut f = Flow {
+        p: Parser::new(ParseLimits::default()),
+        out: Vec::new(),
+        stops: Vec::new(),
+        t: 0,
+    };
+    f.p.push(
+        Event::Opened {
+            flow: 1,
+            ts: Timestamp::new(0, 0),
+            client,
+            server,
+            saw_syn: true,
+        },
+        &mut f.out,
+        &mut f.stops,
+    );
+    f.out.clear();
+    f
+}
+
+impl Flow {
+    pub fn send(&mut self, dir: Dir, data: &[u8]) -> &mut Self {
+        self.t += 1;
+        self.p.push(
+            Event::Data {
+                flow: 1,
+                dir,
+                ts: Timestamp::new(self.t, 0),
+                data: data.to_vec(),
+            },
+            &mut self.out,
+            &mut self.stops,
+        );
+        self
+    }
+    pub fn up(&mut self, data: &[u8]) -> &mut Self {
+        self.send(Dir::Up, data)
+    }
+    pub fn down(&mut self, data: &[u8]) -> &mut Self {
+        self.send(Dir::Down, data)
+    }
+    pub fn gap(&mut self, dir: Dir) -> &mut Self {
+        self.p.push(
+            Event::Gap {
+                flow: 1,
+                dir,
+                ts: Timestamp::new(self.t, 0),
+                len: 100,
+                cause: GapCause::NotCaptured,
+            },
+            &mut self.out,
+            &mut self.stops,
+        );
+        self
+    }
+
+    /// The SNIs of the ClientHellos reported.
+    pub fn snis(&self) -> Vec<String> {
+        self.out
+            .iter()
+            .filter_map(|p| match p {
+                Parsed::Tls {
+                    item: TlsItem::ClientHello(h),
+                    ..
+                } => Some(h.sni.clone().unwrap_or_default()),
+                _ => None,
+            })
+            .collect()
+    }
+    pub fn server_hellos(&self) -> usize {
+        self.out
+            .iter()
+            .filter(|p| {
+                matches!(
+                    p,
+                    Parsed::Tls {
+                        item: TlsItem::ServerHello(_),
+                        dir: Dir::Down,
+                        ..
+                    }
+                )
+            })
+            .count()
+    }
+    pub fn starttls(&self) -> Vec<&'static str> {
+        self.out
+            .iter()
+            .filter_map(|p| match p {
+                Parsed::StartTls { protocol, .. } => Some(*protocol),
+                _ => None,
+            })
+            .collect()
+    }
+    pub fn refused(&self) -> Vec<(&'static str, String)> {
+        self.out
+            .iter()
+            .filter_map(|p| match p {
+                Parsed::StartTlsRefused {
+                    protocol, reply, ..
+                } => Some((*protocol, reply.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+    /// (method, path, host) of the requests reported.
+    pub fn requests(&self) -> Vec<(String, String, String)> {
+        self.out
+            .iter()
+            .filter_map(|p| match p {
+                Parsed::HttpRequest { req, .. } => Some((
+                    req.method.clone(),
+                    req.path.clone(),
+                    req.host.clone().unwrap_or_default(),
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+    pub fn statuses(&self) -> Vec<u16> {
+        self.out
+            .iter()
+            .filter_map(|p| match p {
+                Parsed::HttpResponse { resp, .. } => Some(resp.status),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn record(ct: u8, body: &[u8]) -> Vec<u8> {
+    let mut r = vec![ct, 3, 1];
+    r.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    r.extend_from_slice(body);
+    r
+}
+
+fn handshake(ty: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![ty];
+    m.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    m.extend_from_slice(body);
+    record(22, &m)
+}
+
+/// A TLS 1.2 ClientHello record naming `sni`.
+pub(super) fn client_hello(sni: &str) -> Vec<u8> {
+    let mut b = vec![3, 3];
+    b.extend_from_slice(&[7; 32]);
+    b.push(0); // session id
+    b.extend_from_slice(&[0, 2, 0x13, 0x01]); // one cipher suite
+    b.extend_from_slice(&[1, 0]); // null compression
+    let name = sni.as_bytes();
+    let mut sni_ext = Vec::new();
+    sni_ext.extend_from_slice(&((name.len() + 3) as u16).to_be_bytes());
+    sni_ext.push(0);
+    sni_ext.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    sni_ext.extend_from_slice(name);
+    let mut ext = vec![0, 0];
+    ext.extend_from_slice(&(sni_ext.len() as u16).to_be_bytes());
+    ext.extend_from_slice(&sni_ext);
+    b.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+    b.extend_from_slice(&ext);
+    handshake(1, &b)
+}
+
+/// A TLS 1.2 ServerHello record.
+pub(super) fn server_hello() -> Vec<u8> {
+    let mut b = vec![3, 3];
+    b.extend_from_slice(&[9; 32]);
+    b.push(0);
+    b.extend_from_slice(&[0xc0, 0x2f, 0]);
+    handshake(2, &b)
+}
+
+#[test]
+fn hand_made_hellos_parse() {
+    let mut f = flow(40000, 443);
+    f.up(&client_hello("a.example")).down(&server_hello());
+    assert_eq!(f.snis(), ["a.example"]);
+    assert_eq!(f.server_hellos(), 1);
+    assert!(f.starttls().is_empty());
+}
+
+mod starttls;
+
+#[test]
+fn connect_tunnel_carries_tls() {
+    let mut f = flow(40000, 3128);
+    f.up(b"CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n")
+        .down(b"HTTP/1.1 200 Connection established\r\n\r\n");
+    tls_after(&mut f, "a.example");
+    assert_eq!(
+        f.requests(),
+        [(
+            "CONNECT".to_string(),
+            "a.example:443".to_string(),
+            "a.example:443".to_string()
+        )]
+    );
+    assert_eq!(f.statuses(), [200]);
+    assert_eq!(f.starttls(), ["http-connect"]);
+    assert_eq!(f.snis(), ["a.example"]);
+    assert_eq!(f.server_hellos(), 1);
+}
+
+pub(super) fn tls_after(f: &mut Flow, sni: &str) {
+    f.up(&client_hello(sni)).down(&server_hello());
+}
