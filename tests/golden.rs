@@ -79,7 +79,9 @@ fn diff(want: &str, got: &str) -> String {
 }
 
 fn golden_path(sample: &str, suffix: &str) -> PathBuf {
-    root().join("tests/golden").join(format!("{sample}.{suffix}"))
+    root()
+        .join("tests/golden")
+        .join(format!("{sample}.{suffix}"))
 }
 
 #[test]
