@@ -611,3 +611,39 @@ fn every_tls_hello_has_a_ja4() {
         }
     }
 }
+
+/// (method, host, path, status) of the HTTP probes, in order.
+fn http_story(v: &[Value]) -> Vec<(String, String, String, Value)> {
+    probes(v, "http")
+        .iter()
+        .map(|o| {
+            (
+                s(&o["http"], "method").to_string(),
+                o["http"]["host"].as_str().unwrap_or("").to_string(),
+                s(&o["http"], "path").to_string(),
+                o["http"]["status"].clone(),
+            )
+        })
+        .collect()
+}
+
+fn h(m: &str, host: &str, path: &str, status: Value) -> (String, String, String, Value) {
+    (m.to_string(), host.to_string(), path.to_string(), status)
+}
+
+#[test]
+fn webdav_and_rpc_over_http_methods_are_all_seen() {
+    let v = json_of(&sample("http-webdav.pcap"));
+    let rpc = "/rpc/rpcproxy.dll?exch01.example.test:6001";
+    assert_eq!(
+        http_story(&v),
+        vec![
+            h("PROPFIND", "dav.example.test", "/", json!(207)),
+            h("MKCOL", "dav.example.test", "/reports/", json!(201)),
+            h("PUT", "dav.example.test", "/reports/draft.txt", json!(201)),
+            h("MOVE", "dav.example.test", "/reports/draft.txt", json!(204)),
+            h("RPC_IN_DATA", "mail.example.test", rpc, json!(405)),
+            h("RPC_OUT_DATA", "mail.example.test", rpc, json!(405)),
+        ]
+    );
+}

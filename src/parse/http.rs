@@ -34,6 +34,7 @@ pub enum Head<T> {
 
 const MAX_HEADERS: usize = 96;
 
+/// Common methods, recognised from their first bytes (a segment may end inside one).
 pub const METHODS: [&[u8]; 9] = [
     b"GET ",
     b"POST ",
@@ -46,10 +47,51 @@ pub const METHODS: [&[u8]; 9] = [
     b"TRACE ",
 ];
 
+/// The longest method name taken for one (RFC 9110 sets no limit; registered ones are
+/// under 20 characters).
+pub const MAX_METHOD: usize = 32;
+/// The longest request line looked at when telling whether bytes are HTTP.
+pub const MAX_REQUEST_LINE: usize = 8192;
+
+/// An RFC 9110 `tchar`.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// A whole request line, `method SP request-target SP HTTP/1.x`, where the method is any
+/// RFC 9110 token (WebDAV PROPFIND, MKCOL, Outlook Anywhere RPC_IN_DATA, ...). `line`
+/// has no line ending.
+pub fn is_request_line(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut parts = line.split(|&b| b == b' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    (1..=MAX_METHOD).contains(&method.len())
+        && method.iter().all(|&b| is_tchar(b))
+        && !target.is_empty()
+        && target.iter().all(|&b| b.is_ascii_graphic())
+        && version.len() == 8
+        && version.starts_with(b"HTTP/1.")
+        && version.last().is_some_and(u8::is_ascii_digit)
+}
+
+/// The bytes start an HTTP request: a common method (a segment may end inside it), or a
+/// whole request line with any token as its method.
 pub fn starts_like_request(d: &[u8]) -> bool {
-    METHODS
+    if METHODS
         .iter()
         .any(|m| d.starts_with(m) || m.starts_with(d) && !d.is_empty())
+    {
+        return true;
+    }
+    let head = d.get(..MAX_REQUEST_LINE.min(d.len())).unwrap_or(d);
+    head.iter()
+        .position(|&b| b == b'\n')
+        .and_then(|eol| head.get(..eol))
+        .is_some_and(is_request_line)
 }
 
 fn header<'a>(headers: &'a [httparse::Header<'a>], name: &str) -> Option<&'a [u8]> {

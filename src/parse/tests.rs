@@ -199,6 +199,7 @@ fn hand_made_hellos_parse() {
     assert!(f.starttls().is_empty());
 }
 
+mod http;
 mod starttls;
 
 #[test]
