@@ -232,6 +232,53 @@ struct Half {
     /// Body bytes still to skip (`u64::MAX`: the rest of the stream).
     skip: u64,
     chunked: Option<Chunked>,
+    /// A head did not parse: lines are skipped up to the next request (or status) line.
+    lost: bool,
+}
+
+impl Half {
+    /// After a head that did not parse: drops whole lines until one that starts a head
+    /// (`starts_head`); false while no such line is in yet (the last, unfinished line is
+    /// kept).
+    fn resync(&mut self, stats: &mut super::ParseStats, starts_head: fn(&[u8]) -> bool) -> bool {
+        let mut pos = 0usize;
+        let mut found = false;
+        while let Some(eol) = self
+            .buf
+            .get(pos..)
+            .and_then(|r| r.iter().position(|&b| b == b'\n'))
+        {
+            if self.buf.get(pos..pos + eol).is_some_and(starts_head) {
+                found = true;
+                break;
+            }
+            stats.http_lines_skipped += 1;
+            pos += eol + 1;
+        }
+        self.buf.drain(..pos.min(self.buf.len()));
+        if found {
+            self.lost = false;
+        }
+        found
+    }
+
+    /// A head did not parse: its first line is dropped and reading resumes at the next
+    /// line that starts a head.
+    fn lose(&mut self, stats: &mut super::ParseStats) {
+        stats.http_unparsable += 1;
+        match self.buf.iter().position(|&b| b == b'\n') {
+            Some(eol) => {
+                stats.http_lines_skipped += 1;
+                self.buf.drain(..=eol);
+            }
+            None => self.buf.clear(),
+        }
+        self.lost = true;
+    }
+}
+
+fn is_status_line(line: &[u8]) -> bool {
+    line.starts_with(b"HTTP/1.") && line.get(8) == Some(&b' ')
 }
 
 /// The HTTP/1 stream analyzer: request heads from the client, response heads from the
@@ -282,6 +329,14 @@ impl StreamAnalyzer for HttpStream {
             if h.buf.is_empty() {
                 break;
             }
+            let starts_head = if dir == Dir::Up {
+                is_request_line
+            } else {
+                is_status_line
+            };
+            if h.lost && !h.resync(cx.stats, starts_head) {
+                break;
+            }
             let body = if dir == Dir::Up {
                 match request(&h.buf) {
                     Head::Complete(req, n, body) => {
@@ -293,9 +348,8 @@ impl StreamAnalyzer for HttpStream {
                     }
                     Head::Partial => break,
                     Head::Invalid => {
-                        h.buf.clear();
-                        h.skip = u64::MAX;
-                        break;
+                        h.lose(cx.stats);
+                        continue;
                     }
                 }
             } else {
@@ -316,9 +370,8 @@ impl StreamAnalyzer for HttpStream {
                     }
                     Head::Partial => break,
                     Head::Invalid => {
-                        h.buf.clear();
-                        h.skip = u64::MAX;
-                        break;
+                        h.lose(cx.stats);
+                        continue;
                     }
                 }
             };

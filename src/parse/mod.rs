@@ -131,6 +131,10 @@ pub struct ParseStats {
     pub dns_unreadable: u64,
     pub not_tls_after_start: u64,
     pub buffer_limit_hits: u64,
+    /// HTTP heads that did not parse (reading resumes at the next request/status line).
+    pub http_unparsable: u64,
+    /// Lines dropped while looking for the next HTTP head after one that did not parse.
+    pub http_lines_skipped: u64,
     /// STARTTLS requests the server refused.
     pub starttls_refused: u64,
     /// Plaintext lines of a STARTTLS dialogue over `starttls::MAX_LINE`, dropped.

@@ -56,3 +56,44 @@ fn request_line_grammar() {
         "not a whole line yet"
     );
 }
+
+#[test]
+fn an_unparsable_request_line_no_longer_abandons_the_connection() {
+    let mut f = flow(40000, 80);
+    // The head of the first request has a header line with no colon.
+    f.up(b"GET /bad HTTP/1.1\r\nHost bad.example\r\n\r\nGET /after HTTP/1.1\r\nHost: after.example\r\n\r\n")
+        .down(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(f.requests(), [req("GET", "/after", "after.example")]);
+    assert_eq!(f.p.stats.http_unparsable, 1);
+    assert_eq!(
+        f.p.stats.http_lines_skipped, 3,
+        "the bad line, its header, the blank line"
+    );
+}
+
+#[test]
+fn resynchronisation_waits_for_a_whole_line_across_segments() {
+    let mut f = flow(40000, 80);
+    f.up(b"GET / HTTP/1.1\r\nHost: a.example\r\n\r\n")
+        .up(b"GET /\x7f\x00 HTTP/1.1\r\nX: y\r\nPOS")
+        .up(b"T /form HTTP/1.1\r\nHost: b.example\r\nContent-Length: 3\r\n\r\nabc")
+        .up(b"PROPFIND /c HTTP/1.1\r\nHost: c.example\r\n\r\n");
+    assert_eq!(
+        f.requests(),
+        [
+            req("GET", "/", "a.example"),
+            req("POST", "/form", "b.example"),
+            req("PROPFIND", "/c", "c.example")
+        ]
+    );
+}
+
+#[test]
+fn an_unparsable_response_resynchronises_at_the_next_status_line() {
+    let mut f = flow(40000, 80);
+    f.up(b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n")
+        .down(
+            b"HTTP/1.1 2x0 OK\r\n\r\njunk\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+        );
+    assert_eq!(f.statuses(), [404]);
+}
