@@ -647,3 +647,35 @@ fn webdav_and_rpc_over_http_methods_are_all_seen() {
         ]
     );
 }
+
+#[test]
+fn bad_request_line_then_a_good_one() {
+    let v = json_of(&sample("http-bad-line.pcap"));
+    // nginx's 400 answers the bad line; the GET behind it is never answered.
+    assert_eq!(
+        http_story(&v),
+        vec![h("GET", "after.example.test", "/", Value::Null)]
+    );
+    assert_eq!(s(probes(&v, "http")[0], "outcome"), "no response seen");
+}
+
+#[test]
+fn capture_starting_with_the_servers_reply_reads_the_next_request() {
+    let v = json_of(&sample("http-midstream.pcap"));
+    assert_eq!(
+        http_story(&v),
+        vec![h("GET", "mid.example.test", "/two.txt", json!(200))]
+    );
+}
+
+#[test]
+fn http_behind_socks5_and_socks4a() {
+    for f in ["socks-http.pcap", "socks4a-http.pcap"] {
+        let v = json_of(&sample(f));
+        assert_eq!(
+            http_story(&v),
+            vec![h("GET", "behind-socks.example.test", "/", json!(200))],
+            "{f}"
+        );
+    }
+}

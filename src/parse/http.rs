@@ -91,7 +91,17 @@ pub fn starts_like_request(d: &[u8]) -> bool {
     head.iter()
         .position(|&b| b == b'\n')
         .and_then(|eol| head.get(..eol))
-        .is_some_and(is_request_line)
+        .is_some_and(|l| is_request_line(l) || ends_like_request_line(l))
+}
+
+/// A line that ends like a request line (` HTTP/1.x`) but may not parse: a client's
+/// broken request, still HTTP.
+fn ends_like_request_line(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    line.len() > 9
+        && line
+            .get(line.len() - 9..)
+            .is_some_and(|t| t.starts_with(b" HTTP/1.") && t.last().is_some_and(u8::is_ascii_digit))
 }
 
 fn header<'a>(headers: &'a [httparse::Header<'a>], name: &str) -> Option<&'a [u8]> {
@@ -277,8 +287,39 @@ impl Half {
     }
 }
 
+/// The bytes start an HTTP head of `dir`: a request (client) or a status line (server;
+/// a capture that starts with the server's reply).
+pub fn starts_like(dir: Dir, d: &[u8]) -> bool {
+    match dir {
+        Dir::Up => starts_like_request(d),
+        Dir::Down => is_status_line(d),
+    }
+}
+
 fn is_status_line(line: &[u8]) -> bool {
     line.starts_with(b"HTTP/1.") && line.get(8) == Some(&b' ')
+}
+
+/// A request still unanswered, as far as the response needs it.
+#[derive(Clone, Copy, Default)]
+struct Asked {
+    head: bool,
+    connect: bool,
+    /// Its head did not parse: its response is not reported (it would be paired with
+    /// the next request).
+    unparsed: bool,
+}
+
+/// Requests held waiting for their responses; beyond it the oldest is forgotten
+/// (counted in `http_requests_unpaired`).
+pub const MAX_PENDING_REQUESTS: usize = 64;
+
+fn asked(requests: &mut std::collections::VecDeque<Asked>, cx: &mut Cx<'_>, a: Asked) {
+    if requests.len() >= MAX_PENDING_REQUESTS {
+        requests.pop_front();
+        cx.stats.http_requests_unpaired += 1;
+    }
+    requests.push_back(a);
 }
 
 /// The HTTP/1 stream analyzer: request heads from the client, response heads from the
@@ -287,7 +328,7 @@ fn is_status_line(line: &[u8]) -> bool {
 pub struct HttpStream {
     halves: [Half; 2],
     /// Per request still unanswered: (it was HEAD, it was CONNECT).
-    requests: std::collections::VecDeque<(bool, bool)>,
+    requests: std::collections::VecDeque<Asked>,
 }
 
 impl StreamAnalyzer for HttpStream {
@@ -340,8 +381,12 @@ impl StreamAnalyzer for HttpStream {
             let body = if dir == Dir::Up {
                 match request(&h.buf) {
                     Head::Complete(req, n, body) => {
-                        self.requests
-                            .push_back((req.method == "HEAD", req.method == "CONNECT"));
+                        let a = Asked {
+                            head: req.method == "HEAD",
+                            connect: req.method == "CONNECT",
+                            unparsed: false,
+                        };
+                        asked(&mut self.requests, cx, a);
                         cx.emit(Parsed::HttpRequest { flow, ts, req });
                         h.buf.drain(..n.min(h.buf.len()));
                         body
@@ -349,20 +394,29 @@ impl StreamAnalyzer for HttpStream {
                     Head::Partial => break,
                     Head::Invalid => {
                         h.lose(cx.stats);
+                        let a = Asked {
+                            unparsed: true,
+                            ..Asked::default()
+                        };
+                        asked(&mut self.requests, cx, a);
                         continue;
                     }
                 }
             } else {
-                let (head, connect) = self.requests.front().copied().unwrap_or((false, false));
-                match response(&h.buf, head) {
+                let asked = self.requests.front().copied().unwrap_or_default();
+                match response(&h.buf, asked.head) {
                     Head::Complete(resp, n, body) => {
                         let status = resp.status;
                         if status >= 200 {
                             self.requests.pop_front();
                         }
-                        cx.emit(Parsed::HttpResponse { flow, ts, resp });
+                        if asked.unparsed {
+                            cx.stats.http_responses_to_unparsable += 1;
+                        } else {
+                            cx.emit(Parsed::HttpResponse { flow, ts, resp });
+                        }
                         h.buf.drain(..n.min(h.buf.len()));
-                        if connect && (200..300).contains(&status) {
+                        if asked.connect && (200..300).contains(&status) {
                             tunnel = true;
                             break;
                         }

@@ -135,6 +135,10 @@ pub struct ParseStats {
     pub http_unparsable: u64,
     /// Lines dropped while looking for the next HTTP head after one that did not parse.
     pub http_lines_skipped: u64,
+    /// Responses to requests whose head did not parse (not reported).
+    pub http_responses_to_unparsable: u64,
+    /// Requests forgotten unanswered over `http::MAX_PENDING_REQUESTS`.
+    pub http_requests_unpaired: u64,
     /// STARTTLS requests the server refused.
     pub starttls_refused: u64,
     /// Plaintext lines of a STARTTLS dialogue over `starttls::MAX_LINE`, dropped.
@@ -201,27 +205,41 @@ impl Analyzer {
     }
 }
 
-/// Picks the analyzer for a flow from its first bytes.
-fn detect(cx: &mut Cx<'_>, dir: Dir, data: &[u8]) -> Analyzer {
+/// What the bytes of `dir` show, when they show a protocol: the start of a flow, or of
+/// a segment of a flow not recognised so far.
+fn recognise(cx: &mut Cx<'_>, dir: Dir, data: &[u8]) -> Option<Analyzer> {
     if dns_tcp::detect(cx) {
-        Analyzer::DnsTcp(dns_tcp::DnsTcp::default())
+        Some(Analyzer::DnsTcp(dns_tcp::DnsTcp::default()))
     } else if dir == Dir::Up && tls_stream::detect(dir, data) {
         cx.stats.tls_streams += 1;
-        Analyzer::Tls(tls_stream::TlsStream::default())
-    } else if dir == Dir::Up && http::starts_like_request(data) {
+        Some(Analyzer::Tls(tls_stream::TlsStream::default()))
+    } else if http::starts_like(dir, data) {
         cx.stats.http_streams += 1;
-        Analyzer::Http(http::HttpStream::default())
-    } else if let Some(p) = starttls::detect(dir, data, cx.server.port()) {
-        Analyzer::StartTls(starttls::StartTls::new(p))
+        Some(Analyzer::Http(http::HttpStream::default()))
     } else {
-        Analyzer::Plain(starttls::PlainWatch::default())
+        starttls::detect(dir, data, cx.server.port())
+            .map(|p| Analyzer::StartTls(starttls::StartTls::new(p)))
     }
+}
+
+/// A segment of plaintext watched so far starts a protocol with its own analyzer (TLS
+/// is left to the watch, which reports the switch).
+fn recognisable(dir: Dir, data: &[u8], server_port: u16) -> bool {
+    http::starts_like(dir, data) || starttls::detect(dir, data, server_port).is_some()
+}
+
+/// Picks the analyzer for a flow (or a tunnel) from its first bytes: a recognised
+/// protocol, else the plaintext watch (which keeps looking).
+fn detect(cx: &mut Cx<'_>, dir: Dir, data: &[u8]) -> Analyzer {
+    recognise(cx, dir, data).unwrap_or_else(|| Analyzer::Plain(starttls::PlainWatch::default()))
 }
 
 struct FlowState {
     client: SocketAddr,
     server: SocketAddr,
     analyzer: Analyzer,
+    /// The tunnel (SOCKS, HTTP CONNECT) the analyzer runs inside, if any.
+    tunnel: Option<&'static str>,
     stopped: [bool; 2],
     /// TLS application-data records seen per direction (kept when the analyzer ends).
     app_records: [u64; 2],
@@ -233,6 +251,7 @@ impl FlowState {
             client,
             server,
             analyzer: Analyzer::Unknown,
+            tunnel: None,
             stopped: [false, false],
             app_records: [0, 0],
         }
@@ -240,7 +259,14 @@ impl FlowState {
 
     fn feed(&mut self, cx: &mut Cx<'_>, dir: Dir, data: &[u8]) {
         if matches!(self.analyzer, Analyzer::Unknown) {
+            if data.is_empty() {
+                return;
+            }
             self.analyzer = detect(cx, dir, data);
+            if let (Some(protocol), Analyzer::Tls(_)) = (self.tunnel, &self.analyzer) {
+                let (flow, ts) = (cx.flow, cx.ts);
+                cx.emit(Parsed::StartTls { flow, ts, protocol });
+            }
         }
         let Some(a) = self.analyzer.get() else { return };
         let next = a.feed(cx, dir, data);
@@ -300,7 +326,17 @@ impl FlowState {
                 };
                 self.follow(cx, next);
             }
-            Next::Tunnel { .. } => self.analyzer = Analyzer::Done,
+            Next::Detect {
+                tunnel,
+                pending: [up, down],
+            } => {
+                self.analyzer = Analyzer::Unknown;
+                if tunnel.is_some() {
+                    self.tunnel = tunnel;
+                }
+                self.feed(cx, Dir::Up, &up);
+                self.feed(cx, Dir::Down, &down);
+            }
         }
     }
 }

@@ -13,7 +13,7 @@
 use crate::reassemble::{Dir, GapCause};
 
 use super::stream::{idx, Cx, Next, StreamAnalyzer};
-use super::{cert, tls, Parsed};
+use super::{cert, http, tls, Parsed};
 
 /// A STARTTLS-capable protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -368,7 +368,9 @@ const MAX_HELD: usize = 4096;
 /// What is kept of them when the bound is reached: enough for a split record header.
 const KEEP_TAIL: usize = 16;
 
-/// Watches the client's plaintext for a ClientHello.
+/// Watches plaintext nothing recognised: the client's bytes for a ClientHello, every
+/// segment's start for a protocol (a capture that began mid-stream), and the client's
+/// lines for an HTTP request line (after one that did not parse).
 #[derive(Default)]
 pub struct PlainWatch {
     /// The client's plaintext, bounded by [`MAX_HELD`].
@@ -377,8 +379,48 @@ pub struct PlainWatch {
     keyword: Option<&'static str>,
 }
 
+impl PlainWatch {
+    /// The start of the first line of the client's held bytes that begins an HTTP
+    /// request (the lines before it are counted as skipped).
+    fn request_line(&self, cx: &mut Cx<'_>) -> Option<usize> {
+        let mut pos = 0usize;
+        let mut skipped = 0u64;
+        while let Some(eol) = self
+            .buf
+            .get(pos..)
+            .and_then(|r| r.iter().position(|&b| b == b'\n'))
+        {
+            pos += eol + 1;
+            skipped += 1;
+            let rest = self.buf.get(pos..).unwrap_or(&[]);
+            if rest.contains(&b'\n') && http::starts_like_request(rest) {
+                cx.stats.http_unparsable += 1;
+                cx.stats.http_lines_skipped += skipped;
+                return Some(pos);
+            }
+        }
+        None
+    }
+}
+
 impl StreamAnalyzer for PlainWatch {
     fn feed(&mut self, cx: &mut Cx<'_>, dir: Dir, data: &[u8]) -> Next {
+        if super::recognisable(dir, data, cx.server.port()) {
+            let up = if dir == Dir::Up {
+                data.to_vec()
+            } else {
+                Vec::new()
+            };
+            let down = if dir == Dir::Down {
+                data.to_vec()
+            } else {
+                Vec::new()
+            };
+            return Next::Detect {
+                tunnel: None,
+                pending: [up, down],
+            };
+        }
         if dir == Dir::Down {
             return Next::More;
         }
@@ -395,6 +437,14 @@ impl StreamAnalyzer for PlainWatch {
             return Next::UpgradeToTls {
                 protocol: self.keyword.unwrap_or("plaintext"),
                 resync: [false, true],
+                pending: [rest, Vec::new()],
+            };
+        }
+        if let Some(p) = self.request_line(cx) {
+            let rest = self.buf.split_off(p);
+            self.buf.clear();
+            return Next::Detect {
+                tunnel: None,
                 pending: [rest, Vec::new()],
             };
         }

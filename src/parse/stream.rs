@@ -67,10 +67,11 @@ pub enum Next {
         resync: [bool; 2],
         pending: Pending,
     },
-    /// A tunnel was set up (`protocol`): detect what runs inside it, starting with
-    /// `pending`.
-    Tunnel {
-        protocol: &'static str,
+    /// Detect afresh what the stream carries, starting with `pending`: what follows a
+    /// tunnel's set-up (`tunnel`: SOCKS, HTTP CONNECT), or a protocol recognised later
+    /// in a stream that started unrecognised (`tunnel`: None).
+    Detect {
+        tunnel: Option<&'static str>,
         pending: Pending,
     },
     /// Nothing more to read in this flow.

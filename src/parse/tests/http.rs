@@ -1,6 +1,6 @@
 //! HTTP/1 streams: every method, resynchronisation, mid-stream captures, tunnels.
 
-use super::super::http::{is_request_line, starts_like_request};
+use super::super::http::{is_request_line, starts_like_request, MAX_PENDING_REQUESTS};
 use super::*;
 
 fn req(m: &str, p: &str, h: &str) -> (String, String, String) {
@@ -96,4 +96,54 @@ fn an_unparsable_response_resynchronises_at_the_next_status_line() {
             b"HTTP/1.1 2x0 OK\r\n\r\njunk\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
         );
     assert_eq!(f.statuses(), [404]);
+}
+
+#[test]
+fn a_connection_that_starts_with_a_bad_request_line_still_reads_the_next_request() {
+    // As in http-bad-line.pcap: the server's 400 answers the bad line, not the GET.
+    let mut f = flow(40000, 80);
+    f.up(b"GARBAGE\x01 / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nHost: after.example\r\n\r\n")
+        .down(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    assert_eq!(f.requests(), [req("GET", "/", "after.example")]);
+    assert!(f.statuses().is_empty(), "{:?}", f.statuses());
+    assert_eq!(f.p.stats.http_unparsable, 1);
+    assert_eq!(f.p.stats.http_responses_to_unparsable, 1);
+}
+
+#[test]
+fn junk_then_a_request_line_in_a_later_segment_is_read() {
+    // A capture that starts inside a request body: nothing recognisable at first.
+    let mut f = flow(40000, 8081);
+    f.up(b"tail of a body\r\nmore\r\n")
+        .up(b"GET /next HTTP/1.1\r\nHost: n.example\r\n\r\n");
+    assert_eq!(f.requests(), [req("GET", "/next", "n.example")]);
+}
+
+#[test]
+fn junk_then_a_request_line_in_the_same_segment_is_read() {
+    let mut f = flow(40000, 8081);
+    f.up(b"\x00\x01 binary\r\nMKCOL /new HTTP/1.1\r\nHost: n.example\r\n\r\n");
+    assert_eq!(f.requests(), [req("MKCOL", "/new", "n.example")]);
+    assert_eq!(f.p.stats.http_lines_skipped, 1);
+}
+
+#[test]
+fn a_capture_that_starts_with_the_servers_reply_reads_the_later_requests() {
+    // As in http-midstream.pcap: no SYN, the first bytes are a response with a body.
+    let mut f = flow(40000, 80);
+    f.down(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst")
+        .up(b"GET /two.txt HTTP/1.1\r\nHost: mid.example\r\n\r\n")
+        .down(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond");
+    assert_eq!(f.requests(), [req("GET", "/two.txt", "mid.example")]);
+    assert_eq!(f.statuses(), [200, 200]);
+}
+
+#[test]
+fn unanswered_requests_are_bounded() {
+    let mut f = flow(40000, 80);
+    for _ in 0..MAX_PENDING_REQUESTS + 3 {
+        f.up(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    }
+    assert_eq!(f.requests().len(), MAX_PENDING_REQUESTS + 3);
+    assert_eq!(f.p.stats.http_requests_unpaired, 3);
 }
