@@ -14,6 +14,7 @@ mod dns_tcp;
 pub mod http;
 pub mod ja4;
 pub mod quic;
+pub mod reader;
 mod starttls;
 pub mod stream;
 pub mod tls;
