@@ -679,3 +679,15 @@ fn http_behind_socks5_and_socks4a() {
         );
     }
 }
+
+#[test]
+fn tls_behind_socks5_is_read_and_verified() {
+    let v = json_of(&sample("socks-tls.pcap"));
+    let tls = probes(&v, "tls");
+    assert_eq!(tls.len(), 1);
+    let p = tls[0];
+    assert_eq!(s(p, "name"), "tls-behind-socks.example.test");
+    assert_eq!(s(p, "verdict"), "match");
+    assert_eq!(p["port"], 1080);
+    assert_eq!(p["tls"]["starttls"], "socks");
+}

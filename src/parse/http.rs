@@ -445,11 +445,10 @@ impl StreamAnalyzer for HttpStream {
             h.skip = u64::MAX;
         }
         if tunnel {
-            // An HTTP CONNECT tunnel: TLS follows in both directions.
+            // An HTTP CONNECT tunnel: what runs inside (TLS, HTTP, ...) is detected.
             let [up, down] = &mut self.halves;
-            return Next::UpgradeToTls {
-                protocol: "http-connect",
-                resync: [true, true],
+            return Next::Detect {
+                tunnel: Some("http-connect"),
                 pending: [std::mem::take(&mut up.buf), std::mem::take(&mut down.buf)],
             };
         }

@@ -19,6 +19,7 @@ mod starttls;
 pub mod stream;
 pub mod tls;
 mod tls_stream;
+mod tunnel;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -140,6 +141,10 @@ pub struct ParseStats {
     pub http_responses_to_unparsable: u64,
     /// Requests forgotten unanswered over `http::MAX_PENDING_REQUESTS`.
     pub http_requests_unpaired: u64,
+    /// SOCKS handshakes the proxy refused (no method, authentication, request denied).
+    pub socks_refused: u64,
+    /// SOCKS handshakes that did not read as SOCKS (or went over `tunnel::MAX_HANDSHAKE`).
+    pub socks_unreadable: u64,
     /// STARTTLS requests the server refused.
     pub starttls_refused: u64,
     /// Plaintext lines of a STARTTLS dialogue over `starttls::MAX_LINE`, dropped.
@@ -177,6 +182,7 @@ enum Analyzer {
     DnsTcp(dns_tcp::DnsTcp),
     StartTls(starttls::StartTls),
     Plain(starttls::PlainWatch),
+    Socks(tunnel::Socks),
     /// Nothing more to read.
     Done,
 }
@@ -189,6 +195,7 @@ impl Analyzer {
             Analyzer::DnsTcp(a) => Some(a),
             Analyzer::StartTls(a) => Some(a),
             Analyzer::Plain(a) => Some(a),
+            Analyzer::Socks(a) => Some(a),
             Analyzer::Unknown | Analyzer::Done => None,
         }
     }
@@ -200,6 +207,7 @@ impl Analyzer {
             Analyzer::DnsTcp(a) => a.wants_stop(dir),
             Analyzer::StartTls(a) => a.wants_stop(dir),
             Analyzer::Plain(a) => a.wants_stop(dir),
+            Analyzer::Socks(a) => a.wants_stop(dir),
             Analyzer::Unknown => false,
             Analyzer::Done => true,
         }
@@ -217,6 +225,8 @@ fn recognise(cx: &mut Cx<'_>, dir: Dir, data: &[u8]) -> Option<Analyzer> {
     } else if http::starts_like(dir, data) {
         cx.stats.http_streams += 1;
         Some(Analyzer::Http(http::HttpStream::default()))
+    } else if let Some(v) = tunnel::detect(dir, data) {
+        Some(Analyzer::Socks(tunnel::Socks::new(v)))
     } else {
         starttls::detect(dir, data, cx.server.port())
             .map(|p| Analyzer::StartTls(starttls::StartTls::new(p)))

@@ -147,3 +147,81 @@ fn unanswered_requests_are_bounded() {
     assert_eq!(f.requests().len(), MAX_PENDING_REQUESTS + 3);
     assert_eq!(f.p.stats.http_requests_unpaired, 3);
 }
+
+#[test]
+fn http_inside_a_connect_tunnel_is_read() {
+    let mut f = flow(40000, 3128);
+    f.up(b"CONNECT a.example:80 HTTP/1.1\r\nHost: a.example:80\r\n\r\n")
+        .down(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        .up(b"GET /inner HTTP/1.1\r\nHost: a.example\r\n\r\n")
+        .down(b"HTTP/1.1 204 No Content\r\n\r\n");
+    assert_eq!(
+        f.requests(),
+        [
+            req("CONNECT", "a.example:80", "a.example:80"),
+            req("GET", "/inner", "a.example")
+        ]
+    );
+    assert_eq!(f.statuses(), [200, 204]);
+    assert!(f.starttls().is_empty(), "no TLS in this tunnel");
+}
+
+/// SOCKS5 greeting (no authentication), then CONNECT to a domain name.
+fn socks5_connect(f: &mut Flow, name: &str) {
+    let mut req = vec![5, 1, 0, 3, name.len() as u8];
+    req.extend_from_slice(name.as_bytes());
+    req.extend_from_slice(&[0, 80]);
+    f.up(&[5, 1, 0]).down(&[5, 0]).up(&req);
+    f.down(&[5, 0, 0, 1, 192, 0, 2, 90, 0x1f, 0x90]);
+}
+
+#[test]
+fn http_after_a_socks5_handshake() {
+    let mut f = flow(40000, 1080);
+    socks5_connect(&mut f, "behind.example");
+    f.up(b"GET / HTTP/1.1\r\nHost: behind.example\r\n\r\n")
+        .down(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(f.requests(), [req("GET", "/", "behind.example")]);
+    assert_eq!(f.statuses(), [200]);
+    assert!(f.starttls().is_empty());
+}
+
+#[test]
+fn tls_after_a_socks5_handshake_with_user_and_password() {
+    let mut f = flow(40000, 61080);
+    f.up(&[5, 2, 0, 2]).down(&[5, 2]);
+    f.up(&[1, 3, b'j', b'o', b'e', 2, b'p', b'w']).down(&[1, 0]);
+    // The request and the ClientHello in one segment (the client did not wait).
+    let mut up = vec![5, 1, 0, 1, 192, 0, 2, 92, 1, 187];
+    up.extend_from_slice(&client_hello("tls.example"));
+    f.up(&up);
+    f.down(&[5, 0, 0, 1, 192, 0, 2, 90, 0x1f, 0x90]);
+    f.down(&server_hello());
+    assert_eq!(f.starttls(), ["socks"]);
+    assert_eq!(f.snis(), ["tls.example"]);
+    assert_eq!(f.server_hellos(), 1);
+}
+
+#[test]
+fn http_after_a_socks4a_handshake() {
+    let mut f = flow(40000, 1081);
+    let mut connect = vec![4, 1, 0, 80, 0, 0, 0, 1, 0];
+    connect.extend_from_slice(b"behind.example\0");
+    f.up(&connect).down(&[0, 0x5a, 0, 0, 0, 0, 0, 0]);
+    f.up(b"GET / HTTP/1.1\r\nHost: behind.example\r\n\r\n");
+    assert_eq!(f.requests(), [req("GET", "/", "behind.example")]);
+}
+
+#[test]
+fn a_refused_socks_request_ends_the_watch_and_is_counted() {
+    let mut f = flow(40000, 1080);
+    f.up(&[5, 1, 0]).down(&[5, 0]);
+    f.up(&[5, 1, 0, 1, 192, 0, 2, 1, 0, 80]);
+    f.down(&[5, 5, 0, 1, 0, 0, 0, 0, 0, 0]); // connection refused
+    f.up(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(f.requests().is_empty());
+    assert_eq!(f.p.stats.socks_refused, 1);
+    let mut f = flow(40000, 1080);
+    f.up(&[5, 1, 0]).down(&[5, 0xff]);
+    assert_eq!(f.p.stats.socks_refused, 1, "no acceptable method");
+}
