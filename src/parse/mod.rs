@@ -219,7 +219,7 @@ impl Analyzer {
 fn recognise(cx: &mut Cx<'_>, dir: Dir, data: &[u8]) -> Option<Analyzer> {
     if dns_tcp::detect(cx) {
         Some(Analyzer::DnsTcp(dns_tcp::DnsTcp::default()))
-    } else if dir == Dir::Up && tls_stream::detect(dir, data) {
+    } else if tls_stream::detect(dir, data) {
         cx.stats.tls_streams += 1;
         Some(Analyzer::Tls(tls_stream::TlsStream::default()))
     } else if http::starts_like(dir, data) {
@@ -286,8 +286,10 @@ impl FlowState {
 
     fn gap(&mut self, cx: &mut Cx<'_>, dir: Dir, cause: GapCause) {
         let next = if matches!(self.analyzer, Analyzer::Unknown) {
+            // Nothing recognised yet: what follows is detected by content all the same
+            // (the other direction may be whole: a server-side-only capture).
             cx.gap(dir, cause);
-            Next::Done
+            Next::More
         } else {
             match self.analyzer.get() {
                 Some(a) => a.gap(cx, dir, cause),

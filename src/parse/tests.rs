@@ -225,3 +225,40 @@ fn connect_tunnel_carries_tls() {
 pub(super) fn tls_after(f: &mut Flow, sni: &str) {
     f.up(&client_hello(sni)).down(&server_hello());
 }
+
+/// A TLS 1.2 Certificate record carrying one (opaque) certificate.
+fn certificate(der: &[u8]) -> Vec<u8> {
+    let mut list = Vec::new();
+    list.extend_from_slice(&(der.len() as u32).to_be_bytes()[1..]);
+    list.extend_from_slice(der);
+    let mut body = Vec::new();
+    body.extend_from_slice(&(list.len() as u32).to_be_bytes()[1..]);
+    body.extend_from_slice(&list);
+    handshake(11, &body)
+}
+
+#[test]
+fn a_capture_of_the_servers_side_only_still_yields_the_certificate() {
+    // As in server-side-only.pcap: the server's ACK shows the ClientHello was missed
+    // (a gap in the client's direction), then ServerHello and Certificate in the clear.
+    let mut f = flow(46548, 443);
+    f.gap(Dir::Up);
+    let mut down = server_hello();
+    down.extend_from_slice(&certificate(&[0x30, 0x03, 0x02, 0x01, 0x01]));
+    f.down(&down);
+    assert_eq!(f.server_hellos(), 1);
+    let chains: Vec<usize> = f
+        .out
+        .iter()
+        .filter_map(|p| match p {
+            Parsed::Tls {
+                dir: Dir::Down,
+                item: TlsItem::Certificate(c),
+                ..
+            } => Some(c.chain_len),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(chains, [1]);
+    assert_eq!(f.p.stats.tls_streams, 1);
+}
