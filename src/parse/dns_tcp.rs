@@ -2,6 +2,7 @@
 
 use crate::reassemble::{Dir, GapCause};
 
+use super::reader::Reader;
 use super::stream::{idx, Cx, Next, StreamAnalyzer};
 use super::{dns, Parsed};
 
@@ -24,15 +25,10 @@ impl StreamAnalyzer for DnsTcp {
             return Next::More;
         };
         h.extend_from_slice(data);
-        let mut pos = 0usize;
-        while let Some(l) = h.get(pos..pos + 2) {
-            let len = usize::from(u16::from_be_bytes([
-                l.first().copied().unwrap_or(0),
-                l.get(1).copied().unwrap_or(0),
-            ]));
-            let Some(msg) = h.get(pos + 2..pos + 2 + len) else {
-                break;
-            };
+        let mut consumed = 0usize;
+        let mut r = Reader::new(h);
+        // Whole messages only: a length prefix or a message not all in yet waits.
+        while let Some(msg) = r.u16().ok().and_then(|len| r.take(usize::from(len)).ok()) {
             match dns::parse(msg) {
                 Some(m) => {
                     cx.stats.dns_messages += 1;
@@ -45,11 +41,12 @@ impl StreamAnalyzer for DnsTcp {
                 }
                 None => cx.stats.dns_unreadable += 1,
             }
-            pos += 2 + len;
+            consumed = h.len() - r.remaining();
         }
-        h.drain(..pos.min(h.len()));
+        h.drain(..consumed.min(h.len()));
         if h.len() > cx.limits.max_plaintext + 2 {
             h.clear();
+            cx.stats.dns_tcp_over_limit += 1;
             return Next::Done;
         }
         Next::More

@@ -145,6 +145,10 @@ pub struct ParseStats {
     pub socks_refused: u64,
     /// SOCKS handshakes that did not read as SOCKS (or went over `tunnel::MAX_HANDSHAKE`).
     pub socks_unreadable: u64,
+    /// TLS handshake messages with a malformed part (read as far as they go).
+    pub tls_malformed: u64,
+    /// DNS-over-TCP streams given up: a message over the bound.
+    pub dns_tcp_over_limit: u64,
     /// STARTTLS requests the server refused.
     pub starttls_refused: u64,
     /// Plaintext lines of a STARTTLS dialogue over `starttls::MAX_LINE`, dropped.

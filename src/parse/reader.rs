@@ -74,6 +74,21 @@ impl<'a> Reader<'a> {
         self.array().map(u32::from_be_bytes)
     }
 
+    /// A QUIC variable-length integer (RFC 9000 §16): 1, 2, 4 or 8 bytes, the length in
+    /// the first two bits.
+    pub fn varint(&mut self) -> Result<u64> {
+        let first = self
+            .rest
+            .first()
+            .copied()
+            .ok_or(WireError::Short { wanted: 1, left: 0 })?;
+        let bytes = self.take(1usize << (first >> 6))?;
+        Ok(bytes
+            .iter()
+            .skip(1)
+            .fold(u64::from(first & 0x3f), |v, b| (v << 8) | u64::from(*b)))
+    }
+
     /// Bytes up to (not including) the next `stop`; the `stop` is consumed.
     pub fn until(&mut self, stop: u8) -> Result<&'a [u8]> {
         let left = self.rest.len();
@@ -154,6 +169,22 @@ mod tests {
         let mut r = Reader::new(&[0, 5, 1]);
         let n = usize::from(r.u16().unwrap());
         assert!(r.sub(n).is_err(), "a length past the end");
+    }
+
+    #[test]
+    fn quic_varints_rfc9000_a1() {
+        // The examples of RFC 9000 Appendix A.1.
+        let mut r = Reader::new(&[
+            0xc2, 0x19, 0x7c, 0x5e, 0xff, 0x14, 0xe8, 0x8c, 0x9d, 0x7f, 0x3e, 0x7d, 0x7b, 0xbd,
+            0x25,
+        ]);
+        assert_eq!(r.varint(), Ok(151_288_809_941_952_652));
+        assert_eq!(r.varint(), Ok(494_878_333));
+        assert_eq!(r.varint(), Ok(15_293));
+        assert_eq!(r.varint(), Ok(37));
+        assert!(r.is_empty());
+        let mut r = Reader::new(&[0x40]);
+        assert_eq!(r.varint(), Err(WireError::Short { wanted: 2, left: 1 }));
     }
 
     #[test]

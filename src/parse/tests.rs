@@ -162,6 +162,11 @@ fn handshake(ty: u8, body: &[u8]) -> Vec<u8> {
 
 /// A TLS 1.2 ClientHello record naming `sni`.
 pub(super) fn client_hello(sni: &str) -> Vec<u8> {
+    client_hello_with(sni, &[])
+}
+
+/// A TLS 1.2 ClientHello record naming `sni`, with `extra` appended to its extensions.
+pub(super) fn client_hello_with(sni: &str, extra: &[u8]) -> Vec<u8> {
     let mut b = vec![3, 3];
     b.extend_from_slice(&[7; 32]);
     b.push(0); // session id
@@ -176,6 +181,7 @@ pub(super) fn client_hello(sni: &str) -> Vec<u8> {
     let mut ext = vec![0, 0];
     ext.extend_from_slice(&(sni_ext.len() as u16).to_be_bytes());
     ext.extend_from_slice(&sni_ext);
+    ext.extend_from_slice(extra);
     b.extend_from_slice(&(ext.len() as u16).to_be_bytes());
     b.extend_from_slice(&ext);
     handshake(1, &b)
@@ -261,4 +267,58 @@ fn a_capture_of_the_servers_side_only_still_yields_the_certificate() {
         .collect();
     assert_eq!(chains, [1]);
     assert_eq!(f.p.stats.tls_streams, 1);
+}
+
+#[test]
+fn a_malformed_extension_is_counted_and_the_others_still_read() {
+    // signature_algorithms claiming 10 bytes of list with 2 there, then ALPN "h2".
+    let bad_sig = [0, 13, 0, 4, 0, 10, 4, 3];
+    let alpn = [0, 16, 0, 5, 0, 3, 2, b'h', b'2'];
+    let mut f = flow(40000, 443);
+    f.up(&client_hello_with(
+        "a.example",
+        &[&bad_sig[..], &alpn[..]].concat(),
+    ));
+    assert_eq!(f.snis(), ["a.example"]);
+    let Some(Parsed::Tls {
+        item: TlsItem::ClientHello(h),
+        ..
+    }) = f.out.first()
+    else {
+        panic!("{:?}", f.out)
+    };
+    assert!(h.sig_algs.is_empty());
+    assert_eq!(h.alpn, ["h2"]);
+    assert_eq!(h.alpn_first.as_deref(), Some(&b"h2"[..]));
+    assert_eq!(f.p.stats.tls_malformed, 1);
+}
+
+#[test]
+fn trailing_bytes_after_the_extensions_are_counted_not_ignored() {
+    let mut f = flow(40000, 443);
+    f.up(&client_hello_with("a.example", &[0, 0x17, 0]));
+    assert_eq!(f.snis(), ["a.example"]);
+    assert_eq!(f.p.stats.tls_malformed, 1);
+    let mut f = flow(40000, 443);
+    f.up(&client_hello("a.example"));
+    assert_eq!(f.p.stats.tls_malformed, 0, "a well-formed hello");
+}
+
+#[test]
+fn dns_over_tcp_length_prefixes_split_anywhere() {
+    // A query for a.example (type A), framed with its 2-byte length.
+    let mut q = vec![0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    q.extend_from_slice(b"\x01a\x07example\x00\x00\x01\x00\x01");
+    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&q);
+    let twice = [framed.clone(), framed].concat();
+    let mut f = flow(40000, 53);
+    f.up(&twice[..1]).up(&twice[1..20]).up(&twice[20..]);
+    let n = f
+        .out
+        .iter()
+        .filter(|p| matches!(p, Parsed::Dns { .. }))
+        .count();
+    assert_eq!(n, 2);
+    assert_eq!(f.p.stats.dns_messages, 2);
 }

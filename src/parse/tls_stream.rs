@@ -79,6 +79,7 @@ impl StreamAnalyzer for TlsStream {
         };
         let mut items = Vec::new();
         reader.feed(data, &mut items);
+        cx.stats.tls_malformed += reader.take_malformed();
         if reader.take_too_large() || reader.held() > cx.limits.max_tls_buffer {
             cx.stats.buffer_limit_hits += 1;
             reader.lose_sync();
