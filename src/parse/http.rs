@@ -329,6 +329,9 @@ pub struct HttpStream {
     halves: [Half; 2],
     /// Per request still unanswered: (it was HEAD, it was CONNECT).
     requests: std::collections::VecDeque<Asked>,
+    /// A CONNECT was sent: the client's next bytes are held (not read as HTTP) until the
+    /// answer says whether they are a tunnel's.
+    connect_pending: bool,
 }
 
 impl StreamAnalyzer for HttpStream {
@@ -347,6 +350,8 @@ impl StreamAnalyzer for HttpStream {
         h.buf.extend_from_slice(data);
         let (flow, ts) = (cx.flow, cx.ts);
         let mut tunnel = false;
+        // A CONNECT was refused: the client's held bytes are HTTP after all.
+        let mut resume_up = false;
         loop {
             if let Some(ch) = h.chunked.as_mut() {
                 let (used, done, bad) = ch.consume(&h.buf);
@@ -370,6 +375,9 @@ impl StreamAnalyzer for HttpStream {
             if h.buf.is_empty() {
                 break;
             }
+            if dir == Dir::Up && self.connect_pending {
+                break;
+            }
             let starts_head = if dir == Dir::Up {
                 is_request_line
             } else {
@@ -386,9 +394,14 @@ impl StreamAnalyzer for HttpStream {
                             connect: req.method == "CONNECT",
                             unparsed: false,
                         };
+                        let connect = a.connect;
                         asked(&mut self.requests, cx, a);
                         cx.emit(Parsed::HttpRequest { flow, ts, req });
                         h.buf.drain(..n.min(h.buf.len()));
+                        if connect {
+                            self.connect_pending = true;
+                            break;
+                        }
                         body
                     }
                     Head::Partial => break,
@@ -416,9 +429,13 @@ impl StreamAnalyzer for HttpStream {
                             cx.emit(Parsed::HttpResponse { flow, ts, resp });
                         }
                         h.buf.drain(..n.min(h.buf.len()));
-                        if asked.connect && (200..300).contains(&status) {
-                            tunnel = true;
-                            break;
+                        if asked.connect && status >= 200 {
+                            self.connect_pending = false;
+                            if status < 300 {
+                                tunnel = true;
+                                break;
+                            }
+                            resume_up = true;
                         }
                         body
                     }
@@ -443,6 +460,9 @@ impl StreamAnalyzer for HttpStream {
         if h.buf.len() > cx.limits.max_plaintext {
             h.buf.clear();
             h.skip = u64::MAX;
+        }
+        if resume_up && dir == Dir::Down {
+            return self.feed(cx, Dir::Up, &[]);
         }
         if tunnel {
             // An HTTP CONNECT tunnel: what runs inside (TLS, HTTP, ...) is detected.

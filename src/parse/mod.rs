@@ -149,6 +149,8 @@ pub struct ParseStats {
     pub tls_malformed: u64,
     /// DNS-over-TCP streams given up: a message over the bound.
     pub dns_tcp_over_limit: u64,
+    /// Flows given up after [`MAX_DETECTIONS`] fresh detections (tunnels in tunnels).
+    pub detections_over_limit: u64,
     /// STARTTLS requests the server refused.
     pub starttls_refused: u64,
     /// Plaintext lines of a STARTTLS dialogue over `starttls::MAX_LINE`, dropped.
@@ -249,12 +251,18 @@ fn detect(cx: &mut Cx<'_>, dir: Dir, data: &[u8]) -> Analyzer {
     recognise(cx, dir, data).unwrap_or_else(|| Analyzer::Plain(starttls::PlainWatch::default()))
 }
 
+/// Fresh detections per flow (a tunnel's inside, a protocol recognised later): a bound
+/// on tunnels in tunnels, which would otherwise nest as deep as the bytes allow.
+pub const MAX_DETECTIONS: u8 = 8;
+
 struct FlowState {
     client: SocketAddr,
     server: SocketAddr,
     analyzer: Analyzer,
     /// The tunnel (SOCKS, HTTP CONNECT) the analyzer runs inside, if any.
     tunnel: Option<&'static str>,
+    /// Fresh detections so far (bounded by [`MAX_DETECTIONS`]).
+    detections: u8,
     stopped: [bool; 2],
     /// TLS application-data records seen per direction (kept when the analyzer ends).
     app_records: [u64; 2],
@@ -267,6 +275,7 @@ impl FlowState {
             server,
             analyzer: Analyzer::Unknown,
             tunnel: None,
+            detections: 0,
             stopped: [false, false],
             app_records: [0, 0],
         }
@@ -347,6 +356,12 @@ impl FlowState {
                 tunnel,
                 pending: [up, down],
             } => {
+                if self.detections >= MAX_DETECTIONS {
+                    cx.stats.detections_over_limit += 1;
+                    self.analyzer = Analyzer::Done;
+                    return;
+                }
+                self.detections += 1;
                 self.analyzer = Analyzer::Unknown;
                 if tunnel.is_some() {
                     self.tunnel = tunnel;

@@ -225,3 +225,46 @@ fn a_refused_socks_request_ends_the_watch_and_is_counted() {
     f.up(&[5, 1, 0]).down(&[5, 0xff]);
     assert_eq!(f.p.stats.socks_refused, 1, "no acceptable method");
 }
+
+#[test]
+fn tunnels_in_tunnels_are_bounded() {
+    // CONNECT inside CONNECT, a thousand deep, all in one segment each way: the flow is
+    // given up after MAX_DETECTIONS fresh detections (no unbounded recursion).
+    let mut f = flow(40000, 3128);
+    let up = b"CONNECT a:80 HTTP/1.1\r\nHost: a:80\r\n\r\n".repeat(1000);
+    let down = b"HTTP/1.1 200 OK\r\n\r\n".repeat(1000);
+    f.up(&up).down(&down);
+    assert_eq!(
+        f.statuses().len(),
+        usize::from(super::super::MAX_DETECTIONS) + 1
+    );
+    assert_eq!(f.p.stats.detections_over_limit, 1);
+    assert_eq!(f.stops.len(), 2);
+}
+
+#[test]
+fn bytes_after_a_connect_wait_for_its_answer() {
+    // Refused: the request behind the CONNECT is HTTP after all.
+    let mut f = flow(40000, 3128);
+    f.up(b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\nGET http://b/ HTTP/1.1\r\nHost: b\r\n\r\n");
+    assert_eq!(
+        f.requests().len(),
+        1,
+        "the GET waits for the CONNECT's answer"
+    );
+    f.down(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(
+        f.requests(),
+        [
+            req("CONNECT", "a:443", "a:443"),
+            req("GET", "http://b/", "b")
+        ]
+    );
+    // Accepted: a ClientHello sent right behind the CONNECT is the tunnel's.
+    let mut f = flow(40000, 3128);
+    let mut up = b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n".to_vec();
+    up.extend_from_slice(&client_hello("a.example"));
+    f.up(&up).down(b"HTTP/1.1 200 OK\r\n\r\n");
+    assert_eq!(f.starttls(), ["http-connect"]);
+    assert_eq!(f.snis(), ["a.example"]);
+}
