@@ -322,3 +322,45 @@ fn dns_over_tcp_length_prefixes_split_anywhere() {
     assert_eq!(n, 2);
     assert_eq!(f.p.stats.dns_messages, 2);
 }
+
+#[test]
+fn hostile_streams_never_panic_and_stay_bounded() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let prefixes: [&[u8]; 10] = [
+        b"220 mx ESMTP\r\n",
+        b"* OK imap\r\n",
+        b"+OK pop\r\n",
+        b"<?xml version='1.0'?><stream:stream>",
+        b"CONNECT a:1 HTTP/1.1\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\n",
+        &[5, 1, 0],
+        &[4, 1, 0, 80, 0, 0, 0, 1, 0],
+        &[0x16, 3, 1, 0, 40, 1],
+        b"PROPFIND / HTTP/1.1\r\n",
+    ];
+    for round in 0..400u64 {
+        let port = [25u16, 143, 110, 5222, 3128, 80, 1080, 443, 53, 9999][(round % 10) as usize];
+        let mut f = flow(40000, port);
+        let first = prefixes[(next() % 10) as usize];
+        f.send(if round % 3 == 0 { Dir::Down } else { Dir::Up }, first);
+        for _ in 0..30 {
+            let len = (next() % 300) as usize;
+            let mut chunk: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            if next() % 4 == 0 {
+                chunk.extend_from_slice(prefixes[(next() % 10) as usize]);
+            }
+            let dir = if next() % 2 == 0 { Dir::Up } else { Dir::Down };
+            if next() % 50 == 0 {
+                f.gap(dir);
+            }
+            f.send(dir, &chunk);
+        }
+        assert!(f.out.len() < 10_000);
+    }
+}
