@@ -4,9 +4,15 @@
 //! certificates, alerts, HTTP heads, DNS messages, flow endings). Parser views
 //! (tls-parser, x509-parser, httparse, simple-dns) never leave this stage.
 //!
-//! Protocols are recognised by content, on any port: a TLS record, an HTTP request line,
-//! DNS on port 53. A stream that starts in plaintext (SMTP/IMAP/POP3/XMPP STARTTLS, an
-//! HTTP CONNECT tunnel, SOCKS) is watched until a ClientHello appears.
+//! TCP streams are read by one [`StreamAnalyzer`] at a time (`stream.rs`), picked by
+//! content from either direction's first bytes, on any port: TLS (`tls_stream.rs`: a
+//! ClientHello, or a ServerHello in a server-side-only capture), HTTP/1 (`http.rs`: any
+//! token as a method, or a status line when the capture starts with the server's reply),
+//! DNS over TCP (`dns_tcp.rs`, port 53), STARTTLS dialogues (`starttls.rs`: SMTP, IMAP,
+//! POP3, XMPP), SOCKS4/4a/5 (`tunnel.rs`). An analyzer hands over with [`Next`]: to TLS
+//! (STARTTLS), or to a fresh detection (what runs inside a SOCKS or CONNECT tunnel).
+//! Plaintext nothing recognises is watched for a ClientHello and re-detected at each
+//! segment and request line. Hand-read wire formats use `reader.rs`.
 
 pub mod cert;
 pub mod dns;
