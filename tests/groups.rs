@@ -69,7 +69,8 @@ fn mv(name: &str, proto: &str, port: u64, redirect: bool) -> (String, String, u6
 }
 
 const APEX: &str = "the bare domain: a wildcard never covers the apex";
-const INFERRED_REJECT: &str = "client likely rejected the certificate (inferred: it sent an encrypted alert";
+const INFERRED_REJECT: &str =
+    "client likely rejected the certificate (inferred: it sent an encrypted alert";
 
 /// curl's walk-away after a certificate it does not accept: an encrypted alert, and
 /// sometimes its FIN before the server's (the order varies from run to run of the sample
@@ -477,8 +478,10 @@ fn timeline_draws_the_walk() {
         untimed(first),
         "Client 198.51.100.10: fan-out over T s, one lane per name (time →)"
     );
-    assert!(r.stdout.lines().any(|l| untimed(l)
-        == "    +  T s  R #9   HTTP GET autodiscover.example.com → 192.0.2.10:80 [group 1] — 302 →"));
+    assert!(r.stdout.lines().any(|l| {
+        untimed(l)
+        == "    +  T s  R #9   HTTP GET autodiscover.example.com → 192.0.2.10:80 [group 1] — 302 →"
+    }));
     let r = run(&["-r", f.to_str().unwrap(), "--timeline", "--format", "json"]);
     assert_eq!(r.code, 2);
 }
