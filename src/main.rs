@@ -67,6 +67,14 @@ EXIT STATUS:
 
 Every table and buffer is bounded; evictions are counted in the final stats line.";
 
+/// When verdicts are coloured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
 #[derive(Parser, Debug)]
 #[command(name = "probewatch", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 #[command(group(ArgGroup::new("source").required(true).args(["read", "interface", "list_interfaces"])))]
@@ -129,9 +137,17 @@ struct Cli {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 
-    /// Table width in columns (default: the terminal's, or 100).
+    /// Table width in columns; 0 for no limit (default: $COLUMNS, else the terminal's, else 100).
     #[arg(long, value_name = "COLUMNS")]
     width: Option<u16>,
+
+    /// Verdicts in colour: auto (when stdout is a terminal and NO_COLOR is not set), always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    color: ColorWhen,
+
+    /// Times in the system's time zone (TZ, /etc/localtime) instead of UTC.
+    #[arg(long)]
+    local_time: bool,
 
     /// Add a JA4 column (FoxIO's TLS client fingerprint) to the table; JSON always has `tls.ja4`.
     #[arg(long)]
@@ -220,13 +236,19 @@ fn main() -> ExitCode {
         return list_interfaces();
     }
     let stdout_tty = std::io::stdout().is_terminal();
+    let env = |k: &str| std::env::var(k).ok();
     let width = cli.width.unwrap_or_else(|| {
-        if stdout_tty {
-            terminal_width().unwrap_or(100)
-        } else {
-            100
-        }
+        env("COLUMNS")
+            .and_then(|c| c.trim().parse::<u16>().ok())
+            .filter(|c| *c > 0)
+            .or_else(|| stdout_tty.then(terminal_width).flatten())
+            .unwrap_or(100)
     });
+    let color = match cli.color {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => stdout_tty && env("NO_COLOR").map_or(true, |v| v.is_empty()),
+    };
     let filter = if cli.filter.is_empty() {
         None
     } else {
@@ -240,6 +262,9 @@ fn main() -> ExitCode {
     let output = probewatch::report::Options {
         width,
         ja4: cli.ja4,
+        color,
+        ascii: !probewatch::report::utf8_locale(&env),
+        local_time: cli.local_time,
     };
     if let Some(iface) = &cli.interface {
         let mut options = LiveOptions::new(iface);

@@ -189,8 +189,13 @@ fn mail_fanout_table_summarises_names_and_mismatches() {
     ]);
     assert_eq!(r.code, 0);
     assert!(
+        r.stdout.starts_with("Summary: 2 problems across 1 client"),
+        "{}",
         r.stdout
-            .starts_with("Client 198.51.100.10: 15 probes, 3 mismatches\n"),
+    );
+    assert!(
+        r.stdout
+            .contains("\nClient 198.51.100.10: 15 probes, 3 mismatches\n"),
         "{}",
         r.stdout
     );

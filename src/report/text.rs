@@ -597,6 +597,114 @@ fn quic_outcome(o: QuicOutcome, q: Option<&QuicDetails>) -> String {
     }
 }
 
+/// The outcome in a few words for a table cell, and whether the sentence ([`outcome`])
+/// says more (the table writes it on a line of its own). A no-break space (U+00A0) keeps
+/// a DNS answer's type beside its data.
+pub fn outcome_brief(p: &Probe) -> (String, bool) {
+    const NB: char = '\u{a0}';
+    let s = |t: &str| t.replace(' ', "\u{a0}");
+    match &p.outcome {
+        Outcome::ClientRejected(_) => (s("rejected"), true),
+        Outcome::FatalAlert { from, .. } => (s(&format!("{} alert", side(*from))), true),
+        Outcome::DataExchanged => (s("completed"), false),
+        Outcome::LikelyRejected(_) => ("rejected (inferred)".into(), true),
+        Outcome::ClosedEarly { how, .. } => match how {
+            CloseHow::Rst => (s("reset early"), true),
+            CloseHow::Fin => (s("closed early"), true),
+        },
+        Outcome::IncompleteAtEnd => (s("incomplete"), true),
+        Outcome::WentIdle => (s("idle"), true),
+        Outcome::TrackingDropped => (s("not tracked"), true),
+        Outcome::ConnectionClosed => (s("closed"), false),
+        Outcome::HandshakeTimedOut(_) => (s("timed out"), true),
+        Outcome::HelloOverBound => (s("not read"), true),
+        Outcome::Refused => (s("refused"), true),
+        Outcome::SynUnanswered => (s("no answer"), true),
+        Outcome::NoTlsHandshake => (s("no TLS"), true),
+        Outcome::Quic(q) => match q {
+            QuicOutcome::ClientGaveUp => (s("gave up"), true),
+            QuicOutcome::Closed { .. } => (s("closed"), true),
+            QuicOutcome::VersionNegotiation => (s("version negotiation"), true),
+            QuicOutcome::Completed { retry } => (s("completed"), *retry),
+            QuicOutcome::Answered { .. } => (s("answered"), true),
+            QuicOutcome::RetryOnly => (s("Retry only"), true),
+            QuicOutcome::NoAnswer => (s("no answer"), true),
+        },
+        Outcome::HttpWaiting => (s("no response"), false),
+        Outcome::HttpResponse { status, location } => (status.to_string(), location.is_some()),
+        Outcome::HttpTimedOut(_) => (s("timed out"), true),
+        Outcome::DnsMulticast => (s("multicast"), false),
+        Outcome::DnsWaiting => (s("no answer"), false),
+        Outcome::DnsAnswered { query_captured } => {
+            let (rc, answers) = match p.dns() {
+                Some(d) => (d.rcode, d.answers.as_slice()),
+                None => (None, &[][..]),
+            };
+            let mut t = dns_answers(rc, answers)
+                .replace(' ', &NB.to_string())
+                .replace(&format!(",{NB}"), ", ");
+            if !*query_captured {
+                t.push_str(" (query not captured)");
+            }
+            (t, false)
+        }
+    }
+}
+
+/// A DNS probe that asked for AAAA and got no AAAA record (NODATA, or only CNAMEs).
+pub fn aaaa_nodata(p: &Probe) -> bool {
+    let Some(d) = p.dns() else {
+        return false;
+    };
+    d.qtype == Some(RrType(28))
+        && matches!(
+            p.outcome,
+            Outcome::DnsAnswered {
+                query_captured: true
+            }
+        )
+        && d.rcode.map_or(true, |r| r == Rcode::NOERROR)
+        && d.answers.iter().all(|a| matches!(a.data, Rdata::Cname(_)))
+}
+
+/// A day as the table writes it, with its zone: `2024-05-01 (UTC)`.
+pub fn day_line(date: &str, zone: &str) -> String {
+    format!("{date} ({zone})")
+}
+
+/// The problems line heading the table's summary.
+pub fn summary_head(problems: usize, clients: usize, probes: usize) -> String {
+    if problems == 0 {
+        return format!(
+            "Summary: no certificate problem in {probes} probe{} from {clients} client{}.",
+            plural(probes),
+            plural(clients)
+        );
+    }
+    format!(
+        "Summary: {problems} problem{} across {clients} client{} (one line each: name → server: why):",
+        plural(problems),
+        plural(clients)
+    )
+}
+
+/// How many clients and probes one summary line stands for.
+pub fn summary_count(clients: usize, probes: usize) -> String {
+    format!(
+        "({clients} client{}, {probes} probe{})",
+        plural(clients),
+        plural(probes)
+    )
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
 /// The sentence for a probe's outcome.
 pub fn outcome(p: &Probe) -> String {
     outcome_of(&p.outcome, p.dns(), p.quic())
