@@ -255,6 +255,7 @@ fn json_keys_are_stable() {
         keys,
         [
             "type",
+            "schema",
             "id",
             "ts",
             "client",
@@ -262,6 +263,7 @@ fn json_keys_are_stable() {
             "server",
             "port",
             "proto",
+            "community_id",
             "name",
             "name_source",
             "verdict",
@@ -283,21 +285,26 @@ fn json_keys_are_stable() {
         keys,
         [
             "type",
+            "schema",
             "id",
             "client",
             "domain",
             "first_ts",
             "last_ts",
             "probes",
+            "probe_ids",
             "probes_not_listed",
             "pattern",
             "pattern_label",
             "explanation",
             "names",
+            "name_origins",
             "mismatches",
+            "mismatch_ids",
             "san",
             "wildcard",
             "notes",
+            "note_codes",
             "members"
         ]
     );

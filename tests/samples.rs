@@ -165,7 +165,7 @@ fn mail_fanout_tells_the_whole_story() {
     let clients = of_type(&v, "client");
     assert_eq!(
         *clients[0],
-        json!({"type": "client", "client": "198.51.100.10",
+        json!({"type": "client", "schema": 2, "client": "198.51.100.10",
                "names": ["ex7.mailhost.example", "autodiscover.example.com", "example.com", "www.example.com"],
                "names_dropped": 0, "probes": 15, "mismatches": 3})
     );

@@ -8,6 +8,7 @@
 //! Adding a format: a file with its writer, a variant of [`Format`] (its doc comment is the
 //! `--format` help), and its line in [`writer`].
 
+pub mod community_id;
 pub mod json;
 pub mod layout;
 pub mod stream;
