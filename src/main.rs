@@ -1,6 +1,7 @@
 //! The probewatch command line.
 #![forbid(unsafe_code)]
 
+use std::error::Error as _;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -205,10 +206,14 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("probewatch: {}", usage_error(&e));
+            return ExitCode::from(2);
         }
     };
     let _ = cli.numeric;
@@ -297,6 +302,55 @@ fn main() -> ExitCode {
     let result = probewatch::run(&cfg, &mut out);
     let _ = out.flush();
     exit(result)
+}
+
+/// A usage error in one plain sentence (instead of clap's block), with where to look.
+fn usage_error(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ErrorKind};
+    let ctx = |k: ContextKind| e.get(k).map(|v| v.to_string());
+    let arg = ctx(ContextKind::InvalidArg)
+        .map(|a| a.split_whitespace().next().unwrap_or("").to_string())
+        .unwrap_or_default();
+    let value = ctx(ContextKind::InvalidValue).unwrap_or_default();
+    let help = "see probewatch --help";
+    match e.kind() {
+        ErrorKind::InvalidValue => match ctx(ContextKind::ValidValue) {
+            _ if value.is_empty() => format!("{arg} needs a value; {help}"),
+            Some(valid) if !valid.is_empty() => {
+                format!("{arg} does not take {value:?}; use one of {valid}")
+            }
+            _ => format!("{arg} does not take {value:?}; {help}"),
+        },
+        ErrorKind::ValueValidation => {
+            let why = e.source().map(|s| format!(" ({s})")).unwrap_or_default();
+            format!("{arg} does not take {value:?}{why}; {help}")
+        }
+        ErrorKind::UnknownArgument => match ctx(ContextKind::SuggestedArg) {
+            Some(s) => format!("there is no option {arg}; did you mean {s}?"),
+            None => format!("there is no option {arg}; {help}"),
+        },
+        ErrorKind::MissingRequiredArgument => {
+            "nothing to read: give a capture file with -r FILE, an interface with -i INTERFACE, \
+             or -D to list the interfaces"
+                .to_string()
+        }
+        ErrorKind::ArgumentConflict => match ctx(ContextKind::PriorArg) {
+            Some(p) => format!(
+                "{arg} cannot be combined with {}; {help}",
+                p.split_whitespace().next().unwrap_or("")
+            ),
+            None => format!("{arg} cannot be used here; {help}"),
+        },
+        _ => {
+            // Any other kind: clap's first line, without its "error: " prefix.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("bad usage");
+            format!(
+                "{}; {help}",
+                first.trim_start_matches("error: ").trim_end_matches('.')
+            )
+        }
+    }
 }
 
 fn exit(result: Result<(), probewatch::Error>) -> ExitCode {
