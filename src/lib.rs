@@ -23,7 +23,13 @@ use std::io::Write;
 
 pub use error::Error;
 
-use capture::{Input, OfflineSource, Packet, PacketView, Timestamp};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use capture::{
+    FileSource, Filter, Input, LinkType, Packet, PacketView, PcapWriter, Stopped, Timestamp,
+};
 use correlate::{Collector, CorrelateLimits, Correlator, Probe};
 use decode::{Decoder, DefragLimits};
 use parse::{ParseLimits, Parser};
@@ -51,6 +57,12 @@ pub struct Config {
     pub output: report::Options,
     /// Show progress on stderr.
     pub progress: bool,
+    /// Write the packets that pass the filter here (pcap), as `tcpdump -r IN -w OUT`.
+    pub save: Option<PathBuf>,
+    /// Stop after this many probes (`-c`).
+    pub max_probes: Option<u64>,
+    /// Set (by Ctrl-C) to stop reading and report what was found.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// The stages wired together.
@@ -151,12 +163,12 @@ impl Pipeline {
     }
 }
 
-fn progress_bar(src: &OfflineSource) -> indicatif::ProgressBar {
-    let pb = match src.file_size {
+fn progress_bar(name: &str, total: Option<u64>) -> indicatif::ProgressBar {
+    let pb = match total {
         Some(n) => indicatif::ProgressBar::new(n),
         None => indicatif::ProgressBar::new_spinner(),
     };
-    let style = if src.file_size.is_some() {
+    let style = if total.is_some() {
         "{prefix} {bar:30} {bytes}/{total_bytes} ({percent}%) {msg}"
     } else {
         "{prefix} {spinner} {bytes} {msg}"
@@ -165,64 +177,194 @@ fn progress_bar(src: &OfflineSource) -> indicatif::ProgressBar {
         pb.set_style(s);
     }
     pb.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
-    pb.set_prefix(src.name().to_string());
+    pb.set_prefix(name.to_string());
     pb
 }
 
+/// Opens every input (and the `-w` file), in the order given. Nothing is read yet beyond
+/// each file's header, so privileges can be dropped after this.
+pub struct Opened {
+    sources: Vec<FileSource>,
+    filter: Option<Filter>,
+    save: Option<PcapWriter>,
+}
+
+/// Opens the inputs of `cfg`, compiles its filter and creates its `-w` file.
+pub fn open_inputs(cfg: &Config) -> Result<Opened, Error> {
+    let filter = cfg.filter.as_deref().map(Filter::new).transpose()?;
+    let mut sources = Vec::with_capacity(cfg.inputs.len());
+    for input in &cfg.inputs {
+        let mut src = FileSource::open(input, cfg.inputs.len())?;
+        if let Some(stop) = &cfg.stop {
+            src.stop_on(Arc::clone(stop));
+        }
+        sources.push(src);
+    }
+    let save = cfg.save.as_deref().map(PcapWriter::create).transpose()?;
+    Ok(Opened {
+        sources,
+        filter,
+        save,
+    })
+}
+
 /// Reads every input, writes the report to `out`. When an input is damaged or cut short,
-/// everything before the damage is still reported, then the error is returned.
+/// everything before the damage is still reported, then the error is returned. Several
+/// inputs are merged in time order (as mergecap does). Warnings go to `notice`.
 pub fn run(cfg: &Config, out: &mut dyn Write) -> Result<(), Error> {
+    let opened = open_inputs(cfg)?;
+    run_opened(cfg, opened, out, &mut std::io::stderr())
+}
+
+/// [`run`] on inputs already opened (see [`open_inputs`]).
+pub fn run_opened(
+    cfg: &Config,
+    opened: Opened,
+    out: &mut dyn Write,
+    notice: &mut dyn Write,
+) -> Result<(), Error> {
+    let Opened {
+        mut sources,
+        mut filter,
+        mut save,
+    } = opened;
     let mut pipeline = Pipeline::new(cfg.bounds);
     let mut collector = Collector::new(cfg.bounds.correlate);
     let mut ready = Vec::new();
-    let mut files = Vec::new();
+    let files: Vec<String> = sources.iter().map(|s| s.name().to_string()).collect();
     let mut damage: Option<Error> = None;
-    for input in &cfg.inputs {
-        let src = OfflineSource::open(input, cfg.filter.as_deref())?;
-        files.push(src.name().to_string());
-        let pb = cfg.progress.then(|| progress_bar(&src));
-        let file_size = src.file_size;
-        // A second thread reads the file ahead while this one runs the pipeline.
-        let mut reader = src.read_ahead()?;
-        let link = reader.link();
-        while let Some(batch) = reader.next_batch() {
-            match batch {
-                Ok(batch) => {
-                    for pkt in batch.iter(link) {
-                        pipeline.packet_view(pkt);
-                        pipeline.take_probes(&mut ready);
-                        collector.add(&mut ready);
-                    }
-                    reader.recycle(batch);
-                    if let Some(pb) = &pb {
-                        pb.set_position(reader.bytes_read.min(file_size.unwrap_or(u64::MAX)));
-                        pb.set_message(format!(
-                            "{} packets, {} probes",
-                            reader.packets_read,
-                            pipeline.probe_count()
-                        ));
-                    }
+    let mut interrupted = false;
+    let total = sources.iter().map(|s| s.file_size).sum::<Option<u64>>();
+    let pb = cfg.progress.then(|| progress_bar(&files.join(", "), total));
+    // Every source shows its first packet; `live` lists those not at their end.
+    let mut live: Vec<usize> = Vec::new();
+    for (i, src) in sources.iter_mut().enumerate() {
+        match src.advance() {
+            Ok(None) => live.push(i),
+            Ok(Some(Stopped::End)) => {}
+            Ok(Some(Stopped::Interrupted)) => interrupted = true,
+            Err(e) => {
+                damage.get_or_insert(e);
+            }
+        }
+    }
+    let mut taken: u64 = 0;
+    let mut since_progress: u32 = 0;
+    let full = |taken: u64| cfg.max_probes.is_some_and(|m| taken >= m);
+    while !interrupted && !full(taken) {
+        // The earliest packet of all inputs; the first input given wins a tie.
+        let Some((slot, &i)) = live
+            .iter()
+            .enumerate()
+            .min_by_key(|&(_, &i)| sources.get(i).and_then(|s| s.peek_ts()))
+        else {
+            break;
+        };
+        let Some(src) = sources.get_mut(i) else {
+            break;
+        };
+        if let Some(pkt) = src.packet() {
+            let pass = match &mut filter {
+                Some(f) => f.matches(&pkt)?,
+                None => true,
+            };
+            if pass {
+                if let Some(w) = &mut save {
+                    w.write(&pkt)?;
                 }
-                Err(e) => {
-                    damage.get_or_insert(e);
-                    break;
+                pipeline.packet_view(pkt);
+                pipeline.take_probes(&mut ready);
+                if !ready.is_empty() {
+                    if let Some(m) = cfg.max_probes {
+                        ready.truncate(usize::try_from(m - taken).unwrap_or(usize::MAX));
+                    }
+                    taken += ready.len() as u64;
+                    collector.add(&mut ready);
                 }
             }
         }
-        if let Some(pb) = pb {
-            pb.finish_and_clear();
+        match src.advance() {
+            Ok(None) => {}
+            Ok(Some(Stopped::End)) => {
+                live.remove(slot);
+            }
+            Ok(Some(Stopped::Interrupted)) => interrupted = true,
+            Err(e) => {
+                damage.get_or_insert(e);
+                live.remove(slot);
+            }
         }
+        since_progress += 1;
+        if since_progress >= 4096 {
+            since_progress = 0;
+            if let Some(pb) = &pb {
+                let read: u64 = sources.iter().map(|s| s.bytes_read).sum();
+                let packets: u64 = sources.iter().map(|s| s.packets_read).sum();
+                pb.set_position(read.min(total.unwrap_or(u64::MAX)));
+                pb.set_message(format!(
+                    "{packets} packets, {} probes",
+                    pipeline.probe_count()
+                ));
+            }
+        }
+        if cfg.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
+            interrupted = true;
+        }
+    }
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    if let Some(w) = &mut save {
+        w.flush()?;
     }
     pipeline.finish();
     pipeline.take_probes(&mut ready);
+    if let Some(m) = cfg.max_probes {
+        ready.truncate(usize::try_from(m.saturating_sub(taken)).unwrap_or(usize::MAX));
+    }
     collector.add(&mut ready);
     let mut stats = pipeline.stats();
+    for src in &sources {
+        for (k, n) in &src.problems {
+            *stats.decode.problems.entry(k).or_insert(0) += n;
+        }
+    }
     let (report, counters) = collector.finish();
     stats.correlate.absorb(&counters);
     stats.files = files;
-    report::write(cfg.format, &report, &stats, out, cfg.output)?;
-    match damage {
-        Some(e) => Err(e),
-        None => Ok(()),
+    for &l in &stats.decode.unknown_link_types {
+        let _ = writeln!(
+            notice,
+            "probewatch: {}",
+            error::Warning::UnknownLinkType {
+                link: capture::link_type_name(LinkType(l)),
+            }
+        );
     }
+    report::write(cfg.format, &report, &stats, out, cfg.output)?;
+    if let Some(e) = damage {
+        return Err(e);
+    }
+    if interrupted {
+        return Err(Error::Interrupted);
+    }
+    let unknown = stats
+        .decode
+        .problems
+        .get("unknown_link_type")
+        .copied()
+        .unwrap_or(0);
+    if unknown > 0 && unknown == stats.decode.packets {
+        return Err(Error::NothingDecodable {
+            inputs: stats.files.join(", "),
+            links: stats
+                .decode
+                .unknown_link_types
+                .iter()
+                .map(|&l| capture::link_type_name(LinkType(l)))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    Ok(())
 }

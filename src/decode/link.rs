@@ -32,6 +32,14 @@ fn le32(d: &[u8], at: usize) -> Option<u32> {
     ]))
 }
 
+/// Whether probewatch decodes packets of this link type (every arm of [`ip_payload`]).
+pub fn decodes(link: LinkType) -> bool {
+    matches!(
+        link.0,
+        0 | 1 | 9 | 12 | 14 | 50 | 101 | 108 | 113 | 228 | 229 | 276
+    )
+}
+
 /// The IP packet inside a frame of the given link type.
 pub fn ip_payload(link: LinkType, data: &[u8]) -> Result<&[u8], LinkError> {
     match link.0 {

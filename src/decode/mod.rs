@@ -7,7 +7,7 @@
 //! packet is counted by kind in [`DecodeStats`] and skipped.
 
 mod defrag;
-mod link;
+pub mod link;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
