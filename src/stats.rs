@@ -72,6 +72,7 @@ impl Stats {
             },
             "out_of_order_segments": r.out_of_order_segments,
             "retransmitted_bytes": r.retransmitted_bytes,
+            "conflicting_bytes": r.conflicting_bytes,
             "bytes_skipped_after_handshake": r.bytes_skipped_after_handshake,
             "ip_fragments_reassembled": d.fragments_reassembled,
             "decode_problems": d.problems,

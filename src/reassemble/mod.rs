@@ -161,6 +161,10 @@ pub struct ReassemblyStats {
     pub flows_evicted: u64,
     pub out_of_order_segments: u64,
     pub retransmitted_bytes: u64,
+    /// Bytes of overlapping segments that differ from the copy already held (an evasion
+    /// signal; the first copy is kept), and the segments that carried them.
+    pub conflicting_bytes: u64,
+    pub conflicting_segments: u64,
     pub gaps_not_captured: u64,
     pub gaps_snaplen: u64,
     pub gaps_buffer_limit: u64,
@@ -611,7 +615,26 @@ fn data(
         off += skip as u64;
     }
     let tail = u64::from(seg.missing_tail);
-    if off == h.next {
+    // In order, but a held segment starts inside it: that copy came first. Deliver up to
+    // it, and treat the rest as held bytes (compared, never delivered twice).
+    let first_held = h
+        .pending
+        .range(off..off + bytes.len() as u64)
+        .next()
+        .map(|(&k, _)| k);
+    if off == h.next && first_held.is_some_and(|k| k > off) {
+        let n = first_held.map_or(0, |k| (k - off) as usize);
+        h.next += n as u64;
+        out.push(Event::Data {
+            flow: id,
+            dir,
+            ts,
+            data: bytes.get(..n).unwrap_or_default().to_vec(),
+        });
+        bytes = bytes.get(n..).unwrap_or_default();
+        off += n as u64;
+    }
+    if off == h.next && first_held.is_none() {
         if !bytes.is_empty() {
             h.next += bytes.len() as u64;
             out.push(Event::Data {
@@ -642,9 +665,17 @@ fn data(
         stats.gaps_snaplen += drain(h, id, dir, ts, buffered, out);
         return;
     }
-    // Out of order: hold it, within the bounds.
-    stats.out_of_order_segments += 1;
-    if h.pending.len() >= limits.max_holes || h.pending_bytes + bytes.len() > limits.max_buffer {
+    // Out of order: hold the bytes no held segment covers yet (the first copy is kept;
+    // overlapping bytes are compared with it), within the bounds.
+    if off > h.next {
+        stats.out_of_order_segments += 1;
+    }
+    let mut pieces = uncovered(h, off, bytes, stats);
+    let mut new_bytes: usize = pieces.iter().map(|&(_, a, b)| b - a).sum();
+    if new_bytes > 0
+        && (h.pending.len() + pieces.len() > limits.max_holes
+            || h.pending_bytes + new_bytes > limits.max_buffer)
+    {
         // Give up the first hole: deliver what is held from its far side.
         if let Some((&first, _)) = h.pending.iter().next() {
             if first > h.next {
@@ -653,19 +684,88 @@ fn data(
                     skip_to(h, first, GapCause::BufferLimit, id, dir, ts, buffered, out);
             }
         }
-        if h.pending.len() >= limits.max_holes || h.pending_bytes + bytes.len() > limits.max_buffer
+        // What was held may have been delivered meanwhile: trim again.
+        let skip = h.next.saturating_sub(off).min(bytes.len() as u64) as usize;
+        let (off2, rest) = (off.max(h.next), bytes.get(skip..).unwrap_or(&[]));
+        pieces = uncovered_quiet(h, off2, rest)
+            .into_iter()
+            .map(|(o, a, b)| (o, a + skip, b + skip))
+            .collect();
+        new_bytes = pieces.iter().map(|&(_, a, b)| b - a).sum();
+        if h.pending.len() + pieces.len() > limits.max_holes
+            || h.pending_bytes + new_bytes > limits.max_buffer
         {
             return;
         }
     }
-    let entry = h.pending.entry(off).or_default();
-    if bytes.len() > entry.len() {
-        h.pending_bytes += bytes.len() - entry.len();
-        *buffered += bytes.len() - entry.len();
-        *entry = bytes.to_vec();
+    for (o, a, b) in pieces {
+        if let Some(piece) = bytes.get(a..b) {
+            h.pending.insert(o, piece.to_vec());
+            h.pending_bytes += piece.len();
+            *buffered += piece.len();
+        }
     }
     // After a hole was given up this segment may be next in line.
     stats.gaps_snaplen += drain(h, id, dir, ts, buffered, out);
+}
+
+/// The parts of `bytes` (at stream offset `off`) that no held segment covers, as (stream
+/// offset, start, end in `bytes`). Bytes already held are compared with the held copy:
+/// the same bytes count as retransmitted, other bytes as conflicting (the first copy is
+/// kept either way).
+fn uncovered(
+    h: &Half,
+    off: u64,
+    bytes: &[u8],
+    stats: &mut ReassemblyStats,
+) -> Vec<(u64, usize, usize)> {
+    let (pieces, same, conflicting) = overlaps(h, off, bytes);
+    stats.retransmitted_bytes += same;
+    if conflicting > 0 {
+        stats.conflicting_bytes += conflicting;
+        stats.conflicting_segments += 1;
+    }
+    pieces
+}
+
+fn uncovered_quiet(h: &Half, off: u64, bytes: &[u8]) -> Vec<(u64, usize, usize)> {
+    overlaps(h, off, bytes).0
+}
+
+fn overlaps(h: &Half, off: u64, bytes: &[u8]) -> (Vec<(u64, usize, usize)>, u64, u64) {
+    let end = off + bytes.len() as u64;
+    let mut pieces = Vec::new();
+    let (mut same, mut conflicting) = (0u64, 0u64);
+    let mut cur = off;
+    let from = h.pending.range(..=off).next_back().map_or(off, |(&k, _)| k);
+    for (&k, held) in h.pending.range(from..end) {
+        let kend = k + held.len() as u64;
+        if kend <= cur {
+            continue;
+        }
+        if k > cur {
+            pieces.push((cur, (cur - off) as usize, (k - off) as usize));
+            cur = k;
+        }
+        let upto = kend.min(end);
+        let mine = bytes
+            .get((cur - off) as usize..(upto - off) as usize)
+            .unwrap_or_default();
+        let theirs = held
+            .get((cur - k) as usize..(upto - k) as usize)
+            .unwrap_or_default();
+        let differ = mine.iter().zip(theirs).filter(|(a, b)| a != b).count() as u64;
+        conflicting += differ;
+        same += (upto - cur) - differ;
+        cur = upto;
+        if cur >= end {
+            break;
+        }
+    }
+    if cur < end {
+        pieces.push((cur, (cur - off) as usize, bytes.len()));
+    }
+    (pieces, same, conflicting)
 }
 
 /// Gives up the bytes from `h.next` to `upto` (reported as a gap with its cause), then
