@@ -165,6 +165,8 @@ pub struct ReassemblyStats {
     /// signal; the first copy is kept), and the segments that carried them.
     pub conflicting_bytes: u64,
     pub conflicting_segments: u64,
+    /// SYN-ACKs (or SYNs) repeated with another initial sequence number before any byte.
+    pub syn_isns_differing: u64,
     pub gaps_not_captured: u64,
     pub gaps_snaplen: u64,
     pub gaps_buffer_limit: u64,
@@ -186,6 +188,43 @@ struct Half {
     fin_at: Option<u64>,
     /// Snaplen cuts of segments held out of order: end of the captured bytes → bytes missing.
     tails: BTreeMap<u64, u64>,
+    /// Other initial sequence numbers (+1) from repeated SYN-ACKs (or SYNs) that differ from
+    /// the first, while no byte was seen: the one the first data or the peer's first ACK
+    /// follows is taken ([`MAX_ISN_CANDIDATES`] at most).
+    other_bases: Vec<u32>,
+    /// Before its first byte, the peer acknowledged up to this stream offset.
+    acked_unseen: Option<u64>,
+}
+
+/// Different initial sequence numbers remembered per direction before its first byte.
+pub const MAX_ISN_CANDIDATES: usize = 4;
+
+impl Half {
+    /// Nothing seen yet: the stream start may still move to another SYN's ISN.
+    fn untouched(&self) -> bool {
+        self.next == 0 && self.pending.is_empty() && self.fin_at.is_none()
+    }
+
+    /// Takes, among the ISNs seen, the one `seq` (a first data byte, or the peer's ACK)
+    /// lies closest after.
+    fn choose_base(&mut self, seq: u32) {
+        if self.other_bases.is_empty() || !self.untouched() {
+            return;
+        }
+        let Some(first) = self.base else {
+            return;
+        };
+        let best = self
+            .other_bases
+            .iter()
+            .copied()
+            .chain(std::iter::once(first))
+            .min_by_key(|&b| seq.wrapping_sub(b));
+        if let Some(b) = best {
+            self.base = Some(b);
+        }
+        self.other_bases.clear();
+    }
 }
 
 struct Flow {
@@ -373,8 +412,19 @@ impl Reassembler {
                 flow.summary.saw_syn = true;
             }
             if let Some(h) = flow.half(dir) {
-                if h.base.is_none() {
-                    h.base = Some(seg.seq.wrapping_add(1));
+                let isn1 = seg.seq.wrapping_add(1);
+                match h.base {
+                    None => h.base = Some(isn1),
+                    Some(b)
+                        if b != isn1
+                            && h.untouched()
+                            && !h.other_bases.contains(&isn1)
+                            && h.other_bases.len() < MAX_ISN_CANDIDATES =>
+                    {
+                        h.other_bases.push(isn1);
+                        self.stats.syn_isns_differing += 1;
+                    }
+                    Some(_) => {}
                 }
             }
         }
@@ -383,6 +433,7 @@ impl Reassembler {
         // An ACK for bytes we never saw: the capture missed them.
         if seg.flags.ack {
             if let Some(other) = flow.half(dir.other()) {
+                other.choose_base(seg.ack);
                 if !other.stopped {
                     if let Some(base) = other.base {
                         let mut acked = unwrap_offset(other.next, seg.ack.wrapping_sub(base));
@@ -397,7 +448,14 @@ impl Reassembler {
                                 .next()
                                 .copied()
                                 .map_or(acked, |k| k.min(acked));
-                            if upto > other.next {
+                            if upto > other.next && other.untouched() {
+                                // Not one byte of that direction seen yet: the ACK may
+                                // have been captured before the data it acknowledges
+                                // (capture queues reorder). Wait for the first byte: a
+                                // gap only if it comes later than the stream start.
+                                other.acked_unseen =
+                                    Some(other.acked_unseen.unwrap_or(0).max(upto));
+                            } else if upto > other.next {
                                 self.stats.gaps_not_captured += 1;
                                 self.stats.gaps_snaplen += skip_to(
                                     other,
@@ -526,6 +584,21 @@ impl Reassembler {
             let id = f.id;
             if let Some(h) = f.halves.get_mut(dir.idx()) {
                 let mut buffered = self.buffered;
+                if let Some(acked) = h.acked_unseen.take() {
+                    if acked > h.next && !h.stopped {
+                        self.stats.gaps_not_captured += 1;
+                        self.stats.gaps_snaplen += skip_to(
+                            h,
+                            acked,
+                            GapCause::NotCaptured,
+                            id,
+                            dir,
+                            ts,
+                            &mut buffered,
+                            out,
+                        );
+                    }
+                }
                 while let Some((&off, _)) = h.pending.iter().next() {
                     if off > h.next {
                         self.stats.gaps_not_captured += 1;
@@ -588,6 +661,7 @@ fn data(
     stats: &mut ReassemblyStats,
     out: &mut Vec<Event>,
 ) {
+    h.choose_base(seg.seq);
     let base = *h.base.get_or_insert(seg.seq);
     let ts = seg.ts;
     let mut bytes: &[u8] = &seg.payload;
@@ -615,6 +689,17 @@ fn data(
         off += skip as u64;
     }
     let tail = u64::from(seg.missing_tail);
+    // The first byte of a direction the peer already acknowledged past: bytes before it
+    // were not captured (a gap up to it, within what was acknowledged), or it is the
+    // stream start after all (no gap: the ACK was captured first).
+    if let Some(acked) = h.acked_unseen.take() {
+        let upto = off.min(acked);
+        if upto > h.next {
+            stats.gaps_not_captured += 1;
+            stats.gaps_snaplen +=
+                skip_to(h, upto, GapCause::NotCaptured, id, dir, ts, buffered, out);
+        }
+    }
     // In order, but a held segment starts inside it: that copy came first. Deliver up to
     // it, and treat the rest as held bytes (compared, never delivered twice).
     let first_held = h

@@ -1190,3 +1190,105 @@ fn retransmitted_hello_after_a_gap_is_not_delivered_twice() {
     assert_eq!(stream(&evs, Dir::Up), b"KLMNOPQRST");
     assert_eq!(g.r.stats.retransmitted_bytes, 20);
 }
+
+#[test]
+fn several_synacks_with_different_isns_follow_the_one_the_data_follows() {
+    let (a, b) = (0x1111_0000_u32, 0x7777_0000_u32);
+    let mut g = Rig::new();
+    g.push(seg(1000, c(), s(), IC, 0, SYN, b""));
+    g.push(seg(1001, s(), c(), a, IC + 1, SYN_ACK, b""));
+    // The server answers again with another ISN; the client acknowledges that one.
+    g.push(seg(1002, s(), c(), b, IC + 1, SYN_ACK, b""));
+    g.push(seg(1003, c(), s(), IC + 1, b + 1, ACK, b"hello"));
+    g.push(seg(1004, s(), c(), b + 1, IC + 6, ACK, b"certificate"));
+    let evs = g.take();
+    assert_eq!(stream(&evs, Dir::Down), b"certificate");
+    assert!(gaps(&evs).is_empty(), "{:?}", gaps(&evs));
+    assert_eq!(g.r.stats.syn_isns_differing, 1);
+    assert_eq!(g.r.stats.retransmitted_bytes, 0);
+}
+
+#[test]
+fn several_synacks_the_first_one_still_wins_when_the_data_follows_it() {
+    let (a, b) = (0x1111_0000_u32, 0x7777_0000_u32);
+    let mut g = Rig::new();
+    g.push(seg(1000, c(), s(), IC, 0, SYN, b""));
+    g.push(seg(1001, s(), c(), a, IC + 1, SYN_ACK, b""));
+    g.push(seg(1002, s(), c(), b, IC + 1, SYN_ACK, b""));
+    // No ACK from the client yet: the server's first byte decides.
+    g.push(seg(1003, s(), c(), a + 1, IC + 1, ACK, b"banner"));
+    g.push(seg(1004, c(), s(), IC + 1, a + 7, ACK, b""));
+    let evs = g.take();
+    assert_eq!(stream(&evs, Dir::Down), b"banner");
+    assert!(gaps(&evs).is_empty(), "{:?}", gaps(&evs));
+}
+
+#[test]
+fn ack_captured_before_the_first_server_bytes_is_not_a_gap() {
+    // Server ISN 0xfffffffe: its stream starts at 0xffffffff and wraps. The client's ACK
+    // for the first 6 bytes is captured before the bytes themselves.
+    let is = 0xffff_fffe_u32;
+    let mut g = Rig::new();
+    g.handshake(IC, is);
+    g.push(seg(
+        1010,
+        c(),
+        s(),
+        IC + 1,
+        is.wrapping_add(1),
+        ACK,
+        b"hello",
+    ));
+    g.push(seg(1011, c(), s(), IC + 6, is.wrapping_add(7), ACK, b""));
+    g.push(seg(
+        1012,
+        s(),
+        c(),
+        is.wrapping_add(1),
+        IC + 6,
+        ACK,
+        b"world!",
+    ));
+    g.push(seg(
+        1013,
+        s(),
+        c(),
+        is.wrapping_add(7),
+        IC + 6,
+        ACK,
+        b"more",
+    ));
+    let evs = g.take();
+    assert_eq!(stream(&evs, Dir::Down), b"world!more");
+    assert!(gaps(&evs).is_empty(), "{:?}", gaps(&evs));
+}
+
+#[test]
+fn first_server_bytes_acked_but_never_captured_resynchronise_after_the_gap() {
+    let is = 0xffff_fffe_u32;
+    let mut g = Rig::new();
+    g.handshake(IC, is);
+    g.push(seg(
+        1010,
+        c(),
+        s(),
+        IC + 1,
+        is.wrapping_add(1),
+        ACK,
+        b"hello",
+    ));
+    g.push(seg(1011, c(), s(), IC + 6, is.wrapping_add(7), ACK, b""));
+    // Bytes 0..6 never captured; the stream goes on from 6.
+    g.push(seg(
+        1012,
+        s(),
+        c(),
+        is.wrapping_add(7),
+        IC + 6,
+        ACK,
+        b"more",
+    ));
+    let evs = g.take();
+    assert_eq!(gaps(&evs), vec![(Dir::Down, 6, GapCause::NotCaptured)]);
+    assert_eq!(stream(&evs, Dir::Down), b"more");
+}
