@@ -181,6 +181,102 @@ fn progress_bar(name: &str, total: Option<u64>) -> indicatif::ProgressBar {
     pb
 }
 
+/// Probes held after they complete so that a streamed report keeps time order: a probe
+/// is written once capture time has passed its start by [`Reorder::window`] (the probe
+/// timeout plus [`REORDER_SLACK_SECS`]), or when more than [`REORDER_MAX_PROBES`] wait.
+pub struct Reorder {
+    held: std::collections::BTreeMap<(Timestamp, u64), Probe>,
+    seq: u64,
+    window: f64,
+    /// Probes written before their window passed because too many waited.
+    pub forced: u64,
+}
+
+/// Seconds added to the probe timeout for the reorder window of a streamed report.
+pub const REORDER_SLACK_SECS: f64 = 2.0;
+/// Completed probes held at most for a streamed report.
+pub const REORDER_MAX_PROBES: usize = 65_536;
+
+impl Reorder {
+    pub fn new(probe_timeout_secs: f64) -> Self {
+        Reorder {
+            held: std::collections::BTreeMap::new(),
+            seq: 0,
+            window: probe_timeout_secs + REORDER_SLACK_SECS,
+            forced: 0,
+        }
+    }
+
+    pub fn push(&mut self, p: Probe) {
+        self.seq += 1;
+        self.held.insert((p.ts, self.seq), p);
+    }
+
+    /// Moves to `out`, in time order, the probes whose window has passed at `now` (all of
+    /// them when `now` is `None`).
+    pub fn ready(&mut self, now: Option<Timestamp>, out: &mut Vec<Probe>) {
+        loop {
+            let over = self.held.len() > REORDER_MAX_PROBES;
+            let Some(entry) = self.held.first_entry() else {
+                break;
+            };
+            let due = match now {
+                None => true,
+                Some(now) => now.secs_since(&entry.key().0) > self.window,
+            };
+            let forced = !due && over;
+            if !due && !forced {
+                break;
+            }
+            if forced {
+                self.forced += 1;
+            }
+            out.push(entry.remove());
+        }
+    }
+}
+
+/// Where completed probes go: kept for a report written at the end (table, timeline), or
+/// written as they complete, in time order (JSON).
+enum Sink {
+    Collect(Collector),
+    Stream {
+        reorder: Reorder,
+        numbering: Box<correlate::Numbering>,
+        writer: Box<dyn report::Writer>,
+        out_of_window: Vec<Probe>,
+    },
+}
+
+impl Sink {
+    fn add(
+        &mut self,
+        ready: &mut Vec<Probe>,
+        now: Option<Timestamp>,
+        out: &mut dyn Write,
+    ) -> Result<(), Error> {
+        match self {
+            Sink::Collect(c) => c.add(ready),
+            Sink::Stream {
+                reorder,
+                numbering,
+                writer,
+                out_of_window,
+            } => {
+                for p in ready.drain(..) {
+                    reorder.push(p);
+                }
+                reorder.ready(now, out_of_window);
+                for mut p in out_of_window.drain(..) {
+                    numbering.add(&mut p);
+                    writer.probe(&p, out)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Opens every input (and the `-w` file), in the order given. Nothing is read yet beyond
 /// each file's header, so privileges can be dropped after this.
 pub struct Opened {
@@ -229,8 +325,25 @@ pub fn run_opened(
         mut save,
     } = opened;
     let mut pipeline = Pipeline::new(cfg.bounds);
-    let mut collector = Collector::new(cfg.bounds.correlate);
+    let writer = report::writer(cfg.format, cfg.output);
+    // JSON is written as probes complete (bounded memory: the groups and per-client
+    // summaries come from bounded tables, as in a live capture); the table and the
+    // timeline lay out the whole capture at once, so their probes are kept.
+    let mut sink = if cfg.format == Format::Json && writer.streams() {
+        Sink::Stream {
+            reorder: Reorder::new(cfg.bounds.correlate.probe_timeout_secs),
+            numbering: Box::new(correlate::Numbering::new(
+                cfg.bounds.correlate,
+                cfg.bounds.correlate.groups,
+            )),
+            writer,
+            out_of_window: Vec::new(),
+        }
+    } else {
+        Sink::Collect(Collector::new(cfg.bounds.correlate))
+    };
     let mut ready = Vec::new();
+    let mut now: Option<Timestamp> = None;
     let files: Vec<String> = sources.iter().map(|s| s.name().to_string()).collect();
     let mut damage: Option<Error> = None;
     let mut interrupted = false;
@@ -264,6 +377,7 @@ pub fn run_opened(
             break;
         };
         if let Some(pkt) = src.packet() {
+            now = Some(now.map_or(pkt.ts, |n| n.max(pkt.ts)));
             let pass = match &mut filter {
                 Some(f) => f.matches(&pkt)?,
                 None => true,
@@ -279,7 +393,7 @@ pub fn run_opened(
                         ready.truncate(usize::try_from(m - taken).unwrap_or(usize::MAX));
                     }
                     taken += ready.len() as u64;
-                    collector.add(&mut ready);
+                    sink.add(&mut ready, now, out)?;
                 }
             }
         }
@@ -322,15 +436,13 @@ pub fn run_opened(
     if let Some(m) = cfg.max_probes {
         ready.truncate(usize::try_from(m.saturating_sub(taken)).unwrap_or(usize::MAX));
     }
-    collector.add(&mut ready);
+    sink.add(&mut ready, None, out)?;
     let mut stats = pipeline.stats();
     for src in &sources {
         for (k, n) in &src.problems {
             *stats.decode.problems.entry(k).or_insert(0) += n;
         }
     }
-    let (report, counters) = collector.finish();
-    stats.correlate.absorb(&counters);
     stats.files = files;
     for &l in &stats.decode.unknown_link_types {
         let _ = writeln!(
@@ -341,7 +453,34 @@ pub fn run_opened(
             }
         );
     }
-    report::write(cfg.format, &report, &stats, out, cfg.output)?;
+    match sink {
+        Sink::Collect(collector) => {
+            let (report, counters) = collector.finish();
+            stats.correlate.absorb(&counters);
+            report::write(cfg.format, &report, &stats, out, cfg.output)?;
+        }
+        Sink::Stream {
+            reorder,
+            numbering,
+            mut writer,
+            ..
+        } => {
+            let (groups, clients, counters) = numbering.finish(0);
+            stats.correlate.absorb(&counters);
+            stats.reorder_forced = reorder.forced;
+            let report = correlate::Report {
+                probes: Vec::new(),
+                clients,
+                groups,
+            };
+            let end = report::End {
+                report: &report,
+                stats: &stats,
+                streamed: true,
+            };
+            writer.finish(&end, out)?;
+        }
+    }
     if let Some(e) = damage {
         return Err(e);
     }

@@ -267,3 +267,71 @@ fn ctrl_c_on_standard_input_reports_what_was_found_and_exits_130() {
     );
     assert_eq!(v.last().unwrap()["type"], json!("stats"));
 }
+
+#[test]
+fn standard_input_json_streams_probes_before_the_input_ends() {
+    use std::io::{BufRead, Write};
+    use std::process::{Command, Stdio};
+    // mail-fanout.pcap, then tls13.pcap (captured 6 s later) on one pipe, as tcpdump -w -
+    // would write them; the pipe stays open.
+    let first = std::fs::read(sample("mail-fanout.pcap")).unwrap();
+    let second = std::fs::read(sample("tls13.pcap")).unwrap();
+    assert_eq!(first[..24], second[..24], "same pcap header");
+    let mut child = Command::new(bin())
+        .args(["-r", "-", "--format", "json", "--probe-timeout", "1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    stdin.write_all(&first).unwrap();
+    stdin.write_all(&second[24..]).unwrap();
+    stdin.flush().unwrap();
+    // The probes of mail-fanout.pcap are written while the pipe is still open.
+    let want = of_type(&json_of(&sample("mail-fanout.pcap")), "probe").len();
+    let mut early = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while early.len() < want && std::time::Instant::now() < deadline {
+        if let Ok(l) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            early.push(l);
+        }
+    }
+    let early: Vec<Value> = early
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        early.len(),
+        want,
+        "probes written before the end of the input"
+    );
+    assert!(early.iter().all(|v| v["type"] == "probe"));
+    drop(stdin);
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert_eq!(status.code(), Some(0));
+    let rest: Vec<Value> = rest
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rest.last().unwrap()["type"], json!("stats"));
+    let later = of_type(&rest, "probe");
+    let tls13 = of_type(&json_of(&sample("tls13.pcap")), "probe").len();
+    assert_eq!(
+        later.len(),
+        tls13,
+        "tls13.pcap's probes come at the end of the input"
+    );
+}
