@@ -351,6 +351,9 @@ pub fn run_opened(
     let pb = cfg.progress.then(|| progress_bar(&files.join(", "), total));
     // Every source shows its first packet; `live` lists those not at their end.
     let mut live: Vec<usize> = Vec::new();
+    for src in sources.iter_mut() {
+        src.start()?;
+    }
     for (i, src) in sources.iter_mut().enumerate() {
         match src.advance() {
             Ok(None) => live.push(i),

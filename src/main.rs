@@ -107,7 +107,8 @@ struct Cli {
     #[arg(long, value_name = "TIME", requires = "interface", value_parser = humantime::parse_duration)]
     duration: Option<std::time::Duration>,
 
-    /// Live: the unprivileged user to switch to once the interface is open (when run as root).
+    /// The unprivileged user to switch to once the interface (or every input file) is open,
+    /// when run as root; otherwise every capability is dropped.
     #[arg(long, value_name = "NAME", default_value = "nobody")]
     user: String,
 
@@ -303,9 +304,18 @@ fn main() -> ExitCode {
         max_probes: cli.count,
         stop: Some(stop),
     };
+    // Every input and the -w file are opened first; then privileges go, as for a live
+    // capture: no packet is parsed as root.
+    let opened = match probewatch::open_inputs(&cfg) {
+        Ok(o) => o,
+        Err(e) => return exit(Err(e)),
+    };
+    if let Err(e) = probewatch::privs::drop_privileges(&cli.user) {
+        return exit(Err(e));
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let result = probewatch::run(&cfg, &mut out);
+    let result = probewatch::run_opened(&cfg, opened, &mut out, &mut std::io::stderr());
     let _ = out.flush();
     exit(result)
 }

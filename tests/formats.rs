@@ -335,3 +335,49 @@ fn standard_input_json_streams_probes_before_the_input_ends() {
         "tls13.pcap's probes come at the end of the input"
     );
 }
+
+#[test]
+fn reading_a_file_as_root_parses_it_as_an_unprivileged_user() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root (CI runs as root)");
+        return;
+    }
+    let mut child = Command::new(bin())
+        .args(["-r", "-", "--format", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(&std::fs::read(sample("tls13.pcap")).unwrap())
+        .unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let field = |name: &str| -> String {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("{name} in {status}"))
+            .trim()
+            .to_string()
+    };
+    for id in field("Uid:")
+        .split_whitespace()
+        .chain(field("Gid:").split_whitespace())
+    {
+        assert_ne!(id, "0", "running as root while parsing: {status}");
+    }
+    assert_eq!(field("CapEff:"), "0000000000000000");
+    assert_eq!(field("CapPrm:"), "0000000000000000");
+    assert_eq!(field("NoNewPrivs:"), "1");
+    let v = lines(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(probes(&v, "tls").len(), 1, "the file was still read whole");
+}

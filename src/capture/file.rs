@@ -341,8 +341,19 @@ impl FileSource {
             link_types: Vec::new(),
             stop: None,
         };
-        src.read_header()?;
+        if !stream {
+            src.start()?;
+        }
         Ok(src)
+    }
+
+    /// Reads the file header (once). A file's is read when it is opened; standard input's
+    /// when reading starts, so that waiting on a quiet pipe happens with privileges dropped.
+    pub fn start(&mut self) -> Result<(), Error> {
+        if matches!(self.format, Format::Unknown) {
+            self.read_header()?;
+        }
+        Ok(())
     }
 
     /// Makes reads give up (returning [`Stopped::Interrupted`]) once `stop` is set, even
@@ -735,6 +746,7 @@ impl FileSource {
 
     /// Reads on to the next packet, which [`FileSource::packet`] then shows.
     pub fn advance(&mut self) -> Result<Option<Stopped>, Error> {
+        self.start()?;
         self.pending = None;
         loop {
             let loc = match self.record() {
