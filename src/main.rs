@@ -134,6 +134,14 @@ struct Cli {
     #[arg(short = 'n', action = clap::ArgAction::Count)]
     numeric: u8,
 
+    /// tcpdump's quiet output (names only): not available yet; refused with a sentence.
+    #[arg(short = 'q', hide = true)]
+    quiet: bool,
+
+    /// tcpdump's verbose output: not available yet; refused with a sentence.
+    #[arg(short = 'v', action = clap::ArgAction::Count, hide = true)]
+    verbose: u8,
+
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -207,6 +215,14 @@ fn main() -> ExitCode {
         }
     };
     let _ = cli.numeric; // addresses are never resolved
+    if cli.quiet || cli.verbose > 0 {
+        let flag = if cli.quiet { "-q" } else { "-v" };
+        eprintln!(
+            "probewatch: {flag} (tcpdump's {} output) is not available yet; use --format json and pick the keys you need, e.g. `--format json | jq -r 'select(.type==\"probe\") | .name'`",
+            if cli.quiet { "quiet" } else { "verbose" }
+        );
+        return ExitCode::from(2);
+    }
     let mut bounds = Bounds::default();
     bounds.reassembly.max_flows = cli.max_flows.max(1);
     bounds.reassembly.max_buffer = cli.max_buffer;

@@ -381,3 +381,15 @@ fn reading_a_file_as_root_parses_it_as_an_unprivileged_user() {
     let v = lines(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(probes(&v, "tls").len(), 1, "the file was still read whole");
 }
+
+#[test]
+fn quiet_and_verbose_are_refused_with_a_sentence_not_ignored() {
+    let f = sample("tls13.pcap");
+    for flag in ["-q", "-v", "-vv"] {
+        let r = run(&["-r", f.to_str().unwrap(), "port", "443", flag]);
+        assert_eq!(r.code, 2, "{flag}: {}", r.stderr);
+        assert!(r.stderr.contains("is not available yet"), "{}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+        assert!(r.stdout.is_empty());
+    }
+}
