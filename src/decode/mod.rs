@@ -276,6 +276,21 @@ impl Decoder {
                         return self.decode_ip(ts, inner, depth + 1);
                     }
                 }
+                // Geneve (UDP 6081, e.g. AWS Gateway Load Balancer) and GTP-U (UDP 2152,
+                // mobile cores) the same way.
+                if depth < 4 {
+                    let inner = if dp == 6081 || sp == 6081 {
+                        link::geneve_inner_ip(payload)
+                    } else if dp == 2152 || sp == 2152 {
+                        link::gtpu_inner_ip(payload)
+                    } else {
+                        None
+                    };
+                    if let Some(inner) = inner {
+                        self.stats.udp += 1;
+                        return self.decode_ip(ts, inner, depth + 1);
+                    }
+                }
                 if truncated {
                     self.stats.problem(if cut {
                         "snaplen_truncated"
