@@ -393,3 +393,19 @@ fn quiet_and_verbose_are_refused_with_a_sentence_not_ignored() {
         assert!(r.stdout.is_empty());
     }
 }
+
+#[test]
+fn write_with_r_refuses_a_second_link_type_with_a_sentence() {
+    let out = std::env::temp_dir().join(format!("probewatch-w2-{}.pcap", std::process::id()));
+    let f = format_sample("merged-linktypes.pcapng");
+    let r = run(&["-r", f.to_str().unwrap(), "-w", out.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("a pcap file holds one link type"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("DLT_EN10MB (1)"), "{}", r.stderr);
+    let _ = std::fs::remove_file(&out);
+}

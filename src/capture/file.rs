@@ -22,7 +22,7 @@ use crate::error::Error;
 
 /// Bytes read at once from a capture file (standard input hands over whatever each read
 /// returned, so a pipe is followed as it comes).
-pub const CHUNK_BYTES: usize = 4 << 20;
+pub const CHUNK_BYTES: usize = 1 << 20;
 /// Chunks read ahead per input.
 pub const CHUNKS_IN_FLIGHT: usize = 2;
 /// The largest pcap record or pcapng block accepted; a larger length is damage.
