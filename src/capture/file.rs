@@ -29,6 +29,8 @@ pub const CHUNKS_IN_FLIGHT: usize = 2;
 pub const MAX_BLOCK_BYTES: usize = 64 << 20;
 
 const PCAPNG_SHB: u32 = 0x0A0D_0D0A;
+/// The latest timestamp believed (later ones are taken as this).
+const MAX_TS_SECS: i64 = 1 << 40;
 
 /// How an input is compressed, by its first bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -322,7 +324,20 @@ impl FileSource {
             }
             Input::Stdin => (Box::new(std::io::stdin()), None, true),
         };
-        let chunks = Chunks::start(&name, source, stream, chunk)?;
+        Self::from_reader(name, source, file_size, stream, chunk)
+    }
+
+    /// Reads a capture from any reader, `chunk` bytes at a time (at least 1). `stream`:
+    /// hand over what each read returned (a pipe), and read the header only when reading
+    /// starts.
+    pub fn from_reader(
+        name: String,
+        source: Box<dyn Read + Send>,
+        file_size: Option<u64>,
+        stream: bool,
+        chunk: usize,
+    ) -> Result<FileSource, Error> {
+        let chunks = Chunks::start(&name, source, stream, chunk.max(1))?;
         let mut src = FileSource {
             name,
             chunks,
@@ -688,12 +703,13 @@ impl FileSource {
                 let frac = units % iface.resolution;
                 let nanos =
                     (u128::from(frac) * 1_000_000_000 / u128::from(iface.resolution)) as u32;
-                Timestamp::new(
-                    i64::try_from(secs)
-                        .unwrap_or(i64::MAX)
-                        .saturating_add(iface.offset),
-                    nanos,
-                )
+                // Clamped to 0 .. 2^40 s (year ~36,800), so that time arithmetic on
+                // hostile timestamps never overflows.
+                let secs = i64::try_from(secs)
+                    .unwrap_or(i64::MAX)
+                    .saturating_add(iface.offset)
+                    .clamp(0, MAX_TS_SECS);
+                Timestamp::new(secs, nanos)
             }
             None => self.last_ts,
         };
@@ -903,5 +919,99 @@ impl PcapWriter {
     pub fn flush(&mut self) -> Result<(), Error> {
         use std::io::Write;
         self.out.flush().map_err(|e| self.io(&e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )]
+    use super::*;
+
+    type Seen = (Timestamp, i32, u32, Vec<u8>);
+
+    fn read_all(bytes: &[u8], chunk: usize) -> (Vec<Seen>, Option<String>) {
+        let src = FileSource::from_reader(
+            "test".into(),
+            Box::new(std::io::Cursor::new(bytes.to_vec())),
+            None,
+            false,
+            chunk,
+        );
+        let mut src = match src {
+            Ok(s) => s,
+            Err(e) => return (Vec::new(), Some(e.to_string())),
+        };
+        let mut out = Vec::new();
+        loop {
+            match src.advance() {
+                Ok(None) => {
+                    let p = src.packet().unwrap();
+                    out.push((p.ts, p.link.0, p.wire_len, p.data.to_vec()));
+                }
+                Ok(Some(_)) => return (out, None),
+                Err(e) => return (out, Some(e.to_string())),
+            }
+        }
+    }
+
+    fn sample(name: &str) -> Vec<u8> {
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("samples")
+                .join(name),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn records_straddling_chunks_read_the_same_at_any_chunk_size() {
+        for name in [
+            "mail-fanout.pcap",
+            "pcapng-mixed.pcapng",
+            "formats/merged-linktypes.pcapng",
+            "formats/wildcard-apex-be.pcap",
+            "formats/wildcard-apex-modified.pcap",
+            "formats/wildcard-apex-nsec.pcap",
+            "formats/wildcard-apex.pcap.zst",
+        ] {
+            let bytes = sample(name);
+            let (want, err) = read_all(&bytes, 1 << 20);
+            assert!(err.is_none(), "{name}: {err:?}");
+            assert!(want.len() > 10, "{name}");
+            for chunk in [1, 3, 16, 25, 1000, 4096] {
+                let (got, err) = read_all(&bytes, chunk);
+                assert!(err.is_none(), "{name} at {chunk}: {err:?}");
+                assert_eq!(got, want, "{name} at chunk {chunk}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_cut_inside_a_record_keeps_every_packet_before_it() {
+        let bytes = sample("mail-fanout.pcap");
+        let (all, _) = read_all(&bytes, 1 << 20);
+        let cut = &bytes[..bytes.len() - 10];
+        for chunk in [7, 1 << 20] {
+            let (got, err) = read_all(cut, chunk);
+            assert_eq!(got.len(), all.len() - 1, "chunk {chunk}");
+            assert!(err.unwrap().contains("cut short"));
+        }
+    }
+
+    #[test]
+    fn pcapng_block_lengths_that_lie_are_damage_not_a_panic() {
+        let mut bytes = sample("pcapng-mixed.pcapng");
+        // The second block's length: 13 (not a multiple of 4), then 2^31.
+        let shb_len = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+        for bad in [13u32, 1 << 31, 4] {
+            bytes[shb_len + 4..shb_len + 8].copy_from_slice(&bad.to_le_bytes());
+            let (_, err) = read_all(&bytes, 64);
+            assert!(err.unwrap().contains("damaged"), "length {bad}");
+        }
     }
 }
