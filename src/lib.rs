@@ -356,7 +356,7 @@ pub fn run_opened(
     }
     for (i, src) in sources.iter_mut().enumerate() {
         match src.advance() {
-            Ok(None) => live.push(i),
+            Ok(None) | Ok(Some(Stopped::Quiet)) => live.push(i),
             Ok(Some(Stopped::End)) => {}
             Ok(Some(Stopped::Interrupted)) => interrupted = true,
             Err(e) => {
@@ -365,6 +365,7 @@ pub fn run_opened(
         }
     }
     let mut taken: u64 = 0;
+    let mut quiet_for = std::time::Duration::ZERO;
     let mut since_progress: u32 = 0;
     let full = |taken: u64| cfg.max_probes.is_some_and(|m| taken >= m);
     while !interrupted && !full(taken) {
@@ -401,7 +402,24 @@ pub fn run_opened(
             }
         }
         match src.advance() {
-            Ok(None) => {}
+            Ok(None) => quiet_for = std::time::Duration::ZERO,
+            Ok(Some(Stopped::Quiet)) => {
+                // A quiet pipe (`tcpdump -w - | probewatch -r -`): let capture time pass
+                // with the wall clock, as a live capture does, so that waiting probes are
+                // reported.
+                quiet_for += capture::file::QUIET_AFTER;
+                if let Some(n) = now {
+                    let secs = i64::try_from(quiet_for.as_secs()).unwrap_or(0);
+                    let est = Timestamp::new(n.secs.saturating_add(secs), n.nanos);
+                    pipeline.tick(est);
+                    pipeline.take_probes(&mut ready);
+                    if let Some(m) = cfg.max_probes {
+                        ready.truncate(usize::try_from(m - taken).unwrap_or(usize::MAX));
+                    }
+                    taken += ready.len() as u64;
+                    sink.add(&mut ready, Some(est), out)?;
+                }
+            }
             Ok(Some(Stopped::End)) => {
                 live.remove(slot);
             }

@@ -409,3 +409,48 @@ fn write_with_r_refuses_a_second_link_type_with_a_sentence() {
     assert!(r.stderr.contains("DLT_EN10MB (1)"), "{}", r.stderr);
     let _ = std::fs::remove_file(&out);
 }
+
+#[test]
+fn a_quiet_pipe_still_gets_its_probes_written() {
+    use std::io::{BufRead, Write};
+    use std::process::{Command, Stdio};
+    // One capture, then the pipe stays open and silent (a remote tcpdump with no traffic):
+    // capture time passes with the wall clock, as in a live capture.
+    let bytes = std::fs::read(sample("mail-fanout.pcap")).unwrap();
+    let mut child = Command::new(bin())
+        .args(["-r", "-", "--format", "json", "--probe-timeout", "1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    stdin.write_all(&bytes).unwrap();
+    stdin.flush().unwrap();
+    let want = of_type(&json_of(&sample("mail-fanout.pcap")), "probe").len();
+    let mut got = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while got.len() < want && std::time::Instant::now() < deadline {
+        if let Ok(l) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            got.push(l);
+        }
+    }
+    assert_eq!(
+        got.len(),
+        want,
+        "probes written while the pipe is open and quiet"
+    );
+    drop(stdin);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    reader.join().unwrap();
+}

@@ -266,6 +266,8 @@ pub struct FileSource {
     /// Every link type of the file, in the order they were declared.
     pub link_types: Vec<LinkType>,
     stop: Option<Arc<AtomicBool>>,
+    /// Standard input (a pipe): chunks are handed over as they come.
+    stream: bool,
 }
 
 /// Why [`FileSource::advance`] returned without a packet.
@@ -273,7 +275,13 @@ pub struct FileSource {
 pub enum Stopped {
     End,
     Interrupted,
+    /// Standard input: nothing arrived for [`QUIET_AFTER`] between two records; call
+    /// again to go on waiting.
+    Quiet,
 }
+
+/// How long a quiet pipe is waited on before [`FileSource::advance`] says so.
+pub const QUIET_AFTER: Duration = Duration::from_secs(1);
 
 fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
@@ -355,6 +363,7 @@ impl FileSource {
             problems: BTreeMap::new(),
             link_types: Vec::new(),
             stop: None,
+            stream,
         };
         if !stream {
             src.start()?;
@@ -413,7 +422,19 @@ impl FileSource {
 
     /// The next chunk from the reading thread; `Ok(false)` at the end.
     fn next_chunk(&mut self) -> Result<bool, Result<Stopped, Error>> {
+        self.next_chunk_within(None)
+    }
+
+    /// [`FileSource::next_chunk`], giving up with [`Stopped::Quiet`] after `quiet`.
+    fn next_chunk_within(
+        &mut self,
+        quiet: Option<Duration>,
+    ) -> Result<bool, Result<Stopped, Error>> {
+        let started = std::time::Instant::now();
         loop {
+            if quiet.is_some_and(|q| started.elapsed() >= q) {
+                return Err(Ok(Stopped::Quiet));
+            }
             if let Some(stop) = &self.stop {
                 if stop.load(Ordering::Relaxed) {
                     return Err(Ok(Stopped::Interrupted));
@@ -535,7 +556,10 @@ impl FileSource {
                 self.bytes_read += need as u64;
                 return Ok(Some(Loc::Carry(0, need)));
             }
-            if self.pos >= self.chunk_len && (self.ended || !self.next_chunk()?) {
+            // Between two records of a pipe, a long wait is reported (the caller lets
+            // time pass); inside a record, the rest is waited for.
+            let quiet = (self.stream && self.carry.is_empty()).then_some(QUIET_AFTER);
+            if self.pos >= self.chunk_len && (self.ended || !self.next_chunk_within(quiet)?) {
                 if self.carry.is_empty() {
                     return Ok(None);
                 }
