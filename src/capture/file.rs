@@ -23,6 +23,8 @@ use crate::error::Error;
 /// Bytes read at once from a capture file (standard input hands over whatever each read
 /// returned, so a pipe is followed as it comes).
 pub const CHUNK_BYTES: usize = 1 << 20;
+/// The smallest chunk, when many inputs are merged.
+pub const MIN_CHUNK_BYTES: usize = 16 << 10;
 /// Chunks read ahead per input.
 pub const CHUNKS_IN_FLIGHT: usize = 2;
 /// The largest pcap record or pcapng block accepted; a larger length is damage.
@@ -305,7 +307,8 @@ impl FileSource {
     /// are merged) makes each one's chunks smaller, so memory stays bounded.
     pub fn open(input: &Input, files_at_once: usize) -> Result<FileSource, Error> {
         let name = input.display_name();
-        let chunk = (CHUNK_BYTES / files_at_once.max(1)).clamp(256 << 10, CHUNK_BYTES);
+        // Many inputs merged (a directory of rotated captures) share the read-ahead memory.
+        let chunk = (CHUNK_BYTES / files_at_once.max(1)).clamp(MIN_CHUNK_BYTES, CHUNK_BYTES);
         let (source, file_size, stream): (Box<dyn Read + Send>, Option<u64>, bool) = match input {
             Input::File(p) => {
                 let meta = std::fs::metadata(p).map_err(|e| Error::Open {
