@@ -19,7 +19,7 @@ fn reassemble(d: &[u8]) -> Result<usize, String> {
     fuzzing::reassemble(d).map(|n| n as usize)
 }
 
-const TARGETS: [(&str, Target); 8] = [
+const TARGETS: [(&str, Target); 9] = [
     ("decode", decode),
     ("reassemble", reassemble),
     ("tls", fuzzing::tls),
@@ -28,6 +28,7 @@ const TARGETS: [(&str, Target); 8] = [
     ("http", fuzzing::http),
     ("quic", fuzzing::quic),
     ("pipeline", fuzzing::pipeline),
+    ("capture", fuzzing::capture_file),
 ];
 
 /// Runs every file of one target's directory; returns how many ran.

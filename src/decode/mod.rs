@@ -7,7 +7,7 @@
 //! packet is counted by kind in [`DecodeStats`] and skipped.
 
 mod defrag;
-mod link;
+pub mod link;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
@@ -272,6 +272,21 @@ impl Decoder {
                 // (the inner packet reports its own snaplen cut).
                 if (dp == 4789 || sp == 4789) && depth < 4 {
                     if let Some(inner) = link::vxlan_inner_ip(payload) {
+                        self.stats.udp += 1;
+                        return self.decode_ip(ts, inner, depth + 1);
+                    }
+                }
+                // Geneve (UDP 6081, e.g. AWS Gateway Load Balancer) and GTP-U (UDP 2152,
+                // mobile cores) the same way.
+                if depth < 4 {
+                    let inner = if dp == 6081 || sp == 6081 {
+                        link::geneve_inner_ip(payload)
+                    } else if dp == 2152 || sp == 2152 {
+                        link::gtpu_inner_ip(payload)
+                    } else {
+                        None
+                    };
+                    if let Some(inner) = inner {
                         self.stats.udp += 1;
                         return self.decode_ip(ts, inner, depth + 1);
                     }
