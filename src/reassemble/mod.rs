@@ -474,16 +474,15 @@ impl Reassembler {
                                     Some(other.acked_unseen.unwrap_or(0).max(upto));
                             } else if upto > other.next {
                                 self.stats.gaps_not_captured += 1;
-                                self.stats.gaps_snaplen += skip_to(
-                                    other,
-                                    upto,
-                                    GapCause::NotCaptured,
+                                let mut e = Emit {
                                     id,
-                                    dir.other(),
+                                    dir: dir.other(),
                                     ts,
-                                    &mut buffered,
+                                    buffered: &mut buffered,
                                     out,
-                                );
+                                };
+                                self.stats.gaps_snaplen +=
+                                    skip_to(other, upto, GapCause::NotCaptured, &mut e);
                             }
                         }
                     }
@@ -496,16 +495,14 @@ impl Reassembler {
                     self.stats.bytes_skipped_after_handshake +=
                         seg.payload.len() as u64 + u64::from(seg.missing_tail);
                 } else {
-                    data(
-                        h,
+                    let mut e = Emit {
                         id,
                         dir,
-                        &seg,
-                        &limits,
-                        &mut buffered,
-                        &mut self.stats,
+                        ts: seg.ts,
+                        buffered: &mut buffered,
                         out,
-                    );
+                    };
+                    data(h, &seg, &limits, &mut self.stats, &mut e);
                 }
             }
         }
@@ -601,19 +598,17 @@ impl Reassembler {
             let id = f.id;
             if let Some(h) = f.halves.get_mut(dir.idx()) {
                 let mut buffered = self.buffered;
+                let mut e = Emit {
+                    id,
+                    dir,
+                    ts,
+                    buffered: &mut buffered,
+                    out,
+                };
                 if let Some(acked) = h.acked_unseen.take() {
                     if acked > h.next && !h.stopped {
                         self.stats.gaps_not_captured += 1;
-                        self.stats.gaps_snaplen += skip_to(
-                            h,
-                            acked,
-                            GapCause::NotCaptured,
-                            id,
-                            dir,
-                            ts,
-                            &mut buffered,
-                            out,
-                        );
+                        self.stats.gaps_snaplen += skip_to(h, acked, GapCause::NotCaptured, &mut e);
                     }
                 }
                 while let Some((&off, _)) = h.pending.iter().next() {
@@ -622,24 +617,15 @@ impl Reassembler {
                     }
                     let upto = off.max(h.next);
                     self.stats.gaps_snaplen += if upto > h.next {
-                        skip_to(
-                            h,
-                            upto,
-                            GapCause::NotCaptured,
-                            id,
-                            dir,
-                            ts,
-                            &mut buffered,
-                            out,
-                        )
+                        skip_to(h, upto, GapCause::NotCaptured, &mut e)
                     } else {
-                        drain(h, id, dir, ts, &mut buffered, out)
+                        drain(h, &mut e)
                     };
                     if h.pending.is_empty() {
                         break;
                     }
                 }
-                self.stats.gaps_snaplen += drain(h, id, dir, ts, &mut buffered, out);
+                self.stats.gaps_snaplen += drain(h, &mut e);
                 self.buffered = buffered;
             }
         }
@@ -667,17 +653,30 @@ fn unwrap_offset(near: u64, rel32: u32) -> u64 {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn data(
-    h: &mut Half,
+/// Where one direction's events go: the flow and direction they are about, the time,
+/// the table-wide count of bytes held, and the output.
+struct Emit<'a> {
     id: FlowId,
     dir: Dir,
+    ts: Timestamp,
+    buffered: &'a mut usize,
+    out: &'a mut Vec<Event>,
+}
+
+impl Emit<'_> {
+    fn push(&mut self, ev: Event) {
+        self.out.push(ev);
+    }
+}
+
+fn data(
+    h: &mut Half,
     seg: &Segment<'_>,
     limits: &Limits,
-    buffered: &mut usize,
     stats: &mut ReassemblyStats,
-    out: &mut Vec<Event>,
+    e: &mut Emit<'_>,
 ) {
+    let (id, dir) = (e.id, e.dir);
     h.choose_base(seg.seq);
     let base = *h.base.get_or_insert(seg.seq);
     let ts = seg.ts;
@@ -713,8 +712,7 @@ fn data(
         let upto = off.min(acked);
         if upto > h.next {
             stats.gaps_not_captured += 1;
-            stats.gaps_snaplen +=
-                skip_to(h, upto, GapCause::NotCaptured, id, dir, ts, buffered, out);
+            stats.gaps_snaplen += skip_to(h, upto, GapCause::NotCaptured, e);
         }
     }
     // In order, but a held segment starts inside it: that copy came first. Deliver up to
@@ -727,7 +725,7 @@ fn data(
     if off == h.next && first_held.is_some_and(|k| k > off) {
         let n = first_held.map_or(0, |k| (k - off) as usize);
         h.next += n as u64;
-        out.push(Event::Data {
+        e.push(Event::Data {
             flow: id,
             dir,
             ts,
@@ -739,7 +737,7 @@ fn data(
     if off == h.next && first_held.is_none() {
         if !bytes.is_empty() {
             h.next += bytes.len() as u64;
-            out.push(Event::Data {
+            e.push(Event::Data {
                 flow: id,
                 dir,
                 ts,
@@ -748,7 +746,7 @@ fn data(
         }
         if tail > 0 {
             stats.gaps_snaplen += 1;
-            out.push(Event::Gap {
+            e.push(Event::Gap {
                 flow: id,
                 dir,
                 ts,
@@ -757,14 +755,14 @@ fn data(
             });
             h.next += tail;
         }
-        stats.gaps_snaplen += drain(h, id, dir, ts, buffered, out);
+        stats.gaps_snaplen += drain(h, e);
         return;
     }
     if tail > 0 && h.tails.len() < limits.max_holes {
         h.tails.insert(off + bytes.len() as u64, tail);
     }
     if bytes.is_empty() {
-        stats.gaps_snaplen += drain(h, id, dir, ts, buffered, out);
+        stats.gaps_snaplen += drain(h, e);
         return;
     }
     // Out of order: hold the bytes no held segment covers yet (the first copy is kept;
@@ -782,8 +780,7 @@ fn data(
         if let Some((&first, _)) = h.pending.iter().next() {
             if first > h.next {
                 stats.gaps_buffer_limit += 1;
-                stats.gaps_snaplen +=
-                    skip_to(h, first, GapCause::BufferLimit, id, dir, ts, buffered, out);
+                stats.gaps_snaplen += skip_to(h, first, GapCause::BufferLimit, e);
             }
         }
         // What was held may have been delivered meanwhile: trim again.
@@ -804,11 +801,11 @@ fn data(
         if let Some(piece) = bytes.get(a..b) {
             h.pending.insert(o, piece.to_vec());
             h.pending_bytes += piece.len();
-            *buffered += piece.len();
+            *e.buffered += piece.len();
         }
     }
     // After a hole was given up this segment may be next in line.
-    stats.gaps_snaplen += drain(h, id, dir, ts, buffered, out);
+    stats.gaps_snaplen += drain(h, e);
 }
 
 /// The parts of `bytes` (at stream offset `off`) that no held segment covers, as (stream
@@ -872,38 +869,23 @@ fn overlaps(h: &Half, off: u64, bytes: &[u8]) -> (Vec<(u64, usize, usize)>, u64,
 
 /// Gives up the bytes from `h.next` to `upto` (reported as a gap with its cause), then
 /// delivers what is held beyond them. Returns the snaplen gaps emitted while draining.
-#[allow(clippy::too_many_arguments)]
-fn skip_to(
-    h: &mut Half,
-    upto: u64,
-    cause: GapCause,
-    id: FlowId,
-    dir: Dir,
-    ts: Timestamp,
-    buffered: &mut usize,
-    out: &mut Vec<Event>,
-) -> u64 {
-    out.push(Event::Gap {
-        flow: id,
+fn skip_to(h: &mut Half, upto: u64, cause: GapCause, e: &mut Emit<'_>) -> u64 {
+    let (flow, dir, ts) = (e.id, e.dir, e.ts);
+    e.push(Event::Gap {
+        flow,
         dir,
         ts,
         len: upto - h.next,
         cause,
     });
     h.next = upto;
-    drain(h, id, dir, ts, buffered, out)
+    drain(h, e)
 }
 
 /// Delivers held segments that have become contiguous, and the snaplen gaps held with
 /// them. Returns the number of snaplen gaps emitted.
-fn drain(
-    h: &mut Half,
-    id: FlowId,
-    dir: Dir,
-    ts: Timestamp,
-    buffered: &mut usize,
-    out: &mut Vec<Event>,
-) -> u64 {
+fn drain(h: &mut Half, e: &mut Emit<'_>) -> u64 {
+    let (id, dir, ts) = (e.id, e.dir, e.ts);
     let mut snaplen_gaps = 0;
     loop {
         while let Some((&k, _)) = h.tails.iter().next() {
@@ -913,7 +895,7 @@ fn drain(
             h.tails.remove(&k);
         }
         if let Some(t) = h.tails.remove(&h.next) {
-            out.push(Event::Gap {
+            e.push(Event::Gap {
                 flow: id,
                 dir,
                 ts,
@@ -934,12 +916,12 @@ fn drain(
             break;
         };
         h.pending_bytes = h.pending_bytes.saturating_sub(bytes.len());
-        *buffered = buffered.saturating_sub(bytes.len());
+        *e.buffered = e.buffered.saturating_sub(bytes.len());
         let skip = (h.next - off) as usize;
         if let Some(rest) = bytes.get(skip..) {
             if !rest.is_empty() {
                 h.next += rest.len() as u64;
-                out.push(Event::Data {
+                e.push(Event::Data {
                     flow: id,
                     dir,
                     ts,
