@@ -23,6 +23,7 @@ const VIEWS: &[(&str, &[&str])] = &[
     ("table-80.txt", &["--width", "80"]),
     ("json.jsonl", &["--format", "json"]),
     ("timeline.txt", &["--timeline", "--width", "100"]),
+    ("ecs.jsonl", &["--format", "ecs"]),
 ];
 
 fn root() -> &'static Path {

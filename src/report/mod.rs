@@ -9,6 +9,7 @@
 //! `--format` help), and its line in [`writer`].
 
 pub mod community_id;
+pub mod ecs;
 pub mod json;
 pub mod layout;
 pub mod stream;
@@ -30,6 +31,9 @@ pub enum Format {
     Table,
     /// JSON Lines: probe, group, client and stats objects (for scripts).
     Json,
+    /// Elastic Common Schema: one JSON document per probe (for Elasticsearch and other
+    /// pipelines that read ECS; docs/ecs.md).
+    Ecs,
     /// Each client's fan-out over time: one lane per name, then the walk in words
     /// (capture files).
     Timeline,
@@ -90,6 +94,7 @@ pub fn writer(format: Format, opts: Options) -> Box<dyn Writer> {
     match format {
         Format::Table => Box::new(table::TableWriter::new(opts)),
         Format::Json => Box::new(json::JsonWriter),
+        Format::Ecs => Box::new(ecs::EcsWriter),
         Format::Timeline => Box::new(timeline::TimelineWriter::new(opts)),
     }
 }

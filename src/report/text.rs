@@ -409,6 +409,86 @@ pub fn rfc3339(ts: Timestamp) -> String {
 }
 
 // ---------------------------------------------------------------------------------------
+// Elastic Common Schema words (`--format ecs`, docs/ecs.md)
+
+/// The ECS version the `--format ecs` documents follow (`ecs.version`); its field list is
+/// tests/ecs/fields.csv.
+pub const ECS_VERSION: &str = "9.4.0";
+
+/// `tls.version_protocol` and `tls.version` ("tls", "1.2"); `None` for a version ECS has
+/// no words for (a draft, an unknown number).
+pub fn ecs_tls_version(v: TlsVersion) -> Option<(&'static str, &'static str)> {
+    match v.0 {
+        0x0300 => Some(("ssl", "3.0")),
+        0x0301 => Some(("tls", "1.0")),
+        0x0302 => Some(("tls", "1.1")),
+        0x0303 => Some(("tls", "1.2")),
+        0x0304 => Some(("tls", "1.3")),
+        _ => None,
+    }
+}
+
+/// `network.transport` of a probe's protocol.
+pub fn ecs_transport(p: Proto) -> &'static str {
+    match p {
+        Proto::Tls | Proto::Http => "tcp",
+        Proto::Dns | Proto::Quic => "udp",
+    }
+}
+
+/// ECS `event.outcome` (`success`, `failure` or `unknown`): failure when the name did not
+/// match the certificate or the attempt was refused or rejected, success when the attempt
+/// did what it was for (data after the handshake, an HTTP answer below 400, a DNS answer
+/// with NOERROR), unknown when the packets do not show it.
+pub fn ecs_outcome(p: &Probe) -> &'static str {
+    const S: &str = "success";
+    const F: &str = "failure";
+    const U: &str = "unknown";
+    if p.verdict == Some(Verdict::Mismatch) {
+        return F;
+    }
+    match &p.outcome {
+        Outcome::ClientRejected(_)
+        | Outcome::FatalAlert { .. }
+        | Outcome::LikelyRejected(_)
+        | Outcome::Refused
+        | Outcome::SynUnanswered
+        | Outcome::StartTlsRefused
+        | Outcome::NoTlsHandshake
+        | Outcome::HandshakeTimedOut(_) => F,
+        Outcome::DataExchanged => S,
+        Outcome::ClosedEarly { .. }
+        | Outcome::IncompleteAtEnd
+        | Outcome::WentIdle
+        | Outcome::TrackingDropped
+        | Outcome::ConnectionClosed
+        | Outcome::HelloOverBound => U,
+        Outcome::Quic(q) => match q {
+            QuicOutcome::Completed { .. } => S,
+            QuicOutcome::Closed { .. }
+            | QuicOutcome::VersionNegotiation
+            | QuicOutcome::ClientGaveUp
+            | QuicOutcome::NoAnswer => F,
+            QuicOutcome::Answered { .. } | QuicOutcome::RetryOnly => U,
+        },
+        Outcome::HttpResponse { status, .. } => {
+            if *status < 400 {
+                S
+            } else {
+                F
+            }
+        }
+        Outcome::HttpWaiting | Outcome::HttpTimedOut(_) => U,
+        Outcome::DnsAnswered { .. } => match p.dns().and_then(|d| d.rcode) {
+            Some(Rcode(0)) => S,
+            Some(_) => F,
+            None => U,
+        },
+        Outcome::DnsMulticast | Outcome::DnsWaiting => U,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Reasons
 
 fn gap(cause: GapCause, who: &str) -> String {
