@@ -154,6 +154,10 @@ struct Cli {
     #[arg(long)]
     ja4: bool,
 
+    /// With --format mermaid: each diagram inside a Markdown ```mermaid fence.
+    #[arg(long)]
+    mermaid_fences: bool,
+
     /// Draw each client's fan-out over time (one lane per name, a marker per DNS, TCP, TLS,
     /// HTTP and QUIC probe, then the walk from name to name) instead of the tables: the
     /// same as --format timeline.
@@ -270,6 +274,7 @@ fn main() -> ExitCode {
         color,
         ascii: !probewatch::report::utf8_locale(&env),
         local_time: cli.local_time,
+        mermaid_fences: cli.mermaid_fences,
     };
     if let Some(iface) = &cli.interface {
         let mut options = LiveOptions::new(iface);

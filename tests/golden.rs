@@ -24,6 +24,7 @@ const VIEWS: &[(&str, &[&str])] = &[
     ("json.jsonl", &["--format", "json"]),
     ("timeline.txt", &["--timeline", "--width", "100"]),
     ("ecs.jsonl", &["--format", "ecs"]),
+    ("mermaid.txt", &["--format", "mermaid"]),
 ];
 
 fn root() -> &'static Path {

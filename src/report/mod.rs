@@ -12,6 +12,8 @@ pub mod community_id;
 pub mod ecs;
 pub mod json;
 pub mod layout;
+pub mod mermaid;
+pub mod sequence;
 pub mod stream;
 pub mod table;
 pub mod text;
@@ -34,6 +36,9 @@ pub enum Format {
     /// Elastic Common Schema: one JSON document per probe (for Elasticsearch and other
     /// pipelines that read ECS; docs/ecs.md).
     Ecs,
+    /// Mermaid sequence diagrams, one per attempt group (client → DNS → servers, the
+    /// certificates and verdicts as notes), for slides and Markdown.
+    Mermaid,
     /// Each client's fan-out over time: one lane per name, then the walk in words
     /// (capture files).
     Timeline,
@@ -52,6 +57,8 @@ pub struct Options {
     pub ascii: bool,
     /// Times in the system's zone instead of UTC.
     pub local_time: bool,
+    /// Mermaid diagrams inside Markdown fences.
+    pub mermaid_fences: bool,
 }
 
 /// Whether the locale (the first of `LC_ALL`, `LC_CTYPE`, `LANG` that is set) is UTF-8.
@@ -95,6 +102,7 @@ pub fn writer(format: Format, opts: Options) -> Box<dyn Writer> {
         Format::Table => Box::new(table::TableWriter::new(opts)),
         Format::Json => Box::new(json::JsonWriter),
         Format::Ecs => Box::new(ecs::EcsWriter),
+        Format::Mermaid => Box::new(mermaid::MermaidWriter::new(opts)),
         Format::Timeline => Box::new(timeline::TimelineWriter::new(opts)),
     }
 }

@@ -489,6 +489,107 @@ pub fn ecs_outcome(p: &Probe) -> &'static str {
 }
 
 // ---------------------------------------------------------------------------------------
+// Sequence diagrams (`--format mermaid`, `--format html`) and fix advice
+
+/// A report without probes.
+pub const NO_PROBES: &str =
+    "No probes found: no TLS handshake, HTTP request or DNS query in the capture.";
+
+/// The certificate of a QUIC probe.
+pub const CERT_ENCRYPTED: &str = "(encrypted)";
+/// The certificate of a TLS probe that showed none.
+pub const CERT_NOT_SEEN: &str = "(not seen)";
+/// A probe without a name.
+pub const NO_NAME: &str = "(no name)";
+
+pub fn client_label(client: std::net::IpAddr) -> String {
+    format!("client {client}")
+}
+
+pub fn dns_server_label(endpoint: &str) -> String {
+    format!("DNS {endpoint}")
+}
+
+/// A server's lifeline: the name asked and where (one lifeline per name and address).
+pub fn server_label(name: Option<&str>, endpoint: &str) -> String {
+    match name {
+        Some(n) => format!("{n} at {endpoint}"),
+        None => endpoint.to_string(),
+    }
+}
+
+pub fn certificate_shown(cert: &str) -> String {
+    format!("certificate: {cert}")
+}
+
+pub fn outcome_note(outcome: &str) -> String {
+    format!("outcome: {outcome}")
+}
+
+pub fn members_not_listed(n: u64) -> String {
+    format!("(+{n} more probes not listed: group bound)")
+}
+
+pub fn group_title(id: u64, domain: &str, pattern: Option<Pattern>) -> String {
+    match pattern {
+        Some(p) => format!("Group {id} · {domain} · {}", pattern_label(p)),
+        None => format!("Group {id} · {domain}"),
+    }
+}
+
+pub fn ungrouped_title(client: std::net::IpAddr) -> String {
+    format!("Client {client} · probes in no group")
+}
+
+/// Where the client went after an attempt that did not succeed cleanly.
+pub fn moved_on(n: &crate::correlate::groups::MovedOn, redirected: bool) -> String {
+    let how = if n.followed_redirect {
+        "followed the redirect to"
+    } else if redirected {
+        "did not follow the redirect; it moved on to"
+    } else {
+        "moved on to"
+    };
+    format!(
+        "then: the client {how} {} ({}, port {}) {:.3} s later",
+        n.name,
+        proto(n.proto).to_ascii_uppercase(),
+        n.port,
+        n.after_secs
+    )
+}
+
+/// The fix advice of a group with mismatches, one sentence a line.
+pub fn fix_advice(a: &crate::correlate::groups::Advice, domain: &str) -> Vec<String> {
+    let mut v = Vec::new();
+    if !a.san.is_empty() {
+        v.push(format!(
+            "Fix: one certificate with SAN {} would satisfy every HTTPS probe of this group for {domain}.",
+            a.san.join(", ")
+        ));
+    }
+    if let Some(wc) = &a.wildcard {
+        if a.wildcard_cannot_cover.is_empty() {
+            v.push(format!("A wildcard {wc} would cover all of them."));
+        } else {
+            let list: Vec<String> = a
+                .wildcard_cannot_cover
+                .iter()
+                .map(|u| format!("{} ({})", u.name, uncovered(u.why)))
+                .collect();
+            v.push(format!(
+                "A wildcard {wc} cannot cover: {}.",
+                list.join("; ")
+            ));
+        }
+    }
+    for n in &a.notes {
+        v.push(format!("Note: {}.", note(n)));
+    }
+    v
+}
+
+// ---------------------------------------------------------------------------------------
 // Reasons
 
 fn gap(cause: GapCause, who: &str) -> String {

@@ -113,10 +113,7 @@ pub fn write(
 ) -> std::io::Result<()> {
     let w = usize::from(width).max(50);
     if report.probes.is_empty() {
-        writeln!(
-            out,
-            "No probes found: no TLS handshake, HTTP request or DNS query in the capture."
-        )?;
+        writeln!(out, "{}", text::NO_PROBES)?;
     }
     // Each client's probes, found in one pass (not one pass per client).
     let mut probes_of: HashMap<IpAddr, Vec<&Probe>> = HashMap::new();
