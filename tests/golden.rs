@@ -25,6 +25,7 @@ const VIEWS: &[(&str, &[&str])] = &[
     ("timeline.txt", &["--timeline", "--width", "100"]),
     ("ecs.jsonl", &["--format", "ecs"]),
     ("mermaid.txt", &["--format", "mermaid"]),
+    ("report.html", &["--format", "html"]),
 ];
 
 fn root() -> &'static Path {

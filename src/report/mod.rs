@@ -10,6 +10,7 @@
 
 pub mod community_id;
 pub mod ecs;
+pub mod html;
 pub mod json;
 pub mod layout;
 pub mod mermaid;
@@ -39,6 +40,9 @@ pub enum Format {
     /// Mermaid sequence diagrams, one per attempt group (client → DNS → servers, the
     /// certificates and verdicts as notes), for slides and Markdown.
     Mermaid,
+    /// One self-contained HTML page: the summary, a sequence diagram per attempt group,
+    /// the per-client tables and the fix advice (for projectors and print).
+    Html,
     /// Each client's fan-out over time: one lane per name, then the walk in words
     /// (capture files).
     Timeline,
@@ -82,6 +86,42 @@ pub struct End<'a> {
     pub streamed: bool,
 }
 
+/// Most probes a view drawn at the end (`--format html`, `--timeline`) keeps from a live
+/// capture; the probes after it are counted ([`Kept::dropped`]) and the view says how many.
+pub const MAX_KEPT_PROBES: usize = 20_000;
+
+/// The probes a view drawn at the end keeps from a live capture, at most
+/// [`MAX_KEPT_PROBES`].
+#[derive(Default)]
+pub struct Kept {
+    pub probes: Vec<Probe>,
+    /// Probes not kept: the bound was reached.
+    pub dropped: u64,
+}
+
+impl Kept {
+    pub fn push(&mut self, p: &Probe) {
+        if self.probes.len() < MAX_KEPT_PROBES {
+            self.probes.push(p.clone());
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    /// The report to draw: a capture file's own, or a live capture's groups and clients
+    /// with the probes kept.
+    pub fn report<'a>(&mut self, end: &End<'a>) -> std::borrow::Cow<'a, Report> {
+        if !end.streamed {
+            return std::borrow::Cow::Borrowed(end.report);
+        }
+        std::borrow::Cow::Owned(Report {
+            probes: std::mem::take(&mut self.probes),
+            clients: end.report.clients.clone(),
+            groups: end.report.groups.clone(),
+        })
+    }
+}
+
 /// One output format.
 pub trait Writer {
     /// Whether the format can write probes as they complete (a live capture).
@@ -103,6 +143,7 @@ pub fn writer(format: Format, opts: Options) -> Box<dyn Writer> {
         Format::Json => Box::new(json::JsonWriter),
         Format::Ecs => Box::new(ecs::EcsWriter),
         Format::Mermaid => Box::new(mermaid::MermaidWriter::new(opts)),
+        Format::Html => Box::new(html::HtmlWriter::default()),
         Format::Timeline => Box::new(timeline::TimelineWriter::new(opts)),
     }
 }

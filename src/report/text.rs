@@ -589,6 +589,42 @@ pub fn fix_advice(a: &crate::correlate::groups::Advice, domain: &str) -> Vec<Str
     v
 }
 
+/// The words of the HTML report's headings and columns.
+pub mod html {
+    pub const TITLE: &str = "probewatch report: names tried and certificates shown";
+    pub const SUMMARY: &str = "Problems across all clients";
+    pub const FIX: &str = "What to fix";
+    pub const DIAGRAMS: &str = "Attempt groups, step by step";
+    pub const CLIENTS: &str = "Every probe, client by client";
+    pub const COLUMNS: [&str; 9] = [
+        "#",
+        "time (UTC)",
+        "what",
+        "name asked",
+        "server",
+        "certificate",
+        "verdict",
+        "outcome",
+        "group",
+    ];
+
+    pub fn client_head(client: std::net::IpAddr, probes: usize, mismatches: usize) -> String {
+        format!(
+            "Client {client}: {probes} probe{}, {mismatches} mismatch{}",
+            if probes == 1 { "" } else { "s" },
+            if mismatches == 1 { "" } else { "es" }
+        )
+    }
+
+    /// A live capture's probes beyond the bound kept for a view drawn at the end.
+    pub fn not_kept(dropped: u64) -> String {
+        format!(
+            "{dropped} probes after the first {} of this live capture were not kept for this view (they are counted in the summary lines of the other formats).",
+            crate::report::MAX_KEPT_PROBES
+        )
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Reasons
 
