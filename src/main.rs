@@ -160,8 +160,8 @@ struct Cli {
 
     /// Draw each client's fan-out over time (one lane per name, a marker per DNS, TCP, TLS,
     /// HTTP and QUIC probe, then the walk from name to name) instead of the tables: the
-    /// same as --format timeline.
-    #[arg(long, conflicts_with = "interface")]
+    /// same as --format timeline. Live, it is drawn when the capture stops.
+    #[arg(long)]
     timeline: bool,
 
     /// Seconds within which probes of one client for the same registrable domain (or linked

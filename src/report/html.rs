@@ -255,7 +255,7 @@ fn page(report: &Report, stats: &Stats, dropped: u64) -> String {
         let _ = writeln!(
             h,
             "<p><strong>{}</strong></p>",
-            esc(&words::not_kept(dropped))
+            esc(&text::not_kept(dropped))
         );
     }
     if report.probes.is_empty() && report.groups.is_empty() {

@@ -44,7 +44,7 @@ pub enum Format {
     /// the per-client tables and the fix advice (for projectors and print).
     Html,
     /// Each client's fan-out over time: one lane per name, then the walk in words
-    /// (capture files).
+    /// (live: drawn when the capture stops).
     Timeline,
 }
 

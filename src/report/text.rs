@@ -589,6 +589,14 @@ pub fn fix_advice(a: &crate::correlate::groups::Advice, domain: &str) -> Vec<Str
     v
 }
 
+/// A live capture's probes beyond the bound kept for a view drawn at the end.
+pub fn not_kept(dropped: u64) -> String {
+    format!(
+        "{dropped} probes after the first {} of this live capture were not kept for this view (the client summaries and groups still count them).",
+        crate::report::MAX_KEPT_PROBES
+    )
+}
+
 /// The words of the HTML report's headings and columns.
 pub mod html {
     pub const TITLE: &str = "probewatch report: names tried and certificates shown";
@@ -613,14 +621,6 @@ pub mod html {
             "Client {client}: {probes} probe{}, {mismatches} mismatch{}",
             if probes == 1 { "" } else { "s" },
             if mismatches == 1 { "" } else { "es" }
-        )
-    }
-
-    /// A live capture's probes beyond the bound kept for a view drawn at the end.
-    pub fn not_kept(dropped: u64) -> String {
-        format!(
-            "{dropped} probes after the first {} of this live capture were not kept for this view (they are counted in the summary lines of the other formats).",
-            crate::report::MAX_KEPT_PROBES
         )
     }
 }
