@@ -171,10 +171,14 @@ struct Cli {
     #[arg(long)]
     ja4: bool,
 
+    /// With --format mermaid: each diagram inside a Markdown ```mermaid fence.
+    #[arg(long)]
+    mermaid_fences: bool,
+
     /// Draw each client's fan-out over time (one lane per name, a marker per DNS, TCP, TLS,
     /// HTTP and QUIC probe, then the walk from name to name) instead of the tables: the
-    /// same as --format timeline.
-    #[arg(long, conflicts_with = "interface")]
+    /// same as --format timeline. Live, it is drawn when the capture stops.
+    #[arg(long)]
     timeline: bool,
 
     /// Seconds within which probes of one client for the same registrable domain (or linked
@@ -310,6 +314,7 @@ fn main() -> ExitCode {
         color,
         ascii: !probewatch::report::utf8_locale(&env),
         local_time: cli.local_time,
+        mermaid_fences: cli.mermaid_fences,
     };
     if let Some(iface) = &cli.interface {
         let mut options = LiveOptions::new(iface);
