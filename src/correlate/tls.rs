@@ -390,9 +390,11 @@ fn finish_conn(cx: &mut Cx, c: Conn, cause: EndCause, summary: &FlowSummary) {
         (Reason::NoHandshake, Outcome::NoTlsHandshake)
     };
     let name = cx.dns_name(c.client.ip(), c.server.ip());
-    let verdict = match (&reason, &name) {
-        (Reason::HelloNotRead, None) => Verdict::NoName,
-        _ => Verdict::Unverified,
+    // Without a readable hello and without a DNS name there is no name at all.
+    let verdict = if name.is_none() && reason == Reason::HelloNotRead {
+        Verdict::NoName
+    } else {
+        Verdict::Unverified
     };
     let details = TlsDetails {
         mid_stream: !c.saw_syn,
