@@ -492,3 +492,52 @@ fn timeline_draws_the_walk() {
     let r = run(&["-r", f.to_str().unwrap(), "--timeline", "--format", "json"]);
     assert_eq!(r.code, 2);
 }
+
+/// Lanes misaligned once group ids reached two digits (`G9 name` vs `G10 name`): the
+/// names must start in one column. Three real captures read together with a tiny group
+/// window give group ids past 10.
+#[test]
+fn timeline_lanes_line_up_when_group_ids_reach_two_digits() {
+    let files = [
+        "mail-fanout.pcap",
+        "autoconfig.pcap",
+        "autodiscover-redirect.pcap",
+    ];
+    let mut args: Vec<String> = Vec::new();
+    for f in files {
+        args.push("-r".into());
+        args.push(sample(f).to_str().unwrap().to_string());
+    }
+    for a in ["--group-window", "0.001", "--timeline", "--width", "100"] {
+        args.push(a.into());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = run(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lanes: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with("  G")).collect();
+    let tags: Vec<&str> = lanes
+        .iter()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(
+        tags.iter().any(|t| t.len() >= 3),
+        "a group id of two digits: {tags:?}"
+    );
+    assert!(
+        tags.iter().any(|t| t.len() == 2),
+        "a group id of one digit: {tags:?}"
+    );
+    let starts: Vec<usize> = lanes
+        .iter()
+        .map(|l| {
+            let tag = l.split_whitespace().next().unwrap_or("");
+            let after = &l[2 + tag.len()..];
+            2 + tag.len() + (after.len() - after.trim_start().len())
+        })
+        .collect();
+    assert!(
+        starts.windows(2).all(|w| w[0] == w[1]),
+        "names start in one column: {starts:?}\n{}",
+        lanes.join("\n")
+    );
+}
