@@ -12,6 +12,7 @@ pub mod cert;
 pub mod dns;
 pub mod http;
 pub mod ja4;
+pub mod keylog;
 pub mod quic;
 pub mod tls;
 
