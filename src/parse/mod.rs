@@ -15,6 +15,7 @@ pub mod ja4;
 pub mod keylog;
 pub mod quic;
 pub mod tls;
+pub mod tls13;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
