@@ -14,6 +14,7 @@ pub mod http;
 pub mod ja4;
 pub mod keylog;
 pub mod quic;
+pub mod quic_hs;
 pub mod tls;
 pub mod tls13;
 
