@@ -240,6 +240,128 @@ fn starttls_smtp_handshake_after_plaintext() {
     assert_eq!(p["cert"]["san_dns"], json!(["smtp.mailhost.example"]));
 }
 
+// ---------------------------------------------------------------------------------
+// STARTTLS with real servers (samples/make-starttls-samples.sh: dovecot, prosody,
+// curl and openssl s_client; test CA "Probewatch STARTTLS Test CA").
+// ---------------------------------------------------------------------------------
+
+const STARTTLS_CA: &str = "O=Probewatch Samples, CN=Probewatch STARTTLS Test CA";
+
+/// What every STARTTLS probe of these samples shares: the client, TLS 1.2 (so the
+/// certificate is visible), one certificate issued by the test CA, a completed handshake.
+fn assert_starttls_probe(p: &Value, dialect: &str, server: &str, port: u64, cert: &str) {
+    assert_eq!(p["client"], json!("198.51.100.10"), "{p}");
+    assert_eq!(
+        (s(p, "server"), p["port"].as_u64()),
+        (server, Some(port)),
+        "{p}"
+    );
+    assert_eq!(p["tls"]["starttls"], json!(dialect), "{p}");
+    assert_eq!(s(p, "name_source"), "sni");
+    assert_eq!(p["tls"]["version"], json!("TLS 1.2"));
+    assert_eq!(p["tls"]["offered_versions"], json!(["TLS 1.2"]));
+    assert_eq!(p["tls"]["chain_len"], json!(1));
+    assert_eq!(p["tls"]["alerts"], json!([]));
+    assert_eq!(p["tls"]["app_data"], json!(true));
+    assert_eq!(p["cert"]["subject_cn"], json!(cert));
+    assert_eq!(p["cert"]["san_dns"], json!([cert]));
+    assert_eq!(p["cert"]["issuer"], json!(STARTTLS_CA));
+    assert_eq!(p["cert"]["self_signed"], json!(false));
+    assert_eq!(s(p, "outcome"), "handshake completed, data exchanged");
+    assert_eq!(s(&p["tls"], "ja4").len(), 36);
+}
+
+#[test]
+fn starttls_imap_dovecot_mismatch_then_match() {
+    let v = json_of(&sample("starttls-imap.pcap"));
+    let tls = probes(&v, "tls");
+    assert_eq!(tls.len(), 2);
+    // openssl s_client -starttls imap -servername imap.example.test: the certificate
+    // covers mail.example.test only.
+    assert_starttls_probe(tls[0], "imap", "192.0.2.143", 143, "mail.example.test");
+    assert_eq!(s(tls[0], "name"), "imap.example.test");
+    assert_eq!(s(tls[0], "verdict"), "mismatch");
+    assert_eq!(
+        s(tls[0], "reason"),
+        "SNI imap.example.test not covered by the certificate's names (mail.example.test)"
+    );
+    // curl imap:// --ssl-reqd (CAPABILITY, STARTTLS, LOGIN, LIST): verified, a match.
+    assert_starttls_probe(tls[1], "imap", "192.0.2.143", 143, "mail.example.test");
+    assert_eq!(s(tls[1], "name"), "mail.example.test");
+    assert_eq!(s(tls[1], "verdict"), "match");
+    assert_eq!(
+        s(tls[1], "reason"),
+        "SNI mail.example.test matches SAN mail.example.test"
+    );
+    // s_client looks up A only; curl A and AAAA (NODATA).
+    assert_eq!(
+        dns_queries(&v),
+        vec![
+            ("imap.example.test".into(), "A".into()),
+            ("mail.example.test".into(), "A".into()),
+            ("mail.example.test".into(), "AAAA".into())
+        ]
+    );
+    let c = of_type(&v, "client");
+    assert_eq!(c.len(), 1);
+    assert_eq!(
+        c[0]["names"],
+        json!(["imap.example.test", "mail.example.test"])
+    );
+    assert_eq!(c[0]["mismatches"], json!(1));
+    assert_eq!(of_type(&v, "stats")[0]["flows"], json!(2));
+}
+
+#[test]
+fn starttls_pop3_dovecot_curl_and_s_client() {
+    let v = json_of(&sample("starttls-pop3.pcap"));
+    let tls = probes(&v, "tls");
+    // curl pop3:// --ssl-reqd (CAPA, STLS, USER/PASS, LIST), then s_client -starttls pop3.
+    assert_eq!(tls.len(), 2);
+    for p in &tls {
+        assert_starttls_probe(p, "pop3", "192.0.2.143", 110, "mail.example.test");
+        assert_eq!(s(p, "name"), "mail.example.test");
+        assert_eq!(s(p, "verdict"), "match");
+        assert_eq!(
+            s(p, "reason"),
+            "SNI mail.example.test matches SAN mail.example.test"
+        );
+    }
+    assert_eq!(
+        dns_queries(&v),
+        vec![
+            ("mail.example.test".into(), "A".into()),
+            ("mail.example.test".into(), "A".into()),
+            ("mail.example.test".into(), "AAAA".into())
+        ]
+    );
+    let c = of_type(&v, "client");
+    assert_eq!(c[0]["names"], json!(["mail.example.test"]));
+    assert_eq!(c[0]["mismatches"], json!(0));
+}
+
+#[test]
+fn starttls_xmpp_prosody() {
+    let v = json_of(&sample("starttls-xmpp.pcap"));
+    let tls = probes(&v, "tls");
+    assert_eq!(tls.len(), 1);
+    // openssl s_client -starttls xmpp -xmpphost example.test -servername example.test to
+    // prosody at xmpp.example.test: the stream's domain is what the certificate covers.
+    let p = tls[0];
+    assert_starttls_probe(p, "xmpp", "192.0.2.52", 5222, "example.test");
+    assert_eq!(s(p, "name"), "example.test");
+    assert_eq!(s(p, "verdict"), "match");
+    assert_eq!(s(p, "reason"), "SNI example.test matches SAN example.test");
+    assert_eq!(
+        dns_queries(&v),
+        vec![("xmpp.example.test".into(), "A".into())]
+    );
+    assert_eq!(
+        of_type(&v, "client")[0]["names"],
+        json!(["xmpp.example.test", "example.test"])
+    );
+}
+
 #[test]
 fn wildcard_covers_one_label_not_the_apex() {
     let v = json_of(&sample("wildcard-apex.pcap"));
@@ -602,7 +724,14 @@ fn ja4_column_is_optional() {
 
 #[test]
 fn every_tls_hello_has_a_ja4() {
-    for f in ["mail-fanout.pcap", "tls13.pcap", "starttls-smtp.pcap"] {
+    for f in [
+        "mail-fanout.pcap",
+        "tls13.pcap",
+        "starttls-smtp.pcap",
+        "starttls-imap.pcap",
+        "starttls-pop3.pcap",
+        "starttls-xmpp.pcap",
+    ] {
         let v = json_of(&sample(f));
         for p in probes(&v, "tls") {
             let j = s(&p["tls"], "ja4");

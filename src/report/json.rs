@@ -1,5 +1,5 @@
 //! JSON Lines: one `probe` line per probe (time order), one `group` line per attempt
-//! group, one `client` line per client, one `stats` line. The keys are stable; the README documents them.
+//! group, one `client` line per client, one `stats` line. The keys are stable; docs/json.md documents them.
 
 use serde::Serialize;
 use serde_json::{json, Value};
