@@ -79,6 +79,19 @@ impl Stats {
             "dns_unreadable": p.dns_unreadable,
             "dns_answers_without_query": c.dns_answers_unmatched,
             "not_tls_after_start": p.not_tls_after_start,
+            "parse": {
+                "tls_malformed": p.tls_malformed,
+                "http_unparsable": p.http_unparsable,
+                "http_lines_skipped": p.http_lines_skipped,
+                "http_responses_to_unparsable": p.http_responses_to_unparsable,
+                "http_requests_unpaired": p.http_requests_unpaired,
+                "starttls_refused": p.starttls_refused,
+                "starttls_long_lines": p.starttls_long_lines,
+                "socks_refused": p.socks_refused,
+                "socks_unreadable": p.socks_unreadable,
+                "dns_tcp_over_limit": p.dns_tcp_over_limit,
+                "detections_over_limit": p.detections_over_limit,
+            },
         });
         if let (Some(k), Some(o)) = (&self.kernel, v.as_object_mut()) {
             o.insert(

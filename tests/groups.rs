@@ -69,7 +69,42 @@ fn mv(name: &str, proto: &str, port: u64, redirect: bool) -> (String, String, u6
 }
 
 const APEX: &str = "the bare domain: a wildcard never covers the apex";
-const INFERRED_REJECT: &str = "client likely rejected the certificate (inferred: it sent an encrypted alert right after the server's certificate flight, without sending application data)";
+const INFERRED_REJECT: &str =
+    "client likely rejected the certificate (inferred: it sent an encrypted alert";
+
+/// curl's walk-away after a certificate it does not accept: an encrypted alert, and
+/// sometimes its FIN before the server's (the order varies from run to run of the sample
+/// scripts; the goldens hold the committed capture's exact text).
+fn is_inferred_reject(outcome: &str) -> bool {
+    outcome.starts_with(INFERRED_REJECT)
+        && outcome.ends_with(
+            "right after the server's certificate flight, without sending application data)",
+        )
+}
+
+/// A line with every time (`0.326 s`) written as `T s`: the times of a capture made
+/// again differ, the story does not.
+fn untimed(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find(" s") {
+        let (head, tail) = rest.split_at(i);
+        let digits = head
+            .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .map_or(0, |k| k + 1);
+        let num = &head[digits..];
+        if num.contains('.') && num.len() > 2 {
+            out.push_str(&head[..digits]);
+            out.push('T');
+        } else {
+            out.push_str(head);
+        }
+        out.push_str(" s");
+        rest = &tail[2..];
+    }
+    out.push_str(rest);
+    out
+}
 
 /// The mail-client story of mail-fanout.pcap, group by group: every name in order, how
 /// the client got it, the certificate, what went wrong, and the certificate that fixes it.
@@ -186,7 +221,7 @@ fn mail_fanout_table_tells_groups_and_fix() {
         "    A wildcard *.example.com cannot cover: example.com (the bare domain: a wildcard never covers the apex).",
     ] {
         assert!(
-            out.lines().any(|l| l == line),
+            out.lines().any(|l| untimed(l) == untimed(line)),
             "missing line {line:?} in:\n{out}"
         );
     }
@@ -230,8 +265,8 @@ fn autodiscover_redirect_cname_and_srv() {
     assert_eq!(ad["mismatches"], json!([3, 6]));
 
     // Inferred outcomes: the client walked away after each certificate it did not accept.
-    assert_eq!(s(probe(&v, 3), "outcome"), INFERRED_REJECT);
-    assert_eq!(s(probe(&v, 6), "outcome"), INFERRED_REJECT);
+    assert!(is_inferred_reject(s(probe(&v, 3), "outcome")));
+    assert!(is_inferred_reject(s(probe(&v, 6), "outcome")));
     assert_eq!(
         s(probe(&v, 6), "reason"),
         "SNI autodiscover.example.com not covered by the certificate's names (ex7.mailhost.example)"
@@ -328,7 +363,7 @@ fn autoconfig_with_a_refused_port() {
         s(probe(&v, 3), "outcome"),
         "connection refused (server sent RST to the SYN)"
     );
-    assert_eq!(s(probe(&v, 9), "outcome"), INFERRED_REJECT);
+    assert!(is_inferred_reject(s(probe(&v, 9), "outcome")));
     assert_eq!(probe(&v, 6)["http"]["status"], json!(404));
     assert_eq!(probe(&v, 12)["http"]["status"], json!(200));
     let steps: Vec<Value> = [3, 6, 9, 12]
@@ -412,22 +447,41 @@ fn timeline_draws_the_walk() {
     let f = sample("autodiscover-redirect.pcap");
     let r = run(&["-r", f.to_str().unwrap(), "--timeline", "--width", "100"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let lanes: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with("  G")).collect();
+    // Each lane: its group, its name and its markers in time order (where a marker
+    // falls depends on the capture's timing; the goldens hold the exact drawing).
+    let lanes: Vec<(String, String)> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("  G"))
+        .map(|l| {
+            let mut words = l.split_whitespace();
+            let label = format!(
+                "{} {}",
+                words.next().unwrap_or(""),
+                words.next().unwrap_or("")
+            );
+            (label, words.collect::<String>())
+        })
+        .collect();
+    let want = [
+        ("G1 example.com", "DdX"),
+        ("G1 autodiscover.example.com", "CCXCCR"),
+        ("G1 ex7.mailhost.example", "DdTDdT"),
+        ("G1 _autodiscover._tcp.example.com", "S"),
+    ];
     assert_eq!(
         lanes,
-        vec![
-            "  G1 example.com                     DdX",
-            "  G1 autodiscover.example.com                      CCX            CCR",
-            "  G1 ex7.mailhost.example                                         DdT                          DdT",
-            "  G1 _autodiscover._tcp.example.com                                             S",
-        ]
+        want.map(|(a, b)| (a.to_string(), b.to_string())).to_vec()
     );
-    assert!(r
-        .stdout
-        .starts_with("Client 198.51.100.10: fan-out over 1.326 s, one lane per name (time →)\n"));
-    assert!(r.stdout.contains(
-        "    +  0.656 s  R #9   HTTP GET autodiscover.example.com → 192.0.2.10:80 [group 1] — 302 →\n"
-    ));
+    let first = r.stdout.lines().next().unwrap_or("");
+    assert_eq!(
+        untimed(first),
+        "Client 198.51.100.10: fan-out over T s, one lane per name (time →)"
+    );
+    assert!(r.stdout.lines().any(|l| {
+        untimed(l)
+        == "    +  T s  R #9   HTTP GET autodiscover.example.com → 192.0.2.10:80 [group 1] — 302 →"
+    }));
     let r = run(&["-r", f.to_str().unwrap(), "--timeline", "--format", "json"]);
     assert_eq!(r.code, 2);
 }

@@ -740,3 +740,83 @@ fn every_tls_hello_has_a_ja4() {
         }
     }
 }
+
+/// (method, host, path, status) of the HTTP probes, in order.
+fn http_story(v: &[Value]) -> Vec<(String, String, String, Value)> {
+    probes(v, "http")
+        .iter()
+        .map(|o| {
+            (
+                s(&o["http"], "method").to_string(),
+                o["http"]["host"].as_str().unwrap_or("").to_string(),
+                s(&o["http"], "path").to_string(),
+                o["http"]["status"].clone(),
+            )
+        })
+        .collect()
+}
+
+fn h(m: &str, host: &str, path: &str, status: Value) -> (String, String, String, Value) {
+    (m.to_string(), host.to_string(), path.to_string(), status)
+}
+
+#[test]
+fn webdav_and_rpc_over_http_methods_are_all_seen() {
+    let v = json_of(&sample("http-webdav.pcap"));
+    let rpc = "/rpc/rpcproxy.dll?exch01.example.test:6001";
+    assert_eq!(
+        http_story(&v),
+        vec![
+            h("PROPFIND", "dav.example.test", "/", json!(207)),
+            h("MKCOL", "dav.example.test", "/reports/", json!(201)),
+            h("PUT", "dav.example.test", "/reports/draft.txt", json!(201)),
+            h("MOVE", "dav.example.test", "/reports/draft.txt", json!(204)),
+            h("RPC_IN_DATA", "mail.example.test", rpc, json!(405)),
+            h("RPC_OUT_DATA", "mail.example.test", rpc, json!(405)),
+        ]
+    );
+}
+
+#[test]
+fn bad_request_line_then_a_good_one() {
+    let v = json_of(&sample("http-bad-line.pcap"));
+    // nginx's 400 answers the bad line; the GET behind it is never answered.
+    assert_eq!(
+        http_story(&v),
+        vec![h("GET", "after.example.test", "/", Value::Null)]
+    );
+    assert_eq!(s(probes(&v, "http")[0], "outcome"), "no response seen");
+}
+
+#[test]
+fn capture_starting_with_the_servers_reply_reads_the_next_request() {
+    let v = json_of(&sample("http-midstream.pcap"));
+    assert_eq!(
+        http_story(&v),
+        vec![h("GET", "mid.example.test", "/two.txt", json!(200))]
+    );
+}
+
+#[test]
+fn http_behind_socks5_and_socks4a() {
+    for f in ["socks-http.pcap", "socks4a-http.pcap"] {
+        let v = json_of(&sample(f));
+        assert_eq!(
+            http_story(&v),
+            vec![h("GET", "behind-socks.example.test", "/", json!(200))],
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn tls_behind_socks5_is_read_and_verified() {
+    let v = json_of(&sample("socks-tls.pcap"));
+    let tls = probes(&v, "tls");
+    assert_eq!(tls.len(), 1);
+    let p = tls[0];
+    assert_eq!(s(p, "name"), "tls-behind-socks.example.test");
+    assert_eq!(s(p, "verdict"), "match");
+    assert_eq!(p["port"], 1080);
+    assert_eq!(p["tls"]["starttls"], "socks");
+}

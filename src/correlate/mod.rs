@@ -196,6 +196,7 @@ impl Correlator {
             Parsed::Opened { .. }
             | Parsed::Tls { .. }
             | Parsed::StartTls { .. }
+            | Parsed::StartTlsRefused { .. }
             | Parsed::HttpRequest { .. }
             | Parsed::HttpResponse { .. }
             | Parsed::Gap { .. }

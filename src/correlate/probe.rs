@@ -306,6 +306,11 @@ pub enum Reason {
     HelloNotRead,
     /// A TCP connection to a TLS port without a TLS handshake.
     NoHandshake,
+    /// The server's handshake is in the capture but the client's is not (asymmetric
+    /// routing, a one-way tap): the name asked for is unknown.
+    NoClientHello,
+    /// The server refused STARTTLS (its reply).
+    StartTlsRefused(String),
     /// QUIC encrypts the server's certificate.
     Quic,
 }
@@ -364,6 +369,8 @@ pub enum Outcome {
     SynUnanswered,
     /// A TCP connection to a TLS port without a TLS handshake.
     NoTlsHandshake,
+    /// The server refused STARTTLS; the dialogue went on in plaintext.
+    StartTlsRefused,
     // QUIC
     Quic(QuicOutcome),
     // HTTP
@@ -468,6 +475,7 @@ impl Outcome {
             | Outcome::Refused
             | Outcome::SynUnanswered
             | Outcome::NoTlsHandshake
+            | Outcome::StartTlsRefused
             | Outcome::HttpWaiting
             | Outcome::HttpResponse { .. }
             | Outcome::HttpTimedOut(_)

@@ -66,6 +66,8 @@ pub struct Conn {
     ccs: Both<bool>,
     gaps: Vec<(Dir, GapCause)>,
     starttls: Option<&'static str>,
+    /// The server refused STARTTLS: the dialect and its reply.
+    starttls_refused: Option<(&'static str, String)>,
     not_tls: bool,
     close: Option<Close>,
     http: HttpFlow,
@@ -92,6 +94,7 @@ impl Conn {
             ccs: Both::default(),
             gaps: Vec::new(),
             starttls: None,
+            starttls_refused: None,
             not_tls: false,
             close: None,
             http: HttpFlow::default(),
@@ -228,6 +231,16 @@ impl TcpTracker {
                     c.starttls = Some(protocol);
                 }
             }
+            Parsed::StartTlsRefused {
+                flow,
+                protocol,
+                reply,
+                ..
+            } => {
+                if let Some(c) = self.conns.get_mut(&flow) {
+                    c.starttls_refused.get_or_insert((protocol, reply));
+                }
+            }
             Parsed::HttpRequest { flow, ts, req } => {
                 if let Some(c) = self.conns.get_mut(&flow) {
                     c.http.request(cx, ts, (c.client, c.server), req);
@@ -323,10 +336,43 @@ impl TcpTracker {
 /// connection to a TLS port that never got that far still shows the client tried the
 /// server; HTTP and other streams are done.
 fn finish_conn(cx: &mut Cx, c: Conn, cause: EndCause, summary: &FlowSummary) {
-    if c.hello.is_some() {
+    // A ClientHello, or the server's side of a handshake whose client side the capture
+    // does not hold (asymmetric routing, a one-way tap): a TLS probe.
+    if c.hello.is_some() || c.server_hello.is_some() || c.server_cert.is_some() {
         let probe = tls_probe(cx, c, Some(cause));
         cx.emit(probe);
         return;
+    }
+    if c.hello.is_none() && c.starttls.is_none() {
+        if let Some((protocol, reply)) = c.starttls_refused.clone() {
+            // The client asked for TLS and the server said no: no certificate to judge.
+            let name = cx.dns_name(c.client.ip(), c.server.ip());
+            let details = TlsDetails {
+                starttls: Some(protocol),
+                mid_stream: !c.saw_syn,
+                close: c.close,
+                ..TlsDetails::default()
+            };
+            let probe = Probe {
+                name_source: name.as_ref().map(|_| NameSource::DnsAnswer),
+                verdict: Some(if name.is_some() {
+                    Verdict::Unverified
+                } else {
+                    Verdict::NoName
+                }),
+                name,
+                reason: Some(Reason::StartTlsRefused(reply)),
+                ..Probe::new(
+                    c.ts,
+                    c.client,
+                    c.server,
+                    ProbeKind::Tls(Box::new(details)),
+                    Outcome::StartTlsRefused,
+                )
+            };
+            cx.emit(probe);
+            return;
+        }
     }
     if c.http.seen || c.not_tls || c.starttls.is_some() || !TLS_PORTS.contains(&c.server.port()) {
         return;
@@ -385,7 +431,11 @@ fn tls_probe(cx: &mut Cx, c: Conn, cause: Option<EndCause>) -> Probe {
     let leaf = c.server_cert.as_ref().and_then(|ch| ch.leaf.clone());
     let timeout = cx.timeout();
     let (verdict, reason) = verdict(&c, name.as_deref(), leaf.as_ref(), tls13, cause, timeout);
-    let app_data = if tls13 {
+    let app_data = if c.hello.is_none() {
+        // Only the server's side is in the capture: its application data after its
+        // handshake is what there is to see.
+        app_records.server > 0
+    } else if tls13 {
         app_records.client >= 2
     } else {
         app_records.client > 0 || (app_records.server > 0 && c.ccs.client)
@@ -452,6 +502,10 @@ fn verdict(
     timeout: f64,
 ) -> (Verdict, Reason) {
     let Some(name) = name else {
+        if c.hello.is_none() {
+            // Not "no name": the client may well have sent one, where the capture cannot see.
+            return (Verdict::Unverified, Reason::NoClientHello);
+        }
         return (Verdict::NoName, Reason::NoName { quic: false });
     };
     if let Some(cert) = leaf {

@@ -23,6 +23,7 @@ use aes_gcm::Aes128Gcm;
 use hkdf::Hkdf;
 use sha2::Sha256;
 
+use super::reader::Reader;
 use super::tls::{self, ClientHello, ServerHello, TlsItem};
 use crate::capture::Timestamp;
 
@@ -188,21 +189,16 @@ pub fn open(pkt: &[u8], pn_offset: usize, keys: &Keys) -> Option<Opened> {
 
 /// A QUIC variable-length integer (RFC 9000 §16) at `*pos`.
 fn varint(d: &[u8], pos: &mut usize) -> Option<u64> {
-    let first = *d.get(*pos)?;
-    let len = 1usize << (first >> 6);
-    let bytes = d.get(*pos..pos.checked_add(len)?)?;
-    let mut v = u64::from(first & 0x3f);
-    for b in bytes.iter().skip(1) {
-        v = (v << 8) | u64::from(*b);
-    }
-    *pos += len;
+    let mut r = Reader::new(d.get(*pos..)?);
+    let v = r.varint().ok()?;
+    *pos = d.len() - r.remaining();
     Some(v)
 }
 
 fn take<'a>(d: &'a [u8], pos: &mut usize, n: u64) -> Option<&'a [u8]> {
-    let n = usize::try_from(n).ok()?;
-    let s = d.get(*pos..pos.checked_add(n)?)?;
-    *pos += n;
+    let mut r = Reader::new(d.get(*pos..)?);
+    let s = r.take(usize::try_from(n).ok()?).ok()?;
+    *pos = d.len() - r.remaining();
     Some(s)
 }
 
@@ -227,13 +223,7 @@ struct Long<'a> {
 }
 
 fn be32(d: &[u8], at: usize) -> Option<u32> {
-    let b = d.get(at..at.checked_add(4)?)?;
-    Some(u32::from_be_bytes([
-        *b.first()?,
-        *b.get(1)?,
-        *b.get(2)?,
-        *b.get(3)?,
-    ]))
+    Reader::new(d.get(at..)?).u32().ok()
 }
 
 /// Reads a long header of a known version (not Version Negotiation).
@@ -594,7 +584,9 @@ impl QuicReader {
         self.stats.datagrams += 1;
         let mut pos = 0usize;
         while let Some(rest) = payload.get(pos..).filter(|r| !r.is_empty()) {
-            let first = rest.first().copied().unwrap_or(0);
+            let Ok(first) = Reader::new(rest).u8() else {
+                break; // not reached: `rest` is not empty
+            };
             if first & 0x80 == 0 {
                 // A short header (fixed bit set, long enough for a DCID, a packet number
                 // and the AEAD tag): 1-RTT, the handshake is done. It runs to the end.

@@ -235,6 +235,19 @@ fn service_port(p: u16) -> bool {
         )
 }
 
+/// The first bytes seen of a flow with no SYN are ones only a server sends first: a TLS
+/// ServerHello record or an HTTP status line (content beats the port guess, e.g. in a
+/// capture of the server's side only, between two unlisted ports).
+fn sent_by_server(p: &[u8]) -> bool {
+    (p.first() == Some(&0x16) && p.get(1) == Some(&3) && p.get(5) == Some(&2))
+        || p.starts_with(b"HTTP/1.")
+}
+
+/// The first bytes seen of a flow with no SYN are a TLS ClientHello record.
+fn sent_by_client(p: &[u8]) -> bool {
+    p.first() == Some(&0x16) && p.get(1) == Some(&3) && p.get(5) == Some(&1)
+}
+
 /// How long a closed flow lingers (for retransmissions and the last ACKs).
 const LINGER_SECS: f64 = 2.0;
 
@@ -309,7 +322,11 @@ impl Reassembler {
                 } else {
                     seg.src
                 }
-            } else if service_port(seg.dst.port()) && !service_port(seg.src.port()) {
+            } else if sent_by_server(&seg.payload) {
+                seg.dst
+            } else if sent_by_client(&seg.payload)
+                || (service_port(seg.dst.port()) && !service_port(seg.src.port()))
+            {
                 seg.src
             } else if service_port(seg.src.port()) && !service_port(seg.dst.port()) {
                 seg.dst

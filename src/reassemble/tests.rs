@@ -536,6 +536,46 @@ fn missing_syn_without_service_port_picks_the_higher_port_as_client() {
     );
 }
 
+#[test]
+fn missing_syn_content_tells_the_server_between_unlisted_ports() {
+    // Only the server's packets (asymmetric routing), the server on a high port: its
+    // ServerHello (or an HTTP status line) makes it the server whatever the ports say.
+    let sv = addr("10.1.1.2:51000");
+    let cl = addr("10.1.1.1:40000");
+    for first in [
+        &[0x16, 3, 3, 0, 80, 2, 0, 0, 76][..],
+        b"HTTP/1.1 200 OK\r\n",
+    ] {
+        let mut g = Rig::new();
+        g.push(seg(0, sv, cl, 1, 1, ACK, first));
+        let evs = g.take();
+        assert_eq!(
+            shown(&evs)[0],
+            "Opened#1 10.1.1.1:40000->10.1.1.2:51000 syn=false"
+        );
+        assert!(
+            shown(&evs)[1].starts_with("Data#1 Down"),
+            "{:?}",
+            shown(&evs)
+        );
+    }
+    // A ClientHello makes its sender the client, even from a service port.
+    let mut g = Rig::new();
+    g.push(seg(
+        0,
+        addr("10.1.1.1:443"),
+        addr("10.1.1.2:40000"),
+        1,
+        1,
+        ACK,
+        &[0x16, 3, 1, 0, 80, 1, 0, 0, 76],
+    ));
+    assert_eq!(
+        shown(&g.take())[0],
+        "Opened#1 10.1.1.1:443->10.1.1.2:40000 syn=false"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Gaps
 // ---------------------------------------------------------------------------

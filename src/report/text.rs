@@ -112,6 +112,8 @@ pub fn reason_code(r: &Reason) -> &'static str {
         Reason::NoCertificate(_) => "no_certificate_message",
         Reason::HelloNotRead => "client_hello_over_bound",
         Reason::NoHandshake => "no_tls_handshake",
+        Reason::NoClientHello => "client_side_not_captured",
+        Reason::StartTlsRefused(_) => "starttls_refused",
         Reason::Quic => "quic_encrypted",
     }
 }
@@ -133,6 +135,7 @@ pub fn outcome_code(o: &Outcome) -> &'static str {
         Outcome::Refused => "refused",
         Outcome::SynUnanswered => "syn_unanswered",
         Outcome::NoTlsHandshake => "no_tls_handshake",
+        Outcome::StartTlsRefused => "starttls_refused",
         Outcome::Quic(q) => match q {
             QuicOutcome::ClientGaveUp => "quic_no_answer_client_gave_up",
             QuicOutcome::Closed { .. } => "quic_closed",
@@ -480,6 +483,11 @@ pub fn reason(p: &Probe) -> Option<String> {
             gap(GapCause::BufferLimit, "client")
         ),
         Reason::NoHandshake => "no TLS handshake took place, so no certificate was shown".into(),
+        Reason::NoClientHello => "the capture holds the server's side of the handshake but not the client's (asymmetric routing or a one-way tap?), so the name the client asked for is unknown".into(),
+        Reason::StartTlsRefused(reply) => format!(
+            "the client asked for STARTTLS and the server refused ({}), so no TLS handshake and no certificate",
+            crate::parse::cert::printable(reply.trim())
+        ),
         Reason::Quic => QUIC_REASON.into(),
     };
     if let Some(t) = p.tls().filter(|t| t.ech) {
@@ -645,6 +653,7 @@ pub fn outcome_of(o: &Outcome, dns: Option<&DnsDetails>, quic: Option<&QuicDetai
         Outcome::Refused => "connection refused (server sent RST to the SYN)".into(),
         Outcome::SynUnanswered => "no answer from the server (SYN unanswered)".into(),
         Outcome::NoTlsHandshake => "TCP connection without a TLS handshake".into(),
+        Outcome::StartTlsRefused => "server refused STARTTLS".into(),
         Outcome::Quic(q) => quic_outcome(*q, quic),
         Outcome::HttpWaiting => "no response seen".into(),
         Outcome::HttpResponse { status, location } => match location {
