@@ -135,6 +135,7 @@ pub fn tight_bounds() -> Bounds {
             max_bytes: 4000,
             idle_secs: 30.0,
         },
+        keylog: crate::parse::keylog::KeyLogLimits { max_randoms: 4 },
         parse: ParseLimits {
             max_plaintext: 2048,
             max_tls_buffer: 8192,
@@ -592,7 +593,7 @@ pub fn quic(data: &[u8]) -> Result<usize, String> {
         };
         t = Timestamp::new(t.secs, (t.nanos + 1000) % 1_000_000_000);
         let (src, dst) = if from_server { (s, c) } else { (c, s) };
-        r.datagram(t, src, dst, payload, &mut out);
+        r.datagram(t, src, dst, payload, None, &mut out);
     }
     let hellos = out
         .iter()

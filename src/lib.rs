@@ -38,6 +38,7 @@ pub struct Bounds {
     pub defrag: DefragLimits,
     pub parse: ParseLimits,
     pub correlate: CorrelateLimits,
+    pub keylog: parse::keylog::KeyLogLimits,
 }
 
 /// What to run.
@@ -51,6 +52,8 @@ pub struct Config {
     pub output: report::Options,
     /// Show progress on stderr.
     pub progress: bool,
+    /// Key log files (`--keylog`): TLS 1.3 and QUIC handshakes are opened with them.
+    pub keylogs: Vec<std::path::PathBuf>,
 }
 
 /// The stages wired together.
@@ -77,6 +80,31 @@ impl Pipeline {
             stops: Vec::new(),
             last_expire: None,
         }
+    }
+
+    /// Opens TLS 1.3 and QUIC handshakes with this key log.
+    pub fn set_keylog(&mut self, keys: parse::keylog::KeySource) {
+        self.parser.set_keylog(keys);
+    }
+
+    /// Reads key log files (`live`: keep following them as they grow).
+    pub fn keylog_from(
+        &mut self,
+        paths: &[std::path::PathBuf],
+        limits: parse::keylog::KeyLogLimits,
+        live: bool,
+    ) -> Result<(), Error> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let ks = parse::keylog::KeySource::open(paths, limits, live).map_err(|(path, e)| {
+            Error::KeyLog {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            }
+        })?;
+        self.set_keylog(ks);
+        Ok(())
     }
 
     /// Feeds one packet through every stage. Completed probes wait in the pipeline until
@@ -146,6 +174,14 @@ impl Pipeline {
             reassembly: self.reassembler.stats.clone(),
             parse: self.parser.stats.clone(),
             correlate: self.correlator.stats().clone(),
+            keylog: self
+                .parser
+                .keylog_stats()
+                .map(|(log, randoms, read_errors)| stats::KeyLogCounts {
+                    log,
+                    randoms,
+                    read_errors,
+                }),
             ..Stats::default()
         }
     }
@@ -173,6 +209,7 @@ fn progress_bar(src: &OfflineSource) -> indicatif::ProgressBar {
 /// everything before the damage is still reported, then the error is returned.
 pub fn run(cfg: &Config, out: &mut dyn Write) -> Result<(), Error> {
     let mut pipeline = Pipeline::new(cfg.bounds);
+    pipeline.keylog_from(&cfg.keylogs, cfg.bounds.keylog, false)?;
     let mut collector = Collector::new(cfg.bounds.correlate);
     let mut ready = Vec::new();
     let mut files = Vec::new();

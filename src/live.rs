@@ -28,6 +28,8 @@ pub struct LiveConfig {
     pub max_probes: Option<u64>,
     /// Stop after this long.
     pub duration: Option<Duration>,
+    /// Key log files, followed as they grow.
+    pub keylogs: Vec<PathBuf>,
 }
 
 /// Opens the interface (the only step that needs privileges), drops privileges, then
@@ -62,6 +64,7 @@ pub fn run_live(
     let _ = notice.flush();
 
     let mut pipeline = Pipeline::new(cfg.bounds);
+    pipeline.keylog_from(&cfg.keylogs, cfg.bounds.keylog, true)?;
     let mut rep = Reporter {
         numbering: Numbering::new(cfg.bounds.correlate, cfg.bounds.correlate.groups),
         writer,

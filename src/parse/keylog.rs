@@ -430,6 +430,88 @@ impl KeyLogFile {
     }
 }
 
+/// The pcapng Decryption Secrets Block type of a TLS key log (`TLSK`, pcapng §4.7).
+pub const DSB_TLS_KEY_LOG: u32 = 0x544c_534b;
+
+impl KeyLog {
+    /// Reads the secrets of one pcapng Decryption Secrets Block: `secrets_type` and its
+    /// secrets data (the key log text, without the block's padding). Other secret types
+    /// (WireGuard, ZigBee, …) are not TLS keys: `false`, nothing read. The capture stage
+    /// calls this for every DSB it meets, before the packets that follow the block.
+    pub fn read_dsb(&mut self, secrets_type: u32, data: &[u8]) -> bool {
+        if secrets_type != DSB_TLS_KEY_LOG {
+            return false;
+        }
+        self.read_all(data);
+        true
+    }
+}
+
+/// How often a live capture looks at its key log files for new lines.
+pub const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// The key log and where it comes from: files given with `--keylog` (re-read as they
+/// grow during a live capture) and Decryption Secrets Blocks.
+#[derive(Debug, Default)]
+pub struct KeySource {
+    pub log: KeyLog,
+    files: Vec<KeyLogFile>,
+    /// A live capture: the files are re-read every [`POLL_INTERVAL`].
+    live: bool,
+    last_poll: Option<std::time::Instant>,
+    /// Re-reads that failed (a file removed or unreadable for a while); counted, the
+    /// next poll tries again.
+    pub read_errors: u64,
+}
+
+impl KeySource {
+    /// Reads every file now. A capture file (`live` false) reads them once to their end;
+    /// a live capture reads what is there and keeps following them. A file that cannot
+    /// be read is the caller's error to report (the path and the reason).
+    pub fn open(
+        paths: &[PathBuf],
+        limits: KeyLogLimits,
+        live: bool,
+    ) -> Result<KeySource, (PathBuf, io::Error)> {
+        let mut ks = KeySource {
+            log: KeyLog::new(limits),
+            live,
+            ..KeySource::default()
+        };
+        for p in paths {
+            let mut f = KeyLogFile::new(p);
+            let r = if live {
+                f.poll(&mut ks.log).map(|_| ())
+            } else {
+                f.read_to_end(&mut ks.log)
+            };
+            r.map_err(|e| (p.clone(), e))?;
+            ks.files.push(f);
+        }
+        Ok(ks)
+    }
+
+    /// A live capture: reads what the files gained, at most every [`POLL_INTERVAL`].
+    pub fn refresh(&mut self) {
+        if !self.live || self.files.is_empty() {
+            return;
+        }
+        let now = std::time::Instant::now();
+        if self
+            .last_poll
+            .is_some_and(|t| now.duration_since(t) < POLL_INTERVAL)
+        {
+            return;
+        }
+        self.last_poll = Some(now);
+        for f in &mut self.files {
+            if f.poll(&mut self.log).is_err() {
+                self.read_errors += 1;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
@@ -560,6 +642,19 @@ mod tests {
         assert_eq!(log.stats.truncations, 1);
         assert_eq!(log.stats.lines, 2);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_decryption_secrets_block_is_read_when_it_is_a_tls_key_log() {
+        let mut log = KeyLog::default();
+        let text = format!("SERVER_HANDSHAKE_TRAFFIC_SECRET {CR} {SHTS}");
+        assert!(
+            !log.read_dsb(0x5747_4b4c, text.as_bytes()),
+            "WireGuard keys"
+        );
+        assert!(log.is_empty());
+        assert!(log.read_dsb(DSB_TLS_KEY_LOG, text.as_bytes()));
+        assert!(log.get(&cr()).is_some());
     }
 
     #[test]

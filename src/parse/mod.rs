@@ -42,6 +42,7 @@ pub use dns::{DnsAnswer, DnsMessage, Question, Rcode, Rdata, RrType};
 pub use quic::QuicItem;
 pub use stream::{Cx, Next, StreamAnalyzer};
 pub use tls::{ClientHello, ServerHello, TlsItem};
+pub use tls13::Decrypted;
 
 use stream::idx;
 
@@ -164,6 +165,8 @@ pub struct ParseStats {
     pub starttls_refused: u64,
     /// Plaintext lines of a STARTTLS dialogue over `starttls::MAX_LINE`, dropped.
     pub starttls_long_lines: u64,
+    /// TLS 1.3 handshakes opened with the key log.
+    pub tls_decrypt: tls13::DecryptStats,
     pub quic: quic::QuicStats,
 }
 
@@ -387,6 +390,8 @@ pub struct Parser {
     limits: ParseLimits,
     flows: HashMap<FlowId, FlowState, foldhash::fast::RandomState>,
     quic: quic::QuicReader,
+    /// The key log and the files it is read from (`None`: no key log given).
+    keys: Option<keylog::KeySource>,
     pub stats: ParseStats,
 }
 
@@ -399,12 +404,29 @@ impl Parser {
             limits,
             flows: HashMap::default(),
             quic: quic::QuicReader::new(limits.quic),
+            keys: None,
             stats: ParseStats::default(),
         }
     }
 
+    /// Decrypt TLS 1.3 and QUIC handshakes with this key log.
+    pub fn set_keylog(&mut self, keys: keylog::KeySource) {
+        self.keys = Some(keys);
+    }
+
+    /// The key log's own counters (lines, secrets, evictions …), client randoms held
+    /// and failed re-reads, when one was given.
+    pub fn keylog_stats(&self) -> Option<(keylog::KeyLogStats, usize, u64)> {
+        self.keys
+            .as_ref()
+            .map(|k| (k.log.stats.clone(), k.log.len(), k.read_errors))
+    }
+
     /// Handles one reassembly event; facts go to `out`, stop requests to `stops`.
     pub fn push(&mut self, ev: Event, out: &mut Vec<Parsed>, stops: &mut Vec<Stop>) {
+        if let Some(k) = self.keys.as_mut() {
+            k.refresh();
+        }
         match ev {
             Event::Opened {
                 flow,
@@ -442,6 +464,7 @@ impl Parser {
                     stats: &mut self.stats,
                     out,
                     stop: [false, false],
+                    keylog: self.keys.as_ref().map(|k| &k.log),
                 };
                 st.feed(&mut cx, dir, &data);
                 let after = st.app_records.get(i).copied().unwrap_or(0);
@@ -478,6 +501,7 @@ impl Parser {
                     stats: &mut self.stats,
                     out,
                     stop: [false, false],
+                    keylog: self.keys.as_ref().map(|k| &k.log),
                 };
                 st.gap(&mut cx, dir, cause);
                 let asked = cx.stop;
@@ -542,10 +566,14 @@ impl Parser {
     /// QUIC, recognised by its long header and version on any port.
     fn quic_datagram(&mut self, dg: Datagram, out: &mut Vec<Parsed>) {
         let mut items = Vec::new();
-        if self
-            .quic
-            .datagram(dg.ts, dg.src, dg.dst, &dg.payload, &mut items)
-        {
+        if self.quic.datagram(
+            dg.ts,
+            dg.src,
+            dg.dst,
+            &dg.payload,
+            self.keys.as_ref().map(|k| &k.log),
+            &mut items,
+        ) {
             self.stats.quic = self.quic.stats.clone();
         }
         for (ts, client, server, item) in items {

@@ -406,6 +406,41 @@ impl HandshakeDecryptor {
     }
 }
 
+/// What the key log opened of one direction's encrypted handshake, for the next stage.
+#[derive(Clone, Debug)]
+pub enum Decrypted {
+    /// The Certificate message, decrypted.
+    Certificate(CertChain),
+    /// The server asked for a client certificate (CertificateRequest, mutual TLS).
+    CertificateRequested,
+    /// The flight ended (Finished) without a Certificate: a resumption with a PSK.
+    NoCertificate,
+    /// The key log has no secret for this connection's client random (or the
+    /// ClientHello's random was not seen).
+    NoKey,
+    /// A record did not authenticate with the key log's secret: wrong key.
+    WrongKey,
+    /// A cipher suite probewatch does not decrypt (its number).
+    UnsupportedSuite(u16),
+}
+
+/// The key log's decryption counters, shown in the stats.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DecryptStats {
+    /// Protected records (TLS) or Handshake packets (QUIC) that authenticated.
+    pub decrypted: u64,
+    /// Those that did not (wrong key, or damaged).
+    pub auth_failures: u64,
+    /// Connections whose client random has no line in the key log.
+    pub no_key: u64,
+    /// Certificates read from a decrypted flight.
+    pub certificates: u64,
+    /// Connections with a cipher suite that is not decrypted.
+    pub unsupported_suite: u64,
+    /// Protected records or packets not kept for decryption: over their bound.
+    pub over_limit: u64,
+}
+
 fn be24(d: &[u8]) -> Option<usize> {
     Some(
         (usize::from(*d.first()?) << 16) | (usize::from(*d.get(1)?) << 8) | usize::from(*d.get(2)?),
