@@ -491,6 +491,14 @@ impl KeySource {
         Ok(ks)
     }
 
+    /// A key log already read (from Decryption Secrets Blocks, say), no files.
+    pub fn from_log(log: KeyLog) -> KeySource {
+        KeySource {
+            log,
+            ..KeySource::default()
+        }
+    }
+
     /// A live capture: reads what the files gained, at most every [`POLL_INTERVAL`].
     pub fn refresh(&mut self) {
         if !self.live || self.files.is_empty() {
