@@ -311,16 +311,23 @@ impl KeyLog {
     }
 }
 
-/// The part of a key log after its last newline, kept until the line is complete.
+/// The part of a key log after its last newline, kept until the line is complete (what
+/// [`KeyLogFile`] reads a growing file with; public for the fuzz target).
 #[derive(Debug, Default)]
-struct Pending {
+pub struct Pending {
     partial: Vec<u8>,
     /// The partial line passed [`MAX_LINE`]: the rest of it is skipped.
     overlong: bool,
 }
 
 impl Pending {
-    fn feed(&mut self, log: &mut KeyLog, mut data: &[u8]) {
+    /// Bytes held for a line not complete yet (at most [`MAX_LINE`]).
+    pub fn held(&self) -> usize {
+        self.partial.len()
+    }
+
+    /// Reads the complete lines of `data`; the rest waits for the next call.
+    pub fn feed(&mut self, log: &mut KeyLog, mut data: &[u8]) {
         while !data.is_empty() {
             let (chunk, rest, complete) = match data.iter().position(|b| *b == b'\n') {
                 Some(i) => (
@@ -357,7 +364,7 @@ impl Pending {
     }
 
     /// The end of the text: a last line without a newline is read as it is.
-    fn finish(&mut self, log: &mut KeyLog) {
+    pub fn finish(&mut self, log: &mut KeyLog) {
         if !self.partial.is_empty() || self.overlong {
             self.end_line(log);
         }
