@@ -166,13 +166,7 @@ fn step(
     new: Vec<Vec<u8>>,
 ) {
     if let Decrypt::Waiting { pending, told } = d {
-        for rec in new {
-            if pending.len() < MAX_PENDING_RECORDS {
-                pending.push(rec);
-            } else {
-                cx.stats.tls_decrypt.over_limit += 1;
-            }
-        }
+        pending.extend(new);
         let secrets = random.and_then(|r| log.get(r));
         let secret = secrets.and_then(|s| match dir {
             Dir::Down => s.server_handshake,
@@ -183,6 +177,12 @@ fn step(
                 *told = true;
                 cx.stats.tls_decrypt.no_key += 1;
                 emit(cx, dir, Decrypted::NoKey);
+            }
+            if pending.len() > MAX_PENDING_RECORDS {
+                // The line did not come in time (or never will): the records are
+                // dropped, and the direction is no longer held open for them.
+                cx.stats.tls_decrypt.over_limit += 1;
+                *d = Decrypt::Done;
             }
             return;
         };
