@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use aes::cipher::{generic_array::GenericArray, BlockEncrypt, KeyInit};
 use chacha20::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
 
+use super::reader::{Reader, Result as ReadResult, WireError};
 use super::tls13::{self, HandshakeBuf, Suite, Tls13Error, TrafficKeys};
 
 /// Why a Handshake packet gave nothing.
@@ -188,27 +189,6 @@ pub fn open_packet(
     })
 }
 
-/// A QUIC variable-length integer (RFC 9000 §16) at `*pos`.
-fn varint(d: &[u8], pos: &mut usize) -> Result<u64, QuicHsError> {
-    let first = *d.get(*pos).ok_or(QuicHsError::Frames)?;
-    let len = 1usize << (first >> 6);
-    let bytes = d.get(*pos..*pos + len).ok_or(QuicHsError::Frames)?;
-    let mut v = u64::from(first & 0x3f);
-    for b in bytes.iter().skip(1) {
-        v = (v << 8) | u64::from(*b);
-    }
-    *pos += len;
-    Ok(v)
-}
-
-fn take<'a>(d: &'a [u8], pos: &mut usize, n: u64) -> Result<&'a [u8], QuicHsError> {
-    let n = usize::try_from(n).map_err(|_| QuicHsError::Frames)?;
-    let end = pos.checked_add(n).ok_or(QuicHsError::Frames)?;
-    let s = d.get(*pos..end).ok_or(QuicHsError::Frames)?;
-    *pos = end;
-    Ok(s)
-}
-
 /// Frames read in a Handshake packet.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Frame<'a> {
@@ -227,49 +207,50 @@ pub enum Frame<'a> {
 /// PING and ACK skipped); anything else a Handshake packet may not hold (RFC 9000
 /// §12.4) is [`QuicHsError::Frames`].
 pub fn frames(p: &[u8]) -> Result<Vec<Frame<'_>>, QuicHsError> {
+    read_frames(p).map_err(|_| QuicHsError::Frames)
+}
+
+fn read_frames(p: &[u8]) -> ReadResult<Vec<Frame<'_>>> {
     let mut out = Vec::new();
-    let mut pos = 0usize;
-    while pos < p.len() {
-        let ty = varint(p, &mut pos)?;
+    let mut r = Reader::new(p);
+    let len = |v: u64| usize::try_from(v).map_err(|_| WireError::Bad("length"));
+    while !r.is_empty() {
+        let ty = r.varint()?;
         match ty {
             0x00 | 0x01 => {}
             0x02 | 0x03 => {
-                varint(p, &mut pos)?;
-                varint(p, &mut pos)?;
-                let ranges = varint(p, &mut pos)?;
-                varint(p, &mut pos)?;
+                r.varint()?; // largest acknowledged
+                r.varint()?; // delay
+                let ranges = r.varint()?;
+                r.varint()?; // first range
                 for _ in 0..ranges {
-                    varint(p, &mut pos)?;
-                    varint(p, &mut pos)?;
+                    r.varint()?;
+                    r.varint()?;
                 }
                 if ty == 0x03 {
                     for _ in 0..3 {
-                        varint(p, &mut pos)?;
+                        r.varint()?;
                     }
                 }
             }
             0x06 => {
-                let offset = varint(p, &mut pos)?;
-                let len = varint(p, &mut pos)?;
-                let data = take(p, &mut pos, len)?;
+                let offset = r.varint()?;
+                let n = len(r.varint()?)?;
+                let data = r.take(n)?;
                 out.push(Frame::Crypto { offset, data });
             }
             0x1c | 0x1d => {
-                let code = varint(p, &mut pos)?;
-                let frame_type = if ty == 0x1c {
-                    Some(varint(p, &mut pos)?)
-                } else {
-                    None
-                };
-                let len = varint(p, &mut pos)?;
-                let reason = take(p, &mut pos, len)?;
+                let code = r.varint()?;
+                let frame_type = if ty == 0x1c { Some(r.varint()?) } else { None };
+                let n = len(r.varint()?)?;
+                let reason = r.take(n)?;
                 out.push(Frame::Close {
                     code,
                     frame_type,
                     reason,
                 });
             }
-            _ => return Err(QuicHsError::Frames),
+            _ => return Err(WireError::Bad("a frame a Handshake packet may not carry")),
         }
     }
     Ok(out)

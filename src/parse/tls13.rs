@@ -20,6 +20,7 @@ use sha2::{Sha256, Sha384};
 
 use super::cert::{self, CertChain};
 use super::keylog::Secret;
+use super::reader::{Reader, Result as ReadResult, WireError};
 
 /// The TLS 1.3 cipher suites probewatch decrypts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -253,13 +254,14 @@ impl RecordOpener {
     /// advances only when the record authenticates, so a record not meant for these
     /// keys (0-RTT data, a damaged copy) leaves the opener where it was.
     pub fn open(&mut self, record: &[u8]) -> Result<Inner, Tls13Error> {
-        let header = record.get(..5).ok_or(Tls13Error::NotProtected)?;
-        let body = record.get(5..).ok_or(Tls13Error::NotProtected)?;
-        let declared = u16::from_be_bytes([
-            *header.get(3).ok_or(Tls13Error::NotProtected)?,
-            *header.get(4).ok_or(Tls13Error::NotProtected)?,
-        ]);
-        if header.first() != Some(&23) || usize::from(declared) != body.len() || body.len() < TAG {
+        let mut r = Reader::new(record);
+        let header = r.take(5).map_err(|_| Tls13Error::NotProtected)?;
+        let body = r.rest();
+        let mut h = Reader::new(header);
+        let (Ok(ct), Ok(_version), Ok(declared)) = (h.u8(), h.u16(), h.u16()) else {
+            return Err(Tls13Error::NotProtected);
+        };
+        if ct != 23 || usize::from(declared) != body.len() || body.len() < TAG {
             return Err(Tls13Error::NotProtected);
         }
         let mut plain = aead_open(&self.keys, &nonce(&self.keys.iv, self.seq), header, body)?;
@@ -294,10 +296,11 @@ impl HandshakeBuf {
     pub fn push(&mut self, data: &[u8], out: &mut Vec<Vec<u8>>) -> Result<(), Tls13Error> {
         self.buf.extend_from_slice(data);
         let mut pos = 0usize;
-        while let Some(h) = self.buf.get(pos..pos + 4) {
-            let len = (usize::from(*h.get(1).ok_or(Tls13Error::Malformed)?) << 16)
-                | (usize::from(*h.get(2).ok_or(Tls13Error::Malformed)?) << 8)
-                | usize::from(*h.get(3).ok_or(Tls13Error::Malformed)?);
+        loop {
+            let mut r = Reader::new(self.buf.get(pos..).unwrap_or(&[]));
+            let (Ok(_ty), Ok(len)) = (r.u8(), len24(&mut r)) else {
+                break;
+            };
             if len > super::tls::MAX_HANDSHAKE {
                 self.buf.clear();
                 return Err(Tls13Error::HandshakeTooLarge);
@@ -441,37 +444,40 @@ pub struct DecryptStats {
     pub over_limit: u64,
 }
 
-fn be24(d: &[u8]) -> Option<usize> {
-    Some(
-        (usize::from(*d.first()?) << 16) | (usize::from(*d.get(1)?) << 8) | usize::from(*d.get(2)?),
-    )
-}
-
 /// A TLS 1.3 Certificate message (RFC 8446 §4.4.2: request context, then each
 /// certificate with its extensions): the chain as the TLS 1.2 one is reported. `None`
 /// when it is not a Certificate or its lengths do not hold.
 pub fn certificate(msg: &[u8]) -> Option<CertChain> {
-    if msg.first() != Some(&11) {
-        return None;
+    certificate_entries(msg).ok()
+}
+
+fn len24(r: &mut Reader<'_>) -> ReadResult<usize> {
+    r.u24().map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+fn certificate_entries(msg: &[u8]) -> ReadResult<CertChain> {
+    let mut r = Reader::new(msg);
+    if r.u8()? != 11 {
+        return Err(WireError::Bad("not a Certificate message"));
     }
-    let body = msg.get(4..4 + be24(msg.get(1..)?)?)?;
-    let ctx_len = usize::from(*body.first()?);
-    let list = body.get(1 + ctx_len..)?;
-    let list = list.get(3..3 + be24(list)?)?;
-    let mut pos = 0usize;
+    let n = len24(&mut r)?;
+    let mut body = r.sub(n)?;
+    let ctx = usize::from(body.u8()?);
+    body.skip(ctx)?;
+    let n = len24(&mut body)?;
+    let mut list = body.sub(n)?;
     let mut chain = CertChain::default();
-    while pos < list.len() {
-        let l = be24(list.get(pos..)?)?;
-        let der = list.get(pos + 3..pos + 3 + l)?;
+    while !list.is_empty() {
+        let n = len24(&mut list)?;
+        let der = list.take(n)?;
         if chain.leaf.is_none() {
             chain.leaf = Some(cert::summarize(der));
         }
         chain.chain_len += 1;
-        let ext = list.get(pos + 3 + l..pos + 5 + l)?;
-        let ext_len = usize::from(u16::from_be_bytes([*ext.first()?, *ext.get(1)?]));
-        pos += 3 + l + 2 + ext_len;
+        let ext = usize::from(list.u16()?);
+        list.skip(ext)?;
     }
-    (pos == list.len()).then_some(chain)
+    Ok(chain)
 }
 
 #[cfg(test)]
