@@ -18,6 +18,8 @@
 #       6 curl without SSLKEYLOGFILE, www.example.test              (no key in the key log)
 #   keylog-hrr.pcap / .keys     s_client offering a P-256 key share to openssl s_server
 #       that takes X25519 only: HelloRetryRequest, then the handshake (match)
+#   keylog-mtls.pcap / .keys    mutual TLS: s_client with a client certificate (CN joe) to
+#       openssl s_server -Verify 1 (CertificateRequest; both certificates encrypted) (match)
 #   keylog-quic.pcap / .keys    aioquic QUIC v1 to www.example.test (match) and QUIC v2
 #       with ChaCha20-Poly1305 to other.example.test (mismatch)
 #   keylog-tls13-dsb.pcapng     keylog-tls13.pcap with keylog-tls13.keys injected as a
@@ -65,6 +67,8 @@ nn_workdir /tmp/probewatch-keylog-samples.XXXXXX
 log "generating certificates"
 nn_cert ca "/O=Probewatch Samples/CN=Probewatch Key Log Test CA" rsa:2048 0x01 self "${NN_CA_EXT[@]}"
 nn_leaf www www.example.test DNS:www.example.test 0x1201 ca
+nn_cert joe "/O=Probewatch Samples/CN=joe" rsa:2048 0x1202 ca "basicConstraints=critical,CA:FALSE" \
+  "keyUsage=critical,digitalSignature" "extendedKeyUsage=clientAuth" "subjectKeyIdentifier=hash"
 chmod 644 "$C"/*.crt
 
 log "creating namespaces"
@@ -72,7 +76,7 @@ nn_ns_add "$NS_C" "$NS_SRV"
 nn_no_ipv6 "$NS_C" "$NS_SRV"
 nn_veth "$NS_C" eth0 "$NS_SRV" veth-c4 02:00:00:00:05:10 02:00:00:00:05:01
 ip -n "$NS_SRV" addr add 198.51.100.1/24 dev veth-c4
-nn_lo_addrs "$NS_SRV" 192.0.2.80 192.0.2.81 192.0.2.90
+nn_lo_addrs "$NS_SRV" 192.0.2.80 192.0.2.81 192.0.2.82 192.0.2.90
 ip -n "$NS_C" addr add 198.51.100.10/24 dev eth0
 ip -n "$NS_C" route add default via 198.51.100.1
 
@@ -100,6 +104,11 @@ log "starting openssl s_server (X25519 only) on 192.0.2.81:443"
 ip netns exec "$NS_SRV" openssl s_server -quiet -accept 192.0.2.81:443 -tls1_3 -groups X25519 \
   -cert "$C/www.crt" -key "$C/www.key" -www >"$W/s_server.log" 2>&1 &
 nn_wait_listen "$NS_SRV" t 192.0.2.81:443
+
+log "starting openssl s_server (client certificate required) on 192.0.2.82:443"
+ip netns exec "$NS_SRV" openssl s_server -quiet -accept 192.0.2.82:443 -tls1_3 -Verify 1 \
+  -CAfile "$C/ca.crt" -cert "$C/www.crt" -key "$C/www.key" -www >"$W/s_server-mtls.log" 2>&1 &
+nn_wait_listen "$NS_SRV" t 192.0.2.82:443
 
 log "starting the aioquic server (v1 and v2) on 192.0.2.90:443"
 ip netns exec "$NS_SRV" "$PY" "$PEER" server 192.0.2.90 443 "$C/www.crt" "$C/www.key" \
@@ -151,6 +160,15 @@ s_client hrr.out -connect 192.0.2.81:443 -servername www.example.test -verify_ho
 grep -q 'Verify return code: 0 (ok)' "$W/hrr.out" || { cat "$W/hrr.out" >&2; die "s_client hrr failed"; }
 nn_cap_stop
 
+KM=$OUT/keylog-mtls.keys
+log "capturing keylog-mtls.pcap"
+nn_cap_start "$NS_C" eth0 "$OUT/keylog-mtls.pcap" "$FILTER"
+s_client mtls.out -connect 192.0.2.82:443 -servername www.example.test -verify_hostname www.example.test \
+  -cert "$C/joe.crt" -key "$C/joe.key" -keylogfile "$KM"
+grep -q 'Verify return code: 0 (ok)' "$W/mtls.out" || { cat "$W/mtls.out" >&2; die "s_client mtls failed"; }
+grep -q 'HTTP/1.0 200' "$W/mtls.out" || { cat "$W/mtls.out" >&2; die "s_server did not accept the client certificate"; }
+nn_cap_stop
+
 KQ=$OUT/keylog-quic.keys
 log "capturing keylog-quic.pcap"
 quic() {
@@ -191,6 +209,11 @@ check "hrr ServerHellos (HRR + real)" "2" \
   "$(ts "$f" -Y 'tls.handshake.type==2' -T fields -e frame.number | wc -l)"
 check "hrr certificate decrypted" "www.example.test" \
   "$(ts "$f" -o "tls.keylog_file:$KH" -Y 'tls.handshake.type==11' -T fields -e x509sat.uTF8String | tr ',' '\n' | grep -x www.example.test | sort -u)"
+f=$OUT/keylog-mtls.pcap
+check "mtls certificates decrypted (server, client)" "2" \
+  "$(ts "$f" -o "tls.keylog_file:$KM" -Y 'tls.handshake.type==11' -T fields -e frame.number | wc -l)"
+check "mtls CertificateRequest" "1" \
+  "$(ts "$f" -o "tls.keylog_file:$KM" -Y 'tls.handshake.type==13' -T fields -e frame.number | wc -l)"
 f=$OUT/keylog-quic.pcap
 # aioquic starts v2 with a v1 Initial and upgrades (compatible version negotiation,
 # RFC 9368): the server's packets of the second connection are v2. tshark 4.0 does not
@@ -201,7 +224,7 @@ check "quic v2 long-header packets from the server" "yes" \
 check "quic v1 certificate decrypted" "www.example.test" \
   "$(ts "$f" -o "tls.keylog_file:$KQ" -Y 'tls.handshake.type==11' -T fields -e x509sat.uTF8String | tr ',' '\n' | grep -x www.example.test | sort -u)"
 check "quic key log connections" "2" "$(grep -c SERVER_HANDSHAKE_TRAFFIC_SECRET "$KQ")"
-for f in keylog-tls13.pcap keylog-tls13.keys keylog-hrr.pcap keylog-hrr.keys \
+for f in keylog-tls13.pcap keylog-tls13.keys keylog-hrr.pcap keylog-hrr.keys keylog-mtls.pcap keylog-mtls.keys \
          keylog-quic.pcap keylog-quic.keys keylog-tls13-dsb.pcapng; do
   install -m 0644 "$OUT/$f" "$SAMPLES_OUT/$f"
 done

@@ -427,3 +427,33 @@ fn a_key_log_written_while_probewatch_runs_is_followed() {
         );
     }
 }
+
+#[test]
+fn mutual_tls_both_certificates_decrypted() {
+    let v = with_keylog("keylog-mtls.pcap", "keylog-mtls.keys");
+    assert_eq!(
+        rows(&v, "tls"),
+        vec![row(
+            "www.example.test",
+            "TLS_AES_256_GCM_SHA384",
+            "match",
+            "san_match",
+            KL,
+            "www.example.test"
+        )]
+    );
+    let t = &probes(&v, "tls")[0]["tls"];
+    assert_eq!(t["client_cert_requested"], true);
+    assert_eq!(t["client_cert"]["subject_cn"], "joe");
+    // s_client sends its certificate with the CA's, as the server does.
+    assert_eq!(
+        (t["chain_len"].as_u64(), t["client_chain_len"].as_u64()),
+        (Some(2), Some(2))
+    );
+    let stats = v.iter().find(|o| o["type"] == "stats").unwrap();
+    assert_eq!(stats["keylog"]["tls"]["certificates"], 2);
+    // Without the key log neither certificate is seen.
+    let plain = json_of(&sample("keylog-mtls.pcap"));
+    let t = &probes(&plain, "tls")[0];
+    assert!(t["cert"].is_null() && t["tls"]["client_cert"].is_null());
+}
