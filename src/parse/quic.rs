@@ -616,6 +616,22 @@ impl QuicReader {
             return false;
         }
         self.stats.datagrams += 1;
+        if let Some(log) = keylog {
+            // Server Handshake packets held for a key line that was not there yet (a live
+            // capture): any later datagram of the connection tries again.
+            let key = if from_client { (src, dst) } else { (dst, src) };
+            let max = self.limits.max_crypto;
+            if let Some(c) = self.conns.get_mut(&key) {
+                if matches!(c.hs, HsDecrypt::NoKey { .. }) {
+                    let items = server_handshake(c, log, None, max, &mut self.stats.decrypt);
+                    out.extend(
+                        items
+                            .into_iter()
+                            .map(|d| (ts, key.0, key.1, QuicItem::Decrypted(d))),
+                    );
+                }
+            }
+        }
         let mut pos = 0usize;
         while let Some(rest) = payload.get(pos..).filter(|r| !r.is_empty()) {
             let Ok(first) = Reader::new(rest).u8() else {
@@ -661,7 +677,7 @@ impl QuicReader {
                             let items = server_handshake(
                                 c,
                                 log,
-                                (pkt, h.pn_offset, v2),
+                                Some((pkt, h.pn_offset, v2)),
                                 max,
                                 &mut self.stats.decrypt,
                             );
@@ -954,16 +970,17 @@ pub const MAX_PENDING_PACKETS: usize = 32;
 fn server_handshake(
     c: &mut Conn,
     log: &KeyLog,
-    pkt: (&[u8], usize, bool),
+    pkt: Option<(&[u8], usize, bool)>,
     max: usize,
     st: &mut tls13::DecryptStats,
 ) -> Vec<Decrypted> {
     let mut out = Vec::new();
-    let (bytes, pn_offset, v2) = pkt;
-    let pending = match &mut c.hs {
-        HsDecrypt::Done => return out,
-        HsDecrypt::Active { .. } => vec![(bytes.to_vec(), pn_offset, v2)],
-        HsDecrypt::Waiting | HsDecrypt::NoKey { .. } => {
+    let pending = match (&mut c.hs, pkt) {
+        (HsDecrypt::Done, _) | (HsDecrypt::Waiting | HsDecrypt::Active { .. }, None) => return out,
+        (HsDecrypt::Active { .. }, Some((bytes, pn_offset, v2))) => {
+            vec![(bytes.to_vec(), pn_offset, v2)]
+        }
+        (HsDecrypt::Waiting | HsDecrypt::NoKey { .. }, _) => {
             let Some(cipher) = c.cipher else {
                 return out; // the ServerHello was not read: no suite to derive keys for
             };
@@ -978,10 +995,12 @@ fn server_handshake(
                 _ => Vec::new(),
             };
             let told = !held.is_empty();
-            if held.len() < MAX_PENDING_PACKETS {
-                held.push((bytes.to_vec(), pn_offset, v2));
-            } else {
-                st.over_limit += 1;
+            if let Some((bytes, pn_offset, v2)) = pkt {
+                if held.len() < MAX_PENDING_PACKETS {
+                    held.push((bytes.to_vec(), pn_offset, v2));
+                } else {
+                    st.over_limit += 1;
+                }
             }
             let secret = c
                 .client_random
@@ -996,6 +1015,8 @@ fn server_handshake(
                 c.hs = HsDecrypt::NoKey { pending: held };
                 return out;
             };
+            // Handshake packets all have the connection's final version.
+            let v2 = held.first().is_some_and(|p| p.2);
             match quic_hs::packet_keys(suite, secret.as_bytes(), v2) {
                 Ok(keys) => {
                     c.hs = HsDecrypt::Active {
