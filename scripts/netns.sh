@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # What the scripts that build throw-away network namespaces share. Sourced (never run) by
 # samples/make-samples.sh, samples/make-quic-samples.sh, samples/make-group-samples.sh,
-# samples/make-starttls-samples.sh, tests/live/scenario.sh and bench/make-capture.sh.
+# samples/make-starttls-samples.sh, samples/make-http-samples.sh, tests/live/scenario.sh
+# and bench/make-capture.sh.
 #
 # Set before sourcing (all optional):
 #   NN_TAG         prefix of the log lines ("[NN_TAG] ...")             default: the script's name
@@ -13,6 +14,8 @@
 #   nn_tools install|check CMD=PACKAGE...    commands the script needs; "install" runs
 #                                            apt-get once for the missing ones, "check" fails
 #                                            with one sentence naming the packages
+#   nn_files install|check FILE=PACKAGE...   the same for files that are not commands
+#                                            (an nginx module, a data file)
 #   nn_samples_out                           SAMPLES_OUT (default: samples/), absolute, made
 #   nn_trap [NOTE]                           on exit (also failure, Ctrl-C): stop the capture,
 #                                            tear down, remove $W unless KEEP_WORK is set,
@@ -24,6 +27,11 @@
 #   nn_veth NS_A IF_A NS_B IF_B [MAC_A MAC_B]  a veth pair, offloads off (real on-wire
 #                                            segments, correct checksums), both ends up
 #   nn_lo_addrs NS ADDR...                   server addresses on lo (/32, or /128 nodad)
+#   nn_client_net NS_C NS_SRV RESOLV.CONF-TEXT ADDR...  the usual pair of namespaces made
+#                                            with nn_ns_add: client 198.51.100.10 on eth0,
+#                                            routed via NS_SRV's 198.51.100.1 on veth-c4,
+#                                            the servers' ADDRs on NS_SRV's lo, both with
+#                                            that resolv.conf
 #   nn_resolv NS RESOLV.CONF-TEXT [HOSTS-TEXT]  /etc/netns/NS/{resolv.conf,hosts}
 #   nn_wait_listen NS t|u ADDR:PORT [TRIES]  until something listens there (0.1 s a try)
 #   nn_cert NAME SUBJECT KEY SERIAL ISSUER EXT-LINE...   $C/NAME.{key,crt}; KEY rsa:BITS or
@@ -73,6 +81,18 @@ nn_tools() {
   DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" ca-certificates >/dev/null
+}
+
+# nn_files install|check FILE=PACKAGE...: nn_tools for files that are not commands (a
+# command -v does not find them); only the absent ones are handed on, so nn_tools sees
+# each of them missing.
+nn_files() {
+  local mode=$1 pair; shift
+  local -a absent=()
+  for pair in "$@"; do
+    [ -e "${pair%%=*}" ] || absent+=("$pair")
+  done
+  [ ${#absent[@]} -eq 0 ] || nn_tools "$mode" "${absent[@]}"
 }
 
 # Where the sample scripts write their captures: SAMPLES_OUT, default samples/.
@@ -174,6 +194,18 @@ nn_lo_addrs() {
       *) ip -n "$ns" addr add "$a/32" dev lo ;;
     esac
   done
+}
+
+# nn_client_net NS_C NS_SRV RESOLV.CONF-TEXT ADDR...: one IPv4 client namespace behind a
+# server namespace that is its gateway and holds every server address.
+nn_client_net() {
+  local ns_c=$1 ns_srv=$2 resolv=$3 ns; shift 3
+  nn_veth "$ns_c" eth0 "$ns_srv" veth-c4 02:00:00:00:04:10 02:00:00:00:04:01
+  ip -n "$ns_srv" addr add 198.51.100.1/24 dev veth-c4
+  nn_lo_addrs "$ns_srv" "$@"
+  ip -n "$ns_c" addr add 198.51.100.10/24 dev eth0
+  ip -n "$ns_c" route add default via 198.51.100.1
+  for ns in "$ns_c" "$ns_srv"; do nn_resolv "$ns" "$resolv"; done
 }
 
 # nn_resolv NS RESOLV.CONF-TEXT [HOSTS-TEXT]  (ip netns exec bind-mounts /etc/netns/NS/*)

@@ -800,7 +800,11 @@ pub fn pipeline(data: &[u8]) -> Result<usize, String> {
     }
     stats.correlate.absorb(&counters);
     let width = 40 + u16::from(data.get(1).copied().unwrap_or(0) % 120);
-    let opts = report::Options { width, ja4: tight };
+    let opts = report::Options {
+        width,
+        ja4: tight,
+        ..report::Options::default()
+    };
     let mut json = Vec::new();
     report::write(Format::Json, &report, &stats, &mut json, opts)
         .map_err(|e| format!("json report: {e}"))?;

@@ -1,6 +1,7 @@
 //! The probewatch command line.
 #![forbid(unsafe_code)]
 
+use std::error::Error as _;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -67,6 +68,14 @@ EXIT STATUS:
 
 Every table and buffer is bounded; evictions are counted in the final stats line.";
 
+/// When verdicts are coloured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
 #[derive(Parser, Debug)]
 #[command(name = "probewatch", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 #[command(group(ArgGroup::new("source").required(true).args(["read", "interface", "list_interfaces"])))]
@@ -129,9 +138,17 @@ struct Cli {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 
-    /// Table width in columns (default: the terminal's, or 100).
+    /// Table width in columns; 0 for no limit (default: $COLUMNS, else the terminal's, else 100).
     #[arg(long, value_name = "COLUMNS")]
     width: Option<u16>,
+
+    /// Verdicts in colour: auto (when stdout is a terminal and NO_COLOR is not set), always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    color: ColorWhen,
+
+    /// Times in the system's time zone (TZ, /etc/localtime) instead of UTC.
+    #[arg(long)]
+    local_time: bool,
 
     /// Add a JA4 column (FoxIO's TLS client fingerprint) to the table; JSON always has `tls.ja4`.
     #[arg(long)]
@@ -199,10 +216,14 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("probewatch: {}", usage_error(&e));
+            return ExitCode::from(2);
         }
     };
     let _ = cli.numeric;
@@ -231,13 +252,19 @@ fn main() -> ExitCode {
         return list_interfaces();
     }
     let stdout_tty = std::io::stdout().is_terminal();
+    let env = |k: &str| std::env::var(k).ok();
     let width = cli.width.unwrap_or_else(|| {
-        if stdout_tty {
-            terminal_width().unwrap_or(100)
-        } else {
-            100
-        }
+        env("COLUMNS")
+            .and_then(|c| c.trim().parse::<u16>().ok())
+            .filter(|c| *c > 0)
+            .or_else(|| stdout_tty.then(terminal_width).flatten())
+            .unwrap_or(100)
     });
+    let color = match cli.color {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => stdout_tty && env("NO_COLOR").map_or(true, |v| v.is_empty()),
+    };
     let filter = if cli.filter.is_empty() {
         None
     } else {
@@ -251,6 +278,9 @@ fn main() -> ExitCode {
     let output = probewatch::report::Options {
         width,
         ja4: cli.ja4,
+        color,
+        ascii: !probewatch::report::utf8_locale(&env),
+        local_time: cli.local_time,
     };
     if let Some(iface) = &cli.interface {
         let mut options = LiveOptions::new(iface);
@@ -285,6 +315,55 @@ fn main() -> ExitCode {
     let result = probewatch::run(&cfg, &mut out);
     let _ = out.flush();
     exit(result)
+}
+
+/// A usage error in one plain sentence (instead of clap's block), with where to look.
+fn usage_error(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ErrorKind};
+    let ctx = |k: ContextKind| e.get(k).map(|v| v.to_string());
+    let arg = ctx(ContextKind::InvalidArg)
+        .map(|a| a.split_whitespace().next().unwrap_or("").to_string())
+        .unwrap_or_default();
+    let value = ctx(ContextKind::InvalidValue).unwrap_or_default();
+    let help = "see probewatch --help";
+    match e.kind() {
+        ErrorKind::InvalidValue => match ctx(ContextKind::ValidValue) {
+            _ if value.is_empty() => format!("{arg} needs a value; {help}"),
+            Some(valid) if !valid.is_empty() => {
+                format!("{arg} does not take {value:?}; use one of {valid}")
+            }
+            _ => format!("{arg} does not take {value:?}; {help}"),
+        },
+        ErrorKind::ValueValidation => {
+            let why = e.source().map(|s| format!(" ({s})")).unwrap_or_default();
+            format!("{arg} does not take {value:?}{why}; {help}")
+        }
+        ErrorKind::UnknownArgument => match ctx(ContextKind::SuggestedArg) {
+            Some(s) => format!("there is no option {arg}; did you mean {s}?"),
+            None => format!("there is no option {arg}; {help}"),
+        },
+        ErrorKind::MissingRequiredArgument => {
+            "nothing to read: give a capture file with -r FILE, an interface with -i INTERFACE, \
+             or -D to list the interfaces"
+                .to_string()
+        }
+        ErrorKind::ArgumentConflict => match ctx(ContextKind::PriorArg) {
+            Some(p) => format!(
+                "{arg} cannot be combined with {}; {help}",
+                p.split_whitespace().next().unwrap_or("")
+            ),
+            None => format!("{arg} cannot be used here; {help}"),
+        },
+        _ => {
+            // Any other kind: clap's first line, without its "error: " prefix.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("bad usage");
+            format!(
+                "{}; {help}",
+                first.trim_start_matches("error: ").trim_end_matches('.')
+            )
+        }
+    }
 }
 
 fn exit(result: Result<(), probewatch::Error>) -> ExitCode {

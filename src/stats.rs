@@ -105,6 +105,9 @@ impl Stats {
                 "detections_over_limit": p.detections_over_limit,
             },
         });
+        if let (None, Some(o)) = (&self.keylog, v.as_object_mut()) {
+            o.insert("keylog".into(), Value::Null);
+        }
         if let (Some(k), Some(o)) = (&self.keylog, v.as_object_mut()) {
             let dec = |d: &crate::parse::tls13::DecryptStats| {
                 json!({

@@ -1,10 +1,17 @@
-//! Golden outputs: for every bundled sample, the table at `--width 200` and `--width 100`,
-//! the JSON Lines and `--timeline`, compared byte for byte with `tests/golden/`.
+//! Golden outputs: for every bundled sample, the table at `--width 200`, `--width 100` and
+//! `--width 80`, the JSON Lines and `--timeline`, compared byte for byte with
+//! `tests/golden/`; and at each width, no line wider than the width and no name, address
+//! or fingerprint broken anywhere but at a `.`/`/`/`_` boundary.
 //!
 //! A difference fails the test and prints a line diff. To accept a change on purpose:
 //! `PROBEWATCH_BLESS=1 cargo test --test golden`, then review `git diff tests/golden/`:
 //! every changed line is a change in what users see.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,6 +20,7 @@ use std::process::Command;
 const VIEWS: &[(&str, &[&str])] = &[
     ("table-200.txt", &["--width", "200"]),
     ("table-100.txt", &["--width", "100"]),
+    ("table-80.txt", &["--width", "80"]),
     ("json.jsonl", &["--format", "json"]),
     ("timeline.txt", &["--timeline", "--width", "100"]),
 ];
@@ -66,7 +74,7 @@ fn samples() -> Vec<String> {
     v
 }
 
-fn render(sample: &str, args: &[String]) -> String {
+fn render<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(sample: &str, args: &[S]) -> String {
     // Relative path from the repository root: the stats name the file as given.
     let out = Command::new(env!("CARGO_BIN_EXE_probewatch"))
         .current_dir(root())
@@ -168,5 +176,99 @@ fn every_golden_file_has_its_sample() {
                 .is_some_and(|s| samples.iter().any(|x| x == s))
         });
         assert!(known, "tests/golden/{name} belongs to no sample and view");
+    }
+}
+
+/// Where a token may be broken: after a `.` followed by a letter, after `_`, before `/`
+/// (not inside `//`).
+fn may_break(t: &[char], i: usize) -> bool {
+    match (i.checked_sub(1).and_then(|j| t.get(j)), t.get(i)) {
+        (Some('.'), Some(n)) => n.is_alphabetic(),
+        (Some('_'), Some(_)) => true,
+        (Some(p), Some('/')) => *p != '/' && *p != ':',
+        _ => false,
+    }
+}
+
+/// The names, addresses and fingerprints of a sample, from its JSON.
+fn tokens(sample: &str) -> Vec<String> {
+    let mut t = Vec::new();
+    for line in render(sample, &["--format", "json"]).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if v["type"] != "probe" {
+            continue;
+        }
+        let mut push = |x: &serde_json::Value| {
+            if let Some(s) = x.as_str() {
+                t.push(s.to_string());
+            }
+        };
+        push(&v["name"]);
+        push(&v["client"]);
+        push(&v["server"]);
+        push(&v["cert"]["subject_cn"]);
+        push(&v["tls"]["ja4"]);
+        for k in ["san_dns", "san_ip"] {
+            for x in v["cert"][k].as_array().into_iter().flatten() {
+                push(x);
+            }
+        }
+        for a in v["dns"]["answers"].as_array().into_iter().flatten() {
+            push(&a["data"]);
+        }
+        if let (Some(s), Some(p)) = (v["server"].as_str(), v["port"].as_u64()) {
+            t.push(if s.contains(':') {
+                format!("[{s}]:{p}")
+            } else {
+                format!("{s}:{p}")
+            });
+        }
+    }
+    t.sort();
+    t.dedup();
+    t.retain(|x| x.chars().count() > 2);
+    t
+}
+
+#[test]
+fn tables_fit_their_width_and_break_no_token() {
+    for sample in samples() {
+        let tokens = tokens(&sample);
+        for width in [80usize, 100, 200] {
+            let out = render(&sample, &["--width", &width.to_string(), "--ja4"]);
+            for line in out.lines() {
+                assert!(
+                    line.chars().count() <= width,
+                    "{sample} at {width}: line wider than the width: {line}"
+                );
+                for word in line.split_whitespace() {
+                    let w = word
+                        .trim_matches(|c| ",;()".contains(c))
+                        .trim_end_matches(':');
+                    if w.chars().count() < 2
+                        || !w.contains(|c| ".:/_".contains(c))
+                        || tokens.iter().any(|t| t == w)
+                    {
+                        continue;
+                    }
+                    for t in &tokens {
+                        let chars: Vec<char> = t.chars().collect();
+                        let n = w.chars().count();
+                        if t.starts_with(w) && n < chars.len() {
+                            assert!(
+                                may_break(&chars, n),
+                                "{sample} at {width}: {t} broken after {w:?}: {line}"
+                            );
+                        }
+                        if t.ends_with(w) && n < chars.len() {
+                            assert!(
+                                may_break(&chars, chars.len() - n),
+                                "{sample} at {width}: {t} broken before {w:?}: {line}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -35,7 +35,7 @@ fn probe(v: &[Value], id: u64) -> &Value {
 
 /// (name, origin, first probe, origin probe) of a group's names.
 fn names(g: &Value) -> Vec<(String, String, u64, Value)> {
-    g["names"]
+    g["name_origins"]
         .as_array()
         .unwrap()
         .iter()
@@ -90,8 +90,10 @@ fn untimed(line: &str) -> String {
     while let Some(i) = rest.find(" s") {
         let (head, tail) = rest.split_at(i);
         let digits = head
-            .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .map_or(0, |k| k + 1);
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_ascii_digit() || *c == '.'))
+            .map_or(0, |(k, c)| k + c.len_utf8());
         let num = &head[digits..];
         if num.contains('.') && num.len() > 2 {
             out.push_str(&head[..digits]);
@@ -116,16 +118,16 @@ fn mail_fanout_story_in_groups() {
 
     // The mailbox host itself: its own intent, no mismatch, nothing to fix.
     assert_eq!(g[0]["domain"], "mailhost.example");
-    assert_eq!(g[0]["probes"], ids(1, 3));
+    assert_eq!(g[0]["probe_ids"], ids(1, 3));
     assert_eq!(g[0]["pattern"], Value::Null);
-    assert_eq!(g[0]["mismatches"], json!([]));
+    assert_eq!(g[0]["mismatch_ids"], json!([]));
     assert_eq!(g[0]["san"], Value::Null);
     assert_eq!(g[0]["wildcard"], Value::Null);
 
     // Autodiscover for example.com.
     let ad = g[1];
     assert_eq!(ad["domain"], "example.com");
-    assert_eq!(ad["probes"], ids(4, 15));
+    assert_eq!(ad["probe_ids"], ids(4, 15));
     assert_eq!(ad["pattern"], "autodiscover");
     assert_eq!(ad["pattern_label"], "Outlook/Exchange Autodiscover");
     assert_eq!(
@@ -141,7 +143,7 @@ fn mail_fanout_story_in_groups() {
             ("www.example.com".into(), "own".into(), 10, Value::Null),
         ]
     );
-    assert_eq!(ad["mismatches"], json!([6, 9, 15]));
+    assert_eq!(ad["mismatch_ids"], json!([6, 9, 15]));
     // Each connection's address came from the DNS answer just before it.
     for (conn, dns) in [(6, 4), (9, 7), (12, 10), (15, 13)] {
         assert_eq!(member(ad, conn)["address_from"], json!(dns), "probe {conn}");
@@ -181,7 +183,7 @@ fn mail_fanout_story_in_groups() {
     );
     assert_eq!(
         ad["wildcard"],
-        json!({"name": "*.example.com", "cannot_cover": [{"name": "example.com", "why": APEX}]})
+        json!({"name": "*.example.com", "cannot_cover": [{"name": "example.com", "why": APEX, "why_code": "apex"}]})
     );
     assert_eq!(
         ad["notes"],
@@ -236,7 +238,7 @@ fn autodiscover_redirect_cname_and_srv() {
     assert_eq!(g.len(), 1);
     let ad = g[0];
     assert_eq!(ad["domain"], "example.com");
-    assert_eq!(ad["probes"], ids(1, 16));
+    assert_eq!(ad["probe_ids"], ids(1, 16));
     assert_eq!(ad["pattern"], "autodiscover");
     assert_eq!(
         names(ad),
@@ -262,7 +264,7 @@ fn autodiscover_redirect_cname_and_srv() {
             ),
         ]
     );
-    assert_eq!(ad["mismatches"], json!([3, 6]));
+    assert_eq!(ad["mismatch_ids"], json!([3, 6]));
 
     // Inferred outcomes: the client walked away after each certificate it did not accept.
     assert!(is_inferred_reject(s(probe(&v, 3), "outcome")));
@@ -323,7 +325,7 @@ fn autodiscover_redirect_cname_and_srv() {
     );
     assert_eq!(
         ad["wildcard"],
-        json!({"name": "*.example.com", "cannot_cover": [{"name": "example.com", "why": APEX}]})
+        json!({"name": "*.example.com", "cannot_cover": [{"name": "example.com", "why": APEX, "why_code": "apex"}]})
     );
     assert_eq!(
         ad["notes"],
@@ -343,7 +345,7 @@ fn autoconfig_with_a_refused_port() {
     assert_eq!(g.len(), 1);
     let ac = g[0];
     assert_eq!(ac["domain"], "example.com");
-    assert_eq!(ac["probes"], ids(1, 12));
+    assert_eq!(ac["probe_ids"], ids(1, 12));
     assert_eq!(ac["pattern"], "autoconfig");
     assert_eq!(ac["pattern_label"], "mail client autoconfig");
     assert_eq!(
@@ -386,11 +388,11 @@ fn autoconfig_with_a_refused_port() {
     assert_eq!(moved(member(ac, 6)), mv("example.com", "tls", 443, false));
     assert_eq!(moved(member(ac, 9)), mv("example.com", "http", 80, false));
     assert_eq!(member(ac, 12)["moved_on"], Value::Null);
-    assert_eq!(ac["mismatches"], json!([9]));
+    assert_eq!(ac["mismatch_ids"], json!([9]));
     assert_eq!(ac["san"], json!(["autoconfig.example.com", "example.com"]));
     assert_eq!(
         ac["wildcard"],
-        json!({"name": "*.example.com", "cannot_cover": [{"name": "example.com", "why": APEX}]})
+        json!({"name": "*.example.com", "cannot_cover": [{"name": "example.com", "why": APEX, "why_code": "apex"}]})
     );
     assert_eq!(ac["notes"], json!([]));
 }
@@ -401,14 +403,14 @@ fn www_and_apex_pair() {
     let g = groups(&v);
     assert_eq!(g.len(), 1);
     assert_eq!(g[0]["pattern"], "www_apex");
-    assert_eq!(g[0]["probes"], ids(1, 6));
+    assert_eq!(g[0]["probe_ids"], ids(1, 6));
     assert_eq!(member(g[0], 3)["step"], "the bare domain (apex)");
     assert_eq!(member(g[0], 6)["step"], "the www. name");
-    assert_eq!(g[0]["mismatches"], json!([3]));
+    assert_eq!(g[0]["mismatch_ids"], json!([3]));
     assert_eq!(g[0]["san"], json!(["example.net", "www.example.net"]));
     assert_eq!(
         g[0]["wildcard"]["cannot_cover"],
-        json!([{"name": "example.net", "why": APEX}])
+        json!([{"name": "example.net", "why": APEX, "why_code": "apex"}])
     );
 }
 
@@ -428,7 +430,7 @@ fn group_window_splits_slow_fan_outs() {
     let v = lines(&r.stdout);
     let domains: Vec<(String, Value)> = groups(&v)
         .iter()
-        .map(|g| (s(g, "domain").to_string(), g["probes"].clone()))
+        .map(|g| (s(g, "domain").to_string(), g["probe_ids"].clone()))
         .collect();
     assert_eq!(
         domains,

@@ -283,7 +283,7 @@ fn server_side_only_shows_the_certificate() {
     );
     assert_eq!(
         p["cert"]["issuer"],
-        json!("O=Probewatch Samples, CN=Probewatch Sample Root CA")
+        json!("CN=Probewatch Sample Root CA,O=Probewatch Samples")
     );
     assert_eq!(p["tls"]["version"], json!("TLS 1.2"));
     assert_eq!(

@@ -8,7 +8,9 @@
 //! Adding a format: a file with its writer, a variant of [`Format`] (its doc comment is the
 //! `--format` help), and its line in [`writer`].
 
+pub mod community_id;
 pub mod json;
+pub mod layout;
 pub mod stream;
 pub mod table;
 pub mod text;
@@ -34,12 +36,29 @@ pub enum Format {
 }
 
 /// What every format may use.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
-    /// Width in columns.
+    /// Width in columns; 0: no limit (table rows on one line each).
     pub width: u16,
     /// A JA4 column in the table.
     pub ja4: bool,
+    /// Verdicts in colour (ANSI escapes).
+    pub color: bool,
+    /// ASCII rules and arrows (the locale is not UTF-8).
+    pub ascii: bool,
+    /// Times in the system's zone instead of UTC.
+    pub local_time: bool,
+}
+
+/// Whether the locale (the first of `LC_ALL`, `LC_CTYPE`, `LANG` that is set) is UTF-8.
+pub fn utf8_locale(var: &dyn Fn(&str) -> Option<String>) -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|k| var(k).filter(|v| !v.is_empty()))
+        .is_some_and(|v| {
+            let v = v.to_ascii_lowercase();
+            v.contains("utf-8") || v.contains("utf8")
+        })
 }
 
 /// The end of a report: everything still to write.

@@ -170,6 +170,72 @@ pub fn outcome_code(o: &Outcome) -> &'static str {
     }
 }
 
+/// A stable code for a pattern step (JSON `step_code`).
+pub fn step_code(s: &Step) -> &'static str {
+    match s {
+        Step::AutodiscoverSrv(_) => "autodiscover_srv",
+        Step::AutodiscoverRoot(_) => "autodiscover_root",
+        Step::AutodiscoverHost(_) => "autodiscover_host",
+        Step::AutodiscoverRedirectMethod(..) => "autodiscover_redirect_method",
+        Step::AutodiscoverPlain(_) => "autodiscover_plain_http",
+        Step::Via(_, Via::Redirect(_)) => "via_redirect",
+        Step::Via(_, Via::Srv(_)) => "via_srv",
+        Step::AutoconfigHost(_, true) => "autoconfig_host_https",
+        Step::AutoconfigHost(_, false) => "autoconfig_host_http",
+        Step::AutoconfigWellKnown(_, true) => "autoconfig_well_known_https",
+        Step::AutoconfigWellKnown(_, false) => "autoconfig_well_known_http",
+        Step::Apex => "apex",
+        Step::Www => "www",
+    }
+}
+
+/// A stable code for a note of the fix advice (JSON `note_codes`).
+pub fn note_code(n: &Note) -> &'static str {
+    match n {
+        Note::OtherDomain { mismatch: true, .. } => "other_domain_mismatch",
+        Note::OtherDomain {
+            mismatch: false, ..
+        } => "other_domain_covered",
+        Note::CnameElsewhere { .. } => "cname_elsewhere",
+        Note::SelfSigned { .. } => "self_signed",
+        Note::PlainHttpOnly(_) => "plain_http_only",
+    }
+}
+
+/// A stable code for why a wildcard cannot cover a name (JSON `why_code`).
+pub fn uncovered_code(w: UncoveredWhy) -> &'static str {
+    match w {
+        UncoveredWhy::Apex => "apex",
+        UncoveredWhy::NotUnderDomain => "not_under_domain",
+        UncoveredWhy::TooDeep => "too_deep",
+    }
+}
+
+/// A distinguished name as RFC 4514 writes it: the most specific RDN first (`CN=…,O=…`),
+/// from the DER-order `O=…, CN=…` the certificate parser gives.
+pub fn rfc4514(dn: &str) -> String {
+    // Split at ", " only where an attribute type follows (`CN=`, `2.5.4.3=`), so a comma
+    // inside a value stays in it.
+    let mut rdns: Vec<String> = Vec::new();
+    for part in dn.split(", ") {
+        let is_start = part.split_once('=').is_some_and(|(k, _)| {
+            !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+        });
+        match rdns.last_mut() {
+            Some(last) if !is_start => {
+                last.push_str("\\, ");
+                last.push_str(part);
+            }
+            _ => rdns.push(part.to_string()),
+        }
+    }
+    rdns.reverse();
+    rdns.iter()
+        .map(|r| r.replace(" + ", "+"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 // ---------------------------------------------------------------------------------------
 // Names of wire values
 
@@ -625,6 +691,115 @@ fn quic_outcome(o: QuicOutcome, q: Option<&QuicDetails>) -> String {
     }
 }
 
+/// The outcome in a few words for a table cell, and whether the sentence ([`outcome`])
+/// says more (the table writes it on a line of its own). A no-break space (U+00A0) keeps
+/// a DNS answer's type beside its data.
+pub fn outcome_brief(p: &Probe) -> (String, bool) {
+    const NB: char = '\u{a0}';
+    let s = |t: &str| t.replace(' ', "\u{a0}");
+    match &p.outcome {
+        Outcome::ClientRejected(_) => (s("rejected"), true),
+        Outcome::FatalAlert { from, .. } => (s(&format!("{} alert", side(*from))), true),
+        Outcome::DataExchanged => (s("completed"), false),
+        Outcome::LikelyRejected(_) => ("rejected (inferred)".into(), true),
+        Outcome::ClosedEarly { how, .. } => match how {
+            CloseHow::Rst => (s("reset early"), true),
+            CloseHow::Fin => (s("closed early"), true),
+        },
+        Outcome::IncompleteAtEnd => (s("incomplete"), true),
+        Outcome::WentIdle => (s("idle"), true),
+        Outcome::TrackingDropped => (s("not tracked"), true),
+        Outcome::ConnectionClosed => (s("closed"), false),
+        Outcome::HandshakeTimedOut(_) => (s("timed out"), true),
+        Outcome::HelloOverBound => (s("not read"), true),
+        Outcome::Refused => (s("refused"), true),
+        Outcome::SynUnanswered => (s("no answer"), true),
+        Outcome::NoTlsHandshake => (s("no TLS"), true),
+        Outcome::StartTlsRefused => (s("STARTTLS refused"), true),
+        Outcome::Quic(q) => match q {
+            QuicOutcome::ClientGaveUp => (s("gave up"), true),
+            QuicOutcome::Closed { .. } => (s("closed"), true),
+            QuicOutcome::VersionNegotiation => (s("version negotiation"), true),
+            QuicOutcome::Completed { retry } => (s("completed"), *retry),
+            QuicOutcome::Answered { .. } => (s("answered"), true),
+            QuicOutcome::RetryOnly => (s("Retry only"), true),
+            QuicOutcome::NoAnswer => (s("no answer"), true),
+        },
+        Outcome::HttpWaiting => (s("no response"), false),
+        Outcome::HttpResponse { status, location } => (status.to_string(), location.is_some()),
+        Outcome::HttpTimedOut(_) => (s("timed out"), true),
+        Outcome::DnsMulticast => (s("multicast"), false),
+        Outcome::DnsWaiting => (s("no answer"), false),
+        Outcome::DnsAnswered { query_captured } => {
+            let (rc, answers) = match p.dns() {
+                Some(d) => (d.rcode, d.answers.as_slice()),
+                None => (None, &[][..]),
+            };
+            let mut t = dns_answers(rc, answers)
+                .replace(' ', &NB.to_string())
+                .replace(&format!(",{NB}"), ", ");
+            if !*query_captured {
+                t.push_str(" (query not captured)");
+            }
+            (t, false)
+        }
+    }
+}
+
+/// A DNS probe that asked for AAAA and got no AAAA record (NODATA, or only CNAMEs).
+pub fn aaaa_nodata(p: &Probe) -> bool {
+    let Some(d) = p.dns() else {
+        return false;
+    };
+    d.qtype == Some(RrType(28))
+        && matches!(
+            p.outcome,
+            Outcome::DnsAnswered {
+                query_captured: true
+            }
+        )
+        && d.rcode.map_or(true, |r| r == Rcode::NOERROR)
+        && d.answers.iter().all(|a| matches!(a.data, Rdata::Cname(_)))
+}
+
+/// A day as the table writes it, with its zone: `2024-05-01 (UTC)`.
+pub fn day_line(date: &str, zone: &str) -> String {
+    format!("{date} ({zone})")
+}
+
+/// The problems line heading the table's summary.
+pub fn summary_head(problems: usize, clients: usize, probes: usize) -> String {
+    if problems == 0 {
+        return format!(
+            "Summary: no certificate problem in {probes} probe{} from {clients} client{}.",
+            plural(probes),
+            plural(clients)
+        );
+    }
+    format!(
+        "Summary: {problems} problem{} across {clients} client{} (one line each: name → server: why):",
+        plural(problems),
+        plural(clients)
+    )
+}
+
+/// How many clients and probes one summary line stands for.
+pub fn summary_count(clients: usize, probes: usize) -> String {
+    format!(
+        "({clients} client{}, {probes} probe{})",
+        plural(clients),
+        plural(probes)
+    )
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
 /// The sentence for a probe's outcome.
 pub fn outcome(p: &Probe) -> String {
     outcome_of(&p.outcome, p.dns(), p.quic())
@@ -821,8 +996,7 @@ pub fn stats_line(stats: &Stats) -> String {
     let d = &stats.decode;
     let r = &stats.reassembly;
     let problems: u64 = d.problems.values().sum();
-    let evictions = r.flows_ended_idle
-        + r.flows_evicted
+    let evictions = r.flows_evicted
         + d.fragment_evictions
         + stats.correlate.dns_map_evictions
         + stats.correlate.dns_pending_evictions
@@ -836,11 +1010,12 @@ pub fn stats_line(stats: &Stats) -> String {
         + stats.correlate.group_members_dropped
         + stats.correlate.group_links_evicted;
     let mut s = format!(
-        "Stats: {} packets ({} bytes), {} TCP flows ({} joined mid-stream), {} DNS messages; {} evictions; {} gaps; {} packets with problems",
+        "Stats: {} packets ({} bytes), {} TCP flows ({} joined mid-stream, {} ended idle), {} DNS messages; {} evictions; {} gaps; {} packets with problems",
         d.packets,
         d.bytes,
         r.flows,
         r.flows_mid_stream,
+        r.flows_ended_idle,
         stats.parse.dns_messages,
         evictions,
         r.gaps_not_captured + r.gaps_snaplen + r.gaps_buffer_limit,
@@ -887,6 +1062,21 @@ pub fn stats_line(stats: &Stats) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// JSON wrote the issuer in DER order (`O=…, CN=…`); RFC 4514 and Zeek write the most
+    /// specific RDN first, without spaces.
+    #[test]
+    fn issuer_is_written_in_rfc4514_order() {
+        assert_eq!(
+            rfc4514("O=Probewatch Samples, CN=Probewatch Sample Root CA"),
+            "CN=Probewatch Sample Root CA,O=Probewatch Samples"
+        );
+        assert_eq!(
+            rfc4514("C=US, O=Acme, Inc., CN=x"),
+            "CN=x,O=Acme\\, Inc.,C=US"
+        );
+        assert_eq!(rfc4514("CN=EXCH01"), "CN=EXCH01");
+    }
 
     /// The table, JSON and docs said NXDOMAIN; probewatch wrote simple-dns's Rust names
     /// (NAMEERROR, SERVERFAILURE).
