@@ -20,6 +20,9 @@
 #       that takes X25519 only: HelloRetryRequest, then the handshake (match)
 #   keylog-mtls.pcap / .keys    mutual TLS: s_client with a client certificate (CN joe) to
 #       openssl s_server -Verify 1 (CertificateRequest; both certificates encrypted) (match)
+#   keylog-0rtt.pcap / .keys    s_client resuming a session with 0-RTT early data
+#       (-early_data) to s_server -early_data: a full handshake (match), then the
+#       resumption whose early data the server accepts (PSK: no certificate)
 #   keylog-quic.pcap / .keys    aioquic QUIC v1 to www.example.test (match) and QUIC v2
 #       with ChaCha20-Poly1305 to other.example.test (mismatch)
 #   keylog-tls13-dsb.pcapng     keylog-tls13.pcap with keylog-tls13.keys injected as a
@@ -76,7 +79,7 @@ nn_ns_add "$NS_C" "$NS_SRV"
 nn_no_ipv6 "$NS_C" "$NS_SRV"
 nn_veth "$NS_C" eth0 "$NS_SRV" veth-c4 02:00:00:00:05:10 02:00:00:00:05:01
 ip -n "$NS_SRV" addr add 198.51.100.1/24 dev veth-c4
-nn_lo_addrs "$NS_SRV" 192.0.2.80 192.0.2.81 192.0.2.82 192.0.2.90
+nn_lo_addrs "$NS_SRV" 192.0.2.80 192.0.2.81 192.0.2.82 192.0.2.83 192.0.2.90
 ip -n "$NS_C" addr add 198.51.100.10/24 dev eth0
 ip -n "$NS_C" route add default via 198.51.100.1
 
@@ -109,6 +112,13 @@ log "starting openssl s_server (client certificate required) on 192.0.2.82:443"
 ip netns exec "$NS_SRV" openssl s_server -quiet -accept 192.0.2.82:443 -tls1_3 -Verify 1 \
   -CAfile "$C/ca.crt" -cert "$C/www.crt" -key "$C/www.key" -www >"$W/s_server-mtls.log" 2>&1 &
 nn_wait_listen "$NS_SRV" t 192.0.2.82:443
+
+log "starting openssl s_server (0-RTT early data) on 192.0.2.83:443"
+# Not -www (it does not read early data): the plain mode echoes what it reads, and its
+# standard input stays open (sleep, inside the namespace so the teardown ends it).
+ip netns exec "$NS_SRV" sh -c "sleep 600 | exec openssl s_server -accept 192.0.2.83:443 -tls1_3 \
+  -early_data -max_early_data 16384 -cert '$C/www.crt' -key '$C/www.key'" >"$W/s_server-0rtt.log" 2>&1 &
+nn_wait_listen "$NS_SRV" t 192.0.2.83:443
 
 log "starting the aioquic server (v1 and v2) on 192.0.2.90:443"
 ip netns exec "$NS_SRV" "$PY" "$PEER" server 192.0.2.90 443 "$C/www.crt" "$C/www.key" \
@@ -169,6 +179,25 @@ grep -q 'Verify return code: 0 (ok)' "$W/mtls.out" || { cat "$W/mtls.out" >&2; d
 grep -q 'HTTP/1.0 200' "$W/mtls.out" || { cat "$W/mtls.out" >&2; die "s_server did not accept the client certificate"; }
 nn_cap_stop
 
+s_client_eof() {  # s_client_eof OUT ARGS... : like s_client, but stops at the end of its input
+  local out=$1; shift
+  { sleep 0.8; printf 'GET / HTTP/1.0\r\n\r\n'; sleep 0.8; } |
+    inc openssl s_client -tls1_3 -CAfile "$C/ca.crt" "$@" >"$W/$out" 2>&1 || true
+}
+K0=$OUT/keylog-0rtt.keys
+log "capturing keylog-0rtt.pcap"
+printf 'GET /early HTTP/1.0\r\n\r\n' >"$W/early.txt"
+nn_cap_start "$NS_C" eth0 "$OUT/keylog-0rtt.pcap" "$FILTER"
+s_client_eof 0rtt-first.out -connect 192.0.2.83:443 -servername www.example.test -verify_hostname www.example.test \
+  -keylogfile "$K0" -sess_out "$W/sess0.pem"
+grep -q 'Verify return code: 0 (ok)' "$W/0rtt-first.out" || { cat "$W/0rtt-first.out" >&2; die "s_client 0-RTT first failed"; }
+grep -q 'Max Early Data: 16384' "$W/0rtt-first.out" || { cat "$W/0rtt-first.out" >&2; die "no early data allowed in the ticket"; }
+step
+s_client_eof 0rtt-early.out -connect 192.0.2.83:443 -servername www.example.test \
+  -keylogfile "$K0" -sess_in "$W/sess0.pem" -early_data "$W/early.txt"
+grep -q 'Early data was accepted' "$W/0rtt-early.out" || { cat "$W/0rtt-early.out" >&2; die "early data not accepted"; }
+nn_cap_stop
+
 KQ=$OUT/keylog-quic.keys
 log "capturing keylog-quic.pcap"
 quic() {
@@ -214,6 +243,9 @@ check "mtls certificates decrypted (server, client)" "2" \
   "$(ts "$f" -o "tls.keylog_file:$KM" -Y 'tls.handshake.type==11' -T fields -e frame.number | wc -l)"
 check "mtls CertificateRequest" "1" \
   "$(ts "$f" -o "tls.keylog_file:$KM" -Y 'tls.handshake.type==13' -T fields -e frame.number | wc -l)"
+check "0rtt key log: early traffic secret" "1" "$(grep -c CLIENT_EARLY_TRAFFIC_SECRET "$K0")"
+check "0rtt certificates decrypted (first connection only)" "1" \
+  "$(ts "$OUT/keylog-0rtt.pcap" -o "tls.keylog_file:$K0" -Y 'tls.handshake.type==11' -T fields -e frame.number | wc -l)"
 f=$OUT/keylog-quic.pcap
 # aioquic starts v2 with a v1 Initial and upgrades (compatible version negotiation,
 # RFC 9368): the server's packets of the second connection are v2. tshark 4.0 does not
@@ -225,6 +257,7 @@ check "quic v1 certificate decrypted" "www.example.test" \
   "$(ts "$f" -o "tls.keylog_file:$KQ" -Y 'tls.handshake.type==11' -T fields -e x509sat.uTF8String | tr ',' '\n' | grep -x www.example.test | sort -u)"
 check "quic key log connections" "2" "$(grep -c SERVER_HANDSHAKE_TRAFFIC_SECRET "$KQ")"
 for f in keylog-tls13.pcap keylog-tls13.keys keylog-hrr.pcap keylog-hrr.keys keylog-mtls.pcap keylog-mtls.keys \
+         keylog-0rtt.pcap keylog-0rtt.keys \
          keylog-quic.pcap keylog-quic.keys keylog-tls13-dsb.pcapng; do
   install -m 0644 "$OUT/$f" "$SAMPLES_OUT/$f"
 done

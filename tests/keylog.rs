@@ -146,6 +146,8 @@ fn without_the_key_log_tls13_stays_unverified_and_says_why() {
     for (capture, code) in [
         ("keylog-tls13.pcap", "tls13_encrypted"),
         ("keylog-hrr.pcap", "tls13_encrypted"),
+        ("keylog-mtls.pcap", "tls13_encrypted"),
+        ("keylog-0rtt.pcap", "tls13_encrypted"),
         ("keylog-tls13-dsb.pcapng", "tls13_encrypted"),
     ] {
         let v = json_of(&sample(capture));
@@ -458,4 +460,35 @@ fn mutual_tls_both_certificates_decrypted() {
     let plain = json_of(&sample("keylog-mtls.pcap"));
     let t = &probes(&plain, "tls")[0];
     assert!(t["cert"].is_null() && t["tls"]["client_cert"].is_null());
+}
+
+#[test]
+fn zero_rtt_resumption_early_data_skipped_psk_said() {
+    let v = with_keylog("keylog-0rtt.pcap", "keylog-0rtt.keys");
+    assert_eq!(
+        rows(&v, "tls"),
+        vec![
+            row(
+                "www.example.test",
+                "TLS_AES_256_GCM_SHA384",
+                "match",
+                "san_match",
+                KL,
+                "www.example.test"
+            ),
+            // The resumption sent its request as 0-RTT early data (other keys): skipped,
+            // not a failure; the server's flight has no certificate.
+            row(
+                "www.example.test",
+                "TLS_AES_256_GCM_SHA384",
+                "unverified",
+                "resumed_psk_no_certificate",
+                "",
+                ""
+            ),
+        ]
+    );
+    let stats = v.iter().find(|o| o["type"] == "stats").unwrap();
+    assert_eq!(stats["keylog"]["tls"]["auth_failures"], 0);
+    assert_eq!(stats["keylog"]["tls"]["certificates"], 1);
 }
