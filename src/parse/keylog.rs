@@ -384,6 +384,9 @@ pub const MAX_READ_PER_POLL: usize = 4 << 20;
 #[derive(Debug)]
 pub struct KeyLogFile {
     path: PathBuf,
+    /// Opened once (a live capture opens it before dropping privileges) and read again
+    /// through the same handle.
+    file: Option<File>,
     offset: u64,
     pending: Pending,
 }
@@ -392,6 +395,7 @@ impl KeyLogFile {
     pub fn new(path: impl AsRef<Path>) -> Self {
         KeyLogFile {
             path: path.as_ref().to_path_buf(),
+            file: None,
             offset: 0,
             pending: Pending::default(),
         }
@@ -402,10 +406,17 @@ impl KeyLogFile {
     }
 
     /// Reads what was added since the last call (at most [`MAX_READ_PER_POLL`] bytes);
-    /// returns the number of bytes read. A file that became shorter was replaced: it is
-    /// read again from its start. A missing file is an error for the caller to report.
+    /// returns the number of bytes read. A file that became shorter was truncated: it is
+    /// read again from its start. The file is opened on the first call and kept open, so
+    /// a live capture can drop its privileges after it; a missing file is an error for
+    /// the caller to report.
     pub fn poll(&mut self, log: &mut KeyLog) -> io::Result<usize> {
-        let mut f = File::open(&self.path)?;
+        if self.file.is_none() {
+            self.file = Some(File::open(&self.path)?);
+        }
+        let Some(f) = self.file.as_mut() else {
+            return Ok(0);
+        };
         let len = f.metadata()?.len();
         if len < self.offset {
             log.stats.truncations += 1;
@@ -421,6 +432,7 @@ impl KeyLogFile {
             .min(MAX_READ_PER_POLL);
         let mut buf = Vec::with_capacity(want);
         let n = f
+            .by_ref()
             .take(u64::try_from(want).unwrap_or(0))
             .read_to_end(&mut buf)?;
         self.offset += u64::try_from(n).unwrap_or(0);
