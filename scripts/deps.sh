@@ -8,8 +8,11 @@
 # * Testing: what the live tests (tests/live.rs runs tests/live/scenario.sh, several at
 #   once, so that script never installs anything itself) and scripts/hostile-captures
 #   run: iproute2 (ip, ss), dnsmasq-base, openssl, curl, ca-certificates, util-linux
-#   (setpriv), python3 and GNU time. Installed only when running as root; otherwise they
-#   are only named (the live tests are skipped without root anyway).
+#   (setpriv), python3 and GNU time; and for tests/browser.rs, chromium and nodejs/npm.
+#   Installed only when running as root; otherwise they are only named (the live tests
+#   are skipped without root anyway).
+# * The browser test's mermaid package: `npm ci` in tests/browser (package-lock.json),
+#   once, here, never from the tests themselves (they run in parallel).
 set -euo pipefail
 
 probewatch_apt_install() {  # probewatch_apt_install [sudo] PACKAGE...
@@ -31,7 +34,7 @@ command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 
 test_need=()
 for pair in ip=iproute2 ss=iproute2 dnsmasq=dnsmasq-base openssl=openssl curl=curl \
-            setpriv=util-linux python3=python3; do
+            setpriv=util-linux python3=python3 chromium=chromium node=nodejs npm=npm; do
   PATH="$PATH:/usr/sbin:/sbin" command -v "${pair%%=*}" >/dev/null 2>&1 || test_need+=("${pair#*=}")
 done
 [ -x /usr/bin/time ] || test_need+=(time)
@@ -59,4 +62,15 @@ else
     echo "probewatch: the live tests and scripts/hostile-captures also need ${test_need[*]} (installed when this runs as root)" >&2
   fi
 fi
-unset need test_need pair
+
+# The mermaid package for tests/browser.rs (the dist file it loads in chromium).
+probewatch_browser_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/browser"
+if [ ! -f "$probewatch_browser_dir/node_modules/mermaid/dist/mermaid.min.js" ]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "probewatch: installing the mermaid package for the browser test (npm ci in tests/browser)" >&2
+    (cd "$probewatch_browser_dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
+  else
+    echo "probewatch: the browser test needs npm to install the mermaid package (installed when this runs as root)" >&2
+  fi
+fi
+unset need test_need pair probewatch_browser_dir

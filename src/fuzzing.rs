@@ -822,3 +822,56 @@ pub fn pipeline(data: &[u8]) -> Result<usize, String> {
         .map_err(|e| format!("table report: {e}"))?;
     Ok(report.probes.len())
 }
+
+/// The capture-file reader on arbitrary bytes (`data[0]` picks a chunk size of 1 to 64
+/// bytes, the rest is the file): reading with that chunk size must give exactly the
+/// packets (and the end) that reading in one chunk gives, every packet within the bound.
+pub fn capture_file(data: &[u8]) -> Result<usize, String> {
+    let Some((&sel, file)) = data.split_first() else {
+        return Ok(0);
+    };
+    let small = read_capture(file, 1 + usize::from(sel % 64))?;
+    let whole = read_capture(file, file.len().max(1))?;
+    if small != whole {
+        return Err(format!(
+            "chunk size {} read {} packets ({:?}), one chunk {} ({:?})",
+            1 + sel % 64,
+            small.0.len(),
+            small.1,
+            whole.0.len(),
+            whole.1
+        ));
+    }
+    Ok(small.0.len())
+}
+
+type ReadBack = (Vec<(crate::capture::Timestamp, i32, u32, Vec<u8>)>, bool);
+
+fn read_capture(file: &[u8], chunk: usize) -> Result<ReadBack, String> {
+    use crate::capture::file::{FileSource, MAX_BLOCK_BYTES};
+    let Ok(mut src) = FileSource::from_reader(
+        "fuzz".into(),
+        Box::new(std::io::Cursor::new(file.to_vec())),
+        None,
+        false,
+        chunk,
+    ) else {
+        return Ok((Vec::new(), true));
+    };
+    let mut out = Vec::new();
+    loop {
+        match src.advance() {
+            Ok(None) => {
+                let Some(p) = src.packet() else {
+                    return Err("advance stopped at a packet that is not there".into());
+                };
+                if p.data.len() > MAX_BLOCK_BYTES || p.data.len() > file.len() {
+                    return Err(format!("a {}-byte packet", p.data.len()));
+                }
+                out.push((p.ts, p.link.0, p.wire_len, p.data.to_vec()));
+            }
+            Ok(Some(_)) => return Ok((out, false)),
+            Err(_) => return Ok((out, true)),
+        }
+    }
+}

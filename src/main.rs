@@ -54,6 +54,9 @@ EXAMPLES:
     sudo probewatch -i any 'port 443 or port 53 or port 80'
     sudo probewatch -i eth0 --format json -w seen.pcap --duration 10m
     probewatch -r a.pcap -r b.pcapng 'port 443 or port 53'
+    probewatch -r a.pcap b.pcap.gz port 443 -c 10 --format json
+    probewatch -r captures/ 'port 443'
+    probewatch -r big.pcap -w tls-only.pcap 'tcp port 443'
     probewatch -r - < capture.pcap
     probewatch -r capture.pcap --timeline
     probewatch -r capture.pcap --format json | jq 'select(.type==\"group\" and .san)'
@@ -65,6 +68,7 @@ EXIT STATUS:
        interface, no permission to capture) or bad usage
     3  an input is damaged or cut short; everything before the damage was reported
     4  the report could not be written
+    130  interrupted (Ctrl-C while reading a file or stdin); what was found was reported
 
 Every table and buffer is bounded; evictions are counted in the final stats line.";
 
@@ -80,7 +84,9 @@ enum ColorWhen {
 #[command(name = "probewatch", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 #[command(group(ArgGroup::new("source").required(true).args(["read", "interface", "list_interfaces"])))]
 struct Cli {
-    /// Read packets from FILE (pcap or pcapng; `-` for standard input). Repeat to read several files in order.
+    /// Read packets from FILE: pcap or pcapng, gzip/zstd/xz/lz4-compressed or not; `-` for
+    /// standard input; a directory reads every file in it; a quoted glob ('*.pcap') every
+    /// match. Several files (`-r a b`, repeated -r) are merged in time order.
     #[arg(short = 'r', value_name = "FILE")]
     read: Vec<String>,
 
@@ -97,19 +103,21 @@ struct Cli {
     #[arg(short = 'D', long = "list-interfaces")]
     list_interfaces: bool,
 
-    /// Live: also write every captured packet to FILE (pcap), like tcpdump -w.
-    #[arg(short = 'w', value_name = "FILE", requires = "interface")]
+    /// Also write the packets to FILE (pcap), like tcpdump -w: live, every captured packet;
+    /// with -r, the packets that pass the filter.
+    #[arg(short = 'w', value_name = "FILE")]
     write: Option<std::path::PathBuf>,
 
-    /// Live: stop after N probes.
-    #[arg(short = 'c', value_name = "N", requires = "interface")]
+    /// Stop after N probes (live, or reading files).
+    #[arg(short = 'c', value_name = "N")]
     count: Option<u64>,
 
     /// Live: stop after this long, e.g. 60s, 10m, 2h.
     #[arg(long, value_name = "TIME", requires = "interface", value_parser = humantime::parse_duration)]
     duration: Option<std::time::Duration>,
 
-    /// Live: the unprivileged user to switch to once the interface is open (when run as root).
+    /// The unprivileged user to switch to once the interface (or every input file) is open,
+    /// when run as root; otherwise every capability is dropped.
     #[arg(long, value_name = "NAME", default_value = "nobody")]
     user: String,
 
@@ -130,9 +138,18 @@ struct Cli {
     )]
     buffer_mib: i32,
 
-    /// Do not resolve addresses to names (probewatch never does; accepted for tcpdump habits).
-    #[arg(short = 'n')]
-    numeric: bool,
+    /// Do not resolve addresses to names (probewatch never does; accepted, also as -nn, for
+    /// tcpdump habits).
+    #[arg(short = 'n', action = clap::ArgAction::Count)]
+    numeric: u8,
+
+    /// tcpdump's quiet output (names only): not available yet; refused with a sentence.
+    #[arg(short = 'q', hide = true)]
+    quiet: bool,
+
+    /// tcpdump's verbose output: not available yet; refused with a sentence.
+    #[arg(short = 'v', action = clap::ArgAction::Count, hide = true)]
+    verbose: u8,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -154,10 +171,14 @@ struct Cli {
     #[arg(long)]
     ja4: bool,
 
+    /// With --format mermaid: each diagram inside a Markdown ```mermaid fence.
+    #[arg(long)]
+    mermaid_fences: bool,
+
     /// Draw each client's fan-out over time (one lane per name, a marker per DNS, TCP, TLS,
     /// HTTP and QUIC probe, then the walk from name to name) instead of the tables: the
-    /// same as --format timeline.
-    #[arg(long, conflicts_with = "interface")]
+    /// same as --format timeline. Live, it is drawn when the capture stops.
+    #[arg(long)]
     timeline: bool,
 
     /// Seconds within which probes of one client for the same registrable domain (or linked
@@ -208,8 +229,10 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = probewatch::parse::keylog::MAX_KEYLOG_RANDOMS)]
     max_keylog_entries: usize,
 
-    /// Capture filter in tcpdump (BPF) syntax, e.g. `port 443 or port 53`.
-    #[arg(value_name = "EXPRESSION", trailing_var_arg = true)]
+    /// Capture filter in tcpdump (BPF) syntax, e.g. `port 443 or port 53`. Options may
+    /// follow it, as with tcpdump (`-r f port 53 -c 1`). With -r, the words before the
+    /// filter that name existing files are more inputs (`-r a.pcap b.pcap port 53`).
+    #[arg(value_name = "EXPRESSION")]
     filter: Vec<String>,
 }
 
@@ -226,7 +249,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _ = cli.numeric;
+    let _ = cli.numeric; // addresses are never resolved
+    if cli.quiet || cli.verbose > 0 {
+        let flag = if cli.quiet { "-q" } else { "-v" };
+        eprintln!(
+            "probewatch: {flag} (tcpdump's {} output) is not available yet; use --format json and pick the keys you need, e.g. `--format json | jq -r 'select(.type==\"probe\") | .name'`",
+            if cli.quiet { "quiet" } else { "verbose" }
+        );
+        return ExitCode::from(2);
+    }
     let mut bounds = Bounds::default();
     bounds.reassembly.max_flows = cli.max_flows.max(1);
     bounds.keylog.max_randoms = cli.max_keylog_entries.max(1);
@@ -265,10 +296,23 @@ fn main() -> ExitCode {
         ColorWhen::Never => false,
         ColorWhen::Auto => stdout_tty && env("NO_COLOR").map_or(true, |v| v.is_empty()),
     };
-    let filter = if cli.filter.is_empty() {
+    // `-r a.pcap b.pcap port 53`: the leading words that name existing files or
+    // directories (and are not filter keywords) are more inputs.
+    let mut words = cli.filter.as_slice();
+    let mut more_inputs = Vec::new();
+    if !cli.read.is_empty() {
+        while let Some((w, rest)) = words.split_first() {
+            if is_filter_word(w) || !std::path::Path::new(w).exists() {
+                break;
+            }
+            more_inputs.push(w.clone());
+            words = rest;
+        }
+    }
+    let filter = if words.is_empty() {
         None
     } else {
-        Some(cli.filter.join(" "))
+        Some(words.join(" "))
     };
     let format = if cli.timeline {
         Format::Timeline
@@ -281,6 +325,7 @@ fn main() -> ExitCode {
         color,
         ascii: !probewatch::report::utf8_locale(&env),
         local_time: cli.local_time,
+        mermaid_fences: cli.mermaid_fences,
     };
     if let Some(iface) = &cli.interface {
         let mut options = LiveOptions::new(iface);
@@ -301,18 +346,40 @@ fn main() -> ExitCode {
         };
         return live(&cfg);
     }
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
+        eprintln!("probewatch: cannot install the Ctrl-C handler ({e}); stop it with SIGKILL");
+    }
     let cfg = Config {
-        inputs: cli.read.iter().map(|s| Input::from_arg(s)).collect(),
+        inputs: cli
+            .read
+            .iter()
+            .chain(more_inputs.iter())
+            .flat_map(|s| Input::expand(s))
+            .collect(),
         filter,
         format,
         bounds,
         output,
         progress: !cli.no_progress && std::io::stderr().is_terminal(),
         keylogs: cli.keylog.clone(),
+        save: cli.write.clone(),
+        max_probes: cli.count,
+        stop: Some(stop),
     };
+    // Every input and the -w file are opened first; then privileges go, as for a live
+    // capture: no packet is parsed as root.
+    let opened = match probewatch::open_inputs(&cfg) {
+        Ok(o) => o,
+        Err(e) => return exit(Err(e)),
+    };
+    if let Err(e) = probewatch::privs::drop_privileges(&cli.user) {
+        return exit(Err(e));
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let result = probewatch::run(&cfg, &mut out);
+    let result = probewatch::run_opened(&cfg, opened, &mut out, &mut std::io::stderr());
     let _ = out.flush();
     exit(result)
 }
@@ -364,6 +431,49 @@ fn usage_error(e: &clap::Error) -> String {
             )
         }
     }
+}
+
+/// Words that begin or continue a BPF expression, never taken for file names.
+fn is_filter_word(w: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "host",
+        "net",
+        "port",
+        "portrange",
+        "src",
+        "dst",
+        "tcp",
+        "udp",
+        "icmp",
+        "icmp6",
+        "ip",
+        "ip6",
+        "arp",
+        "rarp",
+        "ether",
+        "vlan",
+        "mpls",
+        "pppoes",
+        "not",
+        "and",
+        "or",
+        "less",
+        "greater",
+        "proto",
+        "gateway",
+        "broadcast",
+        "multicast",
+        "inbound",
+        "outbound",
+        "sctp",
+        "len",
+        "!",
+        "(",
+        ")",
+        "&&",
+        "||",
+    ];
+    WORDS.contains(&w) || w.contains(['[', '(', ' '])
 }
 
 fn exit(result: Result<(), probewatch::Error>) -> ExitCode {

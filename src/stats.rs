@@ -18,6 +18,9 @@ pub struct Stats {
     pub reassembly: ReassemblyStats,
     pub parse: ParseStats,
     pub correlate: CorrelateStats,
+    /// Probes of a streamed capture-file report written before their reorder window
+    /// passed (too many waited).
+    pub reorder_forced: u64,
     /// The key log's counters, when one was given (`--keylog`, a Decryption Secrets Block).
     pub keylog: Option<KeyLogCounts>,
 }
@@ -75,6 +78,7 @@ impl Stats {
                 "groups": c.groups_evicted,
                 "group_members": c.group_members_dropped,
                 "group_links": c.group_links_evicted,
+                "reorder_window": self.reorder_forced,
             },
             "probes_timed_out": c.probes_timed_out,
             "gaps": {
@@ -84,6 +88,7 @@ impl Stats {
             },
             "out_of_order_segments": r.out_of_order_segments,
             "retransmitted_bytes": r.retransmitted_bytes,
+            "conflicting_bytes": r.conflicting_bytes,
             "bytes_skipped_after_handshake": r.bytes_skipped_after_handshake,
             "ip_fragments_reassembled": d.fragments_reassembled,
             "decode_problems": d.problems,

@@ -423,7 +423,7 @@ fn argument_errors_are_one_plain_sentence_exit_2() {
     for (args, want) in [
         (
             &["-r", "x.pcap", "--format", "bogus"][..],
-            "probewatch: --format does not take \"bogus\"; use one of table, json, timeline\n",
+            "probewatch: --format does not take \"bogus\"; use one of table, json, ecs, mermaid, html, timeline\n",
         ),
         (
             &["-r", "x.pcap", "--widht", "80"][..],

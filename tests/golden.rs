@@ -23,6 +23,9 @@ const VIEWS: &[(&str, &[&str])] = &[
     ("table-80.txt", &["--width", "80"]),
     ("json.jsonl", &["--format", "json"]),
     ("timeline.txt", &["--timeline", "--width", "100"]),
+    ("ecs.jsonl", &["--format", "ecs"]),
+    ("mermaid.txt", &["--format", "mermaid"]),
+    ("report.html", &["--format", "html"]),
 ];
 
 /// The views kept, in addition, for a sample with its key log beside it (`X.pcap` and

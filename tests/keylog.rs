@@ -11,7 +11,7 @@
 mod common;
 
 use common::*;
-use probewatch::capture::{Input, OfflineSource};
+use probewatch::capture::{FileSource, Input};
 use probewatch::correlate::{CertSource, Probe, Reason, Verdict};
 use probewatch::parse::keylog::{KeyLog, KeyLogLimits, KeySource, DSB_TLS_KEY_LOG};
 use probewatch::{Bounds, Pipeline};
@@ -148,7 +148,6 @@ fn without_the_key_log_tls13_stays_unverified_and_says_why() {
         ("keylog-hrr.pcap", "tls13_encrypted"),
         ("keylog-mtls.pcap", "tls13_encrypted"),
         ("keylog-0rtt.pcap", "tls13_encrypted"),
-        ("keylog-tls13-dsb.pcapng", "tls13_encrypted"),
     ] {
         let v = json_of(&sample(capture));
         for p in probes(&v, "tls") {
@@ -311,20 +310,46 @@ fn decryption_secrets(pcapng: &[u8]) -> Vec<(u32, Vec<u8>)> {
     out
 }
 
-fn probes_of(capture: &str, keys: Option<KeySource>) -> Vec<Probe> {
+/// Runs the pipeline on a capture, packet by packet, with these keys (and, when `dsb`,
+/// the capture's own Decryption Secrets Blocks as the capture stage hands them over);
+/// `at(n)` runs after the n-th packet.
+fn probes_with(
+    capture: &str,
+    keys: Option<KeySource>,
+    dsb: bool,
+    mut at: impl FnMut(usize),
+) -> Vec<Probe> {
     let mut pl = Pipeline::new(Bounds::default());
     if let Some(k) = keys {
         pl.set_keylog(k);
     }
-    let mut src =
-        OfflineSource::open(&Input::from_arg(sample(capture).to_str().unwrap()), None).unwrap();
-    while let Some(p) = src.next_packet().unwrap() {
-        pl.packet(p);
+    let input = Input::File(sample(capture));
+    let mut src = FileSource::open(&input, 1).unwrap();
+    let mut n = 0;
+    loop {
+        let r = src.advance().unwrap();
+        for (ty, data) in src.take_secrets() {
+            if dsb {
+                pl.add_secrets(ty, &data);
+            }
+        }
+        if r.is_some() {
+            break;
+        }
+        if let Some(p) = src.packet() {
+            pl.packet_view(p);
+            n += 1;
+            at(n);
+        }
     }
     pl.finish();
     let mut out = Vec::new();
     pl.take_probes(&mut out);
     out
+}
+
+fn probes_of(capture: &str, keys: Option<KeySource>) -> Vec<Probe> {
+    probes_with(capture, keys, false, |_| {})
 }
 
 #[test]
@@ -338,8 +363,8 @@ fn the_secrets_of_a_decryption_secrets_block_open_the_handshakes() {
         assert!(log.read_dsb(*ty, data));
     }
     assert_eq!(log.len(), 5);
-    let probes = probes_of("keylog-tls13-dsb.pcapng", Some(KeySource::from_log(log)));
-    let got: Vec<(Option<Verdict>, Option<CertSource>)> = probes
+    let found = probes_of("keylog-tls13-dsb.pcapng", Some(KeySource::from_log(log)));
+    let got: Vec<(Option<Verdict>, Option<CertSource>)> = found
         .iter()
         .map(|p| (p.verdict, p.tls().and_then(|t| t.cert_source)))
         .collect();
@@ -356,8 +381,32 @@ fn the_secrets_of_a_decryption_secrets_block_open_the_handshakes() {
         ]
     );
     assert_eq!(
-        probes.last().and_then(|p| p.reason.clone()),
+        found.last().and_then(|p| p.reason.clone()),
         Some(Reason::NoKeyInLog { quic: false })
+    );
+    // The capture stage hands the block over by itself, before the packets after it.
+    let auto = probes_with("keylog-tls13-dsb.pcapng", None, true, |_| {});
+    let got2: Vec<(Option<Verdict>, Option<CertSource>)> = auto
+        .iter()
+        .map(|p| (p.verdict, p.tls().and_then(|t| t.cert_source)))
+        .collect();
+    assert_eq!(got2, got);
+    // And so does the binary, without --keylog.
+    let v = json_of(&sample("keylog-tls13-dsb.pcapng"));
+    let codes: Vec<&str> = probes(&v, "tls")
+        .iter()
+        .map(|p| s(p, "reason_code"))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "san_match",
+            "san_match",
+            "not_in_sans",
+            "san_match",
+            "resumed_psk_no_certificate",
+            "no_key_in_key_log"
+        ]
     );
 }
 
@@ -389,20 +438,13 @@ fn a_key_log_written_while_probewatch_runs_is_followed() {
         std::fs::write(&path, "").unwrap();
         let ks =
             KeySource::open(std::slice::from_ref(&path), KeyLogLimits::default(), true).unwrap();
-        let mut pl = Pipeline::new(Bounds::default());
-        pl.set_keylog(ks);
-        let mut src =
-            OfflineSource::open(&Input::from_arg(sample(capture).to_str().unwrap()), None).unwrap();
         let text = std::fs::read(sample(keys)).unwrap();
-        let mut n = 0;
-        while let Some(p) = src.next_packet().unwrap() {
-            n += 1;
-            pl.packet(p);
-            // The handshake is well under way: the client writes its key log now, a
-            // partial last line first, its end two packets later.
-            let (a, b) = text.split_at(text.len() - 10);
+        // The handshake is well under way: the client writes its key log now, a partial
+        // last line first, its end a packet later.
+        let (part, rest) = text.split_at(text.len() - 10);
+        let out = probes_with(capture, Some(ks), false, |n| {
             if n == at_a {
-                std::fs::write(&path, a).unwrap();
+                std::fs::write(&path, part).unwrap();
                 std::thread::sleep(std::time::Duration::from_millis(250));
             }
             if n == at_b {
@@ -410,13 +452,10 @@ fn a_key_log_written_while_probewatch_runs_is_followed() {
                     .append(true)
                     .open(&path)
                     .unwrap();
-                std::io::Write::write_all(&mut f, b).unwrap();
+                std::io::Write::write_all(&mut f, rest).unwrap();
                 std::thread::sleep(std::time::Duration::from_millis(250));
             }
-        }
-        pl.finish();
-        let mut out = Vec::new();
-        pl.take_probes(&mut out);
+        });
         std::fs::remove_dir_all(&dir).unwrap();
         let keyed: Vec<_> = out
             .iter()

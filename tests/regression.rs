@@ -19,7 +19,7 @@ fn reassemble(d: &[u8]) -> Result<usize, String> {
     fuzzing::reassemble(d).map(|n| n as usize)
 }
 
-const TARGETS: [(&str, Target); 11] = [
+const TARGETS: [(&str, Target); 12] = [
     ("decode", decode),
     ("reassemble", reassemble),
     ("tls", fuzzing::tls),
@@ -31,6 +31,7 @@ const TARGETS: [(&str, Target); 11] = [
     ("keylog", fuzzing::keylog),
     ("tls13", fuzzing::tls13),
     ("quic_hs", fuzzing::quic_hs),
+    ("capture", fuzzing::capture_file),
 ];
 
 /// Runs every file of one target's directory; returns how many ran.

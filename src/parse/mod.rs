@@ -414,6 +414,18 @@ impl Parser {
         self.keys = Some(keys);
     }
 
+    /// A pcapng Decryption Secrets Block's secrets: a TLS key log is read into the key
+    /// log (started with `limits` when none was given); other secret types are ignored.
+    pub fn add_secrets(&mut self, secrets_type: u32, data: &[u8], limits: keylog::KeyLogLimits) {
+        if secrets_type != keylog::DSB_TLS_KEY_LOG {
+            return;
+        }
+        self.keys
+            .get_or_insert_with(|| keylog::KeySource::from_log(keylog::KeyLog::new(limits)))
+            .log
+            .read_dsb(secrets_type, data);
+    }
+
     /// The key log's own counters (lines, secrets, evictions …), client randoms held
     /// and failed re-reads, when one was given.
     pub fn keylog_stats(&self) -> Option<(keylog::KeyLogStats, usize, u64)> {

@@ -693,24 +693,7 @@ pub fn write_groups(
             line(out, sub, &format!("outcome: {outcome}"))?;
             if let Some(n) = &m.moved_on {
                 let redirected = m.http_status.is_some_and(|s| (300..400).contains(&s));
-                let how = if n.followed_redirect {
-                    "followed the redirect to"
-                } else if redirected {
-                    "did not follow the redirect; it moved on to"
-                } else {
-                    "moved on to"
-                };
-                line(
-                    out,
-                    sub,
-                    &format!(
-                        "then: the client {how} {} ({}, port {}) {:.3} s later",
-                        n.name,
-                        text::proto(n.proto).to_ascii_uppercase(),
-                        n.port,
-                        n.after_secs
-                    ),
-                )?;
+                line(out, sub, &text::moved_on(n, redirected))?;
             }
         }
         if g.members_dropped > 0 {
@@ -724,35 +707,8 @@ pub fn write_groups(
             )?;
         }
         if let Some(a) = &g.advice {
-            if !a.san.is_empty() {
-                line(
-                    out,
-                    4,
-                    &format!(
-                        "Fix: one certificate with SAN {} would satisfy every HTTPS probe of this group for {}.",
-                        a.san.join(", "),
-                        g.domain
-                    ),
-                )?;
-            }
-            if let Some(wc) = &a.wildcard {
-                if a.wildcard_cannot_cover.is_empty() {
-                    line(out, 4, &format!("A wildcard {wc} would cover all of them."))?;
-                } else {
-                    let list: Vec<String> = a
-                        .wildcard_cannot_cover
-                        .iter()
-                        .map(|u| format!("{} ({})", u.name, text::uncovered(u.why)))
-                        .collect();
-                    line(
-                        out,
-                        4,
-                        &format!("A wildcard {wc} cannot cover: {}.", list.join("; ")),
-                    )?;
-                }
-            }
-            for n in &a.notes {
-                line(out, 4, &format!("Note: {}.", text::note(n)))?;
+            for l in text::fix_advice(a, &g.domain) {
+                line(out, 4, &l)?;
             }
         }
     }

@@ -420,6 +420,223 @@ pub fn rfc3339(ts: Timestamp) -> String {
 }
 
 // ---------------------------------------------------------------------------------------
+// Elastic Common Schema words (`--format ecs`, docs/ecs.md)
+
+/// The ECS version the `--format ecs` documents follow (`ecs.version`); its field list is
+/// tests/ecs/fields.csv.
+pub const ECS_VERSION: &str = "9.4.0";
+
+/// `tls.version_protocol` and `tls.version` ("tls", "1.2"); `None` for a version ECS has
+/// no words for (a draft, an unknown number).
+pub fn ecs_tls_version(v: TlsVersion) -> Option<(&'static str, &'static str)> {
+    match v.0 {
+        0x0300 => Some(("ssl", "3.0")),
+        0x0301 => Some(("tls", "1.0")),
+        0x0302 => Some(("tls", "1.1")),
+        0x0303 => Some(("tls", "1.2")),
+        0x0304 => Some(("tls", "1.3")),
+        _ => None,
+    }
+}
+
+/// `network.transport` of a probe's protocol.
+pub fn ecs_transport(p: Proto) -> &'static str {
+    match p {
+        Proto::Tls | Proto::Http => "tcp",
+        Proto::Dns | Proto::Quic => "udp",
+    }
+}
+
+/// ECS `event.outcome` (`success`, `failure` or `unknown`): failure when the name did not
+/// match the certificate or the attempt was refused or rejected, success when the attempt
+/// did what it was for (data after the handshake, an HTTP answer below 400, a DNS answer
+/// with NOERROR), unknown when the packets do not show it.
+pub fn ecs_outcome(p: &Probe) -> &'static str {
+    const S: &str = "success";
+    const F: &str = "failure";
+    const U: &str = "unknown";
+    if p.verdict == Some(Verdict::Mismatch) {
+        return F;
+    }
+    match &p.outcome {
+        Outcome::ClientRejected(_)
+        | Outcome::FatalAlert { .. }
+        | Outcome::LikelyRejected(_)
+        | Outcome::Refused
+        | Outcome::SynUnanswered
+        | Outcome::StartTlsRefused
+        | Outcome::NoTlsHandshake
+        | Outcome::HandshakeTimedOut(_) => F,
+        Outcome::DataExchanged => S,
+        Outcome::ClosedEarly { .. }
+        | Outcome::IncompleteAtEnd
+        | Outcome::WentIdle
+        | Outcome::TrackingDropped
+        | Outcome::ConnectionClosed
+        | Outcome::HelloOverBound => U,
+        Outcome::Quic(q) => match q {
+            QuicOutcome::Completed { .. } => S,
+            QuicOutcome::Closed { .. }
+            | QuicOutcome::VersionNegotiation
+            | QuicOutcome::ClientGaveUp
+            | QuicOutcome::NoAnswer => F,
+            QuicOutcome::Answered { .. } | QuicOutcome::RetryOnly => U,
+        },
+        Outcome::HttpResponse { status, .. } => {
+            if *status < 400 {
+                S
+            } else {
+                F
+            }
+        }
+        Outcome::HttpWaiting | Outcome::HttpTimedOut(_) => U,
+        Outcome::DnsAnswered { .. } => match p.dns().and_then(|d| d.rcode) {
+            Some(Rcode(0)) => S,
+            Some(_) => F,
+            None => U,
+        },
+        Outcome::DnsMulticast | Outcome::DnsWaiting => U,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Sequence diagrams (`--format mermaid`, `--format html`) and fix advice
+
+/// A report without probes.
+pub const NO_PROBES: &str =
+    "No probes found: no TLS handshake, HTTP request or DNS query in the capture.";
+
+/// The certificate of a QUIC probe.
+pub const CERT_ENCRYPTED: &str = "(encrypted)";
+/// The certificate of a TLS probe that showed none.
+pub const CERT_NOT_SEEN: &str = "(not seen)";
+/// A probe without a name.
+pub const NO_NAME: &str = "(no name)";
+
+pub fn client_label(client: std::net::IpAddr) -> String {
+    format!("client {client}")
+}
+
+pub fn dns_server_label(endpoint: &str) -> String {
+    format!("DNS {endpoint}")
+}
+
+/// A server's lifeline: the name asked and where (one lifeline per name and address).
+pub fn server_label(name: Option<&str>, endpoint: &str) -> String {
+    match name {
+        Some(n) => format!("{n} at {endpoint}"),
+        None => endpoint.to_string(),
+    }
+}
+
+pub fn certificate_shown(cert: &str) -> String {
+    format!("certificate: {cert}")
+}
+
+pub fn outcome_note(outcome: &str) -> String {
+    format!("outcome: {outcome}")
+}
+
+pub fn members_not_listed(n: u64) -> String {
+    format!("(+{n} more probes not listed: group bound)")
+}
+
+pub fn group_title(id: u64, domain: &str, pattern: Option<Pattern>) -> String {
+    match pattern {
+        Some(p) => format!("Group {id} · {domain} · {}", pattern_label(p)),
+        None => format!("Group {id} · {domain}"),
+    }
+}
+
+pub fn ungrouped_title(client: std::net::IpAddr) -> String {
+    format!("Client {client} · probes in no group")
+}
+
+/// Where the client went after an attempt that did not succeed cleanly.
+pub fn moved_on(n: &crate::correlate::groups::MovedOn, redirected: bool) -> String {
+    let how = if n.followed_redirect {
+        "followed the redirect to"
+    } else if redirected {
+        "did not follow the redirect; it moved on to"
+    } else {
+        "moved on to"
+    };
+    format!(
+        "then: the client {how} {} ({}, port {}) {:.3} s later",
+        n.name,
+        proto(n.proto).to_ascii_uppercase(),
+        n.port,
+        n.after_secs
+    )
+}
+
+/// The fix advice of a group with mismatches, one sentence a line.
+pub fn fix_advice(a: &crate::correlate::groups::Advice, domain: &str) -> Vec<String> {
+    let mut v = Vec::new();
+    if !a.san.is_empty() {
+        v.push(format!(
+            "Fix: one certificate with SAN {} would satisfy every HTTPS probe of this group for {domain}.",
+            a.san.join(", ")
+        ));
+    }
+    if let Some(wc) = &a.wildcard {
+        if a.wildcard_cannot_cover.is_empty() {
+            v.push(format!("A wildcard {wc} would cover all of them."));
+        } else {
+            let list: Vec<String> = a
+                .wildcard_cannot_cover
+                .iter()
+                .map(|u| format!("{} ({})", u.name, uncovered(u.why)))
+                .collect();
+            v.push(format!(
+                "A wildcard {wc} cannot cover: {}.",
+                list.join("; ")
+            ));
+        }
+    }
+    for n in &a.notes {
+        v.push(format!("Note: {}.", note(n)));
+    }
+    v
+}
+
+/// A live capture's probes beyond the bound kept for a view drawn at the end.
+pub fn not_kept(dropped: u64) -> String {
+    format!(
+        "{dropped} probes after the first {} of this live capture were not kept for this view (the client summaries and groups still count them).",
+        crate::report::MAX_KEPT_PROBES
+    )
+}
+
+/// The words of the HTML report's headings and columns.
+pub mod html {
+    pub const TITLE: &str = "probewatch report: names tried and certificates shown";
+    pub const SUMMARY: &str = "Problems across all clients";
+    pub const FIX: &str = "What to fix";
+    pub const DIAGRAMS: &str = "Attempt groups, step by step";
+    pub const CLIENTS: &str = "Every probe, client by client";
+    pub const COLUMNS: [&str; 9] = [
+        "#",
+        "time (UTC)",
+        "what",
+        "name asked",
+        "server",
+        "certificate",
+        "verdict",
+        "outcome",
+        "group",
+    ];
+
+    pub fn client_head(client: std::net::IpAddr, probes: usize, mismatches: usize) -> String {
+        format!(
+            "Client {client}: {probes} probe{}, {mismatches} mismatch{}",
+            if probes == 1 { "" } else { "s" },
+            if mismatches == 1 { "" } else { "es" }
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Reasons
 
 fn gap(cause: GapCause, who: &str) -> String {
