@@ -53,6 +53,9 @@ pub enum Error {
     #[error("--format {format} draws a whole capture at once, so it cannot follow a live capture; save the packets with -w FILE, then read them with -r FILE --format {format}")]
     NotLive { format: String },
 
+    #[error("cannot read the key log {path}: {reason}; give the file the client wrote (SSLKEYLOGFILE, NSS key log format) and check that you may read it")]
+    KeyLog { path: String, reason: String },
+
     #[error("cannot write the report: {0}")]
     Output(#[from] std::io::Error),
 }

@@ -44,6 +44,7 @@ pub struct Bounds {
     pub defrag: DefragLimits,
     pub parse: ParseLimits,
     pub correlate: CorrelateLimits,
+    pub keylog: parse::keylog::KeyLogLimits,
 }
 
 /// What to run.
@@ -63,6 +64,8 @@ pub struct Config {
     pub max_probes: Option<u64>,
     /// Set (by Ctrl-C) to stop reading and report what was found.
     pub stop: Option<Arc<AtomicBool>>,
+    /// Key log files (`--keylog`): TLS 1.3 and QUIC handshakes are opened with them.
+    pub keylogs: Vec<std::path::PathBuf>,
 }
 
 /// The stages wired together.
@@ -75,6 +78,7 @@ pub struct Pipeline {
     parsed: Vec<parse::Parsed>,
     stops: Vec<parse::Stop>,
     last_expire: Option<Timestamp>,
+    keylog_limits: parse::keylog::KeyLogLimits,
 }
 
 impl Pipeline {
@@ -88,7 +92,40 @@ impl Pipeline {
             parsed: Vec::new(),
             stops: Vec::new(),
             last_expire: None,
+            keylog_limits: b.keylog,
         }
+    }
+
+    /// Opens TLS 1.3 and QUIC handshakes with this key log.
+    pub fn set_keylog(&mut self, keys: parse::keylog::KeySource) {
+        self.parser.set_keylog(keys);
+    }
+
+    /// The secrets of a pcapng Decryption Secrets Block (read by the capture stage):
+    /// a TLS key log is added to the key log (one is started when none was given).
+    pub fn add_secrets(&mut self, secrets_type: u32, data: &[u8]) {
+        self.parser
+            .add_secrets(secrets_type, data, self.keylog_limits);
+    }
+
+    /// Reads key log files (`live`: keep following them as they grow).
+    pub fn keylog_from(
+        &mut self,
+        paths: &[std::path::PathBuf],
+        limits: parse::keylog::KeyLogLimits,
+        live: bool,
+    ) -> Result<(), Error> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let ks = parse::keylog::KeySource::open(paths, limits, live).map_err(|(path, e)| {
+            Error::KeyLog {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            }
+        })?;
+        self.set_keylog(ks);
+        Ok(())
     }
 
     /// Feeds one packet through every stage. Completed probes wait in the pipeline until
@@ -158,6 +195,14 @@ impl Pipeline {
             reassembly: self.reassembler.stats.clone(),
             parse: self.parser.stats.clone(),
             correlate: self.correlator.stats().clone(),
+            keylog: self
+                .parser
+                .keylog_stats()
+                .map(|(log, randoms, read_errors)| stats::KeyLogCounts {
+                    log,
+                    randoms,
+                    read_errors,
+                }),
             ..Stats::default()
         }
     }
@@ -283,6 +328,8 @@ pub struct Opened {
     sources: Vec<FileSource>,
     filter: Option<Filter>,
     save: Option<PcapWriter>,
+    /// The key logs (`--keylog`), read now, before privileges are dropped.
+    keys: Option<parse::keylog::KeySource>,
 }
 
 /// Opens the inputs of `cfg`, compiles its filter and creates its `-w` file.
@@ -297,10 +344,23 @@ pub fn open_inputs(cfg: &Config) -> Result<Opened, Error> {
         sources.push(src);
     }
     let save = cfg.save.as_deref().map(PcapWriter::create).transpose()?;
+    let keys = if cfg.keylogs.is_empty() {
+        None
+    } else {
+        Some(
+            parse::keylog::KeySource::open(&cfg.keylogs, cfg.bounds.keylog, false).map_err(
+                |(path, e)| Error::KeyLog {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                },
+            )?,
+        )
+    };
     Ok(Opened {
         sources,
         filter,
         save,
+        keys,
     })
 }
 
@@ -323,8 +383,12 @@ pub fn run_opened(
         mut sources,
         mut filter,
         mut save,
+        keys,
     } = opened;
     let mut pipeline = Pipeline::new(cfg.bounds);
+    if let Some(k) = keys {
+        pipeline.set_keylog(k);
+    }
     let writer = report::writer(cfg.format, cfg.output);
     // JSON is written as probes complete (bounded memory: the groups and per-client
     // summaries come from bounded tables, as in a live capture); the table and the
@@ -355,7 +419,11 @@ pub fn run_opened(
         src.start()?;
     }
     for (i, src) in sources.iter_mut().enumerate() {
-        match src.advance() {
+        let r = src.advance();
+        for (ty, data) in src.take_secrets() {
+            pipeline.add_secrets(ty, &data);
+        }
+        match r {
             Ok(None) | Ok(Some(Stopped::Quiet)) => live.push(i),
             Ok(Some(Stopped::End)) => {}
             Ok(Some(Stopped::Interrupted)) => interrupted = true,
@@ -401,7 +469,12 @@ pub fn run_opened(
                 }
             }
         }
-        match src.advance() {
+        let r = src.advance();
+        // Decryption Secrets Blocks apply to the packets after them.
+        for (ty, data) in src.take_secrets() {
+            pipeline.add_secrets(ty, &data);
+        }
+        match r {
             Ok(None) => quiet_for = std::time::Duration::ZERO,
             Ok(Some(Stopped::Quiet)) => {
                 // A quiet pipe (`tcpdump -w - | probewatch -r -`): let capture time pass

@@ -28,6 +28,8 @@ pub struct LiveConfig {
     pub max_probes: Option<u64>,
     /// Stop after this long.
     pub duration: Option<Duration>,
+    /// Key log files, followed as they grow.
+    pub keylogs: Vec<PathBuf>,
 }
 
 /// Opens the interface (the only step that needs privileges), drops privileges, then
@@ -51,6 +53,10 @@ pub fn run_live(
     if let Some(p) = &cfg.save {
         src.save_to(p)?;
     }
+    // The key log files are opened now, while probewatch may still read them (they are
+    // followed through the open handles after the privileges are dropped).
+    let mut pipeline = Pipeline::new(cfg.bounds);
+    pipeline.keylog_from(&cfg.keylogs, cfg.bounds.keylog, true)?;
     let who = privs::drop_privileges(&cfg.user)?;
     let _ = writeln!(
         notice,
@@ -61,7 +67,6 @@ pub fn run_live(
     );
     let _ = notice.flush();
 
-    let mut pipeline = Pipeline::new(cfg.bounds);
     let mut rep = Reporter {
         numbering: Numbering::new(cfg.bounds.correlate, cfg.bounds.correlate.groups),
         writer,

@@ -219,6 +219,16 @@ struct Cli {
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     probe_timeout: f64,
 
+    /// A key log (NSS format, as written with SSLKEYLOGFILE by curl, browsers and most TLS
+    /// libraries): TLS 1.3 and QUIC handshakes are decrypted to show the server's
+    /// certificate. Repeatable. A live capture follows the file as the client writes it.
+    #[arg(long = "keylog", value_name = "FILE")]
+    keylog: Vec<std::path::PathBuf>,
+
+    /// Client randoms kept from the key logs; the oldest are dropped beyond it.
+    #[arg(long, value_name = "N", default_value_t = probewatch::parse::keylog::MAX_KEYLOG_RANDOMS)]
+    max_keylog_entries: usize,
+
     /// Capture filter in tcpdump (BPF) syntax, e.g. `port 443 or port 53`. Options may
     /// follow it, as with tcpdump (`-r f port 53 -c 1`). With -r, the words before the
     /// filter that name existing files are more inputs (`-r a.pcap b.pcap port 53`).
@@ -250,6 +260,7 @@ fn main() -> ExitCode {
     }
     let mut bounds = Bounds::default();
     bounds.reassembly.max_flows = cli.max_flows.max(1);
+    bounds.keylog.max_randoms = cli.max_keylog_entries.max(1);
     bounds.reassembly.max_buffer = cli.max_buffer;
     bounds.reassembly.max_holes = cli.max_holes.max(1);
     bounds.reassembly.idle_secs = cli.idle_timeout.max(0.0);
@@ -331,6 +342,7 @@ fn main() -> ExitCode {
             user: cli.user.clone(),
             max_probes: cli.count,
             duration: cli.duration,
+            keylogs: cli.keylog.clone(),
         };
         return live(&cfg);
     }
@@ -351,6 +363,7 @@ fn main() -> ExitCode {
         bounds,
         output,
         progress: !cli.no_progress && std::io::stderr().is_terminal(),
+        keylogs: cli.keylog.clone(),
         save: cli.write.clone(),
         max_probes: cli.count,
         stop: Some(stop),

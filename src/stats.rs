@@ -21,6 +21,18 @@ pub struct Stats {
     /// Probes of a streamed capture-file report written before their reorder window
     /// passed (too many waited).
     pub reorder_forced: u64,
+    /// The key log's counters, when one was given (`--keylog`, a Decryption Secrets Block).
+    pub keylog: Option<KeyLogCounts>,
+}
+
+/// The key log's counters: its lines, and what its secrets opened.
+#[derive(Clone, Debug, Default)]
+pub struct KeyLogCounts {
+    pub log: crate::parse::keylog::KeyLogStats,
+    /// Client randoms held now.
+    pub randoms: usize,
+    /// Re-reads of a growing key log file that failed (a live capture).
+    pub read_errors: u64,
 }
 
 impl Stats {
@@ -98,6 +110,37 @@ impl Stats {
                 "detections_over_limit": p.detections_over_limit,
             },
         });
+        if let (None, Some(o)) = (&self.keylog, v.as_object_mut()) {
+            o.insert("keylog".into(), Value::Null);
+        }
+        if let (Some(k), Some(o)) = (&self.keylog, v.as_object_mut()) {
+            let dec = |d: &crate::parse::tls13::DecryptStats| {
+                json!({
+                    "decrypted": d.decrypted,
+                    "auth_failures": d.auth_failures,
+                    "no_key": d.no_key,
+                    "certificates": d.certificates,
+                    "unsupported_suite": d.unsupported_suite,
+                    "over_limit": d.over_limit,
+                })
+            };
+            o.insert(
+                "keylog".into(),
+                json!({
+                    "lines": k.log.lines,
+                    "secrets": k.log.secrets,
+                    "client_randoms": k.randoms,
+                    "tls12_lines": k.log.tls12_lines,
+                    "unknown_labels": k.log.unknown_labels,
+                    "unreadable": k.log.unreadable,
+                    "evictions": k.log.evictions,
+                    "truncations": k.log.truncations,
+                    "read_errors": k.read_errors,
+                    "tls": dec(&p.tls_decrypt),
+                    "quic": dec(&p.quic.decrypt),
+                }),
+            );
+        }
         if let (Some(k), Some(o)) = (&self.kernel, v.as_object_mut()) {
             o.insert(
                 "capture".into(),

@@ -270,6 +270,7 @@ fn json_keys_are_stable() {
             "reason",
             "reason_code",
             "cert",
+            "cert_source",
             "outcome",
             "outcome_code",
             "tls",

@@ -28,6 +28,39 @@ const VIEWS: &[(&str, &[&str])] = &[
     ("report.html", &["--format", "html"]),
 ];
 
+/// The views kept, in addition, for a sample with its key log beside it (`X.pcap` and
+/// `X.keys`, from samples/make-keylog-samples.sh): the same arguments plus `--keylog`.
+const KEYLOG_VIEWS: &[(&str, &[&str])] = &[
+    ("keylog.table-100.txt", &["--width", "100"]),
+    ("keylog.json.jsonl", &["--format", "json"]),
+];
+
+/// The key log beside a sample, if it has one.
+fn keylog_of(sample: &str) -> Option<String> {
+    let stem = sample.rsplit_once('.').map_or(sample, |(s, _)| s);
+    let k = format!("{stem}.keys");
+    root()
+        .join("samples")
+        .join(&k)
+        .exists()
+        .then(|| format!("samples/{k}"))
+}
+
+/// The views of one sample: suffix and arguments.
+fn views(sample: &str) -> Vec<(String, Vec<String>)> {
+    let own = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut v: Vec<(String, Vec<String>)> =
+        VIEWS.iter().map(|(s, a)| (s.to_string(), own(a))).collect();
+    if let Some(k) = keylog_of(sample) {
+        for (s, a) in KEYLOG_VIEWS {
+            let mut a = own(a);
+            a.extend(["--keylog".to_string(), k.clone()]);
+            v.push((s.to_string(), a));
+        }
+    }
+    v
+}
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -44,7 +77,7 @@ fn samples() -> Vec<String> {
     v
 }
 
-fn render(sample: &str, args: &[&str]) -> String {
+fn render<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(sample: &str, args: &[S]) -> String {
     // Relative path from the repository root: the stats name the file as given.
     let out = Command::new(env!("CARGO_BIN_EXE_probewatch"))
         .current_dir(root())
@@ -102,9 +135,9 @@ fn every_sample_matches_its_golden_outputs() {
     assert!(samples.len() >= 10, "samples/ holds the bundled captures");
     let mut failures = Vec::new();
     for sample in &samples {
-        for (suffix, args) in VIEWS {
-            let got = render(sample, args);
-            let path = golden_path(sample, suffix);
+        for (suffix, args) in views(sample) {
+            let got = render(sample, &args);
+            let path = golden_path(sample, &suffix);
             if bless {
                 std::fs::create_dir_all(path.parent().unwrap()).unwrap();
                 std::fs::write(&path, &got).unwrap();
@@ -140,7 +173,7 @@ fn every_golden_file_has_its_sample() {
     let samples = samples();
     for e in std::fs::read_dir(root().join("tests/golden")).unwrap() {
         let name = e.unwrap().file_name().to_string_lossy().into_owned();
-        let known = VIEWS.iter().any(|(suffix, _)| {
+        let known = VIEWS.iter().chain(KEYLOG_VIEWS).any(|(suffix, _)| {
             name.strip_suffix(suffix)
                 .and_then(|s| s.strip_suffix('.'))
                 .is_some_and(|s| samples.iter().any(|x| x == s))

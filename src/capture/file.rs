@@ -242,8 +242,15 @@ enum Action {
     Section(bool),
     Iface(Iface),
     Packet(u32, Option<(u32, u32)>, u32, Loc),
+    /// A Decryption Secrets Block: its secrets type and data (padding removed).
+    Secrets(u32, Vec<u8>),
     Nothing,
 }
+
+/// Bytes of pcapng Decryption Secrets Blocks held until the pipeline takes them (a key
+/// log of about 100,000 TLS 1.3 connections); more are counted
+/// (`capture_secrets_over_limit`) and dropped.
+pub const MAX_SECRETS_BYTES: usize = 16 << 20;
 
 /// An open capture file (or standard input).
 pub struct FileSource {
@@ -270,6 +277,9 @@ pub struct FileSource {
     stop: Option<Arc<AtomicBool>>,
     /// Standard input (a pipe): chunks are handed over as they come.
     stream: bool,
+    /// Decryption Secrets Blocks read and not taken yet (bounded by [`MAX_SECRETS_BYTES`]).
+    secrets: Vec<(u32, Vec<u8>)>,
+    secrets_bytes: usize,
 }
 
 /// Why [`FileSource::advance`] returned without a packet.
@@ -367,6 +377,8 @@ impl FileSource {
             link_types: Vec::new(),
             stop: None,
             stream,
+            secrets: Vec::new(),
+            secrets_bytes: 0,
         };
         if !stream {
             src.start()?;
@@ -686,6 +698,13 @@ impl FileSource {
             Ok((_, Block::SimplePacket(spb))) => {
                 Action::Packet(0, None, spb.origlen, self.sub(loc, spb.data))
             }
+            Ok((_, Block::DecryptionSecrets(dsb))) => {
+                let n = usize::try_from(dsb.secrets_len).unwrap_or(usize::MAX);
+                Action::Secrets(
+                    dsb.secrets_type.0,
+                    dsb.data.get(..n).unwrap_or(dsb.data).to_vec(),
+                )
+            }
             Ok(_) => Action::Nothing,
         };
         let (if_id, ts, wire_len, data_loc) = match action {
@@ -713,6 +732,15 @@ impl FileSource {
                 return Ok(());
             }
             Action::Nothing => return Ok(()),
+            Action::Secrets(ty, data) => {
+                if self.secrets_bytes + data.len() > MAX_SECRETS_BYTES {
+                    self.problem("capture_secrets_over_limit");
+                } else {
+                    self.secrets_bytes += data.len();
+                    self.secrets.push((ty, data));
+                }
+                return Ok(());
+            }
             Action::Packet(a, b, c, d) => (Some(a), b, c, d),
         };
         let iface = match &self.format {
@@ -819,6 +847,14 @@ impl FileSource {
             wire_len: p.wire_len,
             data: self.bytes(p.data),
         })
+    }
+
+    /// The Decryption Secrets Blocks (secrets type, data) read since the last call: they
+    /// apply to the packets after them, so the caller takes them after every
+    /// [`FileSource::advance`], before the packet it stopped at.
+    pub fn take_secrets(&mut self) -> Vec<(u32, Vec<u8>)> {
+        self.secrets_bytes = 0;
+        std::mem::take(&mut self.secrets)
     }
 
     /// The timestamp of the packet [`FileSource::advance`] stopped at.

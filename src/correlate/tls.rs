@@ -9,11 +9,11 @@ use tls_parser::{TlsAlertDescription, TlsCipherSuiteID, TlsVersion};
 
 use super::http::HttpFlow;
 use super::{
-    names, Alert, AlertKind, Close, CloseHow, Cx, NameSource, NoAnswer, NoCert, Outcome, Probe,
-    ProbeKind, Reason, Side, TlsDetails, Verdict, WalkAway,
+    names, Alert, AlertKind, CertSource, Close, CloseHow, Cx, NameSource, NoAnswer, NoCert,
+    Outcome, Probe, ProbeKind, Reason, Side, TlsDetails, Verdict, WalkAway,
 };
 use crate::capture::Timestamp;
-use crate::parse::{tls, CertChain, CertInfo, Parsed, TlsItem};
+use crate::parse::{tls, CertChain, CertInfo, Decrypted, Parsed, TlsItem};
 use crate::reassemble::{Dir, EndCause, FlowId, FlowSummary, GapCause};
 
 /// Ports where a TCP connection without any TLS handshake is still reported as a TLS
@@ -43,6 +43,24 @@ impl<T> Both<T> {
     }
 }
 
+/// What the key log said of a TLS 1.3 (or QUIC) handshake it opened no certificate of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KeyLogFinding {
+    NoKey,
+    WrongKey,
+    Psk,
+}
+
+impl KeyLogFinding {
+    pub(crate) fn reason(self, quic: bool) -> Reason {
+        match self {
+            KeyLogFinding::NoKey => Reason::NoKeyInLog { quic },
+            KeyLogFinding::WrongKey => Reason::WrongKey { quic },
+            KeyLogFinding::Psk => Reason::ResumedPsk { quic },
+        }
+    }
+}
+
 /// An alert as seen on the wire, with its time.
 #[derive(Clone, Copy, Debug)]
 struct SeenAlert {
@@ -61,6 +79,10 @@ pub struct Conn {
     hello_ts: Option<Timestamp>,
     server_hello: Option<tls::ServerHello>,
     server_cert: Option<CertChain>,
+    cert_source: Option<CertSource>,
+    client_cert_requested: bool,
+    /// What the key log said when it opened no certificate.
+    keylog: Option<KeyLogFinding>,
     client_cert: Option<CertChain>,
     alerts: Vec<SeenAlert>,
     ccs: Both<bool>,
@@ -89,6 +111,9 @@ impl Conn {
             hello_ts: None,
             server_hello: None,
             server_cert: None,
+            cert_source: None,
+            client_cert_requested: false,
+            keylog: None,
             client_cert: None,
             alerts: Vec::new(),
             ccs: Both::default(),
@@ -151,8 +176,30 @@ impl Conn {
                 };
                 if slot.is_none() {
                     *slot = Some(chain);
+                    if dir == Dir::Down {
+                        self.cert_source = Some(CertSource::Seen);
+                    }
                 }
             }
+            TlsItem::Decrypted(d) => match (dir, d) {
+                (Dir::Down, Decrypted::Certificate(chain)) => {
+                    if self.server_cert.is_none() {
+                        self.server_cert = Some(chain);
+                        self.cert_source = Some(CertSource::KeyLog);
+                    }
+                }
+                (Dir::Up, Decrypted::Certificate(chain)) => {
+                    if self.client_cert.is_none() {
+                        self.client_cert = Some(chain);
+                    }
+                }
+                (_, Decrypted::CertificateRequested) => self.client_cert_requested = true,
+                (_, Decrypted::NoKey) => self.keylog = Some(KeyLogFinding::NoKey),
+                (_, Decrypted::WrongKey) => self.keylog = Some(KeyLogFinding::WrongKey),
+                (_, Decrypted::NoCertificate) => self.keylog = Some(KeyLogFinding::Psk),
+                // Counted in the stats; the reason stays "TLS 1.3 encrypts it".
+                (_, Decrypted::UnsupportedSuite(_)) => {}
+            },
             TlsItem::Alert {
                 level,
                 description,
@@ -460,6 +507,8 @@ fn tls_probe(cx: &mut Cx, c: Conn, cause: Option<EndCause>) -> Probe {
         hello_retry: c.server_hello.as_ref().is_some_and(|s| s.hrr),
         starttls: c.starttls,
         server_cert: leaf.map(Box::new),
+        cert_source: c.cert_source.filter(|_| c.server_cert.is_some()),
+        client_cert_requested: c.client_cert_requested,
         chain_len: c.server_cert.as_ref().map(|ch| ch.chain_len),
         client_cert: c.client_cert.as_ref().and_then(|ch| ch.leaf.clone()),
         client_chain_len: c.client_cert.as_ref().map(|ch| ch.chain_len),
@@ -520,7 +569,10 @@ fn verdict(
         return (v, Reason::Name(fit));
     }
     if tls13 {
-        return (Verdict::Unverified, Reason::Tls13);
+        return (
+            Verdict::Unverified,
+            c.keylog.map_or(Reason::Tls13, |k| k.reason(false)),
+        );
     }
     if let Some((_, g)) = c.gaps.iter().find(|(d, _)| *d == Dir::Down) {
         return (Verdict::Unverified, Reason::ServerGap(*g));

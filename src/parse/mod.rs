@@ -19,11 +19,14 @@ pub mod dns;
 mod dns_tcp;
 pub mod http;
 pub mod ja4;
+pub mod keylog;
 pub mod quic;
+pub mod quic_hs;
 pub mod reader;
 mod starttls;
 pub mod stream;
 pub mod tls;
+pub mod tls13;
 mod tls_stream;
 mod tunnel;
 
@@ -39,6 +42,7 @@ pub use dns::{DnsAnswer, DnsMessage, Question, Rcode, Rdata, RrType};
 pub use quic::QuicItem;
 pub use stream::{Cx, Next, StreamAnalyzer};
 pub use tls::{ClientHello, ServerHello, TlsItem};
+pub use tls13::Decrypted;
 
 use stream::idx;
 
@@ -161,6 +165,8 @@ pub struct ParseStats {
     pub starttls_refused: u64,
     /// Plaintext lines of a STARTTLS dialogue over `starttls::MAX_LINE`, dropped.
     pub starttls_long_lines: u64,
+    /// TLS 1.3 handshakes opened with the key log.
+    pub tls_decrypt: tls13::DecryptStats,
     pub quic: quic::QuicStats,
 }
 
@@ -384,6 +390,8 @@ pub struct Parser {
     limits: ParseLimits,
     flows: HashMap<FlowId, FlowState, foldhash::fast::RandomState>,
     quic: quic::QuicReader,
+    /// The key log and the files it is read from (`None`: no key log given).
+    keys: Option<keylog::KeySource>,
     pub stats: ParseStats,
 }
 
@@ -396,12 +404,41 @@ impl Parser {
             limits,
             flows: HashMap::default(),
             quic: quic::QuicReader::new(limits.quic),
+            keys: None,
             stats: ParseStats::default(),
         }
     }
 
+    /// Decrypt TLS 1.3 and QUIC handshakes with this key log.
+    pub fn set_keylog(&mut self, keys: keylog::KeySource) {
+        self.keys = Some(keys);
+    }
+
+    /// A pcapng Decryption Secrets Block's secrets: a TLS key log is read into the key
+    /// log (started with `limits` when none was given); other secret types are ignored.
+    pub fn add_secrets(&mut self, secrets_type: u32, data: &[u8], limits: keylog::KeyLogLimits) {
+        if secrets_type != keylog::DSB_TLS_KEY_LOG {
+            return;
+        }
+        self.keys
+            .get_or_insert_with(|| keylog::KeySource::from_log(keylog::KeyLog::new(limits)))
+            .log
+            .read_dsb(secrets_type, data);
+    }
+
+    /// The key log's own counters (lines, secrets, evictions …), client randoms held
+    /// and failed re-reads, when one was given.
+    pub fn keylog_stats(&self) -> Option<(keylog::KeyLogStats, usize, u64)> {
+        self.keys
+            .as_ref()
+            .map(|k| (k.log.stats.clone(), k.log.len(), k.read_errors))
+    }
+
     /// Handles one reassembly event; facts go to `out`, stop requests to `stops`.
     pub fn push(&mut self, ev: Event, out: &mut Vec<Parsed>, stops: &mut Vec<Stop>) {
+        if let Some(k) = self.keys.as_mut() {
+            k.refresh();
+        }
         match ev {
             Event::Opened {
                 flow,
@@ -439,6 +476,7 @@ impl Parser {
                     stats: &mut self.stats,
                     out,
                     stop: [false, false],
+                    keylog: self.keys.as_ref().map(|k| &k.log),
                 };
                 st.feed(&mut cx, dir, &data);
                 let after = st.app_records.get(i).copied().unwrap_or(0);
@@ -475,6 +513,7 @@ impl Parser {
                     stats: &mut self.stats,
                     out,
                     stop: [false, false],
+                    keylog: self.keys.as_ref().map(|k| &k.log),
                 };
                 st.gap(&mut cx, dir, cause);
                 let asked = cx.stop;
@@ -539,10 +578,14 @@ impl Parser {
     /// QUIC, recognised by its long header and version on any port.
     fn quic_datagram(&mut self, dg: Datagram, out: &mut Vec<Parsed>) {
         let mut items = Vec::new();
-        if self
-            .quic
-            .datagram(dg.ts, dg.src, dg.dst, &dg.payload, &mut items)
-        {
+        if self.quic.datagram(
+            dg.ts,
+            dg.src,
+            dg.dst,
+            &dg.payload,
+            self.keys.as_ref().map(|k| &k.log),
+            &mut items,
+        ) {
             self.stats.quic = self.quic.stats.clone();
         }
         for (ts, client, server, item) in items {

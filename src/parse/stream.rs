@@ -25,6 +25,8 @@ pub struct Cx<'a> {
     pub out: &'a mut Vec<Parsed>,
     /// Directions the analyzer asks the reassembler to stop delivering right away.
     pub stop: [bool; 2],
+    /// The key log, when one was given (`--keylog`, a pcapng Decryption Secrets Block).
+    pub keylog: Option<&'a super::keylog::KeyLog>,
 }
 
 impl Cx<'_> {

@@ -11,6 +11,7 @@ use tls_parser::{
 
 use super::cert::{self, CertChain};
 use super::reader::{Reader, Result, WireError};
+pub use super::tls13::Decrypted;
 
 /// What a ClientHello offers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -32,6 +33,8 @@ pub struct ClientHello {
     pub alpn_first: Option<Vec<u8>>,
     /// The JA4 fingerprint of this hello (see `ja4.rs`).
     pub ja4: Option<String>,
+    /// The client random: the key of the key log (`keylog.rs`).
+    pub random: Option<[u8; 32]>,
 }
 
 impl ClientHello {
@@ -68,6 +71,8 @@ pub enum TlsItem {
     /// An application-data record (the first few are reported).
     AppData,
     ChangeCipherSpec,
+    /// What the key log opened of this direction's encrypted handshake (TLS 1.3).
+    Decrypted(Decrypted),
     /// The bytes are not TLS (or the stream lost sync); parsing of this direction stops.
     NotTls,
 }
@@ -124,6 +129,13 @@ pub struct TlsReader {
     /// Handshake messages with a malformed part (read as far as they go), since the last
     /// [`TlsReader::take_malformed`].
     malformed: u64,
+    /// Keep copies of protected records (content type 23, header included) for the key
+    /// log's decryption (`tls13.rs`), up to `keep_protected` bytes; 0: keep none.
+    pub keep_protected: usize,
+    protected: Vec<Vec<u8>>,
+    protected_bytes: usize,
+    /// Protected records not kept because `keep_protected` bytes were held.
+    pub protected_over_limit: u64,
 }
 
 impl TlsReader {
@@ -139,6 +151,12 @@ impl TlsReader {
     /// A handshake message claimed more than [`MAX_HANDSHAKE`] bytes since the last call.
     pub fn take_too_large(&mut self) -> bool {
         std::mem::take(&mut self.too_large)
+    }
+
+    /// The protected records kept since the last call.
+    pub fn take_protected(&mut self) -> Vec<Vec<u8>> {
+        self.protected_bytes = 0;
+        std::mem::take(&mut self.protected)
     }
 
     /// Malformed handshake messages seen since the last call.
@@ -227,6 +245,16 @@ impl TlsReader {
                 }
                 23 => {
                     self.app_records += 1;
+                    if self.keep_protected > 0 {
+                        if self.protected_bytes + 5 + len <= self.keep_protected {
+                            if let Some(rec) = self.buf.get(pos - 5 - len..pos) {
+                                self.protected.push(rec.to_vec());
+                                self.protected_bytes += 5 + len;
+                            }
+                        } else {
+                            self.protected_over_limit += 1;
+                        }
+                    }
                     out.push(TlsItem::AppData);
                 }
                 _ => {}
@@ -275,6 +303,7 @@ fn handshake(msg: &[u8], malformed: &mut u64) -> Option<TlsItem> {
             let mut hello = ClientHello {
                 legacy_version: ch.version.0,
                 ciphers: ch.ciphers.iter().map(|c| c.0).collect(),
+                random: <[u8; 32]>::try_from(ch.random).ok(),
                 ..ClientHello::default()
             };
             if let Some(ext) = ch.ext {

@@ -80,6 +80,7 @@ struct TlsJson<'a> {
     ja4: &'a Option<String>,
     ech_public_name: &'a Option<String>,
     ech_inferred_target: &'a Option<String>,
+    client_cert_requested: bool,
 }
 
 #[derive(Serialize)]
@@ -159,6 +160,8 @@ pub struct ProbeJson<'a> {
     reason: Option<String>,
     reason_code: Option<&'static str>,
     cert: Option<CertJson<'a>>,
+    /// "seen" or "decrypted with key log"; null without a certificate.
+    cert_source: Option<&'static str>,
     outcome: String,
     outcome_code: &'static str,
     tls: Option<TlsJson<'a>>,
@@ -206,6 +209,7 @@ pub fn probe(p: &Probe) -> ProbeJson<'_> {
         ja4: &t.ja4,
         ech_public_name: &t.ech_public_name,
         ech_inferred_target: &t.ech_inferred_target,
+        client_cert_requested: t.client_cert_requested,
     });
     let (http, dns, quic) = match &p.kind {
         ProbeKind::Http(h) => (
@@ -273,6 +277,10 @@ pub fn probe(p: &Probe) -> ProbeJson<'_> {
         reason: text::reason(p),
         reason_code: p.reason.as_ref().map(text::reason_code),
         cert: p.cert().map(cert),
+        cert_source: p
+            .tls()
+            .and_then(|t| t.cert_source.filter(|_| t.server_cert.is_some()))
+            .map(text::cert_source),
         outcome: text::outcome(p),
         outcome_code: text::outcome_code(&p.outcome),
         tls,

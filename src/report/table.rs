@@ -13,7 +13,7 @@ use super::layout::{self, NBSP};
 use super::text;
 use crate::capture::Timestamp;
 use crate::correlate::groups::{CertBrief, Group, Member, MemberVersion, Origin};
-use crate::correlate::{Probe, Proto, Report, Verdict};
+use crate::correlate::{CertSource, Probe, Proto, Report, Verdict};
 use crate::parse::CertInfo;
 use crate::stats::Stats;
 
@@ -165,7 +165,16 @@ pub fn cert_names(c: &CertInfo) -> String {
 /// The certificate column: its names, "(not seen)" for TLS without one, empty otherwise.
 pub(crate) fn cert_cell(p: &Probe) -> String {
     match (p.cert(), p.proto()) {
-        (Some(c), _) => cert_names(c),
+        (Some(c), _) => match p.tls().and_then(|t| t.cert_source) {
+            Some(CertSource::KeyLog) => {
+                format!(
+                    "{} ({})",
+                    cert_names(c),
+                    text::cert_source(CertSource::KeyLog)
+                )
+            }
+            Some(CertSource::Seen) | None => cert_names(c),
+        },
         (None, Proto::Tls) => "(not seen)".into(),
         (None, Proto::Quic) => "(encrypted)".into(),
         (None, _) => String::new(),

@@ -22,6 +22,14 @@ use crate::stats::Stats;
 /// Why a QUIC probe's verdict is `unverified`.
 pub const QUIC_REASON: &str = "QUIC encrypts the server's certificate (TLS 1.3 inside QUIC)";
 
+/// Where a certificate was read (table and JSON `cert_source`).
+pub fn cert_source(s: crate::correlate::CertSource) -> &'static str {
+    match s {
+        crate::correlate::CertSource::Seen => "seen",
+        crate::correlate::CertSource::KeyLog => "decrypted with key log",
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Codes (stable snake_case words for JSON)
 
@@ -115,6 +123,9 @@ pub fn reason_code(r: &Reason) -> &'static str {
         Reason::NoClientHello => "client_side_not_captured",
         Reason::StartTlsRefused(_) => "starttls_refused",
         Reason::Quic => "quic_encrypted",
+        Reason::NoKeyInLog { .. } => "no_key_in_key_log",
+        Reason::WrongKey { .. } => "decryption_failed_wrong_key",
+        Reason::ResumedPsk { .. } => "resumed_psk_no_certificate",
     }
 }
 
@@ -772,6 +783,15 @@ pub fn reason(p: &Probe) -> Option<String> {
             crate::parse::cert::printable(reply.trim())
         ),
         Reason::Quic => QUIC_REASON.into(),
+        Reason::NoKeyInLog { quic } => format!(
+            "no key for this connection in the key log: {} encrypts the certificate and the key log has no secret for this client random",
+            if *quic { "QUIC" } else { "TLS 1.3" }
+        ),
+        Reason::WrongKey { quic } => format!(
+            "decryption failed (wrong key): the key log's secret for this client random did not open the server's encrypted {}",
+            if *quic { "Handshake packets" } else { "handshake" }
+        ),
+        Reason::ResumedPsk { .. } => "resumed with PSK: no certificate (the key log opened the server's handshake: a resumption with a pre-shared key, so the server sent none)".into(),
     };
     if let Some(t) = p.tls().filter(|t| t.ech) {
         match &t.ech_public_name {
@@ -1223,6 +1243,19 @@ pub fn stats_line(stats: &Stats) -> String {
         s.push_str(&format!(
             "; QUIC: {} datagrams, {} ClientHellos, {} Initials not decryptable",
             q.datagrams, q.hellos, q.undecryptable
+        ));
+    }
+    if let Some(k) = &stats.keylog {
+        let (t, q) = (&stats.parse.tls_decrypt, &stats.parse.quic.decrypt);
+        s.push_str(&format!(
+            "; key log: {} secrets for {} connections ({} unreadable lines, {} evicted), {} certificates decrypted, {} handshakes without a key, {} records or packets failed authentication",
+            k.log.secrets,
+            k.randoms,
+            k.log.unreadable,
+            k.log.evictions,
+            t.certificates + q.certificates,
+            t.no_key + q.no_key,
+            t.auth_failures + q.auth_failures
         ));
     }
     if problems > 0 {
