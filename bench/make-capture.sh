@@ -11,67 +11,38 @@
 # as on a wire. Needs root; installs nginx, dnsmasq, curl, tcpdump, ethtool, openssl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OUT=${1:-/var/tmp/probewatch-bench.pcap}
+PCAP=${1:-/var/tmp/probewatch-bench.pcap}
 BULK_MB=${BULK_MB:-1200}
 BULK_FILES=${BULK_FILES:-12}
 HANDSHAKES=${HANDSHAKES:-20000}
 HTTP_REQS=${HTTP_REQS:-3000}
 NS_S=pwbench-srv; NS_C=pwbench-cli
-log() { printf '[bench] %s\n' "$*" >&2; }
-[ "$(id -u)" = 0 ] || { log "needs root: sudo $0"; exit 1; }
+export NN_TAG=bench NN_NAMESPACES="$NS_S $NS_C"
+# shellcheck source=scripts/netns.sh
+. scripts/netns.sh
 
-declare -A PKG=([ip]=iproute2 [ss]=iproute2 [nginx]=nginx [dnsmasq]=dnsmasq-base [curl]=curl
-  [tcpdump]=tcpdump [ethtool]=ethtool [openssl]=openssl [python3]=python3)
-missing=()
-for c in "${!PKG[@]}"; do command -v "$c" >/dev/null 2>&1 || missing+=("${PKG[$c]}"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+nn_require_root
+nn_tools install ip=iproute2 ss=iproute2 nginx=nginx dnsmasq=dnsmasq-base curl=curl \
+  tcpdump=tcpdump ethtool=ethtool openssl=openssl python3=python3
 
-W=$(mktemp -d /var/tmp/probewatch-bench.XXXXXX)
-CAP=""
-teardown() {
-  set +e
-  [ -n "$CAP" ] && kill -INT "$CAP" 2>/dev/null && wait "$CAP" 2>/dev/null
-  for ns in $NS_S $NS_C; do
-    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null; done
-    sleep 0.3
-    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-    ip netns del "$ns" 2>/dev/null
-    rm -rf "/etc/netns/$ns"
-  done
-  rm -rf "$W"
-}
-trap teardown EXIT
-CAP=""; teardown; W=$(mktemp -d /var/tmp/probewatch-bench.XXXXXX)
+nn_trap
+nn_teardown
+nn_workdir /var/tmp/probewatch-bench.XXXXXX
 
 log "certificates"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
-  -keyout "$W/ca.key" -out "$W/ca.pem" -subj "/CN=probewatch bench CA" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/leaf.key" \
-  -out "$W/leaf.csr" -subj "/CN=*.bench.example" 2>/dev/null
+NN_CERT_DAYS=30
+nn_cert ca "/CN=probewatch bench CA" ec:P-256 - self "${NN_CA_EXT[@]}"
 # Covers *.bench.example but not the apex bench.example: some probes mismatch.
-printf 'subjectAltName=DNS:*.bench.example\n' >"$W/leaf.ext"
-openssl x509 -req -in "$W/leaf.csr" -CA "$W/ca.pem" -CAkey "$W/ca.key" -CAcreateserial -days 30 \
-  -extfile "$W/leaf.ext" -out "$W/leaf.pem" 2>/dev/null
-cat "$W/leaf.pem" "$W/ca.pem" >"$W/chain.pem"
+nn_cert leaf "/CN=*.bench.example" ec:P-256 - ca "subjectAltName=DNS:*.bench.example"
+cat "$C/leaf.crt" "$C/ca.crt" >"$C/chain.pem"
 
 log "network"
-ip netns add $NS_S; ip netns add $NS_C
-ip link add eth0 netns $NS_C type veth peer name eth0 netns $NS_S
-for ns in $NS_S $NS_C; do
-  ip -n $ns link set lo up
-  ip netns exec $ns ethtool -K eth0 tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
-  ip -n $ns link set eth0 up
-done
+nn_ns_add $NS_S $NS_C
+nn_veth $NS_C eth0 $NS_S eth0
 ip -n $NS_S addr add 192.0.2.10/24 dev eth0
 ip -n $NS_S addr add 192.0.2.53/24 dev eth0
 ip -n $NS_C addr add 192.0.2.100/24 dev eth0
-mkdir -p /etc/netns/$NS_C
-echo "nameserver 192.0.2.53" >/etc/netns/$NS_C/resolv.conf
-printf '127.0.0.1 localhost\n' >/etc/netns/$NS_C/hosts
+nn_resolv $NS_C 'nameserver 192.0.2.53\n'
 
 log "servers"
 ip netns exec $NS_S dnsmasq --keep-in-foreground --conf-file=/dev/null --user=root --group=root \
@@ -79,7 +50,7 @@ ip netns exec $NS_S dnsmasq --keep-in-foreground --conf-file=/dev/null --user=ro
   --address=/bench.example/192.0.2.10 --local-ttl=0 2>"$W/dnsmasq.err" &
 mkdir -p "$W/www" "$W/nginx-tmp"
 chmod 755 "$W"   # nginx's workers (not root) read the files
-head -c $(( BULK_MB / BULK_FILES * 1024 * 1024 )) /dev/urandom >"$W/www/bulk.bin"
+head -c $(( BULK_MB * 1024 * 1024 / BULK_FILES )) /dev/urandom >"$W/www/bulk.bin"
 echo "hello" >"$W/www/index.html"
 chmod -R a+rX "$W/www"
 cat >"$W/nginx.conf" <<NGX
@@ -95,7 +66,7 @@ http {
   server { listen 192.0.2.10:80; root $W/www; }
   server {
     listen 192.0.2.10:443 ssl;
-    ssl_certificate $W/chain.pem; ssl_certificate_key $W/leaf.key;
+    ssl_certificate $C/chain.pem; ssl_certificate_key $C/leaf.key;
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_session_cache off; ssl_session_tickets off;
     root $W/www;
@@ -103,23 +74,20 @@ http {
 }
 NGX
 ip netns exec $NS_S nginx -c "$W/nginx.conf" -g 'daemon off;' &
-for _ in $(seq 1 100); do
-  ip netns exec $NS_S ss -Hlnt | grep -q '192.0.2.10:443' && ip netns exec $NS_S ss -Hlnu | grep -q '192.0.2.53:53' && break
-  sleep 0.1
-done
+nn_wait_listen $NS_S t 192.0.2.10:443
+nn_wait_listen $NS_S u 192.0.2.53:53
 
-log "capturing to $OUT"
-ip netns exec $NS_C tcpdump -i eth0 -s 0 -B 262144 -U -w "$OUT" 2>"$W/tcpdump.err" &
-CAP=$!
-sleep 1
+log "capturing to $PCAP"
+# a big buffer and no immediate mode: a bulk capture must not drop packets
+NN_CAP_ARGS="-B 262144" NN_CAP_IMMEDIATE=0 nn_cap_start $NS_C eth0 "$PCAP" ""
 
 log "bulk HTTPS: $BULK_FILES downloads of $(( BULK_MB / BULK_FILES )) MiB"
 for i in $(seq 1 "$BULK_FILES"); do
-  ip netns exec $NS_C curl -sf --cacert "$W/ca.pem" "https://bulk$i.bench.example/bulk.bin" -o /dev/null
+  ip netns exec $NS_C curl -sf --cacert "$C/ca.crt" "https://bulk$i.bench.example/bulk.bin" -o /dev/null
 done
 
 log "$HANDSHAKES TLS handshakes, $HTTP_REQS HTTP requests, DNS"
-ip netns exec $NS_C python3 - "$W/ca.pem" "$HANDSHAKES" "$HTTP_REQS" <<'PY'
+ip netns exec $NS_C python3 - "$C/ca.crt" "$HANDSHAKES" "$HTTP_REQS" <<'PY'
 import socket, ssl, sys
 from multiprocessing import Pool
 ca, n, nhttp = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -153,7 +121,7 @@ with Pool(4) as p:
     h = sum(p.imap_unordered(http, range(nhttp), chunksize=64))
 print(f"[bench] {ok} TLS handshakes completed ({n - ok} refused), {h} HTTP requests", file=sys.stderr)
 PY
-sleep 1
-kill -INT "$CAP"; wait "$CAP" || true; CAP=""
-sed 's/^/[bench] tcpdump: /' "$W/tcpdump.err" | tail -3 >&2
-ls -l "$OUT" >&2
+nn_cap_stop 1
+sed 's/^/[bench] tcpdump: /' "$PCAP.log" | tail -3 >&2
+rm -f "$PCAP.log"
+ls -l "$PCAP" >&2

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use probewatch::capture::{Input, OfflineSource, Packet};
+use probewatch::capture::{FileSource, Input, Packet};
 use probewatch::decode::{Decoded, Decoder, DefragLimits};
 use probewatch::fuzzing;
 use probewatch::parse::quic;
@@ -31,11 +31,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .file_stem()
             .map(|s| s.to_string_lossy().to_string())
             .unwrap_or_default();
-        let mut src = OfflineSource::open(&Input::File(PathBuf::from(f)), None)?;
+        let mut src = FileSource::open(&Input::File(PathBuf::from(f)), 1)?;
         let mut pkts = Vec::new();
         // A damaged capture gives what it has up to the damage.
-        while let Ok(Some(p)) = src.next_packet() {
-            pkts.push(p.clone());
+        while let Ok(None) = src.advance() {
+            if let Some(p) = src.packet() {
+                pkts.push(Packet {
+                    ts: p.ts,
+                    link: p.link,
+                    wire_len: p.wire_len,
+                    data: p.data.to_vec(),
+                });
+            }
         }
         one_capture(&name, &pkts, &mut seeds);
     }

@@ -5,6 +5,7 @@
 # never touches; its captures stay byte-for-byte as committed):
 #
 #     sudo samples/make-group-samples.sh
+#     sudo SAMPLES_OUT=/tmp/regen samples/make-group-samples.sh   # elsewhere
 #
 # It writes two files:
 #   autodiscover-redirect.pcap  the Outlook/Exchange Autodiscover sequence, in
@@ -13,8 +14,8 @@
 #
 # Only documentation addresses are used (198.51.100.0/24 client, 192.0.2.0/24
 # servers) and every address lives in a namespace made here: no packet leaves the
-# machine.  Everything is torn down on exit; the captures are copied into samples/
-# only when both were made and passed the checks at the end.
+# machine.  Everything is torn down on exit; the captures are copied into SAMPLES_OUT
+# (default samples/) only when both were made and passed the checks at the end.
 set -euo pipefail
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -23,133 +24,42 @@ export LC_ALL=C
 SAMPLES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 NS_SRV=pwgrp-srv
 NS_C=pwgrp-c4
-ALL_NS="$NS_C $NS_SRV"
+export NN_TAG=make-group-samples NN_NAMESPACES="$NS_C $NS_SRV"
+# shellcheck source=scripts/netns.sh
+. "$SAMPLES_DIR/../scripts/netns.sh"
 FILTER='tcp or udp port 53'
-W=""
-CAP_PID=""
-CAP_OUT=""
 
-log() { printf '[make-group-samples] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-[ "$(id -u)" = 0 ] || die "must be run as root (sudo $0)"
+nn_require_root
+nn_tools install ip=iproute2 ss=iproute2 tcpdump=tcpdump nginx=nginx dnsmasq=dnsmasq-base \
+  openssl=openssl curl=curl dig=bind9-dnsutils ethtool=ethtool tshark=tshark
 
-declare -A PKG_OF=(
-  [ip]=iproute2 [ss]=iproute2 [tcpdump]=tcpdump [nginx]=nginx [dnsmasq]=dnsmasq-base
-  [openssl]=openssl [curl]=curl [dig]=bind9-dnsutils [ethtool]=ethtool [tshark]=tshark
-)
-missing=()
-for cmd in "${!PKG_OF[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${PKG_OF[$cmd]}"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-  log "installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" ca-certificates >/dev/null
-fi
-
-# --------------------------------------------------------------------------
-# teardown (also clears leftovers of an interrupted run)
-# --------------------------------------------------------------------------
-teardown() {
-  local ns pid
-  for ns in $ALL_NS; do
-    if [ -e "/run/netns/$ns" ]; then
-      # every process in these namespaces was started by this script
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
-      for _ in 1 2 3 4 5 6 7 8 9 10; do
-        [ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && break
-        sleep 0.2
-      done
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-      ip netns del "$ns" 2>/dev/null || true
-    fi
-    rm -rf "/etc/netns/$ns"
-  done
-  rmdir /etc/netns 2>/dev/null || true
-}
-on_exit() {
-  local rc=$?
-  set +e
-  if [ -n "$CAP_PID" ]; then kill -INT "$CAP_PID" 2>/dev/null; wait "$CAP_PID" 2>/dev/null; fi
-  teardown
-  if [ -n "$W" ]; then
-    if [ -n "${KEEP_WORK:-}" ]; then log "work dir kept: $W"; else rm -rf "$W"; fi
-  fi
-  if [ $rc -ne 0 ]; then log "FAILED (exit $rc); samples/ left unchanged"; fi
-  exit $rc
-}
-trap on_exit EXIT
-trap 'exit 130' INT TERM
-
-teardown
-W="$(mktemp -d /tmp/probewatch-group-samples.XXXXXX)"
-C="$W/certs"; OUT="$W/out"
-mkdir -p "$C" "$OUT" "$W/nginx-tmp" "$W/www"
+nn_samples_out
+nn_trap "$SAMPLES_OUT left unchanged"
+nn_teardown   # leftovers of an interrupted run
+nn_workdir /tmp/probewatch-group-samples.XXXXXX
+mkdir -p "$W/www"
 
 # --------------------------------------------------------------------------
 # certificates (same subjects, SANs and serials as make-samples.sh)
 # --------------------------------------------------------------------------
 log "generating certificates"
-mkcert() {  # mkcert NAME SUBJECT SERIAL ISSUER(self|NAME) EXTENSION-LINES...
-  local name=$1 subj=$2 serial=$3 issuer=$4; shift 4
-  printf '%s\n' "$@" >"$C/$name.ext"
-  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$C/$name.key" 2>/dev/null
-  openssl req -new -key "$C/$name.key" -subj "$subj" -out "$C/$name.csr"
-  if [ "$issuer" = self ]; then
-    openssl x509 -req -sha256 -days 3650 -set_serial "$serial" -in "$C/$name.csr" \
-      -signkey "$C/$name.key" -extfile "$C/$name.ext" -out "$C/$name.crt" 2>/dev/null
-  else
-    openssl x509 -req -sha256 -days 3650 -set_serial "$serial" -in "$C/$name.csr" \
-      -CA "$C/$issuer.crt" -CAkey "$C/$issuer.key" -extfile "$C/$name.ext" \
-      -out "$C/$name.crt" 2>/dev/null
-  fi
-}
-mkleaf() {  # mkleaf NAME CN SAN SERIAL
-  mkcert "$1" "/O=Probewatch Samples/CN=$2" "$4" ca \
-    "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
-    "extendedKeyUsage=serverAuth" "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" \
-    "subjectAltName=$3"
-}
-mkcert ca "/O=Probewatch Samples/CN=Probewatch Sample Root CA" 0x01 self \
-  "basicConstraints=critical,CA:TRUE" "keyUsage=critical,keyCertSign,cRLSign" "subjectKeyIdentifier=hash"
-mkleaf ex7 ex7.mailhost.example DNS:ex7.mailhost.example 0x1001
-mkleaf wild-com '*.example.com' 'DNS:*.example.com' 0x1002
+nn_cert ca "/O=Probewatch Samples/CN=Probewatch Sample Root CA" rsa:2048 0x01 self "${NN_CA_EXT[@]}"
+nn_leaf ex7 ex7.mailhost.example DNS:ex7.mailhost.example 0x1001 ca
+nn_leaf wild-com '*.example.com' 'DNS:*.example.com' 0x1002 ca
 
 # --------------------------------------------------------------------------
 # network: client namespace -- veth -- server namespace (gateway + all servers)
 # --------------------------------------------------------------------------
 log "creating namespaces"
 SRV4=(192.0.2.10 192.0.2.30 192.0.2.35 192.0.2.53)
-for ns in $ALL_NS; do
-  ip netns add "$ns"
-  ip -n "$ns" link set lo up
-done
-ip netns exec "$NS_C" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-ip link add eth0 netns "$NS_C" address 02:00:00:00:04:10 type veth \
-  peer name veth-c4 netns "$NS_SRV" address 02:00:00:00:04:01
-for pair in "$NS_C eth0" "$NS_SRV veth-c4"; do
-  set -- $pair
-  ip netns exec "$1" ethtool -K "$2" tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
-  ip -n "$1" link set "$2" up
-done
+nn_ns_add "$NS_C" "$NS_SRV"
+nn_no_ipv6 "$NS_C"
+nn_veth "$NS_C" eth0 "$NS_SRV" veth-c4 02:00:00:00:04:10 02:00:00:00:04:01
 ip -n "$NS_SRV" addr add 198.51.100.1/24 dev veth-c4
-for a in "${SRV4[@]}"; do ip -n "$NS_SRV" addr add "$a/32" dev lo; done
+nn_lo_addrs "$NS_SRV" "${SRV4[@]}"
 ip -n "$NS_C" addr add 198.51.100.10/24 dev eth0
 ip -n "$NS_C" route add default via 198.51.100.1
-mkdir -p "/etc/netns/$NS_C" "/etc/netns/$NS_SRV"
-for ns in $ALL_NS; do
-  printf 'nameserver 192.0.2.53\n' >"/etc/netns/$ns/resolv.conf"
-  printf '127.0.0.1 localhost\n' >"/etc/netns/$ns/hosts"
-done
-
-wait_listen() {  # wait_listen NS PROTO(t|u) ADDR:PORT
-  local i
-  for i in $(seq 1 100); do
-    ip netns exec "$1" ss -Hln"$2" | awk '{print $4}' | grep -qxF "$3" && return 0
-    sleep 0.1
-  done
-  die "nothing listening on $3 ($2) in $1"
-}
+for ns in "$NS_C" "$NS_SRV"; do nn_resolv "$ns" 'nameserver 192.0.2.53\n'; done
 
 # --------------------------------------------------------------------------
 # servers
@@ -167,7 +77,7 @@ ip netns exec "$NS_SRV" dnsmasq --keep-in-foreground --conf-file=/dev/null \
   --cname=autodiscover.example.com,ex7.mailhost.example \
   --srv-host=_autodiscover._tcp.example.com,ex7.mailhost.example,443,10,10 \
   2>"$W/dnsmasq.err" &
-wait_listen "$NS_SRV" u 192.0.2.53:53
+nn_wait_listen "$NS_SRV" u 192.0.2.53:53
 
 log "starting nginx"
 cat >"$W/www/config-v1.1.xml" <<'EOF'
@@ -177,22 +87,9 @@ cat >"$W/www/config-v1.1.xml" <<'EOF'
 <socketType>SSL</socketType><username>%EMAILADDRESS%</username></incomingServer>
 </emailProvider></clientConfig>
 EOF
-cat >"$W/nginx.conf" <<EOF
-user root;
-worker_processes 1;
-daemon off;
-pid $W/nginx.pid;
-error_log $W/nginx-error.log warn;
-events { worker_connections 64; }
-http {
-  access_log $W/nginx-access.log;
-  client_body_temp_path $W/nginx-tmp/body;
-  proxy_temp_path $W/nginx-tmp/proxy;
-  fastcgi_temp_path $W/nginx-tmp/fastcgi;
-  uwsgi_temp_path $W/nginx-tmp/uwsgi;
-  scgi_temp_path $W/nginx-tmp/scgi;
-  default_type text/plain;
-  server_tokens off;
+{
+nn_nginx_head
+cat <<EOF
   keepalive_timeout 5;
   ssl_protocols TLSv1.2;
   ssl_session_tickets off;
@@ -233,33 +130,14 @@ http {
   }
 }
 EOF
-ip netns exec "$NS_SRV" nginx -p "$W" -e "$W/nginx-error.log" -c "$W/nginx.conf" 2>>"$W/nginx-error.log" &
-wait_listen "$NS_SRV" t 192.0.2.10:443
-wait_listen "$NS_SRV" t 192.0.2.35:80
+} >"$W/nginx.conf"
+ip netns exec "$NS_SRV" nginx -p "$W" -e "$W/nginx-error.log" -c "$W/nginx.conf" 2>"$W/nginx.err" &
+nn_wait_listen "$NS_SRV" t 192.0.2.10:443
+nn_wait_listen "$NS_SRV" t 192.0.2.35:80
 
 # --------------------------------------------------------------------------
-# capture helpers
+# clients
 # --------------------------------------------------------------------------
-cap_start() {  # cap_start OUTFILE
-  local out=$1 i
-  CAP_OUT=$out
-  ip netns exec "$NS_C" tcpdump -Z root -U -i eth0 -w "$out" "$FILTER" 2>"$out.log" &
-  CAP_PID=$!
-  for i in $(seq 1 100); do
-    grep -q 'listening on' "$out.log" 2>/dev/null && { sleep 0.3; return 0; }
-    kill -0 "$CAP_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  cat "$out.log" >&2
-  die "capture did not start for $out"
-}
-cap_stop() {
-  sleep 0.7
-  kill -INT "$CAP_PID"
-  wait "$CAP_PID" || true
-  CAP_PID=""
-  log "  $(basename "$CAP_OUT"): $(grep -h 'packets captured' "$CAP_OUT.log" | head -1)"
-}
 inc() { ip netns exec "$NS_C" "$@"; }
 # a client that verifies certificates against the test CA, like a mail client would
 CURL=(curl -sS --max-time 10 --tls-max 1.2 --cacert "$C/ca.crt" -o /dev/null -w '%{http_code}')
@@ -267,7 +145,7 @@ step() { sleep 0.3; }
 expect() {  # expect WANT-EXIT WANT-HTTP-CODE CMD...
   local want_rc=$1 want_code=$2 rc=0 got; shift 2
   got=$("$@" 2>"$W/curl.err") || rc=$?
-  [ "$rc" = "$want_rc" ] && [ "$got" = "$want_code" ] ||
+  { [ "$rc" = "$want_rc" ] && [ "$got" = "$want_code" ]; } ||
     die "expected exit $want_rc / HTTP $want_code, got exit $rc / '$got' from: $* ($(cat "$W/curl.err"))"
 }
 cat >"$W/request.xml" <<'EOF'
@@ -289,7 +167,7 @@ POST_AD=(-X POST -H 'Content-Type: text/xml' --data-binary "@$W/request.xml")
 #   4. SRV _autodiscover._tcp.example.com, then its target   (ex7: 200)
 # --------------------------------------------------------------------------
 log "capturing autodiscover-redirect.pcap"
-cap_start "$OUT/autodiscover-redirect.pcap"
+nn_cap_start "$NS_C" eth0 "$OUT/autodiscover-redirect.pcap" "$FILTER"
 expect 60 000 inc "${CURL[@]}" "${POST_AD[@]}" https://example.com/autodiscover/autodiscover.xml
 step
 expect 60 000 inc "${CURL[@]}" "${POST_AD[@]}" https://autodiscover.example.com/autodiscover/autodiscover.xml
@@ -303,7 +181,7 @@ port=$(awk '$4 == "SRV" {print $7}' "$W/dig-srv.out")
 [ "$target:$port" = "ex7.mailhost.example:443" ] || die "unexpected SRV answer $target:$port"
 step
 expect 0 200 inc "${CURL[@]}" "${POST_AD[@]}" "https://$target:$port/autodiscover/autodiscover.xml"
-cap_stop
+nn_cap_stop
 
 # --------------------------------------------------------------------------
 # autoconfig.pcap: Thunderbird's order for joe@example.com
@@ -314,7 +192,7 @@ cap_stop
 # --------------------------------------------------------------------------
 log "capturing autoconfig.pcap"
 Q='?emailaddress=joe%40example.com'
-cap_start "$OUT/autoconfig.pcap"
+nn_cap_start "$NS_C" eth0 "$OUT/autoconfig.pcap" "$FILTER"
 expect 7 000 inc "${CURL[@]}" "https://autoconfig.example.com/mail/config-v1.1.xml$Q"
 step
 expect 0 404 inc "${CURL[@]}" "http://autoconfig.example.com/mail/config-v1.1.xml$Q"
@@ -322,7 +200,7 @@ step
 expect 60 000 inc "${CURL[@]}" "https://example.com/.well-known/autoconfig/mail/config-v1.1.xml$Q"
 step
 expect 0 200 inc "${CURL[@]}" "http://example.com/.well-known/autoconfig/mail/config-v1.1.xml$Q"
-cap_stop
+nn_cap_stop
 
 # --------------------------------------------------------------------------
 # checks (tshark), then publish
@@ -347,6 +225,6 @@ check "autoconfig hosts" "autoconfig.example.com example.com" \
   "$(ts "$f" -Y http.request -T fields -e http.host | xargs)"
 check "autoconfig SNI" "example.com" "$(ts "$f" -Y 'tls.handshake.type==1' -T fields -e tls.handshake.extensions_server_name)"
 for f in autodiscover-redirect.pcap autoconfig.pcap; do
-  install -m 0644 "$OUT/$f" "$SAMPLES_DIR/$f"
+  install -m 0644 "$OUT/$f" "$SAMPLES_OUT/$f"
 done
-log "done: $(cd "$SAMPLES_DIR" && ls -l autodiscover-redirect.pcap autoconfig.pcap | awk '{print $NF" "$5}' | xargs)"
+log "done: $(cd "$SAMPLES_OUT" && stat -c '%n %s' autodiscover-redirect.pcap autoconfig.pcap | xargs)"

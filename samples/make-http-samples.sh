@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Make the HTTP / SOCKS / asymmetric-capture samples in samples/ with real programs:
-# nginx (with the WebDAV ext module), dante (SOCKS proxy), dnsmasq, curl and socat
-# talking inside throw-away network namespaces, captured with tcpdump (editcap
-# cuts one of them).  Run as root, independently of the other make-*.sh scripts
-# (it never touches their captures):
+# Make the HTTP / SOCKS / asymmetric-capture samples with real programs: nginx (with
+# the WebDAV ext module), dante (SOCKS proxy), OpenSSH (SOCKS4a), dnsmasq, curl and
+# socat talking inside throw-away network namespaces, captured with tcpdump at the
+# full snaplen (editcap cuts one of them).  Run as root, independently of the other
+# sample scripts (it never touches their captures):
 #
 #     sudo samples/make-http-samples.sh
+#     sudo SAMPLES_OUT=/tmp/regen samples/make-http-samples.sh   # elsewhere
 #
 # It writes:
 #   http-webdav.pcap        WebDAV methods (PROPFIND, MKCOL, PUT, MOVE) to dav.example.test
@@ -20,7 +21,8 @@
 # Only documentation addresses are used (198.51.100.0/24 client, 192.0.2.0/24
 # servers) and every address lives in a namespace made here: no packet leaves the
 # machine.  Everything is torn down on exit, also on failure; the captures are
-# copied into samples/ only when all were made and passed the checks at the end.
+# copied into SAMPLES_OUT (default samples/) only when all were made and passed the
+# checks at the end.
 set -euo pipefail
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -29,105 +31,33 @@ export LC_ALL=C
 SAMPLES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 NS_SRV=pwhttp-srv   # gateway + all servers + the SOCKS proxy
 NS_C=pwhttp-c4      # client 198.51.100.10
-ALL_NS="$NS_C $NS_SRV"
+export NN_TAG=make-http-samples NN_NAMESPACES="$NS_C $NS_SRV"
+# shellcheck source=scripts/netns.sh
+. "$SAMPLES_DIR/../scripts/netns.sh"
 FILTER='tcp or udp port 53'
-W=""
-CAP_PID=""
-CAP_OUT=""
 
-log() { printf '[make-http-samples] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-[ "$(id -u)" = 0 ] || die "must be run as root (sudo $0)"
-
-# --------------------------------------------------------------------------
-# packages
-# --------------------------------------------------------------------------
+nn_require_root
 DAV_EXT=/usr/lib/nginx/modules/ngx_http_dav_ext_module.so
-declare -A PKG_OF=(
-  [ip]=iproute2 [ss]=iproute2 [tcpdump]=tcpdump [nginx]=nginx [dnsmasq]=dnsmasq-base
-  [openssl]=openssl [curl]=curl [ethtool]=ethtool [tshark]=tshark
-  [editcap]=wireshark-common [capinfos]=wireshark-common [socat]=socat [danted]=dante-server
-  [sshd]=openssh-server [ssh]=openssh-client [ssh-keygen]=openssh-client
-)
-missing=()
-for cmd in "${!PKG_OF[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${PKG_OF[$cmd]}"); done
-[ -e "$DAV_EXT" ] || missing+=(libnginx-mod-http-dav-ext)
-if [ ${#missing[@]} -gt 0 ]; then
-  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-  log "installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" ca-certificates >/dev/null
-fi
+nn_files install "$DAV_EXT=libnginx-mod-http-dav-ext"
+nn_tools install ip=iproute2 ss=iproute2 tcpdump=tcpdump nginx=nginx dnsmasq=dnsmasq-base \
+  openssl=openssl curl=curl ethtool=ethtool tshark=tshark \
+  editcap=wireshark-common capinfos=wireshark-common socat=socat danted=dante-server \
+  sshd=openssh-server ssh=openssh-client ssh-keygen=openssh-client
 
-# --------------------------------------------------------------------------
-# teardown (also clears leftovers of an interrupted run)
-# --------------------------------------------------------------------------
-teardown() {
-  local ns pid
-  for ns in $ALL_NS; do
-    if [ -e "/run/netns/$ns" ]; then
-      # every process in these namespaces was started by this script
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
-      for _ in 1 2 3 4 5 6 7 8 9 10; do
-        [ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && break
-        sleep 0.2
-      done
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-      ip netns del "$ns" 2>/dev/null || true
-    fi
-    rm -rf "/etc/netns/$ns"
-  done
-  rmdir /etc/netns 2>/dev/null || true
-}
-on_exit() {
-  local rc=$?
-  set +e
-  if [ -n "$CAP_PID" ]; then kill -INT "$CAP_PID" 2>/dev/null; wait "$CAP_PID" 2>/dev/null; fi
-  teardown
-  if [ -n "$W" ]; then
-    if [ -n "${KEEP_WORK:-}" ]; then log "work dir kept: $W"; else rm -rf "$W"; fi
-  fi
-  if [ $rc -ne 0 ]; then log "FAILED (exit $rc); samples/ left unchanged"; fi
-  exit $rc
-}
-trap on_exit EXIT
-trap 'exit 130' INT TERM
-
-teardown
-W="$(mktemp -d /tmp/probewatch-http-samples.XXXXXX)"
-C="$W/certs"; OUT="$W/out"
-mkdir -p "$C" "$OUT" "$W/nginx-tmp" "$W/dav" "$W/www/mail" "$W/www/mid"
+nn_samples_out
+nn_trap "$SAMPLES_OUT left unchanged"
+nn_teardown   # leftovers of an interrupted run
+nn_workdir /tmp/probewatch-http-samples.XXXXXX
+mkdir -p "$W/dav" "$W/www/mail" "$W/www/mid"
 chmod 755 "$W"
 
 # --------------------------------------------------------------------------
 # certificates (same CA subject as make-samples.sh; new leaves)
 # --------------------------------------------------------------------------
 log "generating certificates"
-mkcert() {  # mkcert NAME SUBJECT SERIAL ISSUER(self|NAME) EXTENSION-LINES...
-  local name=$1 subj=$2 serial=$3 issuer=$4; shift 4
-  printf '%s\n' "$@" >"$C/$name.ext"
-  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$C/$name.key" 2>/dev/null
-  openssl req -new -key "$C/$name.key" -subj "$subj" -out "$C/$name.csr"
-  if [ "$issuer" = self ]; then
-    openssl x509 -req -sha256 -days 3650 -set_serial "$serial" -in "$C/$name.csr" \
-      -signkey "$C/$name.key" -extfile "$C/$name.ext" -out "$C/$name.crt" 2>/dev/null
-  else
-    openssl x509 -req -sha256 -days 3650 -set_serial "$serial" -in "$C/$name.csr" \
-      -CA "$C/$issuer.crt" -CAkey "$C/$issuer.key" -extfile "$C/$name.ext" \
-      -out "$C/$name.crt" 2>/dev/null
-  fi
-}
-mkleaf() {  # mkleaf NAME CN SAN SERIAL
-  mkcert "$1" "/O=Probewatch Samples/CN=$2" "$4" ca \
-    "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
-    "extendedKeyUsage=serverAuth" "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" \
-    "subjectAltName=$3"
-}
-mkcert ca "/O=Probewatch Samples/CN=Probewatch Sample Root CA" 0x01 self \
-  "basicConstraints=critical,CA:TRUE" "keyUsage=critical,keyCertSign,cRLSign" "subjectKeyIdentifier=hash"
-mkleaf tlssocks tls-behind-socks.example.test DNS:tls-behind-socks.example.test 0x3001
-mkleaf asym asym.example.test DNS:asym.example.test,DNS:www.asym.example.test 0x3002
+nn_cert ca "/O=Probewatch Samples/CN=Probewatch Sample Root CA" rsa:2048 0x01 self "${NN_CA_EXT[@]}"
+nn_leaf tlssocks tls-behind-socks.example.test DNS:tls-behind-socks.example.test 0x3001 ca
+nn_leaf asym asym.example.test DNS:asym.example.test,DNS:www.asym.example.test 0x3002 ca
 
 # --------------------------------------------------------------------------
 # network: client namespace -- veth -- server namespace (gateway + all servers)
@@ -142,37 +72,10 @@ SRV_BAD=192.0.2.100     # nginx :80  (bad request line)
 SRV_DAV=192.0.2.101     # nginx :80  dav.example.test (WebDAV)
 SRV_MAIL=192.0.2.102    # nginx :80  mail.example.test (RPC over HTTP path)
 SRV_MID=192.0.2.103     # nginx :80  mid.example.test (keep-alive)
-SRV4=($SRV_DNS $SRV_SOCKS $SRV_BEHIND $SRV_TLSB $SRV_ASYM $SRV_BAD $SRV_DAV $SRV_MAIL $SRV_MID)
-for ns in $ALL_NS; do
-  ip netns add "$ns"
-  ip -n "$ns" link set lo up
-done
-ip netns exec "$NS_C" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-ip link add eth0 netns "$NS_C" address 02:00:00:00:04:10 type veth \
-  peer name veth-c4 netns "$NS_SRV" address 02:00:00:00:04:01
-for pair in "$NS_C eth0" "$NS_SRV veth-c4"; do
-  set -- $pair
-  ip netns exec "$1" ethtool -K "$2" tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
-  ip -n "$1" link set "$2" up
-done
-ip -n "$NS_SRV" addr add 198.51.100.1/24 dev veth-c4
-for a in "${SRV4[@]}"; do ip -n "$NS_SRV" addr add "$a/32" dev lo; done
-ip -n "$NS_C" addr add 198.51.100.10/24 dev eth0
-ip -n "$NS_C" route add default via 198.51.100.1
-mkdir -p "/etc/netns/$NS_C" "/etc/netns/$NS_SRV"
-for ns in $ALL_NS; do
-  printf 'nameserver %s\n' "$SRV_DNS" >"/etc/netns/$ns/resolv.conf"
-  printf '127.0.0.1 localhost\n' >"/etc/netns/$ns/hosts"
-done
-
-wait_listen() {  # wait_listen NS PROTO(t|u) ADDR:PORT
-  local i
-  for i in $(seq 1 100); do
-    ip netns exec "$1" ss -Hln"$2" | awk '{print $4}' | grep -qxF "$3" && return 0
-    sleep 0.1
-  done
-  die "nothing listening on $3 ($2) in $1"
-}
+nn_ns_add "$NS_C" "$NS_SRV"
+nn_no_ipv6 "$NS_C"
+nn_client_net "$NS_C" "$NS_SRV" "nameserver $SRV_DNS\n" "$SRV_DNS" "$SRV_SOCKS" "$SRV_BEHIND" \
+  "$SRV_TLSB" "$SRV_ASYM" "$SRV_BAD" "$SRV_DAV" "$SRV_MAIL" "$SRV_MID"
 
 # --------------------------------------------------------------------------
 # servers
@@ -192,29 +95,16 @@ ip netns exec "$NS_SRV" dnsmasq --keep-in-foreground --conf-file=/dev/null \
   --host-record=mail.example.test,$SRV_MAIL \
   --host-record=mid.example.test,$SRV_MID \
   2>"$W/dnsmasq.err" &
-wait_listen "$NS_SRV" u $SRV_DNS:53
+nn_wait_listen "$NS_SRV" u $SRV_DNS:53
 
 log "starting nginx"
 printf 'first page on a kept-alive connection\n' >"$W/www/mid/one.txt"
 printf 'second page, same connection\n' >"$W/www/mid/two.txt"
 printf 'hello from behind the SOCKS proxy\n' >"$W/www/mid/behind.txt"
-cat >"$W/nginx.conf" <<EOF
-load_module $DAV_EXT;
-user root;
-worker_processes 1;
-daemon off;
-pid $W/nginx.pid;
-error_log $W/nginx-error.log info;
-events { worker_connections 64; }
-http {
-  access_log $W/nginx-access.log;
-  client_body_temp_path $W/nginx-tmp/body;
-  proxy_temp_path $W/nginx-tmp/proxy;
-  fastcgi_temp_path $W/nginx-tmp/fastcgi;
-  uwsgi_temp_path $W/nginx-tmp/uwsgi;
-  scgi_temp_path $W/nginx-tmp/scgi;
-  default_type text/plain;
-  server_tokens off;
+{
+printf 'load_module %s;\n' "$DAV_EXT"   # before anything else in the main context
+nn_nginx_head
+cat <<EOF
   keepalive_timeout 5;
   ssl_session_tickets off;
   # WebDAV share
@@ -271,10 +161,11 @@ http {
   }
 }
 EOF
-ip netns exec "$NS_SRV" nginx -p "$W" -e "$W/nginx-error.log" -c "$W/nginx.conf" 2>>"$W/nginx-error.log" &
-for a in $SRV_BAD $SRV_DAV $SRV_MAIL $SRV_MID $SRV_BEHIND; do wait_listen "$NS_SRV" t $a:80; done
-wait_listen "$NS_SRV" t $SRV_TLSB:443
-wait_listen "$NS_SRV" t $SRV_ASYM:443
+} >"$W/nginx.conf"
+ip netns exec "$NS_SRV" nginx -p "$W" -e "$W/nginx-error.log" -c "$W/nginx.conf" 2>"$W/nginx.err" &
+for a in $SRV_BAD $SRV_DAV $SRV_MAIL $SRV_MID $SRV_BEHIND; do nn_wait_listen "$NS_SRV" t "$a:80"; done
+nn_wait_listen "$NS_SRV" t $SRV_TLSB:443
+nn_wait_listen "$NS_SRV" t $SRV_ASYM:443
 
 log "starting dante (SOCKS proxy)"
 cat >"$W/danted.conf" <<EOF
@@ -297,7 +188,7 @@ socks pass {
 }
 EOF
 ip netns exec "$NS_SRV" danted -f "$W/danted.conf" -p "$W/danted.pid" -N 1 2>"$W/danted.err" &
-wait_listen "$NS_SRV" t $SRV_SOCKS:1080
+nn_wait_listen "$NS_SRV" t $SRV_SOCKS:1080
 
 # Dante speaks SOCKS 4 but not 4a (it takes the 0.0.0.x address literally), so the
 # SOCKS4a sample goes through OpenSSH's dynamic forwarding: "ssh -D 192.0.2.90:1081"
@@ -320,43 +211,24 @@ StrictModes no
 AllowTcpForwarding yes
 EOF
 ip netns exec "$NS_SRV" /usr/sbin/sshd -D -e -f "$W/sshd_config" 2>"$W/sshd.err" &
-wait_listen "$NS_SRV" t 127.0.0.1:22
+nn_wait_listen "$NS_SRV" t 127.0.0.1:22
 ip netns exec "$NS_SRV" ssh -N -F /dev/null -i "$W/id_ed25519" -o BatchMode=yes \
   -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ExitOnForwardFailure=yes \
   -D $SRV_SOCKS:1081 root@127.0.0.1 2>"$W/ssh-D.err" &
-wait_listen "$NS_SRV" t $SRV_SOCKS:1081
+nn_wait_listen "$NS_SRV" t $SRV_SOCKS:1081
 
 # --------------------------------------------------------------------------
-# capture helpers
+# clients
 # --------------------------------------------------------------------------
-cap_start() {  # cap_start OUTFILE [FILTER]
-  local out=$1 filter=${2:-$FILTER} i
-  CAP_OUT=$out
-  ip netns exec "$NS_C" tcpdump -Z root -U -s 0 -i eth0 -w "$out" "$filter" 2>"$out.log" &
-  CAP_PID=$!
-  for i in $(seq 1 100); do
-    grep -q 'listening on' "$out.log" 2>/dev/null && { sleep 0.3; return 0; }
-    kill -0 "$CAP_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  cat "$out.log" >&2
-  die "capture did not start for $out"
-}
-cap_stop() {
-  sleep 0.7
-  kill -INT "$CAP_PID"
-  wait "$CAP_PID" || true
-  CAP_PID=""
-  log "  $(basename "$CAP_OUT"): $(grep -h 'packets captured' "$CAP_OUT.log" | head -1)"
-}
 inc() { ip netns exec "$NS_C" "$@"; }
 CURL=(curl -sS --max-time 10 -o /dev/null -w '%{http_code}')
 step() { sleep 0.3; }
 expect() {  # expect WANT-HTTP-CODE CMD...
   local want=$1 rc=0 got; shift
   got=$("$@" 2>"$W/curl.err") || rc=$?
-  [ "$rc" = 0 ] && [ "$got" = "$want" ] ||
+  if [ "$rc" != 0 ] || [ "$got" != "$want" ]; then
     die "expected HTTP $want, got exit $rc / '$got' from: $* ($(cat "$W/curl.err"))"
+  fi
 }
 
 # --------------------------------------------------------------------------
@@ -364,7 +236,7 @@ expect() {  # expect WANT-HTTP-CODE CMD...
 # --------------------------------------------------------------------------
 log "capturing http-webdav.pcap"
 DAV=http://dav.example.test
-cap_start "$OUT/http-webdav.pcap"
+nn_cap_start "$NS_C" eth0 "$OUT/http-webdav.pcap" "$FILTER"
 expect 207 inc "${CURL[@]}" -X PROPFIND -H 'Depth: 1' "$DAV/"
 step
 expect 201 inc "${CURL[@]}" -X MKCOL "$DAV/reports/"
@@ -379,8 +251,8 @@ RPC='http://mail.example.test/rpc/rpcproxy.dll?exch01.example.test:6001'
 expect 405 inc "${CURL[@]}" -X RPC_IN_DATA -H 'Content-Length: 0' -A MSRPC "$RPC"
 step
 expect 405 inc "${CURL[@]}" -X RPC_OUT_DATA -H 'Content-Length: 0' -A MSRPC "$RPC"
-cap_stop
-[ -f "$W/dav/reports/final.txt" ] && [ ! -e "$W/dav/reports/draft.txt" ] || die "MOVE did not happen"
+nn_cap_stop
+if [ ! -f "$W/dav/reports/final.txt" ] || [ -e "$W/dav/reports/draft.txt" ]; then die "MOVE did not happen"; fi
 
 # --------------------------------------------------------------------------
 # 2. http-bad-line.pcap: one connection, an unparsable request line and a valid GET
@@ -388,10 +260,10 @@ cap_stop
 #    400 and closes; the GET behind it is never answered.
 # --------------------------------------------------------------------------
 log "capturing http-bad-line.pcap"
-cap_start "$OUT/http-bad-line.pcap"
+nn_cap_start "$NS_C" eth0 "$OUT/http-bad-line.pcap" "$FILTER"
 printf 'GARBAGE\001 / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nHost: after.example.test\r\nUser-Agent: socat\r\nAccept: */*\r\n\r\n' |
   inc socat -t 2 - TCP:$SRV_BAD:80 >"$W/bad-line.out" 2>"$W/bad-line.err" || true
-cap_stop
+nn_cap_stop
 grep -q '^HTTP/1.1 400 ' "$W/bad-line.out" || { cat "$W/bad-line.out" "$W/bad-line.err" >&2; die "no 400 for the bad line"; }
 
 # --------------------------------------------------------------------------
@@ -399,11 +271,11 @@ grep -q '^HTTP/1.1 400 ' "$W/bad-line.out" || { cat "$W/bad-line.out" "$W/bad-li
 #    capture is cut with editcap so it starts at the server's first data segment.
 # --------------------------------------------------------------------------
 log "capturing http-midstream (full)"
-cap_start "$W/midstream-full.pcap"
+nn_cap_start "$NS_C" eth0 "$W/midstream-full.pcap" "$FILTER"
 inc curl -sS --max-time 10 -o /dev/null -o /dev/null -w '%{http_code} %{num_connects}\n' \
   http://mid.example.test/one.txt http://mid.example.test/two.txt >"$W/mid.out" 2>"$W/mid.err" ||
   die "curl (midstream) failed: $(cat "$W/mid.err")"
-cap_stop
+nn_cap_stop
 [ "$(xargs <"$W/mid.out")" = "200 1 200 0" ] || die "midstream: not two 200s on one connection: $(xargs <"$W/mid.out")"
 first=$(tshark -n -r "$W/midstream-full.pcap" -Y "ip.src==$SRV_MID && tcp.len>0" -T fields -e frame.number 2>/dev/null | head -1)
 [ -n "$first" ] || die "midstream: no server data segment"
@@ -416,27 +288,27 @@ log "  http-midstream.pcap: frames $first-$last of the full capture"
 # --------------------------------------------------------------------------
 PROXY=$SRV_SOCKS:1080
 log "capturing socks-http.pcap (--socks5-hostname: the proxy resolves)"
-cap_start "$OUT/socks-http.pcap"
+nn_cap_start "$NS_C" eth0 "$OUT/socks-http.pcap" "$FILTER"
 expect 200 inc "${CURL[@]}" --socks5-hostname "$PROXY" http://behind-socks.example.test/
-cap_stop
+nn_cap_stop
 
 log "capturing socks-tls.pcap (--socks5: curl resolves)"
-cap_start "$OUT/socks-tls.pcap"
+nn_cap_start "$NS_C" eth0 "$OUT/socks-tls.pcap" "$FILTER"
 expect 200 inc "${CURL[@]}" --tls-max 1.2 --cacert "$C/ca.crt" --socks5 "$PROXY" https://tls-behind-socks.example.test/
-cap_stop
+nn_cap_stop
 
 log "capturing socks4a-http.pcap (--socks4a: the proxy resolves)"
-cap_start "$OUT/socks4a-http.pcap"
+nn_cap_start "$NS_C" eth0 "$OUT/socks4a-http.pcap" "$FILTER"
 expect 200 inc "${CURL[@]}" --socks4a $SRV_SOCKS:1081 http://behind-socks.example.test/
-cap_stop
+nn_cap_stop
 
 # --------------------------------------------------------------------------
 # 5. server-side-only.pcap: only the server's direction, as asymmetric routing shows it
 # --------------------------------------------------------------------------
 log "capturing server-side-only.pcap"
-cap_start "$OUT/server-side-only.pcap" "tcp and src host $SRV_ASYM"
+nn_cap_start "$NS_C" eth0 "$OUT/server-side-only.pcap" "tcp and src host $SRV_ASYM"
 expect 200 inc "${CURL[@]}" --tls-max 1.2 --cacert "$C/ca.crt" https://asym.example.test/
-cap_stop
+nn_cap_stop
 
 # --------------------------------------------------------------------------
 # checks (tshark), then publish
@@ -490,7 +362,7 @@ check "socks-tls cert" "Probewatch Samples,Probewatch Sample Root CA,Probewatch 
   "$(ts "$f" -Y 'tls.handshake.type==11' -T fields -e x509sat.uTF8String)"
 
 f=$OUT/socks4a-http.pcap
-S4=(-d tcp.port==1081,socks)
+S4=(-d "tcp.port==1081,socks")
 check "socks4a CONNECT" "4 1 80 0.0.0.1 behind-socks.example.test" \
   "$(ts "$f" "${S4[@]}" -Y 'socks.command && socks.dst' -T fields -e socks.version -e socks.command \
      -e socks.dstport -e socks.dst -e socks.v4a_dns_name | head -1 | xargs)"
@@ -517,6 +389,6 @@ done
 
 for f in http-webdav.pcap http-bad-line.pcap http-midstream.pcap socks-http.pcap socks-tls.pcap \
          socks4a-http.pcap server-side-only.pcap; do
-  install -m 0644 "$OUT/$f" "$SAMPLES_DIR/$f"
+  install -m 0644 "$OUT/$f" "$SAMPLES_OUT/$f"
 done
-log "done"
+log "done: $SAMPLES_OUT"

@@ -5,11 +5,12 @@
 # Run as root, independently of make-samples.sh:
 #
 #     sudo samples/make-quic-samples.sh
+#     sudo SAMPLES_OUT=/tmp/regen samples/make-quic-samples.sh   # elsewhere
 #
 # Only documentation addresses are used (198.51.100.0/24 client, 192.0.2.0/24 servers)
 # and every address lives in a namespace made here: no packet leaves the machine.
-# Everything is torn down on exit; captures are copied into samples/ only when all of
-# them were made and passed the checks at the end.
+# Everything is torn down on exit; captures are copied into SAMPLES_OUT (default
+# samples/) only when all of them were made and passed the checks at the end.
 set -euo pipefail
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -18,36 +19,22 @@ export LC_ALL=C
 SAMPLES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 NS_SRV=pwq-srv
 NS_C=pwq-c4
-ALL_NS="$NS_C $NS_SRV"
+export NN_TAG=make-quic-samples NN_NAMESPACES="$NS_C $NS_SRV"
+# shellcheck source=scripts/netns.sh
+. "$SAMPLES_DIR/../scripts/netns.sh"
 VENV="${QUIC_VENV:-/var/tmp/probewatch-quic-venv}"
 AIOQUIC_VERSION="${AIOQUIC_VERSION:-1.2.0}"
 FILTER='udp port 53 or udp port 443 or udp port 4433 or tcp port 443'
-W=""
-CAP_PID=""
-CAP_OUT=""
 
-log() { printf '[make-quic-samples] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-[ "$(id -u)" = 0 ] || die "must be run as root (sudo $0)"
-
+nn_require_root
 # --------------------------------------------------------------------------
 # packages: Debian for the system tools, PyPI (in a venv) for aioquic
 # --------------------------------------------------------------------------
-declare -A PKG_OF=(
-  [ip]=iproute2 [ss]=iproute2 [tcpdump]=tcpdump [nginx]=nginx [dnsmasq]=dnsmasq-base
-  [openssl]=openssl [dig]=bind9-dnsutils [ethtool]=ethtool [tshark]=tshark
-  [chromium]=chromium [python3]=python3
-)
-missing=()
-for cmd in "${!PKG_OF[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("${PKG_OF[$cmd]}"); done
-/usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
-if [ ${#missing[@]} -gt 0 ]; then
-  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-  log "installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" ca-certificates >/dev/null
-fi
+venv_pkg=()
+/usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null || venv_pkg=(ensurepip=python3-venv)
+nn_tools install ip=iproute2 ss=iproute2 tcpdump=tcpdump nginx=nginx dnsmasq=dnsmasq-base \
+  openssl=openssl dig=bind9-dnsutils ethtool=ethtool tshark=tshark chromium=chromium \
+  python3=python3 "${venv_pkg[@]}"
 if ! "$VENV/bin/python" -c "import aioquic, sys; sys.exit(aioquic.__version__ != '$AIOQUIC_VERSION')" 2>/dev/null; then
   log "installing aioquic $AIOQUIC_VERSION into $VENV"
   /usr/bin/python3 -m venv "$VENV"
@@ -56,58 +43,19 @@ fi
 PY="$VENV/bin/python"
 PEER="$SAMPLES_DIR/quic-peer.py"
 
-# --------------------------------------------------------------------------
-# teardown (also clears leftovers of an interrupted run)
-# --------------------------------------------------------------------------
-teardown() {
-  local ns pid
-  for ns in $ALL_NS; do
-    if [ -e "/run/netns/$ns" ]; then
-      # every process in these namespaces was started by this script
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
-      for _ in 1 2 3 4 5 6 7 8 9 10; do
-        [ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && break
-        sleep 0.2
-      done
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-      ip netns del "$ns" 2>/dev/null || true
-    fi
-    rm -rf "/etc/netns/$ns"
-  done
-  rmdir /etc/netns 2>/dev/null || true
-}
-on_exit() {
-  local rc=$?
-  set +e
-  if [ -n "$CAP_PID" ]; then kill -INT "$CAP_PID" 2>/dev/null; wait "$CAP_PID" 2>/dev/null; fi
-  teardown
-  if [ -n "$W" ]; then
-    if [ -n "${KEEP_WORK:-}" ]; then log "work dir kept: $W"; else rm -rf "$W"; fi
-  fi
-  [ $rc -ne 0 ] && log "FAILED (exit $rc); samples/ left unchanged"
-  exit $rc
-}
-trap on_exit EXIT
-trap 'exit 130' INT TERM
-
-teardown
-W="$(mktemp -d /tmp/probewatch-quic-samples.XXXXXX)"
-C="$W/certs"; OUT="$W/out"
-mkdir -p "$C" "$OUT" "$W/nginx-tmp"
+nn_samples_out
+nn_trap "$SAMPLES_OUT left unchanged"
+nn_teardown   # leftovers of an interrupted run
+nn_workdir /tmp/probewatch-quic-samples.XXXXXX
 
 # --------------------------------------------------------------------------
 # certificates: a test CA and one leaf per server (ECDSA P-256)
 # --------------------------------------------------------------------------
 log "generating certificates"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
-  -subj "/O=Probewatch Samples/CN=Probewatch QUIC Test CA" -keyout "$C/ca.key" -out "$C/ca.crt" \
-  -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+nn_cert ca "/O=Probewatch Samples/CN=Probewatch QUIC Test CA" ec:P-256 - self \
+  basicConstraints=critical,CA:TRUE subjectKeyIdentifier=hash
 leaf() {  # leaf NAME SAN
-  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-    -subj "/O=Probewatch Samples/CN=$1" -keyout "$C/$1.key" -out "$C/$1.csr" 2>/dev/null
-  printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$2" >"$C/$1.ext"
-  openssl x509 -req -days 3650 -in "$C/$1.csr" -CA "$C/ca.crt" -CAkey "$C/ca.key" \
-    -CAcreateserial -extfile "$C/$1.ext" -out "$C/$1.crt" 2>/dev/null
+  nn_cert "$1" "/O=Probewatch Samples/CN=$1" ec:P-256 - ca "subjectAltName=$2" extendedKeyUsage=serverAuth
 }
 leaf quic.example.org "DNS:quic.example.org,DNS:v2.example.org"
 leaf retry.example.org DNS:retry.example.org
@@ -119,36 +67,14 @@ leaf cover.example.org DNS:cover.example.org
 # --------------------------------------------------------------------------
 log "creating namespaces"
 SRV4=(192.0.2.53 192.0.2.110 192.0.2.111 192.0.2.112 192.0.2.113 192.0.2.120)
-for ns in $ALL_NS; do
-  ip netns add "$ns"
-  ip -n "$ns" link set lo up
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-done
-ip link add eth0 netns "$NS_C" address 02:00:00:00:04:20 type veth \
-  peer name veth-c netns "$NS_SRV" address 02:00:00:00:04:01
-for pair in "$NS_C eth0" "$NS_SRV veth-c"; do
-  set -- $pair
-  ip netns exec "$1" ethtool -K "$2" tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
-  ip -n "$1" link set "$2" up
-done
+nn_ns_add "$NS_C" "$NS_SRV"
+nn_no_ipv6 "$NS_C" "$NS_SRV"
+nn_veth "$NS_C" eth0 "$NS_SRV" veth-c 02:00:00:00:04:20 02:00:00:00:04:01
 ip -n "$NS_SRV" addr add 198.51.100.1/24 dev veth-c
-for a in "${SRV4[@]}"; do ip -n "$NS_SRV" addr add "$a/32" dev lo; done
+nn_lo_addrs "$NS_SRV" "${SRV4[@]}"
 ip -n "$NS_C" addr add 198.51.100.20/24 dev eth0
 ip -n "$NS_C" route add default via 198.51.100.1
-mkdir -p "/etc/netns/$NS_C" "/etc/netns/$NS_SRV"
-for ns in $ALL_NS; do
-  printf 'nameserver 192.0.2.53\noptions single-request\n' >"/etc/netns/$ns/resolv.conf"
-  printf '127.0.0.1 localhost\n' >"/etc/netns/$ns/hosts"
-done
-
-wait_listen() {  # wait_listen NS PROTO(t|u) ADDR:PORT
-  local i
-  for i in $(seq 1 100); do
-    ip netns exec "$1" ss -Hln"$2" | awk '{print $4}' | grep -qxF "$3" && return 0
-    sleep 0.1
-  done
-  die "nothing listening on $3 ($2) in $1"
-}
+for ns in "$NS_C" "$NS_SRV"; do nn_resolv "$ns" 'nameserver 192.0.2.53\noptions single-request\n'; done
 
 # --------------------------------------------------------------------------
 # servers
@@ -183,34 +109,21 @@ ip netns exec "$NS_SRV" dnsmasq --keep-in-foreground --conf-file=/dev/null \
   --host-record=real.example.org,192.0.2.120 \
   --dns-rr=real.example.org,65,"$HTTPS_ECH_RR" \
   2>"$W/dnsmasq.err" &
-wait_listen "$NS_SRV" u 192.0.2.53:53
+nn_wait_listen "$NS_SRV" u 192.0.2.53:53
 
 log "starting aioquic servers"
 srv() { ip netns exec "$NS_SRV" "$PY" "$PEER" server "$@" >>"$W/aioquic-server.log" 2>&1 & }
 srv 192.0.2.110 443 "$C/quic.example.org.crt" "$C/quic.example.org.key" --alpn h3 --versions 1,2
 srv 192.0.2.111 4433 "$C/retry.example.org.crt" "$C/retry.example.org.key" --alpn h3 --retry
 srv 192.0.2.112 443 "$C/v1only.example.org.crt" "$C/v1only.example.org.key" --alpn h3 --versions 1
-wait_listen "$NS_SRV" u 192.0.2.110:443
-wait_listen "$NS_SRV" u 192.0.2.111:4433
-wait_listen "$NS_SRV" u 192.0.2.112:443
+nn_wait_listen "$NS_SRV" u 192.0.2.110:443
+nn_wait_listen "$NS_SRV" u 192.0.2.111:4433
+nn_wait_listen "$NS_SRV" u 192.0.2.112:443
 
 log "starting nginx"
-cat >"$W/nginx.conf" <<EOF
-user root;
-worker_processes 1;
-daemon off;
-pid $W/nginx.pid;
-error_log $W/nginx-error.log warn;
-events { worker_connections 64; }
-http {
-  access_log $W/nginx-access.log;
-  client_body_temp_path $W/nginx-tmp/body;
-  proxy_temp_path $W/nginx-tmp/proxy;
-  fastcgi_temp_path $W/nginx-tmp/fastcgi;
-  uwsgi_temp_path $W/nginx-tmp/uwsgi;
-  scgi_temp_path $W/nginx-tmp/scgi;
-  default_type text/plain;
-  server_tokens off;
+{
+nn_nginx_head
+cat <<EOF
   ssl_protocols TLSv1.2 TLSv1.3;
   server {
     listen 192.0.2.120:443 ssl;
@@ -221,32 +134,14 @@ http {
   }
 }
 EOF
+} >"$W/nginx.conf"
 ip netns exec "$NS_SRV" nginx -c "$W/nginx.conf" 2>"$W/nginx.err" &
-wait_listen "$NS_SRV" t 192.0.2.120:443
+nn_wait_listen "$NS_SRV" t 192.0.2.120:443
+
 
 # --------------------------------------------------------------------------
 # captures
 # --------------------------------------------------------------------------
-cap_start() {  # cap_start OUTFILE
-  local out=$1 i
-  CAP_OUT=$out
-  ip netns exec "$NS_C" tcpdump -Z root -U -i eth0 -w "$out" "$FILTER" 2>"$out.log" &
-  CAP_PID=$!
-  for i in $(seq 1 100); do
-    grep -q 'listening on' "$out.log" 2>/dev/null && { sleep 0.3; return 0; }
-    kill -0 "$CAP_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  cat "$out.log" >&2
-  die "capture did not start for $out"
-}
-cap_stop() {
-  sleep 1
-  kill -INT "$CAP_PID"
-  wait "$CAP_PID" || true
-  CAP_PID=""
-  log "  $(basename "$CAP_OUT"): $(grep -h 'packets captured' "$CAP_OUT.log" | head -1)"
-}
 client() {  # client NAME PORT ARGS...  (the name is resolved over DNS by getaddrinfo)
   local r
   r=$(ip netns exec "$NS_C" "$PY" "$PEER" client "$@")
@@ -255,22 +150,22 @@ client() {  # client NAME PORT ARGS...  (the name is resolved over DNS by getadd
 }
 
 log "capturing quic-aioquic.pcap"
-cap_start "$OUT/quic-aioquic.pcap"
+nn_cap_start "$NS_C" eth0 "$OUT/quic-aioquic.pcap" "$FILTER"
 client quic.example.org 443 --sni quic.example.org --alpn h3 --versions 1
 client v2.example.org 443 --sni v2.example.org --alpn h3 --versions 2
 client retry.example.org 4433 --sni retry.example.org --alpn h3 --versions 1
 client v1only.example.org 443 --sni v1only.example.org --alpn h3 --versions 2,1
 client quic.example.org 443 --sni quic.example.org --alpn smtp-over-quic --versions 1
 client silent.example.org 443 --sni silent.example.org --alpn h3 --versions 1 --timeout 2
-cap_stop
+nn_cap_stop 1
 
 log "capturing quic-split-hello.pcap"
 # Twelve long ALPN names make the ClientHello larger than one Initial packet can carry.
 LONG_ALPN="h3"
 for i in $(seq -w 1 12); do LONG_ALPN="$LONG_ALPN,probewatch-sample-alpn-$i-$(printf 'x%.0s' $(seq 1 70))"; done
-cap_start "$OUT/quic-split-hello.pcap"
+nn_cap_start "$NS_C" eth0 "$OUT/quic-split-hello.pcap" "$FILTER"
 client quic.example.org 443 --sni quic.example.org --alpn "$LONG_ALPN" --versions 1
-cap_stop
+nn_cap_stop 1
 
 log "capturing chromium-ech.pcap"
 CHROME=(chromium --headless=new --no-sandbox --disable-gpu --no-first-run
@@ -280,7 +175,7 @@ CHROME=(chromium --headless=new --no-sandbox --disable-gpu --no-first-run
   "--host-resolver-rules=MAP cover.example.org 192.0.2.120, MAP quic.example.org 192.0.2.110, MAP * ~NOTFOUND"
   --origin-to-force-quic-on=quic.example.org:443
   --virtual-time-budget=3000 --timeout=8000 --dump-dom)
-cap_start "$OUT/chromium-ech.pcap"
+nn_cap_start "$NS_C" eth0 "$OUT/chromium-ech.pcap" "$FILTER"
 # The client looks up real.example.org (HTTPS with an ech parameter, and A 192.0.2.120),
 # then Chromium connects to the same address with SNI cover.example.org and, having no
 # ECH configuration, GREASE ECH; then Chromium over QUIC to quic.example.org.
@@ -288,7 +183,7 @@ ip netns exec "$NS_C" dig +short +norec @192.0.2.53 real.example.org HTTPS >/dev
 ip netns exec "$NS_C" dig +short +norec @192.0.2.53 real.example.org A >/dev/null
 ip netns exec "$NS_C" timeout 20 "${CHROME[@]}" https://cover.example.org/ >"$W/chrome-tcp.out" 2>"$W/chrome-tcp.err" || true
 ip netns exec "$NS_C" timeout 20 "${CHROME[@]}" https://quic.example.org/ >"$W/chrome-quic.out" 2>"$W/chrome-quic.err" || true
-cap_stop
+nn_cap_stop 1
 
 # --------------------------------------------------------------------------
 # checks (tshark reads the QUIC Initials itself)
@@ -311,8 +206,8 @@ frags=$(tshark -r "$OUT/quic-split-hello.pcap" -Y 'quic.long.packet_type==0 && u
 [ "$frags" -ge 2 ] || die "quic-split-hello.pcap: the hello did not need two Initials"
 
 for f in quic-aioquic.pcap quic-split-hello.pcap chromium-ech.pcap; do
-  cp "$OUT/$f" "$SAMPLES_DIR/$f"
-  log "  samples/$f: $(stat -c %s "$SAMPLES_DIR/$f") bytes"
+  cp "$OUT/$f" "$SAMPLES_OUT/$f"
+  log "  $SAMPLES_OUT/$f: $(stat -c %s "$SAMPLES_OUT/$f") bytes"
 done
 log "clients:"; sed 's/^/    /' "$W/clients.log" >&2
 log "done"

@@ -5,13 +5,14 @@
 # dumpcap.  Run as root:
 #
 #     sudo samples/make-samples.sh
+#     sudo SAMPLES_OUT=/tmp/regen samples/make-samples.sh   # elsewhere; samples/ untouched
 #
 # Only documentation addresses are used (198.51.100.0/24 for clients,
 # 192.0.2.0/24 for servers, 2001:db8::/32 for IPv6), and every address lives
 # inside a namespace created here: no packet leaves the machine.
 # Everything (namespaces, daemons, temp dir) is torn down on exit, also on
 # failure, and the script can be run again at any time.  The captures are only
-# copied into samples/ after all of them were made and checked.
+# copied into SAMPLES_OUT (default samples/) after all of them were made and checked.
 set -euo pipefail
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -21,130 +22,47 @@ SAMPLES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 NS_SRV=pwsmp-srv   # all servers (nginx, dnsmasq, SMTP, s_server)
 NS_C4=pwsmp-c4     # IPv4 client 198.51.100.10
 NS_C6=pwsmp-c6     # IPv6-only client 2001:db8:1::10
-ALL_NS="$NS_C4 $NS_C6 $NS_SRV"
+export NN_TAG=make-samples NN_NAMESPACES="$NS_C4 $NS_C6 $NS_SRV"
+# shellcheck source=scripts/netns.sh
+. "$SAMPLES_DIR/../scripts/netns.sh"
 FILTER='tcp or udp port 53'   # keeps ARP / ND / MLD / RS noise out
-W=""                           # temp dir, set below
-CAP_PID=""
-CAP_OUT=""
 
-log() { printf '[make-samples] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-[ "$(id -u)" = 0 ] || die "must be run as root (sudo $0)"
-
-# --------------------------------------------------------------------------
-# packages
-# --------------------------------------------------------------------------
-declare -A PKG_OF=(
-  [ip]=iproute2 [ss]=iproute2 [tcpdump]=tcpdump [nginx]=nginx
-  [dnsmasq]=dnsmasq-base [openssl]=openssl [curl]=curl [dig]=bind9-dnsutils
-  [ethtool]=ethtool [tshark]=tshark [dumpcap]=wireshark-common
-  [editcap]=wireshark-common [capinfos]=wireshark-common [python3]=python3
-)
-missing=()
-for cmd in "${!PKG_OF[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("${PKG_OF[$cmd]}")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-  log "installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" ca-certificates >/dev/null
-fi
+nn_require_root
+nn_tools install ip=iproute2 ss=iproute2 tcpdump=tcpdump nginx=nginx dnsmasq=dnsmasq-base \
+  openssl=openssl curl=curl dig=bind9-dnsutils ethtool=ethtool tshark=tshark \
+  dumpcap=wireshark-common editcap=wireshark-common capinfos=wireshark-common python3=python3
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY="$(command -v python3)"
 
-# --------------------------------------------------------------------------
-# teardown (also used to clear leftovers of an interrupted earlier run)
-# --------------------------------------------------------------------------
-teardown() {
-  local ns pid
-  for ns in $ALL_NS; do
-    if [ -e "/run/netns/$ns" ]; then
-      # every process in these namespaces was started by this script
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
-      for _ in 1 2 3 4 5 6 7 8 9 10; do
-        [ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && break
-        sleep 0.2
-      done
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-      ip netns del "$ns" 2>/dev/null || true
-    fi
-    rm -rf "/etc/netns/$ns"
-  done
-  rmdir /etc/netns 2>/dev/null || true
-}
-on_exit() {
-  local rc=$?
-  set +e
-  if [ -n "$CAP_PID" ]; then kill -INT "$CAP_PID" 2>/dev/null; wait "$CAP_PID" 2>/dev/null; fi
-  teardown
-  if [ -n "$W" ]; then
-    if [ -n "${KEEP_WORK:-}" ]; then log "work dir kept: $W"; else rm -rf "$W"; fi
-  fi
-  if [ $rc -ne 0 ]; then log "FAILED (exit $rc); samples/ left unchanged"; fi
-  exit $rc
-}
-trap on_exit EXIT
-trap 'exit 130' INT TERM
-
-teardown
-W="$(mktemp -d /tmp/probewatch-samples.XXXXXX)"
-C="$W/certs"; OUT="$W/out"
-mkdir -p "$C" "$OUT" "$W/nginx-tmp"
+nn_samples_out
+nn_trap "$SAMPLES_OUT left unchanged"
+nn_teardown   # leftovers of an interrupted earlier run
+nn_workdir /tmp/probewatch-samples.XXXXXX
 
 # --------------------------------------------------------------------------
 # certificates
 # --------------------------------------------------------------------------
 log "generating certificates"
-# mkcert NAME SUBJECT BITS SERIAL ISSUER(self|NAME) EXTENSION-LINES...
-mkcert() {
-  local name=$1 subj=$2 bits=$3 serial=$4 issuer=$5; shift 5
-  printf '%s\n' "$@" >"$C/$name.ext"
-  openssl genpkey -algorithm RSA -pkeyopt "rsa_keygen_bits:$bits" -out "$C/$name.key" 2>/dev/null
-  openssl req -new -key "$C/$name.key" -subj "$subj" -out "$C/$name.csr"
-  if [ "$issuer" = self ]; then
-    openssl x509 -req -sha256 -days 3650 -set_serial "$serial" -in "$C/$name.csr" \
-      -signkey "$C/$name.key" -extfile "$C/$name.ext" -out "$C/$name.crt" 2>/dev/null
-  else
-    openssl x509 -req -sha256 -days 3650 -set_serial "$serial" -in "$C/$name.csr" \
-      -CA "$C/$issuer.crt" -CAkey "$C/$issuer.key" -extfile "$C/$name.ext" \
-      -out "$C/$name.crt" 2>/dev/null
-  fi
-}
-CA_EXT=("basicConstraints=critical,CA:TRUE" "keyUsage=critical,keyCertSign,cRLSign" "subjectKeyIdentifier=hash")
-leaf_ext() {  # leaf_ext SAN  -> lines for a CA-issued TLS server cert
-  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
-    "extendedKeyUsage=serverAuth" "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" \
-    "subjectAltName=$1"
-}
-mkleaf() {  # mkleaf NAME CN SAN SERIAL ISSUER [BITS]
-  local -a ext
-  mapfile -t ext < <(leaf_ext "$3")
-  mkcert "$1" "/O=Probewatch Samples/CN=$2" "${6:-2048}" "$4" "$5" "${ext[@]}"
-}
-
-mkcert ca "/O=Probewatch Samples/CN=Probewatch Sample Root CA" 2048 0x01 self "${CA_EXT[@]}"
-mkleaf ex7 ex7.mailhost.example DNS:ex7.mailhost.example 0x1001 ca
+nn_cert ca "/O=Probewatch Samples/CN=Probewatch Sample Root CA" rsa:2048 0x01 self "${NN_CA_EXT[@]}"
+nn_leaf ex7 ex7.mailhost.example DNS:ex7.mailhost.example 0x1001 ca
 # "Exchange-like box": self-signed, CN=EXCH01, no subjectAltName at all
-mkcert exch01 "/CN=EXCH01" 2048 0x2a self \
+nn_cert exch01 "/CN=EXCH01" rsa:2048 0x2a self \
   "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth"
-mkleaf wild-com '*.example.com' 'DNS:*.example.com' 0x1002 ca
-mkleaf smtp smtp.mailhost.example DNS:smtp.mailhost.example 0x1003 ca
-mkleaf wild-net '*.example.net' 'DNS:*.example.net' 0x1004 ca
-mkleaf secure secure.example.org DNS:secure.example.org 0x1005 ca
-mkleaf v6 v6.example.org DNS:v6.example.org 0x1006 ca
-mkleaf mtls mtls.example.org DNS:mtls.example.org 0x1007 ca
-mkcert joe-laptop "/O=Probewatch Samples/CN=joe-laptop" 2048 0x1008 ca \
+nn_leaf wild-com '*.example.com' 'DNS:*.example.com' 0x1002 ca
+nn_leaf smtp smtp.mailhost.example DNS:smtp.mailhost.example 0x1003 ca
+nn_leaf wild-net '*.example.net' 'DNS:*.example.net' 0x1004 ca
+nn_leaf secure secure.example.org DNS:secure.example.org 0x1005 ca
+nn_leaf v6 v6.example.org DNS:v6.example.org 0x1006 ca
+nn_leaf mtls mtls.example.org DNS:mtls.example.org 0x1007 ca
+nn_cert joe-laptop "/O=Probewatch Samples/CN=joe-laptop" rsa:2048 0x1008 ca \
   "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
   "extendedKeyUsage=clientAuth" "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid"
 # big chain for small-mtu: RSA-4096 root -> RSA-4096 intermediate -> RSA-4096 leaf
-mkcert bigroot "/O=Probewatch Samples/CN=Probewatch Big Root CA" 4096 0x02 self "${CA_EXT[@]}"
-mkcert bigint "/O=Probewatch Samples/CN=Probewatch Big Intermediate CA" 4096 0x03 bigroot \
+nn_cert bigroot "/O=Probewatch Samples/CN=Probewatch Big Root CA" rsa:4096 0x02 self "${NN_CA_EXT[@]}"
+nn_cert bigint "/O=Probewatch Samples/CN=Probewatch Big Intermediate CA" rsa:4096 0x03 bigroot \
   "basicConstraints=critical,CA:TRUE,pathlen:0" "keyUsage=critical,keyCertSign,cRLSign" \
   "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid"
-mkleaf big big.example.org DNS:big.example.org 0x1009 bigint 4096
+nn_leaf big big.example.org DNS:big.example.org 0x1009 bigint rsa:4096
 cat "$C/big.crt" "$C/bigint.crt" "$C/bigroot.crt" >"$C/big-chain.crt"
 
 # --------------------------------------------------------------------------
@@ -153,51 +71,26 @@ cat "$C/big.crt" "$C/bigint.crt" "$C/bigroot.crt" >"$C/big-chain.crt"
 log "creating namespaces"
 SRV4=(192.0.2.10 192.0.2.20 192.0.2.25 192.0.2.30 192.0.2.40 192.0.2.50 192.0.2.53 192.0.2.60 192.0.2.70 192.0.2.80)
 SRV6=(2001:db8:2::443 2001:db8:2::53)
-for ns in $ALL_NS; do
-  ip netns add "$ns"
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
-    net.ipv6.conf.all.router_solicitations=0 net.ipv6.conf.default.router_solicitations=0
-  ip -n "$ns" link set lo up
-done
-ip netns exec "$NS_C4" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-
-ip link add eth0 netns "$NS_C4" address 02:00:00:00:04:10 type veth \
-  peer name veth-c4 netns "$NS_SRV" address 02:00:00:00:04:01
-ip link add eth0 netns "$NS_C6" address 02:00:00:00:06:10 type veth \
-  peer name veth-c6 netns "$NS_SRV" address 02:00:00:00:06:01
-# real on-wire segments and correct checksums in the captures
-for pair in "$NS_C4 eth0" "$NS_C6 eth0" "$NS_SRV veth-c4" "$NS_SRV veth-c6"; do
-  set -- $pair
-  ip netns exec "$1" ethtool -K "$2" tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
-  ip -n "$1" link set "$2" up
-done
+nn_ns_add "$NS_C4" "$NS_C6" "$NS_SRV"
+nn_no_dad "$NS_C4" "$NS_C6" "$NS_SRV"
+nn_no_ipv6 "$NS_C4"
+nn_veth "$NS_C4" eth0 "$NS_SRV" veth-c4 02:00:00:00:04:10 02:00:00:00:04:01
+nn_veth "$NS_C6" eth0 "$NS_SRV" veth-c6 02:00:00:00:06:10 02:00:00:00:06:01
 ip -n "$NS_SRV" addr add 198.51.100.1/24 dev veth-c4
 ip -n "$NS_SRV" addr add 2001:db8:1::1/64 dev veth-c6 nodad
-for a in "${SRV4[@]}"; do ip -n "$NS_SRV" addr add "$a/32" dev lo; done
-for a in "${SRV6[@]}"; do ip -n "$NS_SRV" addr add "$a/128" dev lo nodad; done
+nn_lo_addrs "$NS_SRV" "${SRV4[@]}" "${SRV6[@]}"
 ip -n "$NS_C4" addr add 198.51.100.10/24 dev eth0
 ip -n "$NS_C4" route add default via 198.51.100.1
 ip -n "$NS_C6" addr add 2001:db8:1::10/64 dev eth0 nodad
 ip -n "$NS_C6" -6 route add default via 2001:db8:1::1
-
-# per-namespace resolv.conf / hosts (ip netns exec bind-mounts /etc/netns/NS/*)
-mkdir -p "/etc/netns/$NS_C4" "/etc/netns/$NS_C6" "/etc/netns/$NS_SRV"
-printf 'nameserver 192.0.2.53\n' >"/etc/netns/$NS_C4/resolv.conf"
-printf 'nameserver 2001:db8:2::53\n' >"/etc/netns/$NS_C6/resolv.conf"
-printf 'nameserver 192.0.2.53\n' >"/etc/netns/$NS_SRV/resolv.conf"
-for ns in $ALL_NS; do printf '127.0.0.1 localhost\n::1 localhost ip6-localhost\n' >"/etc/netns/$ns/hosts"; done
+HOSTS='127.0.0.1 localhost\n::1 localhost ip6-localhost\n'
+nn_resolv "$NS_C4" 'nameserver 192.0.2.53\n' "$HOSTS"
+nn_resolv "$NS_C6" 'nameserver 2001:db8:2::53\n' "$HOSTS"
+nn_resolv "$NS_SRV" 'nameserver 192.0.2.53\n' "$HOSTS"
 
 # --------------------------------------------------------------------------
 # servers
 # --------------------------------------------------------------------------
-wait_listen() {  # wait_listen NS PROTO(t|u) ADDR:PORT
-  local i
-  for i in $(seq 1 100); do
-    ip netns exec "$1" ss -Hln"$2" | awk '{print $4}' | grep -qxF "$3" && return 0
-    sleep 0.1
-  done
-  die "nothing listening on $3 ($2) in $1"
-}
 
 log "starting dnsmasq"
 # HTTPS RR for example.com: priority 1, target ".", alpn=h2,http/1.1, ipv4hint=192.0.2.30
@@ -223,8 +116,8 @@ ip netns exec "$NS_SRV" dnsmasq --keep-in-foreground --conf-file=/dev/null \
   --srv-host=_autodiscover._tcp.example.com,ex7.mailhost.example,443,10,10 \
   --dns-rr=example.com,65,$HTTPS_RR \
   2>"$W/dnsmasq.err" &
-wait_listen "$NS_SRV" u 192.0.2.53:53
-wait_listen "$NS_SRV" u '[2001:db8:2::53]:53'
+nn_wait_listen "$NS_SRV" u 192.0.2.53:53
+nn_wait_listen "$NS_SRV" u '[2001:db8:2::53]:53'
 
 log "starting nginx"
 ssl_server() {  # ssl_server LISTEN CERT-FILE KEY-FILE SERVER_NAME BODY...
@@ -239,22 +132,8 @@ $5
 EOF
 }
 {
+  nn_nginx_head
   cat <<EOF
-user root;
-worker_processes 1;
-daemon off;
-pid $W/nginx.pid;
-error_log $W/nginx-error.log warn;
-events { worker_connections 64; }
-http {
-  access_log $W/nginx-access.log;
-  client_body_temp_path $W/nginx-tmp/body;
-  proxy_temp_path $W/nginx-tmp/proxy;
-  fastcgi_temp_path $W/nginx-tmp/fastcgi;
-  uwsgi_temp_path $W/nginx-tmp/uwsgi;
-  scgi_temp_path $W/nginx-tmp/scgi;
-  default_type text/plain;
-  server_tokens off;
   keepalive_timeout 5;
   ssl_protocols TLSv1.2 TLSv1.3;
   ssl_session_tickets off;
@@ -289,10 +168,10 @@ EOF
 }
 EOF
 } >"$W/nginx.conf"
-ip netns exec "$NS_SRV" nginx -p "$W" -e "$W/nginx-error.log" -c "$W/nginx.conf" 2>>"$W/nginx-error.log" &
-wait_listen "$NS_SRV" t 192.0.2.10:443
-wait_listen "$NS_SRV" t 192.0.2.40:80
-wait_listen "$NS_SRV" t '[2001:db8:2::443]:443'
+ip netns exec "$NS_SRV" nginx -p "$W" -e "$W/nginx-error.log" -c "$W/nginx.conf" 2>"$W/nginx.err" &
+nn_wait_listen "$NS_SRV" t 192.0.2.10:443
+nn_wait_listen "$NS_SRV" t 192.0.2.40:80
+nn_wait_listen "$NS_SRV" t '[2001:db8:2::443]:443'
 
 log "starting SMTP server"
 cat >"$W/smtpd.py" <<'EOF'
@@ -361,35 +240,11 @@ while True:
         c.close()
 EOF
 ip netns exec "$NS_SRV" "$PY" "$W/smtpd.py" "$C/smtp.crt" "$C/smtp.key" 2>"$W/smtpd.err" &
-wait_listen "$NS_SRV" t 192.0.2.25:587
+nn_wait_listen "$NS_SRV" t 192.0.2.25:587
 
 # --------------------------------------------------------------------------
-# capture helpers
+# clients
 # --------------------------------------------------------------------------
-cap_start() {  # cap_start NS IFACE OUTFILE [tcpdump|dumpcap]
-  local ns=$1 ifc=$2 out=$3 tool=${4:-tcpdump} i
-  CAP_OUT=$out
-  if [ "$tool" = dumpcap ]; then
-    ip netns exec "$ns" dumpcap -q -i "$ifc" -f "$FILTER" -w "$out" 2>"$out.log" &
-  else
-    ip netns exec "$ns" tcpdump -Z root -U -i "$ifc" -w "$out" "$FILTER" 2>"$out.log" &
-  fi
-  CAP_PID=$!
-  for i in $(seq 1 100); do
-    grep -qE 'listening on|Capturing on' "$out.log" 2>/dev/null && { sleep 0.3; return 0; }
-    kill -0 "$CAP_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  cat "$out.log" >&2
-  die "capture did not start for $out"
-}
-cap_stop() {
-  sleep 0.7                       # let the last FIN/ACKs arrive
-  kill -INT "$CAP_PID"
-  wait "$CAP_PID" || true         # tcpdump/dumpcap flush and close the file
-  CAP_PID=""
-  log "  $(basename "$CAP_OUT"): $(grep -hiE 'packets( are)? captured|packets captured:' "$CAP_OUT.log" | head -1)"
-}
 in4() { ip netns exec "$NS_C4" "$@"; }
 in6() { ip netns exec "$NS_C6" "$@"; }
 CURL=(curl -sS --max-time 10 -o /dev/null -w '%{http_code}')
@@ -415,7 +270,7 @@ POST_AD=(-X POST -H 'Content-Type: text/xml' --data-binary "@$W/autodiscover.xml
 # a. mail-fanout.pcap
 # --------------------------------------------------------------------------
 log "capturing mail-fanout.pcap"
-cap_start "$NS_C4" eth0 "$OUT/mail-fanout.pcap"
+nn_cap_start "$NS_C4" eth0 "$OUT/mail-fanout.pcap" "$FILTER"
 expect_code 200 in4 "${CURL[@]}" -k --tls-max 1.2 'https://ex7.mailhost.example/exchange/joe@example.com'
 step
 expect_code 401 in4 "${CURL[@]}" -k --tls-max 1.2 "${POST_AD[@]}" https://autodiscover.example.com/autodiscover/autodiscover.xml
@@ -428,37 +283,37 @@ step
 rc=0; in4 "${CURL[@]}" --tls-max 1.2 --cacert "$C/ca.crt" "${POST_AD[@]}" \
   https://autodiscover.example.com/autodiscover/autodiscover.xml >/dev/null 2>&1 || rc=$?
 [ "$rc" = 60 ] || die "expected curl exit 60 (cert rejected), got $rc"
-cap_stop
+nn_cap_stop
 
 # --------------------------------------------------------------------------
 # b. starttls-smtp.pcap
 # --------------------------------------------------------------------------
 log "capturing starttls-smtp.pcap"
-cap_start "$NS_C4" eth0 "$OUT/starttls-smtp.pcap"
+nn_cap_start "$NS_C4" eth0 "$OUT/starttls-smtp.pcap" "$FILTER"
 { sleep 0.5; printf 'EHLO joe-laptop.example.com\r\n'; sleep 0.3; printf 'QUIT\r\n'; sleep 1; } |
   in4 openssl s_client -connect mail.example.com:587 -starttls smtp -name joe-laptop.example.com \
     -servername mail.example.com -tls1_2 -CAfile "$C/ca.crt" -ign_eof -nocommands \
     >"$W/smtp-client.out" 2>&1 || true
 grep -q '^221 ' "$W/smtp-client.out" || { cat "$W/smtp-client.out" >&2; die "SMTP session failed"; }
-cap_stop
+nn_cap_stop
 
 # --------------------------------------------------------------------------
 # c. wildcard-apex.pcap
 # --------------------------------------------------------------------------
 log "capturing wildcard-apex.pcap"
-cap_start "$NS_C4" eth0 "$OUT/wildcard-apex.pcap"
+nn_cap_start "$NS_C4" eth0 "$OUT/wildcard-apex.pcap" "$FILTER"
 expect_code 200 in4 "${CURL[@]}" -k --tls-max 1.2 https://example.net/
 step
 expect_code 200 in4 "${CURL[@]}" --tls-max 1.2 --cacert "$C/ca.crt" https://www.example.net/
-cap_stop
+nn_cap_stop
 
 # --------------------------------------------------------------------------
 # d. tls13.pcap
 # --------------------------------------------------------------------------
 log "capturing tls13.pcap"
-cap_start "$NS_C4" eth0 "$OUT/tls13.pcap"
+nn_cap_start "$NS_C4" eth0 "$OUT/tls13.pcap" "$FILTER"
 expect_code 200 in4 "${CURL[@]}" --tlsv1.3 --cacert "$C/ca.crt" https://secure.example.org/
-cap_stop
+nn_cap_stop
 
 # --------------------------------------------------------------------------
 # e. small-mtu.pcap  (MTU 256 on the client link -> MSS 216, 204 payload bytes
@@ -468,9 +323,9 @@ cap_stop
 log "capturing small-mtu.pcap"
 ip -n "$NS_C4" link set eth0 mtu 256
 ip -n "$NS_SRV" link set veth-c4 mtu 256
-cap_start "$NS_C4" eth0 "$OUT/small-mtu.pcap"
+nn_cap_start "$NS_C4" eth0 "$OUT/small-mtu.pcap" "$FILTER"
 expect_code 200 in4 "${CURL[@]}" --tls-max 1.2 --cacert "$C/bigroot.crt" https://big.example.org/
-cap_stop
+nn_cap_stop
 ip -n "$NS_C4" link set eth0 mtu 1500
 ip -n "$NS_SRV" link set veth-c4 mtu 1500
 
@@ -478,19 +333,19 @@ ip -n "$NS_SRV" link set veth-c4 mtu 1500
 # f. ipv6.pcap  (IPv6-only client)
 # --------------------------------------------------------------------------
 log "capturing ipv6.pcap"
-cap_start "$NS_C6" eth0 "$OUT/ipv6.pcap"
+nn_cap_start "$NS_C6" eth0 "$OUT/ipv6.pcap" "$FILTER"
 expect_code 200 in6 "${CURL[@]}" --tls-max 1.2 --cacert "$C/ca.crt" https://v6.example.org/
 step
 expect_code 200 in6 "${CURL[@]}" http://v6.example.org/
-cap_stop
+nn_cap_stop
 
 # --------------------------------------------------------------------------
 # g. any-sll2.pcap  (tcpdump -i any -> LINKTYPE_LINUX_SLL2)
 # --------------------------------------------------------------------------
 log "capturing any-sll2.pcap"
-cap_start "$NS_C4" any "$OUT/any-sll2.pcap"
+nn_cap_start "$NS_C4" any "$OUT/any-sll2.pcap" "$FILTER"
 expect_code 200 in4 "${CURL[@]}" --tls-max 1.2 --cacert "$C/ca.crt" https://ex7.mailhost.example/
-cap_stop
+nn_cap_stop
 
 # --------------------------------------------------------------------------
 # h. pcapng-mixed.pcapng  (dumpcap; DNS SRV/CNAME/HTTPS + mutual TLS 1.2)
@@ -499,8 +354,8 @@ log "capturing pcapng-mixed.pcapng"
 ip netns exec "$NS_SRV" openssl s_server -accept 192.0.2.80:443 -naccept 1 -www \
   -cert "$C/mtls.crt" -key "$C/mtls.key" -CAfile "$C/ca.crt" -Verify 1 \
   >"$W/s_server.out" 2>&1 </dev/null &
-wait_listen "$NS_SRV" t 192.0.2.80:443
-cap_start "$NS_C4" eth0 "$OUT/pcapng-mixed.pcapng" dumpcap
+nn_wait_listen "$NS_SRV" t 192.0.2.80:443
+nn_cap_start "$NS_C4" eth0 "$OUT/pcapng-mixed.pcapng" "$FILTER" dumpcap
 DIG=(dig +tries=1 +time=3)
 in4 "${DIG[@]}" SRV _autodiscover._tcp.example.com >"$W/dig-srv.out"
 step
@@ -513,7 +368,7 @@ step
     -cert "$C/joe-laptop.crt" -key "$C/joe-laptop.key" -CAfile "$C/ca.crt" -ign_eof -nocommands \
     >"$W/mtls-client.out" 2>&1 || true
 grep -q 'HTTP/1.0 200 ok' "$W/mtls-client.out" || { cat "$W/mtls-client.out" >&2; die "mTLS session failed"; }
-cap_stop
+nn_cap_stop
 grep -q 'ANSWER: 1,' "$W/dig-srv.out" || die "SRV query not answered"
 grep -q 'CNAME' "$W/dig-cname.out" || die "CNAME not answered"
 grep -q 'ANSWER: 1,' "$W/dig-https.out" || die "HTTPS query not answered"
@@ -555,6 +410,6 @@ check "pcapng client cert" "1" "$(ts "$f" -Y 'tls.handshake.type==11 && ip.src==
 # --------------------------------------------------------------------------
 for f in mail-fanout.pcap starttls-smtp.pcap wildcard-apex.pcap tls13.pcap small-mtu.pcap \
          ipv6.pcap any-sll2.pcap pcapng-mixed.pcapng; do
-  install -m 0644 "$OUT/$f" "$SAMPLES_DIR/$f"
+  install -m 0644 "$OUT/$f" "$SAMPLES_OUT/$f"
 done
-log "done: $(cd "$SAMPLES_DIR" && ls -l --time-style=+ ./*.pcap ./*.pcapng | awk '{print $NF" "$5}' | xargs)"
+log "done: $(cd "$SAMPLES_OUT" && stat -c '%n %s' ./*.pcap ./*.pcapng | xargs)"

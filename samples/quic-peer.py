@@ -3,6 +3,7 @@
 
     quic-peer.py server HOST PORT CERT KEY --alpn h3 [--versions 1,2] [--retry]
     quic-peer.py client HOST PORT --sni NAME --alpn h3[,..] [--versions 2,1] [--timeout S]
+                        [--keylog FILE] [--cipher TLS_CHACHA20_POLY1305_SHA256]
 
 The server answers every stream with what it received. The client opens one stream,
 sends a line, reads the answer and closes; it prints what happened and exits 0 even
@@ -43,6 +44,11 @@ async def run_client(a):
     cfg = QuicConfiguration(is_client=True, alpn_protocols=a.alpn.split(","),
                             server_name=a.sni, supported_versions=versions(a.versions))
     cfg.verify_mode = ssl.CERT_NONE
+    if a.keylog:  # the NSS key log format (SSLKEYLOGFILE), appended to
+        cfg.secrets_log_file = open(a.keylog, "a")
+    if a.cipher:
+        from aioquic.tls import CipherSuite
+        cfg.cipher_suites = [CipherSuite[a.cipher.removeprefix("TLS_")]]
     try:
         async with connect(a.host, a.port, configuration=cfg) as c:
             reader, writer = await c.create_stream()
@@ -66,6 +72,7 @@ def main():
     c.add_argument("host"); c.add_argument("port", type=int)
     c.add_argument("--sni", required=True); c.add_argument("--alpn", default="h3")
     c.add_argument("--versions", default="1"); c.add_argument("--timeout", type=float, default=3)
+    c.add_argument("--keylog"); c.add_argument("--cipher")
     a = p.parse_args()
     if a.cmd == "server":
         asyncio.run(run_server(a))

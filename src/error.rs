@@ -34,6 +34,19 @@ pub enum Error {
     #[error("cannot write the capture to {path}: {reason}; check that the directory exists and is writable")]
     Save { path: String, reason: String },
 
+    #[error("cannot write {other} packets to {path}: a pcap file holds one link type, and it was started with {first}; read the inputs one at a time, or select one link type with a filter")]
+    SaveLinkTypes {
+        path: String,
+        first: String,
+        other: String,
+    },
+
+    #[error("no packet could be read: every packet of {inputs} has a link type probewatch does not decode ({links}); see the link types listed in docs/usage.md")]
+    NothingDecodable { inputs: String, links: String },
+
+    #[error("interrupted (Ctrl-C); the report above covers everything read before that")]
+    Interrupted,
+
     #[error("cannot drop privileges: {0}; give an existing unprivileged user with --user NAME")]
     Privileges(String),
 
@@ -45,6 +58,8 @@ pub enum Error {
 
     #[error("--trust system found no CA bundle (looked for {looked}); install the ca-certificates package, or use --trust mozilla or --ca-file FILE")]
     NoSystemStore { looked: String },
+    #[error("cannot read the key log {path}: {reason}; give the file the client wrote (SSLKEYLOGFILE, NSS key log format) and check that you may read it")]
+    KeyLog { path: String, reason: String },
 
     #[error("cannot write the report: {0}")]
     Output(#[from] std::io::Error),
@@ -56,7 +71,15 @@ impl Error {
         match self {
             Error::Damaged { .. } => 3,
             Error::Output(_) => 4,
+            Error::Interrupted => 130,
             _ => 2,
         }
     }
+}
+
+/// Something the user should know that does not stop the report.
+#[derive(Debug, Error)]
+pub enum Warning {
+    #[error("warning: packets of link type {link} are skipped: probewatch does not decode that link type (they are counted as unknown_link_type in the stats)")]
+    UnknownLinkType { link: String },
 }

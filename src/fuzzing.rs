@@ -135,6 +135,7 @@ pub fn tight_bounds() -> Bounds {
             max_bytes: 4000,
             idle_secs: 30.0,
         },
+        keylog: crate::parse::keylog::KeyLogLimits { max_randoms: 4 },
         parse: ParseLimits {
             max_plaintext: 2048,
             max_tls_buffer: 8192,
@@ -594,7 +595,7 @@ pub fn quic(data: &[u8]) -> Result<usize, String> {
         };
         t = Timestamp::new(t.secs, (t.nanos + 1000) % 1_000_000_000);
         let (src, dst) = if from_server { (s, c) } else { (c, s) };
-        r.datagram(t, src, dst, payload, &mut out);
+        r.datagram(t, src, dst, payload, None, &mut out);
     }
     let hellos = out
         .iter()
@@ -604,6 +605,160 @@ pub fn quic(data: &[u8]) -> Result<usize, String> {
         return Err(format!("{hellos} hellos out, {} counted", r.stats.hellos));
     }
     Ok(out.len())
+}
+
+/// The key log parser: the input read whole and in pieces (the first byte sets their
+/// size) must index the same secrets and count the same lines, within its bounds.
+pub fn keylog(data: &[u8]) -> Result<usize, String> {
+    use crate::parse::keylog::{KeyLog, KeyLogLimits, Pending, MAX_LINE};
+    let limits = KeyLogLimits { max_randoms: 8 };
+    let mut whole = KeyLog::new(limits);
+    whole.read_all(data);
+    let piece = usize::from(data.first().copied().unwrap_or(0) % 97) + 1;
+    let mut split = KeyLog::new(limits);
+    let mut pending = Pending::default();
+    for chunk in data.chunks(piece) {
+        pending.feed(&mut split, chunk);
+        if pending.held() > MAX_LINE {
+            return Err(format!("holds {} bytes of a line", pending.held()));
+        }
+    }
+    pending.finish(&mut split);
+    if whole.stats != split.stats || whole.len() != split.len() {
+        return Err(format!(
+            "whole {:?}\nin {piece}-byte pieces {:?}",
+            whole.stats, split.stats
+        ));
+    }
+    if whole.len() > limits.max_randoms {
+        return Err(format!("{} client randoms held", whole.len()));
+    }
+    let s = &whole.stats;
+    if s.secrets + s.tls12_lines + s.unknown_labels + s.unreadable > s.lines {
+        return Err(format!("more findings than lines: {s:?}"));
+    }
+    Ok(whole.len())
+}
+
+/// The secret every TLS 1.3 and QUIC handshake fuzz input is decrypted with (48 bytes;
+/// SHA-256 suites use the first 32).
+pub const FUZZ_SECRET: [u8; 48] = [0x5a; 48];
+
+/// TLS 1.3 handshake records under a key log secret. The first byte picks the suite;
+/// then records (`[kind][len][bytes]`): kind bit 0 seals `bytes` (with an inner content
+/// type of `kind >> 1`, AES-128-GCM only) as the next record would be, otherwise they
+/// are fed as they are (a whole record: header and body). Every message handed on must
+/// be whole, and a record that does not authenticate must hand on nothing.
+pub fn tls13(data: &[u8]) -> Result<usize, String> {
+    use crate::parse::keylog::Secret;
+    use crate::parse::tls13::{self, HandshakeDecryptor, Suite, Tls13Error};
+    let (first, rest) = data.split_first().unwrap_or((&0, &[]));
+    let suite = match first % 4 {
+        0 => Suite::Aes128GcmSha256,
+        1 => Suite::Aes256GcmSha384,
+        2 => Suite::Chacha20Poly1305Sha256,
+        _ => Suite::Aes128CcmSha256,
+    };
+    let secret = FUZZ_SECRET
+        .get(..suite.hash().output_len())
+        .and_then(Secret::new)
+        .ok_or("secret")?;
+    let keys = tls13::traffic_keys(suite, &secret).map_err(|e| format!("{e:?}"))?;
+    let mut dec = HandshakeDecryptor::new(suite, &secret).map_err(|e| format!("{e:?}"))?;
+    let mut seq = 0u64;
+    let mut msgs = Vec::new();
+    for (kind, body) in Records::new(rest) {
+        let record = if kind & 1 != 0 && suite == Suite::Aes128GcmSha256 {
+            let mut plain = body.to_vec();
+            plain.push(kind >> 1);
+            let Ok(len) = u16::try_from(plain.len() + 16) else {
+                continue;
+            };
+            let mut rec = vec![23, 3, 3];
+            rec.extend_from_slice(&len.to_be_bytes());
+            let nonce = tls13::nonce(&keys.iv, seq);
+            let Ok(aead) = Aes128Gcm::new_from_slice(keys.key()) else {
+                return Err("key".into());
+            };
+            let Ok(sealed) = aead.encrypt(
+                GenericArray::from_slice(&nonce),
+                Payload {
+                    msg: &plain,
+                    aad: &rec,
+                },
+            ) else {
+                continue;
+            };
+            rec.extend_from_slice(&sealed);
+            seq += 1;
+            rec
+        } else {
+            body.to_vec()
+        };
+        let before = msgs.len();
+        match dec.record(&record, &mut msgs) {
+            Err(Tls13Error::Authentication) | Err(Tls13Error::NotProtected)
+                if msgs.len() != before =>
+            {
+                return Err("a record that did not open handed messages on".into());
+            }
+            _ => {}
+        }
+        if dec.held() > crate::parse::tls::MAX_HANDSHAKE + 65_536 {
+            return Err(format!("holds {} bytes", dec.held()));
+        }
+    }
+    for m in &msgs {
+        let b = |i: usize| m.get(i).copied().map(usize::from);
+        let declared = match (b(1), b(2), b(3)) {
+            (Some(x), Some(y), Some(z)) => Some((x << 16) | (y << 8) | z),
+            _ => None,
+        };
+        if declared.map(|l| l + 4) != Some(m.len()) {
+            return Err(format!(
+                "a message of {} bytes declares {declared:?}",
+                m.len()
+            ));
+        }
+        let _ = tls13::certificate(m);
+    }
+    Ok(msgs.len())
+}
+
+/// QUIC Handshake packets under a key log secret: records (`[kind][len][bytes]`), kind
+/// bit 0 QUIC v2 labels, bit 1 a short header; each is opened with keys from
+/// [`FUZZ_SECRET`] (AES-128-GCM), its frames read and the CRYPTO frames of every
+/// record that reads as frames gathered (bounded).
+pub fn quic_hs(data: &[u8]) -> Result<usize, String> {
+    use crate::parse::quic_hs::{self, CryptoStream, Frame};
+    use crate::parse::tls13::Suite;
+    let mut cs = CryptoStream::default();
+    let mut msgs = Vec::new();
+    let max = 4096;
+    let mut largest = None;
+    for (kind, body) in Records::new(data) {
+        let secret = FUZZ_SECRET.get(..32).ok_or("secret")?;
+        let keys = quic_hs::packet_keys(Suite::Aes128GcmSha256, secret, kind & 1 != 0)
+            .map_err(|e| format!("{e:?}"))?;
+        let long = kind & 2 == 0;
+        let pn_offset = usize::from(kind >> 2) % 32;
+        if let Ok(o) = quic_hs::open_packet(body, pn_offset, &keys, largest, long) {
+            largest = Some(o.packet_number);
+        }
+        // The frame reader and the CRYPTO stream on the raw bytes too (a fuzzer cannot
+        // forge a tag).
+        if let Ok(frames) = quic_hs::frames(body) {
+            for f in frames {
+                if let Frame::Crypto { offset, data } = f {
+                    let _ = cs.insert(offset, data, max, &mut msgs);
+                }
+            }
+        }
+        if cs.held() > max + crate::parse::tls::MAX_HANDSHAKE {
+            return Err(format!("CRYPTO stream holds {}", cs.held()));
+        }
+    }
+    Ok(msgs.len())
 }
 
 /// The whole pipeline, packet by packet (records as in [`packets`]), then the end of the
@@ -647,7 +802,11 @@ pub fn pipeline(data: &[u8]) -> Result<usize, String> {
     }
     stats.correlate.absorb(&counters);
     let width = 40 + u16::from(data.get(1).copied().unwrap_or(0) % 120);
-    let opts = report::Options { width, ja4: tight };
+    let opts = report::Options {
+        width,
+        ja4: tight,
+        ..report::Options::default()
+    };
     let mut json = Vec::new();
     report::write(Format::Json, &report, &stats, &mut json, opts)
         .map_err(|e| format!("json report: {e}"))?;
@@ -664,4 +823,57 @@ pub fn pipeline(data: &[u8]) -> Result<usize, String> {
     report::write(view, &report, &stats, &mut table, opts)
         .map_err(|e| format!("table report: {e}"))?;
     Ok(report.probes.len())
+}
+
+/// The capture-file reader on arbitrary bytes (`data[0]` picks a chunk size of 1 to 64
+/// bytes, the rest is the file): reading with that chunk size must give exactly the
+/// packets (and the end) that reading in one chunk gives, every packet within the bound.
+pub fn capture_file(data: &[u8]) -> Result<usize, String> {
+    let Some((&sel, file)) = data.split_first() else {
+        return Ok(0);
+    };
+    let small = read_capture(file, 1 + usize::from(sel % 64))?;
+    let whole = read_capture(file, file.len().max(1))?;
+    if small != whole {
+        return Err(format!(
+            "chunk size {} read {} packets ({:?}), one chunk {} ({:?})",
+            1 + sel % 64,
+            small.0.len(),
+            small.1,
+            whole.0.len(),
+            whole.1
+        ));
+    }
+    Ok(small.0.len())
+}
+
+type ReadBack = (Vec<(crate::capture::Timestamp, i32, u32, Vec<u8>)>, bool);
+
+fn read_capture(file: &[u8], chunk: usize) -> Result<ReadBack, String> {
+    use crate::capture::file::{FileSource, MAX_BLOCK_BYTES};
+    let Ok(mut src) = FileSource::from_reader(
+        "fuzz".into(),
+        Box::new(std::io::Cursor::new(file.to_vec())),
+        None,
+        false,
+        chunk,
+    ) else {
+        return Ok((Vec::new(), true));
+    };
+    let mut out = Vec::new();
+    loop {
+        match src.advance() {
+            Ok(None) => {
+                let Some(p) = src.packet() else {
+                    return Err("advance stopped at a packet that is not there".into());
+                };
+                if p.data.len() > MAX_BLOCK_BYTES || p.data.len() > file.len() {
+                    return Err(format!("a {}-byte packet", p.data.len()));
+                }
+                out.push((p.ts, p.link.0, p.wire_len, p.data.to_vec()));
+            }
+            Ok(Some(_)) => return Ok((out, false)),
+            Err(_) => return Ok((out, true)),
+        }
+    }
 }

@@ -23,7 +23,13 @@ use std::io::Write;
 
 pub use error::Error;
 
-use capture::{Input, OfflineSource, Packet, PacketView, Timestamp};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use capture::{
+    FileSource, Filter, Input, LinkType, Packet, PacketView, PcapWriter, Stopped, Timestamp,
+};
 use correlate::{Collector, CorrelateLimits, Correlator, Probe};
 use decode::{Decoder, DefragLimits};
 use parse::{ParseLimits, Parser};
@@ -38,6 +44,7 @@ pub struct Bounds {
     pub defrag: DefragLimits,
     pub parse: ParseLimits,
     pub correlate: CorrelateLimits,
+    pub keylog: parse::keylog::KeyLogLimits,
 }
 
 /// What to run.
@@ -53,6 +60,14 @@ pub struct Config {
     pub progress: bool,
     /// The anchors chains are judged against (`--trust`, `--ca-file`).
     pub trust: std::sync::Arc<correlate::trust::TrustStore>,
+    /// Write the packets that pass the filter here (pcap), as `tcpdump -r IN -w OUT`.
+    pub save: Option<PathBuf>,
+    /// Stop after this many probes (`-c`).
+    pub max_probes: Option<u64>,
+    /// Set (by Ctrl-C) to stop reading and report what was found.
+    pub stop: Option<Arc<AtomicBool>>,
+    /// Key log files (`--keylog`): TLS 1.3 and QUIC handshakes are opened with them.
+    pub keylogs: Vec<std::path::PathBuf>,
 }
 
 /// The stages wired together.
@@ -65,6 +80,7 @@ pub struct Pipeline {
     parsed: Vec<parse::Parsed>,
     stops: Vec<parse::Stop>,
     last_expire: Option<Timestamp>,
+    keylog_limits: parse::keylog::KeyLogLimits,
 }
 
 impl Pipeline {
@@ -78,7 +94,18 @@ impl Pipeline {
             parsed: Vec::new(),
             stops: Vec::new(),
             last_expire: None,
+            keylog_limits: b.keylog,
         }
+    }
+
+    /// The host `ip` belongs to from the MACs learned so far (see [`Correlator::host_of`]).
+    pub fn host_of(&self, ip: std::net::IpAddr) -> Option<correlate::hosts::Host> {
+        self.correlator.host_of(ip)
+    }
+
+    /// The MACs whose addresses were kept apart (a streamed report).
+    pub fn routers(&self) -> Vec<correlate::hosts::Router> {
+        self.correlator.routers()
     }
 
     /// The MAC address each client address was seen with.
@@ -91,6 +118,38 @@ impl Pipeline {
         let mut p = Pipeline::new(b);
         p.correlator = Correlator::with_trust(b.correlate, trust);
         p
+    }
+
+    /// Opens TLS 1.3 and QUIC handshakes with this key log.
+    pub fn set_keylog(&mut self, keys: parse::keylog::KeySource) {
+        self.parser.set_keylog(keys);
+    }
+
+    /// The secrets of a pcapng Decryption Secrets Block (read by the capture stage):
+    /// a TLS key log is added to the key log (one is started when none was given).
+    pub fn add_secrets(&mut self, secrets_type: u32, data: &[u8]) {
+        self.parser
+            .add_secrets(secrets_type, data, self.keylog_limits);
+    }
+
+    /// Reads key log files (`live`: keep following them as they grow).
+    pub fn keylog_from(
+        &mut self,
+        paths: &[std::path::PathBuf],
+        limits: parse::keylog::KeyLogLimits,
+        live: bool,
+    ) -> Result<(), Error> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let ks = parse::keylog::KeySource::open(paths, limits, live).map_err(|(path, e)| {
+            Error::KeyLog {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            }
+        })?;
+        self.set_keylog(ks);
+        Ok(())
     }
 
     /// Feeds one packet through every stage. Completed probes wait in the pipeline until
@@ -160,17 +219,25 @@ impl Pipeline {
             reassembly: self.reassembler.stats.clone(),
             parse: self.parser.stats.clone(),
             correlate: self.correlator.stats().clone(),
+            keylog: self
+                .parser
+                .keylog_stats()
+                .map(|(log, randoms, read_errors)| stats::KeyLogCounts {
+                    log,
+                    randoms,
+                    read_errors,
+                }),
             ..Stats::default()
         }
     }
 }
 
-fn progress_bar(src: &OfflineSource) -> indicatif::ProgressBar {
-    let pb = match src.file_size {
+fn progress_bar(name: &str, total: Option<u64>) -> indicatif::ProgressBar {
+    let pb = match total {
         Some(n) => indicatif::ProgressBar::new(n),
         None => indicatif::ProgressBar::new_spinner(),
     };
-    let style = if src.file_size.is_some() {
+    let style = if total.is_some() {
         "{prefix} {bar:30} {bytes}/{total_bytes} ({percent}%) {msg}"
     } else {
         "{prefix} {spinner} {bytes} {msg}"
@@ -179,64 +246,393 @@ fn progress_bar(src: &OfflineSource) -> indicatif::ProgressBar {
         pb.set_style(s);
     }
     pb.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
-    pb.set_prefix(src.name().to_string());
+    pb.set_prefix(name.to_string());
     pb
 }
 
-/// Reads every input, writes the report to `out`. When an input is damaged or cut short,
-/// everything before the damage is still reported, then the error is returned.
-pub fn run(cfg: &Config, out: &mut dyn Write) -> Result<(), Error> {
-    let mut pipeline = Pipeline::with_trust(cfg.bounds, cfg.trust.clone());
-    let mut collector = Collector::new(cfg.bounds.correlate);
-    let mut ready = Vec::new();
-    let mut files = Vec::new();
-    let mut damage: Option<Error> = None;
-    for input in &cfg.inputs {
-        let src = OfflineSource::open(input, cfg.filter.as_deref())?;
-        files.push(src.name().to_string());
-        let pb = cfg.progress.then(|| progress_bar(&src));
-        let file_size = src.file_size;
-        // A second thread reads the file ahead while this one runs the pipeline.
-        let mut reader = src.read_ahead()?;
-        let link = reader.link();
-        while let Some(batch) = reader.next_batch() {
-            match batch {
-                Ok(batch) => {
-                    for pkt in batch.iter(link) {
-                        pipeline.packet_view(pkt);
-                        pipeline.take_probes(&mut ready);
-                        collector.add(&mut ready);
-                    }
-                    reader.recycle(batch);
-                    if let Some(pb) = &pb {
-                        pb.set_position(reader.bytes_read.min(file_size.unwrap_or(u64::MAX)));
-                        pb.set_message(format!(
-                            "{} packets, {} probes",
-                            reader.packets_read,
-                            pipeline.probe_count()
-                        ));
-                    }
+/// Probes held after they complete so that a streamed report keeps time order: a probe
+/// is written once capture time has passed its start by [`Reorder::window`] (the probe
+/// timeout plus [`REORDER_SLACK_SECS`]), or when more than [`REORDER_MAX_PROBES`] wait.
+pub struct Reorder {
+    held: std::collections::BTreeMap<(Timestamp, u64), Probe>,
+    seq: u64,
+    window: f64,
+    /// Probes written before their window passed because too many waited.
+    pub forced: u64,
+}
+
+/// Seconds added to the probe timeout for the reorder window of a streamed report.
+pub const REORDER_SLACK_SECS: f64 = 2.0;
+/// Completed probes held at most for a streamed report.
+pub const REORDER_MAX_PROBES: usize = 65_536;
+
+impl Reorder {
+    pub fn new(probe_timeout_secs: f64) -> Self {
+        Reorder {
+            held: std::collections::BTreeMap::new(),
+            seq: 0,
+            window: probe_timeout_secs + REORDER_SLACK_SECS,
+            forced: 0,
+        }
+    }
+
+    pub fn push(&mut self, p: Probe) {
+        self.seq += 1;
+        self.held.insert((p.ts, self.seq), p);
+    }
+
+    /// Moves to `out`, in time order, the probes whose window has passed at `now` (all of
+    /// them when `now` is `None`).
+    pub fn ready(&mut self, now: Option<Timestamp>, out: &mut Vec<Probe>) {
+        loop {
+            let over = self.held.len() > REORDER_MAX_PROBES;
+            let Some(entry) = self.held.first_entry() else {
+                break;
+            };
+            let due = match now {
+                None => true,
+                Some(now) => now.secs_since(&entry.key().0) > self.window,
+            };
+            let forced = !due && over;
+            if !due && !forced {
+                break;
+            }
+            if forced {
+                self.forced += 1;
+            }
+            out.push(entry.remove());
+        }
+    }
+}
+
+/// Where completed probes go: kept for a report written at the end (table, timeline), or
+/// written as they complete, in time order (JSON).
+enum Sink {
+    Collect(Collector),
+    Stream {
+        reorder: Reorder,
+        numbering: Box<correlate::Numbering>,
+        writer: Box<dyn report::Writer>,
+        out_of_window: Vec<Probe>,
+    },
+}
+
+impl Sink {
+    fn add(
+        &mut self,
+        ready: &mut Vec<Probe>,
+        now: Option<Timestamp>,
+        pipeline: &Pipeline,
+        out: &mut dyn Write,
+    ) -> Result<(), Error> {
+        match self {
+            Sink::Collect(c) => c.add(ready),
+            Sink::Stream {
+                reorder,
+                numbering,
+                writer,
+                out_of_window,
+            } => {
+                for p in ready.drain(..) {
+                    reorder.push(p);
                 }
-                Err(e) => {
-                    damage.get_or_insert(e);
-                    break;
+                reorder.ready(now, out_of_window);
+                for mut p in out_of_window.drain(..) {
+                    // The host from the MACs learned so far (flows open before their
+                    // probes complete, and the reorder window adds the probe timeout).
+                    if let Some(h) = pipeline.host_of(p.client) {
+                        p.host = Some(Box::new(h));
+                    }
+                    numbering.add(&mut p);
+                    writer.probe(&p, out)?;
                 }
             }
         }
-        if let Some(pb) = pb {
-            pb.finish_and_clear();
+        Ok(())
+    }
+}
+
+/// Opens every input (and the `-w` file), in the order given. Nothing is read yet beyond
+/// each file's header, so privileges can be dropped after this.
+pub struct Opened {
+    sources: Vec<FileSource>,
+    filter: Option<Filter>,
+    save: Option<PcapWriter>,
+    /// The key logs (`--keylog`), read now, before privileges are dropped.
+    keys: Option<parse::keylog::KeySource>,
+}
+
+/// Opens the inputs of `cfg`, compiles its filter and creates its `-w` file.
+pub fn open_inputs(cfg: &Config) -> Result<Opened, Error> {
+    let filter = cfg.filter.as_deref().map(Filter::new).transpose()?;
+    let mut sources = Vec::with_capacity(cfg.inputs.len());
+    for input in &cfg.inputs {
+        let mut src = FileSource::open(input, cfg.inputs.len())?;
+        if let Some(stop) = &cfg.stop {
+            src.stop_on(Arc::clone(stop));
         }
+        sources.push(src);
+    }
+    let save = cfg.save.as_deref().map(PcapWriter::create).transpose()?;
+    let keys = if cfg.keylogs.is_empty() {
+        None
+    } else {
+        Some(
+            parse::keylog::KeySource::open(&cfg.keylogs, cfg.bounds.keylog, false).map_err(
+                |(path, e)| Error::KeyLog {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                },
+            )?,
+        )
+    };
+    Ok(Opened {
+        sources,
+        filter,
+        save,
+        keys,
+    })
+}
+
+/// Reads every input, writes the report to `out`. When an input is damaged or cut short,
+/// everything before the damage is still reported, then the error is returned. Several
+/// inputs are merged in time order (as mergecap does). Warnings go to `notice`.
+pub fn run(cfg: &Config, out: &mut dyn Write) -> Result<(), Error> {
+    let opened = open_inputs(cfg)?;
+    run_opened(cfg, opened, out, &mut std::io::stderr())
+}
+
+/// [`run`] on inputs already opened (see [`open_inputs`]).
+pub fn run_opened(
+    cfg: &Config,
+    opened: Opened,
+    out: &mut dyn Write,
+    notice: &mut dyn Write,
+) -> Result<(), Error> {
+    let Opened {
+        mut sources,
+        mut filter,
+        mut save,
+        keys,
+    } = opened;
+    let mut pipeline = Pipeline::with_trust(cfg.bounds, cfg.trust.clone());
+    if let Some(k) = keys {
+        pipeline.set_keylog(k);
+    }
+    let writer = report::writer(cfg.format, cfg.output);
+    // JSON is written as probes complete (bounded memory: the groups and per-client
+    // summaries come from bounded tables, as in a live capture); the table and the
+    // timeline lay out the whole capture at once, so their probes are kept.
+    let mut sink = if cfg.format == Format::Json && writer.streams() {
+        Sink::Stream {
+            reorder: Reorder::new(cfg.bounds.correlate.probe_timeout_secs),
+            numbering: Box::new(correlate::Numbering::new(
+                cfg.bounds.correlate,
+                cfg.bounds.correlate.groups,
+            )),
+            writer,
+            out_of_window: Vec::new(),
+        }
+    } else {
+        Sink::Collect(Collector::new(cfg.bounds.correlate))
+    };
+    let mut ready = Vec::new();
+    let mut now: Option<Timestamp> = None;
+    let files: Vec<String> = sources.iter().map(|s| s.name().to_string()).collect();
+    let mut damage: Option<Error> = None;
+    let mut interrupted = false;
+    let total = sources.iter().map(|s| s.file_size).sum::<Option<u64>>();
+    let pb = cfg.progress.then(|| progress_bar(&files.join(", "), total));
+    // Every source shows its first packet; `live` lists those not at their end.
+    let mut live: Vec<usize> = Vec::new();
+    for src in sources.iter_mut() {
+        src.start()?;
+    }
+    for (i, src) in sources.iter_mut().enumerate() {
+        let r = src.advance();
+        for (ty, data) in src.take_secrets() {
+            pipeline.add_secrets(ty, &data);
+        }
+        match r {
+            Ok(None) | Ok(Some(Stopped::Quiet)) => live.push(i),
+            Ok(Some(Stopped::End)) => {}
+            Ok(Some(Stopped::Interrupted)) => interrupted = true,
+            Err(e) => {
+                damage.get_or_insert(e);
+            }
+        }
+    }
+    let mut taken: u64 = 0;
+    let mut quiet_for = std::time::Duration::ZERO;
+    let mut since_progress: u32 = 0;
+    let full = |taken: u64| cfg.max_probes.is_some_and(|m| taken >= m);
+    while !interrupted && !full(taken) {
+        // The earliest packet of all inputs; the first input given wins a tie.
+        let Some((slot, &i)) = live
+            .iter()
+            .enumerate()
+            .min_by_key(|&(_, &i)| sources.get(i).and_then(|s| s.peek_ts()))
+        else {
+            break;
+        };
+        let Some(src) = sources.get_mut(i) else {
+            break;
+        };
+        if let Some(pkt) = src.packet() {
+            now = Some(now.map_or(pkt.ts, |n| n.max(pkt.ts)));
+            let pass = match &mut filter {
+                Some(f) => f.matches(&pkt)?,
+                None => true,
+            };
+            if pass {
+                if let Some(w) = &mut save {
+                    w.write(&pkt)?;
+                }
+                pipeline.packet_view(pkt);
+                pipeline.take_probes(&mut ready);
+                if !ready.is_empty() {
+                    if let Some(m) = cfg.max_probes {
+                        ready.truncate(usize::try_from(m - taken).unwrap_or(usize::MAX));
+                    }
+                    taken += ready.len() as u64;
+                    sink.add(&mut ready, now, &pipeline, out)?;
+                }
+            }
+        }
+        let r = src.advance();
+        // Decryption Secrets Blocks apply to the packets after them.
+        for (ty, data) in src.take_secrets() {
+            pipeline.add_secrets(ty, &data);
+        }
+        match r {
+            Ok(None) => quiet_for = std::time::Duration::ZERO,
+            Ok(Some(Stopped::Quiet)) => {
+                // A quiet pipe (`tcpdump -w - | probewatch -r -`): let capture time pass
+                // with the wall clock, as a live capture does, so that waiting probes are
+                // reported.
+                quiet_for += capture::file::QUIET_AFTER;
+                if let Some(n) = now {
+                    let secs = i64::try_from(quiet_for.as_secs()).unwrap_or(0);
+                    let est = Timestamp::new(n.secs.saturating_add(secs), n.nanos);
+                    pipeline.tick(est);
+                    pipeline.take_probes(&mut ready);
+                    if let Some(m) = cfg.max_probes {
+                        ready.truncate(usize::try_from(m - taken).unwrap_or(usize::MAX));
+                    }
+                    taken += ready.len() as u64;
+                    sink.add(&mut ready, Some(est), &pipeline, out)?;
+                }
+            }
+            Ok(Some(Stopped::End)) => {
+                live.remove(slot);
+            }
+            Ok(Some(Stopped::Interrupted)) => interrupted = true,
+            Err(e) => {
+                damage.get_or_insert(e);
+                live.remove(slot);
+            }
+        }
+        since_progress += 1;
+        if since_progress >= 4096 {
+            since_progress = 0;
+            if let Some(pb) = &pb {
+                let read: u64 = sources.iter().map(|s| s.bytes_read).sum();
+                let packets: u64 = sources.iter().map(|s| s.packets_read).sum();
+                pb.set_position(read.min(total.unwrap_or(u64::MAX)));
+                pb.set_message(format!(
+                    "{packets} packets, {} probes",
+                    pipeline.probe_count()
+                ));
+            }
+        }
+        if cfg.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
+            interrupted = true;
+        }
+    }
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    if let Some(w) = &mut save {
+        w.flush()?;
     }
     pipeline.finish();
     pipeline.take_probes(&mut ready);
-    collector.add(&mut ready);
-    let mut stats = pipeline.stats();
-    let (report, counters) = collector.finish_hosts(&pipeline.client_macs());
-    stats.correlate.absorb(&counters);
-    stats.files = files;
-    report::write(cfg.format, &report, &stats, out, cfg.output)?;
-    match damage {
-        Some(e) => Err(e),
-        None => Ok(()),
+    if let Some(m) = cfg.max_probes {
+        ready.truncate(usize::try_from(m.saturating_sub(taken)).unwrap_or(usize::MAX));
     }
+    sink.add(&mut ready, None, &pipeline, out)?;
+    let mut stats = pipeline.stats();
+    for src in &sources {
+        for (k, n) in &src.problems {
+            *stats.decode.problems.entry(k).or_insert(0) += n;
+        }
+    }
+    stats.files = files;
+    for &l in &stats.decode.unknown_link_types {
+        let _ = writeln!(
+            notice,
+            "probewatch: {}",
+            error::Warning::UnknownLinkType {
+                link: capture::link_type_name(LinkType(l)),
+            }
+        );
+    }
+    match sink {
+        Sink::Collect(collector) => {
+            let (report, counters) = collector.finish_hosts(&pipeline.client_macs());
+            stats.correlate.absorb(&counters);
+            report::write(cfg.format, &report, &stats, out, cfg.output)?;
+        }
+        Sink::Stream {
+            reorder,
+            numbering,
+            mut writer,
+            ..
+        } => {
+            let (groups, mut clients, counters) = numbering.finish(0);
+            stats.correlate.absorb(&counters);
+            stats.reorder_forced = reorder.forced;
+            let macs = pipeline.client_macs();
+            for c in clients.iter_mut() {
+                c.mac = c.mac.or_else(|| macs.get(&c.client).copied());
+            }
+            let report = correlate::Report {
+                probes: Vec::new(),
+                clients,
+                groups,
+                routers: pipeline.routers(),
+            };
+            let end = report::End {
+                report: &report,
+                stats: &stats,
+                streamed: true,
+            };
+            writer.finish(&end, out)?;
+        }
+    }
+    if let Some(e) = damage {
+        return Err(e);
+    }
+    if interrupted {
+        return Err(Error::Interrupted);
+    }
+    let unknown = stats
+        .decode
+        .problems
+        .get("unknown_link_type")
+        .copied()
+        .unwrap_or(0);
+    if unknown > 0 && unknown == stats.decode.packets {
+        return Err(Error::NothingDecodable {
+            inputs: stats.files.join(", "),
+            links: stats
+                .decode
+                .unknown_link_types
+                .iter()
+                .map(|&l| capture::link_type_name(LinkType(l)))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    Ok(())
 }

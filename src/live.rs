@@ -30,6 +30,8 @@ pub struct LiveConfig {
     pub duration: Option<Duration>,
     /// The anchors chains are judged against.
     pub trust: std::sync::Arc<crate::correlate::trust::TrustStore>,
+    /// Key log files, followed as they grow.
+    pub keylogs: Vec<PathBuf>,
 }
 
 /// Opens the interface (the only step that needs privileges), drops privileges, then
@@ -53,6 +55,10 @@ pub fn run_live(
     if let Some(p) = &cfg.save {
         src.save_to(p)?;
     }
+    // The key log files are opened now, while probewatch may still read them (they are
+    // followed through the open handles after the privileges are dropped).
+    let mut pipeline = Pipeline::with_trust(cfg.bounds, cfg.trust.clone());
+    pipeline.keylog_from(&cfg.keylogs, cfg.bounds.keylog, true)?;
     let who = privs::drop_privileges(&cfg.user)?;
     let _ = writeln!(
         notice,
@@ -63,7 +69,6 @@ pub fn run_live(
     );
     let _ = notice.flush();
 
-    let mut pipeline = Pipeline::with_trust(cfg.bounds, cfg.trust.clone());
     let mut rep = Reporter {
         numbering: Numbering::new(cfg.bounds.correlate, cfg.bounds.correlate.groups),
         writer,

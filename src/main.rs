@@ -1,6 +1,7 @@
 //! The probewatch command line.
 #![forbid(unsafe_code)]
 
+use std::error::Error as _;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -54,6 +55,9 @@ EXAMPLES:
     sudo probewatch -i any 'port 443 or port 53 or port 80'
     sudo probewatch -i eth0 --format json -w seen.pcap --duration 10m
     probewatch -r a.pcap -r b.pcapng 'port 443 or port 53'
+    probewatch -r a.pcap b.pcap.gz port 443 -c 10 --format json
+    probewatch -r captures/ 'port 443'
+    probewatch -r big.pcap -w tls-only.pcap 'tcp port 443'
     probewatch -r - < capture.pcap
     probewatch -r capture.pcap --timeline
     probewatch -r capture.pcap --format json | jq 'select(.type==\"group\" and .san)'
@@ -65,14 +69,25 @@ EXIT STATUS:
        interface, no permission to capture) or bad usage
     3  an input is damaged or cut short; everything before the damage was reported
     4  the report could not be written
+    130  interrupted (Ctrl-C while reading a file or stdin); what was found was reported
 
 Every table and buffer is bounded; evictions are counted in the final stats line.";
+
+/// When verdicts are coloured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
 
 #[derive(Parser, Debug)]
 #[command(name = "probewatch", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 #[command(group(ArgGroup::new("source").required(true).args(["read", "interface", "list_interfaces"])))]
 struct Cli {
-    /// Read packets from FILE (pcap or pcapng; `-` for standard input). Repeat to read several files in order.
+    /// Read packets from FILE: pcap or pcapng, gzip/zstd/xz/lz4-compressed or not; `-` for
+    /// standard input; a directory reads every file in it; a quoted glob ('*.pcap') every
+    /// match. Several files (`-r a b`, repeated -r) are merged in time order.
     #[arg(short = 'r', value_name = "FILE")]
     read: Vec<String>,
 
@@ -89,19 +104,21 @@ struct Cli {
     #[arg(short = 'D', long = "list-interfaces")]
     list_interfaces: bool,
 
-    /// Live: also write every captured packet to FILE (pcap), like tcpdump -w.
-    #[arg(short = 'w', value_name = "FILE", requires = "interface")]
+    /// Also write the packets to FILE (pcap), like tcpdump -w: live, every captured packet;
+    /// with -r, the packets that pass the filter.
+    #[arg(short = 'w', value_name = "FILE")]
     write: Option<std::path::PathBuf>,
 
-    /// Live: stop after N probes.
-    #[arg(short = 'c', value_name = "N", requires = "interface")]
+    /// Stop after N probes (live, or reading files).
+    #[arg(short = 'c', value_name = "N")]
     count: Option<u64>,
 
     /// Live: stop after this long, e.g. 60s, 10m, 2h.
     #[arg(long, value_name = "TIME", requires = "interface", value_parser = humantime::parse_duration)]
     duration: Option<std::time::Duration>,
 
-    /// Live: the unprivileged user to switch to once the interface is open (when run as root).
+    /// The unprivileged user to switch to once the interface (or every input file) is open,
+    /// when run as root; otherwise every capability is dropped.
     #[arg(long, value_name = "NAME", default_value = "nobody")]
     user: String,
 
@@ -122,26 +139,47 @@ struct Cli {
     )]
     buffer_mib: i32,
 
-    /// Do not resolve addresses to names (probewatch never does; accepted for tcpdump habits).
-    #[arg(short = 'n')]
-    numeric: bool,
+    /// Do not resolve addresses to names (probewatch never does; accepted, also as -nn, for
+    /// tcpdump habits).
+    #[arg(short = 'n', action = clap::ArgAction::Count)]
+    numeric: u8,
+
+    /// tcpdump's quiet output (names only): not available yet; refused with a sentence.
+    #[arg(short = 'q', hide = true)]
+    quiet: bool,
+
+    /// tcpdump's verbose output: not available yet; refused with a sentence.
+    #[arg(short = 'v', action = clap::ArgAction::Count, hide = true)]
+    verbose: u8,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 
-    /// Table width in columns (default: the terminal's, or 100).
+    /// Table width in columns; 0 for no limit (default: $COLUMNS, else the terminal's, else 100).
     #[arg(long, value_name = "COLUMNS")]
     width: Option<u16>,
+
+    /// Verdicts in colour: auto (when stdout is a terminal and NO_COLOR is not set), always, never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    color: ColorWhen,
+
+    /// Times in the system's time zone (TZ, /etc/localtime) instead of UTC.
+    #[arg(long)]
+    local_time: bool,
 
     /// Add a JA4 column (FoxIO's TLS client fingerprint) to the table; JSON always has `tls.ja4`.
     #[arg(long)]
     ja4: bool,
 
+    /// With --format mermaid: each diagram inside a Markdown ```mermaid fence.
+    #[arg(long)]
+    mermaid_fences: bool,
+
     /// Draw each client's fan-out over time (one lane per name, a marker per DNS, TCP, TLS,
     /// HTTP and QUIC probe, then the walk from name to name) instead of the tables: the
-    /// same as --format timeline.
-    #[arg(long, conflicts_with = "interface")]
+    /// same as --format timeline. Live, it is drawn when the capture stops.
+    #[arg(long)]
     timeline: bool,
 
     /// Seconds within which probes of one client for the same registrable domain (or linked
@@ -194,23 +232,48 @@ struct Cli {
     #[arg(long = "ca-file", value_name = "PEM")]
     ca_file: Vec<std::path::PathBuf>,
 
-    /// Capture filter in tcpdump (BPF) syntax, e.g. `port 443 or port 53`.
-    #[arg(value_name = "EXPRESSION", trailing_var_arg = true)]
+    /// A key log (NSS format, as written with SSLKEYLOGFILE by curl, browsers and most TLS
+    /// libraries): TLS 1.3 and QUIC handshakes are decrypted to show the server's
+    /// certificate. Repeatable. A live capture follows the file as the client writes it.
+    #[arg(long = "keylog", value_name = "FILE")]
+    keylog: Vec<std::path::PathBuf>,
+
+    /// Client randoms kept from the key logs; the oldest are dropped beyond it.
+    #[arg(long, value_name = "N", default_value_t = probewatch::parse::keylog::MAX_KEYLOG_RANDOMS)]
+    max_keylog_entries: usize,
+
+    /// Capture filter in tcpdump (BPF) syntax, e.g. `port 443 or port 53`. Options may
+    /// follow it, as with tcpdump (`-r f port 53 -c 1`). With -r, the words before the
+    /// filter that name existing files are more inputs (`-r a.pcap b.pcap port 53`).
+    #[arg(value_name = "EXPRESSION")]
     filter: Vec<String>,
 }
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("probewatch: {}", usage_error(&e));
+            return ExitCode::from(2);
         }
     };
-    let _ = cli.numeric;
+    let _ = cli.numeric; // addresses are never resolved
+    if cli.quiet || cli.verbose > 0 {
+        let flag = if cli.quiet { "-q" } else { "-v" };
+        eprintln!(
+            "probewatch: {flag} (tcpdump's {} output) is not available yet; use --format json and pick the keys you need, e.g. `--format json | jq -r 'select(.type==\"probe\") | .name'`",
+            if cli.quiet { "quiet" } else { "verbose" }
+        );
+        return ExitCode::from(2);
+    }
     let mut bounds = Bounds::default();
     bounds.reassembly.max_flows = cli.max_flows.max(1);
+    bounds.keylog.max_randoms = cli.max_keylog_entries.max(1);
     bounds.reassembly.max_buffer = cli.max_buffer;
     bounds.reassembly.max_holes = cli.max_holes.max(1);
     bounds.reassembly.idle_secs = cli.idle_timeout.max(0.0);
@@ -234,17 +297,36 @@ fn main() -> ExitCode {
         return list_interfaces();
     }
     let stdout_tty = std::io::stdout().is_terminal();
+    let env = |k: &str| std::env::var(k).ok();
     let width = cli.width.unwrap_or_else(|| {
-        if stdout_tty {
-            terminal_width().unwrap_or(100)
-        } else {
-            100
-        }
+        env("COLUMNS")
+            .and_then(|c| c.trim().parse::<u16>().ok())
+            .filter(|c| *c > 0)
+            .or_else(|| stdout_tty.then(terminal_width).flatten())
+            .unwrap_or(100)
     });
-    let filter = if cli.filter.is_empty() {
+    let color = match cli.color {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => stdout_tty && env("NO_COLOR").map_or(true, |v| v.is_empty()),
+    };
+    // `-r a.pcap b.pcap port 53`: the leading words that name existing files or
+    // directories (and are not filter keywords) are more inputs.
+    let mut words = cli.filter.as_slice();
+    let mut more_inputs = Vec::new();
+    if !cli.read.is_empty() {
+        while let Some((w, rest)) = words.split_first() {
+            if is_filter_word(w) || !std::path::Path::new(w).exists() {
+                break;
+            }
+            more_inputs.push(w.clone());
+            words = rest;
+        }
+    }
+    let filter = if words.is_empty() {
         None
     } else {
-        Some(cli.filter.join(" "))
+        Some(words.join(" "))
     };
     let format = if cli.timeline {
         Format::Timeline
@@ -254,6 +336,10 @@ fn main() -> ExitCode {
     let output = probewatch::report::Options {
         width,
         ja4: cli.ja4,
+        color,
+        ascii: !probewatch::report::utf8_locale(&env),
+        local_time: cli.local_time,
+        mermaid_fences: cli.mermaid_fences,
     };
     let trust = match load_trust(&cli) {
         Ok(t) => Arc::new(t),
@@ -275,23 +361,139 @@ fn main() -> ExitCode {
             user: cli.user.clone(),
             max_probes: cli.count,
             duration: cli.duration,
+            keylogs: cli.keylog.clone(),
         };
         return live(&cfg);
     }
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
+        eprintln!("probewatch: cannot install the Ctrl-C handler ({e}); stop it with SIGKILL");
+    }
     let cfg = Config {
         trust,
-        inputs: cli.read.iter().map(|s| Input::from_arg(s)).collect(),
+        inputs: cli
+            .read
+            .iter()
+            .chain(more_inputs.iter())
+            .flat_map(|s| Input::expand(s))
+            .collect(),
         filter,
         format,
         bounds,
         output,
         progress: !cli.no_progress && std::io::stderr().is_terminal(),
+        keylogs: cli.keylog.clone(),
+        save: cli.write.clone(),
+        max_probes: cli.count,
+        stop: Some(stop),
     };
+    // Every input and the -w file are opened first; then privileges go, as for a live
+    // capture: no packet is parsed as root.
+    let opened = match probewatch::open_inputs(&cfg) {
+        Ok(o) => o,
+        Err(e) => return exit(Err(e)),
+    };
+    if let Err(e) = probewatch::privs::drop_privileges(&cli.user) {
+        return exit(Err(e));
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let result = probewatch::run(&cfg, &mut out);
+    let result = probewatch::run_opened(&cfg, opened, &mut out, &mut std::io::stderr());
     let _ = out.flush();
     exit(result)
+}
+
+/// A usage error in one plain sentence (instead of clap's block), with where to look.
+fn usage_error(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ErrorKind};
+    let ctx = |k: ContextKind| e.get(k).map(|v| v.to_string());
+    let arg = ctx(ContextKind::InvalidArg)
+        .map(|a| a.split_whitespace().next().unwrap_or("").to_string())
+        .unwrap_or_default();
+    let value = ctx(ContextKind::InvalidValue).unwrap_or_default();
+    let help = "see probewatch --help";
+    match e.kind() {
+        ErrorKind::InvalidValue => match ctx(ContextKind::ValidValue) {
+            _ if value.is_empty() => format!("{arg} needs a value; {help}"),
+            Some(valid) if !valid.is_empty() => {
+                format!("{arg} does not take {value:?}; use one of {valid}")
+            }
+            _ => format!("{arg} does not take {value:?}; {help}"),
+        },
+        ErrorKind::ValueValidation => {
+            let why = e.source().map(|s| format!(" ({s})")).unwrap_or_default();
+            format!("{arg} does not take {value:?}{why}; {help}")
+        }
+        ErrorKind::UnknownArgument => match ctx(ContextKind::SuggestedArg) {
+            Some(s) => format!("there is no option {arg}; did you mean {s}?"),
+            None => format!("there is no option {arg}; {help}"),
+        },
+        ErrorKind::MissingRequiredArgument => {
+            "nothing to read: give a capture file with -r FILE, an interface with -i INTERFACE, \
+             or -D to list the interfaces"
+                .to_string()
+        }
+        ErrorKind::ArgumentConflict => match ctx(ContextKind::PriorArg) {
+            Some(p) => format!(
+                "{arg} cannot be combined with {}; {help}",
+                p.split_whitespace().next().unwrap_or("")
+            ),
+            None => format!("{arg} cannot be used here; {help}"),
+        },
+        _ => {
+            // Any other kind: clap's first line, without its "error: " prefix.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("bad usage");
+            format!(
+                "{}; {help}",
+                first.trim_start_matches("error: ").trim_end_matches('.')
+            )
+        }
+    }
+}
+
+/// Words that begin or continue a BPF expression, never taken for file names.
+fn is_filter_word(w: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "host",
+        "net",
+        "port",
+        "portrange",
+        "src",
+        "dst",
+        "tcp",
+        "udp",
+        "icmp",
+        "icmp6",
+        "ip",
+        "ip6",
+        "arp",
+        "rarp",
+        "ether",
+        "vlan",
+        "mpls",
+        "pppoes",
+        "not",
+        "and",
+        "or",
+        "less",
+        "greater",
+        "proto",
+        "gateway",
+        "broadcast",
+        "multicast",
+        "inbound",
+        "outbound",
+        "sctp",
+        "len",
+        "!",
+        "(",
+        ")",
+        "&&",
+        "||",
+    ];
+    WORDS.contains(&w) || w.contains(['[', '(', ' '])
 }
 
 fn exit(result: Result<(), probewatch::Error>) -> ExitCode {

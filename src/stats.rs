@@ -18,6 +18,21 @@ pub struct Stats {
     pub reassembly: ReassemblyStats,
     pub parse: ParseStats,
     pub correlate: CorrelateStats,
+    /// Probes of a streamed capture-file report written before their reorder window
+    /// passed (too many waited).
+    pub reorder_forced: u64,
+    /// The key log's counters, when one was given (`--keylog`, a Decryption Secrets Block).
+    pub keylog: Option<KeyLogCounts>,
+}
+
+/// The key log's counters: its lines, and what its secrets opened.
+#[derive(Clone, Debug, Default)]
+pub struct KeyLogCounts {
+    pub log: crate::parse::keylog::KeyLogStats,
+    /// Client randoms held now.
+    pub randoms: usize,
+    /// Re-reads of a growing key log file that failed (a live capture).
+    pub read_errors: u64,
 }
 
 impl Stats {
@@ -65,6 +80,7 @@ impl Stats {
                 "group_links": c.group_links_evicted,
                 "chain_certs": c.chain_certs_not_kept,
                 "client_macs": c.client_macs_evicted,
+                "reorder_window": self.reorder_forced,
             },
             "probes_timed_out": c.probes_timed_out,
             "gaps": {
@@ -74,6 +90,7 @@ impl Stats {
             },
             "out_of_order_segments": r.out_of_order_segments,
             "retransmitted_bytes": r.retransmitted_bytes,
+            "conflicting_bytes": r.conflicting_bytes,
             "bytes_skipped_after_handshake": r.bytes_skipped_after_handshake,
             "ip_fragments_reassembled": d.fragments_reassembled,
             "decode_problems": d.problems,
@@ -81,7 +98,51 @@ impl Stats {
             "dns_unreadable": p.dns_unreadable,
             "dns_answers_without_query": c.dns_answers_unmatched,
             "not_tls_after_start": p.not_tls_after_start,
+            "parse": {
+                "tls_malformed": p.tls_malformed,
+                "http_unparsable": p.http_unparsable,
+                "http_lines_skipped": p.http_lines_skipped,
+                "http_responses_to_unparsable": p.http_responses_to_unparsable,
+                "http_requests_unpaired": p.http_requests_unpaired,
+                "starttls_refused": p.starttls_refused,
+                "starttls_long_lines": p.starttls_long_lines,
+                "socks_refused": p.socks_refused,
+                "socks_unreadable": p.socks_unreadable,
+                "dns_tcp_over_limit": p.dns_tcp_over_limit,
+                "detections_over_limit": p.detections_over_limit,
+            },
         });
+        if let (None, Some(o)) = (&self.keylog, v.as_object_mut()) {
+            o.insert("keylog".into(), Value::Null);
+        }
+        if let (Some(k), Some(o)) = (&self.keylog, v.as_object_mut()) {
+            let dec = |d: &crate::parse::tls13::DecryptStats| {
+                json!({
+                    "decrypted": d.decrypted,
+                    "auth_failures": d.auth_failures,
+                    "no_key": d.no_key,
+                    "certificates": d.certificates,
+                    "unsupported_suite": d.unsupported_suite,
+                    "over_limit": d.over_limit,
+                })
+            };
+            o.insert(
+                "keylog".into(),
+                json!({
+                    "lines": k.log.lines,
+                    "secrets": k.log.secrets,
+                    "client_randoms": k.randoms,
+                    "tls12_lines": k.log.tls12_lines,
+                    "unknown_labels": k.log.unknown_labels,
+                    "unreadable": k.log.unreadable,
+                    "evictions": k.log.evictions,
+                    "truncations": k.log.truncations,
+                    "read_errors": k.read_errors,
+                    "tls": dec(&p.tls_decrypt),
+                    "quic": dec(&p.quic.decrypt),
+                }),
+            );
+        }
         if let (Some(k), Some(o)) = (&self.kernel, v.as_object_mut()) {
             o.insert(
                 "capture".into(),

@@ -255,6 +255,7 @@ fn json_keys_are_stable() {
         keys,
         [
             "type",
+            "schema",
             "id",
             "ts",
             "client",
@@ -263,6 +264,7 @@ fn json_keys_are_stable() {
             "server",
             "port",
             "proto",
+            "community_id",
             "name",
             "name_source",
             "verdict",
@@ -270,6 +272,7 @@ fn json_keys_are_stable() {
             "reason_code",
             "cert",
             "trust",
+            "cert_source",
             "outcome",
             "outcome_code",
             "tls",
@@ -285,21 +288,26 @@ fn json_keys_are_stable() {
         keys,
         [
             "type",
+            "schema",
             "id",
             "client",
             "domain",
             "first_ts",
             "last_ts",
             "probes",
+            "probe_ids",
             "probes_not_listed",
             "pattern",
             "pattern_label",
             "explanation",
             "names",
+            "name_origins",
             "mismatches",
+            "mismatch_ids",
             "san",
             "wildcard",
             "notes",
+            "note_codes",
             "members"
         ]
     );
@@ -409,4 +417,98 @@ fn table_sections_keep_each_clients_probes_among_many_clients() {
     );
     assert!(other[0].contains("192.0.2.99:443"), "{}", other[0]);
     assert!(!other[0].contains("example"), "{}", other[0]);
+}
+
+/// Argument errors were clap's 5-line blocks; the rest of probewatch gives one sentence.
+#[test]
+fn argument_errors_are_one_plain_sentence_exit_2() {
+    for (args, want) in [
+        (
+            &["-r", "x.pcap", "--format", "bogus"][..],
+            "probewatch: --format does not take \"bogus\"; use one of table, json, ecs, mermaid, html, timeline\n",
+        ),
+        (
+            &["-r", "x.pcap", "--widht", "80"][..],
+            "probewatch: there is no option --widht; did you mean --width?\n",
+        ),
+        (
+            &[][..],
+            "probewatch: nothing to read: give a capture file with -r FILE, an interface with -i INTERFACE, or -D to list the interfaces\n",
+        ),
+        (
+            &["-r", "x.pcap", "--width"][..],
+            "probewatch: --width needs a value; see probewatch --help\n",
+        ),
+        (
+            &["-r", "x.pcap", "--color", "sometimes"][..],
+            "probewatch: --color does not take \"sometimes\"; use one of auto, always, never\n",
+        ),
+    ] {
+        let r = run(args);
+        assert_eq!(r.code, 2, "{args:?}");
+        assert_eq!(r.stderr, want, "{args:?}");
+        assert_eq!(r.stdout, "");
+    }
+    assert_eq!(run(&["--version"]).code, 0);
+}
+
+/// The README said `-s` defaults to 262144 where `--help` said 65535: docs/usage.md's flag
+/// table and `--help` list the same long flags, with the same plain defaults.
+#[test]
+fn docs_flag_table_agrees_with_help() {
+    let help = run(&["--help"]).stdout;
+    let docs = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/usage.md"),
+    )
+    .unwrap();
+    let table: Vec<&str> = docs
+        .lines()
+        .skip_while(|l| !l.starts_with("## All flags"))
+        .take_while(|l| !l.starts_with("## Exit"))
+        .filter(|l| l.starts_with("| `"))
+        .collect();
+    let longs = |s: &str| -> Vec<String> {
+        let mut v: Vec<String> = s
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| w.starts_with("--") && w.len() > 2)
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let in_docs: Vec<String> = longs(
+        &table
+            .iter()
+            .map(|r| r.split('|').nth(1).unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    let mut in_help = longs(&help);
+    in_help.retain(|f| f != "--help" && f != "--version");
+    assert_eq!(in_docs, in_help, "docs/usage.md's flag table vs --help");
+    for row in &table {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let (flag, default) = (cells[1], cells[2]);
+        if default.is_empty() || default.contains(' ') || default.contains('`') {
+            continue;
+        }
+        let Some(name) = longs(flag).into_iter().next() else {
+            continue;
+        };
+        let start = help.find("Options:").unwrap();
+        let pos = start
+            + help[start..]
+                .find(&format!("{name} "))
+                .or_else(|| help[start..].find(&format!("{name}\n")))
+                .unwrap();
+        let next = help[pos + 2..]
+            .find("\n  -")
+            .map_or(help.len(), |i| pos + 2 + i);
+        assert!(
+            help[pos..next].contains(&format!("[default: {default}]")),
+            "{name}: docs say the default is {default}; --help says:\n{}",
+            &help[pos..next]
+        );
+    }
 }

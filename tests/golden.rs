@@ -1,10 +1,17 @@
-//! Golden outputs: for every bundled sample, the table at `--width 200` and `--width 100`,
-//! the JSON Lines and `--timeline`, compared byte for byte with `tests/golden/`.
+//! Golden outputs: for every bundled sample, the table at `--width 200`, `--width 100` and
+//! `--width 80`, the JSON Lines and `--timeline`, compared byte for byte with
+//! `tests/golden/`; and at each width, no line wider than the width and no name, address
+//! or fingerprint broken anywhere but at a `.`/`/`/`_` boundary.
 //!
 //! A difference fails the test and prints a line diff. To accept a change on purpose:
 //! `PROBEWATCH_BLESS=1 cargo test --test golden`, then review `git diff tests/golden/`:
 //! every changed line is a change in what users see.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,9 +20,46 @@ use std::process::Command;
 const VIEWS: &[(&str, &[&str])] = &[
     ("table-200.txt", &["--width", "200"]),
     ("table-100.txt", &["--width", "100"]),
+    ("table-80.txt", &["--width", "80"]),
     ("json.jsonl", &["--format", "json"]),
     ("timeline.txt", &["--timeline", "--width", "100"]),
+    ("ecs.jsonl", &["--format", "ecs"]),
+    ("mermaid.txt", &["--format", "mermaid"]),
+    ("report.html", &["--format", "html"]),
 ];
+
+/// The views kept, in addition, for a sample with its key log beside it (`X.pcap` and
+/// `X.keys`, from samples/make-keylog-samples.sh): the same arguments plus `--keylog`.
+const KEYLOG_VIEWS: &[(&str, &[&str])] = &[
+    ("keylog.table-100.txt", &["--width", "100"]),
+    ("keylog.json.jsonl", &["--format", "json"]),
+];
+
+/// The key log beside a sample, if it has one.
+fn keylog_of(sample: &str) -> Option<String> {
+    let stem = sample.rsplit_once('.').map_or(sample, |(s, _)| s);
+    let k = format!("{stem}.keys");
+    root()
+        .join("samples")
+        .join(&k)
+        .exists()
+        .then(|| format!("samples/{k}"))
+}
+
+/// The views of one sample: suffix and arguments.
+fn views(sample: &str) -> Vec<(String, Vec<String>)> {
+    let own = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut v: Vec<(String, Vec<String>)> =
+        VIEWS.iter().map(|(s, a)| (s.to_string(), own(a))).collect();
+    if let Some(k) = keylog_of(sample) {
+        for (s, a) in KEYLOG_VIEWS {
+            let mut a = own(a);
+            a.extend(["--keylog".to_string(), k.clone()]);
+            v.push((s.to_string(), a));
+        }
+    }
+    v
+}
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -33,7 +77,7 @@ fn samples() -> Vec<String> {
     v
 }
 
-fn render(sample: &str, args: &[&str]) -> String {
+fn render<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(sample: &str, args: &[S]) -> String {
     // Relative path from the repository root: the stats name the file as given.
     let out = Command::new(env!("CARGO_BIN_EXE_probewatch"))
         .current_dir(root())
@@ -91,9 +135,9 @@ fn every_sample_matches_its_golden_outputs() {
     assert!(samples.len() >= 10, "samples/ holds the bundled captures");
     let mut failures = Vec::new();
     for sample in &samples {
-        for (suffix, args) in VIEWS {
-            let got = render(sample, args);
-            let path = golden_path(sample, suffix);
+        for (suffix, args) in views(sample) {
+            let got = render(sample, &args);
+            let path = golden_path(sample, &suffix);
             if bless {
                 std::fs::create_dir_all(path.parent().unwrap()).unwrap();
                 std::fs::write(&path, &got).unwrap();
@@ -129,11 +173,105 @@ fn every_golden_file_has_its_sample() {
     let samples = samples();
     for e in std::fs::read_dir(root().join("tests/golden")).unwrap() {
         let name = e.unwrap().file_name().to_string_lossy().into_owned();
-        let known = VIEWS.iter().any(|(suffix, _)| {
+        let known = VIEWS.iter().chain(KEYLOG_VIEWS).any(|(suffix, _)| {
             name.strip_suffix(suffix)
                 .and_then(|s| s.strip_suffix('.'))
                 .is_some_and(|s| samples.iter().any(|x| x == s))
         });
         assert!(known, "tests/golden/{name} belongs to no sample and view");
+    }
+}
+
+/// Where a token may be broken: after a `.` followed by a letter, after `_`, before `/`
+/// (not inside `//`).
+fn may_break(t: &[char], i: usize) -> bool {
+    match (i.checked_sub(1).and_then(|j| t.get(j)), t.get(i)) {
+        (Some('.'), Some(n)) => n.is_alphabetic(),
+        (Some('_'), Some(_)) => true,
+        (Some(p), Some('/')) => *p != '/' && *p != ':',
+        _ => false,
+    }
+}
+
+/// The names, addresses and fingerprints of a sample, from its JSON.
+fn tokens(sample: &str) -> Vec<String> {
+    let mut t = Vec::new();
+    for line in render(sample, &["--format", "json"]).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if v["type"] != "probe" {
+            continue;
+        }
+        let mut push = |x: &serde_json::Value| {
+            if let Some(s) = x.as_str() {
+                t.push(s.to_string());
+            }
+        };
+        push(&v["name"]);
+        push(&v["client"]);
+        push(&v["server"]);
+        push(&v["cert"]["subject_cn"]);
+        push(&v["tls"]["ja4"]);
+        for k in ["san_dns", "san_ip"] {
+            for x in v["cert"][k].as_array().into_iter().flatten() {
+                push(x);
+            }
+        }
+        for a in v["dns"]["answers"].as_array().into_iter().flatten() {
+            push(&a["data"]);
+        }
+        if let (Some(s), Some(p)) = (v["server"].as_str(), v["port"].as_u64()) {
+            t.push(if s.contains(':') {
+                format!("[{s}]:{p}")
+            } else {
+                format!("{s}:{p}")
+            });
+        }
+    }
+    t.sort();
+    t.dedup();
+    t.retain(|x| x.chars().count() > 2);
+    t
+}
+
+#[test]
+fn tables_fit_their_width_and_break_no_token() {
+    for sample in samples() {
+        let tokens = tokens(&sample);
+        for width in [80usize, 100, 200] {
+            let out = render(&sample, &["--width", &width.to_string(), "--ja4"]);
+            for line in out.lines() {
+                assert!(
+                    line.chars().count() <= width,
+                    "{sample} at {width}: line wider than the width: {line}"
+                );
+                for word in line.split_whitespace() {
+                    let w = word
+                        .trim_matches(|c| ",;()".contains(c))
+                        .trim_end_matches(':');
+                    if w.chars().count() < 2
+                        || !w.contains(|c| ".:/_".contains(c))
+                        || tokens.iter().any(|t| t == w)
+                    {
+                        continue;
+                    }
+                    for t in &tokens {
+                        let chars: Vec<char> = t.chars().collect();
+                        let n = w.chars().count();
+                        if t.starts_with(w) && n < chars.len() {
+                            assert!(
+                                may_break(&chars, n),
+                                "{sample} at {width}: {t} broken after {w:?}: {line}"
+                            );
+                        }
+                        if t.ends_with(w) && n < chars.len() {
+                            assert!(
+                                may_break(&chars, chars.len() - n),
+                                "{sample} at {width}: {t} broken before {w:?}: {line}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -35,7 +35,7 @@ fn probe(v: &[Value], id: u64) -> &Value {
 
 /// (name, origin, first probe, origin probe) of a group's names.
 fn names(g: &Value) -> Vec<(String, String, u64, Value)> {
-    g["names"]
+    g["name_origins"]
         .as_array()
         .unwrap()
         .iter()
@@ -91,6 +91,39 @@ const APEX: &str = "the bare domain: a wildcard never covers the apex";
 /// alert and leaves without data.
 const INFERRED_REJECT: &str = "client likely rejected the certificate (inferred: handshake completed, then it sent an encrypted alert without data; the name does not match, and clients such as curl check it only after the handshake)";
 
+/// curl's walk-away after a certificate it does not accept: its alert after the completed
+/// handshake (the sentence does not depend on whether its FIN or the server's came first,
+/// which varies from run to run of the sample scripts).
+fn is_inferred_reject(outcome: &str) -> bool {
+    outcome == INFERRED_REJECT
+}
+
+/// A line with every time (`0.326 s`) written as `T s`: the times of a capture made
+/// again differ, the story does not.
+fn untimed(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find(" s") {
+        let (head, tail) = rest.split_at(i);
+        let digits = head
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_ascii_digit() || *c == '.'))
+            .map_or(0, |(k, c)| k + c.len_utf8());
+        let num = &head[digits..];
+        if num.contains('.') && num.len() > 2 {
+            out.push_str(&head[..digits]);
+            out.push('T');
+        } else {
+            out.push_str(head);
+        }
+        out.push_str(" s");
+        rest = &tail[2..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The mail-client story of mail-fanout.pcap, group by group: every name in order, how
 /// the client got it, the certificate, what went wrong, and the certificate that fixes it.
 #[test]
@@ -102,9 +135,9 @@ fn mail_fanout_story_in_groups() {
     // The mailbox host itself: its own intent, no mismatch, no SAN to add; only its
     // chain (the samples' private root) and its 3650-day validity need fixing.
     assert_eq!(g[0]["domain"], "mailhost.example");
-    assert_eq!(g[0]["probes"], ids(1, 3));
+    assert_eq!(g[0]["probe_ids"], ids(1, 3));
     assert_eq!(g[0]["pattern"], Value::Null);
-    assert_eq!(g[0]["mismatches"], json!([]));
+    assert_eq!(g[0]["mismatch_ids"], json!([]));
     assert_eq!(g[0]["san"], json!([]));
     assert_eq!(g[0]["wildcard"], Value::Null);
     assert_eq!(g[0]["notes"], json!(sample_root_notes("192.0.2.10")));
@@ -112,7 +145,7 @@ fn mail_fanout_story_in_groups() {
     // Autodiscover for example.com.
     let ad = g[1];
     assert_eq!(ad["domain"], "example.com");
-    assert_eq!(ad["probes"], ids(4, 15));
+    assert_eq!(ad["probe_ids"], ids(4, 15));
     assert_eq!(ad["pattern"], "autodiscover");
     assert_eq!(ad["pattern_label"], "Outlook/Exchange Autodiscover");
     assert_eq!(
@@ -128,7 +161,7 @@ fn mail_fanout_story_in_groups() {
             ("www.example.com".into(), "own".into(), 10, Value::Null),
         ]
     );
-    assert_eq!(ad["mismatches"], json!([6, 9, 15]));
+    assert_eq!(ad["mismatch_ids"], json!([6, 9, 15]));
     // Each connection's address came from the DNS answer just before it.
     for (conn, dns) in [(6, 4), (9, 7), (12, 10), (15, 13)] {
         assert_eq!(member(ad, conn)["address_from"], json!(dns), "probe {conn}");
@@ -168,7 +201,7 @@ fn mail_fanout_story_in_groups() {
     );
     assert_eq!(
         ad["wildcard"],
-        json!({"name": "*.example.com", "cannot_cover": [{"name": "example.com", "why": APEX}]})
+        json!({"name": "*.example.com", "cannot_cover": [{"name": "example.com", "why": APEX, "why_code": "apex"}]})
     );
     assert_eq!(
         ad["notes"],
@@ -217,7 +250,7 @@ fn mail_fanout_table_tells_groups_and_fix() {
         "    A wildcard *.example.com cannot cover: example.com (the bare domain: a wildcard never covers the apex).",
     ] {
         assert!(
-            out.lines().any(|l| l == line),
+            out.lines().any(|l| untimed(l) == untimed(line)),
             "missing line {line:?} in:\n{out}"
         );
     }
@@ -232,7 +265,7 @@ fn autodiscover_redirect_cname_and_srv() {
     assert_eq!(g.len(), 1);
     let ad = g[0];
     assert_eq!(ad["domain"], "example.com");
-    assert_eq!(ad["probes"], ids(1, 16));
+    assert_eq!(ad["probe_ids"], ids(1, 16));
     assert_eq!(ad["pattern"], "autodiscover");
     assert_eq!(
         names(ad),
@@ -258,11 +291,11 @@ fn autodiscover_redirect_cname_and_srv() {
             ),
         ]
     );
-    assert_eq!(ad["mismatches"], json!([3, 6]));
+    assert_eq!(ad["mismatch_ids"], json!([3, 6]));
 
     // Inferred outcomes: the client walked away after each certificate it did not accept.
-    assert_eq!(s(probe(&v, 3), "outcome"), INFERRED_REJECT);
-    assert_eq!(s(probe(&v, 6), "outcome"), INFERRED_REJECT);
+    assert!(is_inferred_reject(s(probe(&v, 3), "outcome")));
+    assert!(is_inferred_reject(s(probe(&v, 6), "outcome")));
     assert_eq!(
         s(probe(&v, 6), "reason"),
         "SNI autodiscover.example.com not covered by the certificate's names (ex7.mailhost.example)"
@@ -319,7 +352,7 @@ fn autodiscover_redirect_cname_and_srv() {
     );
     assert_eq!(
         ad["wildcard"],
-        json!({"name": "*.example.com", "cannot_cover": [{"name": "example.com", "why": APEX}]})
+        json!({"name": "*.example.com", "cannot_cover": [{"name": "example.com", "why": APEX, "why_code": "apex"}]})
     );
     assert_eq!(
         ad["notes"],
@@ -344,7 +377,7 @@ fn autoconfig_with_a_refused_port() {
     assert_eq!(g.len(), 1);
     let ac = g[0];
     assert_eq!(ac["domain"], "example.com");
-    assert_eq!(ac["probes"], ids(1, 12));
+    assert_eq!(ac["probe_ids"], ids(1, 12));
     assert_eq!(ac["pattern"], "autoconfig");
     assert_eq!(ac["pattern_label"], "mail client autoconfig");
     assert_eq!(
@@ -364,7 +397,7 @@ fn autoconfig_with_a_refused_port() {
         s(probe(&v, 3), "outcome"),
         "connection refused (server sent RST to the SYN)"
     );
-    assert_eq!(s(probe(&v, 9), "outcome"), INFERRED_REJECT);
+    assert!(is_inferred_reject(s(probe(&v, 9), "outcome")));
     assert_eq!(probe(&v, 6)["http"]["status"], json!(404));
     assert_eq!(probe(&v, 12)["http"]["status"], json!(200));
     let steps: Vec<Value> = [3, 6, 9, 12]
@@ -387,11 +420,11 @@ fn autoconfig_with_a_refused_port() {
     assert_eq!(moved(member(ac, 6)), mv("example.com", "tls", 443, false));
     assert_eq!(moved(member(ac, 9)), mv("example.com", "http", 80, false));
     assert_eq!(member(ac, 12)["moved_on"], Value::Null);
-    assert_eq!(ac["mismatches"], json!([9]));
+    assert_eq!(ac["mismatch_ids"], json!([9]));
     assert_eq!(ac["san"], json!(["autoconfig.example.com", "example.com"]));
     assert_eq!(
         ac["wildcard"],
-        json!({"name": "*.example.com", "cannot_cover": [{"name": "example.com", "why": APEX}]})
+        json!({"name": "*.example.com", "cannot_cover": [{"name": "example.com", "why": APEX, "why_code": "apex"}]})
     );
     assert_eq!(ac["notes"], json!(sample_root_notes("192.0.2.30")));
 }
@@ -402,14 +435,14 @@ fn www_and_apex_pair() {
     let g = groups(&v);
     assert_eq!(g.len(), 1);
     assert_eq!(g[0]["pattern"], "www_apex");
-    assert_eq!(g[0]["probes"], ids(1, 6));
+    assert_eq!(g[0]["probe_ids"], ids(1, 6));
     assert_eq!(member(g[0], 3)["step"], "the bare domain (apex)");
     assert_eq!(member(g[0], 6)["step"], "the www. name");
-    assert_eq!(g[0]["mismatches"], json!([3]));
+    assert_eq!(g[0]["mismatch_ids"], json!([3]));
     assert_eq!(g[0]["san"], json!(["example.net", "www.example.net"]));
     assert_eq!(
         g[0]["wildcard"]["cannot_cover"],
-        json!([{"name": "example.net", "why": APEX}])
+        json!([{"name": "example.net", "why": APEX, "why_code": "apex"}])
     );
 }
 
@@ -429,7 +462,7 @@ fn group_window_splits_slow_fan_outs() {
     let v = lines(&r.stdout);
     let domains: Vec<(String, Value)> = groups(&v)
         .iter()
-        .map(|g| (s(g, "domain").to_string(), g["probes"].clone()))
+        .map(|g| (s(g, "domain").to_string(), g["probe_ids"].clone()))
         .collect();
     assert_eq!(
         domains,
@@ -448,22 +481,46 @@ fn timeline_draws_the_walk() {
     let f = sample("autodiscover-redirect.pcap");
     let r = run(&["-r", f.to_str().unwrap(), "--timeline", "--width", "100"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let lanes: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with("  G")).collect();
-    assert_eq!(
-        lanes,
-        vec![
-            "  G1 example.com                     DdX",
-            "  G1 autodiscover.example.com                      CCX            CCR",
-            "  G1 ex7.mailhost.example                                         DdT                          DdT",
-            "  G1 _autodiscover._tcp.example.com                                             S",
-        ]
-    );
-    assert!(r
+    // Each lane: its group, its name and its markers. Markers are to scale, so a DNS
+    // answer and the connection a few milliseconds after it share a column, which shows
+    // the more telling marker: each lane holds its verdicts and redirect, in time order
+    // (where a marker falls depends on the capture's timing; the goldens hold the exact
+    // drawing).
+    let lanes: Vec<(String, String)> = r
         .stdout
-        .starts_with("Client 198.51.100.10: fan-out over 1.326 s, one lane per name (time →)\n"));
-    assert!(r.stdout.contains(
-        "    +  0.656 s  R #9   HTTP GET autodiscover.example.com → 192.0.2.10:80 [group 1] — 302 →\n"
-    ));
+        .lines()
+        .filter(|l| l.starts_with("  G"))
+        .map(|l| {
+            let mut words = l.split_whitespace();
+            let label = format!(
+                "{} {}",
+                words.next().unwrap_or(""),
+                words.next().unwrap_or("")
+            );
+            (label, words.collect::<String>())
+        })
+        .collect();
+    let want = [
+        ("G1 example.com", "X"),
+        ("G1 autodiscover.example.com", "XR"),
+        ("G1 ex7.mailhost.example", "TT"),
+        ("G1 _autodiscover._tcp.example.com", "S"),
+    ];
+    assert_eq!(lanes.len(), want.len(), "{lanes:?}");
+    for ((label, markers), (want_label, want_markers)) in lanes.iter().zip(want) {
+        assert_eq!(label, want_label);
+        let shown: String = markers.chars().filter(|c| "XTRS".contains(*c)).collect();
+        assert_eq!(shown, want_markers, "{label}: {markers}");
+    }
+    let first = r.stdout.lines().next().unwrap_or("");
+    assert_eq!(
+        untimed(first),
+        "Client 198.51.100.10: fan-out over T s, one lane per name (time →)"
+    );
+    assert!(r.stdout.lines().any(|l| {
+        untimed(l)
+        == "    +  T s  R #9   HTTP GET autodiscover.example.com → 192.0.2.10:80 [group 1] — 302 →"
+    }));
     let r = run(&["-r", f.to_str().unwrap(), "--timeline", "--format", "json"]);
     assert_eq!(r.code, 2);
 }
@@ -559,5 +616,54 @@ fn caldav_carddav_discovery_is_a_pattern_with_steps() {
         apex["step"],
         "https://dav.example/.well-known/caldav or carddav (inferred from the name: the path is encrypted)"
     );
-    assert_eq!(d["mismatches"], json!([apex["probe"]]));
+    assert_eq!(d["mismatch_ids"], json!([apex["probe"]]));
+}
+
+/// Lanes misaligned once group ids reached two digits (`G9 name` vs `G10 name`): the
+/// names must start in one column. Three real captures read together with a tiny group
+/// window give group ids past 10.
+#[test]
+fn timeline_lanes_line_up_when_group_ids_reach_two_digits() {
+    let files = [
+        "mail-fanout.pcap",
+        "autoconfig.pcap",
+        "autodiscover-redirect.pcap",
+    ];
+    let mut args: Vec<String> = Vec::new();
+    for f in files {
+        args.push("-r".into());
+        args.push(sample(f).to_str().unwrap().to_string());
+    }
+    for a in ["--group-window", "0.001", "--timeline", "--width", "100"] {
+        args.push(a.into());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = run(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lanes: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with("  G")).collect();
+    let tags: Vec<&str> = lanes
+        .iter()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(
+        tags.iter().any(|t| t.len() >= 3),
+        "a group id of two digits: {tags:?}"
+    );
+    assert!(
+        tags.iter().any(|t| t.len() == 2),
+        "a group id of one digit: {tags:?}"
+    );
+    let starts: Vec<usize> = lanes
+        .iter()
+        .map(|l| {
+            let tag = l.split_whitespace().next().unwrap_or("");
+            let after = &l[2 + tag.len()..];
+            2 + tag.len() + (after.len() - after.trim_start().len())
+        })
+        .collect();
+    assert!(
+        starts.windows(2).all(|w| w[0] == w[1]),
+        "names start in one column: {starts:?}\n{}",
+        lanes.join("\n")
+    );
 }

@@ -269,6 +269,30 @@ fn live_table_streams_rows_and_summary() {
 }
 
 #[test]
+fn live_table_at_80_columns_keeps_the_certificate_and_fits() {
+    if !root_or_skip("live_table_at_80_columns_keeps_the_certificate_and_fits") {
+        return;
+    }
+    let net = Net::up("pwliv8");
+    let (child, _) = start_probewatch(&net, &["--width", "80"]);
+    net.clients();
+    let (code, out) = stop_with(child, Some(Signal::SIGTERM));
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("proto "), "{out}");
+    assert!(lines[0].contains("certificate"), "{out}");
+    assert!(out.contains("\nclient 192.0.2.100\n"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains("www.example.") && l.contains("mismatch")),
+        "the certificate's name beside the verdict: {out}"
+    );
+    for l in out.lines() {
+        assert!(l.chars().count() <= 80, "wider than 80: {l}");
+    }
+}
+
+#[test]
 fn live_stops_by_itself_on_a_quiet_interface() {
     if !root_or_skip("live_stops_by_itself_on_a_quiet_interface") {
         return;

@@ -19,7 +19,7 @@ fn reassemble(d: &[u8]) -> Result<usize, String> {
     fuzzing::reassemble(d).map(|n| n as usize)
 }
 
-const TARGETS: [(&str, Target); 8] = [
+const TARGETS: [(&str, Target); 12] = [
     ("decode", decode),
     ("reassemble", reassemble),
     ("tls", fuzzing::tls),
@@ -28,6 +28,10 @@ const TARGETS: [(&str, Target); 8] = [
     ("http", fuzzing::http),
     ("quic", fuzzing::quic),
     ("pipeline", fuzzing::pipeline),
+    ("keylog", fuzzing::keylog),
+    ("tls13", fuzzing::tls13),
+    ("quic_hs", fuzzing::quic_hs),
+    ("capture", fuzzing::capture_file),
 ];
 
 /// Runs every file of one target's directory; returns how many ran.
@@ -130,4 +134,24 @@ fn hostile_inputs_are_refused_not_followed() {
     )
     .unwrap();
     assert_eq!(fuzzing::reassemble(&wrap), Ok(360));
+}
+
+/// The seeds of the key log fuzz targets reach past authentication: a sealed flight,
+/// whole and in three records, gives its four messages; the sample key logs index.
+#[test]
+fn key_log_fuzz_seeds_reach_the_decrypted_messages() {
+    let seed = |t: &str, n: &str| {
+        std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fuzz/seeds")
+                .join(t)
+                .join(n),
+        )
+        .unwrap()
+    };
+    assert_eq!(fuzzing::tls13(&seed("tls13", "one-record")), Ok(4));
+    assert_eq!(fuzzing::tls13(&seed("tls13", "split")), Ok(4));
+    assert_eq!(fuzzing::tls13(&seed("tls13", "alert-raw")), Ok(0));
+    assert_eq!(fuzzing::keylog(&seed("keylog", "tls13")), Ok(5));
+    assert_eq!(fuzzing::quic_hs(&seed("quic_hs", "frames")), Ok(1));
 }

@@ -42,6 +42,35 @@ fn dns_queries(v: &[Value]) -> Vec<(String, String)> {
     q
 }
 
+/// (packets, bytes on the wire) of a classic pcap file, read here without probewatch:
+/// what its Stats line must count in a capture made again, whose totals differ from the
+/// committed one's.
+fn pcap_totals(file: &std::path::Path) -> (usize, u64) {
+    let b = std::fs::read(file).unwrap();
+    let le = match b[..4] {
+        [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => true,
+        [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => false,
+        _ => panic!("{} is not a classic pcap file", file.display()),
+    };
+    let u32_at = |i: usize| {
+        let w: [u8; 4] = b[i..i + 4].try_into().unwrap();
+        if le {
+            u32::from_le_bytes(w)
+        } else {
+            u32::from_be_bytes(w)
+        }
+    };
+    let (mut off, mut packets, mut bytes) = (24, 0, 0u64);
+    while off < b.len() {
+        let (incl, orig) = (u32_at(off + 8) as usize, u32_at(off + 12));
+        off += 16 + incl;
+        packets += 1;
+        bytes += u64::from(orig);
+    }
+    assert_eq!(off, b.len(), "{}: truncated record", file.display());
+    (packets, bytes)
+}
+
 #[test]
 fn mail_fanout_tells_the_whole_story() {
     let v = json_of(&sample("mail-fanout.pcap"));
@@ -166,7 +195,7 @@ fn mail_fanout_tells_the_whole_story() {
     assert_eq!(
         *clients[0],
         // make-samples.sh gives the IPv4 client's link MAC 02:00:00:00:04:10.
-        json!({"type": "client", "client": "198.51.100.10",
+        json!({"type": "client", "schema": 2, "client": "198.51.100.10",
                "addresses": ["198.51.100.10"], "mac": "02:00:00:00:04:10",
                "names": ["ex7.mailhost.example", "autodiscover.example.com", "example.com", "www.example.com"],
                "names_dropped": 0, "probes": 15, "mismatches": 3})
@@ -191,8 +220,13 @@ fn mail_fanout_table_summarises_names_and_mismatches() {
     ]);
     assert_eq!(r.code, 0);
     assert!(
+        r.stdout.starts_with("Summary: 2 problems across 1 client"),
+        "{}",
         r.stdout
-            .starts_with("Client 198.51.100.10: 15 probes, 3 mismatches\n"),
+    );
+    assert!(
+        r.stdout
+            .contains("\nClient 198.51.100.10: 15 probes, 3 mismatches\n"),
         "{}",
         r.stdout
     );
@@ -204,7 +238,16 @@ fn mail_fanout_table_summarises_names_and_mismatches() {
     ));
     assert!(r.stdout.contains("CN=EXCH01"));
     assert!(r.stdout.contains("and is self-signed) (2 times)"));
-    assert!(r.stdout.contains("\nStats: 85 packets"));
+    // Every packet of the file, however many the run of the script that made it caught
+    // (the two ends' FIN/ACK order differs between runs of make-samples.sh).
+    let (packets, bytes) = pcap_totals(&sample("mail-fanout.pcap"));
+    assert!(
+        r.stdout.contains(&format!(
+            "\nStats: {packets} packets ({bytes} bytes), 5 TCP flows (0 joined mid-stream, 0 ended idle), 20 DNS messages; 0 evictions; 0 gaps;"
+        )),
+        "{}",
+        r.stdout
+    );
     for width in [80usize, 100, 120] {
         let r = run(&[
             "-r",
@@ -240,6 +283,128 @@ fn starttls_smtp_handshake_after_plaintext() {
         "SNI mail.example.com not covered by the certificate's names (smtp.mailhost.example)"
     );
     assert_eq!(p["cert"]["san_dns"], json!(["smtp.mailhost.example"]));
+}
+
+// ---------------------------------------------------------------------------------
+// STARTTLS with real servers (samples/make-starttls-samples.sh: dovecot, prosody,
+// curl and openssl s_client; test CA "Probewatch STARTTLS Test CA").
+// ---------------------------------------------------------------------------------
+
+const STARTTLS_CA: &str = "CN=Probewatch STARTTLS Test CA,O=Probewatch Samples";
+
+/// What every STARTTLS probe of these samples shares: the client, TLS 1.2 (so the
+/// certificate is visible), one certificate issued by the test CA, a completed handshake.
+fn assert_starttls_probe(p: &Value, dialect: &str, server: &str, port: u64, cert: &str) {
+    assert_eq!(p["client"], json!("198.51.100.10"), "{p}");
+    assert_eq!(
+        (s(p, "server"), p["port"].as_u64()),
+        (server, Some(port)),
+        "{p}"
+    );
+    assert_eq!(p["tls"]["starttls"], json!(dialect), "{p}");
+    assert_eq!(s(p, "name_source"), "sni");
+    assert_eq!(p["tls"]["version"], json!("TLS 1.2"));
+    assert_eq!(p["tls"]["offered_versions"], json!(["TLS 1.2"]));
+    assert_eq!(p["tls"]["chain_len"], json!(1));
+    assert_eq!(p["tls"]["alerts"], json!([]));
+    assert_eq!(p["tls"]["app_data"], json!(true));
+    assert_eq!(p["cert"]["subject_cn"], json!(cert));
+    assert_eq!(p["cert"]["san_dns"], json!([cert]));
+    assert_eq!(p["cert"]["issuer"], json!(STARTTLS_CA));
+    assert_eq!(p["cert"]["self_signed"], json!(false));
+    assert_eq!(s(p, "outcome"), "handshake completed, data exchanged");
+    assert_eq!(s(&p["tls"], "ja4").len(), 36);
+}
+
+#[test]
+fn starttls_imap_dovecot_mismatch_then_match() {
+    let v = json_of(&sample("starttls-imap.pcap"));
+    let tls = probes(&v, "tls");
+    assert_eq!(tls.len(), 2);
+    // openssl s_client -starttls imap -servername imap.example.test: the certificate
+    // covers mail.example.test only.
+    assert_starttls_probe(tls[0], "imap", "192.0.2.143", 143, "mail.example.test");
+    assert_eq!(s(tls[0], "name"), "imap.example.test");
+    assert_eq!(s(tls[0], "verdict"), "mismatch");
+    assert_eq!(
+        s(tls[0], "reason"),
+        "SNI imap.example.test not covered by the certificate's names (mail.example.test)"
+    );
+    // curl imap:// --ssl-reqd (CAPABILITY, STARTTLS, LOGIN, LIST): verified, a match.
+    assert_starttls_probe(tls[1], "imap", "192.0.2.143", 143, "mail.example.test");
+    assert_eq!(s(tls[1], "name"), "mail.example.test");
+    assert_eq!(s(tls[1], "verdict"), "match");
+    assert_eq!(
+        s(tls[1], "reason"),
+        "SNI mail.example.test matches SAN mail.example.test"
+    );
+    // s_client looks up A only; curl A and AAAA (NODATA).
+    assert_eq!(
+        dns_queries(&v),
+        vec![
+            ("imap.example.test".into(), "A".into()),
+            ("mail.example.test".into(), "A".into()),
+            ("mail.example.test".into(), "AAAA".into())
+        ]
+    );
+    let c = of_type(&v, "client");
+    assert_eq!(c.len(), 1);
+    assert_eq!(
+        c[0]["names"],
+        json!(["imap.example.test", "mail.example.test"])
+    );
+    assert_eq!(c[0]["mismatches"], json!(1));
+    assert_eq!(of_type(&v, "stats")[0]["flows"], json!(2));
+}
+
+#[test]
+fn starttls_pop3_dovecot_curl_and_s_client() {
+    let v = json_of(&sample("starttls-pop3.pcap"));
+    let tls = probes(&v, "tls");
+    // curl pop3:// --ssl-reqd (CAPA, STLS, USER/PASS, LIST), then s_client -starttls pop3.
+    assert_eq!(tls.len(), 2);
+    for p in &tls {
+        assert_starttls_probe(p, "pop3", "192.0.2.143", 110, "mail.example.test");
+        assert_eq!(s(p, "name"), "mail.example.test");
+        assert_eq!(s(p, "verdict"), "match");
+        assert_eq!(
+            s(p, "reason"),
+            "SNI mail.example.test matches SAN mail.example.test"
+        );
+    }
+    assert_eq!(
+        dns_queries(&v),
+        vec![
+            ("mail.example.test".into(), "A".into()),
+            ("mail.example.test".into(), "A".into()),
+            ("mail.example.test".into(), "AAAA".into())
+        ]
+    );
+    let c = of_type(&v, "client");
+    assert_eq!(c[0]["names"], json!(["mail.example.test"]));
+    assert_eq!(c[0]["mismatches"], json!(0));
+}
+
+#[test]
+fn starttls_xmpp_prosody() {
+    let v = json_of(&sample("starttls-xmpp.pcap"));
+    let tls = probes(&v, "tls");
+    assert_eq!(tls.len(), 1);
+    // openssl s_client -starttls xmpp -xmpphost example.test -servername example.test to
+    // prosody at xmpp.example.test: the stream's domain is what the certificate covers.
+    let p = tls[0];
+    assert_starttls_probe(p, "xmpp", "192.0.2.52", 5222, "example.test");
+    assert_eq!(s(p, "name"), "example.test");
+    assert_eq!(s(p, "verdict"), "match");
+    assert_eq!(s(p, "reason"), "SNI example.test matches SAN example.test");
+    assert_eq!(
+        dns_queries(&v),
+        vec![("xmpp.example.test".into(), "A".into())]
+    );
+    assert_eq!(
+        of_type(&v, "client")[0]["names"],
+        json!(["xmpp.example.test", "example.test"])
+    );
 }
 
 #[test]
@@ -604,7 +769,14 @@ fn ja4_column_is_optional() {
 
 #[test]
 fn every_tls_hello_has_a_ja4() {
-    for f in ["mail-fanout.pcap", "tls13.pcap", "starttls-smtp.pcap"] {
+    for f in [
+        "mail-fanout.pcap",
+        "tls13.pcap",
+        "starttls-smtp.pcap",
+        "starttls-imap.pcap",
+        "starttls-pop3.pcap",
+        "starttls-xmpp.pcap",
+    ] {
         let v = json_of(&sample(f));
         for p in probes(&v, "tls") {
             let j = s(&p["tls"], "ja4");
@@ -612,4 +784,84 @@ fn every_tls_hello_has_a_ja4() {
             assert!(j.starts_with("t1"), "{f}: {j}");
         }
     }
+}
+
+/// (method, host, path, status) of the HTTP probes, in order.
+fn http_story(v: &[Value]) -> Vec<(String, String, String, Value)> {
+    probes(v, "http")
+        .iter()
+        .map(|o| {
+            (
+                s(&o["http"], "method").to_string(),
+                o["http"]["host"].as_str().unwrap_or("").to_string(),
+                s(&o["http"], "path").to_string(),
+                o["http"]["status"].clone(),
+            )
+        })
+        .collect()
+}
+
+fn h(m: &str, host: &str, path: &str, status: Value) -> (String, String, String, Value) {
+    (m.to_string(), host.to_string(), path.to_string(), status)
+}
+
+#[test]
+fn webdav_and_rpc_over_http_methods_are_all_seen() {
+    let v = json_of(&sample("http-webdav.pcap"));
+    let rpc = "/rpc/rpcproxy.dll?exch01.example.test:6001";
+    assert_eq!(
+        http_story(&v),
+        vec![
+            h("PROPFIND", "dav.example.test", "/", json!(207)),
+            h("MKCOL", "dav.example.test", "/reports/", json!(201)),
+            h("PUT", "dav.example.test", "/reports/draft.txt", json!(201)),
+            h("MOVE", "dav.example.test", "/reports/draft.txt", json!(204)),
+            h("RPC_IN_DATA", "mail.example.test", rpc, json!(405)),
+            h("RPC_OUT_DATA", "mail.example.test", rpc, json!(405)),
+        ]
+    );
+}
+
+#[test]
+fn bad_request_line_then_a_good_one() {
+    let v = json_of(&sample("http-bad-line.pcap"));
+    // nginx's 400 answers the bad line; the GET behind it is never answered.
+    assert_eq!(
+        http_story(&v),
+        vec![h("GET", "after.example.test", "/", Value::Null)]
+    );
+    assert_eq!(s(probes(&v, "http")[0], "outcome"), "no response seen");
+}
+
+#[test]
+fn capture_starting_with_the_servers_reply_reads_the_next_request() {
+    let v = json_of(&sample("http-midstream.pcap"));
+    assert_eq!(
+        http_story(&v),
+        vec![h("GET", "mid.example.test", "/two.txt", json!(200))]
+    );
+}
+
+#[test]
+fn http_behind_socks5_and_socks4a() {
+    for f in ["socks-http.pcap", "socks4a-http.pcap"] {
+        let v = json_of(&sample(f));
+        assert_eq!(
+            http_story(&v),
+            vec![h("GET", "behind-socks.example.test", "/", json!(200))],
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn tls_behind_socks5_is_read_and_verified() {
+    let v = json_of(&sample("socks-tls.pcap"));
+    let tls = probes(&v, "tls");
+    assert_eq!(tls.len(), 1);
+    let p = tls[0];
+    assert_eq!(s(p, "name"), "tls-behind-socks.example.test");
+    assert_eq!(s(p, "verdict"), "match");
+    assert_eq!(p["port"], 1080);
+    assert_eq!(p["tls"]["starttls"], "socks");
 }

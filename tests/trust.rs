@@ -32,7 +32,7 @@ fn a_private_root_is_unknown_until_given_with_ca_file() {
     for p in &default {
         assert_eq!(
             s(&p["cert"], "issuer"),
-            "O=Probewatch Samples, CN=Probewatch Outcome Root CA"
+            "CN=Probewatch Outcome Root CA,O=Probewatch Samples"
         );
         let t = &p["trust"];
         assert_eq!(t["verdict"], "unknown_issuer", "{t}");
@@ -166,7 +166,7 @@ fn a_missing_intermediate_is_named_with_its_aia_url() {
     assert_eq!(p["tls"]["chain_len"], 1, "only the leaf was sent");
     assert_eq!(
         s(&p["cert"], "issuer"),
-        "CN=Probewatch Trust Intermediate CA, O=Probewatch Samples"
+        "O=Probewatch Samples,CN=Probewatch Trust Intermediate CA"
     );
     let t = &p["trust"];
     assert_eq!(t["verdict"], "incomplete_chain");
@@ -192,7 +192,7 @@ fn a_chain_from_a_root_the_client_lacks_is_not_trusted() {
         let p = named(&v, "other.trust.example");
         assert_eq!(
             s(&p["cert"], "issuer"),
-            "O=Probewatch Samples, CN=Probewatch Other Root CA"
+            "CN=Probewatch Other Root CA,O=Probewatch Samples"
         );
         let t = &p["trust"];
         assert_ne!(t["verdict"], "trusted");
@@ -230,7 +230,7 @@ fn group_advice_names_the_chain_fixes() {
         .collect();
     assert_eq!(g.len(), 1);
     assert_eq!(
-        g[0]["mismatches"],
+        g[0]["mismatch_ids"],
         serde_json::json!([]),
         "every name matches"
     );

@@ -84,6 +84,78 @@ pub fn merge(clients: &[IpAddr], macs: &HashMap<IpAddr, Mac>) -> Hosts {
     hosts
 }
 
+/// The merge built as MACs are learned, for a report written while the capture is read
+/// (streamed JSON): an address's host is decided from the addresses its MAC carried up
+/// to then, by the same rule as [`merge`]. At most `max_macs` MACs are indexed (the rest
+/// stay apart), and at most one address more than a host may have per MAC.
+#[derive(Debug, Default)]
+pub struct Incremental {
+    by_mac: HashMap<Mac, Vec<IpAddr>>,
+    max_macs: usize,
+}
+
+impl Incremental {
+    pub fn new(max_macs: usize) -> Self {
+        Incremental {
+            by_mac: HashMap::new(),
+            max_macs,
+        }
+    }
+
+    /// Notes that `ip` was seen with `mac`.
+    pub fn learn(&mut self, ip: IpAddr, mac: Mac) {
+        if !self.by_mac.contains_key(&mac) && self.by_mac.len() >= self.max_macs {
+            return;
+        }
+        let v = self.by_mac.entry(mac).or_default();
+        if !v.contains(&ip) && v.len() <= MAX_ADDRESSES_PER_HOST {
+            v.push(ip);
+        }
+    }
+
+    /// The host `ip` belongs to when it shares its MAC with other addresses of one machine.
+    pub fn host(&self, ip: IpAddr, mac: &Mac) -> Option<Host> {
+        let addrs = self.by_mac.get(mac)?;
+        if addrs.len() < 2 || !addrs.contains(&ip) {
+            return None;
+        }
+        let ipv4 = addrs.iter().filter(|a| a.is_ipv4()).count();
+        if ipv4 > 1 || addrs.len() > MAX_ADDRESSES_PER_HOST {
+            return None;
+        }
+        let primary = addrs
+            .iter()
+            .copied()
+            .find(IpAddr::is_ipv4)
+            .or_else(|| addrs.first().copied())?;
+        let also = addrs.iter().copied().filter(|a| *a != primary).collect();
+        Some(Host {
+            primary,
+            also,
+            mac: *mac,
+        })
+    }
+
+    /// The MACs taken for routers.
+    pub fn routers(&self) -> Vec<Router> {
+        let mut r: Vec<Router> = self
+            .by_mac
+            .iter()
+            .filter_map(|(mac, addrs)| {
+                let ipv4 = addrs.iter().filter(|a| a.is_ipv4()).count();
+                let router = addrs.len() >= 2 && (ipv4 > 1 || addrs.len() > MAX_ADDRESSES_PER_HOST);
+                router.then_some(Router {
+                    mac: *mac,
+                    addresses: addrs.len(),
+                    ipv4,
+                })
+            })
+            .collect();
+        r.sort_by_key(|r| r.mac);
+        r
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {

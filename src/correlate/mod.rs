@@ -136,6 +136,8 @@ pub struct Cx {
     /// The MAC address each client address was seen with (the first), bounded by
     /// [`CorrelateLimits::max_clients`].
     macs: lru::LruCache<std::net::IpAddr, crate::decode::Mac>,
+    /// The addresses each MAC carried, for a report written as probes complete.
+    hosts: hosts::Incremental,
 }
 
 impl Cx {
@@ -149,14 +151,18 @@ impl Cx {
             emitted: 0,
             trust: Arc::default(),
             macs: lru::LruCache::new(cap(limits.max_clients)),
+            hosts: hosts::Incremental::new(limits.max_clients),
         }
     }
 
     /// Remembers the MAC address `ip` was first seen with.
     pub fn learn_mac(&mut self, ip: std::net::IpAddr, mac: Option<crate::decode::Mac>) {
         if let Some(m) = mac {
-            if !self.macs.contains(&ip) && self.macs.push(ip, m).is_some() {
-                self.stats.client_macs_evicted += 1;
+            if !self.macs.contains(&ip) {
+                if self.macs.push(ip, m).is_some() {
+                    self.stats.client_macs_evicted += 1;
+                }
+                self.hosts.learn(ip, m);
             }
         }
     }
@@ -211,6 +217,24 @@ impl Correlator {
         self.cx.macs.iter().map(|(ip, m)| (*ip, *m)).collect()
     }
 
+    /// The host `ip` belongs to from the MACs learned so far (a streamed report; a
+    /// capture file's kept probes are merged at the end by [`Collector::finish_hosts`]).
+    pub fn host_of(&self, ip: std::net::IpAddr) -> Option<hosts::Host> {
+        if !self.cx.limits.merge_hosts {
+            return None;
+        }
+        let mac = self.cx.macs.peek(&ip)?;
+        self.cx.hosts.host(ip, mac)
+    }
+
+    /// The MACs whose addresses were kept apart (a streamed report).
+    pub fn routers(&self) -> Vec<hosts::Router> {
+        if !self.cx.limits.merge_hosts {
+            return Vec::new();
+        }
+        self.cx.hosts.routers()
+    }
+
     pub fn stats(&self) -> &CorrelateStats {
         &self.cx.stats
     }
@@ -242,6 +266,7 @@ impl Correlator {
             Parsed::Opened { .. }
             | Parsed::Tls { .. }
             | Parsed::StartTls { .. }
+            | Parsed::StartTlsRefused { .. }
             | Parsed::HttpRequest { .. }
             | Parsed::HttpResponse { .. }
             | Parsed::Gap { .. }

@@ -228,6 +228,10 @@ pub struct TlsDetails {
     pub starttls: Option<StartTls>,
     /// The server's leaf certificate.
     pub server_cert: Option<Box<CertInfo>>,
+    /// Where the server's certificate came from (`None`: no certificate).
+    pub cert_source: Option<CertSource>,
+    /// The server asked for a client certificate (a CertificateRequest was decrypted).
+    pub client_cert_requested: bool,
     pub chain_len: Option<usize>,
     pub client_cert: Option<CertInfo>,
     pub client_chain_len: Option<usize>,
@@ -243,6 +247,15 @@ pub struct TlsDetails {
     /// ECH offered and a DNS HTTPS/SVCB answer with `ech` was seen for a name that
     /// resolved to this server: that name, inferred, never seen on the wire.
     pub ech_inferred_target: Option<String>,
+}
+
+/// Where a certificate was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CertSource {
+    /// In the clear (TLS 1.2 and older).
+    Seen,
+    /// In the encrypted handshake, opened with the client's key log.
+    KeyLog,
 }
 
 /// A QUIC probe: the ClientHello side and what the QUIC packets showed.
@@ -323,8 +336,20 @@ pub enum Reason {
     HelloNotRead,
     /// A TCP connection to a TLS port without a TLS handshake.
     NoHandshake,
+    /// The server's handshake is in the capture but the client's is not (asymmetric
+    /// routing, a one-way tap): the name asked for is unknown.
+    NoClientHello,
+    /// The server refused STARTTLS (its reply).
+    StartTlsRefused(String),
     /// QUIC encrypts the server's certificate.
     Quic,
+    /// A key log was given, but it has no secret for this connection's client random.
+    NoKeyInLog { quic: bool },
+    /// The key log's secret did not open the server's handshake (authentication failed).
+    WrongKey { quic: bool },
+    /// The key log opened the handshake: a resumption with a pre-shared key, so the
+    /// server sent no certificate.
+    ResumedPsk { quic: bool },
 }
 
 /// Why the server did not answer a ClientHello.
@@ -394,6 +419,8 @@ pub enum Outcome {
     },
     /// A TCP connection to a TLS port without a TLS handshake.
     NoTlsHandshake,
+    /// The server refused STARTTLS; the dialogue went on in plaintext.
+    StartTlsRefused,
     // QUIC
     Quic(QuicOutcome),
     // HTTP
@@ -527,6 +554,7 @@ impl Outcome {
             | Outcome::SynUnanswered
             | Outcome::SynAnsweredByAck { .. }
             | Outcome::NoTlsHandshake
+            | Outcome::StartTlsRefused
             | Outcome::HttpWaiting
             | Outcome::HttpResponse { .. }
             | Outcome::HttpTimedOut(_)

@@ -5,12 +5,14 @@ use std::net::SocketAddr;
 
 use tls_parser::{TlsCipherSuiteID, TlsVersion};
 
+use super::tls::KeyLogFinding;
+use super::trust;
 use super::{
-    cap, Cx, NameSource, Outcome, Probe, ProbeKind, QuicClose, QuicDetails, QuicOutcome, QuicProbe,
-    Reason, Side, TlsDetails, Verdict,
+    cap, names, CertSource, Cx, NameSource, Outcome, Probe, ProbeKind, QuicClose, QuicDetails,
+    QuicOutcome, QuicProbe, Reason, Side, TlsDetails, Verdict,
 };
 use crate::capture::Timestamp;
-use crate::parse::{tls, DnsMessage, QuicItem};
+use crate::parse::{tls, Decrypted, DnsMessage, QuicItem};
 
 /// Names whose HTTPS/SVCB answer carried an `ech` parameter: the question and the owner
 /// name both count.
@@ -88,6 +90,7 @@ impl QuicTracker {
             packets,
         } = item
         {
+            let hello = *hello;
             let (name, source) = match hello.sni.as_deref() {
                 Some(s) if !s.is_empty() => (Some(s.to_string()), Some(NameSource::Sni)),
                 _ => match cx.dns_name(client.ip(), server.ip()) {
@@ -179,6 +182,54 @@ impl QuicTracker {
                 }
             }
             QuicItem::ClientOneRtt => q.handshake_completed = true,
+            QuicItem::Decrypted(d) => {
+                let t = &mut qp.tls;
+                match d {
+                    Decrypted::Certificate(chain) => {
+                        if t.server_cert.is_none() {
+                            cx.stats.chain_certs_not_kept += chain.certs_dropped as u64;
+                            if let Some(leaf) = &chain.leaf {
+                                p.trust = Some(Box::new(trust::judge(&cx.trust, &chain, leaf, ts)));
+                            }
+                            let chain = *chain;
+                            t.chain_len = Some(chain.chain_len);
+                            t.cert_source = Some(CertSource::KeyLog);
+                            if let Some(leaf) = chain.leaf {
+                                let vr = match p.name.as_deref() {
+                                    Some(name) => match &leaf.parse_error {
+                                        Some(e)
+                                            if leaf.san_dns.is_empty()
+                                                && leaf.subject_cn.is_none() =>
+                                        {
+                                            (Verdict::Unverified, Reason::CertUnreadable(e.clone()))
+                                        }
+                                        _ => {
+                                            let (v, fit) = names::check(name, &leaf);
+                                            (v, Reason::Name(fit))
+                                        }
+                                    },
+                                    None => (Verdict::NoName, Reason::NoName { quic: true }),
+                                };
+                                p.verdict = Some(vr.0);
+                                p.reason = Some(vr.1);
+                                t.server_cert = Some(Box::new(leaf));
+                            }
+                        }
+                    }
+                    Decrypted::CertificateRequested => t.client_cert_requested = true,
+                    Decrypted::NoKey | Decrypted::WrongKey | Decrypted::NoCertificate => {
+                        let f = match d {
+                            Decrypted::NoKey => KeyLogFinding::NoKey,
+                            Decrypted::WrongKey => KeyLogFinding::WrongKey,
+                            _ => KeyLogFinding::Psk,
+                        };
+                        if p.reason == Some(Reason::Quic) {
+                            p.reason = Some(f.reason(true));
+                        }
+                    }
+                    Decrypted::UnsupportedSuite(_) => {}
+                }
+            }
         }
         let q = &qp.quic;
         // A close, a version negotiation or 1-RTT data from the client settle the outcome.

@@ -10,11 +10,12 @@ use tls_parser::{TlsAlertDescription, TlsCipherSuiteID, TlsVersion};
 use super::http::HttpFlow;
 use super::trust;
 use super::{
-    names, Alert, AlertKind, Close, CloseHow, Cx, NameSource, NoAnswer, NoCert, NoData, Outcome,
-    Probe, ProbeKind, Reason, Side, TlsDetails, TrustVerdict, Verdict, WalkAlert, WalkAway,
+    names, Alert, AlertKind, CertSource, Close, CloseHow, Cx, NameSource, NoAnswer, NoCert, NoData,
+    Outcome, Probe, ProbeKind, Reason, Side, TlsDetails, TrustVerdict, Verdict, WalkAlert,
+    WalkAway,
 };
 use crate::capture::Timestamp;
-use crate::parse::{tls, CertChain, CertInfo, Parsed, TlsItem};
+use crate::parse::{tls, CertChain, CertInfo, Decrypted, Parsed, TlsItem};
 use crate::reassemble::{Dir, EndCause, FlowId, FlowSummary, GapCause};
 
 /// Ports where a TCP connection without any TLS handshake is still reported as a TLS
@@ -52,6 +53,24 @@ impl<T> Both<T> {
     }
 }
 
+/// What the key log said of a TLS 1.3 (or QUIC) handshake it opened no certificate of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KeyLogFinding {
+    NoKey,
+    WrongKey,
+    Psk,
+}
+
+impl KeyLogFinding {
+    pub(crate) fn reason(self, quic: bool) -> Reason {
+        match self {
+            KeyLogFinding::NoKey => Reason::NoKeyInLog { quic },
+            KeyLogFinding::WrongKey => Reason::WrongKey { quic },
+            KeyLogFinding::Psk => Reason::ResumedPsk { quic },
+        }
+    }
+}
+
 /// An alert as seen on the wire, with its time.
 #[derive(Clone, Copy, Debug)]
 struct SeenAlert {
@@ -70,11 +89,17 @@ pub struct Conn {
     hello_ts: Option<Timestamp>,
     server_hello: Option<tls::ServerHello>,
     server_cert: Option<CertChain>,
+    cert_source: Option<CertSource>,
+    client_cert_requested: bool,
+    /// What the key log said when it opened no certificate.
+    keylog: Option<KeyLogFinding>,
     client_cert: Option<CertChain>,
     alerts: Vec<SeenAlert>,
     ccs: Both<bool>,
     gaps: Vec<(Dir, GapCause)>,
     starttls: Option<&'static str>,
+    /// The server refused STARTTLS: the dialect and its reply.
+    starttls_refused: Option<(&'static str, String)>,
     not_tls: bool,
     close: Option<Close>,
     http: HttpFlow,
@@ -114,11 +139,15 @@ impl Conn {
             hello_ts: None,
             server_hello: None,
             server_cert: None,
+            cert_source: None,
+            client_cert_requested: false,
+            keylog: None,
             client_cert: None,
             alerts: Vec::new(),
             ccs: Both::default(),
             gaps: Vec::new(),
             starttls: None,
+            starttls_refused: None,
             not_tls: false,
             close: None,
             http: HttpFlow::default(),
@@ -199,8 +228,30 @@ impl Conn {
                 };
                 if slot.is_none() {
                     *slot = Some(chain);
+                    if dir == Dir::Down {
+                        self.cert_source = Some(CertSource::Seen);
+                    }
                 }
             }
+            TlsItem::Decrypted(d) => match (dir, d) {
+                (Dir::Down, Decrypted::Certificate(chain)) => {
+                    if self.server_cert.is_none() {
+                        self.server_cert = Some(*chain);
+                        self.cert_source = Some(CertSource::KeyLog);
+                    }
+                }
+                (Dir::Up, Decrypted::Certificate(chain)) => {
+                    if self.client_cert.is_none() {
+                        self.client_cert = Some(*chain);
+                    }
+                }
+                (_, Decrypted::CertificateRequested) => self.client_cert_requested = true,
+                (_, Decrypted::NoKey) => self.keylog = Some(KeyLogFinding::NoKey),
+                (_, Decrypted::WrongKey) => self.keylog = Some(KeyLogFinding::WrongKey),
+                (_, Decrypted::NoCertificate) => self.keylog = Some(KeyLogFinding::Psk),
+                // Counted in the stats; the reason stays "TLS 1.3 encrypts it".
+                (_, Decrypted::UnsupportedSuite(_)) => {}
+            },
             TlsItem::Alert {
                 level,
                 description,
@@ -282,6 +333,18 @@ impl TcpTracker {
                             chain.certs = Vec::new();
                             TlsItem::Certificate(chain)
                         }
+                        // A TLS 1.3 Certificate opened with the key log: judged the same way.
+                        TlsItem::Decrypted(Decrypted::Certificate(mut chain)) => {
+                            cx.stats.chain_certs_not_kept += chain.certs_dropped as u64;
+                            if dir == Dir::Down && c.server_cert.is_none() {
+                                if let Some(leaf) = &chain.leaf {
+                                    c.trust =
+                                        Some(Box::new(trust::judge(&cx.trust, &chain, leaf, ts)));
+                                }
+                            }
+                            chain.certs = Vec::new();
+                            TlsItem::Decrypted(Decrypted::Certificate(chain))
+                        }
                         other => other,
                     };
                     c.tls(ts, dir, item);
@@ -310,6 +373,16 @@ impl TcpTracker {
             Parsed::StartTls { flow, protocol, .. } => {
                 if let Some(c) = self.conns.get_mut(&flow) {
                     c.starttls = Some(protocol);
+                }
+            }
+            Parsed::StartTlsRefused {
+                flow,
+                protocol,
+                reply,
+                ..
+            } => {
+                if let Some(c) = self.conns.get_mut(&flow) {
+                    c.starttls_refused.get_or_insert((protocol, reply));
                 }
             }
             Parsed::HttpRequest { flow, ts, req } => {
@@ -409,10 +482,43 @@ impl TcpTracker {
 /// connection to a TLS port that never got that far still shows the client tried the
 /// server; HTTP and other streams are done.
 fn finish_conn(cx: &mut Cx, c: Conn, cause: EndCause, summary: &FlowSummary) {
-    if c.hello.is_some() {
+    // A ClientHello, or the server's side of a handshake whose client side the capture
+    // does not hold (asymmetric routing, a one-way tap): a TLS probe.
+    if c.hello.is_some() || c.server_hello.is_some() || c.server_cert.is_some() {
         let probe = tls_probe(cx, c, Some(cause));
         cx.emit(probe);
         return;
+    }
+    if c.hello.is_none() && c.starttls.is_none() {
+        if let Some((protocol, reply)) = c.starttls_refused.clone() {
+            // The client asked for TLS and the server said no: no certificate to judge.
+            let name = cx.dns_name(c.client.ip(), c.server.ip());
+            let details = TlsDetails {
+                starttls: Some(protocol),
+                mid_stream: !c.saw_syn,
+                close: c.close,
+                ..TlsDetails::default()
+            };
+            let probe = Probe {
+                name_source: name.as_ref().map(|_| NameSource::DnsAnswer),
+                verdict: Some(if name.is_some() {
+                    Verdict::Unverified
+                } else {
+                    Verdict::NoName
+                }),
+                name,
+                reason: Some(Reason::StartTlsRefused(reply)),
+                ..Probe::new(
+                    c.ts,
+                    c.client,
+                    c.server,
+                    ProbeKind::Tls(Box::new(details)),
+                    Outcome::StartTlsRefused,
+                )
+            };
+            cx.emit(probe);
+            return;
+        }
     }
     if c.http.seen || c.not_tls || c.starttls.is_some() || !TLS_PORTS.contains(&c.server.port()) {
         return;
@@ -440,9 +546,11 @@ fn finish_conn(cx: &mut Cx, c: Conn, cause: EndCause, summary: &FlowSummary) {
         (Reason::NoHandshake, Outcome::NoTlsHandshake)
     };
     let name = cx.dns_name(c.client.ip(), c.server.ip());
-    let verdict = match (&reason, &name) {
-        (Reason::HelloNotRead, None) => Verdict::NoName,
-        _ => Verdict::Unverified,
+    // Without a readable hello and without a DNS name there is no name at all.
+    let verdict = if name.is_none() && reason == Reason::HelloNotRead {
+        Verdict::NoName
+    } else {
+        Verdict::Unverified
     };
     let details = TlsDetails {
         mid_stream: !c.saw_syn,
@@ -490,7 +598,11 @@ fn tls_probe(cx: &mut Cx, c: Conn, cause: Option<EndCause>) -> Probe {
     };
     let timeout = cx.timeout();
     let (verdict, reason) = verdict(&c, name.as_deref(), leaf.as_ref(), tls13, cause, timeout);
-    let app_data = if tls13 {
+    let app_data = if c.hello.is_none() {
+        // Only the server's side is in the capture: its application data after its
+        // handshake is what there is to see.
+        app_records.server > 0
+    } else if tls13 {
         c.client13.data
     } else {
         app_records.client > 0 || (app_records.server > 0 && c.ccs.client)
@@ -513,6 +625,8 @@ fn tls_probe(cx: &mut Cx, c: Conn, cause: Option<EndCause>) -> Probe {
         hello_retry: c.server_hello.as_ref().is_some_and(|s| s.hrr),
         starttls: c.starttls,
         server_cert: leaf.map(Box::new),
+        cert_source: c.cert_source.filter(|_| c.server_cert.is_some()),
+        client_cert_requested: c.client_cert_requested,
         chain_len: c.server_cert.as_ref().map(|ch| ch.chain_len),
         client_cert: c.client_cert.as_ref().and_then(|ch| ch.leaf.clone()),
         client_chain_len: c.client_cert.as_ref().map(|ch| ch.chain_len),
@@ -558,6 +672,10 @@ fn verdict(
     timeout: f64,
 ) -> (Verdict, Reason) {
     let Some(name) = name else {
+        if c.hello.is_none() {
+            // Not "no name": the client may well have sent one, where the capture cannot see.
+            return (Verdict::Unverified, Reason::NoClientHello);
+        }
         return (Verdict::NoName, Reason::NoName { quic: false });
     };
     if let Some(cert) = leaf {
@@ -570,7 +688,10 @@ fn verdict(
         return (v, Reason::Name(fit));
     }
     if tls13 {
-        return (Verdict::Unverified, Reason::Tls13);
+        return (
+            Verdict::Unverified,
+            c.keylog.map_or(Reason::Tls13, |k| k.reason(false)),
+        );
     }
     if let Some((_, g)) = c.gaps.iter().find(|(d, _)| *d == Dir::Down) {
         return (Verdict::Unverified, Reason::ServerGap(*g));

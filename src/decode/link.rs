@@ -22,6 +22,11 @@ fn be16(d: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*b.first()?, *b.get(1)?]))
 }
 
+fn le16(d: &[u8], at: usize) -> Option<u16> {
+    let b = d.get(at..at.checked_add(2)?)?;
+    Some(u16::from_le_bytes([*b.first()?, *b.get(1)?]))
+}
+
 fn le32(d: &[u8], at: usize) -> Option<u32> {
     let b = d.get(at..at.checked_add(4)?)?;
     Some(u32::from_le_bytes([
@@ -53,6 +58,14 @@ pub fn ip_src(ip: &[u8]) -> Option<std::net::IpAddr> {
         6 => <[u8; 16]>::try_from(ip.get(8..24)?).ok().map(Into::into),
         _ => None,
     }
+}
+
+/// Whether probewatch decodes packets of this link type (every arm of [`ip_payload`]).
+pub fn decodes(link: LinkType) -> bool {
+    matches!(
+        link.0,
+        0 | 1 | 9 | 12 | 14 | 50 | 101 | 108 | 113 | 228 | 229 | 276
+    )
 }
 
 /// The IP packet inside a frame of the given link type.
@@ -96,8 +109,136 @@ pub fn ip_payload(link: LinkType, data: &[u8]) -> Result<&[u8], LinkError> {
             };
             ppp(d)
         }
+        // IEEE 802.11 (105), and with a radiotap header (127): unencrypted data frames.
+        105 => wifi(data),
+        127 => {
+            // Radiotap: version 0, pad, little-endian length of the whole header.
+            if data.first() != Some(&0) {
+                return Err(LinkError::NotIp);
+            }
+            let len = usize::from(le16(data, 2).ok_or(LinkError::Truncated)?);
+            wifi(data.get(len..).ok_or(LinkError::Truncated)?)
+        }
+        // Linux NFLOG: family, version, resource id, then TLVs (host byte order, here
+        // little-endian); NFULA_PAYLOAD (9) holds the IP packet.
+        239 => nflog(data),
         _ => Err(LinkError::UnknownLinkType),
     }
+}
+
+/// The IP packet of an 802.11 data frame (LLC/SNAP). Protected (encrypted), management
+/// and control frames, and data frames without a body, are not IP to probewatch.
+fn wifi(d: &[u8]) -> Result<&[u8], LinkError> {
+    let fc0 = *d.first().ok_or(LinkError::Truncated)?;
+    let fc1 = *d.get(1).ok_or(LinkError::Truncated)?;
+    let kind = (fc0 >> 2) & 3;
+    let subtype = fc0 >> 4;
+    if kind != 2 || subtype & 0x4 != 0 || fc1 & 0x40 != 0 {
+        return Err(LinkError::NotIp);
+    }
+    let mut hdr = 24;
+    if fc1 & 0x03 == 0x03 {
+        hdr += 6; // a fourth address (WDS)
+    }
+    if subtype & 0x8 != 0 {
+        hdr += 2; // QoS control
+        if fc1 & 0x80 != 0 {
+            hdr += 4; // HT control
+        }
+    }
+    let body = d.get(hdr..).ok_or(LinkError::Truncated)?;
+    match body.get(..6) {
+        Some([0xaa, 0xaa, 0x03, 0, 0, 0]) | Some([0xaa, 0xaa, 0x03, 0, 0, 0xf8]) => {
+            let proto = be16(body, 6).ok_or(LinkError::Truncated)?;
+            ether_type(proto, body.get(8..).ok_or(LinkError::Truncated)?, 0)
+        }
+        Some(_) => Err(LinkError::NotIp),
+        None => Err(LinkError::Truncated),
+    }
+}
+
+/// The packet inside a Linux NFLOG record.
+fn nflog(d: &[u8]) -> Result<&[u8], LinkError> {
+    let mut off = 4usize;
+    // At most 64 TLVs: a record has a handful.
+    for _ in 0..64 {
+        let len = usize::from(le16(d, off).ok_or(LinkError::Truncated)?);
+        let kind = le16(d, off + 2).ok_or(LinkError::Truncated)?;
+        if len < 4 {
+            return Err(LinkError::Truncated);
+        }
+        if kind & 0x7fff == 9 {
+            let value = d.get(off + 4..off + len).ok_or(LinkError::Truncated)?;
+            return by_version(value);
+        }
+        off += (len + 3) & !3;
+    }
+    Err(LinkError::NotIp)
+}
+
+/// A PPP frame: optional address/control (ff 03), a protocol of one byte (protocol field
+/// compression) or two, then IPv4 or IPv6.
+fn ppp_frame(d: &[u8]) -> Option<&[u8]> {
+    let d = if d.get(0..2) == Some(&[0xff, 0x03][..]) {
+        d.get(2..)?
+    } else {
+        d
+    };
+    let first = *d.first()?;
+    let (proto, rest) = if first & 1 == 1 {
+        (u16::from(first), d.get(1..)?)
+    } else {
+        (be16(d, 0)?, d.get(2..)?)
+    };
+    match proto {
+        0x0021 | 0x0057 => by_version(rest).ok(),
+        _ => None,
+    }
+}
+
+/// The IP packet inside a Geneve payload (RFC 8926: 8 bytes plus options; protocol type
+/// Ethernet or IP), as AWS Gateway Load Balancer sends.
+pub fn geneve_inner_ip(d: &[u8]) -> Option<&[u8]> {
+    let b0 = *d.first()?;
+    if b0 >> 6 != 0 {
+        return None; // version 0 only
+    }
+    let opts = usize::from(b0 & 0x3f) * 4;
+    let proto = be16(d, 2)?;
+    let inner = d.get(8 + opts..)?;
+    match proto {
+        0x6558 => ethernet(inner, 1).ok(),
+        ETH_IPV4 | ETH_IPV6 => by_version(inner).ok(),
+        _ => None,
+    }
+}
+
+/// The IP packet inside a GTP-U G-PDU (3GPP TS 29.281: version 1, message type 255;
+/// optional sequence number, N-PDU number and a chain of extension headers).
+pub fn gtpu_inner_ip(d: &[u8]) -> Option<&[u8]> {
+    let flags = *d.first()?;
+    if flags >> 5 != 1 || flags & 0x10 == 0 || *d.get(1)? != 0xff {
+        return None;
+    }
+    let mut off = 8usize;
+    if flags & 0x07 != 0 {
+        off += 4; // sequence number, N-PDU number, next extension header type
+        let mut next = *d.get(off - 1)?;
+        let mut hops = 0;
+        while next != 0 && flags & 0x04 != 0 {
+            hops += 1;
+            if hops > 16 {
+                return None;
+            }
+            let units = usize::from(*d.get(off)?);
+            if units == 0 {
+                return None;
+            }
+            off += units * 4;
+            next = *d.get(off - 1)?;
+        }
+    }
+    by_version(d.get(off..)?).ok()
 }
 
 fn ppp(d: &[u8]) -> Result<&[u8], LinkError> {
@@ -168,6 +309,21 @@ fn ether_type(mut proto: u16, mut rest: &[u8], depth: u8) -> Result<&[u8], LinkE
 pub fn gre_inner_ip(d: &[u8]) -> Option<&[u8]> {
     let flags = be16(d, 0)?;
     let proto = be16(d, 2)?;
+    // PPTP's enhanced GRE (version 1, RFC 2637): key (payload length, call id) always,
+    // sequence and acknowledgment numbers when flagged, then a PPP frame.
+    if flags & 0x7 == 1 {
+        if proto != 0x880b {
+            return None;
+        }
+        let mut off = 8usize;
+        if flags & 0x1000 != 0 {
+            off += 4;
+        }
+        if flags & 0x0080 != 0 {
+            off += 4;
+        }
+        return ppp_frame(d.get(off..)?);
+    }
     let mut off = 4usize;
     if flags & 0x8000 != 0 {
         off += 4; // checksum + reserved

@@ -7,7 +7,7 @@
 //! packet is counted by kind in [`DecodeStats`] and skipped.
 
 mod defrag;
-mod link;
+pub mod link;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
@@ -203,33 +203,42 @@ impl Decoder {
             };
             self.stats.fragments_reassembled += 1;
             let declared = whole.1.len();
+            let ip = IpContext {
+                ts,
+                src,
+                dst,
+                depth,
+            };
             return self
-                .decode_transport(ts, src, dst, whole.0, &whole.1, declared, depth)
+                .decode_transport(ip, whole.0, &whole.1, declared)
                 .map(Decoded::into_owned);
         }
         let declared = declared_payload_len(&slice).unwrap_or(payload.payload.len());
-        self.decode_transport(
+        let ip = IpContext {
             ts,
             src,
             dst,
-            payload.ip_number,
-            payload.payload,
-            declared,
             depth,
-        )
+        };
+        self.decode_transport(ip, payload.ip_number, payload.payload, declared)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The transport header and payload of an IP packet: `declared` is the payload
+    /// length its IP header states (more than `data` holds when the snapshot length cut
+    /// it).
     fn decode_transport<'p>(
         &mut self,
-        ts: Timestamp,
-        src: IpAddr,
-        dst: IpAddr,
+        ip: IpContext,
         proto: IpNumber,
         data: &'p [u8],
         declared: usize,
-        depth: u8,
     ) -> Option<Decoded<'p>> {
+        let IpContext {
+            ts,
+            src,
+            dst,
+            depth,
+        } = ip;
         // The IP header says how long its payload is; fewer captured bytes mean the
         // snapshot length cut the packet.
         let cut = declared > data.len();
@@ -295,6 +304,21 @@ impl Decoder {
                         return self.decode_ip(ts, inner, depth + 1);
                     }
                 }
+                // Geneve (UDP 6081, e.g. AWS Gateway Load Balancer) and GTP-U (UDP 2152,
+                // mobile cores) the same way.
+                if depth < 4 {
+                    let inner = if dp == 6081 || sp == 6081 {
+                        link::geneve_inner_ip(payload)
+                    } else if dp == 2152 || sp == 2152 {
+                        link::gtpu_inner_ip(payload)
+                    } else {
+                        None
+                    };
+                    if let Some(inner) = inner {
+                        self.stats.udp += 1;
+                        return self.decode_ip(ts, inner, depth + 1);
+                    }
+                }
                 if truncated {
                     self.stats.problem(if cut {
                         "snaplen_truncated"
@@ -351,6 +375,16 @@ fn declared_payload_len(slice: &LaxIpSlice<'_>) -> Option<usize> {
             plen.checked_sub(v6.extensions().slice().len())
         }
     }
+}
+
+/// What the IP layer hands the transport layer besides the payload: the time, the
+/// addresses and how many tunnels deep the packet is.
+#[derive(Clone, Copy, Debug)]
+struct IpContext {
+    ts: Timestamp,
+    src: IpAddr,
+    dst: IpAddr,
+    depth: u8,
 }
 
 #[cfg(test)]

@@ -1164,3 +1164,145 @@ fn nested_tunnels_stop_at_the_depth_limit() {
     assert!(d.is_none());
     assert_eq!(st.other, 1);
 }
+
+// ---------------------------------------------------------------------------
+// Tunnels and link types of taps and clouds (issue 14)
+// ---------------------------------------------------------------------------
+
+fn outer_udp(dport: u16, inner: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    PacketBuilder::ethernet2(MAC_A, MAC_B)
+        .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+        .udp(49152, dport)
+        .write(&mut v, inner)
+        .unwrap();
+    v
+}
+
+#[test]
+fn geneve_with_options_carrying_ethernet_and_ip() {
+    // Version 0, 2 words of options, protocol 0x6558 (Ethernet), VNI 7.
+    let mut g = vec![0x02, 0x00, 0x65, 0x58, 0, 0, 7, 0];
+    g.extend_from_slice(&[0x01, 0x08, 0x01, 0x01, 0xde, 0xad, 0xbe, 0xef]);
+    g.extend_from_slice(&eth_ipv4_tcp(PAYLOAD));
+    let (d, st) = decode_one(1, outer_udp(6081, &g));
+    assert_v4_segment(&tcp(d), PAYLOAD);
+    assert!(st.problems.is_empty(), "{:?}", st.problems);
+    // Protocol type IPv4, no options.
+    let mut g = vec![0x00, 0x00, 0x08, 0x00, 0, 0, 7, 0];
+    g.extend_from_slice(&ipv4_tcp(PAYLOAD));
+    assert_v4_segment(&tcp(decode_one(1, outer_udp(6081, &g)).0), PAYLOAD);
+}
+
+#[test]
+fn gtpu_gpdu_with_sequence_number_and_an_extension_header() {
+    let inner = ipv4_tcp(PAYLOAD);
+    // Version 1, PT, E and S flags; G-PDU; TEID; sequence 1, N-PDU 0, next ext 0x85
+    // (PDU session container, 1 word, next 0).
+    let mut g = vec![
+        0x36, 0xff, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0x85, 1, 0x10, 0x09, 0x00,
+    ];
+    let len = (g.len() - 8 + inner.len()) as u16;
+    g[2..4].copy_from_slice(&len.to_be_bytes());
+    g.extend_from_slice(&inner);
+    let (d, st) = decode_one(1, outer_udp(2152, &g));
+    assert_v4_segment(&tcp(d), PAYLOAD);
+    assert!(st.problems.is_empty(), "{:?}", st.problems);
+    // Plain G-PDU, no optional fields.
+    let mut g = vec![0x30, 0xff, 0, 0, 0, 0, 0, 1];
+    g.extend_from_slice(&inner);
+    assert_v4_segment(&tcp(decode_one(1, outer_udp(2152, &g)).0), PAYLOAD);
+    // Echo request (type 1) is not a packet.
+    let (d, _) = decode_one(
+        1,
+        outer_udp(2152, &[0x32, 0x01, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0]),
+    );
+    assert!(matches!(d, Some(Decoded::Udp(_))), "left as a datagram");
+}
+
+#[test]
+fn pptp_enhanced_gre_carrying_ppp() {
+    let inner = ipv4_tcp(PAYLOAD);
+    // Version 1, K + S + A flags, protocol PPP (0x880b), payload length, call id, seq, ack,
+    // then PPP with address/control and a compressed one-byte protocol (0x21).
+    let mut gre = vec![0x30, 0x81, 0x88, 0x0b];
+    gre.extend_from_slice(&((inner.len() + 3) as u16).to_be_bytes());
+    gre.extend_from_slice(&[0x12, 0x34, 0, 0, 0, 5, 0, 0, 0, 4, 0xff, 0x03, 0x21]);
+    gre.extend_from_slice(&inner);
+    let mut v = Vec::new();
+    PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+        .write(&mut v, IpNumber::GRE, &gre)
+        .unwrap();
+    let (d, st) = decode_one(101, v);
+    assert_v4_segment(&tcp(d), PAYLOAD);
+    assert!(st.problems.is_empty(), "{:?}", st.problems);
+    // Two-byte protocol, no sequence or ack, no address/control.
+    let mut gre = vec![0x20, 0x01, 0x88, 0x0b, 0, 0, 0x12, 0x34, 0x00, 0x21];
+    gre.extend_from_slice(&inner);
+    let mut v = Vec::new();
+    PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+        .write(&mut v, IpNumber::GRE, &gre)
+        .unwrap();
+    assert_v4_segment(&tcp(decode_one(101, v).0), PAYLOAD);
+}
+
+fn wifi_data(qos: bool, protected: bool) -> Vec<u8> {
+    // Data (type 2), subtype 0 or QoS data (8); flags: to-DS, protected.
+    let fc0 = if qos { 0x88 } else { 0x08 };
+    let fc1 = 0x01 | if protected { 0x40 } else { 0 };
+    let mut f = vec![fc0, fc1, 0, 0];
+    f.extend_from_slice(&[0x02; 18]); // three addresses
+    f.extend_from_slice(&[0x10, 0x00]); // sequence control
+    if qos {
+        f.extend_from_slice(&[0x00, 0x00]);
+    }
+    f.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+    f.extend_from_slice(&ipv4_tcp(PAYLOAD));
+    f
+}
+
+#[test]
+fn radiotap_80211_data_frames_unencrypted_only() {
+    // Radiotap: version 0, length 12 (flags + rate present), then the 802.11 frame.
+    let radiotap = [0u8, 0, 12, 0, 0x06, 0, 0, 0, 0x00, 0x02, 0, 0];
+    for qos in [false, true] {
+        let mut f = radiotap.to_vec();
+        f.extend_from_slice(&wifi_data(qos, false));
+        let (d, st) = decode_one(127, f);
+        assert_v4_segment(&tcp(d), PAYLOAD);
+        assert!(st.problems.is_empty(), "{:?}", st.problems);
+        assert_v4_segment(&tcp(decode_one(105, wifi_data(qos, false)).0), PAYLOAD);
+    }
+    // Encrypted (protected) frames and beacons are "other".
+    let mut f = radiotap.to_vec();
+    f.extend_from_slice(&wifi_data(true, true));
+    let (d, st) = decode_one(127, f);
+    assert!(d.is_none());
+    assert_eq!(st.other, 1);
+    let mut beacon = radiotap.to_vec();
+    beacon.extend_from_slice(&[0x80, 0x00, 0, 0]);
+    beacon.extend_from_slice(&[0xff; 40]);
+    let (d, st) = decode_one(127, beacon);
+    assert!(d.is_none());
+    assert_eq!(st.other, 1);
+}
+
+#[test]
+fn nflog_payload_tlv() {
+    let inner = ipv4_tcp(PAYLOAD);
+    // AF_INET, version 0, group 5; a prefix TLV (type 10, "x\0" padded), then the payload.
+    let mut f = vec![2, 0, 0, 5];
+    f.extend_from_slice(&6u16.to_le_bytes());
+    f.extend_from_slice(&10u16.to_le_bytes());
+    f.extend_from_slice(&[b'x', 0, 0, 0]);
+    f.extend_from_slice(&((4 + inner.len()) as u16).to_le_bytes());
+    f.extend_from_slice(&9u16.to_le_bytes());
+    f.extend_from_slice(&inner);
+    let (d, st) = decode_one(239, f);
+    assert_v4_segment(&tcp(d), PAYLOAD);
+    assert!(st.problems.is_empty(), "{:?}", st.problems);
+    // A TLV claiming 2 bytes is damage, counted.
+    let (d, st) = decode_one(239, vec![2, 0, 0, 5, 2, 0, 9, 0]);
+    assert!(d.is_none());
+    assert_eq!(st.problems.get("truncated_link_header"), Some(&1));
+}

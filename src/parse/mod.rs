@@ -4,18 +4,33 @@
 //! certificates, alerts, HTTP heads, DNS messages, flow endings). Parser views
 //! (tls-parser, x509-parser, httparse, simple-dns) never leave this stage.
 //!
-//! Protocols are recognised by content, on any port: a TLS record, an HTTP request line,
-//! DNS on port 53. A stream that starts in plaintext (SMTP/IMAP/POP3/XMPP STARTTLS, an
-//! HTTP CONNECT tunnel, SOCKS) is watched until a ClientHello appears.
+//! TCP streams are read by one [`StreamAnalyzer`] at a time (`stream.rs`), picked by
+//! content from either direction's first bytes, on any port: TLS (`tls_stream.rs`: a
+//! ClientHello, or a ServerHello in a server-side-only capture), HTTP/1 (`http.rs`: any
+//! token as a method, or a status line when the capture starts with the server's reply),
+//! DNS over TCP (`dns_tcp.rs`, port 53), STARTTLS dialogues (`starttls.rs`: SMTP, IMAP,
+//! POP3, XMPP), SOCKS4/4a/5 (`tunnel.rs`). An analyzer hands over with [`Next`]: to TLS
+//! (STARTTLS), or to a fresh detection (what runs inside a SOCKS or CONNECT tunnel).
+//! Plaintext nothing recognises is watched for a ClientHello and re-detected at each
+//! segment and request line. Hand-read wire formats use `reader.rs`.
 
 pub mod cert;
 pub mod dns;
+mod dns_tcp;
 pub mod http;
 pub mod ja4;
+pub mod keylog;
 pub mod quic;
+pub mod quic_hs;
+pub mod reader;
+mod starttls;
+pub mod stream;
 pub mod tls;
+pub mod tls13;
+mod tls_stream;
+mod tunnel;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use crate::capture::Timestamp;
@@ -25,7 +40,11 @@ use crate::reassemble::{Dir, EndCause, Event, FlowId, FlowSummary, GapCause};
 pub use cert::{CertChain, CertError, CertInfo, CertPolicy, ChainCert};
 pub use dns::{DnsAnswer, DnsMessage, Question, Rcode, Rdata, RrType};
 pub use quic::QuicItem;
+pub use stream::{Cx, Next, StreamAnalyzer};
 pub use tls::{ClientHello, ServerHello, TlsItem};
+pub use tls13::Decrypted;
+
+use stream::idx;
 
 /// What the parser found.
 #[derive(Clone, Debug)]
@@ -50,6 +69,14 @@ pub enum Parsed {
         flow: FlowId,
         ts: Timestamp,
         protocol: &'static str,
+    },
+    /// The client asked for STARTTLS and the server said no (`reply`: its answer, at
+    /// most 200 characters); the dialogue goes on in plaintext.
+    StartTlsRefused {
+        flow: FlowId,
+        ts: Timestamp,
+        protocol: &'static str,
+        reply: String,
     },
     HttpRequest {
         flow: FlowId,
@@ -120,6 +147,30 @@ pub struct ParseStats {
     pub dns_unreadable: u64,
     pub not_tls_after_start: u64,
     pub buffer_limit_hits: u64,
+    /// HTTP heads that did not parse (reading resumes at the next request/status line).
+    pub http_unparsable: u64,
+    /// Lines dropped while looking for the next HTTP head after one that did not parse.
+    pub http_lines_skipped: u64,
+    /// Responses to requests whose head did not parse (not reported).
+    pub http_responses_to_unparsable: u64,
+    /// Requests forgotten unanswered over `http::MAX_PENDING_REQUESTS`.
+    pub http_requests_unpaired: u64,
+    /// SOCKS handshakes the proxy refused (no method, authentication, request denied).
+    pub socks_refused: u64,
+    /// SOCKS handshakes that did not read as SOCKS (or went over `tunnel::MAX_HANDSHAKE`).
+    pub socks_unreadable: u64,
+    /// TLS handshake messages with a malformed part (read as far as they go).
+    pub tls_malformed: u64,
+    /// DNS-over-TCP streams given up: a message over the bound.
+    pub dns_tcp_over_limit: u64,
+    /// Flows given up after [`MAX_DETECTIONS`] fresh detections (tunnels in tunnels).
+    pub detections_over_limit: u64,
+    /// STARTTLS requests the server refused.
+    pub starttls_refused: u64,
+    /// Plaintext lines of a STARTTLS dialogue over `starttls::MAX_LINE`, dropped.
+    pub starttls_long_lines: u64,
+    /// TLS 1.3 handshakes opened with the key log.
+    pub tls_decrypt: tls13::DecryptStats,
     pub quic: quic::QuicStats,
 }
 
@@ -144,62 +195,196 @@ impl Default for ParseLimits {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
+/// The analyzer a flow is in.
+enum Analyzer {
+    /// Nothing seen yet.
     Unknown,
-    Tls,
-    Http,
-    DnsTcp,
-    Plain,
+    Tls(tls_stream::TlsStream),
+    Http(http::HttpStream),
+    DnsTcp(dns_tcp::DnsTcp),
+    StartTls(starttls::StartTls),
+    Plain(starttls::PlainWatch),
+    Socks(tunnel::Socks),
+    /// Nothing more to read.
     Done,
 }
 
-struct HttpHalf {
-    buf: Vec<u8>,
-    skip: u64,
-    chunked: Option<http::Chunked>,
+impl Analyzer {
+    fn get(&mut self) -> Option<&mut dyn StreamAnalyzer> {
+        match self {
+            Analyzer::Tls(a) => Some(a),
+            Analyzer::Http(a) => Some(a),
+            Analyzer::DnsTcp(a) => Some(a),
+            Analyzer::StartTls(a) => Some(a),
+            Analyzer::Plain(a) => Some(a),
+            Analyzer::Socks(a) => Some(a),
+            Analyzer::Unknown | Analyzer::Done => None,
+        }
+    }
+
+    fn wants_stop(&self, dir: Dir) -> bool {
+        match self {
+            Analyzer::Tls(a) => a.wants_stop(dir),
+            Analyzer::Http(a) => a.wants_stop(dir),
+            Analyzer::DnsTcp(a) => a.wants_stop(dir),
+            Analyzer::StartTls(a) => a.wants_stop(dir),
+            Analyzer::Plain(a) => a.wants_stop(dir),
+            Analyzer::Socks(a) => a.wants_stop(dir),
+            Analyzer::Unknown => false,
+            Analyzer::Done => true,
+        }
+    }
 }
+
+/// What the bytes of `dir` show, when they show a protocol: the start of a flow, or of
+/// a segment of a flow not recognised so far.
+fn recognise(cx: &mut Cx<'_>, dir: Dir, data: &[u8]) -> Option<Analyzer> {
+    if dns_tcp::detect(cx) {
+        Some(Analyzer::DnsTcp(dns_tcp::DnsTcp::default()))
+    } else if tls_stream::detect(dir, data) {
+        cx.stats.tls_streams += 1;
+        Some(Analyzer::Tls(tls_stream::TlsStream::default()))
+    } else if http::starts_like(dir, data) {
+        cx.stats.http_streams += 1;
+        Some(Analyzer::Http(http::HttpStream::default()))
+    } else if let Some(v) = tunnel::detect(dir, data) {
+        Some(Analyzer::Socks(tunnel::Socks::new(v)))
+    } else {
+        starttls::detect(dir, data, cx.server.port())
+            .map(|p| Analyzer::StartTls(starttls::StartTls::new(p)))
+    }
+}
+
+/// A segment of plaintext watched so far starts a protocol with its own analyzer (TLS
+/// is left to the watch, which reports the switch).
+fn recognisable(dir: Dir, data: &[u8], server_port: u16) -> bool {
+    http::starts_like(dir, data) || starttls::detect(dir, data, server_port).is_some()
+}
+
+/// Picks the analyzer for a flow (or a tunnel) from its first bytes: a recognised
+/// protocol, else the plaintext watch (which keeps looking).
+fn detect(cx: &mut Cx<'_>, dir: Dir, data: &[u8]) -> Analyzer {
+    recognise(cx, dir, data).unwrap_or_else(|| Analyzer::Plain(starttls::PlainWatch::default()))
+}
+
+/// Fresh detections per flow (a tunnel's inside, a protocol recognised later): a bound
+/// on tunnels in tunnels, which would otherwise nest as deep as the bytes allow.
+pub const MAX_DETECTIONS: u8 = 8;
 
 struct FlowState {
     client: SocketAddr,
     server: SocketAddr,
-    mode: Mode,
-    tls: [tls::TlsReader; 2],
-    /// Waiting for the first TLS record of this direction after plaintext.
-    resync: [bool; 2],
-    /// Plaintext / HTTP / DNS-over-TCP bytes held per direction.
-    http: [HttpHalf; 2],
-    head_requests: VecDeque<(bool, bool)>,
+    analyzer: Analyzer,
+    /// The tunnel (SOCKS, HTTP CONNECT) the analyzer runs inside, if any.
+    tunnel: Option<&'static str>,
+    /// Fresh detections so far (bounded by [`MAX_DETECTIONS`]).
+    detections: u8,
     stopped: [bool; 2],
-    plaintext_seen: usize,
-    starttls_keyword: Option<&'static str>,
-}
-
-fn idx(d: Dir) -> usize {
-    match d {
-        Dir::Up => 0,
-        Dir::Down => 1,
-    }
+    /// TLS application-data records seen per direction (kept when the analyzer ends).
+    app_records: [u64; 2],
 }
 
 impl FlowState {
     fn new(client: SocketAddr, server: SocketAddr) -> Self {
-        let half = || HttpHalf {
-            buf: Vec::new(),
-            skip: 0,
-            chunked: None,
-        };
         FlowState {
             client,
             server,
-            mode: Mode::Unknown,
-            tls: [tls::TlsReader::default(), tls::TlsReader::default()],
-            resync: [false, false],
-            http: [half(), half()],
-            head_requests: VecDeque::new(),
+            analyzer: Analyzer::Unknown,
+            tunnel: None,
+            detections: 0,
             stopped: [false, false],
-            plaintext_seen: 0,
-            starttls_keyword: None,
+            app_records: [0, 0],
+        }
+    }
+
+    fn feed(&mut self, cx: &mut Cx<'_>, dir: Dir, data: &[u8]) {
+        if matches!(self.analyzer, Analyzer::Unknown) {
+            if data.is_empty() {
+                return;
+            }
+            self.analyzer = detect(cx, dir, data);
+            if let (Some(protocol), Analyzer::Tls(_)) = (self.tunnel, &self.analyzer) {
+                let (flow, ts) = (cx.flow, cx.ts);
+                cx.emit(Parsed::StartTls { flow, ts, protocol });
+            }
+        }
+        let Some(a) = self.analyzer.get() else { return };
+        let next = a.feed(cx, dir, data);
+        self.follow(cx, next);
+    }
+
+    fn gap(&mut self, cx: &mut Cx<'_>, dir: Dir, cause: GapCause) {
+        let next = if matches!(self.analyzer, Analyzer::Unknown) {
+            // Nothing recognised yet: what follows is detected by content all the same
+            // (the other direction may be whole: a server-side-only capture).
+            cx.gap(dir, cause);
+            Next::More
+        } else {
+            match self.analyzer.get() {
+                Some(a) => a.gap(cx, dir, cause),
+                None => Next::More,
+            }
+        };
+        self.follow(cx, next);
+    }
+
+    /// Asks the reassembler (once) for no more bytes of `d`.
+    fn stop(&mut self, d: Dir, stops: &mut Vec<Stop>) {
+        if let Some(s) = self.stopped.get_mut(idx(d)) {
+            if !*s {
+                *s = true;
+                stops.push((self.client, self.server, d));
+            }
+        }
+    }
+
+    /// Notes the analyzer's counts, then does what it asked.
+    fn follow(&mut self, cx: &mut Cx<'_>, next: Next) {
+        if let Some(a) = self.analyzer.get() {
+            let now = a.app_records();
+            for (kept, n) in self.app_records.iter_mut().zip(now) {
+                *kept = (*kept).max(n);
+            }
+        }
+        match next {
+            Next::More => {}
+            Next::Done => self.analyzer = Analyzer::Done,
+            Next::UpgradeToTls {
+                protocol,
+                resync,
+                pending: [up, down],
+            } => {
+                let (flow, ts) = (cx.flow, cx.ts);
+                cx.emit(Parsed::StartTls { flow, ts, protocol });
+                cx.stats.tls_streams += 1;
+                let mut t = tls_stream::TlsStream::new(resync);
+                let a = t.feed(cx, Dir::Up, &up);
+                let b = t.feed(cx, Dir::Down, &down);
+                self.analyzer = Analyzer::Tls(t);
+                let next = if matches!(a, Next::Done) || matches!(b, Next::Done) {
+                    Next::Done
+                } else {
+                    Next::More
+                };
+                self.follow(cx, next);
+            }
+            Next::Detect {
+                tunnel,
+                pending: [up, down],
+            } => {
+                if self.detections >= MAX_DETECTIONS {
+                    cx.stats.detections_over_limit += 1;
+                    self.analyzer = Analyzer::Done;
+                    return;
+                }
+                self.detections += 1;
+                self.analyzer = Analyzer::Unknown;
+                if tunnel.is_some() {
+                    self.tunnel = tunnel;
+                }
+                self.feed(cx, Dir::Up, &up);
+                self.feed(cx, Dir::Down, &down);
+            }
         }
     }
 }
@@ -209,6 +394,8 @@ pub struct Parser {
     limits: ParseLimits,
     flows: HashMap<FlowId, FlowState, foldhash::fast::RandomState>,
     quic: quic::QuicReader,
+    /// The key log and the files it is read from (`None`: no key log given).
+    keys: Option<keylog::KeySource>,
     pub stats: ParseStats,
 }
 
@@ -221,12 +408,41 @@ impl Parser {
             limits,
             flows: HashMap::default(),
             quic: quic::QuicReader::new(limits.quic),
+            keys: None,
             stats: ParseStats::default(),
         }
     }
 
+    /// Decrypt TLS 1.3 and QUIC handshakes with this key log.
+    pub fn set_keylog(&mut self, keys: keylog::KeySource) {
+        self.keys = Some(keys);
+    }
+
+    /// A pcapng Decryption Secrets Block's secrets: a TLS key log is read into the key
+    /// log (started with `limits` when none was given); other secret types are ignored.
+    pub fn add_secrets(&mut self, secrets_type: u32, data: &[u8], limits: keylog::KeyLogLimits) {
+        if secrets_type != keylog::DSB_TLS_KEY_LOG {
+            return;
+        }
+        self.keys
+            .get_or_insert_with(|| keylog::KeySource::from_log(keylog::KeyLog::new(limits)))
+            .log
+            .read_dsb(secrets_type, data);
+    }
+
+    /// The key log's own counters (lines, secrets, evictions …), client randoms held
+    /// and failed re-reads, when one was given.
+    pub fn keylog_stats(&self) -> Option<(keylog::KeyLogStats, usize, u64)> {
+        self.keys
+            .as_ref()
+            .map(|k| (k.log.stats.clone(), k.log.len(), k.read_errors))
+    }
+
     /// Handles one reassembly event; facts go to `out`, stop requests to `stops`.
     pub fn push(&mut self, ev: Event, out: &mut Vec<Parsed>, stops: &mut Vec<Stop>) {
+        if let Some(k) = self.keys.as_mut() {
+            k.refresh();
+        }
         match ev {
             Event::Opened {
                 flow,
@@ -252,34 +468,35 @@ impl Parser {
                 ts,
                 data,
             } => {
-                if let Some(st) = self.flows.get_mut(&flow) {
-                    let before = st.tls.get(idx(dir)).map_or(0, |r| r.app_records);
-                    on_data(st, flow, dir, ts, &data, &self.limits, &mut self.stats, out);
-                    let after = st.tls.get(idx(dir)).map_or(0, |r| r.app_records);
-                    if after > before {
-                        out.push(Parsed::AppRecords {
-                            flow,
-                            ts,
-                            dir,
-                            total: after,
-                        });
-                    }
-                    for d in [Dir::Up, Dir::Down] {
-                        let i = idx(d);
-                        let want_stop = match st.mode {
-                            Mode::Done => true,
-                            Mode::Tls => {
-                                let r = st.tls.get(i);
-                                r.is_some_and(|r| r.failed() || r.app_records >= 4)
-                            }
-                            _ => false,
-                        };
-                        if want_stop && !st.stopped.get(i).copied().unwrap_or(true) {
-                            if let Some(s) = st.stopped.get_mut(i) {
-                                *s = true;
-                            }
-                            stops.push((st.client, st.server, d));
-                        }
+                let Some(st) = self.flows.get_mut(&flow) else {
+                    return;
+                };
+                let i = idx(dir);
+                let before = st.app_records.get(i).copied().unwrap_or(0);
+                let mut cx = Cx {
+                    flow,
+                    ts,
+                    client: st.client,
+                    server: st.server,
+                    limits: &self.limits,
+                    stats: &mut self.stats,
+                    out,
+                    stop: [false, false],
+                    keylog: self.keys.as_ref().map(|k| &k.log),
+                };
+                st.feed(&mut cx, dir, &data);
+                let after = st.app_records.get(i).copied().unwrap_or(0);
+                if after > before {
+                    out.push(Parsed::AppRecords {
+                        flow,
+                        ts,
+                        dir,
+                        total: after,
+                    });
+                }
+                for d in [Dir::Up, Dir::Down] {
+                    if st.analyzer.wants_stop(d) {
+                        st.stop(d, stops);
                     }
                 }
             }
@@ -290,45 +507,25 @@ impl Parser {
                 cause,
                 ..
             } => {
-                if let Some(st) = self.flows.get_mut(&flow) {
-                    let i = idx(dir);
-                    match st.mode {
-                        Mode::Tls => {
-                            if let Some(r) = st.tls.get_mut(i) {
-                                if !r.failed() {
-                                    r.lose_sync();
-                                    out.push(Parsed::Gap {
-                                        flow,
-                                        dir,
-                                        ts,
-                                        cause,
-                                    });
-                                }
-                            }
-                        }
-                        Mode::Unknown | Mode::Plain => {
-                            out.push(Parsed::Gap {
-                                flow,
-                                dir,
-                                ts,
-                                cause,
-                            });
-                            st.mode = Mode::Done;
-                        }
-                        Mode::Http | Mode::DnsTcp => {
-                            if let Some(h) = st.http.get_mut(i) {
-                                h.buf.clear();
-                                h.skip = 0;
-                                h.chunked = None;
-                            }
-                            if let Some(s) = st.stopped.get_mut(i) {
-                                if !*s {
-                                    *s = true;
-                                    stops.push((st.client, st.server, dir));
-                                }
-                            }
-                        }
-                        Mode::Done => {}
+                let Some(st) = self.flows.get_mut(&flow) else {
+                    return;
+                };
+                let mut cx = Cx {
+                    flow,
+                    ts,
+                    client: st.client,
+                    server: st.server,
+                    limits: &self.limits,
+                    stats: &mut self.stats,
+                    out,
+                    stop: [false, false],
+                    keylog: self.keys.as_ref().map(|k| &k.log),
+                };
+                st.gap(&mut cx, dir, cause);
+                let asked = cx.stop;
+                for (d, ask) in [Dir::Up, Dir::Down].into_iter().zip(asked) {
+                    if ask {
+                        st.stop(d, stops);
                     }
                 }
             }
@@ -343,7 +540,7 @@ impl Parser {
                 let app_records = self
                     .flows
                     .remove(&flow)
-                    .map(|st| [st.tls[0].app_records, st.tls[1].app_records])
+                    .map(|st| st.app_records)
                     .unwrap_or([0, 0]);
                 out.push(Parsed::Ended {
                     flow,
@@ -389,10 +586,14 @@ impl Parser {
     /// QUIC, recognised by its long header and version on any port.
     fn quic_datagram(&mut self, dg: Datagram, out: &mut Vec<Parsed>) {
         let mut items = Vec::new();
-        if self
-            .quic
-            .datagram(dg.ts, dg.src, dg.dst, &dg.payload, &mut items)
-        {
+        if self.quic.datagram(
+            dg.ts,
+            dg.src,
+            dg.dst,
+            &dg.payload,
+            self.keys.as_ref().map(|k| &k.log),
+            &mut items,
+        ) {
             self.stats.quic = self.quic.stats.clone();
         }
         for (ts, client, server, item) in items {
@@ -406,334 +607,5 @@ impl Parser {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn on_data(
-    st: &mut FlowState,
-    flow: FlowId,
-    dir: Dir,
-    ts: Timestamp,
-    data: &[u8],
-    limits: &ParseLimits,
-    stats: &mut ParseStats,
-    out: &mut Vec<Parsed>,
-) {
-    if st.mode == Mode::Unknown {
-        let dns = st.server.port() == 53 || st.client.port() == 53;
-        st.mode = if dns {
-            Mode::DnsTcp
-        } else if dir == Dir::Up
-            && ((data.first() == Some(&0x16) && data.get(1) == Some(&0x03))
-                || tls::is_sslv2_hello(data))
-        {
-            stats.tls_streams += 1;
-            Mode::Tls
-        } else if dir == Dir::Up && http::starts_like_request(data) {
-            stats.http_streams += 1;
-            Mode::Http
-        } else {
-            Mode::Plain
-        };
-    }
-    let i = idx(dir);
-    match st.mode {
-        Mode::Tls => tls_data(st, flow, dir, ts, data, limits, stats, out),
-        Mode::Http => http_data(st, flow, dir, ts, data, limits, stats, out),
-        Mode::DnsTcp => dns_tcp(st, dir, ts, data, limits, stats, out),
-        Mode::Plain => {
-            if dir == Dir::Down {
-                return;
-            }
-            let Some(h) = st.http.get_mut(i) else { return };
-            let from = h.buf.len().saturating_sub(5);
-            h.buf.extend_from_slice(data);
-            st.plaintext_seen += data.len();
-            if st.starttls_keyword.is_none() {
-                st.starttls_keyword = starttls_keyword(&h.buf, st.server.port());
-            }
-            let found = (from..h.buf.len()).find(|&p| tls::looks_like_hello(&h.buf, p, 1));
-            if let Some(p) = found {
-                let rest = h.buf.get(p..).map(<[u8]>::to_vec).unwrap_or_default();
-                h.buf.clear();
-                st.mode = Mode::Tls;
-                stats.tls_streams += 1;
-                st.resync = [false, true];
-                if let Some(d) = st.http.get_mut(1) {
-                    d.buf.clear();
-                }
-                out.push(Parsed::StartTls {
-                    flow,
-                    ts,
-                    protocol: st.starttls_keyword.unwrap_or("plaintext"),
-                });
-                tls_data(st, flow, dir, ts, &rest, limits, stats, out);
-            } else if st.plaintext_seen > limits.max_plaintext {
-                st.mode = Mode::Done;
-            } else if h.buf.len() > 4096 {
-                // Keep only a tail long enough to hold a record header split across reads.
-                let cut = h.buf.len() - 16;
-                h.buf.drain(..cut);
-            }
-        }
-        Mode::Unknown | Mode::Done => {}
-    }
-}
-
-/// Which STARTTLS dialect the client's plaintext shows.
-fn starttls_keyword(buf: &[u8], port: u16) -> Option<&'static str> {
-    let text = String::from_utf8_lossy(buf).to_ascii_lowercase();
-    if text.contains("<starttls") {
-        return Some("xmpp");
-    }
-    if text.contains("stls\r\n") && !text.contains("starttls") {
-        return Some("pop3");
-    }
-    if text.contains("starttls") {
-        return Some(match port {
-            143 => "imap",
-            6667 | 6697 | 194 => "irc",
-            389 => "ldap",
-            21 => "ftp",
-            _ if text.contains("ehlo") || text.contains("helo") => "smtp",
-            _ if text.split_whitespace().nth(1) == Some("starttls") => "imap",
-            _ => "smtp",
-        });
-    }
-    if text.starts_with("connect ") {
-        return Some("http-connect");
-    }
-    if buf.first() == Some(&0x05) || buf.first() == Some(&0x04) {
-        return Some("socks");
-    }
-    None
-}
-
-#[allow(clippy::too_many_arguments)]
-fn tls_data(
-    st: &mut FlowState,
-    flow: FlowId,
-    dir: Dir,
-    ts: Timestamp,
-    data: &[u8],
-    limits: &ParseLimits,
-    stats: &mut ParseStats,
-    out: &mut Vec<Parsed>,
-) {
-    let i = idx(dir);
-    let resynced: Vec<u8>;
-    let mut data = data;
-    if st.resync.get(i).copied().unwrap_or(false) {
-        let Some(h) = st.http.get_mut(i) else { return };
-        h.buf.extend_from_slice(data);
-        let want = if dir == Dir::Up { 1 } else { 2 };
-        match (0..h.buf.len()).find(|&p| tls::looks_like_hello(&h.buf, p, want)) {
-            Some(p) => {
-                resynced = h.buf.split_off(p);
-                h.buf.clear();
-                data = &resynced;
-                if let Some(r) = st.resync.get_mut(i) {
-                    *r = false;
-                }
-            }
-            None => {
-                if h.buf.len() > limits.max_plaintext {
-                    h.buf.clear();
-                    st.mode = Mode::Done;
-                }
-                return;
-            }
-        }
-    }
-    let Some(reader) = st.tls.get_mut(i) else {
-        return;
-    };
-    let mut items = Vec::new();
-    reader.feed(data, &mut items);
-    if reader.take_too_large() || reader.held() > limits.max_tls_buffer {
-        stats.buffer_limit_hits += 1;
-        reader.lose_sync();
-        out.push(Parsed::Gap {
-            flow,
-            dir,
-            ts,
-            cause: GapCause::BufferLimit,
-        });
-    }
-    for item in items {
-        if matches!(item, TlsItem::NotTls) {
-            stats.not_tls_after_start += 1;
-        }
-        out.push(Parsed::Tls {
-            flow,
-            ts,
-            dir,
-            item,
-        });
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn http_data(
-    st: &mut FlowState,
-    flow: FlowId,
-    dir: Dir,
-    ts: Timestamp,
-    data: &[u8],
-    limits: &ParseLimits,
-    stats: &mut ParseStats,
-    out: &mut Vec<Parsed>,
-) {
-    let i = idx(dir);
-    let Some(h) = st.http.get_mut(i) else { return };
-    let mut data = data;
-    // Skip a body in progress without holding it.
-    if h.skip > 0 {
-        let n = (h.skip).min(data.len() as u64) as usize;
-        h.skip -= n as u64;
-        data = data.get(n..).unwrap_or(&[]);
-    }
-    h.buf.extend_from_slice(data);
-    let mut switch_to_tls = false;
-    loop {
-        if let Some(ch) = h.chunked.as_mut() {
-            let (used, done, bad) = ch.consume(&h.buf);
-            h.buf.drain(..used.min(h.buf.len()));
-            if bad {
-                st.mode = Mode::Done;
-                return;
-            }
-            if !done {
-                break;
-            }
-            h.chunked = None;
-        }
-        if h.skip > 0 {
-            let n = (h.skip).min(h.buf.len() as u64) as usize;
-            h.skip -= n as u64;
-            h.buf.drain(..n);
-            if h.skip > 0 {
-                break;
-            }
-        }
-        if h.buf.is_empty() {
-            break;
-        }
-        let body = if dir == Dir::Up {
-            match http::request(&h.buf) {
-                http::Head::Complete(req, n, body) => {
-                    st.head_requests
-                        .push_back((req.method == "HEAD", req.method == "CONNECT"));
-                    out.push(Parsed::HttpRequest { flow, ts, req });
-                    h.buf.drain(..n.min(h.buf.len()));
-                    body
-                }
-                http::Head::Partial => break,
-                http::Head::Invalid => {
-                    h.buf.clear();
-                    h.skip = u64::MAX;
-                    break;
-                }
-            }
-        } else {
-            let (head, connect) = st.head_requests.front().copied().unwrap_or((false, false));
-            match http::response(&h.buf, head) {
-                http::Head::Complete(resp, n, body) => {
-                    let status = resp.status;
-                    if status >= 200 {
-                        st.head_requests.pop_front();
-                    }
-                    out.push(Parsed::HttpResponse { flow, ts, resp });
-                    h.buf.drain(..n.min(h.buf.len()));
-                    if connect && (200..300).contains(&status) {
-                        switch_to_tls = true;
-                        break;
-                    }
-                    body
-                }
-                http::Head::Partial => break,
-                http::Head::Invalid => {
-                    h.buf.clear();
-                    h.skip = u64::MAX;
-                    break;
-                }
-            }
-        };
-        match body {
-            http::Body::None => {}
-            http::Body::Length(n) => h.skip = n,
-            http::Body::Chunked => h.chunked = Some(http::Chunked::default()),
-            http::Body::UntilClose => {
-                h.buf.clear();
-                h.skip = u64::MAX;
-                break;
-            }
-        }
-    }
-    if h.buf.len() > limits.max_plaintext {
-        h.buf.clear();
-        h.skip = u64::MAX;
-    }
-    if switch_to_tls {
-        // An HTTP CONNECT tunnel: TLS follows in both directions.
-        let rest_down = std::mem::take(&mut h.buf);
-        let rest_up = st
-            .http
-            .get_mut(0)
-            .map(|u| std::mem::take(&mut u.buf))
-            .unwrap_or_default();
-        st.mode = Mode::Tls;
-        st.resync = [true, true];
-        out.push(Parsed::StartTls {
-            flow,
-            ts,
-            protocol: "http-connect",
-        });
-        stats.tls_streams += 1;
-        tls_data(st, flow, Dir::Up, ts, &rest_up, limits, stats, out);
-        tls_data(st, flow, Dir::Down, ts, &rest_down, limits, stats, out);
-    }
-}
-
-fn dns_tcp(
-    st: &mut FlowState,
-    dir: Dir,
-    ts: Timestamp,
-    data: &[u8],
-    limits: &ParseLimits,
-    stats: &mut ParseStats,
-    out: &mut Vec<Parsed>,
-) {
-    let (client, server) = (st.client, st.server);
-    let Some(h) = st.http.get_mut(idx(dir)) else {
-        return;
-    };
-    h.buf.extend_from_slice(data);
-    let mut pos = 0usize;
-    while let Some(l) = h.buf.get(pos..pos + 2) {
-        let len = usize::from(u16::from_be_bytes([
-            l.first().copied().unwrap_or(0),
-            l.get(1).copied().unwrap_or(0),
-        ]));
-        let Some(msg) = h.buf.get(pos + 2..pos + 2 + len) else {
-            break;
-        };
-        match dns::parse(msg) {
-            Some(m) => {
-                stats.dns_messages += 1;
-                out.push(Parsed::Dns {
-                    ts,
-                    client,
-                    server,
-                    msg: m,
-                    client_mac: None,
-                });
-            }
-            None => stats.dns_unreadable += 1,
-        }
-        pos += 2 + len;
-    }
-    h.buf.drain(..pos.min(h.buf.len()));
-    if h.buf.len() > limits.max_plaintext + 2 {
-        h.buf.clear();
-        st.mode = Mode::Done;
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -23,7 +23,11 @@ use aes_gcm::Aes128Gcm;
 use hkdf::Hkdf;
 use sha2::Sha256;
 
+use super::keylog::KeyLog;
+use super::quic_hs::{self, CryptoStream, Frame as HsFrame, PacketKeys, QuicHsError};
+use super::reader::Reader;
 use super::tls::{self, ClientHello, ServerHello, TlsItem};
+use super::tls13::{self, Decrypted, Suite};
 use crate::capture::Timestamp;
 
 pub const VERSION_1: u32 = 0x0000_0001;
@@ -188,21 +192,16 @@ pub fn open(pkt: &[u8], pn_offset: usize, keys: &Keys) -> Option<Opened> {
 
 /// A QUIC variable-length integer (RFC 9000 §16) at `*pos`.
 fn varint(d: &[u8], pos: &mut usize) -> Option<u64> {
-    let first = *d.get(*pos)?;
-    let len = 1usize << (first >> 6);
-    let bytes = d.get(*pos..pos.checked_add(len)?)?;
-    let mut v = u64::from(first & 0x3f);
-    for b in bytes.iter().skip(1) {
-        v = (v << 8) | u64::from(*b);
-    }
-    *pos += len;
+    let mut r = Reader::new(d.get(*pos..)?);
+    let v = r.varint().ok()?;
+    *pos = d.len() - r.remaining();
     Some(v)
 }
 
 fn take<'a>(d: &'a [u8], pos: &mut usize, n: u64) -> Option<&'a [u8]> {
-    let n = usize::try_from(n).ok()?;
-    let s = d.get(*pos..pos.checked_add(n)?)?;
-    *pos += n;
+    let mut r = Reader::new(d.get(*pos..)?);
+    let s = r.take(usize::try_from(n).ok()?).ok()?;
+    *pos = d.len() - r.remaining();
     Some(s)
 }
 
@@ -227,13 +226,7 @@ struct Long<'a> {
 }
 
 fn be32(d: &[u8], at: usize) -> Option<u32> {
-    let b = d.get(at..at.checked_add(4)?)?;
-    Some(u32::from_be_bytes([
-        *b.first()?,
-        *b.get(1)?,
-        *b.get(2)?,
-        *b.get(3)?,
-    ]))
+    Reader::new(d.get(at..)?).u32().ok()
 }
 
 /// Reads a long header of a known version (not Version Negotiation).
@@ -442,7 +435,7 @@ pub enum QuicItem {
         version: u32,
         /// The Destination Connection ID the Initial keys came from, hex.
         dcid: String,
-        hello: ClientHello,
+        hello: Box<ClientHello>,
         /// Initial packets whose CRYPTO frames made up the hello.
         packets: u32,
     },
@@ -466,6 +459,8 @@ pub enum QuicItem {
     },
     /// The client sent 1-RTT (short header) packets: the handshake completed.
     ClientOneRtt,
+    /// What the key log opened of the server's Handshake packets.
+    Decrypted(Decrypted),
 }
 
 /// Bounds of the QUIC reader.
@@ -503,6 +498,8 @@ pub struct QuicStats {
     pub conn_evictions: u64,
     /// Connections given up because their CRYPTO data passed the bound.
     pub crypto_over_limit: u64,
+    /// Handshake packets opened with the key log.
+    pub decrypt: tls13::DecryptStats,
 }
 
 #[derive(Clone, Debug)]
@@ -522,6 +519,29 @@ struct Conn {
     retry: bool,
     /// CRYPTO data passed the bound: nothing more is read.
     given_up: bool,
+    client_random: Option<[u8; 32]>,
+    /// The cipher suite of the ServerHello.
+    cipher: Option<u16>,
+    /// The server's Handshake packets under the key log.
+    hs: HsDecrypt,
+}
+
+/// The key log's work on the server's Handshake packets of one connection.
+#[derive(Clone, Debug, Default)]
+enum HsDecrypt {
+    #[default]
+    Waiting,
+    /// Packets kept until the secret is found (a live capture); "no key" said once.
+    NoKey {
+        pending: Vec<(Vec<u8>, usize, bool)>,
+    },
+    Active {
+        keys: Box<PacketKeys>,
+        crypto: Box<CryptoStream>,
+        largest: Option<u64>,
+        cert: bool,
+    },
+    Done,
 }
 
 impl Conn {
@@ -541,6 +561,9 @@ impl Conn {
             one_rtt: false,
             retry: false,
             given_up: false,
+            client_random: None,
+            cipher: None,
+            hs: HsDecrypt::Waiting,
         }
     }
 }
@@ -584,6 +607,7 @@ impl QuicReader {
         src: SocketAddr,
         dst: SocketAddr,
         payload: &[u8],
+        keylog: Option<&KeyLog>,
         out: &mut Vec<Out>,
     ) -> bool {
         let from_client = self.conns.contains(&(src, dst));
@@ -592,9 +616,27 @@ impl QuicReader {
             return false;
         }
         self.stats.datagrams += 1;
+        if let Some(log) = keylog {
+            // Server Handshake packets held for a key line that was not there yet (a live
+            // capture): any later datagram of the connection tries again.
+            let key = if from_client { (src, dst) } else { (dst, src) };
+            let max = self.limits.max_crypto;
+            if let Some(c) = self.conns.get_mut(&key) {
+                if matches!(c.hs, HsDecrypt::NoKey { .. }) {
+                    let items = server_handshake(c, log, None, max, &mut self.stats.decrypt);
+                    out.extend(
+                        items
+                            .into_iter()
+                            .map(|d| (ts, key.0, key.1, QuicItem::Decrypted(d))),
+                    );
+                }
+            }
+        }
         let mut pos = 0usize;
         while let Some(rest) = payload.get(pos..).filter(|r| !r.is_empty()) {
-            let first = rest.first().copied().unwrap_or(0);
+            let Ok(first) = Reader::new(rest).u8() else {
+                break; // not reached: `rest` is not empty
+            };
             if first & 0x80 == 0 {
                 // A short header (fixed bit set, long enough for a DCID, a packet number
                 // and the AEAD tag): 1-RTT, the handshake is done. It runs to the end.
@@ -628,6 +670,22 @@ impl QuicReader {
                         if !c.server_handshake {
                             c.server_handshake = true;
                             out.push((ts, dst, src, QuicItem::ServerHandshake));
+                        }
+                        if let Some(log) = keylog {
+                            let v2 = version_info(h.version).is_some_and(|i| i.v2);
+                            let max = self.limits.max_crypto;
+                            let items = server_handshake(
+                                c,
+                                log,
+                                Some((pkt, h.pn_offset, v2)),
+                                max,
+                                &mut self.stats.decrypt,
+                            );
+                            out.extend(
+                                items
+                                    .into_iter()
+                                    .map(|d| (ts, dst, src, QuicItem::Decrypted(d))),
+                            );
                         }
                     }
                 }
@@ -815,6 +873,7 @@ impl QuicReader {
         match tls::parse_handshake(msg) {
             Some(TlsItem::ClientHello(hello)) => {
                 c.hello_sent = true;
+                c.client_random = hello.random;
                 c.crypto = CryptoBuf::default();
                 self.stats.hellos += 1;
                 out.push((
@@ -824,7 +883,7 @@ impl QuicReader {
                     QuicItem::Hello {
                         version: c.version,
                         dcid: hex(&c.dcid),
-                        hello,
+                        hello: Box::new(hello),
                         packets: c.packets,
                     },
                 ));
@@ -895,11 +954,152 @@ impl QuicReader {
         if let Some(msg) = c.server_crypto.first_message() {
             c.server_hello_sent = true;
             if let Some(TlsItem::ServerHello(sh)) = tls::parse_handshake(msg) {
+                c.cipher = Some(sh.cipher);
                 out.push((ts, dst, src, QuicItem::ServerHello(sh)));
             }
             c.server_crypto = CryptoBuf::default();
         }
     }
+}
+
+/// Server Handshake packets held while the key log has no line for the connection.
+pub const MAX_PENDING_PACKETS: usize = 32;
+
+/// One server Handshake packet (`pkt`, its packet number offset, QUIC v2 or not) under
+/// the key log: what it showed.
+fn server_handshake(
+    c: &mut Conn,
+    log: &KeyLog,
+    pkt: Option<(&[u8], usize, bool)>,
+    max: usize,
+    st: &mut tls13::DecryptStats,
+) -> Vec<Decrypted> {
+    let mut out = Vec::new();
+    let pending = match (&mut c.hs, pkt) {
+        (HsDecrypt::Done, _) | (HsDecrypt::Waiting | HsDecrypt::Active { .. }, None) => return out,
+        (HsDecrypt::Active { .. }, Some((bytes, pn_offset, v2))) => {
+            vec![(bytes.to_vec(), pn_offset, v2)]
+        }
+        (HsDecrypt::Waiting | HsDecrypt::NoKey { .. }, _) => {
+            let Some(cipher) = c.cipher else {
+                return out; // the ServerHello was not read: no suite to derive keys for
+            };
+            let Some(suite) = Suite::from_id(cipher) else {
+                st.unsupported_suite += 1;
+                c.hs = HsDecrypt::Done;
+                out.push(Decrypted::UnsupportedSuite(cipher));
+                return out;
+            };
+            let mut held = match std::mem::take(&mut c.hs) {
+                HsDecrypt::NoKey { pending } => pending,
+                _ => Vec::new(),
+            };
+            let told = !held.is_empty();
+            if let Some((bytes, pn_offset, v2)) = pkt {
+                if held.len() < MAX_PENDING_PACKETS {
+                    held.push((bytes.to_vec(), pn_offset, v2));
+                } else {
+                    st.over_limit += 1;
+                }
+            }
+            let secret = c
+                .client_random
+                .as_ref()
+                .and_then(|r| log.get(r))
+                .and_then(|s| s.server_handshake);
+            let Some(secret) = secret else {
+                if !told {
+                    st.no_key += 1;
+                    out.push(Decrypted::NoKey);
+                }
+                c.hs = HsDecrypt::NoKey { pending: held };
+                return out;
+            };
+            // Handshake packets all have the connection's final version.
+            let v2 = held.first().is_some_and(|p| p.2);
+            match quic_hs::packet_keys(suite, secret.as_bytes(), v2) {
+                Ok(keys) => {
+                    c.hs = HsDecrypt::Active {
+                        keys: Box::new(keys),
+                        crypto: Box::default(),
+                        largest: None,
+                        cert: false,
+                    };
+                    held
+                }
+                Err(_) => {
+                    st.auth_failures += 1;
+                    c.hs = HsDecrypt::Done;
+                    out.push(Decrypted::WrongKey);
+                    return out;
+                }
+            }
+        }
+    };
+    for (p, off, _) in pending {
+        let HsDecrypt::Active {
+            keys,
+            crypto,
+            largest,
+            cert,
+        } = &mut c.hs
+        else {
+            break;
+        };
+        let opened = match quic_hs::open_packet(&p, off, keys, *largest, true) {
+            Ok(o) => o,
+            Err(QuicHsError::Authentication) => {
+                st.auth_failures += 1;
+                if largest.is_none() {
+                    out.push(Decrypted::WrongKey);
+                    c.hs = HsDecrypt::Done;
+                    break;
+                }
+                continue; // a damaged copy after good ones
+            }
+            Err(_) => continue,
+        };
+        st.decrypted += 1;
+        *largest = Some(largest.map_or(opened.packet_number, |l| l.max(opened.packet_number)));
+        let Ok(frames) = quic_hs::frames(&opened.payload) else {
+            continue;
+        };
+        let mut msgs = Vec::new();
+        for f in frames {
+            if let HsFrame::Crypto { offset, data } = f {
+                if crypto.insert(offset, data, max, &mut msgs).is_err() {
+                    st.over_limit += 1;
+                    c.hs = HsDecrypt::Done;
+                    return out;
+                }
+            }
+        }
+        let mut finished = false;
+        for m in &msgs {
+            match m.first() {
+                Some(11) => {
+                    if let Some(chain) = tls13::certificate(m) {
+                        *cert = true;
+                        st.certificates += 1;
+                        out.push(Decrypted::Certificate(Box::new(chain)));
+                    }
+                }
+                Some(13) => out.push(Decrypted::CertificateRequested),
+                Some(&tls13::HS_FINISHED) => {
+                    if !*cert {
+                        out.push(Decrypted::NoCertificate);
+                    }
+                    finished = true;
+                }
+                _ => {}
+            }
+        }
+        if finished {
+            c.hs = HsDecrypt::Done;
+            break;
+        }
+    }
+    out
 }
 
 /// What a CONNECTION_CLOSE error code means (RFC 9000 §20; 0x01XX carries a TLS alert).

@@ -10,6 +10,8 @@ use tls_parser::{
 };
 
 use super::cert::{self, CertChain};
+use super::reader::{Reader, Result, WireError};
+pub use super::tls13::Decrypted;
 
 /// What a ClientHello offers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -31,6 +33,8 @@ pub struct ClientHello {
     pub alpn_first: Option<Vec<u8>>,
     /// The JA4 fingerprint of this hello (see `ja4.rs`).
     pub ja4: Option<String>,
+    /// The client random: the key of the key log (`keylog.rs`).
+    pub random: Option<[u8; 32]>,
 }
 
 impl ClientHello {
@@ -71,6 +75,8 @@ pub enum TlsItem {
         len: usize,
     },
     ChangeCipherSpec,
+    /// What the key log opened of this direction's encrypted handshake (TLS 1.3).
+    Decrypted(Decrypted),
     /// The bytes are not TLS (or the stream lost sync); parsing of this direction stops.
     NotTls,
 }
@@ -87,27 +93,21 @@ pub(crate) fn is_grease(v: u16) -> bool {
     v & 0x0f0f == 0x0a0a && (v >> 8) == (v & 0xff)
 }
 
-fn be16(d: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*d.get(at)?, *d.get(at + 1)?]))
-}
-
-fn be24(d: &[u8], at: usize) -> Option<usize> {
-    Some(
-        (usize::from(*d.get(at)?) << 16)
-            | (usize::from(*d.get(at + 1)?) << 8)
-            | usize::from(*d.get(at + 2)?),
-    )
+/// A 24-bit length as a `usize`.
+fn len24(r: &mut Reader<'_>) -> Result<usize> {
+    let n = r.u24()?;
+    usize::try_from(n).map_err(|_| WireError::Bad("length"))
 }
 
 /// Looks like the header of a TLS record of the given handshake type at `at`
 /// (content type 22, version 3.x, then the handshake message type).
 pub fn looks_like_hello(d: &[u8], at: usize, hs_type: u8) -> bool {
-    let get = |i: usize| d.get(at + i).copied();
-    get(0) == Some(0x16)
-        && get(1) == Some(0x03)
-        && get(2).is_some_and(|v| v <= 0x04)
-        && be16(d, at + 3).is_some_and(|l| (4..=18432).contains(&l))
-        && get(5) == Some(hs_type)
+    let mut r = Reader::new(d.get(at..).unwrap_or(&[]));
+    let (Ok(ct), Ok(major), Ok(minor), Ok(len), Ok(ty)) = (r.u8(), r.u8(), r.u8(), r.u16(), r.u8())
+    else {
+        return false;
+    };
+    ct == 0x16 && major == 0x03 && minor <= 0x04 && (4..=18432).contains(&len) && ty == hs_type
 }
 
 /// An SSLv2-format ClientHello (2-byte header with the high bit set, message type 1,
@@ -130,6 +130,16 @@ pub struct TlsReader {
     /// A handshake message claimed more than [`MAX_HANDSHAKE`] bytes (a bound, not "not
     /// TLS"): reported once through [`TlsReader::take_too_large`].
     too_large: bool,
+    /// Handshake messages with a malformed part (read as far as they go), since the last
+    /// [`TlsReader::take_malformed`].
+    malformed: u64,
+    /// Keep copies of protected records (content type 23, header included) for the key
+    /// log's decryption (`tls13.rs`), up to `keep_protected` bytes; 0: keep none.
+    pub keep_protected: usize,
+    protected: Vec<Vec<u8>>,
+    protected_bytes: usize,
+    /// Protected records not kept because `keep_protected` bytes were held.
+    pub protected_over_limit: u64,
 }
 
 impl TlsReader {
@@ -147,6 +157,17 @@ impl TlsReader {
         std::mem::take(&mut self.too_large)
     }
 
+    /// The protected records kept since the last call.
+    pub fn take_protected(&mut self) -> Vec<Vec<u8>> {
+        self.protected_bytes = 0;
+        std::mem::take(&mut self.protected)
+    }
+
+    /// Malformed handshake messages seen since the last call.
+    pub fn take_malformed(&mut self) -> u64 {
+        std::mem::take(&mut self.malformed)
+    }
+
     /// Forget partial data after a gap: the stream position is lost.
     pub fn lose_sync(&mut self) {
         self.buf.clear();
@@ -162,22 +183,31 @@ impl TlsReader {
         let mut pos = 0usize;
         if self.records == 0 && is_sslv2_hello(&self.buf) {
             // An SSLv2-compatible ClientHello: no extensions, so no SNI.
-            let len = (usize::from(self.buf.first().copied().unwrap_or(0) & 0x7f) << 8)
-                | usize::from(self.buf.get(1).copied().unwrap_or(0));
-            if self.buf.len() < 2 + len {
+            let mut r = Reader::new(&self.buf);
+            let Ok(len) = r.u16().map(|l| usize::from(l & 0x7fff)) else {
                 return;
-            }
+            };
+            let Ok(mut body) = r.sub(len) else {
+                return; // not all in yet
+            };
             self.records += 1;
+            let version = body.skip(1).and_then(|()| body.u16());
+            if version.is_err() {
+                self.malformed += 1;
+            }
             out.push(TlsItem::ClientHello(ClientHello {
-                legacy_version: be16(&self.buf, 3).unwrap_or(0x0300),
+                // SSL 3.0 when the hello is too short to say (counted as malformed).
+                legacy_version: version.unwrap_or(0x0300),
                 ..ClientHello::default()
             }));
             pos = 2 + len;
         }
         while let Some(hdr) = self.buf.get(pos..pos + 5) {
-            let ct = hdr.first().copied().unwrap_or(0);
-            let major = hdr.get(1).copied().unwrap_or(0);
-            let len = usize::from(be16(hdr, 3).unwrap_or(0));
+            let mut r = Reader::new(hdr);
+            let (Ok(ct), Ok(major), Ok(_minor), Ok(len)) = (r.u8(), r.u8(), r.u8(), r.u16()) else {
+                break;
+            };
+            let len = usize::from(len);
             if !(20..=24).contains(&ct) || major != 3 || len > 18432 + 2048 {
                 self.failed = true;
                 out.push(TlsItem::NotTls);
@@ -197,19 +227,17 @@ impl TlsReader {
                     out.push(TlsItem::ChangeCipherSpec);
                 }
                 21 => {
-                    let plain = !self.encrypted && body.len() == 2;
+                    let mut r = Reader::new(&body);
+                    let plain = match (self.encrypted, body.len(), r.u8(), r.u8()) {
+                        (false, 2, Ok(level), Ok(description)) => Some((level, description)),
+                        _ => None,
+                    };
+                    // An encrypted alert's level and description are not known: 0, 0.
+                    let (level, description) = plain.unwrap_or((0, 0));
                     out.push(TlsItem::Alert {
-                        level: if plain {
-                            body.first().copied().unwrap_or(0)
-                        } else {
-                            0
-                        },
-                        description: if plain {
-                            body.get(1).copied().unwrap_or(0)
-                        } else {
-                            0
-                        },
-                        encrypted: !plain,
+                        level,
+                        description,
+                        encrypted: plain.is_none(),
                     });
                 }
                 22 if !self.encrypted => {
@@ -221,6 +249,16 @@ impl TlsReader {
                 }
                 23 => {
                     self.app_records += 1;
+                    if self.keep_protected > 0 {
+                        if self.protected_bytes + 5 + len <= self.keep_protected {
+                            if let Some(rec) = self.buf.get(pos - 5 - len..pos) {
+                                self.protected.push(rec.to_vec());
+                                self.protected_bytes += 5 + len;
+                            }
+                        } else {
+                            self.protected_over_limit += 1;
+                        }
+                    }
                     out.push(TlsItem::AppData { len });
                 }
                 _ => {}
@@ -231,7 +269,11 @@ impl TlsReader {
 
     fn handshake_messages(&mut self, out: &mut Vec<TlsItem>) {
         let mut pos = 0usize;
-        while let Some(len) = be24(&self.hs, pos + 1) {
+        loop {
+            let mut r = Reader::new(self.hs.get(pos..).unwrap_or(&[]));
+            let (Ok(_ty), Ok(len)) = (r.u8(), len24(&mut r)) else {
+                break;
+            };
             if len > MAX_HANDSHAKE {
                 // Over the bound: the caller gives the direction up as a buffer limit.
                 self.failed = true;
@@ -241,7 +283,7 @@ impl TlsReader {
             let Some(msg) = self.hs.get(pos..pos + 4 + len) else {
                 break;
             };
-            if let Some(item) = handshake(msg) {
+            if let Some(item) = handshake(msg, &mut self.malformed) {
                 if let TlsItem::ServerHello(sh) = &item {
                     if sh.version == 0x0304 || (sh.version >> 8) == 0x7f {
                         self.tls13 = true;
@@ -255,7 +297,9 @@ impl TlsReader {
     }
 }
 
-fn handshake(msg: &[u8]) -> Option<TlsItem> {
+/// One complete handshake message; malformed parts (read as far as they go) are
+/// counted in `malformed`.
+fn handshake(msg: &[u8], malformed: &mut u64) -> Option<TlsItem> {
     let msg_type = *msg.first()?;
     let parsed = parse_tls_message_handshake(msg);
     match (msg_type, parsed) {
@@ -263,18 +307,23 @@ fn handshake(msg: &[u8]) -> Option<TlsItem> {
             let mut hello = ClientHello {
                 legacy_version: ch.version.0,
                 ciphers: ch.ciphers.iter().map(|c| c.0).collect(),
+                random: <[u8; 32]>::try_from(ch.random).ok(),
                 ..ClientHello::default()
             };
             if let Some(ext) = ch.ext {
-                client_extensions(ext, &mut hello);
+                if client_extensions(ext, &mut hello).is_err() {
+                    *malformed += 1;
+                }
             }
             hello.ja4 = Some(super::ja4::ja4(&hello));
             Some(TlsItem::ClientHello(hello))
         }
         (2, Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ServerHello(sh))))) => {
             let mut version = sh.version.0;
-            if let Some(v) = sh.ext.and_then(server_supported_version) {
-                version = v;
+            match sh.ext.map(server_supported_version) {
+                Some(Ok(Some(v))) => version = v,
+                Some(Err(_)) => *malformed += 1,
+                Some(Ok(None)) | None => {}
             }
             Some(TlsItem::ServerHello(ServerHello {
                 version,
@@ -308,44 +357,66 @@ fn handshake(msg: &[u8]) -> Option<TlsItem> {
             Some(TlsItem::Certificate(chain))
         }
         // A TLS 1.3-style Certificate (request context first) seen in cleartext.
-        (11, Err(_)) => certificate_13(msg.get(4..)?).map(TlsItem::Certificate),
+        (11, Err(_)) => match certificate_13(msg.get(4..)?) {
+            Ok(chain) => Some(TlsItem::Certificate(chain)),
+            Err(_) => {
+                *malformed += 1;
+                None
+            }
+        },
         _ => None,
     }
 }
 
-fn certificate_13(body: &[u8]) -> Option<CertChain> {
-    let ctx_len = usize::from(*body.first()?);
-    let list_len = be24(body, 1 + ctx_len)?;
-    let mut pos = 4 + ctx_len;
-    let end = (pos + list_len).min(body.len());
+fn certificate_13(body: &[u8]) -> Result<CertChain> {
+    let mut r = Reader::new(body);
+    let ctx_len = usize::from(r.u8()?);
+    r.skip(ctx_len)?;
+    let list_len = len24(&mut r)?;
+    // A list claiming more than the message holds is read as far as it goes.
+    let mut list = r.sub(list_len.min(r.remaining()))?;
     let mut chain = CertChain::default();
-    while pos + 3 <= end {
-        let l = be24(body, pos)?;
-        let der = body.get(pos + 3..pos + 3 + l)?;
+    while list.remaining() >= 3 {
+        let l = len24(&mut list)?;
+        let der = list.take(l)?;
         if chain.leaf.is_none() {
             chain.leaf = Some(cert::summarize(der));
         }
         chain.keep(der);
         chain.chain_len += 1;
-        let ext = usize::from(be16(body, pos + 3 + l)?);
-        pos += 3 + l + 2 + ext;
+        let ext = usize::from(list.u16()?);
+        if list.skip(ext).is_err() {
+            break;
+        }
     }
-    Some(chain)
+    Ok(chain)
 }
 
-fn client_extensions(mut ext: &[u8], hello: &mut ClientHello) {
-    while ext.len() >= 4 {
-        let ty = be16(ext, 0).unwrap_or(0);
-        let len = usize::from(be16(ext, 2).unwrap_or(0));
-        let Some(raw) = ext.get(..4 + len) else { break };
+/// Reads the ClientHello extensions into `hello`; a malformed extension list is read as
+/// far as it goes (the error says where it stopped).
+fn client_extensions(ext: &[u8], hello: &mut ClientHello) -> Result<()> {
+    let mut r = Reader::new(ext);
+    let mut bad = None;
+    while !r.is_empty() {
+        let whole = r.peek_rest();
+        let ty = r.u16()?;
+        let len = usize::from(r.u16()?);
+        let body = r.take(len)?;
+        let raw = whole.get(..4 + len).ok_or(WireError::Bad("extension"))?;
         hello.extensions.push(ty);
-        let body = raw.get(4..).unwrap_or(&[]);
         match ty {
             // Only the outer hello travels in the clear (type 0); an inner one (1) would
             // be inside the encrypted payload.
             0xfe0d => hello.ech = body.first() != Some(&1),
-            13 => hello.sig_algs = u16_list(body),
-            16 => hello.alpn_first = first_alpn(body),
+            // A malformed list is left empty; the other extensions are still read.
+            13 => match u16_list(body) {
+                Ok(v) => hello.sig_algs = v,
+                Err(e) => bad = Some(e),
+            },
+            16 => match first_alpn(body) {
+                Ok(v) => hello.alpn_first = v,
+                Err(e) => bad = Some(e),
+            },
             _ => {}
         }
         if let Ok((_, e)) = parse_tls_client_hello_extension(raw) {
@@ -367,49 +438,49 @@ fn client_extensions(mut ext: &[u8], hello: &mut ClientHello) {
                 _ => {}
             }
         }
-        ext = ext.get(4 + len..).unwrap_or(&[]);
     }
+    bad.map_or(Ok(()), Err)
 }
 
 /// A list of 16-bit values behind a 16-bit length (signature_algorithms).
-fn u16_list(body: &[u8]) -> Vec<u16> {
-    let n = usize::from(be16(body, 0).unwrap_or(0));
-    let list = body.get(2..2 + n).unwrap_or(&[]);
-    list.chunks_exact(2)
-        .map(|c| {
-            u16::from_be_bytes([
-                c.first().copied().unwrap_or(0),
-                c.get(1).copied().unwrap_or(0),
-            ])
-        })
-        .collect()
+fn u16_list(body: &[u8]) -> Result<Vec<u16>> {
+    let mut r = Reader::new(body);
+    let n = usize::from(r.u16()?);
+    let mut list = r.sub(n)?;
+    let mut v = Vec::with_capacity(n / 2);
+    while !list.is_empty() {
+        v.push(list.u16()?);
+    }
+    Ok(v)
 }
 
-/// The first protocol of an ALPN extension body, raw.
-fn first_alpn(body: &[u8]) -> Option<Vec<u8>> {
-    let l = usize::from(*body.get(2)?);
-    body.get(3..3 + l)
-        .map(<[u8]>::to_vec)
-        .filter(|v| !v.is_empty())
+/// The first protocol of an ALPN extension body, raw (`None`: an empty name).
+fn first_alpn(body: &[u8]) -> Result<Option<Vec<u8>>> {
+    let mut r = Reader::new(body);
+    r.skip(2)?;
+    let l = usize::from(r.u8()?);
+    let name = r.take(l)?;
+    Ok((!name.is_empty()).then(|| name.to_vec()))
 }
 
 /// Parses one complete handshake message (type, 24-bit length, body), e.g. a
 /// ClientHello gathered from QUIC CRYPTO frames.
 pub fn parse_handshake(msg: &[u8]) -> Option<TlsItem> {
-    handshake(msg)
+    handshake(msg, &mut 0)
 }
 
-/// The selected version from a ServerHello's supported_versions extension.
-fn server_supported_version(mut ext: &[u8]) -> Option<u16> {
-    while ext.len() >= 4 {
-        let ty = be16(ext, 0)?;
-        let len = usize::from(be16(ext, 2)?);
+/// The selected version from a ServerHello's supported_versions extension, if there.
+fn server_supported_version(ext: &[u8]) -> Result<Option<u16>> {
+    let mut r = Reader::new(ext);
+    while !r.is_empty() {
+        let ty = r.u16()?;
+        let len = usize::from(r.u16()?);
+        let mut body = r.sub(len)?;
         if ty == 43 && len == 2 {
-            return be16(ext, 4);
+            return body.u16().map(Some);
         }
-        ext = ext.get(4 + len..)?;
     }
-    None
+    Ok(None)
 }
 
 /// Version number as people write it.

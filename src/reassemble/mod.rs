@@ -163,6 +163,12 @@ pub struct ReassemblyStats {
     pub flows_evicted: u64,
     pub out_of_order_segments: u64,
     pub retransmitted_bytes: u64,
+    /// Bytes of overlapping segments that differ from the copy already held (an evasion
+    /// signal; the first copy is kept), and the segments that carried them.
+    pub conflicting_bytes: u64,
+    pub conflicting_segments: u64,
+    /// SYN-ACKs (or SYNs) repeated with another initial sequence number before any byte.
+    pub syn_isns_differing: u64,
     pub gaps_not_captured: u64,
     pub gaps_snaplen: u64,
     pub gaps_buffer_limit: u64,
@@ -184,6 +190,43 @@ struct Half {
     fin_at: Option<u64>,
     /// Snaplen cuts of segments held out of order: end of the captured bytes → bytes missing.
     tails: BTreeMap<u64, u64>,
+    /// Other initial sequence numbers (+1) from repeated SYN-ACKs (or SYNs) that differ from
+    /// the first, while no byte was seen: the one the first data or the peer's first ACK
+    /// follows is taken ([`MAX_ISN_CANDIDATES`] at most).
+    other_bases: Vec<u32>,
+    /// Before its first byte, the peer acknowledged up to this stream offset.
+    acked_unseen: Option<u64>,
+}
+
+/// Different initial sequence numbers remembered per direction before its first byte.
+pub const MAX_ISN_CANDIDATES: usize = 4;
+
+impl Half {
+    /// Nothing seen yet: the stream start may still move to another SYN's ISN.
+    fn untouched(&self) -> bool {
+        self.next == 0 && self.pending.is_empty() && self.fin_at.is_none()
+    }
+
+    /// Takes, among the ISNs seen, the one `seq` (a first data byte, or the peer's ACK)
+    /// lies closest after.
+    fn choose_base(&mut self, seq: u32) {
+        if self.other_bases.is_empty() || !self.untouched() {
+            return;
+        }
+        let Some(first) = self.base else {
+            return;
+        };
+        let best = self
+            .other_bases
+            .iter()
+            .copied()
+            .chain(std::iter::once(first))
+            .min_by_key(|&b| seq.wrapping_sub(b));
+        if let Some(b) = best {
+            self.base = Some(b);
+        }
+        self.other_bases.clear();
+    }
 }
 
 struct Flow {
@@ -235,6 +278,19 @@ fn service_port(p: u16) -> bool {
                 | 8888
                 | 9443
         )
+}
+
+/// The first bytes seen of a flow with no SYN are ones only a server sends first: a TLS
+/// ServerHello record or an HTTP status line (content beats the port guess, e.g. in a
+/// capture of the server's side only, between two unlisted ports).
+fn sent_by_server(p: &[u8]) -> bool {
+    (p.first() == Some(&0x16) && p.get(1) == Some(&3) && p.get(5) == Some(&2))
+        || p.starts_with(b"HTTP/1.")
+}
+
+/// The first bytes seen of a flow with no SYN are a TLS ClientHello record.
+fn sent_by_client(p: &[u8]) -> bool {
+    p.first() == Some(&0x16) && p.get(1) == Some(&3) && p.get(5) == Some(&1)
 }
 
 /// How long a closed flow lingers (for retransmissions and the last ACKs).
@@ -311,7 +367,11 @@ impl Reassembler {
                 } else {
                     seg.src
                 }
-            } else if service_port(seg.dst.port()) && !service_port(seg.src.port()) {
+            } else if sent_by_server(&seg.payload) {
+                seg.dst
+            } else if sent_by_client(&seg.payload)
+                || (service_port(seg.dst.port()) && !service_port(seg.src.port()))
+            {
                 seg.src
             } else if service_port(seg.src.port()) && !service_port(seg.dst.port()) {
                 seg.dst
@@ -372,8 +432,19 @@ impl Reassembler {
                 flow.summary.saw_syn = true;
             }
             if let Some(h) = flow.half(dir) {
-                if h.base.is_none() {
-                    h.base = Some(seg.seq.wrapping_add(1));
+                let isn1 = seg.seq.wrapping_add(1);
+                match h.base {
+                    None => h.base = Some(isn1),
+                    Some(b)
+                        if b != isn1
+                            && h.untouched()
+                            && !h.other_bases.contains(&isn1)
+                            && h.other_bases.len() < MAX_ISN_CANDIDATES =>
+                    {
+                        h.other_bases.push(isn1);
+                        self.stats.syn_isns_differing += 1;
+                    }
+                    Some(_) => {}
                 }
             }
         }
@@ -382,6 +453,7 @@ impl Reassembler {
         // An ACK for bytes we never saw: the capture missed them.
         if seg.flags.ack {
             if let Some(other) = flow.half(dir.other()) {
+                other.choose_base(seg.ack);
                 if !other.stopped {
                     if let Some(base) = other.base {
                         let mut acked = unwrap_offset(other.next, seg.ack.wrapping_sub(base));
@@ -396,18 +468,24 @@ impl Reassembler {
                                 .next()
                                 .copied()
                                 .map_or(acked, |k| k.min(acked));
-                            if upto > other.next {
+                            if upto > other.next && other.untouched() {
+                                // Not one byte of that direction seen yet: the ACK may
+                                // have been captured before the data it acknowledges
+                                // (capture queues reorder). Wait for the first byte: a
+                                // gap only if it comes later than the stream start.
+                                other.acked_unseen =
+                                    Some(other.acked_unseen.unwrap_or(0).max(upto));
+                            } else if upto > other.next {
                                 self.stats.gaps_not_captured += 1;
-                                self.stats.gaps_snaplen += skip_to(
-                                    other,
-                                    upto,
-                                    GapCause::NotCaptured,
+                                let mut e = Emit {
                                     id,
-                                    dir.other(),
+                                    dir: dir.other(),
                                     ts,
-                                    &mut buffered,
+                                    buffered: &mut buffered,
                                     out,
-                                );
+                                };
+                                self.stats.gaps_snaplen +=
+                                    skip_to(other, upto, GapCause::NotCaptured, &mut e);
                             }
                         }
                     }
@@ -420,16 +498,14 @@ impl Reassembler {
                     self.stats.bytes_skipped_after_handshake +=
                         seg.payload.len() as u64 + u64::from(seg.missing_tail);
                 } else {
-                    data(
-                        h,
+                    let mut e = Emit {
                         id,
                         dir,
-                        &seg,
-                        &limits,
-                        &mut buffered,
-                        &mut self.stats,
+                        ts: seg.ts,
+                        buffered: &mut buffered,
                         out,
-                    );
+                    };
+                    data(h, &seg, &limits, &mut self.stats, &mut e);
                 }
             }
         }
@@ -525,30 +601,34 @@ impl Reassembler {
             let id = f.id;
             if let Some(h) = f.halves.get_mut(dir.idx()) {
                 let mut buffered = self.buffered;
+                let mut e = Emit {
+                    id,
+                    dir,
+                    ts,
+                    buffered: &mut buffered,
+                    out,
+                };
+                if let Some(acked) = h.acked_unseen.take() {
+                    if acked > h.next && !h.stopped {
+                        self.stats.gaps_not_captured += 1;
+                        self.stats.gaps_snaplen += skip_to(h, acked, GapCause::NotCaptured, &mut e);
+                    }
+                }
                 while let Some((&off, _)) = h.pending.iter().next() {
                     if off > h.next {
                         self.stats.gaps_not_captured += 1;
                     }
                     let upto = off.max(h.next);
                     self.stats.gaps_snaplen += if upto > h.next {
-                        skip_to(
-                            h,
-                            upto,
-                            GapCause::NotCaptured,
-                            id,
-                            dir,
-                            ts,
-                            &mut buffered,
-                            out,
-                        )
+                        skip_to(h, upto, GapCause::NotCaptured, &mut e)
                     } else {
-                        drain(h, id, dir, ts, &mut buffered, out)
+                        drain(h, &mut e)
                     };
                     if h.pending.is_empty() {
                         break;
                     }
                 }
-                self.stats.gaps_snaplen += drain(h, id, dir, ts, &mut buffered, out);
+                self.stats.gaps_snaplen += drain(h, &mut e);
                 self.buffered = buffered;
             }
         }
@@ -576,17 +656,31 @@ fn unwrap_offset(near: u64, rel32: u32) -> u64 {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn data(
-    h: &mut Half,
+/// Where one direction's events go: the flow and direction they are about, the time,
+/// the table-wide count of bytes held, and the output.
+struct Emit<'a> {
     id: FlowId,
     dir: Dir,
+    ts: Timestamp,
+    buffered: &'a mut usize,
+    out: &'a mut Vec<Event>,
+}
+
+impl Emit<'_> {
+    fn push(&mut self, ev: Event) {
+        self.out.push(ev);
+    }
+}
+
+fn data(
+    h: &mut Half,
     seg: &Segment<'_>,
     limits: &Limits,
-    buffered: &mut usize,
     stats: &mut ReassemblyStats,
-    out: &mut Vec<Event>,
+    e: &mut Emit<'_>,
 ) {
+    let (id, dir) = (e.id, e.dir);
+    h.choose_base(seg.seq);
     let base = *h.base.get_or_insert(seg.seq);
     let ts = seg.ts;
     let mut bytes: &[u8] = &seg.payload;
@@ -614,10 +708,39 @@ fn data(
         off += skip as u64;
     }
     let tail = u64::from(seg.missing_tail);
-    if off == h.next {
+    // The first byte of a direction the peer already acknowledged past: bytes before it
+    // were not captured (a gap up to it, within what was acknowledged), or it is the
+    // stream start after all (no gap: the ACK was captured first).
+    if let Some(acked) = h.acked_unseen.take() {
+        let upto = off.min(acked);
+        if upto > h.next {
+            stats.gaps_not_captured += 1;
+            stats.gaps_snaplen += skip_to(h, upto, GapCause::NotCaptured, e);
+        }
+    }
+    // In order, but a held segment starts inside it: that copy came first. Deliver up to
+    // it, and treat the rest as held bytes (compared, never delivered twice).
+    let first_held = h
+        .pending
+        .range(off..off + bytes.len() as u64)
+        .next()
+        .map(|(&k, _)| k);
+    if off == h.next && first_held.is_some_and(|k| k > off) {
+        let n = first_held.map_or(0, |k| (k - off) as usize);
+        h.next += n as u64;
+        e.push(Event::Data {
+            flow: id,
+            dir,
+            ts,
+            data: bytes.get(..n).unwrap_or_default().to_vec(),
+        });
+        bytes = bytes.get(n..).unwrap_or_default();
+        off += n as u64;
+    }
+    if off == h.next && first_held.is_none() {
         if !bytes.is_empty() {
             h.next += bytes.len() as u64;
-            out.push(Event::Data {
+            e.push(Event::Data {
                 flow: id,
                 dir,
                 ts,
@@ -626,7 +749,7 @@ fn data(
         }
         if tail > 0 {
             stats.gaps_snaplen += 1;
-            out.push(Event::Gap {
+            e.push(Event::Gap {
                 flow: id,
                 dir,
                 ts,
@@ -635,76 +758,137 @@ fn data(
             });
             h.next += tail;
         }
-        stats.gaps_snaplen += drain(h, id, dir, ts, buffered, out);
+        stats.gaps_snaplen += drain(h, e);
         return;
     }
     if tail > 0 && h.tails.len() < limits.max_holes {
         h.tails.insert(off + bytes.len() as u64, tail);
     }
     if bytes.is_empty() {
-        stats.gaps_snaplen += drain(h, id, dir, ts, buffered, out);
+        stats.gaps_snaplen += drain(h, e);
         return;
     }
-    // Out of order: hold it, within the bounds.
-    stats.out_of_order_segments += 1;
-    if h.pending.len() >= limits.max_holes || h.pending_bytes + bytes.len() > limits.max_buffer {
+    // Out of order: hold the bytes no held segment covers yet (the first copy is kept;
+    // overlapping bytes are compared with it), within the bounds.
+    if off > h.next {
+        stats.out_of_order_segments += 1;
+    }
+    let mut pieces = uncovered(h, off, bytes, stats);
+    let mut new_bytes: usize = pieces.iter().map(|&(_, a, b)| b - a).sum();
+    if new_bytes > 0
+        && (h.pending.len() + pieces.len() > limits.max_holes
+            || h.pending_bytes + new_bytes > limits.max_buffer)
+    {
         // Give up the first hole: deliver what is held from its far side.
         if let Some((&first, _)) = h.pending.iter().next() {
             if first > h.next {
                 stats.gaps_buffer_limit += 1;
-                stats.gaps_snaplen +=
-                    skip_to(h, first, GapCause::BufferLimit, id, dir, ts, buffered, out);
+                stats.gaps_snaplen += skip_to(h, first, GapCause::BufferLimit, e);
             }
         }
-        if h.pending.len() >= limits.max_holes || h.pending_bytes + bytes.len() > limits.max_buffer
+        // What was held may have been delivered meanwhile: trim again.
+        let skip = h.next.saturating_sub(off).min(bytes.len() as u64) as usize;
+        let (off2, rest) = (off.max(h.next), bytes.get(skip..).unwrap_or(&[]));
+        pieces = uncovered_quiet(h, off2, rest)
+            .into_iter()
+            .map(|(o, a, b)| (o, a + skip, b + skip))
+            .collect();
+        new_bytes = pieces.iter().map(|&(_, a, b)| b - a).sum();
+        if h.pending.len() + pieces.len() > limits.max_holes
+            || h.pending_bytes + new_bytes > limits.max_buffer
         {
             return;
         }
     }
-    let entry = h.pending.entry(off).or_default();
-    if bytes.len() > entry.len() {
-        h.pending_bytes += bytes.len() - entry.len();
-        *buffered += bytes.len() - entry.len();
-        *entry = bytes.to_vec();
+    for (o, a, b) in pieces {
+        if let Some(piece) = bytes.get(a..b) {
+            h.pending.insert(o, piece.to_vec());
+            h.pending_bytes += piece.len();
+            *e.buffered += piece.len();
+        }
     }
     // After a hole was given up this segment may be next in line.
-    stats.gaps_snaplen += drain(h, id, dir, ts, buffered, out);
+    stats.gaps_snaplen += drain(h, e);
+}
+
+/// The parts of `bytes` (at stream offset `off`) that no held segment covers, as (stream
+/// offset, start, end in `bytes`). Bytes already held are compared with the held copy:
+/// the same bytes count as retransmitted, other bytes as conflicting (the first copy is
+/// kept either way).
+fn uncovered(
+    h: &Half,
+    off: u64,
+    bytes: &[u8],
+    stats: &mut ReassemblyStats,
+) -> Vec<(u64, usize, usize)> {
+    let (pieces, same, conflicting) = overlaps(h, off, bytes);
+    stats.retransmitted_bytes += same;
+    if conflicting > 0 {
+        stats.conflicting_bytes += conflicting;
+        stats.conflicting_segments += 1;
+    }
+    pieces
+}
+
+fn uncovered_quiet(h: &Half, off: u64, bytes: &[u8]) -> Vec<(u64, usize, usize)> {
+    overlaps(h, off, bytes).0
+}
+
+fn overlaps(h: &Half, off: u64, bytes: &[u8]) -> (Vec<(u64, usize, usize)>, u64, u64) {
+    let end = off + bytes.len() as u64;
+    let mut pieces = Vec::new();
+    let (mut same, mut conflicting) = (0u64, 0u64);
+    let mut cur = off;
+    let from = h.pending.range(..=off).next_back().map_or(off, |(&k, _)| k);
+    for (&k, held) in h.pending.range(from..end) {
+        let kend = k + held.len() as u64;
+        if kend <= cur {
+            continue;
+        }
+        if k > cur {
+            pieces.push((cur, (cur - off) as usize, (k - off) as usize));
+            cur = k;
+        }
+        let upto = kend.min(end);
+        let mine = bytes
+            .get((cur - off) as usize..(upto - off) as usize)
+            .unwrap_or_default();
+        let theirs = held
+            .get((cur - k) as usize..(upto - k) as usize)
+            .unwrap_or_default();
+        let differ = mine.iter().zip(theirs).filter(|(a, b)| a != b).count() as u64;
+        conflicting += differ;
+        same += (upto - cur) - differ;
+        cur = upto;
+        if cur >= end {
+            break;
+        }
+    }
+    if cur < end {
+        pieces.push((cur, (cur - off) as usize, bytes.len()));
+    }
+    (pieces, same, conflicting)
 }
 
 /// Gives up the bytes from `h.next` to `upto` (reported as a gap with its cause), then
 /// delivers what is held beyond them. Returns the snaplen gaps emitted while draining.
-#[allow(clippy::too_many_arguments)]
-fn skip_to(
-    h: &mut Half,
-    upto: u64,
-    cause: GapCause,
-    id: FlowId,
-    dir: Dir,
-    ts: Timestamp,
-    buffered: &mut usize,
-    out: &mut Vec<Event>,
-) -> u64 {
-    out.push(Event::Gap {
-        flow: id,
+fn skip_to(h: &mut Half, upto: u64, cause: GapCause, e: &mut Emit<'_>) -> u64 {
+    let (flow, dir, ts) = (e.id, e.dir, e.ts);
+    e.push(Event::Gap {
+        flow,
         dir,
         ts,
         len: upto - h.next,
         cause,
     });
     h.next = upto;
-    drain(h, id, dir, ts, buffered, out)
+    drain(h, e)
 }
 
 /// Delivers held segments that have become contiguous, and the snaplen gaps held with
 /// them. Returns the number of snaplen gaps emitted.
-fn drain(
-    h: &mut Half,
-    id: FlowId,
-    dir: Dir,
-    ts: Timestamp,
-    buffered: &mut usize,
-    out: &mut Vec<Event>,
-) -> u64 {
+fn drain(h: &mut Half, e: &mut Emit<'_>) -> u64 {
+    let (id, dir, ts) = (e.id, e.dir, e.ts);
     let mut snaplen_gaps = 0;
     loop {
         while let Some((&k, _)) = h.tails.iter().next() {
@@ -714,7 +898,7 @@ fn drain(
             h.tails.remove(&k);
         }
         if let Some(t) = h.tails.remove(&h.next) {
-            out.push(Event::Gap {
+            e.push(Event::Gap {
                 flow: id,
                 dir,
                 ts,
@@ -735,12 +919,12 @@ fn drain(
             break;
         };
         h.pending_bytes = h.pending_bytes.saturating_sub(bytes.len());
-        *buffered = buffered.saturating_sub(bytes.len());
+        *e.buffered = e.buffered.saturating_sub(bytes.len());
         let skip = (h.next - off) as usize;
         if let Some(rest) = bytes.get(skip..) {
             if !rest.is_empty() {
                 h.next += rest.len() as u64;
-                out.push(Event::Data {
+                e.push(Event::Data {
                     flow: id,
                     dir,
                     ts,

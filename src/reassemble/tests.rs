@@ -540,6 +540,46 @@ fn missing_syn_without_service_port_picks_the_higher_port_as_client() {
     );
 }
 
+#[test]
+fn missing_syn_content_tells_the_server_between_unlisted_ports() {
+    // Only the server's packets (asymmetric routing), the server on a high port: its
+    // ServerHello (or an HTTP status line) makes it the server whatever the ports say.
+    let sv = addr("10.1.1.2:51000");
+    let cl = addr("10.1.1.1:40000");
+    for first in [
+        &[0x16, 3, 3, 0, 80, 2, 0, 0, 76][..],
+        b"HTTP/1.1 200 OK\r\n",
+    ] {
+        let mut g = Rig::new();
+        g.push(seg(0, sv, cl, 1, 1, ACK, first));
+        let evs = g.take();
+        assert_eq!(
+            shown(&evs)[0],
+            "Opened#1 10.1.1.1:40000->10.1.1.2:51000 syn=false"
+        );
+        assert!(
+            shown(&evs)[1].starts_with("Data#1 Down"),
+            "{:?}",
+            shown(&evs)
+        );
+    }
+    // A ClientHello makes its sender the client, even from a service port.
+    let mut g = Rig::new();
+    g.push(seg(
+        0,
+        addr("10.1.1.1:443"),
+        addr("10.1.1.2:40000"),
+        1,
+        1,
+        ACK,
+        &[0x16, 3, 1, 0, 80, 1, 0, 0, 76],
+    ));
+    assert_eq!(
+        shown(&g.take())[0],
+        "Opened#1 10.1.1.1:443->10.1.1.2:40000 syn=false"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Gaps
 // ---------------------------------------------------------------------------
@@ -1089,4 +1129,210 @@ fn mid_stream_segment_starting_before_base_is_not_duplicated() {
         "BBBBBBBBBBCCCCCCCCCC",
         "no byte may be delivered twice"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Overlaps that must not fool the reassembler (issue 14)
+// ---------------------------------------------------------------------------
+
+/// Deterministic pseudo-random numbers.
+fn xorshift(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
+#[test]
+fn overlapping_retransmissions_with_the_same_bytes_are_counted_never_over_a_bound() {
+    // A 3 KB message sent 50,000 times in random overlapping pieces ahead of its first
+    // byte, then whole: held bytes never exceed the message, the stream is whole.
+    let msg: Vec<u8> = (0..3000u32).map(|i| (i * 7 + 3) as u8).collect();
+    let mut g = Rig::new();
+    g.handshake(IC, IS);
+    g.take();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for i in 0..50_000 {
+        let a = 1 + (xorshift(&mut x) % 2999) as usize;
+        let len = 1 + (xorshift(&mut x) % 400) as usize;
+        let b = (a + len).min(msg.len());
+        let seq = IC + 1 + a as u32;
+        g.push(seg(1010 + i / 1000, c(), s(), seq, IS + 1, ACK, &msg[a..b]));
+        assert!(g.r.buffered <= msg.len(), "held {} bytes", g.r.buffered);
+    }
+    g.push(seg(1100, c(), s(), IC + 1, IS + 1, ACK, &msg));
+    let evs = g.take();
+    assert_eq!(stream(&evs, Dir::Up), msg);
+    assert!(gaps(&evs).is_empty(), "{:?}", gaps(&evs));
+    assert_eq!(g.r.stats.gaps_buffer_limit, 0);
+    assert_eq!(g.r.stats.conflicting_bytes, 0);
+    assert!(g.r.stats.retransmitted_bytes > 1_000_000);
+    assert!(g.r.stats.peak_buffered_bytes <= msg.len() as u64);
+}
+
+#[test]
+fn conflicting_overlap_is_counted_and_the_first_copy_kept() {
+    let mut g = Rig::new();
+    g.handshake(IC, IS);
+    g.take();
+    // Held ahead of a hole: "EFGH" at 4..8.
+    g.push(seg(1010, c(), s(), IC + 5, IS + 1, ACK, b"EFGH"));
+    // Another copy of 4..10 with different bytes at 4..8: counted, the first copy kept,
+    // its new part (8..10) held.
+    g.push(seg(1011, c(), s(), IC + 5, IS + 1, ACK, b"efgXIJ"));
+    // The hole, overlapping the held copy at 3..5 with a conflicting byte at 4.
+    g.push(seg(1012, c(), s(), IC + 1, IS + 1, ACK, b"ABCDz"));
+    let evs = g.take();
+    assert_eq!(stream(&evs, Dir::Up), b"ABCDEFGHIJ");
+    // 4 conflicting bytes (e f g X against E F G H), then z against E.
+    assert_eq!(g.r.stats.conflicting_bytes, 5);
+    assert_eq!(g.r.stats.conflicting_segments, 2);
+    assert!(gaps(&evs).is_empty());
+}
+
+#[test]
+fn overlap_across_a_record_boundary_is_delivered_once() {
+    // Two TLS-like records of 5 + 6 bytes; pieces straddle the boundary out of order.
+    let rec = b"\x16\x03\x01\x00\x00\x16\x03\x01\x00\x01Z";
+    let mut g = Rig::new();
+    g.handshake(IC, IS);
+    g.take();
+    g.push(seg(1010, c(), s(), IC + 1 + 3, IS + 1, ACK, &rec[3..8]));
+    g.push(seg(1011, c(), s(), IC + 1 + 6, IS + 1, ACK, &rec[6..11]));
+    g.push(seg(1012, c(), s(), IC + 1 + 2, IS + 1, ACK, &rec[2..9]));
+    g.push(seg(1013, c(), s(), IC + 1, IS + 1, ACK, &rec[0..4]));
+    let evs = g.take();
+    assert_eq!(stream(&evs, Dir::Up), rec);
+    assert_eq!(g.r.stats.conflicting_bytes, 0);
+    assert!(gaps(&evs).is_empty());
+}
+
+#[test]
+fn retransmitted_hello_after_a_gap_is_not_delivered_twice() {
+    let mut g = Rig::new();
+    g.handshake(IC, IS);
+    g.take();
+    // Bytes 10..20 held, the server ACKs past the hole 0..10 (not captured), then the
+    // whole 0..20 is retransmitted.
+    g.push(seg(1010, c(), s(), IC + 11, IS + 1, ACK, b"KLMNOPQRST"));
+    g.push(seg(1011, s(), c(), IS + 1, IC + 11, ACK, b""));
+    g.push(seg(
+        1012,
+        c(),
+        s(),
+        IC + 1,
+        IS + 1,
+        ACK,
+        b"ABCDEFGHIJKLMNOPQRST",
+    ));
+    let evs = g.take();
+    assert_eq!(
+        gaps(&evs),
+        vec![(Dir::Up, 10, GapCause::NotCaptured)],
+        "the hole the server acknowledged"
+    );
+    assert_eq!(stream(&evs, Dir::Up), b"KLMNOPQRST");
+    assert_eq!(g.r.stats.retransmitted_bytes, 20);
+}
+
+#[test]
+fn several_synacks_with_different_isns_follow_the_one_the_data_follows() {
+    let (a, b) = (0x1111_0000_u32, 0x7777_0000_u32);
+    let mut g = Rig::new();
+    g.push(seg(1000, c(), s(), IC, 0, SYN, b""));
+    g.push(seg(1001, s(), c(), a, IC + 1, SYN_ACK, b""));
+    // The server answers again with another ISN; the client acknowledges that one.
+    g.push(seg(1002, s(), c(), b, IC + 1, SYN_ACK, b""));
+    g.push(seg(1003, c(), s(), IC + 1, b + 1, ACK, b"hello"));
+    g.push(seg(1004, s(), c(), b + 1, IC + 6, ACK, b"certificate"));
+    let evs = g.take();
+    assert_eq!(stream(&evs, Dir::Down), b"certificate");
+    assert!(gaps(&evs).is_empty(), "{:?}", gaps(&evs));
+    assert_eq!(g.r.stats.syn_isns_differing, 1);
+    assert_eq!(g.r.stats.retransmitted_bytes, 0);
+}
+
+#[test]
+fn several_synacks_the_first_one_still_wins_when_the_data_follows_it() {
+    let (a, b) = (0x1111_0000_u32, 0x7777_0000_u32);
+    let mut g = Rig::new();
+    g.push(seg(1000, c(), s(), IC, 0, SYN, b""));
+    g.push(seg(1001, s(), c(), a, IC + 1, SYN_ACK, b""));
+    g.push(seg(1002, s(), c(), b, IC + 1, SYN_ACK, b""));
+    // No ACK from the client yet: the server's first byte decides.
+    g.push(seg(1003, s(), c(), a + 1, IC + 1, ACK, b"banner"));
+    g.push(seg(1004, c(), s(), IC + 1, a + 7, ACK, b""));
+    let evs = g.take();
+    assert_eq!(stream(&evs, Dir::Down), b"banner");
+    assert!(gaps(&evs).is_empty(), "{:?}", gaps(&evs));
+}
+
+#[test]
+fn ack_captured_before_the_first_server_bytes_is_not_a_gap() {
+    // Server ISN 0xfffffffe: its stream starts at 0xffffffff and wraps. The client's ACK
+    // for the first 6 bytes is captured before the bytes themselves.
+    let is = 0xffff_fffe_u32;
+    let mut g = Rig::new();
+    g.handshake(IC, is);
+    g.push(seg(
+        1010,
+        c(),
+        s(),
+        IC + 1,
+        is.wrapping_add(1),
+        ACK,
+        b"hello",
+    ));
+    g.push(seg(1011, c(), s(), IC + 6, is.wrapping_add(7), ACK, b""));
+    g.push(seg(
+        1012,
+        s(),
+        c(),
+        is.wrapping_add(1),
+        IC + 6,
+        ACK,
+        b"world!",
+    ));
+    g.push(seg(
+        1013,
+        s(),
+        c(),
+        is.wrapping_add(7),
+        IC + 6,
+        ACK,
+        b"more",
+    ));
+    let evs = g.take();
+    assert_eq!(stream(&evs, Dir::Down), b"world!more");
+    assert!(gaps(&evs).is_empty(), "{:?}", gaps(&evs));
+}
+
+#[test]
+fn first_server_bytes_acked_but_never_captured_resynchronise_after_the_gap() {
+    let is = 0xffff_fffe_u32;
+    let mut g = Rig::new();
+    g.handshake(IC, is);
+    g.push(seg(
+        1010,
+        c(),
+        s(),
+        IC + 1,
+        is.wrapping_add(1),
+        ACK,
+        b"hello",
+    ));
+    g.push(seg(1011, c(), s(), IC + 6, is.wrapping_add(7), ACK, b""));
+    // Bytes 0..6 never captured; the stream goes on from 6.
+    g.push(seg(
+        1012,
+        s(),
+        c(),
+        is.wrapping_add(7),
+        IC + 6,
+        ACK,
+        b"more",
+    ));
+    let evs = g.take();
+    assert_eq!(gaps(&evs), vec![(Dir::Down, 6, GapCause::NotCaptured)]);
+    assert_eq!(stream(&evs, Dir::Down), b"more");
 }

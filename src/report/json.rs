@@ -1,5 +1,11 @@
 //! JSON Lines: one `probe` line per probe (time order), one `group` line per attempt
-//! group, one `client` line per client, one `stats` line. The keys are stable; the README documents them.
+//! group, one `client` line per client, one `stats` line. Every line carries `schema`
+//! ([`SCHEMA`]); `docs/probewatch.schema.json` describes them and docs/json.md documents
+//! them. A key has one type on every line type it appears in.
+
+/// The version of the JSON Lines schema, on every line (`schema`). Raised when a key
+/// changes meaning or type; new keys do not raise it.
+pub const SCHEMA: u32 = 2;
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -18,7 +24,7 @@ struct CertJson<'a> {
     subject_cn: &'a Option<String>,
     san_dns: &'a [String],
     san_ip: &'a [String],
-    issuer: &'a str,
+    issuer: String,
     not_before: String,
     not_after: String,
     self_signed: bool,
@@ -32,7 +38,7 @@ fn cert(c: &CertInfo) -> CertJson<'_> {
         subject_cn: &c.subject_cn,
         san_dns: &c.san_dns,
         san_ip: &c.san_ip,
-        issuer: &c.issuer,
+        issuer: text::rfc4514(&c.issuer),
         not_before: text::cert_time(c.not_before),
         not_after: text::cert_time(c.not_after),
         self_signed: c.self_signed,
@@ -74,6 +80,7 @@ struct TlsJson<'a> {
     ja4: &'a Option<String>,
     ech_public_name: &'a Option<String>,
     ech_inferred_target: &'a Option<String>,
+    client_cert_requested: bool,
 }
 
 #[derive(Serialize)]
@@ -138,6 +145,7 @@ struct QuicJson<'a> {
 pub struct ProbeJson<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
+    schema: u32,
     id: u64,
     ts: String,
     client: String,
@@ -147,6 +155,7 @@ pub struct ProbeJson<'a> {
     server: String,
     port: u16,
     proto: &'static str,
+    community_id: Option<String>,
     name: &'a Option<String>,
     name_source: Option<&'static str>,
     verdict: Option<&'static str>,
@@ -154,6 +163,8 @@ pub struct ProbeJson<'a> {
     reason_code: Option<&'static str>,
     cert: Option<CertJson<'a>>,
     trust: Option<TrustJson>,
+    /// "seen" or "decrypted with key log"; null without a certificate.
+    cert_source: Option<&'static str>,
     outcome: String,
     outcome_code: &'static str,
     tls: Option<TlsJson<'a>>,
@@ -183,7 +194,7 @@ fn trust(t: &crate::correlate::TrustVerdict) -> TrustJson {
         chain: text::chain_code(&t.chain),
         store: text::store_name(t.store),
         ca_file: t.ca_files,
-        notes: t.notes.iter().map(text::note_code).collect(),
+        notes: t.notes.iter().map(text::policy_code).collect(),
     }
 }
 
@@ -225,6 +236,7 @@ pub fn probe(p: &Probe) -> ProbeJson<'_> {
         ja4: &t.ja4,
         ech_public_name: &t.ech_public_name,
         ech_inferred_target: &t.ech_inferred_target,
+        client_cert_requested: t.client_cert_requested,
     });
     let (http, dns, quic) = match &p.kind {
         ProbeKind::Http(h) => (
@@ -277,6 +289,7 @@ pub fn probe(p: &Probe) -> ProbeJson<'_> {
     };
     ProbeJson {
         kind: "probe",
+        schema: SCHEMA,
         id: p.id,
         ts: rfc3339(p.ts),
         client: p.client.to_string(),
@@ -285,6 +298,7 @@ pub fn probe(p: &Probe) -> ProbeJson<'_> {
         server: p.server.to_string(),
         port: p.port,
         proto: text::proto(p.proto()),
+        community_id: community_id(p),
         name: &p.name,
         name_source: p.name_source.map(text::name_source),
         verdict: p.verdict.map(text::verdict),
@@ -292,6 +306,10 @@ pub fn probe(p: &Probe) -> ProbeJson<'_> {
         reason_code: p.reason.as_ref().map(text::reason_code),
         cert: p.cert().map(cert),
         trust: p.trust.as_deref().map(trust),
+        cert_source: p
+            .tls()
+            .and_then(|t| t.cert_source.filter(|_| t.server_cert.is_some()))
+            .map(text::cert_source),
         outcome: text::outcome(p),
         outcome_code: text::outcome_code(&p.outcome),
         tls,
@@ -300,6 +318,16 @@ pub fn probe(p: &Probe) -> ProbeJson<'_> {
         quic,
         group: p.group,
     }
+}
+
+/// The probe's flow as a Community ID (TLS and HTTP over TCP, DNS and QUIC over UDP).
+pub fn community_id(p: &Probe) -> Option<String> {
+    use super::community_id::{v1, TCP, UDP};
+    let proto = match p.proto() {
+        crate::correlate::Proto::Tls | crate::correlate::Proto::Http => TCP,
+        crate::correlate::Proto::Dns | crate::correlate::Proto::Quic => UDP,
+    };
+    v1(0, p.client, p.client_port, p.server, p.port, proto)
 }
 
 /// One `group` line: an attempt group with its members, pattern, mismatches and advice.
@@ -317,6 +345,7 @@ pub fn group(g: &Group) -> Value {
                 "address_from": m.address_from,
                 "cname_chain": m.cname_chain,
                 "step": m.step.as_ref().map(text::step),
+                "step_code": m.step.as_ref().map(text::step_code),
                 "moved_on": m.moved_on.as_ref().map(|x| json!({
                     "name": x.name,
                     "proto": text::proto(x.proto),
@@ -329,29 +358,34 @@ pub fn group(g: &Group) -> Value {
         .collect();
     json!({
         "type": "group",
+        "schema": SCHEMA,
         "id": g.id,
         "client": g.client.to_string(),
         "domain": g.domain,
         "first_ts": rfc3339(g.first),
         "last_ts": rfc3339(g.last),
-        "probes": g.members.iter().map(|m| m.probe).collect::<Vec<_>>(),
+        "probes": g.members.len() + g.members_dropped as usize,
+        "probe_ids": g.members.iter().map(|m| m.probe).collect::<Vec<_>>(),
         "probes_not_listed": g.members_dropped,
         "pattern": g.pattern.map(text::pattern),
         "pattern_label": g.pattern.map(text::pattern_label),
         "explanation": g.pattern.map(text::pattern_explanation),
-        "names": g.names.iter().map(|n| json!({
+        "names": g.names.iter().map(|n| n.name.clone()).collect::<Vec<_>>(),
+        "name_origins": g.names.iter().map(|n| json!({
             "name": n.name,
             "origin": text::origin(n.origin),
             "probe": n.probe,
             "origin_probe": n.origin_probe,
         })).collect::<Vec<_>>(),
-        "mismatches": g.mismatches,
+        "mismatches": g.mismatches.len(),
+        "mismatch_ids": g.mismatches,
         "san": g.advice.as_ref().map(|a| a.san.clone()),
         "wildcard": g.advice.as_ref().and_then(|a| a.wildcard.as_ref().map(|w| json!({
             "name": w,
-            "cannot_cover": a.wildcard_cannot_cover.iter().map(|u| json!({"name": u.name, "why": text::uncovered(u.why)})).collect::<Vec<_>>(),
+            "cannot_cover": a.wildcard_cannot_cover.iter().map(|u| json!({"name": u.name, "why": text::uncovered(u.why), "why_code": text::uncovered_code(u.why)})).collect::<Vec<_>>(),
         }))),
         "notes": g.advice.as_ref().map(|a| a.notes.iter().map(text::note).collect::<Vec<_>>()).unwrap_or_default(),
+        "note_codes": g.advice.as_ref().map(|a| a.notes.iter().map(text::note_code).collect::<Vec<_>>()).unwrap_or_default(),
         "members": members,
     })
 }
@@ -408,6 +442,7 @@ pub fn write_tail(
     for c in clients {
         let v = json!({
             "type": "client",
+            "schema": SCHEMA,
             "client": c.client.to_string(),
             "addresses": std::iter::once(c.client).chain(c.also.iter().copied()).map(|a| a.to_string()).collect::<Vec<_>>(),
             "mac": c.mac.as_ref().map(text::mac),
@@ -421,8 +456,30 @@ pub fn write_tail(
     }
     let mut s = serde_json::Map::new();
     s.insert("type".into(), json!("stats"));
+    s.insert("schema".into(), json!(SCHEMA));
     if let Value::Object(o) = stats.to_json() {
         s.extend(o);
+    }
+    // Flows that went idle ended normally: an expiry, not an eviction.
+    let idle = s
+        .get_mut("evictions")
+        .and_then(Value::as_object_mut)
+        .and_then(|e| e.remove("flows_idle"));
+    if let Some(idle) = idle {
+        let mut expiries = serde_json::Map::new();
+        expiries.insert("flows_idle".into(), idle);
+        let mut out = serde_json::Map::new();
+        for (k, v) in std::mem::take(&mut s) {
+            let evictions = k == "evictions";
+            out.insert(k, v);
+            if evictions {
+                out.insert(
+                    "expiries".into(),
+                    Value::Object(std::mem::take(&mut expiries)),
+                );
+            }
+        }
+        s = out;
     }
     serde_json::to_writer(&mut *out, &s)?;
     out.write_all(b"\n")?;

@@ -8,7 +8,13 @@
 //! Adding a format: a file with its writer, a variant of [`Format`] (its doc comment is the
 //! `--format` help), and its line in [`writer`].
 
+pub mod community_id;
+pub mod ecs;
+pub mod html;
 pub mod json;
+pub mod layout;
+pub mod mermaid;
+pub mod sequence;
 pub mod stream;
 pub mod table;
 pub mod text;
@@ -28,18 +34,46 @@ pub enum Format {
     Table,
     /// JSON Lines: probe, group, client and stats objects (for scripts).
     Json,
+    /// Elastic Common Schema: one JSON document per probe (for Elasticsearch and other
+    /// pipelines that read ECS; docs/ecs.md).
+    Ecs,
+    /// Mermaid sequence diagrams, one per attempt group (client → DNS → servers, the
+    /// certificates and verdicts as notes), for slides and Markdown.
+    Mermaid,
+    /// One self-contained HTML page: the summary, a sequence diagram per attempt group,
+    /// the per-client tables and the fix advice (for projectors and print).
+    Html,
     /// Each client's fan-out over time: one lane per name, then the walk in words
-    /// (capture files).
+    /// (live: drawn when the capture stops).
     Timeline,
 }
 
 /// What every format may use.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
-    /// Width in columns.
+    /// Width in columns; 0: no limit (table rows on one line each).
     pub width: u16,
     /// A JA4 column in the table.
     pub ja4: bool,
+    /// Verdicts in colour (ANSI escapes).
+    pub color: bool,
+    /// ASCII rules and arrows (the locale is not UTF-8).
+    pub ascii: bool,
+    /// Times in the system's zone instead of UTC.
+    pub local_time: bool,
+    /// Mermaid diagrams inside Markdown fences.
+    pub mermaid_fences: bool,
+}
+
+/// Whether the locale (the first of `LC_ALL`, `LC_CTYPE`, `LANG` that is set) is UTF-8.
+pub fn utf8_locale(var: &dyn Fn(&str) -> Option<String>) -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|k| var(k).filter(|v| !v.is_empty()))
+        .is_some_and(|v| {
+            let v = v.to_ascii_lowercase();
+            v.contains("utf-8") || v.contains("utf8")
+        })
 }
 
 /// The end of a report: everything still to write.
@@ -50,6 +84,43 @@ pub struct End<'a> {
     pub stats: &'a Stats,
     /// The probes were already written one by one with [`Writer::probe`].
     pub streamed: bool,
+}
+
+/// Most probes a view drawn at the end (`--format html`, `--timeline`) keeps from a live
+/// capture; the probes after it are counted ([`Kept::dropped`]) and the view says how many.
+pub const MAX_KEPT_PROBES: usize = 20_000;
+
+/// The probes a view drawn at the end keeps from a live capture, at most
+/// [`MAX_KEPT_PROBES`].
+#[derive(Default)]
+pub struct Kept {
+    pub probes: Vec<Probe>,
+    /// Probes not kept: the bound was reached.
+    pub dropped: u64,
+}
+
+impl Kept {
+    pub fn push(&mut self, p: &Probe) {
+        if self.probes.len() < MAX_KEPT_PROBES {
+            self.probes.push(p.clone());
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    /// The report to draw: a capture file's own, or a live capture's groups and clients
+    /// with the probes kept.
+    pub fn report<'a>(&mut self, end: &End<'a>) -> std::borrow::Cow<'a, Report> {
+        if !end.streamed {
+            return std::borrow::Cow::Borrowed(end.report);
+        }
+        std::borrow::Cow::Owned(Report {
+            probes: std::mem::take(&mut self.probes),
+            clients: end.report.clients.clone(),
+            groups: end.report.groups.clone(),
+            routers: end.report.routers.clone(),
+        })
+    }
 }
 
 /// One output format.
@@ -71,6 +142,9 @@ pub fn writer(format: Format, opts: Options) -> Box<dyn Writer> {
     match format {
         Format::Table => Box::new(table::TableWriter::new(opts)),
         Format::Json => Box::new(json::JsonWriter),
+        Format::Ecs => Box::new(ecs::EcsWriter),
+        Format::Mermaid => Box::new(mermaid::MermaidWriter::new(opts)),
+        Format::Html => Box::new(html::HtmlWriter::default()),
         Format::Timeline => Box::new(timeline::TimelineWriter::new(opts)),
     }
 }

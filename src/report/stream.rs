@@ -2,94 +2,70 @@
 //! groups, the per-client summary and the stats come when the capture stops.
 //!
 //! One row per probe with fixed column widths (so rows written minutes apart still line
-//! up), and a reason line under every probe that is not a match.
+//! up), cells laid out like the file table ([`super::layout`]: names break only at `.`/`/`
+//! boundaries), the outcome in a few words with the sentence on a line of its own, and a
+//! reason line under every probe that is not a match. Below 140 columns the time goes,
+//! below 120 the client goes too (a line names the client whenever it changes); the
+//! certificate column stays at any width.
 
-use comfy_table::{Cell, ColumnConstraint, ContentArrangement, Table, Width};
-
-use super::table::{cert_cell, endpoint, name_cell, time_of_day, what, wrap, STYLE};
+use super::layout;
+use super::table::{cert_cell, endpoint, name_cell, Clock, Pen};
 use super::text;
 use crate::correlate::groups::Group;
 use crate::correlate::{ClientSummary, Probe, Verdict};
 use crate::stats::Stats;
 
 pub struct LiveTable {
-    width: u16,
+    pen: Pen,
+    clock: Clock,
+    /// The width the columns are sized for.
+    width: usize,
     header_done: bool,
+    day: String,
+    client: Option<std::net::IpAddr>,
 }
 
-/// One column: title, and its width (0 = shares what is left).
+/// One column: title, and its width (0 = shares what is left, by weight).
 struct Col {
     title: &'static str,
-    fixed: u16,
-    weight: u16,
+    fixed: usize,
+    weight: usize,
 }
 
-fn columns(width: u16) -> Vec<(&'static str, u16)> {
+const GAP: usize = 1;
+
+fn columns(width: usize) -> Vec<(&'static str, usize)> {
+    let col = |title, fixed, weight| Col {
+        title,
+        fixed,
+        weight,
+    };
     let mut cols = vec![
-        Col {
-            title: "time",
-            fixed: 8,
-            weight: 0,
-        },
-        Col {
-            title: "client",
-            fixed: 15,
-            weight: 0,
-        },
-        Col {
-            title: "proto",
-            fixed: 9,
-            weight: 0,
-        },
-        Col {
-            title: "name asked for",
-            fixed: 0,
-            weight: 3,
-        },
-        Col {
-            title: "server",
-            fixed: 21,
-            weight: 0,
-        },
-        Col {
-            title: "certificate",
-            fixed: 0,
-            weight: 3,
-        },
-        Col {
-            title: "verdict",
-            fixed: 10,
-            weight: 0,
-        },
-        Col {
-            title: "trust",
-            fixed: 8,
-            weight: 0,
-        },
-        Col {
-            title: "outcome",
-            fixed: 0,
-            weight: 3,
-        },
+        col("time", 8, 0),
+        col("client", if width >= 160 { 25 } else { 15 }, 0),
+        col("proto", 9, 0),
+        col("name asked for", 0, 3),
+        col("server", if width >= 100 { 21 } else { 18 }, 0),
+        col("certificate", 0, 3),
+        col("verdict", 10, 0),
+        col("trust", 8, 0),
+        col("outcome", 0, 2),
     ];
-    // Narrow terminals lose the time, then the certificate (the reason line under a
-    // mismatch names the certificate's names anyway).
     if width < 140 {
         cols.retain(|c| c.title != "time");
     }
     if width < 120 {
-        cols.retain(|c| c.title != "certificate" && c.title != "trust");
+        cols.retain(|c| c.title != "client" && c.title != "trust");
     }
-    let padding = cols.len() as u16;
-    let fixed: u16 = cols.iter().map(|c| c.fixed).sum();
-    let weights: u16 = cols.iter().map(|c| c.weight).sum::<u16>().max(1);
-    let left = width.saturating_sub(fixed + padding);
+    let fixed: usize = cols.iter().map(|c| c.fixed).sum::<usize>() + GAP * (cols.len() - 1);
+    let weights: usize = cols.iter().map(|c| c.weight).sum::<usize>().max(1);
+    let left = width.saturating_sub(fixed);
     cols.iter()
         .map(|c| {
             let w = if c.fixed > 0 {
                 c.fixed
             } else {
-                (left * c.weight / weights).max(8)
+                (left * c.weight / weights).max(9)
             };
             (c.title, w)
         })
@@ -97,48 +73,49 @@ fn columns(width: u16) -> Vec<(&'static str, u16)> {
 }
 
 impl LiveTable {
-    pub fn new(width: u16) -> Self {
+    pub fn new(opts: super::Options) -> Self {
+        let pen = Pen::new(&opts);
         LiveTable {
-            width,
+            pen,
+            clock: Clock::new(opts.local_time),
+            width: pen.width.unwrap_or(160),
             header_done: false,
+            day: String::new(),
+            client: None,
         }
-    }
-
-    fn table(&self, cells: Vec<String>) -> Table {
-        let cols = columns(self.width);
-        let mut t = Table::new();
-        t.load_style(STYLE)
-            .set_content_arrangement(ContentArrangement::Disabled);
-        t.add_row(cells.into_iter().map(Cell::new).collect::<Vec<_>>());
-        for (i, (_, w)) in cols.iter().enumerate() {
-            if let Some(c) = t.column_mut(i) {
-                // The width includes the one column of padding on the right.
-                c.set_constraint(ColumnConstraint::Absolute(Width::Fixed(w + 1)));
-                c.set_padding((0, 1));
-            }
-        }
-        t
     }
 
     /// Writes one probe and flushes.
     pub fn probe(&mut self, p: &Probe, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         let cols = columns(self.width);
+        let w: Vec<usize> = cols.iter().map(|c| c.1).collect();
+        let plain = |_: usize, s: &str| s.to_string();
         if !self.header_done {
             self.header_done = true;
             let titles: Vec<String> = cols.iter().map(|(t, _)| t.to_string()).collect();
-            let rule: Vec<String> = cols
-                .iter()
-                .map(|(_, w)| "─".repeat(usize::from(*w)))
-                .collect();
-            writeln!(out, "{}", self.table(titles))?;
-            writeln!(out, "{}", self.table(rule))?;
+            for l in layout::row_lines(&titles, &w, GAP, &plain) {
+                writeln!(out, "{l}")?;
+            }
+            let rule: Vec<String> = w.iter().map(|w| self.pen.rule(*w)).collect();
+            writeln!(out, "{}", rule.join(&" ".repeat(GAP)))?;
         }
+        let (day, time, zone) = self.clock.parts(p.ts);
+        if day != self.day {
+            writeln!(out, "{}", text::day_line(&day, &zone))?;
+            self.day = day;
+        }
+        let has_client = cols.iter().any(|c| c.0 == "client");
+        if !has_client && self.client != Some(p.client) {
+            writeln!(out, "client {}", p.client)?;
+        }
+        self.client = Some(p.client);
+        let (brief, more) = text::outcome_brief(p);
         let cells: Vec<String> = cols
             .iter()
             .map(|(title, _)| match *title {
-                "time" => time_of_day(p),
+                "time" => time.clone(),
                 "client" => p.client.to_string(),
-                "proto" => what(p),
+                "proto" => super::table::what(p).replace(' ', "\u{a0}"),
                 "name asked for" => name_cell(p),
                 "server" => endpoint(&p.server, p.port),
                 "certificate" => cert_cell(p),
@@ -149,19 +126,34 @@ impl LiveTable {
                     .map(text::trust_short)
                     .unwrap_or("")
                     .to_string(),
-                _ => text::outcome(p),
+                _ => brief.clone(),
             })
+            .map(|c| self.pen.sym(&c))
             .collect();
-        writeln!(out, "{}", self.table(cells))?;
+        let verdict_col = cols.iter().position(|c| c.0 == "verdict");
+        let pen = self.pen;
+        let paint = |col: usize, s: &str| {
+            if Some(col) == verdict_col {
+                pen.paint(p.verdict, s)
+            } else {
+                s.to_string()
+            }
+        };
+        for l in layout::row_lines(&cells, &w, GAP, &paint) {
+            writeln!(out, "{l}")?;
+        }
         if p.verdict.is_some_and(|v| v != Verdict::Match) {
             if let Some(r) = text::reason(p) {
-                let line = format!("    ↳ {r}");
-                writeln!(out, "{}", wrap(&line, usize::from(self.width).max(40), 6))?;
+                writeln!(out, "{}", self.pen.wrap(&format!("    ↳ {r}"), 6))?;
             }
+        }
+        if more {
+            let o = text::outcome(p);
+            writeln!(out, "{}", self.pen.wrap(&format!("    ↳ {o}"), 6))?;
         }
         if let Some(t) = p.trust.as_deref().filter(|t| text::trust_problem(t)) {
             let line = format!("    ↳ trust: {}", text::trust_reason(t));
-            writeln!(out, "{}", wrap(&line, usize::from(self.width).max(40), 6))?;
+            writeln!(out, "{}", self.pen.wrap(&line, 6))?;
         }
         out.flush()
     }
@@ -183,7 +175,7 @@ impl LiveTable {
             writeln!(out)?;
             writeln!(out, "Client {c}:")?;
             let mine: Vec<&Group> = groups.iter().filter(|g| g.client == c).collect();
-            super::table::write_groups(out, &mine, self.width)?;
+            super::table::write_groups(out, &mine, &self.pen)?;
         }
         Ok(())
     }
@@ -202,7 +194,6 @@ impl LiveTable {
                 "No probes seen: no TLS handshake, HTTP request or DNS query was captured."
             )?;
         }
-        let width = usize::from(self.width).max(40);
         for c in clients {
             writeln!(
                 out,
@@ -218,11 +209,11 @@ impl LiveTable {
                 if c.names_dropped > 0 {
                     line.push_str(&format!(" (+{} more not kept)", c.names_dropped));
                 }
-                writeln!(out, "{}", wrap(&line, width, 4))?;
+                writeln!(out, "{}", self.pen.wrap(&line, 4))?;
             }
         }
         writeln!(out)?;
-        writeln!(out, "{}", wrap(&text::stats_line(stats), width, 2))?;
+        writeln!(out, "{}", self.pen.wrap(&text::stats_line(stats), 2))?;
         out.flush()
     }
 }

@@ -1,26 +1,135 @@
-//! The human report: one section per client, probes in time order, then the names the
-//! client tried and the mismatches with their reasons.
-
-use comfy_table::{
-    Cell, ColumnConstraint, ContentArrangement, LineStyle, Table, TableStyle, Width,
-};
-
-/// No borders, a rule under the header: fits more text in 80–120 columns.
-pub(crate) const STYLE: TableStyle =
-    TableStyle::new().header_separator(LineStyle::none().fill('─').junction('─'));
+//! The human report: a summary of the problems across all clients first, then one
+//! section per client (its probes in time order, the names it tried, the mismatches with
+//! their reasons, its attempt groups), then the stats.
+//!
+//! The table is laid out by [`super::layout`]: columns sized to their content, names
+//! broken only at `.`/`/` boundaries, outcomes in a few words with the sentence on a line
+//! of its own, the date on the first row and whenever it changes.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use super::layout::{self, NBSP};
 use super::text;
+use crate::capture::Timestamp;
 use crate::correlate::groups::{CertBrief, Group, Member, MemberVersion, Origin};
-use crate::correlate::{Probe, Proto, Report, Verdict};
+use crate::correlate::{CertSource, Probe, Proto, Report, Verdict};
 use crate::parse::CertInfo;
 use crate::stats::Stats;
 
-pub(crate) fn time_of_day(p: &Probe) -> String {
-    let s = p.ts.secs.rem_euclid(86_400);
-    format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
+/// How text is drawn: the width (`None`: no limit), ASCII or Unicode symbols, colour.
+#[derive(Clone, Copy, Debug)]
+pub struct Pen {
+    pub width: Option<usize>,
+    pub ascii: bool,
+    pub color: bool,
+}
+
+/// Tables are never laid out narrower than this.
+pub const MIN_WIDTH: usize = 40;
+
+impl Pen {
+    pub fn new(opts: &super::Options) -> Pen {
+        Pen {
+            width: (opts.width > 0).then(|| usize::from(opts.width).max(MIN_WIDTH)),
+            ascii: opts.ascii,
+            color: opts.color,
+        }
+    }
+
+    /// `s` with its symbols in ASCII when the locale is not UTF-8.
+    pub fn sym(&self, s: &str) -> String {
+        if !self.ascii {
+            return s.to_string();
+        }
+        let mut out = String::with_capacity(s.len());
+        for c in s.chars() {
+            match c {
+                '─' | '┈' | '—' | '–' => out.push('-'),
+                '→' => out.push_str("->"),
+                '←' => out.push_str("<-"),
+                '↳' => out.push_str("->"),
+                '·' => out.push('-'),
+                '…' => out.push('~'),
+                '│' => out.push('|'),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    /// `text` (its leading spaces kept) wrapped to the width, later lines indented.
+    pub fn wrap(&self, text: &str, indent: usize) -> String {
+        layout::wrap_indented(&self.sym(text), self.width, indent)
+    }
+
+    /// The rule under a header, `w` columns wide.
+    pub fn rule(&self, w: usize) -> String {
+        if self.ascii { "-" } else { "─" }.repeat(w)
+    }
+
+    /// `s` in the colour of verdict `v` (when colour is on).
+    pub fn paint(&self, v: Option<Verdict>, s: &str) -> String {
+        if !self.color || s.is_empty() {
+            return s.to_string();
+        }
+        let code = match v {
+            Some(Verdict::Match) => "32",
+            Some(Verdict::Mismatch) => "1;31",
+            Some(Verdict::Unverified) | Some(Verdict::NoName) => "33",
+            None => return s.to_string(),
+        };
+        format!("\x1b[{code}m{s}\x1b[0m")
+    }
+}
+
+/// A probe's time in the report's zone: the day, the time of day, the zone's name.
+#[derive(Clone, Debug)]
+pub struct Clock {
+    tz: Option<jiff::tz::TimeZone>,
+}
+
+impl Clock {
+    /// UTC, or the system's zone (`TZ`, `/etc/localtime`) for `--local-time`.
+    pub fn new(local: bool) -> Clock {
+        Clock {
+            tz: local.then(jiff::tz::TimeZone::system),
+        }
+    }
+
+    /// `("2024-05-01", "02:35:49", "UTC")`.
+    pub fn parts(&self, ts: Timestamp) -> (String, String, String) {
+        let utc = || {
+            let s = ts.secs.rem_euclid(86_400);
+            let day = time::OffsetDateTime::from_unix_timestamp(ts.secs)
+                .map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()))
+                .unwrap_or_default();
+            (
+                day,
+                format!("{:02}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60),
+                "UTC".to_string(),
+            )
+        };
+        let Some(tz) = &self.tz else {
+            return utc();
+        };
+        let Ok(t) = jiff::Timestamp::from_second(ts.secs) else {
+            return utc();
+        };
+        let z = t.to_zoned(tz.clone());
+        let off = z.offset().seconds();
+        let sign = if off < 0 { '-' } else { '+' };
+        let off = off.unsigned_abs();
+        let mut zone = format!("UTC{sign}{:02}:{:02}", off / 3600, (off / 60) % 60);
+        if let Some(name) = tz.iana_name() {
+            zone.push_str(&format!(", {name}"));
+        }
+        (
+            format!("{:04}-{:02}-{:02}", z.year(), z.month(), z.day()),
+            format!("{:02}:{:02}:{:02}", z.hour(), z.minute(), z.second()),
+            zone,
+        )
+    }
 }
 
 pub(crate) fn endpoint(ip: &std::net::IpAddr, port: u16) -> String {
@@ -56,7 +165,16 @@ pub fn cert_names(c: &CertInfo) -> String {
 /// The certificate column: its names, "(not seen)" for TLS without one, empty otherwise.
 pub(crate) fn cert_cell(p: &Probe) -> String {
     match (p.cert(), p.proto()) {
-        (Some(c), _) => cert_names(c),
+        (Some(c), _) => match p.tls().and_then(|t| t.cert_source) {
+            Some(CertSource::KeyLog) => {
+                format!(
+                    "{} ({})",
+                    cert_names(c),
+                    text::cert_source(CertSource::KeyLog)
+                )
+            }
+            Some(CertSource::Seen) | None => cert_names(c),
+        },
         (None, Proto::Tls) => "(not seen)".into(),
         (None, Proto::Quic) => "(encrypted)".into(),
         (None, _) => String::new(),
@@ -64,7 +182,12 @@ pub(crate) fn cert_cell(p: &Probe) -> String {
 }
 
 pub(crate) fn what(p: &Probe) -> String {
-    match &p.kind {
+    what_words(p).replace(NBSP, " ")
+}
+
+/// The proto cell, its words kept together.
+fn what_words(p: &Probe) -> String {
+    let s = match &p.kind {
         crate::correlate::ProbeKind::Tls(t) => {
             let mut s = "TLS".to_string();
             if let Some(st) = &t.starttls {
@@ -80,7 +203,8 @@ pub(crate) fn what(p: &Probe) -> String {
         crate::correlate::ProbeKind::Quic(q) => {
             format!("QUIC {}", text::quic_version(q.quic.version))
         }
-    }
+    };
+    s.replace(' ', "\u{a0}")
 }
 
 pub(crate) fn name_cell(p: &Probe) -> String {
@@ -107,27 +231,18 @@ pub(crate) fn name_cell(p: &Probe) -> String {
 }
 
 /// Word-wraps `text` to `width` columns; lines after the first are indented by `indent`.
+/// A word wider than a line breaks only at a `.`/`/` boundary ([`layout`]).
 pub(crate) fn wrap(text: &str, width: usize, indent: usize) -> String {
-    let body = text.trim_start_matches(' ');
-    let lead = text.len() - body.len();
-    let mut out = " ".repeat(lead);
-    let mut col = lead;
-    let mut first = true;
-    for word in body.split(' ') {
-        let w = word.chars().count();
-        if col > indent && col + 1 + w > width {
-            out.push('\n');
-            out.push_str(&" ".repeat(indent));
-            col = indent;
-        } else if !first {
-            out.push(' ');
-            col += 1;
-        }
-        first = false;
-        out.push_str(word);
-        col += w;
-    }
-    out
+    layout::wrap_indented(text, Some(width), indent)
+}
+
+/// A table cell's text: its words that belong together joined by no-break spaces.
+fn keep(s: &str) -> String {
+    s.replace(" (via DNS)", " (via\u{a0}DNS)")
+        .replace("[ECH offered", "[ECH\u{a0}offered")
+        .replace("(no SAN)", "(no\u{a0}SAN)")
+        .replace("(not seen)", "(not\u{a0}seen)")
+        .replace("(no names)", "(no\u{a0}names)")
 }
 
 /// One line per distinct (name, server, reason), with a count when repeated.
@@ -135,7 +250,7 @@ pub(crate) fn wrap(text: &str, width: usize, indent: usize) -> String {
 fn explain_trust(
     out: &mut dyn std::io::Write,
     probes: &[&Probe],
-    width: u16,
+    pen: &Pen,
 ) -> std::io::Result<()> {
     if probes.is_empty() {
         return Ok(());
@@ -161,11 +276,7 @@ fn explain_trust(
         } else {
             line
         };
-        writeln!(
-            out,
-            "{}",
-            wrap(&format!("    - {line}"), usize::from(width).max(40), 6)
-        )?;
+        writeln!(out, "{}", pen.wrap(&format!("    - {line}"), 6))?;
     }
     Ok(())
 }
@@ -174,7 +285,7 @@ fn explain(
     out: &mut dyn std::io::Write,
     title: &str,
     probes: &[&Probe],
-    width: u16,
+    pen: &Pen,
 ) -> std::io::Result<()> {
     if probes.is_empty() {
         return Ok(());
@@ -199,24 +310,72 @@ fn explain(
         } else {
             line
         };
-        writeln!(
-            out,
-            "{}",
-            wrap(&format!("    - {line}"), usize::from(width).max(40), 6)
-        )?;
+        writeln!(out, "{}", pen.wrap(&format!("    - {line}"), 6))?;
     }
     Ok(())
 }
 
-/// Below 100 columns the time column goes (rows stay in time order; JSON has the time).
-/// The table width from which the trust column is shown.
-const TRUST_COLUMN_WIDTH: u16 = 120;
-
-fn narrow_skip<T>(width: u16, mut row: Vec<T>) -> Vec<T> {
-    if width < 100 && !row.is_empty() {
-        row.remove(0);
+/// The summary at the top: one line per problem (a verdict other than match, for one name
+/// at one server for one reason) across all clients, with how many clients and probes.
+fn summary(out: &mut dyn std::io::Write, report: &Report, pen: &Pen) -> std::io::Result<()> {
+    struct Problem {
+        verdict: Verdict,
+        line: String,
+        clients: Vec<IpAddr>,
+        probes: usize,
     }
-    row
+    let mut problems: Vec<Problem> = Vec::new();
+    let mut index: HashMap<(&'static str, String), usize> = HashMap::new();
+    for p in &report.probes {
+        let Some(v) = p.verdict.filter(|v| *v != Verdict::Match) else {
+            continue;
+        };
+        let line = format!(
+            "{} → {}: {}",
+            p.name.as_deref().unwrap_or("(no name)"),
+            endpoint(&p.server, p.port),
+            text::reason(p).unwrap_or_default()
+        );
+        let i = *index
+            .entry((text::verdict(v), line.clone()))
+            .or_insert_with(|| {
+                problems.push(Problem {
+                    verdict: v,
+                    line,
+                    clients: Vec::new(),
+                    probes: 0,
+                });
+                problems.len() - 1
+            });
+        if let Some(pr) = problems.get_mut(i) {
+            pr.probes += 1;
+            if !pr.clients.contains(&p.client) {
+                pr.clients.push(p.client);
+            }
+        }
+    }
+    // Mismatches first, then the rest; each kind in the order first seen.
+    problems.sort_by_key(|p| p.verdict != Verdict::Mismatch);
+    writeln!(
+        out,
+        "{}",
+        pen.wrap(
+            &text::summary_head(problems.len(), report.clients.len(), report.probes.len()),
+            2
+        )
+    )?;
+    for pr in &problems {
+        let word = text::verdict(pr.verdict);
+        let line = format!(
+            "  {word:<10} {} {}",
+            pr.line,
+            text::summary_count(pr.clients.len(), pr.probes)
+        );
+        let wrapped = pen.wrap(&line, 13);
+        let painted = wrapped.replacen(word, &pen.paint(Some(pr.verdict), word), 1);
+        writeln!(out, "{painted}")?;
+    }
+    writeln!(out)
 }
 
 /// The table format: a capture file's report per client, or a live capture's rows as
@@ -230,7 +389,7 @@ impl TableWriter {
     pub fn new(opts: super::Options) -> Self {
         TableWriter {
             opts,
-            live: super::stream::LiveTable::new(opts.width),
+            live: super::stream::LiveTable::new(opts),
         }
     }
 }
@@ -253,18 +412,111 @@ impl super::Writer for TableWriter {
     }
 }
 
+/// For each AAAA probe that got no AAAA record, the A probe of the same client for the
+/// same name (within 2 s, the nearest) whose row says it instead; the AAAA row is left
+/// out. Only when the AAAA answer holds nothing the A answer does not (a CNAME chain).
+fn fold_aaaa(probes: &[&Probe]) -> HashMap<u64, u64> {
+    let mut folded: HashMap<u64, u64> = HashMap::new();
+    for p in probes.iter().filter(|p| text::aaaa_nodata(p)) {
+        let (Some(name), Some(d)) = (p.name.as_deref(), p.dns()) else {
+            continue;
+        };
+        let a = probes
+            .iter()
+            .filter(|q| {
+                q.dns().is_some_and(|qd| {
+                    qd.qtype == Some(crate::parse::RrType(1))
+                        && d.answers
+                            .iter()
+                            .all(|x| qd.answers.iter().any(|y| y.data == x.data))
+                }) && q
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                    && !folded.values().any(|v| *v == q.id)
+            })
+            .map(|q| {
+                let dt = if q.ts.secs_since(&p.ts) > 0.0 {
+                    q.ts.secs_since(&p.ts)
+                } else {
+                    p.ts.secs_since(&q.ts)
+                };
+                (q.id, dt)
+            })
+            .filter(|(_, dt)| *dt <= 2.0)
+            .min_by(|x, y| x.1.total_cmp(&y.1));
+        if let Some((a, _)) = a {
+            folded.insert(p.id, a);
+        }
+    }
+    folded
+}
+
+/// One probe's cells in the column order of the header.
+fn row_cells(
+    p: &Probe,
+    clock: &Clock,
+    cols: Columns,
+    no_aaaa: bool,
+) -> (Vec<String>, Option<String>) {
+    let (brief, more) = text::outcome_brief(p);
+    let mut outcome = brief;
+    if no_aaaa {
+        outcome.push_str(" (no\u{a0}AAAA)");
+    }
+    let mut row = vec![
+        clock.parts(p.ts).1,
+        what_words(p),
+        keep(&name_cell(p)),
+        endpoint(&p.server, p.port),
+        keep(&cert_cell(p)),
+        p.verdict.map(text::verdict).unwrap_or("").to_string(),
+    ];
+    if cols.trust {
+        row.push(
+            p.trust
+                .as_deref()
+                .map(text::trust_short)
+                .unwrap_or("")
+                .to_string(),
+        );
+    }
+    row.push(outcome);
+    if cols.ja4 {
+        row.push(p.tls().and_then(|t| t.ja4.clone()).unwrap_or_default());
+    }
+    (row, more.then(|| text::outcome(p)))
+}
+
+/// The verdict column of the file table (for colour).
+const VERDICT_COL: usize = 5;
+
+/// The table width from which the trust column is shown (narrower tables have the
+/// `Trust:` list only).
+const TRUST_COLUMN_WIDTH: usize = 120;
+
+/// Which optional columns the file table has.
+#[derive(Clone, Copy)]
+struct Columns {
+    trust: bool,
+    ja4: bool,
+}
+
 fn write_report(
     report: &Report,
     stats: &Stats,
     out: &mut dyn std::io::Write,
     opts: super::Options,
 ) -> std::io::Result<()> {
-    let width = opts.width;
+    let pen = Pen::new(&opts);
+    let clock = Clock::new(opts.local_time);
     if report.probes.is_empty() {
         writeln!(
             out,
             "No probes found: no TLS handshake, HTTP request or DNS query in the capture."
         )?;
+    } else {
+        summary(out, report, &pen)?;
     }
     // Each client's probes and groups, found in one pass (not one pass per client: a
     // flood from many addresses makes tens of thousands of clients).
@@ -276,132 +528,120 @@ fn write_report(
     for g in &report.groups {
         groups_of.entry(g.client).or_default().push(g);
     }
+    let mut header = vec![
+        "time",
+        "proto",
+        "name asked for",
+        "server",
+        "certificate",
+        "verdict",
+        "trust",
+        "outcome",
+    ];
+    let cols = Columns {
+        trust: pen.width.map_or(true, |w| w >= TRUST_COLUMN_WIDTH),
+        ja4: opts.ja4,
+    };
+    if !cols.trust {
+        header.retain(|h| *h != "trust");
+    }
+    if opts.ja4 {
+        header.push("JA4");
+    }
     for c in &report.clients {
         let probes: Vec<&Probe> = probes_of.remove(&c.client).unwrap_or_default();
-        writeln!(
-            out,
+        let heading = format!(
             "Client {}: {} probe{}, {} mismatch{}",
-            text::client_label(c),
+            text::client_heading(c),
             c.probes,
             if c.probes == 1 { "" } else { "s" },
             c.mismatches,
             if c.mismatches == 1 { "" } else { "es" }
-        )?;
-        // The trust column needs room; narrower tables have the `Trust:` list only.
-        let trust_col = width >= TRUST_COLUMN_WIDTH;
-        let mut t = Table::new();
-        t.load_style(STYLE)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(width)
-            .set_header(narrow_skip(width, {
-                let mut h = vec![
-                    "time",
-                    "proto",
-                    "name asked for",
-                    "server",
-                    "certificate",
-                    "verdict",
-                    "trust",
-                    "outcome",
-                ];
-                if !trust_col {
-                    h.retain(|c| *c != "trust");
-                }
-                if opts.ja4 {
-                    h.push("JA4");
-                }
-                h
-            }));
-        for p in &probes {
-            let cert = cert_cell(p);
-            let mut row = vec![
-                Cell::new(time_of_day(p)),
-                Cell::new(what(p)),
-                Cell::new(name_cell(p)),
-                Cell::new(endpoint(&p.server, p.port)),
-                Cell::new(cert),
-                Cell::new(p.verdict.map(text::verdict).unwrap_or("")),
-                Cell::new(p.trust.as_deref().map(text::trust_short).unwrap_or("")),
-                Cell::new(text::outcome(p)),
-            ];
-            if !trust_col {
-                row.remove(6);
-            }
-            if opts.ja4 {
-                let ja4 = p.tls().and_then(|t| t.ja4.clone());
-                row.push(Cell::new(ja4.unwrap_or_default()));
-            }
-            t.add_row(narrow_skip(width, row));
-        }
-        let (short, name_col): (&[usize], usize) = if width < 100 {
-            (&[0, 2, 4], 1)
-        } else if !trust_col {
-            (&[0, 1, 3, 5], 2)
-        } else {
-            (&[0, 1, 3, 5, 6], 2)
+        );
+        writeln!(out, "{}", pen.wrap(&heading, 2))?;
+        let folded = fold_aaaa(&probes);
+        let rows: Vec<(&Probe, Vec<String>, Option<String>)> = probes
+            .iter()
+            .filter(|p| !folded.contains_key(&p.id))
+            .map(|p| {
+                let no_aaaa = folded.values().any(|a| *a == p.id);
+                let (cells, detail) = row_cells(p, &clock, cols, no_aaaa);
+                let cells = cells.iter().map(|c| pen.sym(c)).collect();
+                (*p, cells, detail)
+            })
+            .collect();
+        let cells: Vec<Vec<String>> = rows.iter().map(|r| r.1.clone()).collect();
+        let natural = layout::widths(&header, &cells, None, 2, &[]);
+        let gap = match pen.width {
+            Some(w) if natural.iter().sum::<usize>() + 2 * (natural.len() - 1) > w && w < 100 => 1,
+            _ => 2,
         };
-        // Short columns never wrap; names, certificates and outcomes take the rest.
-        let ja4_col = opts.ja4.then_some(match (width < 100, trust_col) {
-            (true, _) => 7,
-            (false, false) => 8,
-            (false, true) => 9,
-        });
-        for &i in short.iter().chain(ja4_col.iter()) {
-            if let Some(col) = t.column_mut(i) {
-                col.set_constraint(ColumnConstraint::ContentWidth);
+        // Names, certificates, outcomes and fingerprints may be shortened in the middle as
+        // a last resort; times, protocols, addresses and verdicts never.
+        let mut may_shorten = vec![false, false, true, false, true, false];
+        if cols.trust {
+            may_shorten.push(false);
+        }
+        may_shorten.extend([true, true]);
+        let w = layout::widths(&header, &cells, pen.width, gap, &may_shorten);
+        let plain = |_: usize, s: &str| s.to_string();
+        let head: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+        for l in layout::row_lines(&head, &w, gap, &plain) {
+            writeln!(out, "{l}")?;
+        }
+        let total = w.iter().sum::<usize>() + gap * (w.len() - 1);
+        writeln!(out, "{}", pen.rule(total))?;
+        let mut day = String::new();
+        for (p, cells, detail) in &rows {
+            let (d, _, zone) = clock.parts(p.ts);
+            if d != day {
+                writeln!(out, "{}", text::day_line(&d, &zone))?;
+                day = d;
+            }
+            let paint = |col: usize, s: &str| {
+                if col == VERDICT_COL {
+                    pen.paint(p.verdict, s)
+                } else {
+                    s.to_string()
+                }
+            };
+            for l in layout::row_lines(cells, &w, gap, &paint) {
+                writeln!(out, "{l}")?;
+            }
+            if let Some(d) = detail {
+                writeln!(out, "{}", pen.wrap(&format!("    ↳ {d}"), 6))?;
             }
         }
-        if let Some(col) = t.column_mut(name_col) {
-            col.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(
-                (width / 4).clamp(16, 26),
-            )));
-        }
-        for col in t.column_iter_mut() {
-            col.set_padding((0, 1));
-        }
-        writeln!(out, "{t}")?;
         if !c.names.is_empty() {
             let line = format!("Names tried, in order: {}", c.names.join(" → "));
-            writeln!(
-                out,
-                "{}",
-                wrap(&format!("  {line}"), usize::from(width).max(40), 4)
-            )?;
+            writeln!(out, "{}", pen.wrap(&format!("  {line}"), 4))?;
         }
         let mism: Vec<&Probe> = probes
             .iter()
             .copied()
             .filter(|p| p.verdict == Some(Verdict::Mismatch))
             .collect();
-        explain(out, "Mismatches:", &mism, width)?;
+        explain(out, "Mismatches:", &mism, &pen)?;
         let unverified: Vec<&Probe> = probes
             .iter()
             .copied()
             .filter(|p| matches!(p.verdict, Some(Verdict::Unverified) | Some(Verdict::NoName)))
             .collect();
-        explain(out, "Not verified:", &unverified, width)?;
+        explain(out, "Not verified:", &unverified, &pen)?;
         let untrusted: Vec<&Probe> = probes
             .iter()
             .copied()
             .filter(|p| p.trust.as_deref().is_some_and(text::trust_problem))
             .collect();
-        explain_trust(out, &untrusted, width)?;
+        explain_trust(out, &untrusted, &pen)?;
         let groups: Vec<&Group> = groups_of.remove(&c.client).unwrap_or_default();
-        write_groups(out, &groups, width)?;
+        write_groups(out, &groups, &pen)?;
         writeln!(out)?;
     }
     for r in &report.routers {
-        writeln!(
-            out,
-            "{}",
-            wrap(&text::router_line(r), usize::from(width).max(40), 2)
-        )?;
+        writeln!(out, "{}", pen.wrap(&text::router_line(r), 2))?;
     }
-    writeln!(
-        out,
-        "{}",
-        wrap(&text::stats_line(stats), usize::from(width).max(40), 2)
-    )?;
+    writeln!(out, "{}", pen.wrap(&text::stats_line(stats), 2))?;
     out.flush()
 }
 
@@ -454,17 +694,16 @@ fn member_what(m: &Member) -> String {
 pub fn write_groups(
     out: &mut dyn std::io::Write,
     groups: &[&Group],
-    width: u16,
+    pen: &Pen,
 ) -> std::io::Result<()> {
     if groups.is_empty() {
         return Ok(());
     }
-    let w = usize::from(width).max(40);
     let line = |out: &mut dyn std::io::Write, indent: usize, text: &str| {
         writeln!(
             out,
             "{}",
-            wrap(&format!("{}{text}", " ".repeat(indent)), w, indent + 2)
+            pen.wrap(&format!("{}{text}", " ".repeat(indent)), indent + 2)
         )
     };
     writeln!(out, "  Attempt groups:")?;
@@ -543,24 +782,7 @@ pub fn write_groups(
             line(out, sub, &format!("outcome: {outcome}"))?;
             if let Some(n) = &m.moved_on {
                 let redirected = m.http_status.is_some_and(|s| (300..400).contains(&s));
-                let how = if n.followed_redirect {
-                    "followed the redirect to"
-                } else if redirected {
-                    "did not follow the redirect; it moved on to"
-                } else {
-                    "moved on to"
-                };
-                line(
-                    out,
-                    sub,
-                    &format!(
-                        "then: the client {how} {} ({}, port {}) {:.3} s later",
-                        n.name,
-                        text::proto(n.proto).to_ascii_uppercase(),
-                        n.port,
-                        n.after_secs
-                    ),
-                )?;
+                line(out, sub, &text::moved_on(n, redirected))?;
             }
         }
         if g.members_dropped > 0 {
@@ -574,35 +796,8 @@ pub fn write_groups(
             )?;
         }
         if let Some(a) = &g.advice {
-            if !a.san.is_empty() {
-                line(
-                    out,
-                    4,
-                    &format!(
-                        "Fix: one certificate with SAN {} would satisfy every HTTPS probe of this group for {}.",
-                        a.san.join(", "),
-                        g.domain
-                    ),
-                )?;
-            }
-            if let Some(wc) = &a.wildcard {
-                if a.wildcard_cannot_cover.is_empty() {
-                    line(out, 4, &format!("A wildcard {wc} would cover all of them."))?;
-                } else {
-                    let list: Vec<String> = a
-                        .wildcard_cannot_cover
-                        .iter()
-                        .map(|u| format!("{} ({})", u.name, text::uncovered(u.why)))
-                        .collect();
-                    line(
-                        out,
-                        4,
-                        &format!("A wildcard {wc} cannot cover: {}.", list.join("; ")),
-                    )?;
-                }
-            }
-            for n in &a.notes {
-                line(out, 4, &format!("Note: {}.", text::note(n)))?;
+            for l in text::fix_advice(a, &g.domain) {
+                line(out, 4, &l)?;
             }
         }
     }

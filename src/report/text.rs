@@ -25,6 +25,14 @@ use crate::stats::Stats;
 /// Why a QUIC probe's verdict is `unverified`.
 pub const QUIC_REASON: &str = "QUIC encrypts the server's certificate (TLS 1.3 inside QUIC)";
 
+/// Where a certificate was read (table and JSON `cert_source`).
+pub fn cert_source(s: crate::correlate::CertSource) -> &'static str {
+    match s {
+        crate::correlate::CertSource::Seen => "seen",
+        crate::correlate::CertSource::KeyLog => "decrypted with key log",
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Codes (stable snake_case words for JSON)
 
@@ -118,7 +126,12 @@ pub fn reason_code(r: &Reason) -> &'static str {
         Reason::NoCertificate(_) => "no_certificate_message",
         Reason::HelloNotRead => "client_hello_over_bound",
         Reason::NoHandshake => "no_tls_handshake",
+        Reason::NoClientHello => "client_side_not_captured",
+        Reason::StartTlsRefused(_) => "starttls_refused",
         Reason::Quic => "quic_encrypted",
+        Reason::NoKeyInLog { .. } => "no_key_in_key_log",
+        Reason::WrongKey { .. } => "decryption_failed_wrong_key",
+        Reason::ResumedPsk { .. } => "resumed_psk_no_certificate",
     }
 }
 
@@ -147,6 +160,7 @@ pub fn outcome_code(o: &Outcome) -> &'static str {
         } => "handshake_only_client",
         Outcome::HandshakeOnly { .. } => "handshake_completed_no_data",
         Outcome::NoTlsHandshake => "no_tls_handshake",
+        Outcome::StartTlsRefused => "starttls_refused",
         Outcome::Quic(q) => match q {
             QuicOutcome::ClientGaveUp => "quic_no_answer_client_gave_up",
             QuicOutcome::Closed { .. } => "quic_closed",
@@ -168,6 +182,83 @@ pub fn outcome_code(o: &Outcome) -> &'static str {
             query_captured: false,
         } => "answer_without_query",
     }
+}
+
+/// A stable code for a pattern step (JSON `step_code`).
+pub fn step_code(s: &Step) -> &'static str {
+    match s {
+        Step::AutodiscoverSrv(_) => "autodiscover_srv",
+        Step::AutodiscoverRoot(_) => "autodiscover_root",
+        Step::AutodiscoverHost(_) => "autodiscover_host",
+        Step::AutodiscoverRedirectMethod(..) => "autodiscover_redirect_method",
+        Step::AutodiscoverPlain(_) => "autodiscover_plain_http",
+        Step::Via(_, Via::Redirect(_)) => "via_redirect",
+        Step::Via(_, Via::Srv(_)) => "via_srv",
+        Step::AutoconfigHost(_, true) => "autoconfig_host_https",
+        Step::AutoconfigHost(_, false) => "autoconfig_host_http",
+        Step::AutoconfigWellKnown(_, true) => "autoconfig_well_known_https",
+        Step::AutoconfigWellKnown(_, false) => "autoconfig_well_known_http",
+        Step::Apex => "apex",
+        Step::Www => "www",
+        Step::DavSrv(..) => "dav_srv",
+        Step::DavWellKnown(..) => "dav_well_known",
+    }
+}
+
+/// A stable code for a note of the fix advice (JSON `note_codes`).
+pub fn note_code(n: &Note) -> &'static str {
+    match n {
+        Note::OtherDomain { mismatch: true, .. } => "other_domain_mismatch",
+        Note::OtherDomain {
+            mismatch: false, ..
+        } => "other_domain_covered",
+        Note::CnameElsewhere { .. } => "cname_elsewhere",
+        Note::SelfSigned { .. } => "self_signed",
+        Note::Renew { .. } => "renew",
+        Note::NotYetValid { .. } => "not_yet_valid",
+        Note::SendIntermediate { .. } => "send_intermediate",
+        Note::UntrustedIssuer { .. } => "untrusted_issuer",
+        Note::ChainRejected { .. } => "chain_rejected",
+        Note::Policy { .. } => "client_policy",
+        Note::ExchangeCertificate { .. } => "exchange_certificate",
+        Note::RootDomainStep { .. } => "autodiscover_root_domain_step",
+        Note::Microsoft365 { .. } => "microsoft_365_expected",
+        Note::PlainHttpOnly(_) => "plain_http_only",
+    }
+}
+
+/// A stable code for why a wildcard cannot cover a name (JSON `why_code`).
+pub fn uncovered_code(w: UncoveredWhy) -> &'static str {
+    match w {
+        UncoveredWhy::Apex => "apex",
+        UncoveredWhy::NotUnderDomain => "not_under_domain",
+        UncoveredWhy::TooDeep => "too_deep",
+    }
+}
+
+/// A distinguished name as RFC 4514 writes it: the most specific RDN first (`CN=…,O=…`),
+/// from the DER-order `O=…, CN=…` the certificate parser gives.
+pub fn rfc4514(dn: &str) -> String {
+    // Split at ", " only where an attribute type follows (`CN=`, `2.5.4.3=`), so a comma
+    // inside a value stays in it.
+    let mut rdns: Vec<String> = Vec::new();
+    for part in dn.split(", ") {
+        let is_start = part.split_once('=').is_some_and(|(k, _)| {
+            !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+        });
+        match rdns.last_mut() {
+            Some(last) if !is_start => {
+                last.push_str("\\, ");
+                last.push_str(part);
+            }
+            _ => rdns.push(part.to_string()),
+        }
+    }
+    rdns.reverse();
+    rdns.iter()
+        .map(|r| r.replace(" + ", "+"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -354,6 +445,225 @@ pub fn rfc3339(ts: Timestamp) -> String {
 }
 
 // ---------------------------------------------------------------------------------------
+// Elastic Common Schema words (`--format ecs`, docs/ecs.md)
+
+/// The ECS version the `--format ecs` documents follow (`ecs.version`); its field list is
+/// tests/ecs/fields.csv.
+pub const ECS_VERSION: &str = "9.4.0";
+
+/// `tls.version_protocol` and `tls.version` ("tls", "1.2"); `None` for a version ECS has
+/// no words for (a draft, an unknown number).
+pub fn ecs_tls_version(v: TlsVersion) -> Option<(&'static str, &'static str)> {
+    match v.0 {
+        0x0300 => Some(("ssl", "3.0")),
+        0x0301 => Some(("tls", "1.0")),
+        0x0302 => Some(("tls", "1.1")),
+        0x0303 => Some(("tls", "1.2")),
+        0x0304 => Some(("tls", "1.3")),
+        _ => None,
+    }
+}
+
+/// `network.transport` of a probe's protocol.
+pub fn ecs_transport(p: Proto) -> &'static str {
+    match p {
+        Proto::Tls | Proto::Http => "tcp",
+        Proto::Dns | Proto::Quic => "udp",
+    }
+}
+
+/// ECS `event.outcome` (`success`, `failure` or `unknown`): failure when the name did not
+/// match the certificate or the attempt was refused or rejected, success when the attempt
+/// did what it was for (data after the handshake, an HTTP answer below 400, a DNS answer
+/// with NOERROR), unknown when the packets do not show it.
+pub fn ecs_outcome(p: &Probe) -> &'static str {
+    const S: &str = "success";
+    const F: &str = "failure";
+    const U: &str = "unknown";
+    if p.verdict == Some(Verdict::Mismatch) {
+        return F;
+    }
+    match &p.outcome {
+        Outcome::ClientRejected(_)
+        | Outcome::FatalAlert { .. }
+        | Outcome::LikelyRejected(_)
+        | Outcome::Refused
+        | Outcome::SynUnanswered
+        | Outcome::SynAnsweredByAck { .. }
+        | Outcome::StartTlsRefused
+        | Outcome::NoTlsHandshake
+        | Outcome::HandshakeTimedOut(_) => F,
+        Outcome::DataExchanged => S,
+        Outcome::ClosedEarly { .. }
+        | Outcome::IncompleteAtEnd
+        | Outcome::WentIdle
+        | Outcome::TrackingDropped
+        | Outcome::ConnectionClosed
+        | Outcome::HandshakeOnly { .. }
+        | Outcome::HelloOverBound => U,
+        Outcome::Quic(q) => match q {
+            QuicOutcome::Completed { .. } => S,
+            QuicOutcome::Closed { .. }
+            | QuicOutcome::VersionNegotiation
+            | QuicOutcome::ClientGaveUp
+            | QuicOutcome::NoAnswer => F,
+            QuicOutcome::Answered { .. } | QuicOutcome::RetryOnly => U,
+        },
+        Outcome::HttpResponse { status, .. } => {
+            if *status < 400 {
+                S
+            } else {
+                F
+            }
+        }
+        Outcome::HttpWaiting | Outcome::HttpTimedOut(_) => U,
+        Outcome::DnsAnswered { .. } => match p.dns().and_then(|d| d.rcode) {
+            Some(Rcode(0)) => S,
+            Some(_) => F,
+            None => U,
+        },
+        Outcome::DnsMulticast | Outcome::DnsWaiting => U,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Sequence diagrams (`--format mermaid`, `--format html`) and fix advice
+
+/// A report without probes.
+pub const NO_PROBES: &str =
+    "No probes found: no TLS handshake, HTTP request or DNS query in the capture.";
+
+/// The certificate of a QUIC probe.
+pub const CERT_ENCRYPTED: &str = "(encrypted)";
+/// The certificate of a TLS probe that showed none.
+pub const CERT_NOT_SEEN: &str = "(not seen)";
+/// A probe without a name.
+pub const NO_NAME: &str = "(no name)";
+
+pub fn client_label(client: std::net::IpAddr) -> String {
+    format!("client {client}")
+}
+
+pub fn dns_server_label(endpoint: &str) -> String {
+    format!("DNS {endpoint}")
+}
+
+/// A server's lifeline: the name asked and where (one lifeline per name and address).
+pub fn server_label(name: Option<&str>, endpoint: &str) -> String {
+    match name {
+        Some(n) => format!("{n} at {endpoint}"),
+        None => endpoint.to_string(),
+    }
+}
+
+pub fn certificate_shown(cert: &str) -> String {
+    format!("certificate: {cert}")
+}
+
+pub fn outcome_note(outcome: &str) -> String {
+    format!("outcome: {outcome}")
+}
+
+pub fn members_not_listed(n: u64) -> String {
+    format!("(+{n} more probes not listed: group bound)")
+}
+
+pub fn group_title(id: u64, domain: &str, pattern: Option<Pattern>) -> String {
+    match pattern {
+        Some(p) => format!("Group {id} · {domain} · {}", pattern_label(p)),
+        None => format!("Group {id} · {domain}"),
+    }
+}
+
+pub fn ungrouped_title(client: std::net::IpAddr) -> String {
+    format!("Client {client} · probes in no group")
+}
+
+/// Where the client went after an attempt that did not succeed cleanly.
+pub fn moved_on(n: &crate::correlate::groups::MovedOn, redirected: bool) -> String {
+    let how = if n.followed_redirect {
+        "followed the redirect to"
+    } else if redirected {
+        "did not follow the redirect; it moved on to"
+    } else {
+        "moved on to"
+    };
+    format!(
+        "then: the client {how} {} ({}, port {}) {:.3} s later",
+        n.name,
+        proto(n.proto).to_ascii_uppercase(),
+        n.port,
+        n.after_secs
+    )
+}
+
+/// The fix advice of a group with mismatches, one sentence a line.
+pub fn fix_advice(a: &crate::correlate::groups::Advice, domain: &str) -> Vec<String> {
+    let mut v = Vec::new();
+    if !a.san.is_empty() {
+        v.push(format!(
+            "Fix: one certificate with SAN {} would satisfy every HTTPS probe of this group for {domain}.",
+            a.san.join(", ")
+        ));
+    }
+    if let Some(wc) = &a.wildcard {
+        if a.wildcard_cannot_cover.is_empty() {
+            v.push(format!("A wildcard {wc} would cover all of them."));
+        } else {
+            let list: Vec<String> = a
+                .wildcard_cannot_cover
+                .iter()
+                .map(|u| format!("{} ({})", u.name, uncovered(u.why)))
+                .collect();
+            v.push(format!(
+                "A wildcard {wc} cannot cover: {}.",
+                list.join("; ")
+            ));
+        }
+    }
+    for n in &a.notes {
+        v.push(format!("Note: {}.", note(n)));
+    }
+    v
+}
+
+/// A live capture's probes beyond the bound kept for a view drawn at the end.
+pub fn not_kept(dropped: u64) -> String {
+    format!(
+        "{dropped} probes after the first {} of this live capture were not kept for this view (the client summaries and groups still count them).",
+        crate::report::MAX_KEPT_PROBES
+    )
+}
+
+/// The words of the HTML report's headings and columns.
+pub mod html {
+    pub const TITLE: &str = "probewatch report: names tried and certificates shown";
+    pub const SUMMARY: &str = "Problems across all clients";
+    pub const FIX: &str = "What to fix";
+    pub const DIAGRAMS: &str = "Attempt groups, step by step";
+    pub const CLIENTS: &str = "Every probe, client by client";
+    pub const COLUMNS: [&str; 9] = [
+        "#",
+        "time (UTC)",
+        "what",
+        "name asked",
+        "server",
+        "certificate",
+        "verdict",
+        "outcome",
+        "group",
+    ];
+
+    pub fn client_head(client: std::net::IpAddr, probes: usize, mismatches: usize) -> String {
+        format!(
+            "Client {client}: {probes} probe{}, {mismatches} mismatch{}",
+            if probes == 1 { "" } else { "s" },
+            if mismatches == 1 { "" } else { "es" }
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Reasons
 
 fn gap(cause: GapCause, who: &str) -> String {
@@ -519,7 +829,21 @@ pub fn reason(p: &Probe) -> Option<String> {
             gap(GapCause::BufferLimit, "client")
         ),
         Reason::NoHandshake => "no TLS handshake took place, so no certificate was shown".into(),
+        Reason::NoClientHello => "the capture holds the server's side of the handshake but not the client's (asymmetric routing or a one-way tap?), so the name the client asked for is unknown".into(),
+        Reason::StartTlsRefused(reply) => format!(
+            "the client asked for STARTTLS and the server refused ({}), so no TLS handshake and no certificate",
+            crate::parse::cert::printable(reply.trim())
+        ),
         Reason::Quic => QUIC_REASON.into(),
+        Reason::NoKeyInLog { quic } => format!(
+            "no key for this connection in the key log: {} encrypts the certificate and the key log has no secret for this client random",
+            if *quic { "QUIC" } else { "TLS 1.3" }
+        ),
+        Reason::WrongKey { quic } => format!(
+            "decryption failed (wrong key): the key log's secret for this client random did not open the server's encrypted {}",
+            if *quic { "Handshake packets" } else { "handshake" }
+        ),
+        Reason::ResumedPsk { .. } => "resumed with PSK: no certificate (the key log opened the server's handshake: a resumption with a pre-shared key, so the server sent none)".into(),
     };
     if let Some(t) = p.tls().filter(|t| t.ech) {
         match &t.ech_public_name {
@@ -684,6 +1008,117 @@ fn quic_outcome(o: QuicOutcome, q: Option<&QuicDetails>) -> String {
     }
 }
 
+/// The outcome in a few words for a table cell, and whether the sentence ([`outcome`])
+/// says more (the table writes it on a line of its own). A no-break space (U+00A0) keeps
+/// a DNS answer's type beside its data.
+pub fn outcome_brief(p: &Probe) -> (String, bool) {
+    const NB: char = '\u{a0}';
+    let s = |t: &str| t.replace(' ', "\u{a0}");
+    match &p.outcome {
+        Outcome::ClientRejected(_) => (s("rejected"), true),
+        Outcome::FatalAlert { from, .. } => (s(&format!("{} alert", side(*from))), true),
+        Outcome::DataExchanged => (s("completed"), false),
+        Outcome::LikelyRejected(_) => ("rejected (inferred)".into(), true),
+        Outcome::ClosedEarly { how, .. } => match how {
+            CloseHow::Rst => (s("reset early"), true),
+            CloseHow::Fin => (s("closed early"), true),
+        },
+        Outcome::IncompleteAtEnd => (s("incomplete"), true),
+        Outcome::WentIdle => (s("idle"), true),
+        Outcome::TrackingDropped => (s("not tracked"), true),
+        Outcome::ConnectionClosed => (s("closed"), false),
+        Outcome::HandshakeTimedOut(_) => (s("timed out"), true),
+        Outcome::HelloOverBound => (s("not read"), true),
+        Outcome::Refused => (s("refused"), true),
+        Outcome::SynUnanswered => (s("no answer"), true),
+        Outcome::SynAnsweredByAck { .. } => (s("ACK to SYN"), true),
+        Outcome::HandshakeOnly { .. } => (s("handshake only"), true),
+        Outcome::NoTlsHandshake => (s("no TLS"), true),
+        Outcome::StartTlsRefused => (s("STARTTLS refused"), true),
+        Outcome::Quic(q) => match q {
+            QuicOutcome::ClientGaveUp => (s("gave up"), true),
+            QuicOutcome::Closed { .. } => (s("closed"), true),
+            QuicOutcome::VersionNegotiation => (s("version negotiation"), true),
+            QuicOutcome::Completed { retry } => (s("completed"), *retry),
+            QuicOutcome::Answered { .. } => (s("answered"), true),
+            QuicOutcome::RetryOnly => (s("Retry only"), true),
+            QuicOutcome::NoAnswer => (s("no answer"), true),
+        },
+        Outcome::HttpWaiting => (s("no response"), false),
+        Outcome::HttpResponse { status, location } => (status.to_string(), location.is_some()),
+        Outcome::HttpTimedOut(_) => (s("timed out"), true),
+        Outcome::DnsMulticast => (s("multicast"), false),
+        Outcome::DnsWaiting => (s("no answer"), false),
+        Outcome::DnsAnswered { query_captured } => {
+            let (rc, answers) = match p.dns() {
+                Some(d) => (d.rcode, d.answers.as_slice()),
+                None => (None, &[][..]),
+            };
+            let mut t = dns_answers(rc, answers)
+                .replace(' ', &NB.to_string())
+                .replace(&format!(",{NB}"), ", ");
+            if !*query_captured {
+                t.push_str(" (query not captured)");
+            }
+            (t, false)
+        }
+    }
+}
+
+/// A DNS probe that asked for AAAA and got no AAAA record (NODATA, or only CNAMEs).
+pub fn aaaa_nodata(p: &Probe) -> bool {
+    let Some(d) = p.dns() else {
+        return false;
+    };
+    d.qtype == Some(RrType(28))
+        && matches!(
+            p.outcome,
+            Outcome::DnsAnswered {
+                query_captured: true
+            }
+        )
+        && d.rcode.map_or(true, |r| r == Rcode::NOERROR)
+        && d.answers.iter().all(|a| matches!(a.data, Rdata::Cname(_)))
+}
+
+/// A day as the table writes it, with its zone: `2024-05-01 (UTC)`.
+pub fn day_line(date: &str, zone: &str) -> String {
+    format!("{date} ({zone})")
+}
+
+/// The problems line heading the table's summary.
+pub fn summary_head(problems: usize, clients: usize, probes: usize) -> String {
+    if problems == 0 {
+        return format!(
+            "Summary: no certificate problem in {probes} probe{} from {clients} client{}.",
+            plural(probes),
+            plural(clients)
+        );
+    }
+    format!(
+        "Summary: {problems} problem{} across {clients} client{} (one line each: name → server: why):",
+        plural(problems),
+        plural(clients)
+    )
+}
+
+/// How many clients and probes one summary line stands for.
+pub fn summary_count(clients: usize, probes: usize) -> String {
+    format!(
+        "({clients} client{}, {probes} probe{})",
+        plural(clients),
+        plural(probes)
+    )
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
 /// The sentence for a probe's outcome.
 pub fn outcome(p: &Probe) -> String {
     outcome_of(&p.outcome, p.dns(), p.quic())
@@ -745,6 +1180,7 @@ pub fn outcome_of(o: &Outcome, dns: Option<&DnsDetails>, quic: Option<&QuicDetai
         }
         Outcome::HandshakeOnly { end, name_matched } => handshake_only(*end, *name_matched),
         Outcome::NoTlsHandshake => "TCP connection without a TLS handshake".into(),
+        Outcome::StartTlsRefused => "server refused STARTTLS".into(),
         Outcome::Quic(q) => quic_outcome(*q, quic),
         Outcome::HttpWaiting => "no response seen".into(),
         Outcome::HttpResponse { status, location } => match location {
@@ -1006,8 +1442,7 @@ pub fn stats_line(stats: &Stats) -> String {
     let d = &stats.decode;
     let r = &stats.reassembly;
     let problems: u64 = d.problems.values().sum();
-    let evictions = r.flows_ended_idle
-        + r.flows_evicted
+    let evictions = r.flows_evicted
         + d.fragment_evictions
         + stats.correlate.dns_map_evictions
         + stats.correlate.dns_pending_evictions
@@ -1023,11 +1458,12 @@ pub fn stats_line(stats: &Stats) -> String {
         + stats.correlate.chain_certs_not_kept
         + stats.correlate.client_macs_evicted;
     let mut s = format!(
-        "Stats: {} packets ({} bytes), {} TCP flows ({} joined mid-stream), {} DNS messages; {} evictions; {} gaps; {} packets with problems",
+        "Stats: {} packets ({} bytes), {} TCP flows ({} joined mid-stream, {} ended idle), {} DNS messages; {} evictions; {} gaps; {} packets with problems",
         d.packets,
         d.bytes,
         r.flows,
         r.flows_mid_stream,
+        r.flows_ended_idle,
         stats.parse.dns_messages,
         evictions,
         r.gaps_not_captured + r.gaps_snaplen + r.gaps_buffer_limit,
@@ -1038,6 +1474,19 @@ pub fn stats_line(stats: &Stats) -> String {
         s.push_str(&format!(
             "; QUIC: {} datagrams, {} ClientHellos, {} Initials not decryptable",
             q.datagrams, q.hellos, q.undecryptable
+        ));
+    }
+    if let Some(k) = &stats.keylog {
+        let (t, q) = (&stats.parse.tls_decrypt, &stats.parse.quic.decrypt);
+        s.push_str(&format!(
+            "; key log: {} secrets for {} connections ({} unreadable lines, {} evicted), {} certificates decrypted, {} handshakes without a key, {} records or packets failed authentication",
+            k.log.secrets,
+            k.randoms,
+            k.log.unreadable,
+            k.log.evictions,
+            t.certificates + q.certificates,
+            t.no_key + q.no_key,
+            t.auth_failures + q.auth_failures
         ));
     }
     if problems > 0 {
@@ -1069,7 +1518,7 @@ pub fn mac(m: &crate::decode::Mac) -> String {
 }
 
 /// `10.0.0.5 (also 2001:db8::5; one host: same MAC 02:00:00:00:0a:10)`, or the address.
-pub fn client_label(c: &ClientSummary) -> String {
+pub fn client_heading(c: &ClientSummary) -> String {
     match (&c.mac, c.also.is_empty()) {
         (Some(m), false) => {
             let also: Vec<String> = c.also.iter().map(ToString::to_string).collect();
@@ -1155,7 +1604,7 @@ pub fn validity_code(v: &Validity) -> &'static str {
     }
 }
 
-pub fn note_code(n: &PolicyNote) -> &'static str {
+pub fn policy_code(n: &PolicyNote) -> &'static str {
     match n {
         PolicyNote::Sha1Signature => "sha1_signature",
         PolicyNote::RsaUnder2048(_) => "rsa_under_2048",
@@ -1311,6 +1760,21 @@ pub fn renew_by(t: &TrustVerdict) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// JSON wrote the issuer in DER order (`O=…, CN=…`); RFC 4514 and Zeek write the most
+    /// specific RDN first, without spaces.
+    #[test]
+    fn issuer_is_written_in_rfc4514_order() {
+        assert_eq!(
+            rfc4514("O=Probewatch Samples, CN=Probewatch Sample Root CA"),
+            "CN=Probewatch Sample Root CA,O=Probewatch Samples"
+        );
+        assert_eq!(
+            rfc4514("C=US, O=Acme, Inc., CN=x"),
+            "CN=x,O=Acme\\, Inc.,C=US"
+        );
+        assert_eq!(rfc4514("CN=EXCH01"), "CN=EXCH01");
+    }
 
     /// The table, JSON and docs said NXDOMAIN; probewatch wrote simple-dns's Rust names
     /// (NAMEERROR, SERVERFAILURE).

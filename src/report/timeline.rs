@@ -52,6 +52,21 @@ pub fn marker(p: &Probe) -> char {
     }
 }
 
+/// Which marker a column shows when several probes of a lane fall in it: a mismatch
+/// first, then a failed handshake, an unverified certificate, a match, HTTP, DNS.
+fn rank(m: char) -> u8 {
+    match m {
+        'X' => 9,
+        '!' => 8,
+        'U' | 'Q' => 7,
+        'T' => 6,
+        'R' | 'h' | 'H' => 5,
+        'S' | 'C' => 4,
+        'D' => 3,
+        _ => 2,
+    }
+}
+
 /// Columns kept free at the right end of each lane.
 const SLACK: usize = 4;
 
@@ -59,7 +74,9 @@ const LEGEND: &str =
     "Markers: D DNS answer, C DNS answer through a CNAME, S SRV answer, d DNS without records \
 (NODATA, NXDOMAIN, no answer); T TLS certificate matches, X TLS certificate mismatch, U TLS \
 certificate not seen, Q QUIC (certificate encrypted), ! no server handshake (TCP refused or \
-unanswered, no QUIC answer); H HTTP 2xx, R HTTP redirect, h other HTTP answer or none.";
+unanswered, no QUIC answer); H HTTP 2xx, R HTTP redirect, h other HTTP answer or none. Markers are placed to scale; where \
+probes of a lane fall in one column, the most telling is shown (X, !, U/Q, T, HTTP, DNS) and \
+the walk below lists each.";
 
 fn lane_label(p: &Probe) -> String {
     p.name
@@ -76,23 +93,25 @@ fn short(s: &str, max: usize) -> String {
     format!("{keep}…")
 }
 
-/// The timeline format (capture files only: it draws all of a client's probes at once).
+/// The timeline format: drawn at the end, since it draws all of a client's probes at
+/// once; a live capture's probes are kept for it up to [`super::MAX_KEPT_PROBES`].
 pub struct TimelineWriter {
     opts: super::Options,
+    kept: super::Kept,
 }
 
 impl TimelineWriter {
     pub fn new(opts: super::Options) -> Self {
-        TimelineWriter { opts }
+        TimelineWriter {
+            opts,
+            kept: super::Kept::default(),
+        }
     }
 }
 
 impl super::Writer for TimelineWriter {
-    fn streams(&self) -> bool {
-        false
-    }
-
-    fn probe(&mut self, _: &Probe, _: &mut dyn std::io::Write) -> std::io::Result<()> {
+    fn probe(&mut self, p: &Probe, _: &mut dyn std::io::Write) -> std::io::Result<()> {
+        self.kept.push(p);
         Ok(())
     }
 
@@ -101,7 +120,12 @@ impl super::Writer for TimelineWriter {
         end: &super::End<'_>,
         out: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
-        write(end.report, end.stats, out, self.opts.width)
+        let dropped = self.kept.dropped;
+        let report = self.kept.report(end);
+        if dropped > 0 {
+            writeln!(out, "{}", text::not_kept(dropped))?;
+        }
+        write(&report, end.stats, out, self.opts.width)
     }
 }
 
@@ -113,10 +137,7 @@ pub fn write(
 ) -> std::io::Result<()> {
     let w = usize::from(width).max(50);
     if report.probes.is_empty() {
-        writeln!(
-            out,
-            "No probes found: no TLS handshake, HTTP request or DNS query in the capture."
-        )?;
+        writeln!(out, "{}", text::NO_PROBES)?;
     }
     // Each client's probes, found in one pass (not one pass per client).
     let mut probes_of: HashMap<IpAddr, Vec<&Probe>> = HashMap::new();
@@ -137,9 +158,14 @@ pub fn write(
                 lanes.push((l, p.group, Vec::new()));
             }
         }
+        let tag_w = lanes
+            .iter()
+            .map(|l| group_tag(l.1).len())
+            .max()
+            .unwrap_or(0);
         let label_w = lanes
             .iter()
-            .map(|l| l.0.chars().count() + group_tag(l.1).len())
+            .map(|l| l.0.chars().count() + tag_w)
             .max()
             .unwrap_or(0)
             .min(w / 3)
@@ -160,19 +186,19 @@ pub fn write(
             } else {
                 0
             };
-            // Never hide a marker: shift right past the ones already there.
-            let mut col = x.min(plot_w - 1);
-            while lane.2.get(col).is_some_and(|ch| *ch != ' ') && col + 1 < plot_w {
-                col += 1;
-            }
-            if let Some(slot) = lane.2.get_mut(col).filter(|ch| **ch == ' ') {
-                *slot = marker(p);
+            // To scale: the probe's own column. Probes of one lane that land in one column
+            // share it and the most telling marker is shown (the walk below lists each).
+            let m = marker(p);
+            if let Some(slot) = lane.2.get_mut(x.min(plot_w - 1)) {
+                if *slot == ' ' || rank(m) > rank(*slot) {
+                    *slot = m;
+                }
             }
         }
         writeln!(
             out,
             "Client {}: fan-out over {:.3} s, one lane per name (time →)",
-            text::client_label(c),
+            text::client_heading(c),
             span
         )?;
         let end = format!("{span:.3} s");
@@ -184,11 +210,17 @@ pub fn write(
             pad = plot_w.saturating_sub(3 + SLACK)
         )?;
         writeln!(out, "  {:label_w$}  {}", "", "┈".repeat(plot_w))?;
+        // Group tags padded to the widest, so that names line up (G9 and G10).
+        let tag_w = lanes
+            .iter()
+            .map(|l| group_tag(l.1).len())
+            .max()
+            .unwrap_or(0);
         for (name, group, cells) in &lanes {
             let tag = group_tag(*group);
             let label = format!(
-                "{tag}{}",
-                short(name, label_w.saturating_sub(tag.len()).max(4))
+                "{tag:<tag_w$}{}",
+                short(name, label_w.saturating_sub(tag_w).max(4))
             );
             let row: String = cells.iter().collect();
             writeln!(out, "  {label:label_w$}  {}", row.trim_end())?;

@@ -17,10 +17,15 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_probewatch")
 }
 
+/// A sample capture: in `$PROBEWATCH_SAMPLES` when that is set (captures regenerated
+/// elsewhere, e.g. `SAMPLES_OUT=/tmp/regen samples/make-samples.sh`), else in samples/.
 pub fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(name)
+    match std::env::var_os("PROBEWATCH_SAMPLES") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir).join(name),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("samples")
+            .join(name),
+    }
 }
 
 pub struct Run {

@@ -10,87 +10,54 @@
 #   scenario.sh up PREFIX DIR     build it (certificates and logs in DIR)
 #   scenario.sh clients PREFIX DIR  run the clients (curl, openssl s_client) in -cli
 #   scenario.sh down PREFIX       remove it
-# Needs root; installs iproute2, dnsmasq-base, openssl and curl with apt-get when missing.
+# Needs root, iproute2, dnsmasq-base, openssl and curl. It never installs anything (the
+# live tests run it several times at once): scripts/deps.sh installs them, once, up front.
 set -euo pipefail
 cmd=${1:?up|clients|down}; P=${2:?prefix}; D=${3:-}
 SRV="$P-srv"; CLI="$P-cli"
-
-down() {
-  for ns in "$SRV" "$CLI"; do
-    if [ -e "/run/netns/$ns" ]; then
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
-      sleep 0.2
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-      ip netns del "$ns" 2>/dev/null || true
-    fi
-    rm -rf "/etc/netns/$ns"
-  done
-}
-
-wait_listen() {  # wait_listen PROTO(t|u) ADDR:PORT
-  for _ in $(seq 1 50); do
-    ip netns exec "$SRV" ss -Hln"$1" | awk '{print $4}' | grep -qxF "$2" && return 0
-    sleep 0.1
-  done
-  echo "scenario: nothing listening on $2" >&2
-  exit 1
-}
+export NN_TAG=scenario NN_NAMESPACES="$SRV $CLI"
+# shellcheck source=scripts/netns.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/netns.sh"
 
 case "$cmd" in
 up)
   [ -n "$D" ] || { echo "scenario: up needs a directory" >&2; exit 2; }
-  need=()
-  command -v ip >/dev/null || need+=(iproute2)
-  command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
-  command -v openssl >/dev/null || need+=(openssl)
-  command -v curl >/dev/null || need+=(curl)
-  if [ ${#need[@]} -gt 0 ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${need[@]}" ca-certificates >/dev/null
-  fi
-  down
+  nn_tools check ip=iproute2 ss=iproute2 dnsmasq=dnsmasq-base openssl=openssl curl=curl
+  nn_teardown
   mkdir -p "$D"
-  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -keyout "$D/ca.key" -out "$D/ca.pem" \
-    -subj "/CN=probewatch live test CA" 2>/dev/null
-  openssl req -newkey rsa:2048 -nodes -keyout "$D/leaf.key" -out "$D/leaf.csr" \
-    -subj "/CN=www.example.test" 2>/dev/null
-  printf 'subjectAltName=DNS:www.example.test\n' > "$D/leaf.ext"
-  openssl x509 -req -in "$D/leaf.csr" -CA "$D/ca.pem" -CAkey "$D/ca.key" -CAcreateserial \
-    -days 2 -extfile "$D/leaf.ext" -out "$D/leaf.pem" 2>/dev/null
-  ip netns add "$SRV"; ip netns add "$CLI"
-  ip link add srv0 netns "$SRV" type veth peer name cli0 netns "$CLI"
+  C=$D NN_CERT_DAYS=2
+  nn_cert ca "/CN=probewatch live test CA" rsa:2048 - self "${NN_CA_EXT[@]}"
+  nn_cert leaf "/CN=www.example.test" rsa:2048 - ca "subjectAltName=DNS:www.example.test"
+  nn_ns_add "$SRV" "$CLI"
+  nn_veth "$SRV" srv0 "$CLI" cli0
   ip -n "$SRV" addr add 192.0.2.10/24 dev srv0
   ip -n "$SRV" addr add 192.0.2.53/24 dev srv0
   ip -n "$CLI" addr add 192.0.2.100/24 dev cli0
-  for ns in "$SRV" "$CLI"; do ip -n "$ns" link set lo up; done
-  ip -n "$SRV" link set srv0 up; ip -n "$CLI" link set cli0 up
-  mkdir -p "/etc/netns/$CLI"
-  echo "nameserver 192.0.2.53" > "/etc/netns/$CLI/resolv.conf"
-  printf '127.0.0.1 localhost\n' > "/etc/netns/$CLI/hosts"
+  nn_resolv "$CLI" 'nameserver 192.0.2.53\n'
   ip netns exec "$SRV" dnsmasq --no-daemon --no-resolv --no-hosts --listen-address=192.0.2.53 \
     --bind-interfaces --address=/example.test/192.0.2.10 --log-facility=- \
     >"$D/dnsmasq.log" 2>&1 &
   ip netns exec "$SRV" openssl s_server -quiet -www -accept 192.0.2.10:443 -no_tls1_3 \
-    -cert "$D/leaf.pem" -key "$D/leaf.key" >"$D/tls12.log" 2>&1 </dev/null &
+    -cert "$D/leaf.crt" -key "$D/leaf.key" >"$D/tls12.log" 2>&1 </dev/null &
   ip netns exec "$SRV" openssl s_server -quiet -www -accept 192.0.2.10:8443 -tls1_3 \
-    -cert "$D/leaf.pem" -key "$D/leaf.key" >"$D/tls13.log" 2>&1 </dev/null &
-  wait_listen u 192.0.2.53:53
-  wait_listen t 192.0.2.10:443
-  wait_listen t 192.0.2.10:8443
+    -cert "$D/leaf.crt" -key "$D/leaf.key" >"$D/tls13.log" 2>&1 </dev/null &
+  nn_wait_listen "$SRV" u 192.0.2.53:53 50
+  nn_wait_listen "$SRV" t 192.0.2.10:443 50
+  nn_wait_listen "$SRV" t 192.0.2.10:8443 50
   ;;
 clients)
   [ -n "$D" ] || { echo "scenario: clients needs a directory" >&2; exit 2; }
   # The name the certificate does not cover: curl refuses it.
-  ip netns exec "$CLI" curl -s -4 --max-time 5 --cacert "$D/ca.pem" https://example.test/ -o /dev/null && exit 1
+  ip netns exec "$CLI" curl -s -4 --max-time 5 --cacert "$D/ca.crt" https://example.test/ -o /dev/null && exit 1
   sleep 0.2
   # The name it covers.
-  ip netns exec "$CLI" curl -s -4 --max-time 5 --cacert "$D/ca.pem" https://www.example.test/ -o /dev/null
+  ip netns exec "$CLI" curl -s -4 --max-time 5 --cacert "$D/ca.crt" https://www.example.test/ -o /dev/null
   sleep 0.2
   # TLS 1.3: the certificate is encrypted.
   echo | ip netns exec "$CLI" openssl s_client -connect 192.0.2.10:8443 -servername www.example.test \
-    -CAfile "$D/ca.pem" >/dev/null 2>&1
+    -CAfile "$D/ca.crt" >/dev/null 2>&1
   sleep 0.2
   ;;
-down) down ;;
+down) nn_teardown ;;
 *) echo "scenario: unknown command $cmd" >&2; exit 2 ;;
 esac

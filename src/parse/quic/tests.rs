@@ -248,7 +248,7 @@ fn hello_of(out: &[Out]) -> Vec<(ClientHello, u32, u32)> {
                 packets,
                 version,
                 ..
-            } => Some((hello.clone(), *packets, *version)),
+            } => Some((hello.as_ref().clone(), *packets, *version)),
             _ => None,
         })
         .collect()
@@ -262,7 +262,7 @@ fn reader_follows_the_rfc_exchange_v1_and_v2() {
     ] {
         let mut r = QuicReader::new(QuicLimits::default());
         let mut out = Vec::new();
-        assert!(r.datagram(ts(), addr(C), addr(S), &unhex(client), &mut out));
+        assert!(r.datagram(ts(), addr(C), addr(S), &unhex(client), None, &mut out));
         let h = hello_of(&out);
         assert_eq!(h.len(), 1);
         let (hello, packets, v) = &h[0];
@@ -274,7 +274,7 @@ fn reader_follows_the_rfc_exchange_v1_and_v2() {
         let j = hello.ja4.clone().unwrap();
         assert!(j.starts_with("q13d0211an_"), "{j}");
         out.clear();
-        assert!(r.datagram(ts(), addr(S), addr(C), &unhex(server), &mut out));
+        assert!(r.datagram(ts(), addr(S), addr(C), &unhex(server), None, &mut out));
         assert!(matches!(out[0].3, QuicItem::ServerInitial));
         assert!(
             matches!(&out[1].3, QuicItem::ServerHello(sh) if sh.cipher == 0x1301 && sh.version == 0x0304)
@@ -364,15 +364,15 @@ fn hello_split_over_two_initials_out_of_order() {
     let p0 = seal(VERSION_1, 0, &dcid, b"", &ck, 0, &f0);
     let mut r = QuicReader::new(QuicLimits::default());
     let mut out = Vec::new();
-    assert!(r.datagram(ts(), addr(C), addr(S), &p1, &mut out));
+    assert!(r.datagram(ts(), addr(C), addr(S), &p1, None, &mut out));
     assert!(hello_of(&out).is_empty(), "half a hello is not a hello");
-    r.datagram(ts(), addr(C), addr(S), &p0, &mut out);
+    r.datagram(ts(), addr(C), addr(S), &p0, None, &mut out);
     let h = hello_of(&out);
     assert_eq!(h.len(), 1);
     assert_eq!(h[0].0.sni.as_deref(), Some("example.com"));
     assert_eq!(h[0].1, 2, "two Initial packets carried it");
     // A retransmission of the same bytes does not make a second probe.
-    r.datagram(ts(), addr(C), addr(S), &p0, &mut out);
+    r.datagram(ts(), addr(C), addr(S), &p0, None, &mut out);
     assert_eq!(hello_of(&out).len(), 1);
 }
 
@@ -391,7 +391,7 @@ fn coalesced_server_packets_retry_and_close() {
     );
     let mut r = QuicReader::new(QuicLimits::default());
     let mut out = Vec::new();
-    r.datagram(ts(), addr(C), addr(S), &hello, &mut out);
+    r.datagram(ts(), addr(C), addr(S), &hello, None, &mut out);
     assert_eq!(hello_of(&out).len(), 1);
 
     // The server answers with a Retry carrying a new connection ID.
@@ -403,7 +403,7 @@ fn coalesced_server_packets_retry_and_close() {
     retry.extend_from_slice(b"token-bytes");
     retry.extend_from_slice(&[0u8; 16]);
     out.clear();
-    r.datagram(ts(), addr(S), addr(C), &retry, &mut out);
+    r.datagram(ts(), addr(S), addr(C), &retry, None, &mut out);
     assert!(matches!(out.as_slice(), [(_, _, _, QuicItem::Retry)]));
 
     // The client sends the hello again under keys from the new DCID: same attempt.
@@ -418,7 +418,7 @@ fn coalesced_server_packets_retry_and_close() {
         &crypto_frame(0, &rfc_hello()),
     );
     out.clear();
-    r.datagram(ts(), addr(C), addr(S), &again, &mut out);
+    r.datagram(ts(), addr(C), addr(S), &again, None, &mut out);
     assert!(hello_of(&out).is_empty());
 
     // Server Initial (with a CONNECTION_CLOSE carrying TLS alert 120) coalesced with a
@@ -437,7 +437,7 @@ fn coalesced_server_packets_retry_and_close() {
     ));
     dg.extend_from_slice(&[0u8; 40]);
     out.clear();
-    r.datagram(ts(), addr(S), addr(C), &dg, &mut out);
+    r.datagram(ts(), addr(S), addr(C), &dg, None, &mut out);
     let kinds: Vec<String> = out.iter().map(|o| format!("{:?}", o.3)).collect();
     assert!(matches!(out[0].3, QuicItem::ServerInitial), "{kinds:?}");
     match &out[1].3 {
@@ -470,11 +470,18 @@ fn version_negotiation_answers_a_followed_client() {
     vn.extend_from_slice(&VERSION_2.to_be_bytes());
     vn.extend_from_slice(&0x1a2a_3a4au32.to_be_bytes());
     // Nobody asked: not believed.
-    r.datagram(ts(), addr(S), addr(C), &vn, &mut out);
+    r.datagram(ts(), addr(S), addr(C), &vn, None, &mut out);
     assert!(out.is_empty());
-    r.datagram(ts(), addr(C), addr(S), &unhex(V1_CLIENT_PACKET), &mut out);
+    r.datagram(
+        ts(),
+        addr(C),
+        addr(S),
+        &unhex(V1_CLIENT_PACKET),
+        None,
+        &mut out,
+    );
     out.clear();
-    r.datagram(ts(), addr(S), addr(C), &vn, &mut out);
+    r.datagram(ts(), addr(S), addr(C), &vn, None, &mut out);
     assert!(
         matches!(&out[0].3, QuicItem::VersionNegotiation { versions } if versions[0] == VERSION_2)
     );
@@ -488,7 +495,14 @@ fn crypto_bound_is_counted() {
     };
     let mut r = QuicReader::new(limits);
     let mut out = Vec::new();
-    r.datagram(ts(), addr(C), addr(S), &unhex(V1_CLIENT_PACKET), &mut out);
+    r.datagram(
+        ts(),
+        addr(C),
+        addr(S),
+        &unhex(V1_CLIENT_PACKET),
+        None,
+        &mut out,
+    );
     assert!(hello_of(&out).is_empty());
     assert_eq!(r.stats.crypto_over_limit, 1);
     // A second client pushes the first out of the one-entry table.
@@ -497,6 +511,7 @@ fn crypto_bound_is_counted() {
         addr("198.51.100.11:1"),
         addr(S),
         &unhex(V1_CLIENT_PACKET),
+        None,
         &mut out,
     );
     assert_eq!(r.stats.conn_evictions, 1);
@@ -509,7 +524,7 @@ fn hostile_datagrams_never_panic() {
     let mut out = Vec::new();
     // Every truncation.
     for n in 0..good.len() {
-        r.datagram(ts(), addr(C), addr(S), &good[..n], &mut out);
+        r.datagram(ts(), addr(C), addr(S), &good[..n], None, &mut out);
     }
     assert!(hello_of(&out).is_empty());
     assert!(r.stats.malformed > 0);
@@ -518,7 +533,7 @@ fn hostile_datagrams_never_panic() {
         let mut bad = good.clone();
         bad[i] ^= 0x5a;
         let c = format!("198.51.100.{}:{}", i % 250, 1000 + i);
-        r.datagram(ts(), addr(&c), addr(S), &bad, &mut out);
+        r.datagram(ts(), addr(&c), addr(S), &bad, None, &mut out);
     }
     assert!(r.stats.undecryptable > 0);
     // Garbage with a QUIC-looking start, on a followed pair and not.
@@ -531,10 +546,10 @@ fn hostile_datagrams_never_panic() {
             x ^= x << 5;
             d.push((x & 0xff) as u8);
         }
-        r.datagram(ts(), addr(C), addr(S), &d, &mut out);
-        r.datagram(ts(), addr(S), addr(C), &d, &mut out);
+        r.datagram(ts(), addr(C), addr(S), &d, None, &mut out);
+        r.datagram(ts(), addr(S), addr(C), &d, None, &mut out);
         d[0] = 0x40;
-        r.datagram(ts(), addr(C), addr(S), &d, &mut out);
+        r.datagram(ts(), addr(C), addr(S), &d, None, &mut out);
     }
     // Decrypted but nonsense frames, and absurd CRYPTO offsets.
     let dcid = unhex("0102030405060708");
@@ -550,7 +565,7 @@ fn hostile_datagrams_never_panic() {
         crypto_frame(0, &[0x02, 0x00, 0x00, 0x04, 1, 2, 3, 4]),
     ] {
         let p = seal(VERSION_1, 0, &dcid, b"", &ck, 0, &frames);
-        r.datagram(ts(), addr("198.51.100.99:9"), addr(S), &p, &mut out);
+        r.datagram(ts(), addr("198.51.100.99:9"), addr(S), &p, None, &mut out);
     }
     assert!(hello_of(&out).is_empty());
 }

@@ -1,0 +1,1080 @@
+//! Capture files read by probewatch itself, on rusticata's `pcap-parser`: pcap (µs and ns,
+//! both byte orders, the "modified" variant) and pcapng (any number of sections and
+//! interfaces, each with its own link type, snapshot length and timestamp resolution),
+//! compressed or not (gzip, zstd, xz, lz4, found by their magic bytes).
+//!
+//! A reading thread fills large chunks ([`CHUNK_BYTES`]) from the file or standard input
+//! (decompressing on the way); the pipeline parses records straight out of those chunks,
+//! so a packet is never copied: only a record that straddles two chunks is put together
+//! in a small carry buffer. At most [`CHUNKS_IN_FLIGHT`] chunks per input are in flight.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
+use std::time::Duration;
+
+use pcap_parser::pcapng::Block;
+
+use super::{Input, LinkType, PacketView, Timestamp};
+use crate::error::Error;
+
+/// Bytes read at once from a capture file (standard input hands over whatever each read
+/// returned, so a pipe is followed as it comes).
+pub const CHUNK_BYTES: usize = 1 << 20;
+/// The smallest chunk, when many inputs are merged.
+pub const MIN_CHUNK_BYTES: usize = 16 << 10;
+/// Chunks read ahead per input.
+pub const CHUNKS_IN_FLIGHT: usize = 2;
+/// The largest pcap record or pcapng block accepted; a larger length is damage.
+pub const MAX_BLOCK_BYTES: usize = 64 << 20;
+
+const PCAPNG_SHB: u32 = 0x0A0D_0D0A;
+/// The latest timestamp believed (later ones are taken as this).
+const MAX_TS_SECS: i64 = 1 << 40;
+
+/// How an input is compressed, by its first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+    Xz,
+    Lz4,
+}
+
+impl Compression {
+    pub fn sniff(magic: &[u8]) -> Compression {
+        match magic {
+            [0x1f, 0x8b, ..] => Compression::Gzip,
+            [0x28, 0xb5, 0x2f, 0xfd, ..] => Compression::Zstd,
+            [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => Compression::Xz,
+            [0x04, 0x22, 0x4d, 0x18, ..] => Compression::Lz4,
+            _ => Compression::None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "uncompressed",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+            Compression::Xz => "xz",
+            Compression::Lz4 => "lz4",
+        }
+    }
+}
+
+enum ChunkMsg {
+    /// A buffer and how many of its bytes are filled.
+    Data(Vec<u8>, usize),
+    /// Reading failed; nothing follows.
+    Failed(String),
+}
+
+/// The reading thread's side: chunks arrive in order; the channel closes at the end.
+struct Chunks {
+    rx: Receiver<ChunkMsg>,
+    recycle: SyncSender<Vec<u8>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    compression: Arc<std::sync::Mutex<Compression>>,
+}
+
+impl Chunks {
+    fn start(
+        name: &str,
+        source: Box<dyn Read + Send>,
+        stream: bool,
+        chunk: usize,
+    ) -> Result<Chunks, Error> {
+        let (tx, rx) = mpsc::sync_channel::<ChunkMsg>(CHUNKS_IN_FLIGHT);
+        let (recycle, spare) = mpsc::sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT + 2);
+        let compression = Arc::new(std::sync::Mutex::new(Compression::None));
+        let seen = Arc::clone(&compression);
+        let thread = std::thread::Builder::new()
+            .name("capture-reader".into())
+            .spawn(move || read_chunks(source, stream, chunk, &tx, &spare, &seen))
+            .map_err(|e| Error::Open {
+                path: name.to_string(),
+                reason: format!("cannot start a thread to read it ({e})"),
+            })?;
+        Ok(Chunks {
+            rx,
+            recycle,
+            thread: Some(thread),
+            compression,
+        })
+    }
+}
+
+impl Drop for Chunks {
+    fn drop(&mut self) {
+        // Unblock the thread (its sends fail once the receiver is gone). A thread blocked
+        // reading a quiet pipe is left to end with the process.
+        let (_tx, rx) = mpsc::sync_channel(0);
+        drop(std::mem::replace(&mut self.rx, rx));
+        if let Some(t) = self.thread.take() {
+            if t.is_finished() {
+                let _ = t.join();
+            }
+        }
+    }
+}
+
+fn read_chunks(
+    source: Box<dyn Read + Send>,
+    stream: bool,
+    chunk: usize,
+    tx: &SyncSender<ChunkMsg>,
+    spare: &Receiver<Vec<u8>>,
+    seen: &std::sync::Mutex<Compression>,
+) {
+    let mut raw = BufReader::with_capacity(64 << 10, source);
+    let magic = match raw.fill_buf() {
+        Ok(b) => b.get(..6).unwrap_or(b).to_vec(),
+        Err(e) => {
+            let _ = tx.send(ChunkMsg::Failed(e.to_string()));
+            return;
+        }
+    };
+    let kind = Compression::sniff(&magic);
+    if let Ok(mut k) = seen.lock() {
+        *k = kind;
+    }
+    let mut reader: Box<dyn Read> = match kind {
+        Compression::None => Box::new(raw),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(raw)),
+        Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(raw) {
+            Ok(d) => Box::new(d),
+            Err(e) => {
+                let _ = tx.send(ChunkMsg::Failed(e.to_string()));
+                return;
+            }
+        },
+        Compression::Xz => Box::new(xz2::bufread::XzDecoder::new_multi_decoder(raw)),
+        Compression::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(raw)),
+    };
+    loop {
+        let mut buf = spare.try_recv().unwrap_or_default();
+        if buf.len() != chunk {
+            buf.resize(chunk, 0);
+        }
+        let mut filled = 0;
+        let mut eof = false;
+        while filled < chunk {
+            let space = buf.get_mut(filled..).unwrap_or_default();
+            match reader.read(space) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => {
+                    filled += n;
+                    if stream {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    if filled > 0 {
+                        let _ = tx.send(ChunkMsg::Data(buf, filled));
+                    }
+                    let _ = tx.send(ChunkMsg::Failed(e.to_string()));
+                    return;
+                }
+            }
+        }
+        if filled > 0 && tx.send(ChunkMsg::Data(buf, filled)).is_err() {
+            return;
+        }
+        if eof {
+            return;
+        }
+    }
+}
+
+/// One pcapng interface.
+#[derive(Clone, Copy, Debug)]
+struct Iface {
+    link: LinkType,
+    /// Timestamp units per second.
+    resolution: u64,
+    /// Seconds added to every timestamp.
+    offset: i64,
+}
+
+#[derive(Clone, Debug)]
+enum Format {
+    /// Before the file header.
+    Unknown,
+    Pcap {
+        big_endian: bool,
+        nanos: bool,
+        /// Alexey Kuznetsov's "modified" pcap: 24-byte record headers.
+        modified: bool,
+        link: LinkType,
+    },
+    Pcapng {
+        big_endian: bool,
+        ifaces: Vec<Iface>,
+    },
+}
+
+/// Where a run of bytes lies: in the current chunk, or in the carry buffer.
+#[derive(Clone, Copy, Debug)]
+enum Loc {
+    Chunk(usize, usize),
+    Carry(usize, usize),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    ts: Timestamp,
+    link: LinkType,
+    wire_len: u32,
+    data: Loc,
+}
+
+/// What a pcapng block asks for.
+enum Action {
+    Unreadable(u32),
+    Section(bool),
+    Iface(Iface),
+    Packet(u32, Option<(u32, u32)>, u32, Loc),
+    /// A Decryption Secrets Block: its secrets type and data (padding removed).
+    Secrets(u32, Vec<u8>),
+    Nothing,
+}
+
+/// Bytes of pcapng Decryption Secrets Blocks held until the pipeline takes them (a key
+/// log of about 100,000 TLS 1.3 connections); more are counted
+/// (`capture_secrets_over_limit`) and dropped.
+pub const MAX_SECRETS_BYTES: usize = 16 << 20;
+
+/// An open capture file (or standard input).
+pub struct FileSource {
+    name: String,
+    chunks: Chunks,
+    chunk: Vec<u8>,
+    chunk_len: usize,
+    pos: usize,
+    carry: Vec<u8>,
+    ended: bool,
+    format: Format,
+    pending: Option<Pending>,
+    last_ts: Timestamp,
+    /// Size of the file in bytes when known (not for stdin).
+    pub file_size: Option<u64>,
+    /// Bytes consumed so far (after decompression).
+    pub bytes_read: u64,
+    /// Packets read so far (before any filter).
+    pub packets_read: u64,
+    /// Problems in the file's own records (not in the packets), by kind.
+    pub problems: BTreeMap<&'static str, u64>,
+    /// Every link type of the file, in the order they were declared.
+    pub link_types: Vec<LinkType>,
+    stop: Option<Arc<AtomicBool>>,
+    /// Standard input (a pipe): chunks are handed over as they come.
+    stream: bool,
+    /// Decryption Secrets Blocks read and not taken yet (bounded by [`MAX_SECRETS_BYTES`]).
+    secrets: Vec<(u32, Vec<u8>)>,
+    secrets_bytes: usize,
+}
+
+/// Why [`FileSource::advance`] returned without a packet.
+#[derive(Debug)]
+pub enum Stopped {
+    End,
+    Interrupted,
+    /// Standard input: nothing arrived for [`QUIET_AFTER`] between two records; call
+    /// again to go on waiting.
+    Quiet,
+}
+
+/// How long a quiet pipe is waited on before [`FileSource::advance`] says so.
+pub const QUIET_AFTER: Duration = Duration::from_secs(1);
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn u32_at(b: &[u8], at: usize, big_endian: bool) -> Option<u32> {
+    let w: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
+    Some(if big_endian {
+        u32::from_be_bytes(w)
+    } else {
+        u32::from_le_bytes(w)
+    })
+}
+
+impl FileSource {
+    /// Opens a capture file (or stdin), reads its header. `files_at_once` (how many inputs
+    /// are merged) makes each one's chunks smaller, so memory stays bounded.
+    pub fn open(input: &Input, files_at_once: usize) -> Result<FileSource, Error> {
+        let name = input.display_name();
+        // Many inputs merged (a directory of rotated captures) share the read-ahead memory.
+        let chunk = (CHUNK_BYTES / files_at_once.max(1)).clamp(MIN_CHUNK_BYTES, CHUNK_BYTES);
+        let (source, file_size, stream): (Box<dyn Read + Send>, Option<u64>, bool) = match input {
+            Input::File(p) => {
+                let meta = std::fs::metadata(p).map_err(|e| Error::Open {
+                    path: name.clone(),
+                    reason: io_reason(&e),
+                })?;
+                if meta.is_dir() {
+                    return Err(Error::Open {
+                        path: name,
+                        reason: "it is a directory, not a capture file".into(),
+                    });
+                }
+                if meta.len() == 0 {
+                    return Err(Error::NotACapture {
+                        path: name,
+                        detail: "the file is empty (0 bytes)".into(),
+                    });
+                }
+                let f = std::fs::File::open(p).map_err(|e| Error::Open {
+                    path: name.clone(),
+                    reason: io_reason(&e),
+                })?;
+                (Box::new(f), Some(meta.len()), false)
+            }
+            Input::Stdin => (Box::new(std::io::stdin()), None, true),
+        };
+        Self::from_reader(name, source, file_size, stream, chunk)
+    }
+
+    /// Reads a capture from any reader, `chunk` bytes at a time (at least 1). `stream`:
+    /// hand over what each read returned (a pipe), and read the header only when reading
+    /// starts.
+    pub fn from_reader(
+        name: String,
+        source: Box<dyn Read + Send>,
+        file_size: Option<u64>,
+        stream: bool,
+        chunk: usize,
+    ) -> Result<FileSource, Error> {
+        let chunks = Chunks::start(&name, source, stream, chunk.max(1))?;
+        let mut src = FileSource {
+            name,
+            chunks,
+            chunk: Vec::new(),
+            chunk_len: 0,
+            pos: 0,
+            carry: Vec::new(),
+            ended: false,
+            format: Format::Unknown,
+            pending: None,
+            last_ts: Timestamp::default(),
+            file_size,
+            bytes_read: 0,
+            packets_read: 0,
+            problems: BTreeMap::new(),
+            link_types: Vec::new(),
+            stop: None,
+            stream,
+            secrets: Vec::new(),
+            secrets_bytes: 0,
+        };
+        if !stream {
+            src.start()?;
+        }
+        Ok(src)
+    }
+
+    /// Reads the file header (once). A file's is read when it is opened; standard input's
+    /// when reading starts, so that waiting on a quiet pipe happens with privileges dropped.
+    pub fn start(&mut self) -> Result<(), Error> {
+        if matches!(self.format, Format::Unknown) {
+            self.read_header()?;
+        }
+        Ok(())
+    }
+
+    /// Makes reads give up (returning [`Stopped::Interrupted`]) once `stop` is set, even
+    /// while waiting for a quiet pipe.
+    pub fn stop_on(&mut self, stop: Arc<AtomicBool>) {
+        self.stop = Some(stop);
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// How the input was compressed.
+    pub fn compression(&self) -> Compression {
+        self.chunks
+            .compression
+            .lock()
+            .map(|c| *c)
+            .unwrap_or(Compression::None)
+    }
+
+    fn not_a_capture(&self, detail: &str) -> Error {
+        let c = self.compression();
+        let detail = if c == Compression::None {
+            detail.to_string()
+        } else {
+            format!("{detail}, once {} decompressed", c.name())
+        };
+        Error::NotACapture {
+            path: self.name.clone(),
+            detail,
+        }
+    }
+
+    fn damaged(&self, detail: impl Into<String>) -> Error {
+        Error::Damaged {
+            path: self.name.clone(),
+            after_packets: self.packets_read,
+            detail: detail.into(),
+        }
+    }
+
+    /// The next chunk from the reading thread; `Ok(false)` at the end.
+    fn next_chunk(&mut self) -> Result<bool, Result<Stopped, Error>> {
+        self.next_chunk_within(None)
+    }
+
+    /// [`FileSource::next_chunk`], giving up with [`Stopped::Quiet`] after `quiet`.
+    fn next_chunk_within(
+        &mut self,
+        quiet: Option<Duration>,
+    ) -> Result<bool, Result<Stopped, Error>> {
+        let started = std::time::Instant::now();
+        loop {
+            if quiet.is_some_and(|q| started.elapsed() >= q) {
+                return Err(Ok(Stopped::Quiet));
+            }
+            if let Some(stop) = &self.stop {
+                if stop.load(Ordering::Relaxed) {
+                    return Err(Ok(Stopped::Interrupted));
+                }
+            }
+            match self.chunks.rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(ChunkMsg::Data(buf, len)) => {
+                    let old = std::mem::replace(&mut self.chunk, buf);
+                    if !old.is_empty() {
+                        let _ = self.chunks.recycle.try_send(old);
+                    }
+                    self.chunk_len = len;
+                    self.pos = 0;
+                    return Ok(true);
+                }
+                Ok(ChunkMsg::Failed(e)) => {
+                    self.ended = true;
+                    return Err(Err(self.damaged(format!("reading failed: {e}"))));
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.ended = true;
+                    return Ok(false);
+                }
+            }
+        }
+    }
+
+    /// The length of the record or block starting with `head`; `None` while `head` is too
+    /// short to tell.
+    fn record_len(format: &Format, head: &[u8]) -> Result<Option<usize>, String> {
+        match format {
+            Format::Unknown => {
+                let Some(magic) = head.get(..4) else {
+                    return Ok(None);
+                };
+                match magic {
+                    [0x0a, 0x0d, 0x0d, 0x0a] => Self::pcapng_len(head, false),
+                    [0xa1, 0xb2, 0xc3, 0xd4]
+                    | [0xd4, 0xc3, 0xb2, 0xa1]
+                    | [0xa1, 0xb2, 0x3c, 0x4d]
+                    | [0x4d, 0x3c, 0xb2, 0xa1]
+                    | [0xa1, 0xb2, 0xcd, 0x34]
+                    | [0x34, 0xcd, 0xb2, 0xa1] => Ok(Some(24)),
+                    _ => Err("it is not in pcap or pcapng format".into()),
+                }
+            }
+            Format::Pcap {
+                big_endian,
+                modified,
+                ..
+            } => {
+                let Some(caplen) = u32_at(head, 8, *big_endian) else {
+                    return Ok(None);
+                };
+                let caplen = caplen as usize;
+                if caplen > MAX_BLOCK_BYTES {
+                    return Err(format!(
+                        "a record claims {caplen} captured bytes, more than the {MAX_BLOCK_BYTES} accepted"
+                    ));
+                }
+                Ok(Some(caplen + if *modified { 24 } else { 16 }))
+            }
+            Format::Pcapng { big_endian, .. } => Self::pcapng_len(head, *big_endian),
+        }
+    }
+
+    fn pcapng_len(head: &[u8], big_endian: bool) -> Result<Option<usize>, String> {
+        let Some(kind) = u32_at(head, 0, false) else {
+            return Ok(None);
+        };
+        let be = if kind == PCAPNG_SHB {
+            // A section header carries its own byte order.
+            match head.get(8..12) {
+                None => return Ok(None),
+                Some([0x1a, 0x2b, 0x3c, 0x4d]) => true,
+                Some([0x4d, 0x3c, 0x2b, 0x1a]) => false,
+                Some(_) => {
+                    return Err("a pcapng section header has no valid byte-order mark".into())
+                }
+            }
+        } else {
+            big_endian
+        };
+        let Some(len) = u32_at(head, 4, be) else {
+            return Ok(None);
+        };
+        let len = len as usize;
+        if len < 12 || len % 4 != 0 || len > MAX_BLOCK_BYTES {
+            return Err(format!("a pcapng block claims a length of {len} bytes"));
+        }
+        Ok(Some(len))
+    }
+
+    /// The next whole record: where its bytes are. `Ok(None)` at a clean end.
+    fn record(&mut self) -> Result<Option<Loc>, Result<Stopped, Error>> {
+        let avail = self.chunk.get(self.pos..self.chunk_len).unwrap_or_default();
+        match Self::record_len(&self.format, avail) {
+            Ok(Some(n)) if n <= avail.len() => {
+                let loc = Loc::Chunk(self.pos, self.pos + n);
+                self.pos += n;
+                self.bytes_read += n as u64;
+                return Ok(Some(loc));
+            }
+            Ok(_) => {}
+            Err(e) => return Err(Err(self.record_error(e))),
+        }
+        // The record goes on in the next chunk(s): put it together in the carry buffer.
+        self.carry.clear();
+        self.carry.extend_from_slice(avail);
+        self.pos = self.chunk_len;
+        loop {
+            let need = match Self::record_len(&self.format, &self.carry) {
+                Ok(Some(n)) => n,
+                Ok(None) => self.carry.len() + 12,
+                Err(e) => return Err(Err(self.record_error(e))),
+            };
+            if self.carry.len() >= need {
+                self.bytes_read += need as u64;
+                return Ok(Some(Loc::Carry(0, need)));
+            }
+            // Between two records of a pipe, a long wait is reported (the caller lets
+            // time pass); inside a record, the rest is waited for.
+            let quiet = (self.stream && self.carry.is_empty()).then_some(QUIET_AFTER);
+            if self.pos >= self.chunk_len && (self.ended || !self.next_chunk_within(quiet)?) {
+                if self.carry.is_empty() {
+                    return Ok(None);
+                }
+                return Err(Err(self.cut_short()));
+            }
+            let rest = self.chunk.get(self.pos..self.chunk_len).unwrap_or_default();
+            let take = (need - self.carry.len()).min(rest.len());
+            self.carry
+                .extend_from_slice(rest.get(..take).unwrap_or_default());
+            self.pos += take;
+        }
+    }
+
+    fn record_error(&self, e: String) -> Error {
+        if matches!(self.format, Format::Unknown) {
+            self.not_a_capture(&e)
+        } else {
+            self.damaged(e)
+        }
+    }
+
+    fn cut_short(&self) -> Error {
+        if matches!(self.format, Format::Unknown) {
+            self.not_a_capture("it is too short to hold a capture file header")
+        } else {
+            self.damaged("the last record is cut short")
+        }
+    }
+
+    fn bytes(&self, loc: Loc) -> &[u8] {
+        match loc {
+            Loc::Chunk(a, b) => self.chunk.get(a..b),
+            Loc::Carry(a, b) => self.carry.get(a..b),
+        }
+        .unwrap_or_default()
+    }
+
+    /// Where `part` (a slice of the record at `loc`) lies.
+    fn sub(&self, loc: Loc, part: &[u8]) -> Loc {
+        let whole = self.bytes(loc);
+        let start = (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize);
+        let start = start.min(whole.len());
+        let end = (start + part.len()).min(whole.len());
+        match loc {
+            Loc::Chunk(a, _) => Loc::Chunk(a + start, a + end),
+            Loc::Carry(a, _) => Loc::Carry(a + start, a + end),
+        }
+    }
+
+    fn read_header(&mut self) -> Result<(), Error> {
+        if !self.next_chunk().map_err(|e| match e {
+            Ok(_) => self.cut_short(),
+            Err(e) => e,
+        })? {
+            return Err(self.cut_short());
+        }
+        let loc = match self.record() {
+            Ok(Some(l)) => l,
+            Ok(None) => return Err(self.cut_short()),
+            Err(Ok(_)) => return Err(self.cut_short()),
+            Err(Err(e)) => return Err(e),
+        };
+        let head = self.bytes(loc);
+        if head.get(..4) == Some(&[0x0a, 0x0d, 0x0d, 0x0a]) {
+            let be = head.get(8..12) == Some(&[0x1a, 0x2b, 0x3c, 0x4d]);
+            // Parsed again as a block below, so that its checks apply.
+            self.format = Format::Pcapng {
+                big_endian: be,
+                ifaces: Vec::new(),
+            };
+            let r = self.pcapng_block(loc);
+            return r.map(|_| ());
+        }
+        let h = match pcap_parser::parse_pcap_header(head) {
+            Ok((_, h)) => h,
+            Err(_) => return Err(self.not_a_capture("its pcap file header cannot be read")),
+        };
+        let link = LinkType(h.network.0);
+        self.format = Format::Pcap {
+            big_endian: h.is_bigendian(),
+            nanos: h.is_nanosecond_precision(),
+            modified: h.is_modified_format(),
+            link,
+        };
+        self.link_types.push(link);
+        Ok(())
+    }
+
+    fn problem(&mut self, kind: &'static str) {
+        *self.problems.entry(kind).or_insert(0) += 1;
+    }
+
+    /// Handles one pcapng block; a packet becomes [`FileSource::pending`].
+    fn pcapng_block(&mut self, loc: Loc) -> Result<(), Error> {
+        let Format::Pcapng { big_endian, .. } = self.format else {
+            return Ok(());
+        };
+        let bytes = self.bytes(loc);
+        let parsed = if big_endian {
+            pcap_parser::pcapng::parse_block_be(bytes)
+        } else {
+            pcap_parser::pcapng::parse_block_le(bytes)
+        };
+        let action = match parsed {
+            Err(_) => Action::Unreadable(u32_at(bytes, 0, big_endian).unwrap_or(0)),
+            Ok((_, Block::SectionHeader(shb))) => Action::Section(shb.big_endian()),
+            Ok((_, Block::InterfaceDescription(idb))) => Action::Iface(Iface {
+                link: LinkType(idb.linktype.0),
+                resolution: match idb.ts_resolution() {
+                    Some(r) if r > 0 => r,
+                    _ => 1_000_000,
+                },
+                offset: idb.ts_offset(),
+            }),
+            Ok((_, Block::EnhancedPacket(epb))) => Action::Packet(
+                epb.if_id,
+                Some((epb.ts_high, epb.ts_low)),
+                epb.origlen,
+                self.sub(loc, epb.data),
+            ),
+            Ok((_, Block::SimplePacket(spb))) => {
+                Action::Packet(0, None, spb.origlen, self.sub(loc, spb.data))
+            }
+            Ok((_, Block::DecryptionSecrets(dsb))) => {
+                let n = usize::try_from(dsb.secrets_len).unwrap_or(usize::MAX);
+                Action::Secrets(
+                    dsb.secrets_type.0,
+                    dsb.data.get(..n).unwrap_or(dsb.data).to_vec(),
+                )
+            }
+            Ok(_) => Action::Nothing,
+        };
+        let (if_id, ts, wire_len, data_loc) = match action {
+            Action::Unreadable(kind) => {
+                if kind == PCAPNG_SHB {
+                    return Err(self.damaged("a pcapng section header cannot be read"));
+                }
+                self.problem("capture_block_unreadable");
+                return Ok(());
+            }
+            Action::Section(be) => {
+                self.format = Format::Pcapng {
+                    big_endian: be,
+                    ifaces: Vec::new(),
+                };
+                return Ok(());
+            }
+            Action::Iface(i) => {
+                if let Format::Pcapng { ifaces, .. } = &mut self.format {
+                    ifaces.push(i);
+                }
+                if !self.link_types.contains(&i.link) {
+                    self.link_types.push(i.link);
+                }
+                return Ok(());
+            }
+            Action::Nothing => return Ok(()),
+            Action::Secrets(ty, data) => {
+                if self.secrets_bytes + data.len() > MAX_SECRETS_BYTES {
+                    self.problem("capture_secrets_over_limit");
+                } else {
+                    self.secrets_bytes += data.len();
+                    self.secrets.push((ty, data));
+                }
+                return Ok(());
+            }
+            Action::Packet(a, b, c, d) => (Some(a), b, c, d),
+        };
+        let iface = match &self.format {
+            Format::Pcapng { ifaces, .. } => if_id.and_then(|i| ifaces.get(i as usize).copied()),
+            _ => None,
+        };
+        let Some(iface) = iface else {
+            self.problem("capture_packet_for_undeclared_interface");
+            return Ok(());
+        };
+        let ts = match ts {
+            Some((hi, lo)) => {
+                let units = (u64::from(hi) << 32) | u64::from(lo);
+                let secs = units / iface.resolution;
+                let frac = units % iface.resolution;
+                let nanos =
+                    (u128::from(frac) * 1_000_000_000 / u128::from(iface.resolution)) as u32;
+                // Clamped to 0 .. 2^40 s (year ~36,800), so that time arithmetic on
+                // hostile timestamps never overflows.
+                let secs = i64::try_from(secs)
+                    .unwrap_or(i64::MAX)
+                    .saturating_add(iface.offset)
+                    .clamp(0, MAX_TS_SECS);
+                Timestamp::new(secs, nanos)
+            }
+            None => self.last_ts,
+        };
+        self.pending = Some(Pending {
+            ts,
+            link: iface.link,
+            wire_len,
+            data: data_loc,
+        });
+        Ok(())
+    }
+
+    fn pcap_record(&mut self, loc: Loc) -> Result<(), Error> {
+        let Format::Pcap {
+            big_endian,
+            nanos,
+            modified,
+            link,
+        } = self.format
+        else {
+            return Ok(());
+        };
+        let bytes = self.bytes(loc);
+        let parsed = if modified {
+            pcap_parser::parse_pcap_frame_modified(bytes)
+        } else if big_endian {
+            pcap_parser::parse_pcap_frame_be(bytes)
+        } else {
+            pcap_parser::parse_pcap_frame(bytes)
+        };
+        let Ok((_, f)) = parsed else {
+            return Err(self.damaged("a packet record cannot be read"));
+        };
+        let frac = if nanos {
+            f.ts_usec
+        } else {
+            f.ts_usec.saturating_mul(1000)
+        };
+        let ts = Timestamp::new(i64::from(f.ts_sec), frac);
+        let wire_len = f.origlen;
+        let data = self.sub(loc, f.data);
+        self.pending = Some(Pending {
+            ts,
+            link,
+            wire_len,
+            data,
+        });
+        Ok(())
+    }
+
+    /// Reads on to the next packet, which [`FileSource::packet`] then shows.
+    pub fn advance(&mut self) -> Result<Option<Stopped>, Error> {
+        self.start()?;
+        self.pending = None;
+        loop {
+            let loc = match self.record() {
+                Ok(Some(l)) => l,
+                Ok(None) => return Ok(Some(Stopped::End)),
+                Err(Ok(s)) => return Ok(Some(s)),
+                Err(Err(e)) => return Err(e),
+            };
+            match self.format {
+                Format::Pcapng { .. } => self.pcapng_block(loc)?,
+                _ => self.pcap_record(loc)?,
+            }
+            if let Some(p) = &self.pending {
+                self.packets_read += 1;
+                self.last_ts = p.ts;
+                return Ok(None);
+            }
+        }
+    }
+
+    /// The packet [`FileSource::advance`] stopped at.
+    pub fn packet(&self) -> Option<PacketView<'_>> {
+        let p = self.pending?;
+        Some(PacketView {
+            ts: p.ts,
+            link: p.link,
+            wire_len: p.wire_len,
+            data: self.bytes(p.data),
+        })
+    }
+
+    /// The Decryption Secrets Blocks (secrets type, data) read since the last call: they
+    /// apply to the packets after them, so the caller takes them after every
+    /// [`FileSource::advance`], before the packet it stopped at.
+    pub fn take_secrets(&mut self) -> Vec<(u32, Vec<u8>)> {
+        self.secrets_bytes = 0;
+        std::mem::take(&mut self.secrets)
+    }
+
+    /// The timestamp of the packet [`FileSource::advance`] stopped at.
+    pub fn peek_ts(&self) -> Option<Timestamp> {
+        self.pending.map(|p| p.ts)
+    }
+}
+
+/// A BPF filter (tcpdump syntax) compiled by libpcap once per link type and applied to
+/// the packets of capture files.
+pub struct Filter {
+    expr: String,
+    programs: std::collections::HashMap<i32, Option<pcap::BpfProgram>>,
+}
+
+impl Filter {
+    /// Compiles `expr` for Ethernet, so that a syntax error is reported before any input is
+    /// read; other link types are compiled when their first packet comes.
+    pub fn new(expr: &str) -> Result<Filter, Error> {
+        let mut f = Filter {
+            expr: expr.to_string(),
+            programs: std::collections::HashMap::new(),
+        };
+        let prog = f.compile(LinkType(1))?;
+        f.programs.insert(1, prog);
+        Ok(f)
+    }
+
+    fn compile(&self, link: LinkType) -> Result<Option<pcap::BpfProgram>, Error> {
+        let err = |e: &pcap::Error| Error::Filter {
+            expr: self.expr.clone(),
+            detail: super::pcap_text(e),
+        };
+        let dead = pcap::Capture::dead(pcap::Linktype(link.0)).map_err(|e| err(&e))?;
+        match dead.compile(&self.expr, true) {
+            Ok(p) => Ok(Some(p)),
+            // A link type probewatch does not decode: its packets go on, to be counted.
+            Err(_) if !crate::decode::link::decodes(link) => Ok(None),
+            Err(e) => Err(err(&e)),
+        }
+    }
+
+    /// Whether the packet passes.
+    pub fn matches(&mut self, p: &PacketView<'_>) -> Result<bool, Error> {
+        if !self.programs.contains_key(&p.link.0) {
+            let prog = self.compile(p.link)?;
+            self.programs.insert(p.link.0, prog);
+        }
+        Ok(match self.programs.get(&p.link.0) {
+            Some(Some(prog)) => prog.filter(p.data),
+            _ => true,
+        })
+    }
+}
+
+/// Packets written to a pcap file (nanosecond timestamps), as `tcpdump -r IN -w OUT`. A
+/// pcap file holds one link type: the first packet's.
+pub struct PcapWriter {
+    path: String,
+    out: std::io::BufWriter<std::fs::File>,
+    link: Option<LinkType>,
+}
+
+impl PcapWriter {
+    /// Creates the file (before privileges are dropped).
+    pub fn create(path: &std::path::Path) -> Result<PcapWriter, Error> {
+        let name = path.display().to_string();
+        let f = std::fs::File::create(path).map_err(|e| Error::Save {
+            path: name.clone(),
+            reason: io_reason(&e),
+        })?;
+        Ok(PcapWriter {
+            path: name,
+            out: std::io::BufWriter::with_capacity(1 << 20, f),
+            link: None,
+        })
+    }
+
+    fn io(&self, e: &std::io::Error) -> Error {
+        Error::Save {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        }
+    }
+
+    pub fn write(&mut self, p: &PacketView<'_>) -> Result<(), Error> {
+        use std::io::Write;
+        match self.link {
+            None => {
+                let mut h = Vec::with_capacity(24);
+                h.extend_from_slice(&0xa1b2_3c4du32.to_le_bytes());
+                h.extend_from_slice(&2u16.to_le_bytes());
+                h.extend_from_slice(&4u16.to_le_bytes());
+                h.extend_from_slice(&[0; 8]);
+                h.extend_from_slice(&262_144u32.to_le_bytes());
+                h.extend_from_slice(&p.link.0.to_le_bytes());
+                self.out.write_all(&h).map_err(|e| self.io(&e))?;
+                self.link = Some(p.link);
+            }
+            Some(l) if l != p.link => {
+                return Err(Error::SaveLinkTypes {
+                    path: self.path.clone(),
+                    first: super::link_type_name(l),
+                    other: super::link_type_name(p.link),
+                });
+            }
+            Some(_) => {}
+        }
+        let caplen = u32::try_from(p.data.len()).unwrap_or(u32::MAX);
+        let mut h = [0u8; 16];
+        let secs = u32::try_from(p.ts.secs).unwrap_or(0);
+        for (dst, src) in h.iter_mut().zip(
+            secs.to_le_bytes()
+                .into_iter()
+                .chain(p.ts.nanos.to_le_bytes())
+                .chain(caplen.to_le_bytes())
+                .chain(p.wire_len.to_le_bytes()),
+        ) {
+            *dst = src;
+        }
+        self.out.write_all(&h).map_err(|e| self.io(&e))?;
+        self.out.write_all(p.data).map_err(|e| self.io(&e))
+    }
+
+    pub fn flush(&mut self) -> Result<(), Error> {
+        use std::io::Write;
+        self.out.flush().map_err(|e| self.io(&e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )]
+    use super::*;
+
+    type Seen = (Timestamp, i32, u32, Vec<u8>);
+
+    fn read_all(bytes: &[u8], chunk: usize) -> (Vec<Seen>, Option<String>) {
+        let src = FileSource::from_reader(
+            "test".into(),
+            Box::new(std::io::Cursor::new(bytes.to_vec())),
+            None,
+            false,
+            chunk,
+        );
+        let mut src = match src {
+            Ok(s) => s,
+            Err(e) => return (Vec::new(), Some(e.to_string())),
+        };
+        let mut out = Vec::new();
+        loop {
+            match src.advance() {
+                Ok(None) => {
+                    let p = src.packet().unwrap();
+                    out.push((p.ts, p.link.0, p.wire_len, p.data.to_vec()));
+                }
+                Ok(Some(_)) => return (out, None),
+                Err(e) => return (out, Some(e.to_string())),
+            }
+        }
+    }
+
+    fn sample(name: &str) -> Vec<u8> {
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("samples")
+                .join(name),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn records_straddling_chunks_read_the_same_at_any_chunk_size() {
+        for name in [
+            "mail-fanout.pcap",
+            "pcapng-mixed.pcapng",
+            "formats/merged-linktypes.pcapng",
+            "formats/wildcard-apex-be.pcap",
+            "formats/wildcard-apex-modified.pcap",
+            "formats/wildcard-apex-nsec.pcap",
+            "formats/wildcard-apex.pcap.zst",
+        ] {
+            let bytes = sample(name);
+            let (want, err) = read_all(&bytes, 1 << 20);
+            assert!(err.is_none(), "{name}: {err:?}");
+            assert!(want.len() > 10, "{name}");
+            for chunk in [1, 3, 16, 25, 1000, 4096] {
+                let (got, err) = read_all(&bytes, chunk);
+                assert!(err.is_none(), "{name} at {chunk}: {err:?}");
+                assert_eq!(got, want, "{name} at chunk {chunk}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_cut_inside_a_record_keeps_every_packet_before_it() {
+        let bytes = sample("mail-fanout.pcap");
+        let (all, _) = read_all(&bytes, 1 << 20);
+        let cut = &bytes[..bytes.len() - 10];
+        for chunk in [7, 1 << 20] {
+            let (got, err) = read_all(cut, chunk);
+            assert_eq!(got.len(), all.len() - 1, "chunk {chunk}");
+            assert!(err.unwrap().contains("cut short"));
+        }
+    }
+
+    #[test]
+    fn pcapng_block_lengths_that_lie_are_damage_not_a_panic() {
+        let mut bytes = sample("pcapng-mixed.pcapng");
+        // The second block's length: 13 (not a multiple of 4), then 2^31.
+        let shb_len = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+        for bad in [13u32, 1 << 31, 4] {
+            bytes[shb_len + 4..shb_len + 8].copy_from_slice(&bad.to_le_bytes());
+            let (_, err) = read_all(&bytes, 64);
+            assert!(err.unwrap().contains("damaged"), "length {bad}");
+        }
+    }
+}

@@ -1,0 +1,357 @@
+//! The TLS stream analyzer: one [`TlsReader`] per direction, and the search for the
+//! first record of a direction that started in plaintext (after STARTTLS or a tunnel).
+
+use crate::reassemble::{Dir, GapCause};
+
+use super::keylog::KeyLog;
+use super::stream::{idx, Cx, Next, StreamAnalyzer};
+use super::tls::{self, TlsItem, TlsReader};
+use super::tls13::{self, Decrypted, HandshakeDecryptor, RecordContent, Suite, Tls13Error};
+use super::Parsed;
+
+/// Protected records of one direction held for the key log: while the secret is not
+/// there yet (a live capture: the client writes it while it connects), and the records
+/// a client sends before its handshake records (0-RTT data under other keys).
+pub const MAX_PENDING_RECORDS: usize = 32;
+
+/// Client records under other keys (0-RTT early data) skipped before giving up on the
+/// client's encrypted handshake.
+const MAX_CLIENT_SKIPS: u32 = 16;
+
+/// The key log's work on one direction.
+#[derive(Default)]
+enum Decrypt {
+    /// Not TLS 1.3, no key log, or not started.
+    #[default]
+    Off,
+    /// TLS 1.3 chosen: records are kept until the secret is found.
+    Waiting {
+        pending: Vec<Vec<u8>>,
+        /// "no key" already said.
+        told: bool,
+    },
+    Active {
+        dec: Box<HandshakeDecryptor>,
+        cert: bool,
+        skips: u32,
+    },
+    /// Finished, a wrong key, or given up.
+    Done,
+}
+
+/// A TLS record header for a ClientHello (client) or ServerHello (server).
+fn hello_type(dir: Dir) -> u8 {
+    if dir == Dir::Up {
+        1
+    } else {
+        2
+    }
+}
+
+/// Looks like the start of a TLS stream from `dir`: a handshake record, or (from the
+/// client) an SSLv2-format ClientHello.
+pub fn detect(dir: Dir, data: &[u8]) -> bool {
+    match dir {
+        Dir::Up => {
+            (data.first() == Some(&0x16) && data.get(1) == Some(&0x03)) || tls::is_sslv2_hello(data)
+        }
+        Dir::Down => tls::looks_like_hello(data, 0, 2),
+    }
+}
+
+#[derive(Default)]
+pub struct TlsStream {
+    readers: [TlsReader; 2],
+    /// Waiting for the first TLS record of this direction after plaintext.
+    resync: [bool; 2],
+    /// Plaintext held while waiting (bounded by `max_plaintext`).
+    held: [Vec<u8>; 2],
+    client_random: Option<Box<[u8; 32]>>,
+    suite: Option<Suite>,
+    decrypt: Box<[Decrypt; 2]>,
+    /// A key log is given: the readers keep protected records from the start (the
+    /// server's encrypted flight often shares a segment with its ServerHello).
+    armed: bool,
+}
+
+impl TlsStream {
+    pub fn new(resync: [bool; 2]) -> Self {
+        TlsStream {
+            resync,
+            ..TlsStream::default()
+        }
+    }
+}
+
+impl TlsStream {
+    /// Notes the client random and the suite; once the server chose TLS 1.3, both
+    /// directions keep their protected records for the key log.
+    fn watch(&mut self, cx: &mut Cx<'_>, dir: Dir, items: &[TlsItem]) {
+        for item in items {
+            match (dir, item) {
+                (Dir::Up, TlsItem::ClientHello(h)) if self.client_random.is_none() => {
+                    self.client_random = h.random.map(Box::new);
+                }
+                (Dir::Down, TlsItem::ServerHello(sh)) if !sh.hrr && self.suite.is_none() => {
+                    let suite = if sh.version == 0x0304 {
+                        let s = Suite::from_id(sh.cipher);
+                        if s.is_none() {
+                            cx.stats.tls_decrypt.unsupported_suite += 1;
+                            emit(cx, Dir::Down, Decrypted::UnsupportedSuite(sh.cipher));
+                        }
+                        s
+                    } else {
+                        None // TLS 1.2 and older: the certificate is in the clear
+                    };
+                    match suite {
+                        Some(s) => {
+                            self.suite = Some(s);
+                            for d in self.decrypt.iter_mut() {
+                                *d = Decrypt::Waiting {
+                                    pending: Vec::new(),
+                                    told: false,
+                                };
+                            }
+                        }
+                        None => {
+                            for r in self.readers.iter_mut() {
+                                r.keep_protected = 0;
+                                r.take_protected();
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Moves the kept records of both directions into their decryption, and decrypts
+    /// what can be.
+    fn decrypt_pending(&mut self, cx: &mut Cx<'_>, log: &KeyLog) {
+        let Some(suite) = self.suite else { return };
+        for dir in [Dir::Down, Dir::Up] {
+            let i = idx(dir);
+            let (Some(r), Some(d)) = (self.readers.get_mut(i), self.decrypt.get_mut(i)) else {
+                continue;
+            };
+            let new = r.take_protected();
+            cx.stats.tls_decrypt.over_limit += std::mem::take(&mut r.protected_over_limit);
+            step(cx, dir, d, suite, self.client_random.as_deref(), log, new);
+            if matches!(d, Decrypt::Done) {
+                r.keep_protected = 0;
+            }
+        }
+    }
+}
+
+fn emit(cx: &mut Cx<'_>, dir: Dir, d: Decrypted) {
+    let (flow, ts) = (cx.flow, cx.ts);
+    cx.emit(Parsed::Tls {
+        flow,
+        ts,
+        dir,
+        item: TlsItem::Decrypted(d),
+    });
+}
+
+/// One direction's decryption: find the secret, then open the records in order.
+fn step(
+    cx: &mut Cx<'_>,
+    dir: Dir,
+    d: &mut Decrypt,
+    suite: Suite,
+    random: Option<&[u8; 32]>,
+    log: &KeyLog,
+    new: Vec<Vec<u8>>,
+) {
+    if let Decrypt::Waiting { pending, told } = d {
+        pending.extend(new);
+        let secrets = random.and_then(|r| log.get(r));
+        let secret = secrets.and_then(|s| match dir {
+            Dir::Down => s.server_handshake,
+            Dir::Up => s.client_handshake,
+        });
+        let Some(secret) = secret else {
+            if dir == Dir::Down && !*told && !pending.is_empty() {
+                *told = true;
+                cx.stats.tls_decrypt.no_key += 1;
+                emit(cx, dir, Decrypted::NoKey);
+            }
+            if pending.len() > MAX_PENDING_RECORDS {
+                // The line did not come in time (or never will): the records are
+                // dropped, and the direction is no longer held open for them.
+                cx.stats.tls_decrypt.over_limit += 1;
+                *d = Decrypt::Done;
+            }
+            return;
+        };
+        let records = std::mem::take(pending);
+        *d = match HandshakeDecryptor::new(suite, &secret) {
+            Ok(dec) => Decrypt::Active {
+                dec: Box::new(dec),
+                cert: false,
+                skips: 0,
+            },
+            Err(_) => {
+                // A secret of the wrong length for the suite: not this connection's key.
+                cx.stats.tls_decrypt.auth_failures += 1;
+                if dir == Dir::Down {
+                    emit(cx, dir, Decrypted::WrongKey);
+                }
+                Decrypt::Done
+            }
+        };
+        open_records(cx, dir, d, records);
+        return;
+    }
+    open_records(cx, dir, d, new);
+}
+
+fn open_records(cx: &mut Cx<'_>, dir: Dir, d: &mut Decrypt, records: Vec<Vec<u8>>) {
+    for rec in records {
+        let Decrypt::Active { dec, cert, skips } = d else {
+            return;
+        };
+        let mut msgs = Vec::new();
+        match dec.record(&rec, &mut msgs) {
+            Ok(RecordContent::AfterFinished) => {
+                *d = Decrypt::Done;
+                return;
+            }
+            Ok(_) => cx.stats.tls_decrypt.decrypted += 1,
+            Err(Tls13Error::Authentication) if dir == Dir::Up && *skips < MAX_CLIENT_SKIPS => {
+                // The client's 0-RTT data (early keys) comes before its handshake
+                // records: skipped, the sequence number stays.
+                *skips += 1;
+                continue;
+            }
+            Err(e) => {
+                if e == Tls13Error::Authentication {
+                    cx.stats.tls_decrypt.auth_failures += 1;
+                    if dir == Dir::Down && dec.records == 0 {
+                        emit(cx, dir, Decrypted::WrongKey);
+                    }
+                } else {
+                    cx.stats.tls_malformed += 1;
+                }
+                *d = Decrypt::Done;
+                return;
+            }
+        }
+        for m in &msgs {
+            match m.first() {
+                Some(11) => match tls13::certificate(m) {
+                    Some(chain) => {
+                        *cert = true;
+                        cx.stats.tls_decrypt.certificates += 1;
+                        emit(cx, dir, Decrypted::Certificate(Box::new(chain)));
+                    }
+                    None => cx.stats.tls_malformed += 1,
+                },
+                Some(13) if dir == Dir::Down => emit(cx, dir, Decrypted::CertificateRequested),
+                Some(&tls13::HS_FINISHED) if dir == Dir::Down && !*cert => {
+                    emit(cx, dir, Decrypted::NoCertificate);
+                }
+                _ => {}
+            }
+        }
+        if dec.finished() {
+            *d = Decrypt::Done;
+            return;
+        }
+    }
+}
+
+impl StreamAnalyzer for TlsStream {
+    fn feed(&mut self, cx: &mut Cx<'_>, dir: Dir, data: &[u8]) -> Next {
+        let i = idx(dir);
+        let resynced: Vec<u8>;
+        let mut data = data;
+        if self.resync.get(i).copied().unwrap_or(false) {
+            let Some(h) = self.held.get_mut(i) else {
+                return Next::More;
+            };
+            h.extend_from_slice(data);
+            let want = hello_type(dir);
+            match (0..h.len()).find(|&p| tls::looks_like_hello(h, p, want)) {
+                Some(p) => {
+                    resynced = h.split_off(p);
+                    h.clear();
+                    data = &resynced;
+                    if let Some(r) = self.resync.get_mut(i) {
+                        *r = false;
+                    }
+                }
+                None => {
+                    if h.len() > cx.limits.max_plaintext {
+                        h.clear();
+                        return Next::Done;
+                    }
+                    return Next::More;
+                }
+            }
+        }
+        if cx.keylog.is_some() && !self.armed {
+            self.armed = true;
+            for r in self.readers.iter_mut() {
+                r.keep_protected = cx.limits.max_tls_buffer;
+            }
+        }
+        let Some(reader) = self.readers.get_mut(i) else {
+            return Next::More;
+        };
+        let mut items = Vec::new();
+        reader.feed(data, &mut items);
+        cx.stats.tls_malformed += reader.take_malformed();
+        if reader.take_too_large() || reader.held() > cx.limits.max_tls_buffer {
+            cx.stats.buffer_limit_hits += 1;
+            reader.lose_sync();
+            cx.gap(dir, GapCause::BufferLimit);
+        }
+        if cx.keylog.is_some() {
+            self.watch(cx, dir, &items);
+        }
+        for item in items {
+            if matches!(item, TlsItem::NotTls) {
+                cx.stats.not_tls_after_start += 1;
+            }
+            let (flow, ts) = (cx.flow, cx.ts);
+            cx.emit(Parsed::Tls {
+                flow,
+                ts,
+                dir,
+                item,
+            });
+        }
+        if let Some(log) = cx.keylog {
+            self.decrypt_pending(cx, log);
+        }
+        Next::More
+    }
+
+    fn gap(&mut self, cx: &mut Cx<'_>, dir: Dir, cause: GapCause) -> Next {
+        if let Some(r) = self.readers.get_mut(idx(dir)) {
+            if !r.failed() {
+                r.lose_sync();
+                cx.gap(dir, cause);
+            }
+        }
+        Next::More
+    }
+
+    fn wants_stop(&self, dir: Dir) -> bool {
+        let decrypting = self
+            .decrypt
+            .get(idx(dir))
+            .is_some_and(|d| matches!(d, Decrypt::Waiting { .. } | Decrypt::Active { .. }));
+        self.readers
+            .get(idx(dir))
+            .is_some_and(|r| r.failed() || (r.app_records >= 4 && !decrypting))
+    }
+
+    fn app_records(&self) -> [u64; 2] {
+        let [a, b] = &self.readers;
+        [a.app_records, b.app_records]
+    }
+}

@@ -1,0 +1,456 @@
+//! Capture-file formats and inputs: pcap (µs, ns, big-endian, modified), pcapng with several
+//! interfaces of different link types and snapshot lengths (mergecap), gzip/zstd/xz/lz4,
+//! several files merged in time order, globs, directories, standard input, unknown link
+//! types, a pcapng of custom blocks only, `-w` and `-c` with `-r`, options after the
+//! filter. The files come from `samples/make-format-samples.sh` (editcap, mergecap and the
+//! compression programs, on the real captures of samples/).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn format_sample(name: &str) -> PathBuf {
+    sample("formats").join(name)
+}
+
+/// (proto, name, verdict) of every probe, counted.
+fn facts(v: &[Value]) -> BTreeMap<(String, String, String), usize> {
+    let mut m = BTreeMap::new();
+    for p in of_type(v, "probe") {
+        let key = (
+            p["proto"].as_str().unwrap_or("").to_string(),
+            p["name"].as_str().unwrap_or("").to_string(),
+            p["verdict"].as_str().unwrap_or("").to_string(),
+        );
+        *m.entry(key).or_insert(0) += 1;
+    }
+    m
+}
+
+fn probe_objects(v: &[Value]) -> Vec<Value> {
+    of_type(v, "probe").into_iter().cloned().collect()
+}
+
+#[test]
+fn every_pcap_variant_and_compression_reads_the_same_probes() {
+    let want = json_of(&sample("wildcard-apex.pcap"));
+    let want = probe_objects(&want);
+    assert!(want.len() >= 3, "the sample has probes");
+    for f in [
+        "wildcard-apex-nsec.pcap",
+        "wildcard-apex-be.pcap",
+        "wildcard-apex-modified.pcap",
+        "wildcard-apex.pcap.gz",
+        "wildcard-apex.pcap.zst",
+        "wildcard-apex.pcap.xz",
+        "wildcard-apex.pcap.lz4",
+    ] {
+        let got = json_of(&format_sample(f));
+        assert_eq!(probe_objects(&got), want, "{f}");
+    }
+}
+
+#[test]
+fn mergecap_pcapng_with_mixed_link_types_and_snaplens_reads_every_packet() {
+    // mergecap of tls13.pcap (Ethernet, snaplen 9000 after editcap), any-sll2.pcap (Linux
+    // cooked v2) and wildcard-apex.pcap (Ethernet): libpcap refuses it after packet 0.
+    let parts = ["tls13.pcap", "any-sll2.pcap", "wildcard-apex.pcap"];
+    let mut want = BTreeMap::new();
+    let mut packets = 0;
+    for p in parts {
+        let v = json_of(&sample(p));
+        for (k, n) in facts(&v) {
+            *want.entry(k).or_insert(0) += n;
+        }
+        packets += of_type(&v, "stats")[0]["packets"].as_u64().unwrap();
+    }
+    for f in ["merged-linktypes.pcapng", "merged-linktypes.pcapng.gz"] {
+        let v = json_of(&format_sample(f));
+        assert_eq!(facts(&v), want, "{f}");
+        let stats = of_type(&v, "stats")[0];
+        assert_eq!(stats["packets"].as_u64().unwrap(), packets, "{f}");
+        let problems = stats["problems"].as_object().map_or(0, |o| o.len());
+        assert_eq!(problems, 0, "{stats}");
+    }
+}
+
+#[test]
+fn unknown_link_type_is_named_and_exits_non_zero() {
+    let r = run(&["-r", format_sample("user0.pcap").to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("DLT_USER0 (147)"), "{}", r.stderr);
+    assert!(r.stderr.contains("warning"), "{}", r.stderr);
+    assert!(r.stderr.contains("no packet could be read"), "{}", r.stderr);
+}
+
+#[test]
+fn pcapng_with_only_a_custom_block_is_read() {
+    let r = run(&["-r", format_sample("custom-only.pcapng").to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("No probes found"), "{}", r.stdout);
+}
+
+#[test]
+fn several_files_after_one_r_are_merged_in_time_order() {
+    let a = sample("tls13.pcap");
+    let b = sample("wildcard-apex.pcap");
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let r = run(&["-r", a, b, "tcp", "port", "443", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = lines(&r.stdout);
+    // wildcard-apex.pcap was captured before tls13.pcap.
+    let names: Vec<&str> = probes(&v, "tls").iter().map(|p| s(p, "name")).collect();
+    assert_eq!(
+        names,
+        ["example.net", "www.example.net", "secure.example.org"]
+    );
+    assert_eq!(
+        probes(&v, "dns").len(),
+        0,
+        "the filter after the files applies"
+    );
+    assert_eq!(of_type(&v, "stats")[0]["files"], json!([a, b]));
+}
+
+#[test]
+fn a_quoted_glob_and_a_directory_read_every_file() {
+    let dir = std::env::temp_dir().join(format!("probewatch-dir-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(sample("tls13.pcap"), dir.join("b.pcap")).unwrap();
+    std::fs::copy(
+        format_sample("wildcard-apex.pcap.zst"),
+        dir.join("a.pcap.zst"),
+    )
+    .unwrap();
+    let both = facts(&lines(
+        &run(&[
+            "-r",
+            sample("tls13.pcap").to_str().unwrap(),
+            "-r",
+            sample("wildcard-apex.pcap").to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .stdout,
+    ));
+    let by_dir = run(&["-r", dir.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(by_dir.code, 0, "{}", by_dir.stderr);
+    assert_eq!(facts(&lines(&by_dir.stdout)), both);
+    let pattern = format!("{}/*.pcap*", dir.display());
+    let by_glob = run(&["-r", &pattern, "--format", "json"]);
+    assert_eq!(by_glob.code, 0, "{}", by_glob.stderr);
+    assert_eq!(facts(&lines(&by_glob.stdout)), both);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn compressed_standard_input_reads() {
+    let bytes = std::fs::read(format_sample("merged-linktypes.pcapng.gz")).unwrap();
+    let r = run_with_stdin(&["-r", "-", "--format", "json"], Some(&bytes));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let want = json_of(&format_sample("merged-linktypes.pcapng"));
+    assert_eq!(facts(&lines(&r.stdout)), facts(&want));
+}
+
+#[test]
+fn options_after_the_filter_are_options() {
+    let f = sample("mail-fanout.pcap");
+    let r = run(&[
+        "-r",
+        f.to_str().unwrap(),
+        "udp",
+        "port",
+        "53",
+        "--format",
+        "json",
+        "-nn",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = lines(&r.stdout);
+    assert_eq!(probes(&v, "dns").len(), 10);
+    assert_eq!(of_type(&v, "probe").len(), 10);
+}
+
+#[test]
+fn count_with_r_stops_after_n_probes() {
+    let f = sample("mail-fanout.pcap");
+    let all = json_of(&f);
+    let first = of_type(&all, "probe")[0].clone();
+    let r = run(&[
+        "-r",
+        f.to_str().unwrap(),
+        "port",
+        "53",
+        "-c",
+        "1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = lines(&r.stdout);
+    let got = of_type(&v, "probe");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["name"], first["name"]);
+}
+
+#[test]
+fn write_with_r_saves_the_filtered_packets() {
+    let f = sample("mail-fanout.pcap");
+    let out = std::env::temp_dir().join(format!("probewatch-w-{}.pcap", std::process::id()));
+    let r = run(&[
+        "-r",
+        f.to_str().unwrap(),
+        "-w",
+        out.to_str().unwrap(),
+        "udp port 53",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let direct = lines(&r.stdout);
+    let again = json_of(&out);
+    assert_eq!(probe_objects(&again), probe_objects(&direct));
+    assert_eq!(probes(&again, "dns").len(), 10);
+    assert_eq!(probes(&again, "tls").len(), 0);
+    // Exactly the packets that pass the filter, as tcpdump -r IN -w OUT would write.
+    let want = of_type(&json_of(&f), "stats")[0]["packets"]
+        .as_u64()
+        .unwrap();
+    let got = of_type(&again, "stats")[0]["packets"].as_u64().unwrap();
+    assert!(got > 0 && got < want, "{got} of {want}");
+    assert_eq!(got, 20, "the 20 DNS packets of mail-fanout.pcap");
+    std::fs::remove_file(&out).unwrap();
+}
+
+#[test]
+fn ctrl_c_on_standard_input_reports_what_was_found_and_exits_130() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let bytes = std::fs::read(sample("mail-fanout.pcap")).unwrap();
+    let mut child = Command::new(bin())
+        .args(["-r", "-", "--format", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The whole capture, and the pipe stays open, as `ssh host tcpdump -w -` would.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&bytes).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let v = lines(&stdout);
+    let want = json_of(&sample("mail-fanout.pcap"));
+    assert_eq!(
+        facts(&v),
+        facts(&want),
+        "everything read before Ctrl-C is reported"
+    );
+    assert_eq!(v.last().unwrap()["type"], json!("stats"));
+}
+
+#[test]
+fn standard_input_json_streams_probes_before_the_input_ends() {
+    use std::io::{BufRead, Write};
+    use std::process::{Command, Stdio};
+    // mail-fanout.pcap, then tls13.pcap (captured 6 s later) on one pipe, as tcpdump -w -
+    // would write them; the pipe stays open.
+    let first = std::fs::read(sample("mail-fanout.pcap")).unwrap();
+    let second = std::fs::read(sample("tls13.pcap")).unwrap();
+    assert_eq!(first[..24], second[..24], "same pcap header");
+    let mut child = Command::new(bin())
+        .args(["-r", "-", "--format", "json", "--probe-timeout", "1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    stdin.write_all(&first).unwrap();
+    stdin.write_all(&second[24..]).unwrap();
+    stdin.flush().unwrap();
+    // The probes of mail-fanout.pcap are written while the pipe is still open.
+    let want = of_type(&json_of(&sample("mail-fanout.pcap")), "probe").len();
+    let mut early = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while early.len() < want && std::time::Instant::now() < deadline {
+        if let Ok(l) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            early.push(l);
+        }
+    }
+    let early: Vec<Value> = early
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        early.len(),
+        want,
+        "probes written before the end of the input"
+    );
+    assert!(early.iter().all(|v| v["type"] == "probe"));
+    drop(stdin);
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert_eq!(status.code(), Some(0));
+    let rest: Vec<Value> = rest
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rest.last().unwrap()["type"], json!("stats"));
+    let later = of_type(&rest, "probe");
+    let tls13 = of_type(&json_of(&sample("tls13.pcap")), "probe").len();
+    assert_eq!(
+        later.len(),
+        tls13,
+        "tls13.pcap's probes come at the end of the input"
+    );
+}
+
+#[test]
+fn reading_a_file_as_root_parses_it_as_an_unprivileged_user() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root (CI runs as root)");
+        return;
+    }
+    let mut child = Command::new(bin())
+        .args(["-r", "-", "--format", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(&std::fs::read(sample("tls13.pcap")).unwrap())
+        .unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let field = |name: &str| -> String {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("{name} in {status}"))
+            .trim()
+            .to_string()
+    };
+    for id in field("Uid:")
+        .split_whitespace()
+        .chain(field("Gid:").split_whitespace())
+    {
+        assert_ne!(id, "0", "running as root while parsing: {status}");
+    }
+    assert_eq!(field("CapEff:"), "0000000000000000");
+    assert_eq!(field("CapPrm:"), "0000000000000000");
+    assert_eq!(field("NoNewPrivs:"), "1");
+    let v = lines(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(probes(&v, "tls").len(), 1, "the file was still read whole");
+}
+
+#[test]
+fn quiet_and_verbose_are_refused_with_a_sentence_not_ignored() {
+    let f = sample("tls13.pcap");
+    for flag in ["-q", "-v", "-vv"] {
+        let r = run(&["-r", f.to_str().unwrap(), "port", "443", flag]);
+        assert_eq!(r.code, 2, "{flag}: {}", r.stderr);
+        assert!(r.stderr.contains("is not available yet"), "{}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+        assert!(r.stdout.is_empty());
+    }
+}
+
+#[test]
+fn write_with_r_refuses_a_second_link_type_with_a_sentence() {
+    let out = std::env::temp_dir().join(format!("probewatch-w2-{}.pcap", std::process::id()));
+    let f = format_sample("merged-linktypes.pcapng");
+    let r = run(&["-r", f.to_str().unwrap(), "-w", out.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("a pcap file holds one link type"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("DLT_EN10MB (1)"), "{}", r.stderr);
+    let _ = std::fs::remove_file(&out);
+}
+
+#[test]
+fn a_quiet_pipe_still_gets_its_probes_written() {
+    use std::io::{BufRead, Write};
+    use std::process::{Command, Stdio};
+    // One capture, then the pipe stays open and silent (a remote tcpdump with no traffic):
+    // capture time passes with the wall clock, as in a live capture.
+    let bytes = std::fs::read(sample("mail-fanout.pcap")).unwrap();
+    let mut child = Command::new(bin())
+        .args(["-r", "-", "--format", "json", "--probe-timeout", "1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    stdin.write_all(&bytes).unwrap();
+    stdin.flush().unwrap();
+    let want = of_type(&json_of(&sample("mail-fanout.pcap")), "probe").len();
+    let mut got = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while got.len() < want && std::time::Instant::now() < deadline {
+        if let Ok(l) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            got.push(l);
+        }
+    }
+    assert_eq!(
+        got.len(),
+        want,
+        "probes written while the pipe is open and quiet"
+    );
+    drop(stdin);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    reader.join().unwrap();
+}
