@@ -865,3 +865,39 @@ fn tls_behind_socks5_is_read_and_verified() {
     assert_eq!(p["port"], 1080);
     assert_eq!(p["tls"]["starttls"], "socks");
 }
+
+/// ECS's `tls.next_protocol` was never written: probewatch did not read the server's ALPN
+/// choice. nginx answers curl's `h2, http/1.1` with `http/1.1` in its TLS 1.2 ServerHello;
+/// a TLS 1.3 server sends its choice encrypted, so there it stays unknown (null).
+#[test]
+fn server_alpn_choice_is_read_from_the_tls12_server_hello() {
+    let v = json_of(&sample("mail-fanout.pcap"));
+    let tls: Vec<&Value> = of_type(&v, "probe")
+        .into_iter()
+        .filter(|p| p["proto"] == "tls" && p["tls"]["version"] == "TLS 1.2")
+        .collect();
+    assert!(!tls.is_empty());
+    for p in &tls {
+        assert_eq!(p["tls"]["alpn"], json!(["h2", "http/1.1"]), "{p}");
+        assert_eq!(p["tls"]["alpn_selected"], json!("http/1.1"), "{p}");
+    }
+    let v = json_of(&sample("tls13.pcap"));
+    let p = of_type(&v, "probe")
+        .into_iter()
+        .find(|p| p["proto"] == "tls")
+        .unwrap();
+    assert_eq!(p["tls"]["alpn_selected"], Value::Null);
+    let r = run(&[
+        "-r",
+        sample("mail-fanout.pcap").to_str().unwrap(),
+        "--format",
+        "ecs",
+    ]);
+    assert_eq!(r.code, 0);
+    let chosen = r
+        .stdout
+        .lines()
+        .filter(|l| l.contains("\"next_protocol\":\"http/1.1\""))
+        .count();
+    assert_eq!(chosen, tls.len());
+}

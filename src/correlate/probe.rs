@@ -223,6 +223,9 @@ pub struct TlsDetails {
     /// supported_versions, or the hello's legacy version when it has none.
     pub offered_versions: Vec<TlsVersion>,
     pub alpn: Vec<String>,
+    /// The protocol the server chose (its ServerHello's ALPN; `None` when it chose none
+    /// or sent it encrypted, as TLS 1.3 does).
+    pub alpn_selected: Option<String>,
     pub ech: bool,
     pub hello_retry: bool,
     pub starttls: Option<StartTls>,

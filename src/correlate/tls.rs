@@ -621,6 +621,7 @@ fn tls_probe(cx: &mut Cx, c: Conn, cause: Option<EndCause>) -> Probe {
         cipher: c.server_hello.as_ref().map(|s| TlsCipherSuiteID(s.cipher)),
         offered_versions: offered_versions(&hello),
         alpn: hello.alpn.clone(),
+        alpn_selected: c.server_hello.as_ref().and_then(|s| s.alpn.clone()),
         ech: hello.ech,
         hello_retry: c.server_hello.as_ref().is_some_and(|s| s.hrr),
         starttls: c.starttls,
@@ -940,6 +941,7 @@ mod tests {
             version: 0x0304,
             cipher: 0x1301,
             hrr: false,
+            alpn: None,
         };
         c.push(tls(2, Dir::Down, TlsItem::ServerHello(sh)));
         for len in [23, 800, 281, 53] {

@@ -55,6 +55,9 @@ pub struct ServerHello {
     pub cipher: u16,
     /// A HelloRetryRequest (TLS 1.3), not a real ServerHello.
     pub hrr: bool,
+    /// The protocol the server chose from the client's ALPN list (TLS 1.2 and older: in
+    /// the ServerHello; TLS 1.3 moves it into the encrypted EncryptedExtensions).
+    pub alpn: Option<String>,
 }
 
 /// Things one direction of a TLS stream said.
@@ -320,15 +323,20 @@ fn handshake(msg: &[u8], malformed: &mut u64) -> Option<TlsItem> {
         }
         (2, Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ServerHello(sh))))) => {
             let mut version = sh.version.0;
-            match sh.ext.map(server_supported_version) {
-                Some(Ok(Some(v))) => version = v,
+            let mut alpn = None;
+            match sh.ext.map(server_extensions) {
+                Some(Ok((v, a))) => {
+                    version = v.unwrap_or(version);
+                    alpn = a;
+                }
                 Some(Err(_)) => *malformed += 1,
-                Some(Ok(None)) | None => {}
+                None => {}
             }
             Some(TlsItem::ServerHello(ServerHello {
                 version,
                 cipher: sh.cipher.0,
                 hrr: sh.random == HRR_RANDOM,
+                alpn,
             }))
         }
         (2, Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ServerHelloV13Draft18(sh))))) => {
@@ -336,6 +344,7 @@ fn handshake(msg: &[u8], malformed: &mut u64) -> Option<TlsItem> {
                 version: sh.version.0,
                 cipher: sh.cipher.0,
                 hrr: false,
+                alpn: None,
             }))
         }
         (6, Ok((_, TlsMessage::Handshake(TlsMessageHandshake::HelloRetryRequest(h))))) => {
@@ -343,6 +352,7 @@ fn handshake(msg: &[u8], malformed: &mut u64) -> Option<TlsItem> {
                 version: h.version.0,
                 cipher: h.cipher.0,
                 hrr: true,
+                alpn: None,
             }))
         }
         (11, Ok((_, TlsMessage::Handshake(TlsMessageHandshake::Certificate(c))))) => {
@@ -469,18 +479,28 @@ pub fn parse_handshake(msg: &[u8]) -> Option<TlsItem> {
     handshake(msg, &mut 0)
 }
 
-/// The selected version from a ServerHello's supported_versions extension, if there.
-fn server_supported_version(ext: &[u8]) -> Result<Option<u16>> {
+/// From a ServerHello's extensions: the version its supported_versions extension selects,
+/// and the protocol its ALPN extension (16, RFC 7301: exactly one name) chose.
+fn server_extensions(ext: &[u8]) -> Result<(Option<u16>, Option<String>)> {
     let mut r = Reader::new(ext);
+    let (mut version, mut alpn) = (None, None);
     while !r.is_empty() {
         let ty = r.u16()?;
         let len = usize::from(r.u16()?);
         let mut body = r.sub(len)?;
-        if ty == 43 && len == 2 {
-            return body.u16().map(Some);
+        match ty {
+            43 if len == 2 => version = Some(body.u16()?),
+            16 => {
+                let list_len = usize::from(body.u16()?);
+                let mut list = body.sub(list_len)?;
+                let name_len = usize::from(list.u8()?);
+                let name = list.take(name_len)?;
+                alpn = Some(cert::printable(&String::from_utf8_lossy(name)));
+            }
+            _ => {}
         }
     }
-    Ok(None)
+    Ok((version, alpn))
 }
 
 /// Version number as people write it.

@@ -89,6 +89,7 @@ pub fn document(p: &Probe) -> Value {
                     put(&mut d, "tls.version", s(version));
                 }
                 put(&mut d, "tls.cipher", opt(t.cipher.map(text::cipher)));
+                put(&mut d, "tls.next_protocol", opt(t.alpn_selected.clone()));
                 let established = t.app_data || p.quic().is_some_and(|q| q.handshake_completed);
                 put(&mut d, "tls.established", Value::Bool(established));
             }

@@ -67,6 +67,7 @@ struct TlsJson<'a> {
     cipher: Option<String>,
     offered_versions: Vec<String>,
     alpn: &'a [String],
+    alpn_selected: &'a Option<String>,
     ech: bool,
     hello_retry: bool,
     starttls: Option<&'static str>,
@@ -208,6 +209,7 @@ pub fn probe(p: &Probe) -> ProbeJson<'_> {
             .map(|v| text::tls_version(*v))
             .collect(),
         alpn: &t.alpn,
+        alpn_selected: &t.alpn_selected,
         ech: t.ech,
         hello_retry: t.hello_retry,
         starttls: t.starttls,
