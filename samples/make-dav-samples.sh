@@ -12,8 +12,11 @@
 #      site (certificate www.dav.example only): curl refuses it
 # samples/dav-ca.pem is the root of the sample certificates.
 #
-# Self-contained on purpose (a shared netns library is being extracted on another
-# branch).
+# Only documentation addresses are used; every address lives inside a namespace created
+# here.  The capture and the root go into SAMPLES_OUT (default samples/) only when the
+# checks at the end passed:
+#
+#     sudo SAMPLES_OUT=/tmp/regen samples/make-dav-samples.sh   # elsewhere
 set -euo pipefail
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -22,108 +25,37 @@ export LC_ALL=C
 SAMPLES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 NS_SRV=pwdav-srv
 NS_C=pwdav-c
-ALL_NS="$NS_C $NS_SRV"
-W=""
-CAP_PID=""
-CAP_OUT=""
+export NN_TAG=make-dav-samples NN_NAMESPACES="$NS_C $NS_SRV"
+# shellcheck source=scripts/netns.sh
+. "$SAMPLES_DIR/../scripts/netns.sh"
 DNS=192.0.2.53
-CLIENT=198.51.100.10
 WEB=192.0.2.111       # dav.example's web site
 CAL=192.0.2.110       # cal.dav.example
 
-log() { printf '[make-dav-samples] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+nn_require_root
+nn_tools install ip=iproute2 ss=iproute2 tcpdump=tcpdump tshark=tshark nginx=nginx openssl=openssl \
+  curl=curl dnsmasq=dnsmasq-base dig=bind9-dnsutils ethtool=ethtool
 
-[ "$(id -u)" = 0 ] || die "must be run as root (sudo $0)"
-for cmd in ip ss tcpdump tshark nginx openssl curl dnsmasq dig ethtool; do
-  command -v "$cmd" >/dev/null 2>&1 || die "$cmd is needed (apt-get install iproute2 tcpdump tshark nginx openssl curl dnsmasq-base bind9-dnsutils ethtool)"
-done
-
-teardown() {
-  local ns pid
-  for ns in $ALL_NS; do
-    if [ -e "/run/netns/$ns" ]; then
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
-      for _ in 1 2 3 4 5 6 7 8 9 10; do
-        [ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && break
-        sleep 0.2
-      done
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-      ip netns del "$ns" 2>/dev/null || true
-    fi
-    rm -rf "/etc/netns/$ns"
-  done
-  rmdir /etc/netns 2>/dev/null || true
-}
-on_exit() {
-  local rc=$?
-  set +e
-  if [ -n "$CAP_PID" ]; then kill -INT "$CAP_PID" 2>/dev/null; wait "$CAP_PID" 2>/dev/null; fi
-  teardown
-  if [ -n "$W" ]; then
-    if [ -n "${KEEP_WORK:-}" ]; then log "work dir kept: $W"; else rm -rf "$W"; fi
-  fi
-  if [ $rc -ne 0 ]; then log "FAILED (exit $rc); samples/ left unchanged"; fi
-  exit $rc
-}
-trap on_exit EXIT
-trap 'exit 130' INT TERM
-
-teardown
-W="$(mktemp -d /tmp/probewatch-dav.XXXXXX)"
-C="$W/certs"
-mkdir -p "$C" "$W/nginx-tmp"
+nn_samples_out
+nn_trap "$SAMPLES_OUT left unchanged"
+nn_teardown   # leftovers of an interrupted run
+nn_workdir /tmp/probewatch-dav.XXXXXX
 
 # --------------------------------------------------------------------------
 # certificates: a sample root; the web site's, the CalDAV server's
 # --------------------------------------------------------------------------
 log "generating certificates"
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$C/ca.key" -out "$C/ca.crt" -days 3650 \
-  -subj "/O=Probewatch Samples/CN=Probewatch DAV Root CA" -sha256 \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-mkleaf() {  # mkleaf FILE CN SAN
-  openssl req -new -newkey rsa:2048 -nodes -keyout "$C/$1.key" -out "$C/$1.csr" \
-    -subj "/CN=$2" 2>/dev/null
-  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
-    "extendedKeyUsage=serverAuth" "subjectAltName=$3" >"$C/$1.ext"
-  openssl x509 -req -sha256 -days 365 -in "$C/$1.csr" -CA "$C/ca.crt" -CAkey "$C/ca.key" \
-    -CAcreateserial -extfile "$C/$1.ext" -out "$C/$1.crt" 2>/dev/null
-}
-mkleaf web www.dav.example "DNS:www.dav.example"
-mkleaf cal cal.dav.example "DNS:cal.dav.example"
+nn_cert ca "/O=Probewatch Samples/CN=Probewatch DAV Root CA" rsa:2048 - self "${NN_CA_EXT[@]}"
+NN_CERT_DAYS=365 nn_leaf web www.dav.example DNS:www.dav.example - ca
+NN_CERT_DAYS=365 nn_leaf cal cal.dav.example DNS:cal.dav.example - ca
 
 # --------------------------------------------------------------------------
 # network
 # --------------------------------------------------------------------------
 log "creating namespaces"
-ip netns add "$NS_SRV"
-ip -n "$NS_SRV" link set lo up
-ip netns exec "$NS_SRV" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-for a in $WEB $CAL $DNS; do ip -n "$NS_SRV" addr add "$a/32" dev lo; done
-ip netns add "$NS_C"
-ip -n "$NS_C" link set lo up
-ip netns exec "$NS_C" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-ip link add eth0 netns "$NS_C" address 02:00:00:00:0f:10 type veth \
-  peer name veth-c netns "$NS_SRV" address 02:00:00:00:0f:01
-ip netns exec "$NS_C" ethtool -K eth0 tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
-ip netns exec "$NS_SRV" ethtool -K veth-c tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
-ip -n "$NS_C" link set eth0 up
-ip -n "$NS_SRV" link set veth-c up
-ip -n "$NS_SRV" addr add 198.51.100.1/24 dev veth-c
-ip -n "$NS_C" addr add "$CLIENT/24" dev eth0
-ip -n "$NS_C" route add default via 198.51.100.1
-mkdir -p "/etc/netns/$NS_C"
-printf 'nameserver %s\n' "$DNS" >"/etc/netns/$NS_C/resolv.conf"
-printf '127.0.0.1 localhost\n' >"/etc/netns/$NS_C/hosts"
-
-wait_listen() {  # wait_listen NS PROTO(t|u) ADDR:PORT
-  local i
-  for i in $(seq 1 100); do
-    ip netns exec "$1" ss -Hln"$2" | awk '{print $4}' | grep -qxF "$3" && return 0
-    sleep 0.1
-  done
-  die "nothing listening on $3 ($2) in $1"
-}
+nn_ns_add "$NS_C" "$NS_SRV"
+nn_no_ipv6 "$NS_C" "$NS_SRV"
+nn_client_net "$NS_C" "$NS_SRV" "nameserver $DNS\n" "$WEB" "$CAL" "$DNS"
 
 log "starting dnsmasq and nginx"
 ip netns exec "$NS_SRV" dnsmasq --keep-in-foreground --conf-file=/dev/null \
@@ -132,23 +64,10 @@ ip netns exec "$NS_SRV" dnsmasq --keep-in-foreground --conf-file=/dev/null \
   --host-record=dav.example,$WEB --host-record=www.dav.example,$WEB \
   --host-record=cal.dav.example,$CAL \
   --srv-host=_caldavs._tcp.dav.example,cal.dav.example,443,0,1 2>"$W/dnsmasq.err" &
-wait_listen "$NS_SRV" u $DNS:53
-cat >"$W/nginx.conf" <<EOF
-user root;
-worker_processes 1;
-daemon off;
-pid $W/nginx.pid;
-error_log $W/nginx-error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path $W/nginx-tmp/body;
-  proxy_temp_path $W/nginx-tmp/proxy;
-  fastcgi_temp_path $W/nginx-tmp/fastcgi;
-  uwsgi_temp_path $W/nginx-tmp/uwsgi;
-  scgi_temp_path $W/nginx-tmp/scgi;
-  default_type text/plain;
-  server_tokens off;
+nn_wait_listen "$NS_SRV" u $DNS:53
+{
+nn_nginx_head
+cat <<EOF
   ssl_protocols TLSv1.2;
   server {
     listen $WEB:443 ssl;
@@ -167,22 +86,15 @@ http {
   }
 }
 EOF
-ip netns exec "$NS_SRV" nginx -p "$W" -e "$W/nginx-error.log" -c "$W/nginx.conf" 2>>"$W/nginx-error.log" &
-for a in $WEB:443 $CAL:443; do wait_listen "$NS_SRV" t "$a"; done
+} >"$W/nginx.conf"
+ip netns exec "$NS_SRV" nginx -p "$W" -e "$W/nginx-error.log" -c "$W/nginx.conf" 2>"$W/nginx.err" &
+for a in $WEB:443 $CAL:443; do nn_wait_listen "$NS_SRV" t "$a"; done
 
 # --------------------------------------------------------------------------
 # capture
 # --------------------------------------------------------------------------
-F="$W/dav-discovery.pcap"
-CAP_OUT=$F
-ip netns exec "$NS_SRV" tcpdump -Z root -U --immediate-mode -i veth-c -w "$F" 'tcp or udp port 53' 2>"$F.log" &
-CAP_PID=$!
-for _ in $(seq 1 100); do
-  grep -q 'listening on' "$F.log" 2>/dev/null && break
-  sleep 0.1
-done
-grep -q 'listening on' "$F.log" || die "capture did not start: $(cat "$F.log")"
-sleep 0.3
+F="$OUT/dav-discovery.pcap"
+nn_cap_start "$NS_SRV" veth-c4 "$F" 'tcp or udp port 53'
 dig_srv() {  # dig_srv NAME: the SRV answer as dig prints it
   ip netns exec "$NS_C" dig +short +time=3 +tries=1 SRV "$1"
 }
@@ -200,16 +112,12 @@ rc=0
 ip netns exec "$NS_C" curl -sS --max-time 10 -o /dev/null --tls-max 1.2 --cacert "$C/ca.crt" \
   https://dav.example/.well-known/carddav 2>"$W/curl4.err" || rc=$?
 [ "$rc" = 60 ] || die "step 4: expected curl exit 60, got $rc: $(cat "$W/curl4.err")"
-sleep 1.2
-kill -INT "$CAP_PID"
-wait "$CAP_PID" || true
-CAP_PID=""
-log "  dav-discovery.pcap: $(grep -h 'packets captured' "$F.log" | head -1)"
+nn_cap_stop 1.2
 
 ts() { tshark -n -r "$F" "$@" 2>/dev/null; }
 n=$(ts -Y 'tls.handshake.type==1' | wc -l)
 [ "$n" = 2 ] || die "expected 2 ClientHellos, found $n"
 ts -Y 'dns.qry.name=="_caldavs._tcp.dav.example" && dns.srv.target' | grep -q . || die "no SRV answer"
-cp "$F" "$SAMPLES_DIR/dav-discovery.pcap"
-cp "$C/ca.crt" "$SAMPLES_DIR/dav-ca.pem"
-log "wrote samples/dav-discovery.pcap and samples/dav-ca.pem"
+install -m 0644 "$F" "$SAMPLES_OUT/dav-discovery.pcap"
+install -m 0644 "$C/ca.crt" "$SAMPLES_OUT/dav-ca.pem"
+log "wrote $SAMPLES_OUT/dav-discovery.pcap and $SAMPLES_OUT/dav-ca.pem"

@@ -19,8 +19,10 @@
 #      its next SYN from the same port connects
 #
 # Only documentation addresses are used (198.51.100.0/24 client, 192.0.2.0/24
-# servers); every address lives inside a namespace created here.  Self-contained on
-# purpose (a shared netns library is being extracted on another branch).
+# servers); every address lives inside a namespace created here.  The capture and the
+# root go into SAMPLES_OUT (default samples/) only when the checks at the end passed:
+#
+#     sudo SAMPLES_OUT=/tmp/regen samples/make-outcome-samples.sh   # elsewhere
 set -euo pipefail
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -29,134 +31,57 @@ export LC_ALL=C
 SAMPLES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 NS_SRV=pwout-srv
 NS_C=pwout-c
-ALL_NS="$NS_C $NS_SRV"
-W=""
-CAP_PID=""
-CAP_OUT=""
+export NN_TAG=make-outcome-samples NN_NAMESPACES="$NS_C $NS_SRV"
+# shellcheck source=scripts/netns.sh
+. "$SAMPLES_DIR/../scripts/netns.sh"
 SRV12=192.0.2.12   # nginx, TLS 1.2 only
 SRV13=192.0.2.13   # nginx, TLS 1.3 only
 DNS=192.0.2.53
-CLIENT=198.51.100.10
+CLIENT=198.51.100.10   # nn_client_net's client address
 NAME12=outcome12.example.org
 NAME13=outcome13.example.org
 
-log() { printf '[make-outcome-samples] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+nn_require_root
+nn_tools install ip=iproute2 ss=iproute2 tcpdump=tcpdump tshark=tshark mergecap=wireshark-common \
+  nginx=nginx openssl=openssl curl=curl dnsmasq=dnsmasq-base python3=python3 ethtool=ethtool
 
-[ "$(id -u)" = 0 ] || die "must be run as root (sudo $0)"
-for cmd in ip ss tcpdump tshark mergecap nginx openssl curl dnsmasq python3 ethtool; do
-  command -v "$cmd" >/dev/null 2>&1 || die "$cmd is needed (apt-get install iproute2 tcpdump tshark nginx openssl curl dnsmasq-base python3 ethtool)"
-done
-
-teardown() {
-  local ns pid
-  for ns in $ALL_NS; do
-    if [ -e "/run/netns/$ns" ]; then
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
-      for _ in 1 2 3 4 5 6 7 8 9 10; do
-        [ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && break
-        sleep 0.2
-      done
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-      ip netns del "$ns" 2>/dev/null || true
-    fi
-    rm -rf "/etc/netns/$ns"
-  done
-  rmdir /etc/netns 2>/dev/null || true
-}
-on_exit() {
-  local rc=$?
-  set +e
-  if [ -n "$CAP_PID" ]; then kill -INT "$CAP_PID" 2>/dev/null; wait "$CAP_PID" 2>/dev/null; fi
-  teardown
-  if [ -n "$W" ]; then
-    if [ -n "${KEEP_WORK:-}" ]; then log "work dir kept: $W"; else rm -rf "$W"; fi
-  fi
-  if [ $rc -ne 0 ]; then log "FAILED (exit $rc); samples/ left unchanged"; fi
-  exit $rc
-}
-trap on_exit EXIT
-trap 'exit 130' INT TERM
-
-teardown
-W="$(mktemp -d /tmp/probewatch-outcomes.XXXXXX)"
-C="$W/certs"
-mkdir -p "$C" "$W/nginx-tmp" "$W/parts"
+nn_samples_out
+nn_trap "$SAMPLES_OUT left unchanged"
+nn_teardown   # leftovers of an interrupted run
+nn_workdir /tmp/probewatch-outcomes.XXXXXX
+mkdir -p "$W/parts"
 
 # --------------------------------------------------------------------------
 # certificates: a sample root and one leaf per server
 # --------------------------------------------------------------------------
 log "generating certificates"
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$C/ca.key" -out "$C/ca.crt" -days 3650 \
-  -subj "/O=Probewatch Samples/CN=Probewatch Outcome Root CA" -sha256 \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-for n in $NAME12 $NAME13; do
-  openssl req -new -newkey rsa:2048 -nodes -keyout "$C/$n.key" -out "$C/$n.csr" \
-    -subj "/O=Probewatch Samples/CN=$n" 2>/dev/null
-  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
-    "extendedKeyUsage=serverAuth" "subjectAltName=DNS:$n" >"$C/$n.ext"
-  openssl x509 -req -sha256 -days 825 -in "$C/$n.csr" -CA "$C/ca.crt" -CAkey "$C/ca.key" \
-    -CAcreateserial -extfile "$C/$n.ext" -out "$C/$n.crt" 2>/dev/null
-done
+nn_cert ca "/O=Probewatch Samples/CN=Probewatch Outcome Root CA" rsa:2048 - self "${NN_CA_EXT[@]}"
+for n in $NAME12 $NAME13; do NN_CERT_DAYS=825 nn_leaf "$n" "$n" "DNS:$n" - ca; done
 
 # --------------------------------------------------------------------------
 # network
 # --------------------------------------------------------------------------
-client_ns() {  # (re)creates the client namespace and its link to the server namespace
-  ip netns add "$NS_C"
-  ip -n "$NS_C" link set lo up
-  ip netns exec "$NS_C" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-  ip link add eth0 netns "$NS_C" address 02:00:00:00:0b:10 type veth \
-    peer name veth-c netns "$NS_SRV" address 02:00:00:00:0b:01
-  ip netns exec "$NS_C" ethtool -K eth0 tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
-  ip netns exec "$NS_SRV" ethtool -K veth-c tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
-  ip -n "$NS_C" link set eth0 up
-  ip -n "$NS_SRV" link set veth-c up
-  ip -n "$NS_SRV" addr add 198.51.100.1/24 dev veth-c
-  ip -n "$NS_C" addr add "$CLIENT/24" dev eth0
-  ip -n "$NS_C" route add default via 198.51.100.1
-  mkdir -p "/etc/netns/$NS_C"
-  printf 'nameserver %s\n' "$DNS" >"/etc/netns/$NS_C/resolv.conf"
-  printf '127.0.0.1 localhost\n' >"/etc/netns/$NS_C/hosts"
+client_ns() {  # client_ns [ADDR...]: (re)creates the client namespace and its link to the
+  # server namespace (the ADDRs: the servers' addresses, the first time)
+  nn_ns_add "$NS_C"
+  nn_no_ipv6 "$NS_C"
+  nn_client_net "$NS_C" "$NS_SRV" "nameserver $DNS\n" "$@"
 }
 log "creating namespaces"
-ip netns add "$NS_SRV"
-ip -n "$NS_SRV" link set lo up
-ip netns exec "$NS_SRV" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-for a in $SRV12 $SRV13 $DNS; do ip -n "$NS_SRV" addr add "$a/32" dev lo; done
-client_ns
-
-wait_listen() {  # wait_listen NS PROTO(t|u) ADDR:PORT
-  local i
-  for i in $(seq 1 100); do
-    ip netns exec "$1" ss -Hln"$2" | awk '{print $4}' | grep -qxF "$3" && return 0
-    sleep 0.1
-  done
-  die "nothing listening on $3 ($2) in $1"
-}
+nn_ns_add "$NS_SRV"
+nn_no_ipv6 "$NS_SRV"
+client_ns "$SRV12" "$SRV13" "$DNS"
 
 log "starting dnsmasq and nginx"
 ip netns exec "$NS_SRV" dnsmasq --keep-in-foreground --conf-file=/dev/null \
   --pid-file="$W/dnsmasq.pid" --user=root --group=root --no-resolv --no-hosts --no-poll \
   --bind-interfaces --listen-address=$DNS --local=/example.org/ --local-ttl=300 \
   --host-record=$NAME12,$SRV12 --host-record=$NAME13,$SRV13 2>"$W/dnsmasq.err" &
-wait_listen "$NS_SRV" u $DNS:53
-cat >"$W/nginx.conf" <<EOF
-user root;
-worker_processes 1;
-daemon off;
-pid $W/nginx.pid;
-error_log $W/nginx-error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path $W/nginx-tmp/body;
-  proxy_temp_path $W/nginx-tmp/proxy;
-  fastcgi_temp_path $W/nginx-tmp/fastcgi;
-  uwsgi_temp_path $W/nginx-tmp/uwsgi;
-  scgi_temp_path $W/nginx-tmp/scgi;
-  default_type text/plain;
-  server_tokens off;
+nn_wait_listen "$NS_SRV" u $DNS:53
+{
+# worker_connections 256 as before, not the head's 64: s_time makes hundreds of connections a second
+nn_nginx_head | sed 's/worker_connections 64;/worker_connections 256;/'
+cat <<EOF
   ssl_session_tickets off;
   ssl_session_cache off;
   client_header_timeout 120s;
@@ -178,33 +103,16 @@ http {
   }
 }
 EOF
-ip netns exec "$NS_SRV" nginx -p "$W" -e "$W/nginx-error.log" -c "$W/nginx.conf" 2>>"$W/nginx-error.log" &
-wait_listen "$NS_SRV" t $SRV12:443
-wait_listen "$NS_SRV" t $SRV13:443
+} >"$W/nginx.conf"
+ip netns exec "$NS_SRV" nginx -p "$W" -e "$W/nginx-error.log" -c "$W/nginx.conf" 2>"$W/nginx.err" &
+nn_wait_listen "$NS_SRV" t $SRV12:443
+nn_wait_listen "$NS_SRV" t $SRV13:443
 
 # --------------------------------------------------------------------------
 # capture helpers (on the server's end of the client link)
 # --------------------------------------------------------------------------
-cap_start() {  # cap_start OUTFILE
-  local out=$1 i
-  CAP_OUT=$out
-  ip netns exec "$NS_SRV" tcpdump -Z root -U --immediate-mode -i veth-c -w "$out" 'tcp or udp port 53' 2>"$out.log" &
-  CAP_PID=$!
-  for i in $(seq 1 100); do
-    grep -q 'listening on' "$out.log" 2>/dev/null && { sleep 0.3; return 0; }
-    kill -0 "$CAP_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  cat "$out.log" >&2
-  die "capture did not start for $out"
-}
-cap_stop() {
-  sleep 1.2
-  kill -INT "$CAP_PID"
-  wait "$CAP_PID" || true
-  CAP_PID=""
-  log "  $(basename "$CAP_OUT"): $(grep -h 'packets captured' "$CAP_OUT.log" | head -1)"
-}
+cap_start() { nn_cap_start "$NS_SRV" veth-c4 "$1" 'tcp or udp port 53'; }  # cap_start OUTFILE
+cap_stop() { nn_cap_stop 1.2; }
 inc() { ip netns exec "$NS_C" "$@"; }
 P="$W/parts"
 
@@ -271,13 +179,7 @@ ip netns exec "$NS_SRV" ss -Htn state established "( sport = :443 and dport = :4
 ip -n "$NS_C" link del eth0
 kill -9 "$STALE_PID" 2>/dev/null || true
 wait "$STALE_PID" 2>/dev/null || true
-teardown_client() {
-  local pid
-  for pid in $(ip netns pids "$NS_C" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-  ip netns del "$NS_C"
-  rm -rf "/etc/netns/$NS_C"
-}
-teardown_client
+NN_NAMESPACES=$NS_C nn_teardown
 client_ns
 ip netns exec "$NS_SRV" ss -Htn state established "( sport = :443 and dport = :40443 )" | grep -q . \
   || die "the server forgot the first connection"
@@ -305,7 +207,7 @@ ts -Y 'tls.alert_message.desc==48' | grep -q . || die "no plaintext unknown_ca a
 idle_port=$(ts -Y "tls.handshake.type==1 && tls.handshake.extensions_server_name==\"$NAME12\"" \
   -T fields -e tcp.srcport | sed -n 2p)
 ts -Y "tcp.srcport==$idle_port && tcp.flags.fin==1" | grep -q . || die "the idle s_client's FIN is not in the capture"
-cp "$F" "$SAMPLES_DIR/handshake-outcomes.pcap"
+install -m 0644 "$F" "$SAMPLES_OUT/handshake-outcomes.pcap"
 # the sample root, for --ca-file (a certificate only: its key is not kept)
-cp "$C/ca.crt" "$SAMPLES_DIR/handshake-outcomes-ca.pem"
-log "wrote samples/handshake-outcomes.pcap ($(stat -c %s "$F") bytes)"
+install -m 0644 "$C/ca.crt" "$SAMPLES_OUT/handshake-outcomes-ca.pem"
+log "wrote $SAMPLES_OUT/handshake-outcomes.pcap ($(stat -c %s "$F") bytes)"

@@ -22,8 +22,10 @@
 # samples/trust-ca.pem is the sample root (for --ca-file; a certificate, no key).
 #
 # Only documentation addresses are used (198.51.100.0/24 client, 192.0.2.0/24
-# servers); every address lives inside a namespace created here.  Self-contained on
-# purpose (a shared netns library is being extracted on another branch).
+# servers); every address lives inside a namespace created here.  The capture and the
+# root go into SAMPLES_OUT (default samples/) only when the checks at the end passed:
+#
+#     sudo SAMPLES_OUT=/tmp/regen samples/make-trust-samples.sh   # elsewhere
 set -euo pipefail
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -32,58 +34,22 @@ export LC_ALL=C
 SAMPLES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 NS_SRV=pwtrust-srv
 NS_C=pwtrust-c
-ALL_NS="$NS_C $NS_SRV"
-W=""
-CAP_PID=""
-CAP_OUT=""
+export NN_TAG=make-trust-samples NN_NAMESPACES="$NS_C $NS_SRV"
+# shellcheck source=scripts/netns.sh
+. "$SAMPLES_DIR/../scripts/netns.sh"
 DNS=192.0.2.53
-CLIENT=198.51.100.10
 NAMES=(expired future nochain chain other ipsan ipdns idn)
 declare -A ADDR=([expired]=192.0.2.31 [future]=192.0.2.32 [nochain]=192.0.2.33 [chain]=192.0.2.34 [other]=192.0.2.35
   [ipsan]=192.0.2.36 [ipdns]=192.0.2.37 [idn]=192.0.2.38)
 
-log() { printf '[make-trust-samples] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+nn_require_root
+nn_tools install ip=iproute2 ss=iproute2 tcpdump=tcpdump tshark=tshark nginx=nginx openssl=openssl \
+  curl=curl dnsmasq=dnsmasq-base ethtool=ethtool
 
-[ "$(id -u)" = 0 ] || die "must be run as root (sudo $0)"
-for cmd in ip ss tcpdump tshark nginx openssl curl dnsmasq ethtool; do
-  command -v "$cmd" >/dev/null 2>&1 || die "$cmd is needed (apt-get install iproute2 tcpdump tshark nginx openssl curl dnsmasq-base ethtool)"
-done
-
-teardown() {
-  local ns pid
-  for ns in $ALL_NS; do
-    if [ -e "/run/netns/$ns" ]; then
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
-      for _ in 1 2 3 4 5 6 7 8 9 10; do
-        [ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && break
-        sleep 0.2
-      done
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-      ip netns del "$ns" 2>/dev/null || true
-    fi
-    rm -rf "/etc/netns/$ns"
-  done
-  rmdir /etc/netns 2>/dev/null || true
-}
-on_exit() {
-  local rc=$?
-  set +e
-  if [ -n "$CAP_PID" ]; then kill -INT "$CAP_PID" 2>/dev/null; wait "$CAP_PID" 2>/dev/null; fi
-  teardown
-  if [ -n "$W" ]; then
-    if [ -n "${KEEP_WORK:-}" ]; then log "work dir kept: $W"; else rm -rf "$W"; fi
-  fi
-  if [ $rc -ne 0 ]; then log "FAILED (exit $rc); samples/ left unchanged"; fi
-  exit $rc
-}
-trap on_exit EXIT
-trap 'exit 130' INT TERM
-
-teardown
-W="$(mktemp -d /tmp/probewatch-trust.XXXXXX)"
-C="$W/certs"
-mkdir -p "$C" "$W/nginx-tmp"
+nn_samples_out
+nn_trap "$SAMPLES_OUT left unchanged"
+nn_teardown   # leftovers of an interrupted run
+nn_workdir /tmp/probewatch-trust.XXXXXX
 
 # --------------------------------------------------------------------------
 # certificates: a root, an intermediate under it, another root nobody is given;
@@ -127,12 +93,10 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 authorityInfoAccess = caIssuers;URI:http://pki.trust.example/$1.crt
 EOF
-  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$d/ca.key" 2>/dev/null
   if [ -z "${3:-}" ]; then
-    openssl req -x509 -new -key "$d/ca.key" -subj "$2" -days 3650 -sha256 -out "$d/ca.crt" \
-      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-      -addext "subjectKeyIdentifier=hash"
+    nn_cert "$1/ca" "$2" rsa:2048 - self "${NN_CA_EXT[@]}"
   else
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$d/ca.key" 2>/dev/null
     openssl req -new -key "$d/ca.key" -subj "$2" -out "$d/ca.csr"
     LEAF_SAN=DNS:unused openssl ca -batch -config "$C/$3/ca.cnf" -extensions inter \
       -days 1825 -in "$d/ca.csr" -out "$d/ca.crt" 2>"$d/ca.err" || die "openssl ca: $(cat "$d/ca.err")"
@@ -168,34 +132,9 @@ cat "$C/chain.crt" "$C/inter/ca.crt" >"$C/chain-full.crt"
 # network
 # --------------------------------------------------------------------------
 log "creating namespaces"
-ip netns add "$NS_SRV"
-ip -n "$NS_SRV" link set lo up
-ip netns exec "$NS_SRV" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-for a in "${ADDR[@]}" $DNS; do ip -n "$NS_SRV" addr add "$a/32" dev lo; done
-ip netns add "$NS_C"
-ip -n "$NS_C" link set lo up
-ip netns exec "$NS_C" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-ip link add eth0 netns "$NS_C" address 02:00:00:00:0c:10 type veth \
-  peer name veth-c netns "$NS_SRV" address 02:00:00:00:0c:01
-ip netns exec "$NS_C" ethtool -K eth0 tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
-ip netns exec "$NS_SRV" ethtool -K veth-c tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
-ip -n "$NS_C" link set eth0 up
-ip -n "$NS_SRV" link set veth-c up
-ip -n "$NS_SRV" addr add 198.51.100.1/24 dev veth-c
-ip -n "$NS_C" addr add "$CLIENT/24" dev eth0
-ip -n "$NS_C" route add default via 198.51.100.1
-mkdir -p "/etc/netns/$NS_C"
-printf 'nameserver %s\n' "$DNS" >"/etc/netns/$NS_C/resolv.conf"
-printf '127.0.0.1 localhost\n' >"/etc/netns/$NS_C/hosts"
-
-wait_listen() {  # wait_listen NS PROTO(t|u) ADDR:PORT
-  local i
-  for i in $(seq 1 100); do
-    ip netns exec "$1" ss -Hln"$2" | awk '{print $4}' | grep -qxF "$3" && return 0
-    sleep 0.1
-  done
-  die "nothing listening on $3 ($2) in $1"
-}
+nn_ns_add "$NS_C" "$NS_SRV"
+nn_no_ipv6 "$NS_C" "$NS_SRV"
+nn_client_net "$NS_C" "$NS_SRV" "nameserver $DNS\n" "${ADDR[@]}" "$DNS"
 
 log "starting dnsmasq and nginx"
 hosts=()
@@ -205,24 +144,10 @@ ip netns exec "$NS_SRV" dnsmasq --keep-in-foreground --conf-file=/dev/null \
   --pid-file="$W/dnsmasq.pid" --user=root --group=root --no-resolv --no-hosts --no-poll \
   --bind-interfaces --listen-address=$DNS --local=/trust.example/ --local-ttl=300 \
   "${hosts[@]}" 2>"$W/dnsmasq.err" &
-wait_listen "$NS_SRV" u $DNS:53
+nn_wait_listen "$NS_SRV" u $DNS:53
 {
+  nn_nginx_head
   cat <<EOF
-user root;
-worker_processes 1;
-daemon off;
-pid $W/nginx.pid;
-error_log $W/nginx-error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path $W/nginx-tmp/body;
-  proxy_temp_path $W/nginx-tmp/proxy;
-  fastcgi_temp_path $W/nginx-tmp/fastcgi;
-  uwsgi_temp_path $W/nginx-tmp/uwsgi;
-  scgi_temp_path $W/nginx-tmp/scgi;
-  default_type text/plain;
-  server_tokens off;
   ssl_protocols TLSv1.2;
   ssl_session_tickets off;
 EOF
@@ -241,22 +166,14 @@ EOF
   done
   echo "}"
 } >"$W/nginx.conf"
-ip netns exec "$NS_SRV" nginx -p "$W" -e "$W/nginx-error.log" -c "$W/nginx.conf" 2>>"$W/nginx-error.log" &
-for n in "${NAMES[@]}"; do wait_listen "$NS_SRV" t "${ADDR[$n]}:443"; done
+ip netns exec "$NS_SRV" nginx -p "$W" -e "$W/nginx-error.log" -c "$W/nginx.conf" 2>"$W/nginx.err" &
+for n in "${NAMES[@]}"; do nn_wait_listen "$NS_SRV" t "${ADDR[$n]}:443"; done
 
 # --------------------------------------------------------------------------
 # capture
 # --------------------------------------------------------------------------
-F="$W/trust.pcap"
-CAP_OUT=$F
-ip netns exec "$NS_SRV" tcpdump -Z root -U --immediate-mode -i veth-c -w "$F" 'tcp or udp port 53' 2>"$F.log" &
-CAP_PID=$!
-for _ in $(seq 1 100); do
-  grep -q 'listening on' "$F.log" 2>/dev/null && break
-  sleep 0.1
-done
-grep -q 'listening on' "$F.log" || die "capture did not start: $(cat "$F.log")"
-sleep 0.3
+F="$OUT/trust.pcap"
+nn_cap_start "$NS_SRV" veth-c4 "$F" 'tcp or udp port 53'
 fetch() {  # fetch NAME WANT-EXIT CURL-ARGS... (NAME: a label of trust.example, or a host)
   local n=$1 want=$2 rc=0 host
   shift 2
@@ -277,11 +194,7 @@ fetch "${ADDR[ipsan]}" 0 --cacert "$C/root/ca.crt"
 fetch "${ADDR[ipdns]}" 60 --cacert "$C/root/ca.crt"
 # an IDN: curl (libidn2) converts it, the SNI is the A-label
 fetch "bücher.trust.example" 0 --cacert "$C/root/ca.crt"
-sleep 1.2
-kill -INT "$CAP_PID"
-wait "$CAP_PID" || true
-CAP_PID=""
-log "  trust.pcap: $(grep -h 'packets captured' "$F.log" | head -1)"
+nn_cap_stop 1.2
 
 # --------------------------------------------------------------------------
 # checks on the capture
@@ -295,6 +208,6 @@ ts -Y 'tls.handshake.extensions_server_name=="xn--bcher-kva.trust.example"' | gr
   || die "no ClientHello with the A-label SNI"
 n=$(ts -Y 'tls.alert_message.desc==48' | wc -l)
 [ "$n" = 2 ] || die "expected 2 unknown_ca alerts, found $n"
-cp "$F" "$SAMPLES_DIR/trust.pcap"
-cp "$C/root/ca.crt" "$SAMPLES_DIR/trust-ca.pem"
-log "wrote samples/trust.pcap ($(stat -c %s "$F") bytes) and samples/trust-ca.pem"
+install -m 0644 "$F" "$SAMPLES_OUT/trust.pcap"
+install -m 0644 "$C/root/ca.crt" "$SAMPLES_OUT/trust-ca.pem"
+log "wrote $SAMPLES_OUT/trust.pcap ($(stat -c %s "$F") bytes) and $SAMPLES_OUT/trust-ca.pem"

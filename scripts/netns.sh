@@ -3,6 +3,8 @@
 # samples/make-samples.sh, samples/make-quic-samples.sh, samples/make-group-samples.sh,
 # samples/make-starttls-samples.sh, samples/make-http-samples.sh, tests/live/scenario.sh
 # and bench/make-capture.sh.
+# Also sourced by samples/make-dav-samples.sh, samples/make-host-samples.sh,
+# samples/make-m365-samples.sh, samples/make-outcome-samples.sh and samples/make-trust-samples.sh.
 #
 # Set before sourcing (all optional):
 #   NN_TAG         prefix of the log lines ("[NN_TAG] ...")             default: the script's name
