@@ -27,6 +27,11 @@ pub const CHUNK_BYTES: usize = 1 << 20;
 pub const MIN_CHUNK_BYTES: usize = 16 << 10;
 /// Chunks read ahead per input.
 pub const CHUNKS_IN_FLIGHT: usize = 2;
+/// The first bytes of a record or block that hold its length (a pcap record's caplen
+/// ends at 12, a pcapng block's length at 8 and a section header's byte-order mark at 12);
+/// no record, block or file header is shorter.
+const HEAD_BYTES: usize = 12;
+
 /// The largest pcap record or pcapng block accepted; a larger length is damage.
 pub const MAX_BLOCK_BYTES: usize = 64 << 20;
 
@@ -564,7 +569,10 @@ impl FileSource {
         loop {
             let need = match Self::record_len(&self.format, &self.carry) {
                 Ok(Some(n)) => n,
-                Ok(None) => self.carry.len() + 12,
+                // Too short to tell: gather the 12 bytes every length is read from
+                // (no record or block is shorter, so this never takes bytes of the next
+                // one, as `carry.len() + 12` did for a record split inside its header).
+                Ok(None) => HEAD_BYTES.max(self.carry.len() + 1),
                 Err(e) => return Err(Err(self.record_error(e))),
             };
             if self.carry.len() >= need {
