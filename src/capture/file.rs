@@ -84,6 +84,8 @@ struct Chunks {
     recycle: SyncSender<Vec<u8>>,
     thread: Option<std::thread::JoinHandle<()>>,
     compression: Arc<std::sync::Mutex<Compression>>,
+    /// A pipe: its thread may be blocked in a read that never returns.
+    stream: bool,
 }
 
 impl Chunks {
@@ -109,6 +111,7 @@ impl Chunks {
             recycle,
             thread: Some(thread),
             compression,
+            stream,
         })
     }
 }
@@ -119,8 +122,13 @@ impl Drop for Chunks {
         // reading a quiet pipe is left to end with the process.
         let (_tx, rx) = mpsc::sync_channel(0);
         drop(std::mem::replace(&mut self.rx, rx));
+        let (recycle, _spare) = mpsc::sync_channel(0);
+        drop(std::mem::replace(&mut self.recycle, recycle));
         if let Some(t) = self.thread.take() {
-            if t.is_finished() {
+            // A file's thread ends as soon as its next send or wait fails: wait for it, so
+            // nothing it holds outlives the source (a detached one was seen by the leak
+            // checker of the capture fuzz target).
+            if !self.stream || t.is_finished() {
                 let _ = t.join();
             }
         }
