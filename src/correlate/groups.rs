@@ -72,6 +72,9 @@ pub enum Origin {
     Srv,
     /// The host of an earlier HTTP redirect (30x `Location`).
     Redirect,
+    /// Built from an earlier DNS MX answer: the autoconfig host of the MX host's domain
+    /// (Thunderbird's MX step).
+    Mx,
 }
 
 /// A known fan-out.
@@ -124,7 +127,7 @@ pub enum MemberVersion {
 }
 
 /// Which step of a known pattern a probe is.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Step {
     /// Autodiscover step 4: the SRV lookup `_autodiscover._tcp.DOMAIN`.
     AutodiscoverSrv(String),
@@ -149,6 +152,135 @@ pub enum Step {
     /// RFC 6764: /.well-known/caldav (or carddav) on a host (name, kind, over TLS: then the
     /// path is inferred).
     DavWellKnown(String, Option<Dav>, bool),
+    /// Thunderbird: the ISPDB (https://autoconfig.thunderbird.net/v1.1/DOMAIN). The domain
+    /// is in the encrypted path, so which domain it asks for rests on timing.
+    Ispdb {
+        /// The group's domain, or the MX host's domains when opened after the MX answer.
+        domains: Vec<String>,
+        /// The MX answer of the group it came after (then it is the MX step's ISPDB
+        /// lookup, priority 8), if any.
+        after_mx: Option<u64>,
+        /// Tied to the group by timing (inferred): the group's autoconfig probe it came
+        /// next to, and how long after it.
+        tied: Option<(u64, f64)>,
+    },
+    /// Thunderbird: the DNS MX lookup for the domain.
+    MxLookup(String),
+    /// Thunderbird: https://autoconfig.MXDOMAIN/mail/config-v1.1.xml for the domain of the
+    /// MX host the MX answer of this probe named.
+    AutoconfigMx(String, u64),
+    /// Thunderbird's guesses after every lookup failed (name, port, rank).
+    Guess(String, u16, GuessRank),
+}
+
+/// Where a guessed server stands in Thunderbird's order of preference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GuessRank {
+    /// Incoming (IMAP, POP) or outgoing (SMTP): two detectors running side by side.
+    pub incoming: bool,
+    /// 1-based position in that detector's list, and the list's length.
+    pub pos: usize,
+    pub of: usize,
+}
+
+/// The MX record type.
+const RR_MX: RrType = RrType(15);
+
+/// Thunderbird's ISPDB host (pref `mailnews.auto_config_url`).
+pub const ISPDB_HOST: &str = "autoconfig.thunderbird.net";
+
+/// The number of Thunderbird's lookup priorities (see [`thunderbird_rank`]).
+pub const THUNDERBIRD_PRIORITIES: u8 = 9;
+
+/// Thunderbird's priority of an autoconfig step: 1 https://autoconfig.DOMAIN, 2 https
+/// well-known, 3 and 4 the same over http, 5 the ISPDB, 6 the MX lookup, 7 the MX host's
+/// domain's autoconfig host, 8 its ISPDB entry, 9 the guesses (see docs/groups.md for
+/// the source).
+pub fn thunderbird_rank(s: &Step) -> Option<u8> {
+    Some(match s {
+        Step::AutoconfigHost(_, true) => 1,
+        Step::AutoconfigWellKnown(_, true) => 2,
+        Step::AutoconfigHost(_, false) => 3,
+        Step::AutoconfigWellKnown(_, false) => 4,
+        Step::Ispdb { after_mx: None, .. } => 5,
+        Step::MxLookup(_) => 6,
+        Step::AutoconfigMx(..) => 7,
+        Step::Ispdb {
+            after_mx: Some(_), ..
+        } => 8,
+        Step::Guess(..) => 9,
+        _ => return None,
+    })
+}
+
+/// Thunderbird's guesses for a domain, in its order of preference (GuessConfig.sys.mjs:
+/// the host names of `_hostnamesToTry`, the ports of `getIncomingTryOrder` /
+/// `getOutgoingTryOrder`, sorted by `sortTriesByPreference`: TLS before plain, IMAP
+/// before POP, SSL before STARTTLS, then host order). A port seen on the wire stands for
+/// its first entry (143 is tried with STARTTLS before plain).
+fn guess_list(d: &str, incoming: bool) -> Vec<(String, u16)> {
+    // (host, protocol 0 IMAP / 1 POP / 2 SMTP, security 0 SSL / 1 STARTTLS / 2 plain, port)
+    let mut tries: Vec<(String, u8, u8, u16)> = Vec::new();
+    let imap = [(1, 143), (0, 993), (2, 143)];
+    let pop = [(1, 110), (0, 995), (2, 110)];
+    if incoming {
+        let all = [
+            (0, 1, 143),
+            (0, 0, 993),
+            (1, 1, 110),
+            (1, 0, 995),
+            (0, 2, 143),
+            (1, 2, 110),
+        ];
+        for (host, kind) in [
+            ("imap.", 0),
+            ("pop3.", 1),
+            ("pop.", 1),
+            ("mail.", 2),
+            ("", 2),
+        ] {
+            let h = format!("{host}{d}");
+            match kind {
+                0 => tries.extend(imap.iter().map(|&(sec, port)| (h.clone(), 0, sec, port))),
+                1 => tries.extend(pop.iter().map(|&(sec, port)| (h.clone(), 1, sec, port))),
+                _ => tries.extend(
+                    all.iter()
+                        .map(|&(pr, sec, port)| (h.clone(), pr, sec, port)),
+                ),
+            }
+        }
+    } else {
+        for host in ["smtp.", "mail.", ""] {
+            let h = format!("{host}{d}");
+            for (sec, port) in [(1, 587), (1, 25), (0, 465), (2, 587), (2, 25)] {
+                tries.push((h.clone(), 2, sec, port));
+            }
+        }
+    }
+    // sortTriesByPreference (a stable sort): TLS first, IMAP before POP, SSL before STARTTLS.
+    tries.sort_by_key(|&(_, proto, sec, _)| (sec == 2, proto == 1, sec == 1));
+    let mut out: Vec<(String, u16)> = Vec::new();
+    for (h, _, _, port) in tries {
+        if !out.iter().any(|(x, p)| *x == h && *p == port) {
+            out.push((h, port));
+        }
+    }
+    out
+}
+
+/// Where (name, port) stands among Thunderbird's guesses for the domain.
+pub fn guess_rank(d: &str, name: &str, port: u16) -> Option<GuessRank> {
+    for incoming in [true, false] {
+        let list = guess_list(d, incoming);
+        if let Some(i) = list.iter().position(|(h, p)| h == name && *p == port) {
+            return Some(GuessRank {
+                incoming,
+                pos: i + 1,
+                of: list.len(),
+            });
+        }
+    }
+    None
 }
 
 /// How a step was reached.
@@ -188,6 +320,10 @@ pub struct Member {
     pub address_from: Option<u64>,
     /// The CNAMEs that answer went through, in order.
     pub cname_chain: Vec<String>,
+    /// Joined the group by timing alone (inferred): the group's autoconfig probe it came
+    /// next to, and how many seconds after it (Thunderbird's ISPDB request, whose domain
+    /// is in the encrypted path).
+    pub tied_to: Option<(u64, f64)>,
     pub verdict: Option<Verdict>,
     pub outcome: Outcome,
     /// What the outcome refers to: the DNS answer, the QUIC packets.
@@ -390,6 +526,24 @@ pub fn url_host(url: &str) -> Option<String> {
     names::normalize(host)
 }
 
+/// The domains Thunderbird looks up for an MX host: the domain one label below its
+/// registrable domain (`Services.eTLD.getNextSubDomain`), when that differs, and the
+/// registrable domain.
+fn mx_domains(host: &str) -> Vec<String> {
+    let Some(h) = names::normalize(host) else {
+        return Vec::new();
+    };
+    let sld = registrable(&h);
+    let mut out = Vec::new();
+    if let Some(below) = h.strip_suffix(&format!(".{sld}")) {
+        if let Some(label) = below.rsplit('.').next().filter(|l| !l.is_empty()) {
+            out.push(format!("{label}.{sld}"));
+        }
+    }
+    out.push(sld);
+    out
+}
+
 /// Groups probes as they come (in time order), bounded.
 pub struct Grouper {
     limits: GroupLimits,
@@ -398,7 +552,17 @@ pub struct Grouper {
     by_domain: lru::LruCache<(IpAddr, String), u64>,
     links: lru::LruCache<(IpAddr, String), Link>,
     addrs: lru::LruCache<(IpAddr, IpAddr), AddrLink>,
+    /// Per client, its latest autoconfig probe (group, probe, time): where an ISPDB
+    /// request is tied by timing.
+    autoconfig_recent: lru::LruCache<IpAddr, (u64, u64, Timestamp)>,
     pub stats: GroupStats,
+}
+
+/// An autoconfig probe of a domain's own (not the ISPDB): autoconfig.DOMAIN or a
+/// well-known autoconfig path.
+fn is_autoconfig_probe(name: Option<&str>, path: &str) -> bool {
+    name.is_some_and(|n| n.starts_with("autoconfig.") && n != ISPDB_HOST)
+        || path.contains("/.well-known/autoconfig/")
 }
 
 impl Grouper {
@@ -410,6 +574,7 @@ impl Grouper {
             by_domain: lru::LruCache::new(cap(limits.max_links)),
             links: lru::LruCache::new(cap(limits.max_links)),
             addrs: lru::LruCache::new(cap(limits.max_links)),
+            autoconfig_recent: lru::LruCache::new(cap(limits.max_links)),
             stats: GroupStats::default(),
         }
     }
@@ -442,7 +607,21 @@ impl Grouper {
                 })
         };
         let (mut gid, mut origin, mut origin_probe) = (None, Origin::Own, None);
-        if let Some(l) = &link {
+        // Thunderbird's ISPDB request names the mail domain only in its encrypted path:
+        // it joins the group of this client's latest autoconfig probe, by timing
+        // (inferred), before an address link that may be another account's.
+        let tied = if name.as_deref() == Some(ISPDB_HOST) && link.is_none() {
+            self.autoconfig_recent
+                .get(&client)
+                .copied()
+                .filter(|(g, _, ts)| self.fresh(&p.ts, ts) && self.groups.contains(g))
+                .map(|(g, probe, ts)| (g, probe, p.ts.secs_since(&ts)))
+        } else {
+            None
+        };
+        if let Some((g, _, _)) = tied {
+            gid = Some(g);
+        } else if let Some(l) = &link {
             gid = Some(l.group);
             origin = l.origin;
             origin_probe = Some(l.probe);
@@ -456,7 +635,7 @@ impl Grouper {
             .or_else(|| addr.as_ref().map(|a| a.name.clone()));
         let domain = name_for_group.as_deref().map(registrable);
         // 3. The same registrable domain, recently.
-        if gid.is_none() {
+        if gid.is_none() && name.as_deref() != Some(ISPDB_HOST) {
             if let Some(d) = &domain {
                 let recent = self.by_domain.get(&(client, d.clone())).copied();
                 gid = recent.filter(|g| {
@@ -505,6 +684,7 @@ impl Grouper {
             origin_probe,
             address_from: addr.as_ref().map(|a| a.probe),
             cname_chain: addr.as_ref().map(|a| a.chain.clone()).unwrap_or_default(),
+            tied_to: tied.map(|(_, probe, secs)| (probe, secs)),
             verdict: p.verdict,
             outcome: p.outcome.clone(),
             dns: p.dns().cloned(),
@@ -539,8 +719,20 @@ impl Grouper {
                 self.stats.members_dropped += 1;
             }
         }
-        if let Some(d) = domain {
+        // The ISPDB's own domain (thunderbird.net) is nobody's mail domain.
+        if let Some(d) = domain.filter(|_| name.as_deref() != Some(ISPDB_HOST)) {
             self.put_domain((client, d), gid);
+        }
+        let path = p
+            .http()
+            .map(|h| h.path.to_ascii_lowercase())
+            .unwrap_or_default();
+        if is_autoconfig_probe(name.as_deref(), &path) {
+            if let Some((old, _)) = self.autoconfig_recent.push(client, (gid, p.id, p.ts)) {
+                if old != client {
+                    self.stats.links_evicted += 1;
+                }
+            }
         }
         self.learn(p, gid, origin, origin_probe, name.as_deref());
         Some(gid)
@@ -592,11 +784,23 @@ impl Grouper {
                             self.put_link((p.host_addr(), t), link(Origin::Srv));
                         }
                     }
+                    Rdata::Mx(host) => {
+                        // Thunderbird's MX step (FetchConfig.sys.mjs fetchConfigForMX):
+                        // the MX host's base domain and the domain one label below
+                        // it, at their autoconfig hosts; nothing when the base domain
+                        // is the queried domain.
+                        let doms = mx_domains(host);
+                        if doms.last().map(String::as_str) != name {
+                            for d in doms {
+                                let n = format!("autoconfig.{d}");
+                                self.put_link((p.host_addr(), n), link(Origin::Mx));
+                            }
+                        }
+                    }
                     Rdata::A(_)
                     | Rdata::Aaaa(_)
                     | Rdata::Ptr(_)
                     | Rdata::Ns(_)
-                    | Rdata::Mx(_)
                     | Rdata::Svcb { .. }
                     | Rdata::Other(_) => {}
                 }
@@ -721,18 +925,62 @@ fn step(pattern: Pattern, g: &Group, m: &Member) -> Option<Step> {
         }
         Pattern::Autoconfig => {
             if m.proto == Proto::Dns {
-                return None;
+                return (m.dns_qtype == Some(RR_MX) && n == d).then_some(Step::MxLookup(name));
             }
             if let Some(v) = via {
                 return Some(Step::Via(pattern, v));
             }
+            if n == ISPDB_HOST {
+                if !tls {
+                    return None;
+                }
+                // Opened after the group's MX answer: the MX step's ISPDB lookup.
+                let mx = g
+                    .members
+                    .iter()
+                    .filter(|x| x.ts < m.ts && x.dns_qtype == Some(RR_MX))
+                    .rev()
+                    .find_map(|x| {
+                        let hosts: Vec<String> = x
+                            .dns
+                            .as_ref()?
+                            .answers
+                            .iter()
+                            .filter_map(|r| match &r.data {
+                                Rdata::Mx(h) => Some(h.clone()),
+                                _ => None,
+                            })
+                            .collect();
+                        let doms: Vec<String> = hosts.iter().flat_map(|h| mx_domains(h)).collect();
+                        // No MX step when the MX host is in the domain itself.
+                        (!doms.is_empty() && !doms.iter().any(|x| x == d))
+                            .then_some((x.probe, doms))
+                    });
+                let (after_mx, domains) = match mx {
+                    Some((p, doms)) => (Some(p), doms),
+                    None => (None, vec![d.to_string()]),
+                };
+                return Some(Step::Ispdb {
+                    domains,
+                    after_mx,
+                    tied: m.tied_to,
+                });
+            }
+            if m.origin == Origin::Mx && n.starts_with("autoconfig.") {
+                if let Some(from) = m.origin_probe {
+                    return Some(Step::AutoconfigMx(name, from));
+                }
+            }
             if n.starts_with("autoconfig.") {
                 return Some(Step::AutoconfigHost(name, tls));
             }
-            if n == d && (tls || path.contains("/.well-known/autoconfig/")) {
+            if n == d && path.contains("/.well-known/autoconfig/") {
                 return Some(Step::AutoconfigWellKnown(name, tls));
             }
-            None
+            if let Some(r) = guess_rank(d, n, m.port) {
+                return Some(Step::Guess(name, m.port, r));
+            }
+            (n == d && tls && m.port == 443).then_some(Step::AutoconfigWellKnown(name, tls))
         }
         Pattern::DavDiscovery => {
             if m.proto == Proto::Dns {
@@ -785,13 +1033,16 @@ fn settle(g: &mut Group) {
             }
         }
     }
-    // The client went to another name of the group without a clean success here.
+    // The client went to another name of the group without a clean success here. Not for
+    // autoconfig: Thunderbird runs its lookups in parallel, so the next connection on the
+    // wire is not where it went after this one.
+    let sequential = g.pattern != Some(Pattern::Autoconfig);
     let conns: Vec<usize> = (0..g.members.len())
         .filter(|&i| g.members.get(i).is_some_and(|m| m.proto != Proto::Dns))
         .collect();
     for (k, &i) in conns.iter().enumerate() {
         let Some(m) = g.members.get(i) else { continue };
-        if m.succeeded() {
+        if m.succeeded() || !sequential {
             continue;
         }
         let next = conns

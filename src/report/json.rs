@@ -348,6 +348,11 @@ pub fn group(g: &Group) -> Value {
                 "cname_chain": m.cname_chain,
                 "step": m.step.as_ref().map(text::step),
                 "step_code": m.step.as_ref().map(text::step_code),
+                "step_rank": m.step.as_ref().and_then(crate::correlate::groups::thunderbird_rank),
+                "tied_to": m.tied_to.map(|(p, secs)| json!({
+                    "probe": p,
+                    "after_secs": (secs * 1e6).round() / 1e6,
+                })),
                 "moved_on": m.moved_on.as_ref().map(|x| json!({
                     "name": x.name,
                     "proto": text::proto(x.proto),
@@ -372,6 +377,10 @@ pub fn group(g: &Group) -> Value {
         "pattern": g.pattern.map(text::pattern),
         "pattern_label": g.pattern.map(text::pattern_label),
         "explanation": g.pattern.map(text::pattern_explanation),
+        "priority_order": text::priority_order(g).map(|(by, wire)| json!({
+            "by_rank": by.iter().map(|(r, ps)| json!({"rank": r, "probes": ps})).collect::<Vec<_>>(),
+            "wire": wire,
+        })),
         "names": g.names.iter().map(|n| n.name.clone()).collect::<Vec<_>>(),
         "name_origins": g.names.iter().map(|n| json!({
             "name": n.name,

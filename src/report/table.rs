@@ -655,6 +655,7 @@ fn origin_text(m: &Member) -> String {
         Origin::Cname => format!("a CNAME in the DNS answer{from}"),
         Origin::Srv => format!("the SRV target in the DNS answer{from}"),
         Origin::Redirect => format!("the HTTP redirect{from}"),
+        Origin::Mx => format!("the MX host's domain in the DNS MX answer{from}"),
     }
 }
 
@@ -725,6 +726,9 @@ pub fn write_groups(
         line(out, 2, &head)?;
         if let Some(p) = g.pattern {
             line(out, 4, text::pattern_explanation(p))?;
+        }
+        if let Some(l) = text::priority_summary(g) {
+            line(out, 4, &l)?;
         }
         for m in &g.members {
             let name = m.name.as_deref().unwrap_or("(no name)");

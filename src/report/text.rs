@@ -9,7 +9,10 @@
 use tls_parser::{TlsAlertDescription, TlsCipherSuiteID, TlsVersion};
 
 use crate::capture::Timestamp;
-use crate::correlate::groups::{Dav, Note, Origin, Pattern, Step, UncoveredWhy, Via};
+use crate::correlate::groups::{
+    thunderbird_rank, Dav, Group, Note, Origin, Pattern, Step, UncoveredWhy, Via, ISPDB_HOST,
+    THUNDERBIRD_PRIORITIES,
+};
 use crate::correlate::hosts::Router;
 use crate::correlate::names::{NameFit, WildcardRule};
 use crate::correlate::trust::{ChainTrust, PolicyNote, TrustBase, Validity};
@@ -84,6 +87,7 @@ pub fn origin(o: Origin) -> &'static str {
         Origin::Cname => "cname",
         Origin::Srv => "srv",
         Origin::Redirect => "redirect",
+        Origin::Mx => "mx",
     }
 }
 
@@ -202,6 +206,13 @@ pub fn step_code(s: &Step) -> &'static str {
         Step::Www => "www",
         Step::DavSrv(..) => "dav_srv",
         Step::DavWellKnown(..) => "dav_well_known",
+        Step::Ispdb { after_mx: None, .. } => "autoconfig_ispdb",
+        Step::Ispdb {
+            after_mx: Some(_), ..
+        } => "autoconfig_mx_ispdb",
+        Step::MxLookup(_) => "autoconfig_mx_lookup",
+        Step::AutoconfigMx(..) => "autoconfig_mx_host",
+        Step::Guess(..) => "autoconfig_guess",
     }
 }
 
@@ -1230,10 +1241,17 @@ pub fn pattern_explanation(p: Pattern) -> &'static str {
              name of that step."
         }
         Pattern::Autoconfig => {
-            "Thunderbird and other mail clients look for a configuration file from the e-mail \
-             address's domain: http(s)://autoconfig.DOMAIN/mail/config-v1.1.xml, then \
-             https://DOMAIN/.well-known/autoconfig/mail/config-v1.1.xml (and the same over \
-             plain HTTP). Every HTTPS step needs a certificate valid for the name it asks for."
+            "Thunderbird (and mail clients that copy it) looks for a configuration file from \
+             the e-mail address's domain, in this order of priority: 1 \
+             https://autoconfig.DOMAIN/mail/config-v1.1.xml, 2 \
+             https://DOMAIN/.well-known/autoconfig/mail/config-v1.1.xml, 3 and 4 the same \
+             over plain HTTP, 5 its ISPDB (https://autoconfig.thunderbird.net/v1.1/DOMAIN), 6 \
+             a DNS MX lookup for DOMAIN, then 7 https://autoconfig.MXDOMAIN/… and 8 the ISPDB \
+             for the MX host's domain; only when all of these fail, 9 it guesses servers \
+             (imap., pop3., pop., smtp., mail. and DOMAIN itself on the IMAP, POP and SMTP \
+             ports). Steps 1 to 8 run in parallel, so the order on the wire is not the order \
+             of priority: the highest-priority step that answers wins. Every HTTPS step \
+             needs a certificate valid for the name it asks for."
         }
         Pattern::WwwApex => {
             "The client tried both the bare domain and its www. name: one certificate (and \
@@ -1279,16 +1297,21 @@ pub fn step(s: &Step) -> String {
             };
             format!("{what}, {v}")
         }
-        Step::AutoconfigHost(n, true) => {
-            format!("https://{n}/mail/config-v1.1.xml ({ENCRYPTED})")
+        Step::AutoconfigHost(n, true) => format!(
+            "{}: https://{n}/mail/config-v1.1.xml ({ENCRYPTED})",
+            priority(s)
+        ),
+        Step::AutoconfigHost(n, false) => {
+            format!("{}: http://{n}/mail/config-v1.1.xml", priority(s))
         }
-        Step::AutoconfigHost(n, false) => format!("http://{n}/mail/config-v1.1.xml"),
-        Step::AutoconfigWellKnown(n, true) => {
-            format!("https://{n}/.well-known/autoconfig/mail/config-v1.1.xml ({ENCRYPTED})")
-        }
-        Step::AutoconfigWellKnown(n, false) => {
-            format!("http://{n}/.well-known/autoconfig/mail/config-v1.1.xml")
-        }
+        Step::AutoconfigWellKnown(n, true) => format!(
+            "{}: https://{n}/.well-known/autoconfig/mail/config-v1.1.xml ({ENCRYPTED})",
+            priority(s)
+        ),
+        Step::AutoconfigWellKnown(n, false) => format!(
+            "{}: http://{n}/.well-known/autoconfig/mail/config-v1.1.xml",
+            priority(s)
+        ),
         Step::Apex => "the bare domain (apex)".into(),
         Step::Www => "the www. name".into(),
         Step::DavSrv(n, k) => format!("SRV lookup {n} (the {} server)", dav_name(*k)),
@@ -1302,6 +1325,112 @@ pub fn step(s: &Step) -> String {
             "{}://{n}/.well-known/caldav or carddav ({ENCRYPTED})",
             if *tls { "https" } else { "http" }
         ),
+        Step::Ispdb {
+            domains,
+            after_mx,
+            tied,
+        } => {
+            let mut why = Vec::new();
+            let domain = domains.join(" or ");
+            match after_mx {
+                Some(p) => why.push(format!(
+                    "for the MX host's domain, because it was opened after the MX answer #{p}"
+                )),
+                None => why.push(format!("for {domain}, because no MX answer came before it")),
+            }
+            if let Some((p, secs)) = tied {
+                why.push(format!(
+                    "tied to this group by timing: the same client, {secs:.3} s after the \
+                     autoconfig probe #{p}, inside the group window"
+                ));
+            }
+            format!(
+                "{}: the ISPDB, https://{ISPDB_HOST}/v1.1/{domain} (inferred: the domain is in \
+                 the encrypted path; {})",
+                priority(s),
+                why.join("; ")
+            )
+        }
+        Step::MxLookup(n) => format!("{}: DNS MX lookup for {n}", priority(s)),
+        Step::AutoconfigMx(n, p) => format!(
+            "{}: https://{n}/mail/config-v1.1.xml, the autoconfig host of the MX host's domain \
+             (from the MX answer #{p}; {ENCRYPTED})",
+            priority(s)
+        ),
+        Step::Guess(n, port, r) => format!(
+            "{}: a guess after every lookup failed, {} {n}:{port} ({} guess {} of {})",
+            priority(s),
+            guess_service(*port),
+            if r.incoming { "incoming" } else { "outgoing" },
+            r.pos,
+            r.of
+        ),
+    }
+}
+
+/// (rank, probes) by rank, and the ranks in wire order.
+pub type PriorityOrder = (Vec<(u8, Vec<u64>)>, Vec<u8>);
+
+/// The ranks of an autoconfig group's steps: (rank, probes) by rank, and the ranks in
+/// wire order.
+pub fn priority_order(g: &Group) -> Option<PriorityOrder> {
+    if g.pattern != Some(Pattern::Autoconfig) {
+        return None;
+    }
+    let wire: Vec<(u8, u64)> = g
+        .members
+        .iter()
+        .filter_map(|m| Some((thunderbird_rank(m.step.as_ref()?)?, m.probe)))
+        .collect();
+    if wire.is_empty() {
+        return None;
+    }
+    let mut by: Vec<(u8, Vec<u64>)> = Vec::new();
+    let mut ranks: Vec<u8> = wire.iter().map(|w| w.0).collect();
+    ranks.sort_unstable();
+    ranks.dedup();
+    for r in ranks {
+        by.push((r, wire.iter().filter(|w| w.0 == r).map(|w| w.1).collect()));
+    }
+    Some((by, wire.iter().map(|w| w.0).collect()))
+}
+
+/// One line: the steps seen by Thunderbird's priority, and the order they came in.
+pub fn priority_summary(g: &Group) -> Option<String> {
+    let (by, wire) = priority_order(g)?;
+    let by: Vec<String> = by
+        .iter()
+        .map(|(r, ps)| {
+            let ids: Vec<String> = ps.iter().map(|p| format!("#{p}")).collect();
+            format!("{r} {}", ids.join(" "))
+        })
+        .collect();
+    let wire: Vec<String> = wire.iter().map(|r| r.to_string()).collect();
+    Some(format!(
+        "Steps seen, by Thunderbird's priority: {}; on the wire: {} (the lookups run in \
+         parallel, so wire order is not priority order)",
+        by.join(", "),
+        wire.join(", ")
+    ))
+}
+
+/// "Thunderbird's priority N of 9", for an autoconfig step.
+fn priority(s: &Step) -> String {
+    match thunderbird_rank(s) {
+        Some(r) => format!("Thunderbird's priority {r} of {THUNDERBIRD_PRIORITIES}"),
+        None => "Thunderbird".into(),
+    }
+}
+
+fn guess_service(port: u16) -> &'static str {
+    match port {
+        993 => "IMAP over TLS",
+        143 => "IMAP (STARTTLS)",
+        995 => "POP3 over TLS",
+        110 => "POP3 (STARTTLS)",
+        465 => "SMTP over TLS",
+        587 => "SMTP submission (STARTTLS)",
+        _ => "SMTP (STARTTLS)",
     }
 }
 

@@ -317,3 +317,76 @@ fn bounded_tables_count_their_evictions() {
     assert_eq!(stats.links_evicted, 1);
     assert_eq!(groups[1].members_dropped, 1);
 }
+
+#[test]
+fn thunderbird_guess_order_follows_its_sort() {
+    // GuessConfig.sys.mjs: hosts imap./pop3./pop./mail./DOMAIN, ports per
+    // getIncomingTryOrder, then sortTriesByPreference (TLS before plain, IMAP before POP,
+    // SSL before STARTTLS, host order kept); the plain tries repeat ports already listed.
+    let d = "example.com";
+    let list: Vec<String> = guess_list(d, true)
+        .into_iter()
+        .map(|(h, p)| format!("{h}:{p}"))
+        .collect();
+    assert_eq!(
+        list,
+        [
+            "imap.example.com:993",
+            "mail.example.com:993",
+            "example.com:993",
+            "imap.example.com:143",
+            "mail.example.com:143",
+            "example.com:143",
+            "pop3.example.com:995",
+            "pop.example.com:995",
+            "mail.example.com:995",
+            "example.com:995",
+            "pop3.example.com:110",
+            "pop.example.com:110",
+            "mail.example.com:110",
+            "example.com:110",
+        ]
+    );
+    // getOutgoingTryOrder: STARTTLS 587, STARTTLS 25, SSL 465, plain 587 and 25.
+    let list: Vec<String> = guess_list(d, false)
+        .into_iter()
+        .map(|(h, p)| format!("{h}:{p}"))
+        .collect();
+    assert_eq!(
+        list,
+        [
+            "smtp.example.com:465",
+            "mail.example.com:465",
+            "example.com:465",
+            "smtp.example.com:587",
+            "smtp.example.com:25",
+            "mail.example.com:587",
+            "mail.example.com:25",
+            "example.com:587",
+            "example.com:25",
+        ]
+    );
+    assert_eq!(
+        guess_rank(d, "pop.example.com", 995),
+        Some(GuessRank {
+            incoming: true,
+            pos: 8,
+            of: 14
+        })
+    );
+    assert_eq!(guess_rank(d, "www.example.com", 993), None);
+    assert_eq!(guess_rank(d, "imap.example.com", 443), None);
+}
+
+#[test]
+fn mx_host_domains_are_the_next_sub_domain_and_the_base_domain() {
+    assert_eq!(
+        mx_domains("mx1.mail.example.net"),
+        ["mail.example.net", "example.net"]
+    );
+    assert_eq!(
+        mx_domains("mx.example.net"),
+        ["mx.example.net", "example.net"]
+    );
+    assert_eq!(mx_domains("example.net"), ["example.net"]);
+}
