@@ -194,6 +194,9 @@ JOBS+=($!)
 sleep 0.05   # FindConfig starts fromISP's fetches before fromDB's and forMX's
 get 5 "https://autoconfig.thunderbird.net/v1.1/example.org" &
 JOBS+=($!)
+# forMX is started last; the pause keeps the MX answer after the ISPDB request's
+# connection (a request opened after the MX answer is read as the MX step's)
+sleep 0.2
 mx=$(ip netns exec "$NS_C" dig +short +time=3 +tries=1 MX example.org)
 [ "$mx" = "10 mx1.mail.example.net." ] || die "MX answer '$mx'"
 # fetchConfigForMX: the next sub-domain of the MX host's base domain, then the base
@@ -224,6 +227,7 @@ JOBS+=($!)
 sleep 0.05
 get 15 "https://autoconfig.thunderbird.net/v1.1/example.com" &
 JOBS+=($!)
+sleep 0.2
 mx=$(ip netns exec "$NS_C" dig +short +time=3 +tries=1 MX example.com)
 [ "$mx" = "10 mx.example.com." ] || die "MX answer '$mx'"
 bg_wait
