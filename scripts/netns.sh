@@ -4,7 +4,7 @@
 # samples/make-starttls-samples.sh, samples/make-http-samples.sh, tests/live/scenario.sh
 # and bench/make-capture.sh.
 # Also sourced by samples/make-dav-samples.sh, samples/make-host-samples.sh,
-# samples/make-thunderbird-samples.sh,
+# samples/make-thunderbird-samples.sh, samples/make-activesync-samples.sh,
 # samples/make-m365-samples.sh, samples/make-outcome-samples.sh and samples/make-trust-samples.sh.
 #
 # Set before sourcing (all optional):

@@ -85,6 +85,21 @@ pub enum Pattern {
     WwwApex,
     /// CalDAV / CardDAV service discovery (RFC 6764).
     DavDiscovery,
+    /// Exchange ActiveSync: Autodiscover, then /Microsoft-Server-ActiveSync (seen only in
+    /// plain HTTP: over HTTPS the path is encrypted).
+    ActiveSync,
+}
+
+/// The path of Exchange ActiveSync ([MS-ASHTTP]), lower case.
+const EAS_PATH: &str = "/microsoft-server-activesync";
+
+/// A query parameter of a request path (`Cmd`, `DeviceType`), as sent.
+fn query_param(path: &str, key: &str) -> Option<String> {
+    let q = path.split_once('?')?.1;
+    q.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k.eq_ignore_ascii_case(key) && !v.is_empty()).then(|| v.chars().take(64).collect())
+    })
 }
 
 /// CalDAV or CardDAV.
@@ -171,6 +186,12 @@ pub enum Step {
     AutoconfigMx(String, u64),
     /// Thunderbird's guesses after every lookup failed (name, port, rank).
     Guess(String, u16, GuessRank),
+    /// ActiveSync: OPTIONS /Microsoft-Server-ActiveSync, the protocol versions and commands
+    /// the server offers (name).
+    EasOptions(String),
+    /// ActiveSync: a command, POST /Microsoft-Server-ActiveSync?Cmd=… (name, command,
+    /// device type).
+    EasCommand(String, Option<String>, Option<String>),
 }
 
 /// Where a guessed server stands in Thunderbird's order of preference.
@@ -864,6 +885,10 @@ fn detect(g: &Group) -> Option<Pattern> {
             .iter()
             .any(|m| f(m, m.name.as_deref().unwrap_or(""), &lower_path(m)))
     };
+    // ActiveSync from what is seen, its path: never from a name alone (eas.DOMAIN).
+    if any(&|m, _, path| m.proto == Proto::Http && path.starts_with(EAS_PATH)) {
+        return Some(Pattern::ActiveSync);
+    }
     if any(&|_, n, path| {
         n.starts_with("autodiscover.")
             || n.starts_with("_autodiscover._tcp.")
@@ -900,6 +925,22 @@ fn step(pattern: Pattern, g: &Group, m: &Member) -> Option<Step> {
     };
     let name = n.to_string();
     match pattern {
+        Pattern::ActiveSync => {
+            if http && path.starts_with(EAS_PATH) {
+                let raw = m.http_path.as_deref().unwrap_or("");
+                return Some(if m.http_method.as_deref() == Some("OPTIONS") {
+                    Step::EasOptions(name)
+                } else {
+                    Step::EasCommand(
+                        name,
+                        query_param(raw, "Cmd"),
+                        query_param(raw, "DeviceType"),
+                    )
+                });
+            }
+            // Its Autodiscover steps, as Autodiscover's own.
+            step(Pattern::Autodiscover, g, m)
+        }
         Pattern::Autodiscover => {
             if m.proto == Proto::Dns {
                 return (m.dns_qtype == Some(RrType::SRV) && n.starts_with("_autodiscover._tcp."))
@@ -1117,7 +1158,11 @@ fn exchange_notes(g: &Group, a: &mut Advice) {
                 a.notes.push(note);
             }
         }
-        if bad_name && matches!(&m.step, Some(Step::AutodiscoverRoot(_))) {
+        // The ExcludeHttpsRootDomain way out is Outlook's: not for ActiveSync's phones.
+        if bad_name
+            && g.pattern == Some(Pattern::Autodiscover)
+            && matches!(&m.step, Some(Step::AutodiscoverRoot(_)))
+        {
             let note = Note::RootDomainStep {
                 domain: d.clone(),
                 server: m.server,
@@ -1245,7 +1290,7 @@ fn advice(g: &Group) -> Advice {
             a.notes.push(Note::SelfSigned { server: m.server });
         }
     }
-    if g.pattern == Some(Pattern::Autodiscover) {
+    if matches!(g.pattern, Some(Pattern::Autodiscover | Pattern::ActiveSync)) {
         exchange_notes(g, &mut a);
     }
     if g.mismatches.is_empty() {

@@ -97,6 +97,7 @@ pub fn pattern(p: Pattern) -> &'static str {
         Pattern::Autoconfig => "autoconfig",
         Pattern::WwwApex => "www_apex",
         Pattern::DavDiscovery => "dav_discovery",
+        Pattern::ActiveSync => "activesync",
     }
 }
 
@@ -213,6 +214,8 @@ pub fn step_code(s: &Step) -> &'static str {
         Step::MxLookup(_) => "autoconfig_mx_lookup",
         Step::AutoconfigMx(..) => "autoconfig_mx_host",
         Step::Guess(..) => "autoconfig_guess",
+        Step::EasOptions(_) => "activesync_options",
+        Step::EasCommand(..) => "activesync_command",
     }
 }
 
@@ -1225,6 +1228,7 @@ pub fn pattern_label(p: Pattern) -> &'static str {
         Pattern::Autoconfig => "mail client autoconfig",
         Pattern::WwwApex => "www. / apex pair",
         Pattern::DavDiscovery => "CalDAV/CardDAV discovery",
+        Pattern::ActiveSync => "Exchange ActiveSync",
     }
 }
 
@@ -1256,6 +1260,17 @@ pub fn pattern_explanation(p: Pattern) -> &'static str {
         Pattern::WwwApex => {
             "The client tried both the bare domain and its www. name: one certificate (and \
              usually a redirect from one to the other) should cover both."
+        }
+        Pattern::ActiveSync => {
+            "Exchange ActiveSync clients (the mail apps of phones and tablets) find the server \
+             with Autodiscover (https://DOMAIN/autodiscover/autodiscover.xml, \
+             https://autodiscover.DOMAIN/…, the plain-HTTP redirect method, the SRV record \
+             _autodiscover._tcp.DOMAIN), then ask the server at \
+             /Microsoft-Server-ActiveSync with OPTIONS which protocol versions and commands \
+             it offers (MS-ASProtocolVersions, MS-ASProtocolCommands) and send their \
+             commands as POST /Microsoft-Server-ActiveSync?Cmd=… (Provision, FolderSync, \
+             Sync, Ping). Recognised from that path, which only plain HTTP shows: over HTTPS \
+             it is encrypted, and a name alone (eas.DOMAIN) says nothing."
         }
         Pattern::DavDiscovery => {
             "Calendar and contacts clients find a CalDAV/CardDAV server from the account's \
@@ -1294,6 +1309,7 @@ pub fn step(s: &Step) -> String {
                 Pattern::Autoconfig => "autoconfig",
                 Pattern::WwwApex => "www. / apex",
                 Pattern::DavDiscovery => "CalDAV/CardDAV",
+                Pattern::ActiveSync => "ActiveSync",
             };
             format!("{what}, {v}")
         }
@@ -1357,6 +1373,21 @@ pub fn step(s: &Step) -> String {
              (from the MX answer #{p}; {ENCRYPTED})",
             priority(s)
         ),
+        Step::EasOptions(n) => format!(
+            "ActiveSync: OPTIONS http://{n}/Microsoft-Server-ActiveSync (which protocol \
+             versions and commands the server offers)"
+        ),
+        Step::EasCommand(n, cmd, dev) => {
+            let mut t = match cmd {
+                Some(c) => format!("ActiveSync command {c}"),
+                None => "ActiveSync request".into(),
+            };
+            t.push_str(&format!(" to http://{n}/Microsoft-Server-ActiveSync"));
+            if let Some(d) = dev {
+                t.push_str(&format!(" (device type {d})"));
+            }
+            t
+        }
         Step::Guess(n, port, r) => format!(
             "{}: a guess after every lookup failed, {} {n}:{port} ({} guess {} of {})",
             priority(s),

@@ -390,3 +390,37 @@ fn mx_host_domains_are_the_next_sub_domain_and_the_base_domain() {
     );
     assert_eq!(mx_domains("example.net"), ["example.net"]);
 }
+
+#[test]
+fn activesync_is_recognised_from_its_path_never_from_a_name() {
+    // Only a name: eas.example.com over TLS (the path encrypted) is no ActiveSync.
+    let mut g = Grouper::new(GroupLimits::default());
+    g.add(&tls(
+        1,
+        0,
+        "eas.example.com",
+        "192.0.2.20:443",
+        Verdict::Match,
+    ));
+    let (groups, _) = g.finish();
+    assert_eq!(groups[0].pattern, None);
+    // The path in plain HTTP: ActiveSync, with its command and device type.
+    let mut g = Grouper::new(GroupLimits::default());
+    let mut p = http(1, 0, "mail.example.com", "192.0.2.20:80", 200, None);
+    if let ProbeKind::Http(h) = &mut p.kind {
+        h.method = "POST".into();
+        h.path =
+            "/Microsoft-Server-ActiveSync?Cmd=Sync&User=u&DeviceId=X&DeviceType=Android".into();
+    }
+    g.add(&p);
+    let (groups, _) = g.finish();
+    assert_eq!(groups[0].pattern, Some(Pattern::ActiveSync));
+    assert_eq!(
+        groups[0].members[0].step,
+        Some(Step::EasCommand(
+            "mail.example.com".into(),
+            Some("Sync".into()),
+            Some("Android".into())
+        ))
+    );
+}
