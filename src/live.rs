@@ -96,12 +96,12 @@ pub fn run_live(
             pipeline.tick(now());
         }
         pipeline.take_probes(&mut ready);
-        rep.report(&mut ready, out)?;
+        rep.report(&mut ready, &pipeline, out)?;
     }
     // Report what is still waiting, with what is known (unless -c said how many).
     pipeline.finish();
     pipeline.take_probes(&mut ready);
-    rep.report(&mut ready, out)?;
+    rep.report(&mut ready, &pipeline, out)?;
     let mut stats = pipeline.stats();
     stats.interface = Some(src.name().to_string());
     stats.kernel = Some(src.kernel_stats());
@@ -111,13 +111,18 @@ pub fn run_live(
         mut writer,
         ..
     } = rep;
-    let (groups, clients, counters) = numbering.finish(0);
+    let (groups, mut clients, counters) = numbering.finish(0);
     stats.correlate.absorb(&counters);
+    // As a streamed capture file's report: each client's MAC, and the MACs kept apart.
+    let macs = pipeline.client_macs();
+    for c in clients.iter_mut() {
+        c.mac = c.mac.or_else(|| macs.get(&c.client).copied());
+    }
     let report = Report {
         probes: Vec::new(),
         clients,
         groups,
-        routers: Vec::new(),
+        routers: pipeline.routers(),
     };
     let end = report::End {
         report: &report,
@@ -144,10 +149,20 @@ impl Reporter {
         self.max.is_some_and(|m| self.numbering.count() >= m)
     }
 
-    fn report(&mut self, ready: &mut Vec<Probe>, out: &mut dyn Write) -> std::io::Result<()> {
+    fn report(
+        &mut self,
+        ready: &mut Vec<Probe>,
+        pipeline: &Pipeline,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()> {
         for mut p in ready.drain(..) {
             if self.full() {
                 break;
+            }
+            // The host from the MACs learned so far, as a streamed capture file's report
+            // (none with --no-merge-hosts).
+            if let Some(h) = pipeline.host_of(p.client) {
+                p.host = Some(Box::new(h));
             }
             self.numbering.add(&mut p);
             self.writer.probe(&p, out)?;

@@ -63,6 +63,15 @@ impl Net {
         assert!(st.success(), "scenario.sh clients failed");
     }
 
+    /// curl -4 and curl -6 to www.example.test from the client's one veth.
+    fn dualstack(&self) {
+        let st = Command::new(scenario())
+            .args(["dualstack", &self.prefix, self.dir.to_str().unwrap()])
+            .status()
+            .unwrap();
+        assert!(st.success(), "scenario.sh dualstack failed");
+    }
+
     fn cli_ns(&self) -> String {
         format!("{}-cli", self.prefix)
     }
@@ -406,4 +415,93 @@ fn live_count_stops_after_n_probes() {
     assert_eq!(probes[1]["proto"], "tls");
     assert_eq!(probes[1]["verdict"], "mismatch");
     assert_eq!(of_type(&v, "stats").len(), 1);
+}
+
+#[test]
+fn live_merges_a_dual_stack_host_as_the_streamed_file_report_does() {
+    if !root_or_skip("live_merges_a_dual_stack_host_as_the_streamed_file_report_does") {
+        return;
+    }
+    let net = Net::up("pwlivh");
+    let (child, _) = start_probewatch(&net, &["--format", "json"]);
+    net.dualstack();
+    let (code, out) = stop(child);
+    assert_eq!(code, 0);
+    let v = lines(&out);
+    // The IPv6 connection is the IPv4 address's host (one MAC: cli0's).
+    let tls: Vec<&Value> = v
+        .iter()
+        .filter(|o| o["type"] == "probe" && o["proto"] == "tls")
+        .collect();
+    let v6 = tls
+        .iter()
+        .find(|o| o["client"] == "2001:db8::100")
+        .unwrap_or_else(|| panic!("no IPv6 TLS probe: {out}"));
+    assert_eq!(v6["host"], "192.0.2.100", "{v6}");
+    assert_eq!(v6["verdict"], "match");
+    let v4 = tls.iter().find(|o| o["client"] == "192.0.2.100").unwrap();
+    assert_eq!(v4["host"], "192.0.2.100");
+    // One client line with both addresses and the MAC.
+    let clients = of_type(&v, "client");
+    assert_eq!(clients.len(), 1, "{out}");
+    assert_eq!(clients[0]["client"], "192.0.2.100");
+    assert_eq!(
+        clients[0]["addresses"],
+        serde_json::json!(["192.0.2.100", "2001:db8::100"])
+    );
+    assert!(clients[0]["mac"].is_string(), "{}", clients[0]);
+    // One group for the name, holding both connections.
+    let groups = of_type(&v, "group");
+    assert_eq!(groups.len(), 1, "{out}");
+    assert_eq!(groups[0]["client"], "192.0.2.100");
+    for p in [v4, v6] {
+        assert!(groups[0]["probe_ids"]
+            .as_array()
+            .unwrap()
+            .contains(&p["id"]));
+    }
+}
+
+#[test]
+fn live_table_shows_the_merged_host_and_no_merge_hosts_keeps_it_apart() {
+    if !root_or_skip("live_table_shows_the_merged_host_and_no_merge_hosts_keeps_it_apart") {
+        return;
+    }
+    let net = Net::up("pwlivm");
+    let (child, _) = start_probewatch(&net, &["--width", "200"]);
+    net.dualstack();
+    let (code, out) = stop(child);
+    assert_eq!(code, 0);
+    let rows: Vec<&str> = out.lines().collect();
+    let at = rows
+        .iter()
+        .position(|l| l.contains("www.example.test") && l.contains("[2001:db8::10]:443"))
+        .unwrap_or_else(|| panic!("no IPv6 row: {out}"));
+    // The client column (25 wide at 200 columns) wraps the label onto the next line.
+    let cell = |l: &str| {
+        l.chars()
+            .skip(9)
+            .take(25)
+            .collect::<String>()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(
+        format!("{} {}", cell(rows[at]), cell(rows[at + 1])),
+        "192.0.2.100 (also 2001:db8::100)",
+        "{out}"
+    );
+    assert!(
+        out.contains("Client 192.0.2.100 (also 2001:db8::100; one host: same MAC "),
+        "{out}"
+    );
+    drop(net);
+    let net = Net::up("pwlivn");
+    let (child, _) = start_probewatch(&net, &["--width", "200", "--no-merge-hosts"]);
+    net.dualstack();
+    let (code, out) = stop(child);
+    assert_eq!(code, 0);
+    assert!(!out.contains("(also "), "{out}");
+    assert!(out.contains("Client 2001:db8::100: "), "{out}");
+    assert!(out.contains("Client 192.0.2.100: "), "{out}");
 }

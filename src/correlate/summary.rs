@@ -64,6 +64,16 @@ impl Summaries {
         let Some(s) = self.clients.get_mut(&key) else {
             return;
         };
+        // A streamed report learns a host's addresses as they come: a later probe may
+        // bring one its first probe did not know.
+        if let Some(h) = &p.host {
+            for a in &h.also {
+                if !s.also.contains(a) {
+                    s.also.push(*a);
+                }
+            }
+            s.mac = s.mac.or(Some(h.mac));
+        }
         s.probes += 1;
         if p.verdict == Some(Verdict::Mismatch) {
             s.mismatches += 1;

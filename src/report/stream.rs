@@ -105,16 +105,16 @@ impl LiveTable {
             self.day = day;
         }
         let has_client = cols.iter().any(|c| c.0 == "client");
-        if !has_client && self.client != Some(p.client) {
-            writeln!(out, "client {}", p.client)?;
+        if !has_client && self.client != Some(p.host_addr()) {
+            writeln!(out, "client {}", text::host_label(p))?;
         }
-        self.client = Some(p.client);
+        self.client = Some(p.host_addr());
         let (brief, more) = text::outcome_brief(p);
         let cells: Vec<String> = cols
             .iter()
             .map(|(title, _)| match *title {
                 "time" => time.clone(),
-                "client" => p.client.to_string(),
+                "client" => text::host_label(p),
                 "proto" => super::table::what(p).replace(' ', "\u{a0}"),
                 "name asked for" => name_cell(p),
                 "server" => endpoint(&p.server, p.port),
@@ -198,7 +198,7 @@ impl LiveTable {
             writeln!(
                 out,
                 "Client {}: {} probe{}, {} mismatch{}",
-                c.client,
+                text::client_heading(c),
                 c.probes,
                 if c.probes == 1 { "" } else { "s" },
                 c.mismatches,

@@ -1677,6 +1677,18 @@ pub fn mac(m: &crate::decode::Mac) -> String {
         .join(":")
 }
 
+/// A probe's host in a live row: `10.0.0.5 (also 2001:db8::5)` when its addresses were
+/// merged (by MAC), else its address.
+pub fn host_label(p: &crate::correlate::Probe) -> String {
+    match &p.host {
+        Some(h) if !h.also.is_empty() => {
+            let also: Vec<String> = h.also.iter().map(ToString::to_string).collect();
+            format!("{} (also {})", h.primary, also.join(", "))
+        }
+        _ => p.client.to_string(),
+    }
+}
+
 /// `10.0.0.5 (also 2001:db8::5; one host: same MAC 02:00:00:00:0a:10)`, or the address.
 pub fn client_heading(c: &ClientSummary) -> String {
     match (&c.mac, c.also.is_empty()) {
