@@ -300,6 +300,7 @@ fn json_keys_are_stable() {
             "pattern",
             "pattern_label",
             "explanation",
+            "priority_order",
             "names",
             "name_origins",
             "mismatches",

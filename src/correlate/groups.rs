@@ -2,11 +2,15 @@
 //!
 //! A probe joins a group, in this order of preference:
 //! 1. its name was handed to the client by an earlier probe of the group: a CNAME or SRV
-//!    target in a DNS answer, or the host of an HTTP redirect's `Location`;
+//!    target in a DNS answer, the host of an HTTP redirect's `Location`, or
+//!    `autoconfig.` plus a domain of the host an MX answer named (Thunderbird);
 //! 2. it is a connection to an address a DNS answer of the group gave for that name;
 //! 3. its name has the same registrable domain (Public Suffix List) as the group's
 //!    latest probe, at most [`GroupLimits::window_secs`] earlier;
 //! 4. otherwise it starts a new group.
+//!
+//! Thunderbird's ISPDB request (`autoconfig.thunderbird.net`) comes first: it joins the
+//! group of the client's latest autoconfig probe within the window, by timing (inferred).
 //!
 //! Links are only followed within the window too. [`Grouper`] works on probes in time
 //! order (a capture file's ordered list, or a live capture's stream) and keeps bounded
@@ -37,7 +41,8 @@ pub struct GroupLimits {
     /// (counted). A capture file's report lists up to
     /// [`crate::correlate::OFFLINE_MEMBERS_LISTED`].
     pub max_members: usize,
-    /// Entries in each link table (domain → group, name → link, address → DNS answer).
+    /// Entries in each link table (domain → group, name → link, address → DNS answer,
+    /// client → latest autoconfig probe).
     pub max_links: usize,
 }
 
