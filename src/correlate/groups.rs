@@ -175,7 +175,8 @@ pub enum Step {
     /// Thunderbird: the ISPDB (https://autoconfig.thunderbird.net/v1.1/DOMAIN). The domain
     /// is in the encrypted path, so which domain it asks for rests on timing.
     Ispdb {
-        /// The group's domain, or the MX host's domains when opened after the MX answer.
+        /// The group's domain, or the MX host's domains when opened after the MX answer;
+        /// empty when not known (no autoconfig probe came before it).
         domains: Vec<String>,
         /// The MX answer of the group it came after (then it is the MX step's ISPDB
         /// lookup, priority 8), if any.
@@ -661,7 +662,7 @@ impl Grouper {
             .or_else(|| addr.as_ref().map(|a| a.name.clone()));
         let domain = name_for_group.as_deref().map(registrable);
         // 3. The same registrable domain, recently.
-        if gid.is_none() && name.as_deref() != Some(ISPDB_HOST) {
+        if gid.is_none() {
             if let Some(d) = &domain {
                 let recent = self.by_domain.get(&(client, d.clone())).copied();
                 gid = recent.filter(|g| {
@@ -745,8 +746,9 @@ impl Grouper {
                 self.stats.members_dropped += 1;
             }
         }
-        // The ISPDB's own domain (thunderbird.net) is nobody's mail domain.
-        if let Some(d) = domain.filter(|_| name.as_deref() != Some(ISPDB_HOST)) {
+        // A tied ISPDB request's own domain (thunderbird.net) is not the group's: no
+        // rule-3 entry that would pull the next account's requests in.
+        if let Some(d) = domain.filter(|_| tied.is_none()) {
             self.put_domain((client, d), gid);
         }
         let path = p
@@ -1004,6 +1006,9 @@ fn step(pattern: Pattern, g: &Group, m: &Member) -> Option<Step> {
                     });
                 let (after_mx, domains) = match mx {
                     Some((p, doms)) => (Some(p), doms),
+                    // Grouped on its own domain: no autoconfig probe to tie it to, so
+                    // the mail domain is not known.
+                    None if d == registrable(ISPDB_HOST) => (None, Vec::new()),
                     None => (None, vec![d.to_string()]),
                 };
                 return Some(Step::Ispdb {

@@ -1347,11 +1347,20 @@ pub fn step(s: &Step) -> String {
             tied,
         } => {
             let mut why = Vec::new();
-            let domain = domains.join(" or ");
+            let domain = if domains.is_empty() {
+                "DOMAIN".to_string()
+            } else {
+                domains.join(" or ")
+            };
             match after_mx {
                 Some(p) => why.push(format!(
                     "for the MX host's domain, because it was opened after the MX answer #{p}"
                 )),
+                None if domains.is_empty() => why.push(
+                    "for a domain not known: no autoconfig probe of this client came before \
+                     it inside the group window"
+                        .to_string(),
+                ),
                 None => why.push(format!("for {domain}, because no MX answer came before it")),
             }
             if let Some((p, secs)) = tied {

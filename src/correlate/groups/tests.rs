@@ -424,3 +424,30 @@ fn activesync_is_recognised_from_its_path_never_from_a_name() {
         ))
     );
 }
+
+#[test]
+fn ispdb_request_ties_to_the_latest_autoconfig_probe_or_stays_on_its_own() {
+    // Alone: its DNS queries and connection are one group of its own domain, and the mail
+    // domain it asks for is not known.
+    let mut g = Grouper::new(GroupLimits::default());
+    let a = g.add(&dns(1, 0, ISPDB_HOST, "A", &[("A", "192.0.2.124")]));
+    let b = g.add(&tls(2, 10, ISPDB_HOST, "192.0.2.124:443", Verdict::Match));
+    assert_eq!(a, b);
+    let (groups, _) = g.finish();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].domain, "thunderbird.net");
+    let m = &groups[0].members[1];
+    assert_eq!(m.tied_to, None);
+    assert!(matches!(&m.step, Some(Step::Ispdb { domains, .. }) if domains.is_empty()));
+    // After an autoconfig probe of the same client: tied to its group, by timing.
+    let mut g = Grouper::new(GroupLimits::default());
+    let ac = g.add(&dns(1, 0, "autoconfig.example.org", "A", &[]));
+    let t = g.add(&tls(2, 40, ISPDB_HOST, "192.0.2.124:443", Verdict::Match));
+    assert_eq!(ac, t);
+    let (groups, _) = g.finish();
+    let m = &groups[0].members[1];
+    assert_eq!(m.tied_to.map(|x| x.0), Some(1));
+    assert!(
+        matches!(&m.step, Some(Step::Ispdb { domains, after_mx: None, tied: Some(_) }) if domains == &["example.org".to_string()])
+    );
+}
