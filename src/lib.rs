@@ -70,12 +70,31 @@ pub struct Config {
     pub keylogs: Vec<std::path::PathBuf>,
 }
 
-/// The stages wired together.
-pub struct Pipeline {
+/// What the flow stages (decode, reassemble, parse) hand the correlator, in packet order.
+/// A run on one thread applies each at once; on several, they travel in batches from the
+/// flow thread to the correlating thread ([`HANDOFF_BATCH_ITEMS`],
+/// [`HANDOFF_BATCHES_IN_FLIGHT`]), so the correlator sees exactly the same sequence.
+#[derive(Debug)]
+pub enum Handoff {
+    /// An event of the parse stage.
+    Parsed(parse::Parsed),
+    /// Capture time passed (once a second at most): the correlator ends what waited.
+    Expire(Timestamp),
+    /// Every flow ended (the end of the input).
+    Finish,
+}
+
+/// Items of one batch handed from the flow thread to the correlating thread.
+pub const HANDOFF_BATCH_ITEMS: usize = 256;
+/// Batches in flight between the two threads (the flow thread waits when they are full).
+pub const HANDOFF_BATCHES_IN_FLIGHT: usize = 4;
+
+/// The flow stages: decode, reassemble and parse. Everything here looks at one flow at a
+/// time; the correlator, which looks across flows, gets their [`Handoff`]s.
+pub struct Front {
     decoder: Decoder,
     reassembler: Reassembler,
     parser: Parser,
-    correlator: Correlator,
     events: Vec<reassemble::Event>,
     parsed: Vec<parse::Parsed>,
     stops: Vec<parse::Stop>,
@@ -83,18 +102,112 @@ pub struct Pipeline {
     keylog_limits: parse::keylog::KeyLogLimits,
 }
 
-impl Pipeline {
+impl Front {
     pub fn new(b: Bounds) -> Self {
-        Pipeline {
+        Front {
             decoder: Decoder::new(b.defrag),
             reassembler: Reassembler::new(b.reassembly),
             parser: Parser::new(b.parse),
-            correlator: Correlator::new(b.correlate),
             events: Vec::new(),
             parsed: Vec::new(),
             stops: Vec::new(),
             last_expire: None,
             keylog_limits: b.keylog,
+        }
+    }
+
+    /// Feeds one packet through decode, reassemble and parse; what the correlator needs is
+    /// appended to `out`.
+    pub fn packet_view(&mut self, pkt: PacketView<'_>, out: &mut Vec<Handoff>) {
+        if let Some(d) = self.decoder.decode_ref(pkt) {
+            self.reassembler.push(d, &mut self.events);
+        }
+        self.tick(pkt.ts, out);
+    }
+
+    /// See [`Pipeline::tick`].
+    pub fn tick(&mut self, now: Timestamp, out: &mut Vec<Handoff>) {
+        let due = match self.last_expire {
+            None => true,
+            Some(t) => now.secs > t.secs,
+        };
+        if due {
+            self.last_expire = Some(now);
+            self.reassembler.expire(now, &mut self.events);
+            self.decoder.expire(now);
+            self.drain(out);
+            out.push(Handoff::Expire(now));
+        }
+        self.drain(out);
+    }
+
+    fn drain(&mut self, out: &mut Vec<Handoff>) {
+        if self.events.is_empty() {
+            return;
+        }
+        for ev in self.events.drain(..) {
+            self.parser.push(ev, &mut self.parsed, &mut self.stops);
+        }
+        for (c, s, d) in self.stops.drain(..) {
+            self.reassembler.stop(c, s, d);
+        }
+        out.extend(self.parsed.drain(..).map(Handoff::Parsed));
+    }
+
+    /// Ends every flow.
+    pub fn finish(&mut self, out: &mut Vec<Handoff>) {
+        self.reassembler.finish(&mut self.events);
+        self.drain(out);
+        out.push(Handoff::Finish);
+    }
+
+    /// The counters of the flow stages so far.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            decode: self.decoder.stats.clone(),
+            reassembly: self.reassembler.stats.clone(),
+            parse: self.parser.stats.clone(),
+            keylog: self
+                .parser
+                .keylog_stats()
+                .map(|(log, randoms, read_errors)| stats::KeyLogCounts {
+                    log,
+                    randoms,
+                    read_errors,
+                }),
+            ..Stats::default()
+        }
+    }
+
+    /// See [`Pipeline::add_secrets`].
+    pub fn add_secrets(&mut self, secrets_type: u32, data: &[u8]) {
+        self.parser
+            .add_secrets(secrets_type, data, self.keylog_limits);
+    }
+}
+
+/// Applies a handoff to the correlator.
+fn apply(correlator: &mut Correlator, h: Handoff) {
+    match h {
+        Handoff::Parsed(p) => correlator.push(p),
+        Handoff::Expire(now) => correlator.expire(now),
+        Handoff::Finish => correlator.finish(),
+    }
+}
+
+/// The stages wired together on one thread.
+pub struct Pipeline {
+    front: Front,
+    correlator: Correlator,
+    handoff: Vec<Handoff>,
+}
+
+impl Pipeline {
+    pub fn new(b: Bounds) -> Self {
+        Pipeline {
+            front: Front::new(b),
+            correlator: Correlator::new(b.correlate),
+            handoff: Vec::new(),
         }
     }
 
@@ -122,14 +235,13 @@ impl Pipeline {
 
     /// Opens TLS 1.3 and QUIC handshakes with this key log.
     pub fn set_keylog(&mut self, keys: parse::keylog::KeySource) {
-        self.parser.set_keylog(keys);
+        self.front.parser.set_keylog(keys);
     }
 
     /// The secrets of a pcapng Decryption Secrets Block (read by the capture stage):
     /// a TLS key log is added to the key log (one is started when none was given).
     pub fn add_secrets(&mut self, secrets_type: u32, data: &[u8]) {
-        self.parser
-            .add_secrets(secrets_type, data, self.keylog_limits);
+        self.front.add_secrets(secrets_type, data);
     }
 
     /// Reads key log files (`live`: keep following them as they grow).
@@ -160,40 +272,22 @@ impl Pipeline {
 
     /// [`Pipeline::packet`] for a borrowed packet.
     pub fn packet_view(&mut self, pkt: PacketView<'_>) {
-        if let Some(d) = self.decoder.decode_ref(pkt) {
-            self.reassembler.push(d, &mut self.events);
+        self.front.packet_view(pkt, &mut self.handoff);
+        self.apply();
+    }
+
+    fn apply(&mut self) {
+        for h in self.handoff.drain(..) {
+            apply(&mut self.correlator, h);
         }
-        self.tick(pkt.ts);
     }
 
     /// Lets time pass (once a second at most does anything): ends idle flows, drops stale
     /// fragments, reports probes that waited longer than the probe timeout. A live capture
     /// calls this with the wall clock when the interface is quiet.
     pub fn tick(&mut self, now: Timestamp) {
-        let due = match self.last_expire {
-            None => true,
-            Some(t) => now.secs > t.secs,
-        };
-        if due {
-            self.last_expire = Some(now);
-            self.reassembler.expire(now, &mut self.events);
-            self.decoder.expire(now);
-            self.drain();
-            self.correlator.expire(now);
-        }
-        self.drain();
-    }
-
-    fn drain(&mut self) {
-        for ev in self.events.drain(..) {
-            self.parser.push(ev, &mut self.parsed, &mut self.stops);
-        }
-        for (c, s, d) in self.stops.drain(..) {
-            self.reassembler.stop(c, s, d);
-        }
-        for p in self.parsed.drain(..) {
-            self.correlator.push(p);
-        }
+        self.front.tick(now, &mut self.handoff);
+        self.apply();
     }
 
     /// Moves the probes completed so far into `out`, in the order they completed.
@@ -207,27 +301,15 @@ impl Pipeline {
 
     /// Ends every flow; the last probes are then ready to take.
     pub fn finish(&mut self) {
-        self.reassembler.finish(&mut self.events);
-        self.drain();
-        self.correlator.finish();
+        self.front.finish(&mut self.handoff);
+        self.apply();
     }
 
     /// The counters of every stage so far.
     pub fn stats(&self) -> Stats {
         Stats {
-            decode: self.decoder.stats.clone(),
-            reassembly: self.reassembler.stats.clone(),
-            parse: self.parser.stats.clone(),
             correlate: self.correlator.stats().clone(),
-            keylog: self
-                .parser
-                .keylog_stats()
-                .map(|(log, randoms, read_errors)| stats::KeyLogCounts {
-                    log,
-                    randoms,
-                    read_errors,
-                }),
-            ..Stats::default()
+            ..self.front.stats()
         }
     }
 }

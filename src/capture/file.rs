@@ -899,6 +899,11 @@ impl Filter {
         Ok(f)
     }
 
+    /// The filter expression as given.
+    pub fn expr(&self) -> &str {
+        &self.expr
+    }
+
     fn compile(&self, link: LinkType) -> Result<Option<pcap::BpfProgram>, Error> {
         let err = |e: &pcap::Error| Error::Filter {
             expr: self.expr.clone(),
