@@ -191,6 +191,14 @@ struct Cli {
     #[arg(long)]
     no_progress: bool,
 
+    /// Threads for reading files (-r): 1 runs every stage on one thread; 2 or more run the
+    /// flow stages (decode, reassemble, parse) on one and correlation and the report on
+    /// another (more than 2 are not used yet). Default: one per core. The output is the
+    /// same whatever the number; with -c, one thread is used. The JSON stats say how many
+    /// ran.
+    #[arg(long, value_name = "N", conflicts_with = "interface", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+
     /// Most TCP flows tracked at once; the least recently active are evicted beyond it.
     #[arg(long, value_name = "N", default_value_t = 65_536)]
     max_flows: usize,
@@ -387,6 +395,7 @@ fn main() -> ExitCode {
         save: cli.write.clone(),
         max_probes: cli.count,
         stop: Some(stop),
+        threads: cli.threads.map_or(0, usize::from),
     };
     // Every input and the -w file are opened first; then privileges go, as for a live
     // capture: no packet is parsed as root.

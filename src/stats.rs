@@ -21,6 +21,8 @@ pub struct Stats {
     /// Probes of a streamed capture-file report written before their reorder window
     /// passed (too many waited).
     pub reorder_forced: u64,
+    /// Threads the pipeline ran on (`--threads`; 0 when not set, in a live capture).
+    pub threads: usize,
     /// The key log's counters, when one was given (`--keylog`, a Decryption Secrets Block).
     pub keylog: Option<KeyLogCounts>,
 }
@@ -43,6 +45,7 @@ impl Stats {
         let c = &self.correlate;
         let mut v = json!({
             "files": self.files,
+            "threads": self.threads,
             "packets": d.packets,
             "bytes": d.bytes,
             "tcp_packets": d.tcp,

@@ -414,6 +414,11 @@ impl FileSource {
         self.stop = Some(stop);
     }
 
+    /// Standard input, a pipe: data is handed over as it comes.
+    pub fn is_stream(&self) -> bool {
+        self.stream
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }
