@@ -168,10 +168,16 @@ impl Front {
 
     /// The counters of the flow stages so far.
     pub fn stats(&self) -> Stats {
+        let mut parse = self.parser.stats.clone();
+        (
+            parse.cert_cache_hits,
+            parse.cert_cache_parsed,
+            parse.cert_cache_evictions,
+        ) = self.parser.cert_cache();
         Stats {
             decode: self.decoder.stats.clone(),
             reassembly: self.reassembler.stats.clone(),
-            parse: self.parser.stats.clone(),
+            parse,
             keylog: self
                 .parser
                 .keylog_stats()

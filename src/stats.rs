@@ -84,6 +84,11 @@ impl Stats {
                 "chain_certs": c.chain_certs_not_kept,
                 "client_macs": c.client_macs_evicted,
                 "reorder_window": self.reorder_forced,
+                "cert_cache": p.cert_cache_evictions,
+            },
+            "cert_cache": {
+                "hits": p.cert_cache_hits,
+                "parsed": p.cert_cache_parsed,
             },
             "probes_timed_out": c.probes_timed_out,
             "gaps": {
