@@ -190,6 +190,26 @@ impl Front {
         }
     }
 
+    /// Reads key log files (see [`Pipeline::keylog_from`]).
+    pub fn keylog_from(
+        &mut self,
+        paths: &[std::path::PathBuf],
+        limits: parse::keylog::KeyLogLimits,
+        live: bool,
+    ) -> Result<(), Error> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let ks = parse::keylog::KeySource::open(paths, limits, live).map_err(|(path, e)| {
+            Error::KeyLog {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            }
+        })?;
+        self.parser.set_keylog(ks);
+        Ok(())
+    }
+
     /// See [`Pipeline::add_secrets`].
     pub fn add_secrets(&mut self, secrets_type: u32, data: &[u8]) {
         self.parser
@@ -198,7 +218,7 @@ impl Front {
 }
 
 /// Applies a handoff to the correlator.
-fn apply(correlator: &mut Correlator, h: Handoff) {
+pub(crate) fn apply(correlator: &mut Correlator, h: Handoff) {
     match h {
         Handoff::Parsed(p) => correlator.push(p),
         Handoff::Expire(now) => correlator.expire(now),
@@ -262,17 +282,7 @@ impl Pipeline {
         limits: parse::keylog::KeyLogLimits,
         live: bool,
     ) -> Result<(), Error> {
-        if paths.is_empty() {
-            return Ok(());
-        }
-        let ks = parse::keylog::KeySource::open(paths, limits, live).map_err(|(path, e)| {
-            Error::KeyLog {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            }
-        })?;
-        self.set_keylog(ks);
-        Ok(())
+        self.front.keylog_from(paths, limits, live)
     }
 
     /// Feeds one packet through every stage. Completed probes wait in the pipeline until
@@ -498,7 +508,7 @@ pub fn run(cfg: &Config, out: &mut dyn Write) -> Result<(), Error> {
 /// What the reading loop hands the correlating side: handoffs, and the points at which the
 /// probes completed so far are taken (after every packet that handed something over).
 #[allow(clippy::large_enum_variant)]
-enum Msg {
+pub(crate) enum Msg {
     Handoff(Handoff),
     /// Take the probes completed so far and hand them to the report at capture time
     /// `now`; `always`: even when none completed (a quiet pipe lets the reorder window
@@ -511,7 +521,7 @@ enum Msg {
 
 /// Where the reading loop sends its [`Msg`]s: straight to the correlator (one thread), or
 /// in batches to the correlating thread.
-trait Down {
+pub(crate) trait Down {
     fn send(&mut self, m: Msg) -> Result<(), Error>;
     /// Reading should stop: enough probes (`-c`), or the correlating side is gone.
     fn stopped(&self) -> bool;
@@ -571,13 +581,24 @@ impl Down for Back<'_> {
 }
 
 /// The flow thread's side of the handoff channel.
-struct Batcher {
+pub(crate) struct Batcher {
     batch: Vec<Msg>,
     tx: std::sync::mpsc::SyncSender<Vec<Msg>>,
     /// The correlating thread stopped taking (an error writing the report).
     gone: bool,
-    /// A pipe: every packet's handoffs are sent at once.
+    /// A pipe or an interface: every packet's handoffs are sent at once.
     eager: bool,
+}
+
+impl Batcher {
+    pub(crate) fn new(tx: std::sync::mpsc::SyncSender<Vec<Msg>>, eager: bool) -> Self {
+        Batcher {
+            batch: Vec::with_capacity(HANDOFF_BATCH_ITEMS),
+            tx,
+            gone: false,
+            eager,
+        }
+    }
 }
 
 impl Down for Batcher {
@@ -767,15 +788,20 @@ fn read_inputs(
 /// reading must stop at the probe it names, which a thread reading ahead cannot), and at
 /// most two (the flow stages on one thread, correlation and the report on the other).
 pub fn pipeline_threads(cfg: &Config) -> usize {
-    let asked = match cfg.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
     if cfg.max_probes.is_some() {
         1
     } else {
-        asked.clamp(1, 2)
+        threads_for(cfg.threads)
     }
+}
+
+/// `--threads` (0: one per core), at most the two the pipeline uses.
+pub fn threads_for(asked: usize) -> usize {
+    let asked = match asked {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    asked.clamp(1, 2)
 }
 
 /// [`run`] on inputs already opened (see [`open_inputs`]).
@@ -854,12 +880,7 @@ pub fn run_opened(
                 .name("probewatch-flows".into())
                 .spawn_scoped(scope, move || {
                     let mut filter = expr.as_deref().map(Filter::new).transpose()?;
-                    let mut down = Batcher {
-                        batch: Vec::with_capacity(HANDOFF_BATCH_ITEMS),
-                        tx,
-                        gone: false,
-                        eager,
-                    };
+                    let mut down = Batcher::new(tx, eager);
                     read_inputs(
                         &mut sources,
                         &mut filter,

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use crate::capture::live::{now, Read};
 use crate::capture::{LiveOptions, LiveSource};
-use crate::correlate::{Numbering, Probe, Report};
+use crate::correlate::{Correlator, Numbering, Probe, Report};
 use crate::report::{self, Format, Writer};
-use crate::{privs, Bounds, Error, Pipeline};
+use crate::{apply, privs, Batcher, Bounds, Down, Error, Front, Msg, HANDOFF_BATCHES_IN_FLIGHT};
 
 /// What to run on an interface.
 #[derive(Clone, Debug)]
@@ -32,6 +32,9 @@ pub struct LiveConfig {
     pub trust: std::sync::Arc<crate::correlate::trust::TrustStore>,
     /// Key log files, followed as they grow.
     pub keylogs: Vec<PathBuf>,
+    /// `--threads`: 0 for one per core; 1 captures, correlates and writes on one thread,
+    /// 2 or more capture and run the flow stages on a second.
+    pub threads: usize,
 }
 
 /// Opens the interface (the only step that needs privileges), drops privileges, then
@@ -57,8 +60,9 @@ pub fn run_live(
     }
     // The key log files are opened now, while probewatch may still read them (they are
     // followed through the open handles after the privileges are dropped).
-    let mut pipeline = Pipeline::with_trust(cfg.bounds, cfg.trust.clone());
-    pipeline.keylog_from(&cfg.keylogs, cfg.bounds.keylog, true)?;
+    let mut front = Front::new(cfg.bounds);
+    front.keylog_from(&cfg.keylogs, cfg.bounds.keylog, true)?;
+    let mut correlator = Correlator::with_trust(cfg.bounds.correlate, cfg.trust.clone());
     let who = privs::drop_privileges(&cfg.user)?;
     let _ = writeln!(
         notice,
@@ -74,35 +78,64 @@ pub fn run_live(
         writer,
         max: cfg.max_probes,
     };
-    let started = Instant::now();
-    let mut last_tick = Instant::now();
-    let mut ready = Vec::new();
-    let mut failure: Option<Error> = None;
-
-    while !stop.load(Ordering::Relaxed) && !rep.full() {
-        if cfg.duration.is_some_and(|d| started.elapsed() >= d) {
-            break;
-        }
-        match src.read() {
-            Ok(Read::Packet(p)) => pipeline.packet(&p),
-            Ok(Read::Quiet) => {}
-            Err(e) => {
-                failure = Some(e);
-                break;
+    let threads = crate::threads_for(cfg.threads);
+    let done = AtomicBool::new(false);
+    let failure = if threads < 2 {
+        let mut down = Direct {
+            correlator: &mut correlator,
+            rep: &mut rep,
+            out,
+            ready: Vec::new(),
+        };
+        capture_loop(cfg, &mut src, &mut front, stop, &done, &mut down)?
+    } else {
+        // Capture and the flow stages on a thread of their own, so that writing the
+        // report never holds up reading the kernel's ring; this one correlates and writes.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Msg>>(HANDOFF_BATCHES_IN_FLIGHT);
+        let (src, front, done) = (&mut src, &mut front, &done);
+        std::thread::scope(|scope| -> Result<Option<Error>, Error> {
+            let flows = std::thread::Builder::new()
+                .name("probewatch-capture".into())
+                .spawn_scoped(scope, move || {
+                    let mut down = Batcher::new(tx, true);
+                    capture_loop(cfg, src, front, stop, done, &mut down)
+                })
+                .map_err(|e| Error::Thread {
+                    reason: e.to_string(),
+                })?;
+            let mut ready = Vec::new();
+            let mut failed = None;
+            'batches: for batch in rx.iter() {
+                for m in batch {
+                    match m {
+                        Msg::Handoff(h) => apply(&mut correlator, h),
+                        Msg::Mark { .. } => {
+                            correlator.take_ready(&mut ready);
+                            if let Err(e) = rep.report(&mut ready, out) {
+                                failed = Some(Error::from(e));
+                                done.store(true, Ordering::Relaxed);
+                                break 'batches;
+                            }
+                            if rep.full() {
+                                done.store(true, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                }
             }
-        }
-        if last_tick.elapsed() >= Duration::from_secs(1) {
-            last_tick = Instant::now();
-            pipeline.tick(now());
-        }
-        pipeline.take_probes(&mut ready);
-        rep.report(&mut ready, out)?;
-    }
-    // Report what is still waiting, with what is known (unless -c said how many).
-    pipeline.finish();
-    pipeline.take_probes(&mut ready);
-    rep.report(&mut ready, out)?;
-    let mut stats = pipeline.stats();
+            drop(rx);
+            let read = flows.join().map_err(|_| Error::Thread {
+                reason: "the capture thread stopped".to_string(),
+            })?;
+            match failed {
+                Some(e) => Err(e),
+                None => read,
+            }
+        })?
+    };
+    let mut stats = front.stats();
+    stats.correlate = correlator.stats().clone();
+    stats.threads = threads;
     stats.interface = Some(src.name().to_string());
     stats.kernel = Some(src.kernel_stats());
     // Attempt groups (bounded, evictions counted) are reported when the capture stops.
@@ -130,6 +163,85 @@ pub fn run_live(
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// Captures until `stop` (Ctrl-C), `done` (the report has its `-c` probes), the duration,
+/// or a capture error (returned), feeding the flow stages and handing their output to
+/// `down`; then ends every flow.
+fn capture_loop(
+    cfg: &LiveConfig,
+    src: &mut LiveSource,
+    front: &mut Front,
+    stop: &AtomicBool,
+    done: &AtomicBool,
+    down: &mut dyn Down,
+) -> Result<Option<Error>, Error> {
+    let started = Instant::now();
+    let mut last_tick = Instant::now();
+    let mut handoff = Vec::new();
+    let mut failure: Option<Error> = None;
+    while !stop.load(Ordering::Relaxed) && !done.load(Ordering::Relaxed) && !down.stopped() {
+        if cfg.duration.is_some_and(|d| started.elapsed() >= d) {
+            break;
+        }
+        match src.read() {
+            Ok(Read::Packet(p)) => front.packet_view(p.view(), &mut handoff),
+            Ok(Read::Quiet) => {}
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+        if last_tick.elapsed() >= Duration::from_secs(1) {
+            last_tick = Instant::now();
+            front.tick(now(), &mut handoff);
+        }
+        if !handoff.is_empty() {
+            for h in handoff.drain(..) {
+                down.send(Msg::Handoff(h))?;
+            }
+            down.send(Msg::Mark {
+                now: now(),
+                always: false,
+            })?;
+        }
+    }
+    // Report what is still waiting, with what is known (unless -c said how many).
+    front.finish(&mut handoff);
+    for h in handoff.drain(..) {
+        down.send(Msg::Handoff(h))?;
+    }
+    down.send(Msg::Mark {
+        now: now(),
+        always: false,
+    })?;
+    down.flush();
+    Ok(failure)
+}
+
+/// One thread: handoffs go straight to the correlator, probes straight to the report.
+struct Direct<'a, 'o> {
+    correlator: &'a mut Correlator,
+    rep: &'a mut Reporter,
+    out: &'o mut dyn Write,
+    ready: Vec<Probe>,
+}
+
+impl Down for Direct<'_, '_> {
+    fn send(&mut self, m: Msg) -> Result<(), Error> {
+        match m {
+            Msg::Handoff(h) => apply(self.correlator, h),
+            Msg::Mark { .. } => {
+                self.correlator.take_ready(&mut self.ready);
+                self.rep.report(&mut self.ready, self.out)?;
+            }
+        }
+        Ok(())
+    }
+    fn stopped(&self) -> bool {
+        self.rep.full()
+    }
+    fn flush(&mut self) {}
 }
 
 /// Numbers, summarises and writes probes as they complete.

@@ -191,12 +191,12 @@ struct Cli {
     #[arg(long)]
     no_progress: bool,
 
-    /// Threads for reading files (-r): 1 runs every stage on one thread; 2 or more run the
-    /// flow stages (decode, reassemble, parse) on one and correlation and the report on
-    /// another (more than 2 are not used yet). Default: one per core. The output is the
-    /// same whatever the number; with -c, one thread is used. The JSON stats say how many
-    /// ran.
-    #[arg(long, value_name = "N", conflicts_with = "interface", value_parser = clap::value_parser!(u16).range(1..))]
+    /// Threads: 1 runs every stage on one thread; 2 or more run reading (or live capture)
+    /// and the flow stages (decode, reassemble, parse) on one and correlation and the
+    /// report on another (more than 2 are not used yet). Default: one per core. Reading
+    /// files, the output is the same whatever the number; with -r and -c, one thread is
+    /// used. The JSON stats say how many ran.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
 
     /// Most TCP flows tracked at once; the least recently active are evicted beyond it.
@@ -370,6 +370,7 @@ fn main() -> ExitCode {
             max_probes: cli.count,
             duration: cli.duration,
             keylogs: cli.keylog.clone(),
+            threads: cli.threads.map_or(0, usize::from),
         };
         return live(&cfg);
     }

@@ -21,7 +21,7 @@ pub struct Stats {
     /// Probes of a streamed capture-file report written before their reorder window
     /// passed (too many waited).
     pub reorder_forced: u64,
-    /// Threads the pipeline ran on (`--threads`; 0 when not set, in a live capture).
+    /// Threads the pipeline ran on (`--threads`, at most two).
     pub threads: usize,
     /// The key log's counters, when one was given (`--keylog`, a Decryption Secrets Block).
     pub keylog: Option<KeyLogCounts>,
