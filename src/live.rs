@@ -7,10 +7,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::capture::live::{now, Read};
+use crate::capture::Packet;
 use crate::capture::{LiveOptions, LiveSource};
 use crate::correlate::{Correlator, Numbering, Probe, Report};
 use crate::report::{self, Format, Writer};
-use crate::{apply, privs, Batcher, Bounds, Down, Error, Front, Msg, HANDOFF_BATCHES_IN_FLIGHT};
+use crate::{apply, privs, Bounds, Down, Error, Front, Msg};
 
 /// What to run on an interface.
 #[derive(Clone, Debug)]
@@ -33,7 +34,7 @@ pub struct LiveConfig {
     /// Key log files, followed as they grow.
     pub keylogs: Vec<PathBuf>,
     /// `--threads`: 0 for one per core; 1 captures, correlates and writes on one thread,
-    /// 2 or more capture and run the flow stages on a second.
+    /// 2 or more capture on a thread of its own.
     pub threads: usize,
 }
 
@@ -89,48 +90,56 @@ pub fn run_live(
         };
         capture_loop(cfg, &mut src, &mut front, stop, &done, &mut down)?
     } else {
-        // Capture and the flow stages on a thread of their own, so that writing the
-        // report never holds up reading the kernel's ring; this one correlates and writes.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Msg>>(HANDOFF_BATCHES_IN_FLIGHT);
-        let (src, front, done) = (&mut src, &mut front, &done);
+        // Capture on a thread of its own that only takes packets off the kernel's ring
+        // and hands them over in bounded batches, so that it is never held up by the
+        // work on them; this thread decodes, reassembles, parses, correlates and writes.
+        let (src, done) = (&mut src, &done);
         std::thread::scope(|scope| -> Result<Option<Error>, Error> {
-            let flows = std::thread::Builder::new()
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Packet>>(LIVE_BATCHES_IN_FLIGHT);
+            let capture = std::thread::Builder::new()
                 .name("probewatch-capture".into())
-                .spawn_scoped(scope, move || {
-                    let mut down = Batcher::new(tx, true);
-                    capture_loop(cfg, src, front, stop, done, &mut down)
-                })
+                .spawn_scoped(scope, move || capture_packets(cfg, src, stop, done, &tx))
                 .map_err(|e| Error::Thread {
                     reason: e.to_string(),
                 })?;
-            let mut ready = Vec::new();
+            let mut down = Direct {
+                correlator: &mut correlator,
+                rep: &mut rep,
+                out,
+                ready: Vec::new(),
+            };
+            let mut handoff = Vec::new();
+            let mut last_tick = Instant::now();
             let mut failed = None;
-            'batches: for batch in rx.iter() {
-                for m in batch {
-                    match m {
-                        Msg::Handoff(h) => apply(&mut correlator, h),
-                        Msg::Mark { .. } => {
-                            correlator.take_ready(&mut ready);
-                            if let Err(e) = rep.report(&mut ready, out) {
-                                failed = Some(Error::from(e));
-                                done.store(true, Ordering::Relaxed);
-                                break 'batches;
-                            }
-                            if rep.full() {
-                                done.store(true, Ordering::Relaxed);
-                            }
-                        }
-                    }
+            for batch in rx.iter() {
+                for p in &batch {
+                    front.packet_view(p.view(), &mut handoff);
+                }
+                if last_tick.elapsed() >= Duration::from_secs(1) {
+                    last_tick = Instant::now();
+                    front.tick(now(), &mut handoff);
+                }
+                if let Err(e) = hand_over(&mut handoff, &mut down) {
+                    failed = Some(e);
+                    break;
+                }
+                if down.stopped() {
+                    done.store(true, Ordering::Relaxed);
+                    break;
                 }
             }
+            // Closing the channel ends the capture thread's sends.
             drop(rx);
-            let read = flows.join().map_err(|_| Error::Thread {
+            let failure = capture.join().map_err(|_| Error::Thread {
                 reason: "the capture thread stopped".to_string(),
             })?;
-            match failed {
-                Some(e) => Err(e),
-                None => read,
+            if let Some(e) = failed {
+                return Err(e);
             }
+            // Report what is still waiting, with what is known (unless -c said how many).
+            front.finish(&mut handoff);
+            hand_over(&mut handoff, &mut down)?;
+            Ok(failure)
         })?
     };
     let mut stats = front.stats();
@@ -217,6 +226,82 @@ fn capture_loop(
     })?;
     down.flush();
     Ok(failure)
+}
+
+/// Packets of one batch handed from the capture thread (at most; a batch is also handed
+/// over when the interface is quiet and after [`LIVE_BATCH_WAIT`]).
+pub const LIVE_BATCH_PACKETS: usize = 256;
+/// Captured bytes of one batch (at most, give or take one packet).
+pub const LIVE_BATCH_BYTES: usize = 1 << 20;
+/// Batches in flight from the capture thread; when they are full it waits, and the
+/// kernel's ring (`-B`) holds what comes meanwhile.
+pub const LIVE_BATCHES_IN_FLIGHT: usize = 16;
+/// The longest a packet waits in a batch that is not full.
+pub const LIVE_BATCH_WAIT: Duration = Duration::from_millis(50);
+
+/// The capture thread: takes packets off the interface and sends them in batches, until
+/// `stop`, `done`, the duration, or a capture error (returned).
+fn capture_packets(
+    cfg: &LiveConfig,
+    src: &mut LiveSource,
+    stop: &AtomicBool,
+    done: &AtomicBool,
+    tx: &std::sync::mpsc::SyncSender<Vec<Packet>>,
+) -> Option<Error> {
+    let started = Instant::now();
+    let mut batch: Vec<Packet> = Vec::with_capacity(LIVE_BATCH_PACKETS);
+    let mut bytes = 0usize;
+    let mut last_send = Instant::now();
+    let mut failure = None;
+    while !stop.load(Ordering::Relaxed) && !done.load(Ordering::Relaxed) {
+        if cfg.duration.is_some_and(|d| started.elapsed() >= d) {
+            break;
+        }
+        let quiet = match src.read() {
+            Ok(Read::Packet(p)) => {
+                bytes += p.data.len();
+                batch.push(p);
+                false
+            }
+            Ok(Read::Quiet) => true,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        };
+        // A quiet interface still sends its (maybe empty) batch: the other thread lets
+        // time pass with it.
+        if quiet
+            || batch.len() >= LIVE_BATCH_PACKETS
+            || bytes >= LIVE_BATCH_BYTES
+            || last_send.elapsed() >= LIVE_BATCH_WAIT
+        {
+            bytes = 0;
+            last_send = Instant::now();
+            let b = std::mem::replace(&mut batch, Vec::with_capacity(LIVE_BATCH_PACKETS));
+            if tx.send(b).is_err() {
+                return failure;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(batch);
+    }
+    failure
+}
+
+/// Sends the handoffs and a mark (take the completed probes) to `down`.
+fn hand_over(handoff: &mut Vec<crate::Handoff>, down: &mut dyn Down) -> Result<(), Error> {
+    if handoff.is_empty() {
+        return Ok(());
+    }
+    for h in handoff.drain(..) {
+        down.send(Msg::Handoff(h))?;
+    }
+    down.send(Msg::Mark {
+        now: now(),
+        always: false,
+    })
 }
 
 /// One thread: handoffs go straight to the correlator, probes straight to the report.

@@ -191,11 +191,11 @@ struct Cli {
     #[arg(long)]
     no_progress: bool,
 
-    /// Threads: 1 runs every stage on one thread; 2 or more run reading (or live capture)
-    /// and the flow stages (decode, reassemble, parse) on one and correlation and the
-    /// report on another (more than 2 are not used yet). Default: one per core. Reading
-    /// files, the output is the same whatever the number; with -r and -c, one thread is
-    /// used. The JSON stats say how many ran.
+    /// Threads: 1 runs every stage on one thread; 2 or more: reading a file and the flow
+    /// stages (decode, reassemble, parse) on one, correlation and the report on another;
+    /// live, capture on one and the rest on another (more than 2 are not used yet).
+    /// Default: one per core. Reading files, the output is the same whatever the number;
+    /// with -r and -c, one thread is used. The JSON stats say how many ran.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
 
