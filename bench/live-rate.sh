@@ -7,6 +7,7 @@
 #   sudo bench/live-rate.sh [FILE]     (default /var/tmp/probewatch-bench.pcap, made by
 #                                       sudo bench/make-capture.sh)
 #   THREADS_LIST="1 2" sudo bench/live-rate.sh
+#   PW_ARGS="-B 256" sudo bench/live-rate.sh     (more probewatch arguments)
 #
 # Both capture with a 32 MiB kernel buffer (probewatch's default -B; tcpdump -B 32768).
 set -euo pipefail
@@ -59,18 +60,23 @@ CAP=$!
 wait_for "$W/tcpdump.err" "listening on"
 rate=$(replay)
 sleep 2
+tdcpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$CAP/stat")
 kill -INT "$CAP"; wait "$CAP" || true; CAP=""
+rate="$tdcpu s CPU; $rate"
 printf '%-26s %s; %s\n' "tcpdump -i" "$(grep -E 'received by filter|dropped by kernel' "$W/tcpdump.err" | tr '\n' ' ' | sed 's/ *$//')" "$rate"
 
 for t in $THREADS_LIST; do
-  ip netns exec "$NS" "$BIN" -i ra1 --format json --threads "$t" >"$W/pw.json" 2>"$W/pw.err" &
+  # shellcheck disable=SC2086
+  ip netns exec "$NS" "$BIN" -i ra1 --format json --threads "$t" ${PW_ARGS:-} >"$W/pw.json" 2>"$W/pw.err" &
   CAP=$!
   wait_for "$W/pw.err" "listening on"
   rate=$(replay)
   sleep 2
   hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$CAP/status")
+  # CPU seconds so far (user + system), to tell a slow pipeline from a starved one
+  cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$CAP/stat")
   kill -INT "$CAP"; wait "$CAP" || true; CAP=""
-  python3 - "$W/pw.json" "$hwm" "$t" "$rate" <<'PY'
+  python3 - "$W/pw.json" "$hwm" "$t" "$rate" "$cpu" <<'PY'
 import json, sys
 hellos, stats = 0, None
 for line in open(sys.argv[1]):
@@ -81,6 +87,7 @@ for line in open(sys.argv[1]):
         stats = o
 k = stats["capture"]
 print(f"{'probewatch -i --threads ' + sys.argv[3]:26} {k['received']} received, {k['dropped']} dropped by kernel; "
-      f"{stats['threads']} threads ran, {hellos} ClientHellos, peak RSS {int(sys.argv[2]) / 1024:.1f} MiB; {sys.argv[4]}")
+      f"{stats['threads']} threads ran, {hellos} ClientHellos, peak RSS {int(sys.argv[2]) / 1024:.1f} MiB, "
+      f"{sys.argv[5]} s CPU; {sys.argv[4]}")
 PY
 done
