@@ -61,6 +61,9 @@ pub enum Error {
     #[error("cannot read the key log {path}: {reason}; give the file the client wrote (SSLKEYLOGFILE, NSS key log format) and check that you may read it")]
     KeyLog { path: String, reason: String },
 
+    #[error("cannot start a second thread ({reason}); run with --threads 1")]
+    Thread { reason: String },
+
     #[error("cannot write the report: {0}")]
     Output(#[from] std::io::Error),
 }

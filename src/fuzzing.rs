@@ -386,16 +386,19 @@ impl StreamCheck {
 }
 
 /// TLS records and handshake messages: the input fed to one reader whole and to another
-/// in pieces (the first byte sets their size); both must say the same.
+/// in pieces (the first byte sets their size); both must say the same. The second reader
+/// takes its certificates from the cache the first filled, so a cached certificate must
+/// read as the parsed one.
 pub fn tls(data: &[u8]) -> Result<usize, String> {
     let piece = usize::from(data.first().copied().unwrap_or(0) % 61) + 1;
+    let mut certs = crate::parse::cert::CertCache::default();
     let mut whole = tls::TlsReader::default();
     let mut items = Vec::new();
-    whole.feed(data, &mut items);
+    whole.feed(data, &mut items, &mut certs);
     let mut split = tls::TlsReader::default();
     let mut items2 = Vec::new();
     for chunk in data.chunks(piece) {
-        split.feed(chunk, &mut items2);
+        split.feed(chunk, &mut items2, &mut certs);
     }
     let a = format!("{items:?}");
     let b = format!("{items2:?}");

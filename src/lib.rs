@@ -68,14 +68,38 @@ pub struct Config {
     pub stop: Option<Arc<AtomicBool>>,
     /// Key log files (`--keylog`): TLS 1.3 and QUIC handshakes are opened with them.
     pub keylogs: Vec<std::path::PathBuf>,
+    /// `--threads`: 0 for one per core, 1 for everything on one thread (see
+    /// [`pipeline_threads`]).
+    pub threads: usize,
 }
 
-/// The stages wired together.
-pub struct Pipeline {
+/// What the flow stages (decode, reassemble, parse) hand the correlator, in packet order.
+/// A run on one thread applies each at once; on several, they travel in batches from the
+/// flow thread to the correlating thread ([`HANDOFF_BATCH_ITEMS`],
+/// [`HANDOFF_BATCHES_IN_FLIGHT`]), so the correlator sees exactly the same sequence.
+// Nearly every handoff is a parsed event: boxing it would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Handoff {
+    /// An event of the parse stage.
+    Parsed(parse::Parsed),
+    /// Capture time passed (once a second at most): the correlator ends what waited.
+    Expire(Timestamp),
+    /// Every flow ended (the end of the input).
+    Finish,
+}
+
+/// Items of one batch handed from the flow thread to the correlating thread.
+pub const HANDOFF_BATCH_ITEMS: usize = 128;
+/// Batches in flight between the two threads (the flow thread waits when they are full).
+pub const HANDOFF_BATCHES_IN_FLIGHT: usize = 4;
+
+/// The flow stages: decode, reassemble and parse. Everything here looks at one flow at a
+/// time; the correlator, which looks across flows, gets their [`Handoff`]s.
+pub struct Front {
     decoder: Decoder,
     reassembler: Reassembler,
     parser: Parser,
-    correlator: Correlator,
     events: Vec<reassemble::Event>,
     parsed: Vec<parse::Parsed>,
     stops: Vec<parse::Stop>,
@@ -83,18 +107,138 @@ pub struct Pipeline {
     keylog_limits: parse::keylog::KeyLogLimits,
 }
 
-impl Pipeline {
+impl Front {
     pub fn new(b: Bounds) -> Self {
-        Pipeline {
+        Front {
             decoder: Decoder::new(b.defrag),
             reassembler: Reassembler::new(b.reassembly),
             parser: Parser::new(b.parse),
-            correlator: Correlator::new(b.correlate),
             events: Vec::new(),
             parsed: Vec::new(),
             stops: Vec::new(),
             last_expire: None,
             keylog_limits: b.keylog,
+        }
+    }
+
+    /// Feeds one packet through decode, reassemble and parse; what the correlator needs is
+    /// appended to `out`.
+    pub fn packet_view(&mut self, pkt: PacketView<'_>, out: &mut Vec<Handoff>) {
+        if let Some(d) = self.decoder.decode_ref(pkt) {
+            self.reassembler.push(d, &mut self.events);
+        }
+        self.tick(pkt.ts, out);
+    }
+
+    /// See [`Pipeline::tick`].
+    pub fn tick(&mut self, now: Timestamp, out: &mut Vec<Handoff>) {
+        let due = match self.last_expire {
+            None => true,
+            Some(t) => now.secs > t.secs,
+        };
+        if due {
+            self.last_expire = Some(now);
+            self.reassembler.expire(now, &mut self.events);
+            self.decoder.expire(now);
+            self.drain(out);
+            out.push(Handoff::Expire(now));
+        }
+        self.drain(out);
+    }
+
+    fn drain(&mut self, out: &mut Vec<Handoff>) {
+        if self.events.is_empty() {
+            return;
+        }
+        for ev in self.events.drain(..) {
+            self.parser.push(ev, &mut self.parsed, &mut self.stops);
+        }
+        for (c, s, d) in self.stops.drain(..) {
+            self.reassembler.stop(c, s, d);
+        }
+        out.extend(self.parsed.drain(..).map(Handoff::Parsed));
+    }
+
+    /// Ends every flow.
+    pub fn finish(&mut self, out: &mut Vec<Handoff>) {
+        self.reassembler.finish(&mut self.events);
+        self.drain(out);
+        out.push(Handoff::Finish);
+    }
+
+    /// The counters of the flow stages so far.
+    pub fn stats(&self) -> Stats {
+        let mut parse = self.parser.stats.clone();
+        (
+            parse.cert_cache_hits,
+            parse.cert_cache_parsed,
+            parse.cert_cache_evictions,
+        ) = self.parser.cert_cache();
+        Stats {
+            decode: self.decoder.stats.clone(),
+            reassembly: self.reassembler.stats.clone(),
+            parse,
+            keylog: self
+                .parser
+                .keylog_stats()
+                .map(|(log, randoms, read_errors)| stats::KeyLogCounts {
+                    log,
+                    randoms,
+                    read_errors,
+                }),
+            ..Stats::default()
+        }
+    }
+
+    /// Reads key log files (see [`Pipeline::keylog_from`]).
+    pub fn keylog_from(
+        &mut self,
+        paths: &[std::path::PathBuf],
+        limits: parse::keylog::KeyLogLimits,
+        live: bool,
+    ) -> Result<(), Error> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let ks = parse::keylog::KeySource::open(paths, limits, live).map_err(|(path, e)| {
+            Error::KeyLog {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            }
+        })?;
+        self.parser.set_keylog(ks);
+        Ok(())
+    }
+
+    /// See [`Pipeline::add_secrets`].
+    pub fn add_secrets(&mut self, secrets_type: u32, data: &[u8]) {
+        self.parser
+            .add_secrets(secrets_type, data, self.keylog_limits);
+    }
+}
+
+/// Applies a handoff to the correlator.
+pub(crate) fn apply(correlator: &mut Correlator, h: Handoff) {
+    match h {
+        Handoff::Parsed(p) => correlator.push(p),
+        Handoff::Expire(now) => correlator.expire(now),
+        Handoff::Finish => correlator.finish(),
+    }
+}
+
+/// The stages wired together on one thread.
+pub struct Pipeline {
+    front: Front,
+    correlator: Correlator,
+    handoff: Vec<Handoff>,
+}
+
+impl Pipeline {
+    pub fn new(b: Bounds) -> Self {
+        Pipeline {
+            front: Front::new(b),
+            correlator: Correlator::new(b.correlate),
+            handoff: Vec::new(),
         }
     }
 
@@ -122,14 +266,13 @@ impl Pipeline {
 
     /// Opens TLS 1.3 and QUIC handshakes with this key log.
     pub fn set_keylog(&mut self, keys: parse::keylog::KeySource) {
-        self.parser.set_keylog(keys);
+        self.front.parser.set_keylog(keys);
     }
 
     /// The secrets of a pcapng Decryption Secrets Block (read by the capture stage):
     /// a TLS key log is added to the key log (one is started when none was given).
     pub fn add_secrets(&mut self, secrets_type: u32, data: &[u8]) {
-        self.parser
-            .add_secrets(secrets_type, data, self.keylog_limits);
+        self.front.add_secrets(secrets_type, data);
     }
 
     /// Reads key log files (`live`: keep following them as they grow).
@@ -139,17 +282,7 @@ impl Pipeline {
         limits: parse::keylog::KeyLogLimits,
         live: bool,
     ) -> Result<(), Error> {
-        if paths.is_empty() {
-            return Ok(());
-        }
-        let ks = parse::keylog::KeySource::open(paths, limits, live).map_err(|(path, e)| {
-            Error::KeyLog {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            }
-        })?;
-        self.set_keylog(ks);
-        Ok(())
+        self.front.keylog_from(paths, limits, live)
     }
 
     /// Feeds one packet through every stage. Completed probes wait in the pipeline until
@@ -160,40 +293,22 @@ impl Pipeline {
 
     /// [`Pipeline::packet`] for a borrowed packet.
     pub fn packet_view(&mut self, pkt: PacketView<'_>) {
-        if let Some(d) = self.decoder.decode_ref(pkt) {
-            self.reassembler.push(d, &mut self.events);
+        self.front.packet_view(pkt, &mut self.handoff);
+        self.apply();
+    }
+
+    fn apply(&mut self) {
+        for h in self.handoff.drain(..) {
+            apply(&mut self.correlator, h);
         }
-        self.tick(pkt.ts);
     }
 
     /// Lets time pass (once a second at most does anything): ends idle flows, drops stale
     /// fragments, reports probes that waited longer than the probe timeout. A live capture
     /// calls this with the wall clock when the interface is quiet.
     pub fn tick(&mut self, now: Timestamp) {
-        let due = match self.last_expire {
-            None => true,
-            Some(t) => now.secs > t.secs,
-        };
-        if due {
-            self.last_expire = Some(now);
-            self.reassembler.expire(now, &mut self.events);
-            self.decoder.expire(now);
-            self.drain();
-            self.correlator.expire(now);
-        }
-        self.drain();
-    }
-
-    fn drain(&mut self) {
-        for ev in self.events.drain(..) {
-            self.parser.push(ev, &mut self.parsed, &mut self.stops);
-        }
-        for (c, s, d) in self.stops.drain(..) {
-            self.reassembler.stop(c, s, d);
-        }
-        for p in self.parsed.drain(..) {
-            self.correlator.push(p);
-        }
+        self.front.tick(now, &mut self.handoff);
+        self.apply();
     }
 
     /// Moves the probes completed so far into `out`, in the order they completed.
@@ -207,27 +322,15 @@ impl Pipeline {
 
     /// Ends every flow; the last probes are then ready to take.
     pub fn finish(&mut self) {
-        self.reassembler.finish(&mut self.events);
-        self.drain();
-        self.correlator.finish();
+        self.front.finish(&mut self.handoff);
+        self.apply();
     }
 
     /// The counters of every stage so far.
     pub fn stats(&self) -> Stats {
         Stats {
-            decode: self.decoder.stats.clone(),
-            reassembly: self.reassembler.stats.clone(),
-            parse: self.parser.stats.clone(),
             correlate: self.correlator.stats().clone(),
-            keylog: self
-                .parser
-                .keylog_stats()
-                .map(|(log, randoms, read_errors)| stats::KeyLogCounts {
-                    log,
-                    randoms,
-                    read_errors,
-                }),
-            ..Stats::default()
+            ..self.front.stats()
         }
     }
 }
@@ -322,7 +425,7 @@ impl Sink {
         &mut self,
         ready: &mut Vec<Probe>,
         now: Option<Timestamp>,
-        pipeline: &Pipeline,
+        correlator: &Correlator,
         out: &mut dyn Write,
     ) -> Result<(), Error> {
         match self {
@@ -340,7 +443,7 @@ impl Sink {
                 for mut p in out_of_window.drain(..) {
                     // The host from the MACs learned so far (flows open before their
                     // probes complete, and the reorder window adds the probe timeout).
-                    if let Some(h) = pipeline.host_of(p.client) {
+                    if let Some(h) = correlator.host_of(p.client) {
                         p.host = Some(Box::new(h));
                     }
                     numbering.add(&mut p);
@@ -402,47 +505,155 @@ pub fn run(cfg: &Config, out: &mut dyn Write) -> Result<(), Error> {
     run_opened(cfg, opened, out, &mut std::io::stderr())
 }
 
-/// [`run`] on inputs already opened (see [`open_inputs`]).
-pub fn run_opened(
-    cfg: &Config,
-    opened: Opened,
-    out: &mut dyn Write,
-    notice: &mut dyn Write,
-) -> Result<(), Error> {
-    let Opened {
-        mut sources,
-        mut filter,
-        mut save,
-        keys,
-    } = opened;
-    let mut pipeline = Pipeline::with_trust(cfg.bounds, cfg.trust.clone());
-    if let Some(k) = keys {
-        pipeline.set_keylog(k);
-    }
-    let writer = report::writer(cfg.format, cfg.output);
-    // JSON is written as probes complete (bounded memory: the groups and per-client
-    // summaries come from bounded tables, as in a live capture); the table and the
-    // timeline lay out the whole capture at once, so their probes are kept.
-    let mut sink = if cfg.format == Format::Json && writer.streams() {
-        Sink::Stream {
-            reorder: Reorder::new(cfg.bounds.correlate.probe_timeout_secs),
-            numbering: Box::new(correlate::Numbering::new(
-                cfg.bounds.correlate,
-                cfg.bounds.correlate.groups,
-            )),
-            writer,
-            out_of_window: Vec::new(),
+/// What the reading loop hands the correlating side: handoffs, and the points at which the
+/// probes completed so far are taken (after every packet that handed something over).
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Msg {
+    Handoff(Handoff),
+    /// Take the probes completed so far and hand them to the report at capture time
+    /// `now`; `always`: even when none completed (a quiet pipe lets the reorder window
+    /// pass).
+    Mark {
+        now: Timestamp,
+        always: bool,
+    },
+}
+
+/// Where the reading loop sends its [`Msg`]s: straight to the correlator (one thread), or
+/// in batches to the correlating thread.
+pub(crate) trait Down {
+    fn send(&mut self, m: Msg) -> Result<(), Error>;
+    /// Reading should stop: enough probes (`-c`), or the correlating side is gone.
+    fn stopped(&self) -> bool;
+    /// Hands over what is batched (a pipe, so that its probes are not held back).
+    fn flush(&mut self);
+}
+
+/// The correlating side: correlator, report sink and the `-c` count.
+struct Back<'o> {
+    correlator: Correlator,
+    sink: Sink,
+    ready: Vec<Probe>,
+    taken: u64,
+    max: Option<u64>,
+    out: &'o mut dyn Write,
+    /// Probes so far, for the progress line (when shown).
+    probes: Option<Arc<std::sync::atomic::AtomicU64>>,
+}
+
+impl Back<'_> {
+    fn take(&mut self, m: Msg) -> Result<(), Error> {
+        match m {
+            Msg::Handoff(h) => apply(&mut self.correlator, h),
+            Msg::Mark { now, always } => {
+                self.correlator.take_ready(&mut self.ready);
+                if always || !self.ready.is_empty() {
+                    if let Some(m) = self.max {
+                        self.ready.truncate(
+                            usize::try_from(m.saturating_sub(self.taken)).unwrap_or(usize::MAX),
+                        );
+                    }
+                    self.taken += self.ready.len() as u64;
+                    self.sink
+                        .add(&mut self.ready, Some(now), &self.correlator, self.out)?;
+                }
+                if let Some(p) = &self.probes {
+                    p.store(self.correlator.probe_count(), Ordering::Relaxed);
+                }
+            }
         }
-    } else {
-        Sink::Collect(Collector::new(cfg.bounds.correlate))
-    };
-    let mut ready = Vec::new();
-    let mut now: Option<Timestamp> = None;
-    let files: Vec<String> = sources.iter().map(|s| s.name().to_string()).collect();
+        Ok(())
+    }
+
+    fn full(&self) -> bool {
+        self.max.is_some_and(|m| self.taken >= m)
+    }
+}
+
+impl Down for Back<'_> {
+    fn send(&mut self, m: Msg) -> Result<(), Error> {
+        self.take(m)
+    }
+    fn stopped(&self) -> bool {
+        self.full()
+    }
+    fn flush(&mut self) {}
+}
+
+/// The flow thread's side of the handoff channel.
+pub(crate) struct Batcher {
+    batch: Vec<Msg>,
+    tx: std::sync::mpsc::SyncSender<Vec<Msg>>,
+    /// The correlating thread stopped taking (an error writing the report).
+    gone: bool,
+    /// A pipe or an interface: every packet's handoffs are sent at once.
+    eager: bool,
+}
+
+impl Batcher {
+    pub(crate) fn new(tx: std::sync::mpsc::SyncSender<Vec<Msg>>, eager: bool) -> Self {
+        Batcher {
+            batch: Vec::with_capacity(HANDOFF_BATCH_ITEMS),
+            tx,
+            gone: false,
+            eager,
+        }
+    }
+}
+
+impl Down for Batcher {
+    fn send(&mut self, m: Msg) -> Result<(), Error> {
+        let mark = matches!(m, Msg::Mark { .. });
+        self.batch.push(m);
+        if self.batch.len() >= HANDOFF_BATCH_ITEMS || (mark && self.eager) {
+            self.flush();
+        }
+        Ok(())
+    }
+    fn stopped(&self) -> bool {
+        self.gone
+    }
+    fn flush(&mut self) {
+        if self.batch.is_empty() || self.gone {
+            return;
+        }
+        let b = std::mem::replace(&mut self.batch, Vec::with_capacity(HANDOFF_BATCH_ITEMS));
+        if self.tx.send(b).is_err() {
+            self.gone = true;
+        }
+    }
+}
+
+/// What the reading loop found besides its handoffs.
+struct ReadEnd {
+    /// The flow stages' counters, with the inputs' own problems added.
+    stats: Stats,
+    damage: Option<Error>,
+    interrupted: bool,
+}
+
+/// Progress shown on stderr: the bar, and the probe count the correlating side keeps.
+struct Progress {
+    bar: indicatif::ProgressBar,
+    total: Option<u64>,
+    probes: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// Reads every input through the flow stages, sending the handoffs to `down`; at the end
+/// every flow is ended (so the last handoff is [`Handoff::Finish`]).
+fn read_inputs(
+    sources: &mut [FileSource],
+    filter: &mut Option<Filter>,
+    save: &mut Option<PcapWriter>,
+    front: &mut Front,
+    stop: Option<&AtomicBool>,
+    progress: Option<&Progress>,
+    down: &mut dyn Down,
+) -> Result<ReadEnd, Error> {
     let mut damage: Option<Error> = None;
     let mut interrupted = false;
-    let total = sources.iter().map(|s| s.file_size).sum::<Option<u64>>();
-    let pb = cfg.progress.then(|| progress_bar(&files.join(", "), total));
+    let mut now: Option<Timestamp> = None;
+    let mut handoff: Vec<Handoff> = Vec::new();
     // Every source shows its first packet; `live` lists those not at their end.
     let mut live: Vec<usize> = Vec::new();
     for src in sources.iter_mut() {
@@ -451,7 +662,7 @@ pub fn run_opened(
     for (i, src) in sources.iter_mut().enumerate() {
         let r = src.advance();
         for (ty, data) in src.take_secrets() {
-            pipeline.add_secrets(ty, &data);
+            front.add_secrets(ty, &data);
         }
         match r {
             Ok(None) | Ok(Some(Stopped::Quiet)) => live.push(i),
@@ -462,11 +673,9 @@ pub fn run_opened(
             }
         }
     }
-    let mut taken: u64 = 0;
     let mut quiet_for = std::time::Duration::ZERO;
     let mut since_progress: u32 = 0;
-    let full = |taken: u64| cfg.max_probes.is_some_and(|m| taken >= m);
-    while !interrupted && !full(taken) {
+    while !interrupted && !down.stopped() {
         // The earliest packet of all inputs; the first input given wins a tie.
         let Some((slot, &i)) = live
             .iter()
@@ -480,29 +689,29 @@ pub fn run_opened(
         };
         if let Some(pkt) = src.packet() {
             now = Some(now.map_or(pkt.ts, |n| n.max(pkt.ts)));
-            let pass = match &mut filter {
+            let pass = match filter {
                 Some(f) => f.matches(&pkt)?,
                 None => true,
             };
             if pass {
-                if let Some(w) = &mut save {
+                if let Some(w) = save {
                     w.write(&pkt)?;
                 }
-                pipeline.packet_view(pkt);
-                pipeline.take_probes(&mut ready);
-                if !ready.is_empty() {
-                    if let Some(m) = cfg.max_probes {
-                        ready.truncate(usize::try_from(m - taken).unwrap_or(usize::MAX));
+                front.packet_view(pkt, &mut handoff);
+                if !handoff.is_empty() {
+                    for h in handoff.drain(..) {
+                        down.send(Msg::Handoff(h))?;
                     }
-                    taken += ready.len() as u64;
-                    sink.add(&mut ready, now, &pipeline, out)?;
+                    if let Some(now) = now {
+                        down.send(Msg::Mark { now, always: false })?;
+                    }
                 }
             }
         }
         let r = src.advance();
         // Decryption Secrets Blocks apply to the packets after them.
         for (ty, data) in src.take_secrets() {
-            pipeline.add_secrets(ty, &data);
+            front.add_secrets(ty, &data);
         }
         match r {
             Ok(None) => quiet_for = std::time::Duration::ZERO,
@@ -514,14 +723,16 @@ pub fn run_opened(
                 if let Some(n) = now {
                     let secs = i64::try_from(quiet_for.as_secs()).unwrap_or(0);
                     let est = Timestamp::new(n.secs.saturating_add(secs), n.nanos);
-                    pipeline.tick(est);
-                    pipeline.take_probes(&mut ready);
-                    if let Some(m) = cfg.max_probes {
-                        ready.truncate(usize::try_from(m - taken).unwrap_or(usize::MAX));
+                    front.tick(est, &mut handoff);
+                    for h in handoff.drain(..) {
+                        down.send(Msg::Handoff(h))?;
                     }
-                    taken += ready.len() as u64;
-                    sink.add(&mut ready, Some(est), &pipeline, out)?;
+                    down.send(Msg::Mark {
+                        now: est,
+                        always: true,
+                    })?;
                 }
+                down.flush();
             }
             Ok(Some(Stopped::End)) => {
                 live.remove(slot);
@@ -535,38 +746,198 @@ pub fn run_opened(
         since_progress += 1;
         if since_progress >= 4096 {
             since_progress = 0;
-            if let Some(pb) = &pb {
+            if let Some(pb) = progress {
                 let read: u64 = sources.iter().map(|s| s.bytes_read).sum();
                 let packets: u64 = sources.iter().map(|s| s.packets_read).sum();
-                pb.set_position(read.min(total.unwrap_or(u64::MAX)));
-                pb.set_message(format!(
+                pb.bar.set_position(read.min(pb.total.unwrap_or(u64::MAX)));
+                pb.bar.set_message(format!(
                     "{packets} packets, {} probes",
-                    pipeline.probe_count()
+                    pb.probes.load(Ordering::Relaxed)
                 ));
             }
         }
-        if cfg.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
+        if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
             interrupted = true;
         }
     }
-    if let Some(pb) = pb {
-        pb.finish_and_clear();
+    if let Some(pb) = progress {
+        pb.bar.finish_and_clear();
     }
-    if let Some(w) = &mut save {
+    if let Some(w) = save {
         w.flush()?;
     }
-    pipeline.finish();
-    pipeline.take_probes(&mut ready);
-    if let Some(m) = cfg.max_probes {
-        ready.truncate(usize::try_from(m.saturating_sub(taken)).unwrap_or(usize::MAX));
+    front.finish(&mut handoff);
+    for h in handoff.drain(..) {
+        down.send(Msg::Handoff(h))?;
     }
-    sink.add(&mut ready, None, &pipeline, out)?;
-    let mut stats = pipeline.stats();
-    for src in &sources {
+    down.flush();
+    let mut stats = front.stats();
+    for src in sources.iter() {
         for (k, n) in &src.problems {
             *stats.decode.problems.entry(k).or_insert(0) += n;
         }
     }
+    Ok(ReadEnd {
+        stats,
+        damage,
+        interrupted,
+    })
+}
+
+/// The threads a run uses: `--threads` (0: one per core), one when `-c` is given (the
+/// reading must stop at the probe it names, which a thread reading ahead cannot), and at
+/// most two (the flow stages on one thread, correlation and the report on the other).
+pub fn pipeline_threads(cfg: &Config) -> usize {
+    if cfg.max_probes.is_some() {
+        1
+    } else {
+        threads_for(cfg.threads)
+    }
+}
+
+/// `--threads` (0: one per core), at most the two the pipeline uses.
+pub fn threads_for(asked: usize) -> usize {
+    let asked = match asked {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    asked.clamp(1, 2)
+}
+
+/// [`run`] on inputs already opened (see [`open_inputs`]).
+pub fn run_opened(
+    cfg: &Config,
+    opened: Opened,
+    out: &mut dyn Write,
+    notice: &mut dyn Write,
+) -> Result<(), Error> {
+    let Opened {
+        mut sources,
+        mut filter,
+        mut save,
+        keys,
+    } = opened;
+    let mut front = Front::new(cfg.bounds);
+    if let Some(k) = keys {
+        front.parser.set_keylog(k);
+    }
+    let correlator = Correlator::with_trust(cfg.bounds.correlate, cfg.trust.clone());
+    let writer = report::writer(cfg.format, cfg.output);
+    // JSON is written as probes complete (bounded memory: the groups and per-client
+    // summaries come from bounded tables, as in a live capture); the table and the
+    // timeline lay out the whole capture at once, so their probes are kept.
+    let sink = if cfg.format == Format::Json && writer.streams() {
+        Sink::Stream {
+            reorder: Reorder::new(cfg.bounds.correlate.probe_timeout_secs),
+            numbering: Box::new(correlate::Numbering::new(
+                cfg.bounds.correlate,
+                cfg.bounds.correlate.groups,
+            )),
+            writer,
+            out_of_window: Vec::new(),
+        }
+    } else {
+        Sink::Collect(Collector::new(cfg.bounds.correlate))
+    };
+    let files: Vec<String> = sources.iter().map(|s| s.name().to_string()).collect();
+    let total = sources.iter().map(|s| s.file_size).sum::<Option<u64>>();
+    let progress = cfg.progress.then(|| Progress {
+        bar: progress_bar(&files.join(", "), total),
+        total,
+        probes: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+    });
+    let mut back = Back {
+        correlator,
+        sink,
+        ready: Vec::new(),
+        taken: 0,
+        max: cfg.max_probes,
+        out,
+        probes: progress.as_ref().map(|p| Arc::clone(&p.probes)),
+    };
+    let threads = pipeline_threads(cfg);
+    let end = if threads < 2 {
+        read_inputs(
+            &mut sources,
+            &mut filter,
+            &mut save,
+            &mut front,
+            cfg.stop.as_deref(),
+            progress.as_ref(),
+            &mut back,
+        )?
+    } else {
+        // The flow stages on a thread of their own; this one correlates and writes.
+        // The filter's compiled programs stay on this thread (libpcap's are not Send):
+        // the flow thread compiles the same expression again.
+        let expr = filter.take().map(|f| f.expr().to_string());
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Msg>>(HANDOFF_BATCHES_IN_FLIGHT);
+        let eager = sources.iter().any(|s| s.is_stream());
+        let stop = cfg.stop.clone();
+        let progress = &progress;
+        std::thread::scope(|scope| -> Result<ReadEnd, Error> {
+            let flows = std::thread::Builder::new()
+                .name("probewatch-flows".into())
+                .spawn_scoped(scope, move || {
+                    let mut filter = expr.as_deref().map(Filter::new).transpose()?;
+                    let mut down = Batcher::new(tx, eager);
+                    read_inputs(
+                        &mut sources,
+                        &mut filter,
+                        &mut save,
+                        &mut front,
+                        stop.as_deref(),
+                        progress.as_ref(),
+                        &mut down,
+                    )
+                })
+                .map_err(|e| Error::Thread {
+                    reason: e.to_string(),
+                })?;
+            let mut failed = None;
+            for batch in rx.iter() {
+                for m in batch {
+                    if let Err(e) = back.take(m) {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+                if failed.is_some() {
+                    break;
+                }
+            }
+            // Closing the channel ends the flow thread's sends (when this side failed).
+            drop(rx);
+            let read = flows.join().map_err(|_| Error::Thread {
+                reason: "the flow thread stopped".to_string(),
+            })?;
+            match failed {
+                Some(e) => Err(e),
+                None => read,
+            }
+        })?
+    };
+    let ReadEnd {
+        mut stats,
+        damage,
+        interrupted,
+    } = end;
+    let Back {
+        correlator,
+        mut sink,
+        mut ready,
+        taken,
+        out,
+        ..
+    } = back;
+    let mut correlator = correlator;
+    correlator.take_ready(&mut ready);
+    if let Some(m) = cfg.max_probes {
+        ready.truncate(usize::try_from(m.saturating_sub(taken)).unwrap_or(usize::MAX));
+    }
+    sink.add(&mut ready, None, &correlator, out)?;
+    stats.correlate = correlator.stats().clone();
+    stats.threads = threads;
     stats.files = files;
     for &l in &stats.decode.unknown_link_types {
         let _ = writeln!(
@@ -579,7 +950,7 @@ pub fn run_opened(
     }
     match sink {
         Sink::Collect(collector) => {
-            let (report, counters) = collector.finish_hosts(&pipeline.client_macs());
+            let (report, counters) = collector.finish_hosts(&correlator.client_macs());
             stats.correlate.absorb(&counters);
             report::write(cfg.format, &report, &stats, out, cfg.output)?;
         }
@@ -592,7 +963,7 @@ pub fn run_opened(
             let (groups, mut clients, counters) = numbering.finish(0);
             stats.correlate.absorb(&counters);
             stats.reorder_forced = reorder.forced;
-            let macs = pipeline.client_macs();
+            let macs = correlator.client_macs();
             for c in clients.iter_mut() {
                 c.mac = c.mac.or_else(|| macs.get(&c.client).copied());
             }
@@ -600,7 +971,7 @@ pub fn run_opened(
                 probes: Vec::new(),
                 clients,
                 groups,
-                routers: pipeline.routers(),
+                routers: correlator.routers(),
             };
             let end = report::End {
                 report: &report,

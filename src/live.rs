@@ -7,10 +7,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::capture::live::{now, Read};
+use crate::capture::Packet;
 use crate::capture::{LiveOptions, LiveSource};
-use crate::correlate::{Numbering, Probe, Report};
+use crate::correlate::{Correlator, Numbering, Probe, Report};
 use crate::report::{self, Format, Writer};
-use crate::{privs, Bounds, Error, Pipeline};
+use crate::{apply, privs, Bounds, Down, Error, Front, Msg};
 
 /// What to run on an interface.
 #[derive(Clone, Debug)]
@@ -32,6 +33,9 @@ pub struct LiveConfig {
     pub trust: std::sync::Arc<crate::correlate::trust::TrustStore>,
     /// Key log files, followed as they grow.
     pub keylogs: Vec<PathBuf>,
+    /// `--threads`: 0 for one per core; 1 captures, correlates and writes on one thread,
+    /// 2 or more capture on a thread of its own.
+    pub threads: usize,
 }
 
 /// Opens the interface (the only step that needs privileges), drops privileges, then
@@ -57,8 +61,9 @@ pub fn run_live(
     }
     // The key log files are opened now, while probewatch may still read them (they are
     // followed through the open handles after the privileges are dropped).
-    let mut pipeline = Pipeline::with_trust(cfg.bounds, cfg.trust.clone());
-    pipeline.keylog_from(&cfg.keylogs, cfg.bounds.keylog, true)?;
+    let mut front = Front::new(cfg.bounds);
+    front.keylog_from(&cfg.keylogs, cfg.bounds.keylog, true)?;
+    let mut correlator = Correlator::with_trust(cfg.bounds.correlate, cfg.trust.clone());
     let who = privs::drop_privileges(&cfg.user)?;
     let _ = writeln!(
         notice,
@@ -74,35 +79,72 @@ pub fn run_live(
         writer,
         max: cfg.max_probes,
     };
-    let started = Instant::now();
-    let mut last_tick = Instant::now();
-    let mut ready = Vec::new();
-    let mut failure: Option<Error> = None;
-
-    while !stop.load(Ordering::Relaxed) && !rep.full() {
-        if cfg.duration.is_some_and(|d| started.elapsed() >= d) {
-            break;
-        }
-        match src.read() {
-            Ok(Read::Packet(p)) => pipeline.packet(&p),
-            Ok(Read::Quiet) => {}
-            Err(e) => {
-                failure = Some(e);
-                break;
+    let threads = crate::threads_for(cfg.threads);
+    let done = AtomicBool::new(false);
+    let failure = if threads < 2 {
+        let mut down = Direct {
+            correlator: &mut correlator,
+            rep: &mut rep,
+            out,
+            ready: Vec::new(),
+        };
+        capture_loop(cfg, &mut src, &mut front, stop, &done, &mut down)?
+    } else {
+        // Capture on a thread of its own that only takes packets off the kernel's ring
+        // and hands them over in bounded batches, so that it is never held up by the
+        // work on them; this thread decodes, reassembles, parses, correlates and writes.
+        let (src, done) = (&mut src, &done);
+        std::thread::scope(|scope| -> Result<Option<Error>, Error> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Packet>>(LIVE_BATCHES_IN_FLIGHT);
+            let capture = std::thread::Builder::new()
+                .name("probewatch-capture".into())
+                .spawn_scoped(scope, move || capture_packets(cfg, src, stop, done, &tx))
+                .map_err(|e| Error::Thread {
+                    reason: e.to_string(),
+                })?;
+            let mut down = Direct {
+                correlator: &mut correlator,
+                rep: &mut rep,
+                out,
+                ready: Vec::new(),
+            };
+            let mut handoff = Vec::new();
+            let mut last_tick = Instant::now();
+            let mut failed = None;
+            for batch in rx.iter() {
+                for p in &batch {
+                    front.packet_view(p.view(), &mut handoff);
+                }
+                if last_tick.elapsed() >= Duration::from_secs(1) {
+                    last_tick = Instant::now();
+                    front.tick(now(), &mut handoff);
+                }
+                if let Err(e) = hand_over(&mut handoff, &mut down) {
+                    failed = Some(e);
+                    break;
+                }
+                if down.stopped() {
+                    done.store(true, Ordering::Relaxed);
+                    break;
+                }
             }
-        }
-        if last_tick.elapsed() >= Duration::from_secs(1) {
-            last_tick = Instant::now();
-            pipeline.tick(now());
-        }
-        pipeline.take_probes(&mut ready);
-        rep.report(&mut ready, &pipeline, out)?;
-    }
-    // Report what is still waiting, with what is known (unless -c said how many).
-    pipeline.finish();
-    pipeline.take_probes(&mut ready);
-    rep.report(&mut ready, &pipeline, out)?;
-    let mut stats = pipeline.stats();
+            // Closing the channel ends the capture thread's sends.
+            drop(rx);
+            let failure = capture.join().map_err(|_| Error::Thread {
+                reason: "the capture thread stopped".to_string(),
+            })?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            // Report what is still waiting, with what is known (unless -c said how many).
+            front.finish(&mut handoff);
+            hand_over(&mut handoff, &mut down)?;
+            Ok(failure)
+        })?
+    };
+    let mut stats = front.stats();
+    stats.correlate = correlator.stats().clone();
+    stats.threads = threads;
     stats.interface = Some(src.name().to_string());
     stats.kernel = Some(src.kernel_stats());
     // Attempt groups (bounded, evictions counted) are reported when the capture stops.
@@ -114,7 +156,7 @@ pub fn run_live(
     let (groups, mut clients, counters) = numbering.finish(0);
     stats.correlate.absorb(&counters);
     // As a streamed capture file's report: each client's MAC, and the MACs kept apart.
-    let macs = pipeline.client_macs();
+    let macs = correlator.client_macs();
     for c in clients.iter_mut() {
         c.mac = c.mac.or_else(|| macs.get(&c.client).copied());
     }
@@ -122,7 +164,7 @@ pub fn run_live(
         probes: Vec::new(),
         clients,
         groups,
-        routers: pipeline.routers(),
+        routers: correlator.routers(),
     };
     let end = report::End {
         report: &report,
@@ -135,6 +177,162 @@ pub fn run_live(
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// Captures until `stop` (Ctrl-C), `done` (the report has its `-c` probes), the duration,
+/// or a capture error (returned), feeding the flow stages and handing their output to
+/// `down`; then ends every flow.
+fn capture_loop(
+    cfg: &LiveConfig,
+    src: &mut LiveSource,
+    front: &mut Front,
+    stop: &AtomicBool,
+    done: &AtomicBool,
+    down: &mut dyn Down,
+) -> Result<Option<Error>, Error> {
+    let started = Instant::now();
+    let mut last_tick = Instant::now();
+    let mut handoff = Vec::new();
+    let mut failure: Option<Error> = None;
+    while !stop.load(Ordering::Relaxed) && !done.load(Ordering::Relaxed) && !down.stopped() {
+        if cfg.duration.is_some_and(|d| started.elapsed() >= d) {
+            break;
+        }
+        match src.read() {
+            Ok(Read::Packet(p)) => front.packet_view(p.view(), &mut handoff),
+            Ok(Read::Quiet) => {}
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+        if last_tick.elapsed() >= Duration::from_secs(1) {
+            last_tick = Instant::now();
+            front.tick(now(), &mut handoff);
+        }
+        if !handoff.is_empty() {
+            for h in handoff.drain(..) {
+                down.send(Msg::Handoff(h))?;
+            }
+            down.send(Msg::Mark {
+                now: now(),
+                always: false,
+            })?;
+        }
+    }
+    // Report what is still waiting, with what is known (unless -c said how many).
+    front.finish(&mut handoff);
+    for h in handoff.drain(..) {
+        down.send(Msg::Handoff(h))?;
+    }
+    down.send(Msg::Mark {
+        now: now(),
+        always: false,
+    })?;
+    down.flush();
+    Ok(failure)
+}
+
+/// Packets of one batch handed from the capture thread (at most; a batch is also handed
+/// over when the interface is quiet and after [`LIVE_BATCH_WAIT`]).
+pub const LIVE_BATCH_PACKETS: usize = 256;
+/// Captured bytes of one batch (at most, give or take one packet).
+pub const LIVE_BATCH_BYTES: usize = 1 << 20;
+/// Batches in flight from the capture thread; when they are full it waits, and the
+/// kernel's ring (`-B`) holds what comes meanwhile.
+pub const LIVE_BATCHES_IN_FLIGHT: usize = 16;
+/// The longest a packet waits in a batch that is not full.
+pub const LIVE_BATCH_WAIT: Duration = Duration::from_millis(50);
+
+/// The capture thread: takes packets off the interface and sends them in batches, until
+/// `stop`, `done`, the duration, or a capture error (returned).
+fn capture_packets(
+    cfg: &LiveConfig,
+    src: &mut LiveSource,
+    stop: &AtomicBool,
+    done: &AtomicBool,
+    tx: &std::sync::mpsc::SyncSender<Vec<Packet>>,
+) -> Option<Error> {
+    let started = Instant::now();
+    let mut batch: Vec<Packet> = Vec::with_capacity(LIVE_BATCH_PACKETS);
+    let mut bytes = 0usize;
+    let mut last_send = Instant::now();
+    let mut failure = None;
+    while !stop.load(Ordering::Relaxed) && !done.load(Ordering::Relaxed) {
+        if cfg.duration.is_some_and(|d| started.elapsed() >= d) {
+            break;
+        }
+        let quiet = match src.read() {
+            Ok(Read::Packet(p)) => {
+                bytes += p.data.len();
+                batch.push(p);
+                false
+            }
+            Ok(Read::Quiet) => true,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        };
+        // A quiet interface still sends its (maybe empty) batch: the other thread lets
+        // time pass with it.
+        if quiet
+            || batch.len() >= LIVE_BATCH_PACKETS
+            || bytes >= LIVE_BATCH_BYTES
+            || last_send.elapsed() >= LIVE_BATCH_WAIT
+        {
+            bytes = 0;
+            last_send = Instant::now();
+            let b = std::mem::replace(&mut batch, Vec::with_capacity(LIVE_BATCH_PACKETS));
+            if tx.send(b).is_err() {
+                return failure;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(batch);
+    }
+    failure
+}
+
+/// Sends the handoffs and a mark (take the completed probes) to `down`.
+fn hand_over(handoff: &mut Vec<crate::Handoff>, down: &mut dyn Down) -> Result<(), Error> {
+    if handoff.is_empty() {
+        return Ok(());
+    }
+    for h in handoff.drain(..) {
+        down.send(Msg::Handoff(h))?;
+    }
+    down.send(Msg::Mark {
+        now: now(),
+        always: false,
+    })
+}
+
+/// One thread: handoffs go straight to the correlator, probes straight to the report.
+struct Direct<'a, 'o> {
+    correlator: &'a mut Correlator,
+    rep: &'a mut Reporter,
+    out: &'o mut dyn Write,
+    ready: Vec<Probe>,
+}
+
+impl Down for Direct<'_, '_> {
+    fn send(&mut self, m: Msg) -> Result<(), Error> {
+        match m {
+            Msg::Handoff(h) => apply(self.correlator, h),
+            Msg::Mark { .. } => {
+                self.correlator.take_ready(&mut self.ready);
+                self.rep
+                    .report(&mut self.ready, self.correlator, self.out)?;
+            }
+        }
+        Ok(())
+    }
+    fn stopped(&self) -> bool {
+        self.rep.full()
+    }
+    fn flush(&mut self) {}
 }
 
 /// Numbers, summarises and writes probes as they complete.
@@ -152,7 +350,7 @@ impl Reporter {
     fn report(
         &mut self,
         ready: &mut Vec<Probe>,
-        pipeline: &Pipeline,
+        correlator: &Correlator,
         out: &mut dyn Write,
     ) -> std::io::Result<()> {
         for mut p in ready.drain(..) {
@@ -161,7 +359,7 @@ impl Reporter {
             }
             // The host from the MACs learned so far, as a streamed capture file's report
             // (none with --no-merge-hosts).
-            if let Some(h) = pipeline.host_of(p.client) {
+            if let Some(h) = correlator.host_of(p.client) {
                 p.host = Some(Box::new(h));
             }
             self.numbering.add(&mut p);

@@ -191,6 +191,14 @@ struct Cli {
     #[arg(long)]
     no_progress: bool,
 
+    /// Threads: 1 runs every stage on one thread; 2 or more: reading a file and the flow
+    /// stages (decode, reassemble, parse) on one, correlation and the report on another;
+    /// live, capture on one and the rest on another (more than 2 are not used yet).
+    /// Default: one per core. Reading files, the output is the same whatever the number;
+    /// with -r and -c, one thread is used. The JSON stats say how many ran.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+
     /// Most TCP flows tracked at once; the least recently active are evicted beyond it.
     #[arg(long, value_name = "N", default_value_t = 65_536)]
     max_flows: usize,
@@ -362,6 +370,7 @@ fn main() -> ExitCode {
             max_probes: cli.count,
             duration: cli.duration,
             keylogs: cli.keylog.clone(),
+            threads: cli.threads.map_or(0, usize::from),
         };
         return live(&cfg);
     }
@@ -387,6 +396,7 @@ fn main() -> ExitCode {
         save: cli.write.clone(),
         max_probes: cli.count,
         stop: Some(stop),
+        threads: cli.threads.map_or(0, usize::from),
     };
     // Every input and the -w file are opened first; then privileges go, as for a live
     // capture: no packet is parsed as root.

@@ -21,6 +21,8 @@ pub struct Stats {
     /// Probes of a streamed capture-file report written before their reorder window
     /// passed (too many waited).
     pub reorder_forced: u64,
+    /// Threads the pipeline ran on (`--threads`, at most two).
+    pub threads: usize,
     /// The key log's counters, when one was given (`--keylog`, a Decryption Secrets Block).
     pub keylog: Option<KeyLogCounts>,
 }
@@ -43,6 +45,7 @@ impl Stats {
         let c = &self.correlate;
         let mut v = json!({
             "files": self.files,
+            "threads": self.threads,
             "packets": d.packets,
             "bytes": d.bytes,
             "tcp_packets": d.tcp,
@@ -81,6 +84,11 @@ impl Stats {
                 "chain_certs": c.chain_certs_not_kept,
                 "client_macs": c.client_macs_evicted,
                 "reorder_window": self.reorder_forced,
+                "cert_cache": p.cert_cache_evictions,
+            },
+            "cert_cache": {
+                "hits": p.cert_cache_hits,
+                "parsed": p.cert_cache_parsed,
             },
             "probes_timed_out": c.probes_timed_out,
             "gaps": {

@@ -513,3 +513,33 @@ fn docs_flag_table_agrees_with_help() {
         );
     }
 }
+
+/// `--threads 0` is refused with a sentence (the default is one thread per core).
+#[test]
+fn threads_zero_is_refused() {
+    let r = run(&[
+        "-r",
+        sample("tls13.pcap").to_str().unwrap(),
+        "--threads",
+        "0",
+    ]);
+    assert_eq!(r.code, 2);
+    one_sentence(&r.stderr);
+    assert!(r.stderr.contains("--threads"), "{}", r.stderr);
+}
+
+/// With -r, `-c` runs on one thread (the reading must stop at the probe it names), and the
+/// stats say so even when two were asked for; the probes are the first N of a full run.
+#[test]
+fn count_with_read_runs_on_one_thread_and_says_so() {
+    let file = sample("mail-fanout.pcap");
+    let f = file.to_str().unwrap();
+    let r = run(&["-r", f, "-c", "2", "--format", "json", "--threads", "2"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = lines(&r.stdout);
+    assert_eq!(of_type(&v, "probe").len(), 2);
+    assert_eq!(of_type(&v, "stats")[0]["threads"], 1);
+    let all = lines(&run(&["-r", f, "--format", "json", "--threads", "2"]).stdout);
+    assert_eq!(of_type(&all, "stats")[0]["threads"], 2);
+    assert_eq!(of_type(&v, "probe"), of_type(&all, "probe")[..2].to_vec());
+}

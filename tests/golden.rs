@@ -77,13 +77,29 @@ fn samples() -> Vec<String> {
     v
 }
 
+/// The output of one view. The goldens are made on one thread (`--threads 1`, so that
+/// they do not depend on the machine's cores); [`every_view_is_the_same_on_one_and_three_threads`]
+/// holds the threaded runs to the same bytes.
 fn render<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(sample: &str, args: &[S]) -> String {
+    render_on(sample, args, Some(1))
+}
+
+fn render_on<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(
+    sample: &str,
+    args: &[S],
+    threads: Option<u32>,
+) -> String {
     // Relative path from the repository root: the stats name the file as given.
     let out = Command::new(env!("CARGO_BIN_EXE_probewatch"))
         .current_dir(root())
         .arg("-r")
         .arg(format!("samples/{sample}"))
         .args(args)
+        .args(
+            threads
+                .iter()
+                .flat_map(|t| ["--threads".to_string(), t.to_string()]),
+        )
         .env_remove("COLUMNS")
         .env_remove("NO_COLOR")
         .env("LC_ALL", "C.UTF-8")
@@ -164,6 +180,48 @@ fn every_sample_matches_its_golden_outputs() {
          PROBEWATCH_BLESS=1 cargo test --test golden and review git diff tests/golden/\n\n{}",
         failures.len(),
         failures.join("\n")
+    );
+}
+
+/// `--threads 3` (the flow stages on one thread, correlation and the report on another:
+/// the stats say 2) writes every view of every sample byte for byte as `--threads 1` does,
+/// apart from that count; and so does the default (one thread per core).
+#[test]
+fn every_view_is_the_same_on_one_and_three_threads() {
+    let mut failures = Vec::new();
+    let mut threaded = 0;
+    for sample in &samples() {
+        for (suffix, args) in views(sample) {
+            let one = render_on(sample, &args, Some(1));
+            let three = render_on(sample, &args, Some(3));
+            if three.contains("\"threads\":2") {
+                threaded += 1;
+            }
+            let three = three.replace("\"threads\":2", "\"threads\":1");
+            if one != three {
+                failures.push(format!(
+                    "probewatch -r samples/{sample} {} differs with --threads 3:\n{}",
+                    args.join(" "),
+                    diff(&one, &three)
+                ));
+            }
+            if suffix == "json.jsonl" {
+                let default =
+                    render_on(sample, &args, None).replace("\"threads\":2", "\"threads\":1");
+                if one != default {
+                    failures.push(format!(
+                        "probewatch -r samples/{sample} {} differs without --threads:\n{}",
+                        args.join(" "),
+                        diff(&one, &default)
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        threaded > 10,
+        "the JSON stats of --threads 3 runs say two threads ran"
     );
 }
 

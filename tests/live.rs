@@ -223,6 +223,10 @@ fn live_capture_reports_real_handshakes_and_drops_root() {
     assert_eq!(stats[0]["capture"]["interface"], "cli0");
     assert!(stats[0]["capture"]["received"].as_u64().unwrap() > 0);
     assert_eq!(stats[0]["capture"]["dropped"], 0);
+    // One thread per core, at most two: capture and the flow stages on one, correlation
+    // and the report on the other.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(stats[0]["threads"], cores.min(2));
 
     // -w wrote what was captured: reading it back gives the same probes.
     let offline = run(&["-r", save.to_str().unwrap(), "--format", "json"]);
@@ -247,7 +251,8 @@ fn live_table_streams_rows_and_summary() {
         return;
     }
     let net = Net::up("pwlivt");
-    let (child, _) = start_probewatch(&net, &["--width", "120"]);
+    // On one thread (capture, flow stages, correlation and the report), as on one core.
+    let (child, _) = start_probewatch(&net, &["--width", "120", "--threads", "1"]);
     net.clients();
     // SIGTERM (what service managers send) is a clean stop too.
     let (code, out) = stop_with(child, Some(Signal::SIGTERM));

@@ -901,3 +901,34 @@ fn server_alpn_choice_is_read_from_the_tls12_server_hello() {
         .count();
     assert_eq!(chosen, tls.len());
 }
+
+/// The certificate cache: nginx sends the same one-certificate chain on every TLS 1.2
+/// handshake of handshake-outcomes.pcap; x509-parser reads it once, every later handshake
+/// takes it from the cache, and each probe still carries the certificate's own summary
+/// (the same SHA-256 and subject as the first).
+#[test]
+fn the_same_server_certificate_is_parsed_once() {
+    let v = json_of(&sample("handshake-outcomes.pcap"));
+    let with_cert: Vec<&Value> = probes(&v, "tls")
+        .into_iter()
+        .filter(|p| p["cert"].is_object())
+        .collect();
+    assert!(
+        with_cert.len() >= 3,
+        "several handshakes show a certificate"
+    );
+    let first = &with_cert[0]["cert"];
+    for p in &with_cert {
+        assert_eq!(p["cert"]["sha256"], first["sha256"]);
+        assert_eq!(p["cert"]["subject_cn"], first["subject_cn"]);
+    }
+    let stats = of_type(&v, "stats")[0];
+    let cache = &stats["cert_cache"];
+    assert_eq!(cache["parsed"], 1, "one distinct certificate: {cache}");
+    assert_eq!(
+        cache["hits"].as_u64().unwrap() + 1,
+        with_cert.len() as u64,
+        "every later handshake hit the cache: {cache}"
+    );
+    assert_eq!(stats["evictions"]["cert_cache"], 0);
+}

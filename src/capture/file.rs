@@ -414,6 +414,11 @@ impl FileSource {
         self.stop = Some(stop);
     }
 
+    /// Standard input, a pipe: data is handed over as it comes.
+    pub fn is_stream(&self) -> bool {
+        self.stream
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -897,6 +902,11 @@ impl Filter {
         let prog = f.compile(LinkType(1))?;
         f.programs.insert(1, prog);
         Ok(f)
+    }
+
+    /// The filter expression as given.
+    pub fn expr(&self) -> &str {
+        &self.expr
     }
 
     fn compile(&self, link: LinkType) -> Result<Option<pcap::BpfProgram>, Error> {

@@ -87,12 +87,96 @@ pub struct ChainCert {
 impl CertChain {
     /// Keeps `der` (the next certificate of the message) within the bounds.
     pub fn keep(&mut self, der: &[u8]) {
+        if self.room(der) {
+            self.certs.push(chain_cert(der));
+        }
+    }
+
+    /// Whether `der` fits within the bounds (counted as dropped when it does not).
+    fn room(&mut self, der: &[u8]) -> bool {
         let held: usize = self.certs.iter().map(|c| c.der.len()).sum();
         if self.certs.len() >= MAX_CHAIN_CERTS || held + der.len() > MAX_CHAIN_BYTES {
             self.certs_dropped += 1;
+            return false;
+        }
+        true
+    }
+
+    /// Adds the next certificate of the message through `cache`: the `first` becomes the
+    /// leaf summary; each is kept within the bounds, as [`CertChain::keep`] does.
+    pub fn add_cached(&mut self, der: &[u8], first: bool, cache: &mut CertCache) {
+        let fits = self.room(der);
+        if !first && !fits {
             return;
         }
-        self.certs.push(chain_cert(der));
+        let (info, link) = cache.get(der);
+        if first {
+            self.leaf = Some(info);
+        }
+        if fits {
+            self.certs.push(link);
+        }
+    }
+}
+
+/// Certificates parsed once and kept by the SHA-256 of their DER: a server sends the same
+/// chain on every handshake, so each certificate is parsed by x509-parser once.
+pub const MAX_CACHED_CERTS: usize = 1024;
+
+/// What [`summarize`] and [`chain_cert`] make of one certificate, by the SHA-256 of its
+/// DER (at most [`MAX_CACHED_CERTS`]; the least recently used is evicted beyond).
+#[derive(Default)]
+pub struct CertCache {
+    entries: std::collections::HashMap<[u8; 32], Cached, foldhash::fast::RandomState>,
+    /// Use count, for least-recently-used eviction.
+    clock: u64,
+    pub hits: u64,
+    pub misses: u64,
+    pub evictions: u64,
+}
+
+struct Cached {
+    info: CertInfo,
+    /// The chain entry without its DER (the DER is the key's preimage: the caller's bytes).
+    link: ChainCert,
+    used: u64,
+}
+
+impl CertCache {
+    /// The summary and the chain entry of `der`, parsed now or taken from the cache.
+    pub fn get(&mut self, der: &[u8]) -> (CertInfo, ChainCert) {
+        let digest: [u8; 32] = Sha256::digest(der).into();
+        self.clock += 1;
+        if let Some(c) = self.entries.get_mut(&digest) {
+            self.hits += 1;
+            c.used = self.clock;
+            let mut link = c.link.clone();
+            link.der = der.to_vec();
+            return (c.info.clone(), link);
+        }
+        self.misses += 1;
+        let info = summarize(der);
+        let mut link = chain_cert(der);
+        if self.entries.len() >= MAX_CACHED_CERTS {
+            // Evict the least recently used eighth at once (the scan is then rare).
+            let mut used: Vec<u64> = self.entries.values().map(|c| c.used).collect();
+            used.sort_unstable();
+            let cut = used.get(MAX_CACHED_CERTS / 8).copied().unwrap_or(u64::MAX);
+            let before = self.entries.len();
+            self.entries.retain(|_, c| c.used > cut);
+            self.evictions += (before - self.entries.len()) as u64;
+        }
+        let der_owned = std::mem::take(&mut link.der);
+        self.entries.insert(
+            digest,
+            Cached {
+                info: info.clone(),
+                link: link.clone(),
+                used: self.clock,
+            },
+        );
+        link.der = der_owned;
+        (info, link)
     }
 }
 

@@ -172,6 +172,11 @@ pub struct ParseStats {
     /// TLS 1.3 handshakes opened with the key log.
     pub tls_decrypt: tls13::DecryptStats,
     pub quic: quic::QuicStats,
+    /// Certificates taken from the certificate cache, parsed (not in it yet), and evicted
+    /// from it (`cert::MAX_CACHED_CERTS`).
+    pub cert_cache_hits: u64,
+    pub cert_cache_parsed: u64,
+    pub cert_cache_evictions: u64,
 }
 
 /// Parser bounds.
@@ -397,6 +402,8 @@ pub struct Parser {
     /// The key log and the files it is read from (`None`: no key log given).
     keys: Option<keylog::KeySource>,
     pub stats: ParseStats,
+    /// Certificates parsed once, by their SHA-256 (`cert::MAX_CACHED_CERTS`).
+    certs: cert::CertCache,
 }
 
 /// A request to the reassembler: no more bytes needed from this direction.
@@ -410,7 +417,13 @@ impl Parser {
             quic: quic::QuicReader::new(limits.quic),
             keys: None,
             stats: ParseStats::default(),
+            certs: cert::CertCache::default(),
         }
+    }
+
+    /// The certificate cache's hits, parses and evictions.
+    pub fn cert_cache(&self) -> (u64, u64, u64) {
+        (self.certs.hits, self.certs.misses, self.certs.evictions)
     }
 
     /// Decrypt TLS 1.3 and QUIC handshakes with this key log.
@@ -483,6 +496,7 @@ impl Parser {
                     out,
                     stop: [false, false],
                     keylog: self.keys.as_ref().map(|k| &k.log),
+                    certs: &mut self.certs,
                 };
                 st.feed(&mut cx, dir, &data);
                 let after = st.app_records.get(i).copied().unwrap_or(0);
@@ -520,6 +534,7 @@ impl Parser {
                     out,
                     stop: [false, false],
                     keylog: self.keys.as_ref().map(|k| &k.log),
+                    certs: &mut self.certs,
                 };
                 st.gap(&mut cx, dir, cause);
                 let asked = cx.stop;

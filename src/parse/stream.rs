@@ -27,6 +27,8 @@ pub struct Cx<'a> {
     pub stop: [bool; 2],
     /// The key log, when one was given (`--keylog`, a pcapng Decryption Secrets Block).
     pub keylog: Option<&'a super::keylog::KeyLog>,
+    /// Certificates already parsed, by their SHA-256.
+    pub certs: &'a mut super::cert::CertCache,
 }
 
 impl Cx<'_> {

@@ -178,7 +178,7 @@ impl TlsReader {
         self.failed = true;
     }
 
-    pub fn feed(&mut self, data: &[u8], out: &mut Vec<TlsItem>) {
+    pub fn feed(&mut self, data: &[u8], out: &mut Vec<TlsItem>, certs: &mut cert::CertCache) {
         if self.failed {
             return;
         }
@@ -245,7 +245,7 @@ impl TlsReader {
                 }
                 22 if !self.encrypted => {
                     self.hs.extend_from_slice(&body);
-                    self.handshake_messages(out);
+                    self.handshake_messages(out, certs);
                     if self.failed {
                         break;
                     }
@@ -270,7 +270,7 @@ impl TlsReader {
         self.buf.drain(..pos.min(self.buf.len()));
     }
 
-    fn handshake_messages(&mut self, out: &mut Vec<TlsItem>) {
+    fn handshake_messages(&mut self, out: &mut Vec<TlsItem>, certs: &mut cert::CertCache) {
         let mut pos = 0usize;
         loop {
             let mut r = Reader::new(self.hs.get(pos..).unwrap_or(&[]));
@@ -286,7 +286,7 @@ impl TlsReader {
             let Some(msg) = self.hs.get(pos..pos + 4 + len) else {
                 break;
             };
-            if let Some(item) = handshake(msg, &mut self.malformed) {
+            if let Some(item) = handshake(msg, &mut self.malformed, certs) {
                 if let TlsItem::ServerHello(sh) = &item {
                     if sh.version == 0x0304 || (sh.version >> 8) == 0x7f {
                         self.tls13 = true;
@@ -302,7 +302,7 @@ impl TlsReader {
 
 /// One complete handshake message; malformed parts (read as far as they go) are
 /// counted in `malformed`.
-fn handshake(msg: &[u8], malformed: &mut u64) -> Option<TlsItem> {
+fn handshake(msg: &[u8], malformed: &mut u64, certs: &mut cert::CertCache) -> Option<TlsItem> {
     let msg_type = *msg.first()?;
     let parsed = parse_tls_message_handshake(msg);
     match (msg_type, parsed) {
@@ -357,17 +357,16 @@ fn handshake(msg: &[u8], malformed: &mut u64) -> Option<TlsItem> {
         }
         (11, Ok((_, TlsMessage::Handshake(TlsMessageHandshake::Certificate(c))))) => {
             let mut chain = CertChain {
-                leaf: c.cert_chain.first().map(|rc| cert::summarize(rc.data)),
                 chain_len: c.cert_chain.len(),
                 ..CertChain::default()
             };
-            for rc in &c.cert_chain {
-                chain.keep(rc.data);
+            for (i, rc) in c.cert_chain.iter().enumerate() {
+                chain.add_cached(rc.data, i == 0, certs);
             }
             Some(TlsItem::Certificate(chain))
         }
         // A TLS 1.3-style Certificate (request context first) seen in cleartext.
-        (11, Err(_)) => match certificate_13(msg.get(4..)?) {
+        (11, Err(_)) => match certificate_13(msg.get(4..)?, certs) {
             Ok(chain) => Some(TlsItem::Certificate(chain)),
             Err(_) => {
                 *malformed += 1;
@@ -378,7 +377,7 @@ fn handshake(msg: &[u8], malformed: &mut u64) -> Option<TlsItem> {
     }
 }
 
-fn certificate_13(body: &[u8]) -> Result<CertChain> {
+fn certificate_13(body: &[u8], certs: &mut cert::CertCache) -> Result<CertChain> {
     let mut r = Reader::new(body);
     let ctx_len = usize::from(r.u8()?);
     r.skip(ctx_len)?;
@@ -389,10 +388,8 @@ fn certificate_13(body: &[u8]) -> Result<CertChain> {
     while list.remaining() >= 3 {
         let l = len24(&mut list)?;
         let der = list.take(l)?;
-        if chain.leaf.is_none() {
-            chain.leaf = Some(cert::summarize(der));
-        }
-        chain.keep(der);
+        let first = chain.leaf.is_none();
+        chain.add_cached(der, first, certs);
         chain.chain_len += 1;
         let ext = usize::from(list.u16()?);
         if list.skip(ext).is_err() {
@@ -476,7 +473,7 @@ fn first_alpn(body: &[u8]) -> Result<Option<Vec<u8>>> {
 /// Parses one complete handshake message (type, 24-bit length, body), e.g. a
 /// ClientHello gathered from QUIC CRYPTO frames.
 pub fn parse_handshake(msg: &[u8]) -> Option<TlsItem> {
-    handshake(msg, &mut 0)
+    handshake(msg, &mut 0, &mut cert::CertCache::default())
 }
 
 /// From a ServerHello's extensions: the version its supported_versions extension selects,
@@ -575,7 +572,7 @@ mod tests {
         rec.extend_from_slice(&[0u8; 96]);
         let mut r = TlsReader::default();
         let mut out = Vec::new();
-        r.feed(&rec, &mut out);
+        r.feed(&rec, &mut out, &mut cert::CertCache::default());
         assert!(out.is_empty(), "{out:?}");
         assert!(r.take_too_large());
         assert!(!r.take_too_large(), "reported once");
@@ -584,7 +581,7 @@ mod tests {
         let mut rec = vec![22, 3, 1, 0, 100, 1, 0x10, 0, 0];
         rec.extend_from_slice(&[0u8; 96]);
         let mut r = TlsReader::default();
-        r.feed(&rec, &mut out);
+        r.feed(&rec, &mut out, &mut cert::CertCache::default());
         assert!(out.is_empty() && !r.take_too_large() && !r.failed());
     }
 }

@@ -302,7 +302,7 @@ impl StreamAnalyzer for TlsStream {
             return Next::More;
         };
         let mut items = Vec::new();
-        reader.feed(data, &mut items);
+        reader.feed(data, &mut items, cx.certs);
         cx.stats.tls_malformed += reader.take_malformed();
         if reader.take_too_large() || reader.held() > cx.limits.max_tls_buffer {
             cx.stats.buffer_limit_hits += 1;
