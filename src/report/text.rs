@@ -1475,6 +1475,28 @@ pub fn stats_line(stats: &Stats) -> String {
             "; QUIC: {} datagrams, {} ClientHellos, {} Initials not decryptable",
             q.datagrams, q.hellos, q.undecryptable
         ));
+        let u = &q.undecoded_versions;
+        if !u.is_empty() {
+            let mut vs: Vec<String> = u
+                .iter()
+                .map(|(v, n)| {
+                    let name = quic::version_name(v);
+                    let hex = format!("0x{v:08x}");
+                    if name == hex {
+                        format!("{hex} {n}")
+                    } else {
+                        format!("{name} ({hex}) {n}")
+                    }
+                })
+                .collect();
+            if u.other > 0 {
+                vs.push(format!("{} of further versions", u.other));
+            }
+            s.push_str(&format!(
+                ", Initial-sized datagrams of versions not decoded: {}",
+                vs.join(", ")
+            ));
+        }
     }
     if let Some(k) = &stats.keylog {
         let (t, q) = (&stats.parse.tls_decrypt, &stats.parse.quic.decrypt);
