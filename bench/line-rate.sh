@@ -114,14 +114,17 @@ run() {
       tcpdump -n -i veth-rx -w /dev/null $TCPDUMP_ARGS >"$out.out" 2>"$out.err" &
   fi
   timer=$!
-  CAP_PID=$timer   # nn_trap's exit stops it if this run fails
   wait_for "$out.err" "$timer"
+  # The tool is the child of time (`ip netns exec` execs time): it is the one to stop,
+  # with SIGINT as Ctrl-C would; time ignores SIGINT while it waits. nn_trap's exit stops
+  # it too if this run fails or is interrupted.
+  child=$(pgrep -P "$timer" | head -n 1 || true)
+  [ -n "$child" ] || die "cannot find the $tool process under time (pid $timer)"
+  CAP_PID=$child
   replay
   cp "$W/replay.txt" "$out.replay"
   sleep 2   # the tool drains what the kernel still holds
-  # Stop the tool (the child of time, started above), not time itself.
-  child=$(pgrep -P "$timer" | head -n 1 || true)
-  [ -n "$child" ] && kill -INT "$child" 2>/dev/null || true
+  kill -INT "$child" 2>/dev/null || true
   wait "$timer" 2>/dev/null || true
   CAP_PID=""
 }
