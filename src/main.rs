@@ -60,6 +60,8 @@ EXAMPLES:
     probewatch -r big.pcap -w tls-only.pcap 'tcp port 443'
     probewatch -r - < capture.pcap
     probewatch -r capture.pcap --timeline
+    probewatch -r capture.pcap -q | awk '$7 == \"mismatch\"'
+    probewatch -r capture.pcap -v 'port 443'
     probewatch -r capture.pcap --format json | jq 'select(.type==\"group\" and .san)'
     probewatch -r capture.pcap --format json | jq 'select(.verdict==\"mismatch\")'
 
@@ -144,12 +146,19 @@ struct Cli {
     #[arg(short = 'n', action = clap::ArgAction::Count)]
     numeric: u8,
 
-    /// tcpdump's quiet output (names only): not available yet; refused with a sentence.
-    #[arg(short = 'q', hide = true)]
+    /// Quiet output, as tcpdump's -q: one line per probe (date, time, client, protocol, the
+    /// name asked for, the server, the verdict or for DNS and HTTP the outcome), then the
+    /// stats line; no summary, per-client sections or attempt groups. Table only.
+    #[arg(short = 'q')]
     quiet: bool,
 
-    /// tcpdump's verbose output: not available yet; refused with a sentence.
-    #[arg(short = 'v', action = clap::ArgAction::Count, hide = true)]
+    /// Verbose output, as tcpdump's -v: under every table row, the details: TLS versions
+    /// offered and chosen, cipher, ALPN, JA4, the certificates (subject, names, issuer,
+    /// validity, chain length), trust, alerts and when the connection closed; QUIC's
+    /// Initial packets; the DNS records; the HTTP request and response. -vv adds the
+    /// client's port, every SAN, the certificates' SHA-256 and the QUIC DCID. Table only
+    /// (--format json always has every detail).
+    #[arg(short = 'v', action = clap::ArgAction::Count)]
     verbose: u8,
 
     /// Output format.
@@ -271,12 +280,20 @@ fn main() -> ExitCode {
         }
     };
     let _ = cli.numeric; // addresses are never resolved
-    if cli.quiet || cli.verbose > 0 {
-        let flag = if cli.quiet { "-q" } else { "-v" };
-        eprintln!(
-            "probewatch: {flag} (tcpdump's {} output) is not available yet; use --format json and pick the keys you need, e.g. `--format json | jq -r 'select(.type==\"probe\") | .name'`",
-            if cli.quiet { "quiet" } else { "verbose" }
-        );
+    if let Some(why) = probewatch::report::text::detail_refused(
+        cli.quiet,
+        cli.verbose,
+        cli.format == Format::Table && !cli.timeline,
+        if cli.timeline {
+            "--timeline".to_string()
+        } else {
+            format!(
+                "--format {}",
+                format!("{:?}", cli.format).to_ascii_lowercase()
+            )
+        },
+    ) {
+        eprintln!("probewatch: {why}");
         return ExitCode::from(2);
     }
     let mut bounds = Bounds::default();
@@ -348,6 +365,8 @@ fn main() -> ExitCode {
         ascii: !probewatch::report::utf8_locale(&env),
         local_time: cli.local_time,
         mermaid_fences: cli.mermaid_fences,
+        quiet: cli.quiet,
+        verbose: cli.verbose,
     };
     let trust = match load_trust(&cli) {
         Ok(t) => Arc::new(t),

@@ -64,6 +64,13 @@ impl Stats {
                 "undecryptable": p.quic.undecryptable,
                 "hellos": p.quic.hellos,
                 "malformed": p.quic.malformed,
+                "undecoded_versions": p
+                    .quic
+                    .undecoded_versions
+                    .iter()
+                    .map(|(v, n)| (format!("0x{v:08x}"), serde_json::Value::from(n)))
+                    .collect::<serde_json::Map<String, serde_json::Value>>(),
+                "undecoded_other_versions": p.quic.undecoded_versions.other,
             },
             "evictions": {
                 "flows_idle": r.flows_ended_idle,

@@ -382,13 +382,134 @@ fn reading_a_file_as_root_parses_it_as_an_unprivileged_user() {
     assert_eq!(probes(&v, "tls").len(), 1, "the file was still read whole");
 }
 
+/// `-q` on a real capture: one line per probe (in the JSON's order, with its client,
+/// name, server and verdict) and the stats line; nothing else. Options after the filter
+/// are read, as tcpdump does.
 #[test]
-fn quiet_and_verbose_are_refused_with_a_sentence_not_ignored() {
+fn quiet_prints_one_line_per_probe_with_its_name_and_verdict() {
+    for file in ["trust.pcap", "quic-aioquic.pcap", "mail-fanout.pcap"] {
+        let f = sample(file);
+        let v = json_of(&f);
+        let want: Vec<&serde_json::Value> = of_type(&v, "probe");
+        let r = run(&["-r", f.to_str().unwrap(), "-q"]);
+        assert_eq!(r.code, 0, "{file}: {}", r.stderr);
+        let out: Vec<&str> = r.stdout.lines().collect();
+        let stats_at = out
+            .iter()
+            .position(|l| l.starts_with("Stats: "))
+            .expect("a stats line");
+        assert_eq!(
+            stats_at,
+            want.len(),
+            "{file}: one line per probe, then the stats"
+        );
+        assert!(
+            out[stats_at + 1..].iter().all(|l| l.starts_with("  ")),
+            "{file}: only the stats line's continuation after it: {:?}",
+            &out[stats_at..]
+        );
+        for (line, p) in out.iter().zip(&want) {
+            let f: Vec<&str> = line.split(' ').collect();
+            let port = p["client_port"].as_u64().unwrap();
+            let client = s(p, "client");
+            assert_eq!(f[2], format!("{client}:{port}"), "{line}");
+            assert!(f[3].starts_with(s(p, "proto")), "{line}");
+            assert_eq!(f[4], p["name"].as_str().unwrap_or("-"), "{line}");
+            let server = format!("{}:{}", s(p, "server"), p["port"]);
+            assert_eq!(f[5], server, "{line}");
+            if let Some(verdict) = p["verdict"].as_str() {
+                assert_eq!(f[6..].join(" "), verdict, "{line}");
+            }
+        }
+    }
     let f = sample("tls13.pcap");
-    for flag in ["-q", "-v", "-vv"] {
-        let r = run(&["-r", f.to_str().unwrap(), "port", "443", flag]);
-        assert_eq!(r.code, 2, "{flag}: {}", r.stderr);
-        assert!(r.stderr.contains("is not available yet"), "{}", r.stderr);
+    let r = run(&["-r", f.to_str().unwrap(), "port", "443", "-q"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains("Client "), "{}", r.stdout);
+    assert!(!r.stdout.contains("Summary"), "{}", r.stdout);
+}
+
+/// `-v` on a real capture: under each probe, what the JSON holds of it: the cipher, the
+/// ALPN offered, the JA4, the certificate's issuer and validity, the DNS records; `-vv`
+/// adds the SHA-256 and the client's port.
+#[test]
+fn verbose_shows_each_probes_details() {
+    let f = sample("trust.pcap");
+    let v = json_of(&f);
+    let r = run(&["-r", f.to_str().unwrap(), "--width", "0", "-v"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rr = run(&["-r", f.to_str().unwrap(), "--width", "0", "-vv"]);
+    assert_eq!(rr.code, 0, "{}", rr.stderr);
+    let tls = probes(&v, "tls");
+    assert!(!tls.is_empty());
+    for p in &tls {
+        let t = &p["tls"];
+        let cipher = s(t, "cipher");
+        assert!(r.stdout.contains(&format!("cipher {cipher}")), "{cipher}");
+        let alpn: Vec<&str> = t["alpn"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert!(
+            r.stdout
+                .contains(&format!("ALPN offered: {}", alpn.join(", "))),
+            "{alpn:?}"
+        );
+        assert!(r.stdout.contains(&format!("JA4 {}", s(t, "ja4"))));
+        let c = &p["cert"];
+        let validity = format!(
+            "issuer {}; valid {} to {}",
+            s(c, "issuer"),
+            s(c, "not_before"),
+            s(c, "not_after")
+        );
+        assert!(r.stdout.contains(&validity), "{validity}");
+        let sha = format!("SHA-256 {}", s(c, "sha256"));
+        assert!(!r.stdout.contains(&sha), "-v has no fingerprints");
+        assert!(rr.stdout.contains(&sha), "-vv has {sha}");
+        let port = format!("client port {}", p["client_port"]);
+        assert!(rr.stdout.contains(&port), "{port}");
+    }
+    for p in probes(&v, "dns") {
+        for a in p["dns"]["answers"].as_array().unwrap() {
+            let rec = format!("{} {} {}", s(a, "name"), s(a, "type"), s(a, "data"));
+            assert!(r.stdout.contains(&rec), "{rec}");
+        }
+    }
+    // The plain table has none of it.
+    let plain = run(&["-r", f.to_str().unwrap(), "--width", "0"]);
+    assert!(!plain.stdout.contains("ALPN offered"));
+}
+
+/// -q and -v shape the table: with another format, together, or past -vv they are
+/// refused with one sentence, never ignored.
+#[test]
+fn quiet_and_verbose_are_refused_where_they_mean_nothing() {
+    let f = sample("tls13.pcap");
+    let f = f.to_str().unwrap();
+    for (args, says) in [
+        (
+            vec!["-q", "--format", "json"],
+            "cannot be combined with --format json",
+        ),
+        (
+            vec!["-v", "--format", "ecs"],
+            "cannot be combined with --format ecs",
+        ),
+        (
+            vec!["-vv", "--timeline"],
+            "cannot be combined with --timeline",
+        ),
+        (vec!["-q", "-v"], "cannot be combined; pick one"),
+        (vec!["-vvv"], "more detail than there is"),
+    ] {
+        let mut a = vec!["-r", f, "port", "443"];
+        a.extend(&args);
+        let r = run(&a);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{args:?}: {}", r.stderr);
         assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
         assert!(r.stdout.is_empty());
     }

@@ -1,5 +1,5 @@
 //! Golden outputs: for every bundled sample, the table at `--width 200`, `--width 100` and
-//! `--width 80`, the JSON Lines and `--timeline`, compared byte for byte with
+//! `--width 80`, `-q` and `-v`, the JSON Lines and `--timeline`, compared byte for byte with
 //! `tests/golden/`; and at each width, no line wider than the width and no name, address
 //! or fingerprint broken anywhere but at a `.`/`/`/`_` boundary.
 //!
@@ -26,6 +26,8 @@ const VIEWS: &[(&str, &[&str])] = &[
     ("ecs.jsonl", &["--format", "ecs"]),
     ("mermaid.txt", &["--format", "mermaid"]),
     ("report.html", &["--format", "html"]),
+    ("table-q.txt", &["-q"]),
+    ("table-v-100.txt", &["-v", "--width", "100"]),
 ];
 
 /// The views kept, in addition, for a sample with its key log beside it (`X.pcap` and
@@ -295,8 +297,13 @@ fn tokens(sample: &str) -> Vec<String> {
 fn tables_fit_their_width_and_break_no_token() {
     for sample in samples() {
         let tokens = tokens(&sample);
-        for width in [80usize, 100, 200] {
-            let out = render(&sample, &["--width", &width.to_string(), "--ja4"]);
+        for (width, v) in [(80usize, false), (100, false), (200, false), (80, true)] {
+            let w = width.to_string();
+            let mut args = vec!["--width", w.as_str(), "--ja4"];
+            if v {
+                args.push("-v");
+            }
+            let out = render(&sample, &args);
             for line in out.lines() {
                 assert!(
                     line.chars().count() <= width,

@@ -509,4 +509,57 @@ fn live_table_shows_the_merged_host_and_no_merge_hosts_keeps_it_apart() {
     assert!(!out.contains("(also "), "{out}");
     assert!(out.contains("Client 2001:db8::100: "), "{out}");
     assert!(out.contains("Client 192.0.2.100: "), "{out}");
+fn live_quiet_prints_one_line_per_probe_and_the_stats() {
+    if !root_or_skip("live_quiet_prints_one_line_per_probe_and_the_stats") {
+        return;
+    }
+    let net = Net::up("pwlivq");
+    let (child, _) = start_probewatch(&net, &["-q"]);
+    net.clients();
+    let (code, out) = stop_with(child, Some(Signal::SIGTERM));
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = out.lines().collect();
+    let stats = lines
+        .iter()
+        .position(|l| l.starts_with("Stats: "))
+        .unwrap_or_else(|| panic!("no stats line: {out}"));
+    // The scenario's client makes 5 probes (live_table_streams_rows_and_summary).
+    assert_eq!(stats, 5, "one line per probe, then the stats: {out}");
+    for l in &lines[..stats] {
+        let f: Vec<&str> = l.split(' ').collect();
+        assert!(f.len() >= 7, "{l}");
+        assert!(f[2].starts_with("192.0.2.100:"), "{l}");
+    }
+    assert!(
+        lines[..stats]
+            .iter()
+            .any(|l| l.contains(" tls example.test ") && l.ends_with(":443 mismatch")),
+        "{out}"
+    );
+    assert!(!out.contains("Client "), "no per-client summary: {out}");
+    assert!(out.contains("libpcap: "), "{out}");
+}
+
+#[test]
+fn live_verbose_adds_the_details_under_each_row() {
+    if !root_or_skip("live_verbose_adds_the_details_under_each_row") {
+        return;
+    }
+    let net = Net::up("pwlivv");
+    let (child, _) = start_probewatch(&net, &["--width", "120", "-v"]);
+    net.clients();
+    let (code, out) = stop_with(child, Some(Signal::SIGTERM));
+    assert_eq!(code, 0);
+    for want in [
+        "chosen by the server",
+        "ALPN offered:",
+        "server certificate: ",
+        "issuer ",
+    ] {
+        assert!(out.contains(want), "{want}: {out}");
+    }
+    assert!(
+        out.contains("Client 192.0.2.100: 5 probes, 1 mismatch"),
+        "the summary stays: {out}"
+    );
 }

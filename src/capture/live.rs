@@ -1,11 +1,17 @@
 //! Live capture from a network interface through libpcap.
 //!
-//! Opened with a snapshot length large enough for whole handshakes, in immediate mode
-//! (packets are delivered as they arrive, not when the kernel buffer fills) and
-//! non-blocking: libpcap on Linux keeps waiting through its own read timeout, so a blocking
-//! read on a quiet interface would never return to report timed-out probes or to notice
-//! Ctrl-C. When nothing is waiting, [`LiveSource::read`] sleeps [`IDLE_SLEEP`] (the kernel
-//! ring buffer holds what arrives meanwhile).
+//! Opened with a snapshot length large enough for whole handshakes, not in immediate
+//! mode: libpcap on Linux then uses TPACKET_V3, whose ring packs packets of any size into
+//! blocks, so the kernel buffer (`-B`) holds as many packets as fit their real sizes; the
+//! kernel hands a block over when it is full or after the read timeout
+//! ([`READ_TIMEOUT_MS`], so a probe is printed at most that much later). Immediate mode
+//! (TPACKET_V2) gives every packet a fixed slot of the snapshot length: 64 KiB each, only
+//! about 500 packets in 32 MiB, and at line rate the kernel dropped 18% of the packets
+//! (bench/line-rate.sh, docs/performance.md). Non-blocking: libpcap on Linux keeps waiting
+//! through its own read timeout, so a blocking read on a quiet interface would never
+//! return to report timed-out probes or to notice Ctrl-C. When nothing is waiting,
+//! [`LiveSource::read`] sleeps [`IDLE_SLEEP`] (the kernel ring buffer holds what arrives
+//! meanwhile).
 
 use std::path::Path;
 
@@ -35,12 +41,13 @@ impl LiveOptions {
 }
 
 /// Bytes kept per packet by default: a whole TCP segment even with offloads (GRO) on, so
-/// whole handshakes. In immediate mode libpcap's ring has fixed slots of this size, so a
-/// larger value means fewer packets fit in the kernel buffer.
+/// whole handshakes. The ring (TPACKET_V3, not immediate mode) stores each packet in its
+/// real size, so this costs no buffer space for small packets.
 pub const DEFAULT_SNAPLEN: i32 = 65_535;
 
-/// libpcap's read timeout (used by the kernel to batch deliveries).
-const READ_TIMEOUT_MS: i32 = 100;
+/// libpcap's read timeout: the kernel hands over a partly filled block after this long,
+/// so a packet waits at most this much on a quiet interface.
+pub const READ_TIMEOUT_MS: i32 = 100;
 
 /// How long to sleep when no packet is waiting.
 pub const IDLE_SLEEP: std::time::Duration = std::time::Duration::from_millis(1);
@@ -95,7 +102,7 @@ impl LiveSource {
             .map_err(|e| classify_live_error(&name, &e, &known))?
             .snaplen(opts.snaplen)
             .promisc(opts.promiscuous)
-            .immediate_mode(true)
+            .immediate_mode(false)
             .timeout(READ_TIMEOUT_MS)
             .buffer_size(opts.buffer_bytes);
         let mut cap = inactive

@@ -1,12 +1,14 @@
 //! QUIC Initial packets: the ClientHello inside them, and what the server answered.
 //!
-//! QUIC v1 (RFC 9000/9001), v2 (RFC 9369) and the late drafts (29–34) protect Initial
+//! QUIC v1 (RFC 9000/9001), v2 (RFC 9369), the drafts 23–34 and Google's T050/T051 (TLS
+//! 1.3 in CRYPTO frames, [`Framing::Google`]) protect Initial
 //! packets with keys anyone can derive from the client's Destination Connection ID
 //! (RFC 9001 §5.2). probewatch derives them (HKDF-SHA256, `hkdf`), removes header
 //! protection (AES-128 on a sample, `aes`) and decrypts (AES-128-GCM, `aes-gcm`), then
 //! gathers CRYPTO frames, in any order and over any number of Initial packets, until the
 //! ClientHello is complete. QUIC is recognised by its long header and version, on any
-//! port.
+//! port; client-Initial-sized datagrams of other versions are counted by version
+//! (`QuicStats::undecoded_versions`, at most [`MAX_UNDECODED_VERSIONS`] versions).
 //!
 //! Per client/server address pair a bounded table keeps the keys and the CRYPTO bytes
 //! (both bounds are counted when hit), so the server's side can be read too: its Initial
@@ -45,40 +47,158 @@ const SALT_DRAFT29: [u8; 20] = [
     0xaf, 0xbf, 0xec, 0x28, 0x99, 0x93, 0xd2, 0x4c, 0x9e, 0x97, 0x86, 0xf1, 0x9c, 0x61, 0x11, 0xe0,
     0x43, 0x90, 0xa8, 0x99,
 ];
+/// Drafts 23 to 28 (draft-ietf-quic-tls-23 §5.2 to -28 §5.2; the test vector of
+/// draft-ietf-quic-tls-27 Appendix A is in the unit tests). Wireshark uses it for the same
+/// range (epan/dissectors/packet-quic.c, `quic_derive_initial_secrets`:
+/// `is_quic_draft_max(version, 28)` → `handshake_salt_draft_23`), as does Chromium's
+/// quiche (`kDraft27InitialSalt`).
+const SALT_DRAFT23: [u8; 20] = [
+    0xc3, 0xee, 0xf7, 0x12, 0xc7, 0x2e, 0xbb, 0x5a, 0x11, 0xa7, 0xd2, 0x43, 0x2b, 0xb4, 0x63, 0x65,
+    0xbe, 0xf9, 0xf5, 0x02,
+];
+/// Google QUIC T050 and T051 (Google's QUIC with TLS 1.3 in CRYPTO frames): the salts of
+/// Chromium's quiche (quic/core/crypto/crypto_utils.cc, `kT050Salt`, `kT051Salt`, used by
+/// `CryptoUtils::CreateInitialObfuscators` with the "client in"/"server in" secrets and
+/// the "quic key"/"quic iv"/"quic hp" labels of the IETF drafts), the same bytes as
+/// Wireshark's `hanshake_salt_draft_t50`/`_t51`.
+const SALT_T050: [u8; 20] = [
+    0x7f, 0xf5, 0x79, 0xe5, 0xac, 0xd0, 0x72, 0x91, 0x55, 0x80, 0x30, 0x4c, 0x43, 0xa2, 0x36, 0x7c,
+    0x60, 0x48, 0x83, 0x10,
+];
+const SALT_T051: [u8; 20] = [
+    0x7a, 0x4e, 0xde, 0xf4, 0xe7, 0xcc, 0xee, 0x5f, 0xa4, 0x50, 0x6c, 0x19, 0x12, 0x4f, 0xc8, 0xcc,
+    0xda, 0x6e, 0x03, 0x3d,
+];
 
-/// Salt and label style of a version whose Initials probewatch can read.
+/// Google QUIC T050 ("T050") and T051 ("T051").
+pub const VERSION_T050: u32 = 0x5430_3530;
+pub const VERSION_T051: u32 = 0x5430_3531;
+
+/// How a version's decrypted Initial payload is framed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Framing {
+    /// IETF QUIC frames (RFC 9000 §19; the same codepoints since draft 23).
+    Ietf,
+    /// Google QUIC frames (T050/T051): CRYPTO is type 0x08 (varint offset and length, as
+    /// IETF's), PADDING 0x00 runs to the end of the packet, PING 0x07, CONNECTION_CLOSE
+    /// 0x02 (a 32-bit code and a 16-bit reason length); ACK (0x40–0x7f) and STREAM
+    /// (0x80–0xff) have Google's own layout, not read: the packet's frames after one are
+    /// not read. Wireshark reads these versions so (packet-gquic.c,
+    /// `dissect_gquic_frame_type`, `FT_CRYPTO` 0x08 for T050/T051).
+    Google,
+}
+
+/// Salt, label style and framing of a version whose Initials probewatch can read.
 #[derive(Clone, Copy, Debug)]
 struct VersionInfo {
     salt: &'static [u8; 20],
     v2: bool,
+    framing: Framing,
 }
 
 fn version_info(v: u32) -> Option<VersionInfo> {
-    match v {
-        VERSION_1 => Some(VersionInfo {
-            salt: &SALT_V1,
+    let ietf = |salt| {
+        Some(VersionInfo {
+            salt,
             v2: false,
-        }),
+            framing: Framing::Ietf,
+        })
+    };
+    match v {
+        VERSION_1 => ietf(&SALT_V1),
         VERSION_2 => Some(VersionInfo {
             salt: &SALT_V2,
             v2: true,
+            framing: Framing::Ietf,
         }),
-        0xff00_001d..=0xff00_0022 => Some(VersionInfo {
-            salt: &SALT_DRAFT29,
+        0xff00_0017..=0xff00_001c => ietf(&SALT_DRAFT23),
+        0xff00_001d..=0xff00_0020 => ietf(&SALT_DRAFT29),
+        // Drafts 33 and 34 already use the salt of RFC 9001 (draft-ietf-quic-tls-34 §5.2;
+        // Wireshark: `is_quic_draft_max(version, 34)` → `handshake_salt_v1`).
+        0xff00_0021..=0xff00_0022 => ietf(&SALT_V1),
+        VERSION_T050 => Some(VersionInfo {
+            salt: &SALT_T050,
             v2: false,
+            framing: Framing::Google,
+        }),
+        VERSION_T051 => Some(VersionInfo {
+            salt: &SALT_T051,
+            v2: false,
+            framing: Framing::Google,
         }),
         _ => None,
     }
 }
 
-/// A version as people write it: `v1`, `v2`, `draft-29`, or hex.
+/// A version as people write it: `v1`, `v2`, `draft-29`, Google's `T051`/`Q050`, or hex.
 pub fn version_name(v: u32) -> String {
+    let b = v.to_be_bytes();
     match v {
         VERSION_1 => "v1".into(),
         VERSION_2 => "v2".into(),
         0xff00_0000..=0xff00_00ff => format!("draft-{}", v & 0xff),
+        _ if matches!(b[0], b'Q' | b'T') && b[1..].iter().all(u8::is_ascii_digit) => {
+            String::from_utf8_lossy(&b).into_owned()
+        }
         v => format!("0x{v:08x}"),
     }
+}
+
+/// Most distinct QUIC versions counted in `QuicStats::undecoded_versions`; datagrams of
+/// further versions are counted together (`undecoded_other`).
+pub const MAX_UNDECODED_VERSIONS: usize = 16;
+
+/// Initial-sized datagrams (RFC 9000 §14.1: a client pads its Initials to 1200 bytes) with
+/// a QUIC long header of a version probewatch does not decode, by version. A fixed array,
+/// so that copying the stats allocates nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VersionCounts {
+    entries: [(u32, u64); MAX_UNDECODED_VERSIONS],
+    len: usize,
+    /// Datagrams of versions beyond the bound.
+    pub other: u64,
+}
+
+impl VersionCounts {
+    fn add(&mut self, version: u32) {
+        let used = self.entries.get_mut(..self.len).unwrap_or_default();
+        if let Some(e) = used.iter_mut().find(|e| e.0 == version) {
+            e.1 += 1;
+        } else if let Some(e) = self.entries.get_mut(self.len) {
+            *e = (version, 1);
+            self.len += 1;
+        } else {
+            self.other += 1;
+        }
+    }
+
+    /// (version, datagrams), in the order first seen.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
+        self.entries.iter().take(self.len).copied()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0 && self.other == 0
+    }
+}
+
+/// A datagram that opens with a QUIC long header (form and fixed bits set, a version
+/// other than 0, IETF-sized connection IDs, or Google's `Q`/`T` versions) of a version
+/// not decoded, padded like a client Initial: its version, to be counted.
+fn undecoded_version(d: &[u8]) -> Option<u32> {
+    const MIN_INITIAL: usize = 1200;
+    let first = *d.first()?;
+    if first & 0xc0 != 0xc0 || d.len() < MIN_INITIAL {
+        return None;
+    }
+    let v = be32(d, 1)?;
+    if v == 0 || version_info(v).is_some() {
+        return None;
+    }
+    let google = matches!(v.to_be_bytes()[0], b'Q' | b'T');
+    let dcid = *d.get(5)?;
+    let scid = usize::from(*d.get(6 + usize::from(dcid))?);
+    (google || (dcid <= 20 && scid <= 20)).then_some(v)
 }
 
 /// Packet protection keys for one direction.
@@ -300,7 +420,10 @@ enum Frame<'a> {
 
 /// The CRYPTO and CONNECTION_CLOSE frames of a decrypted Initial payload; `None` when
 /// the payload holds something an Initial may not (RFC 9000 §12.4) or is cut short.
-fn frames(p: &[u8]) -> Option<Vec<Frame<'_>>> {
+fn frames(p: &[u8], framing: Framing) -> Option<Vec<Frame<'_>>> {
+    if framing == Framing::Google {
+        return Some(google_frames(p));
+    }
     let mut out = Vec::new();
     let mut pos = 0usize;
     while pos < p.len() {
@@ -348,6 +471,49 @@ fn frames(p: &[u8]) -> Option<Vec<Frame<'_>>> {
         }
     }
     Some(out)
+}
+
+/// The CRYPTO and CONNECTION_CLOSE frames of a T050/T051 Initial ([`Framing::Google`]),
+/// up to the first frame whose layout is Google's own (ACK, STREAM, …) or that is cut
+/// short.
+fn google_frames(p: &[u8]) -> Vec<Frame<'_>> {
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    while let Some(ty) = p.get(pos).copied() {
+        pos += 1;
+        match ty {
+            0x00 => break, // PADDING: the rest of the packet
+            0x07 => {}     // PING
+            0x08 => {
+                let Some(offset) = varint(p, &mut pos) else {
+                    break;
+                };
+                let Some(data) = varint(p, &mut pos).and_then(|n| take(p, &mut pos, n)) else {
+                    break;
+                };
+                out.push(Frame::Crypto { offset, data });
+            }
+            0x02 => {
+                let (Some(code), Some(len)) = (
+                    take(p, &mut pos, 4).and_then(|b| Reader::new(b).u32().ok()),
+                    take(p, &mut pos, 2).and_then(|b| Reader::new(b).u16().ok()),
+                ) else {
+                    break;
+                };
+                let Some(reason) = take(p, &mut pos, u64::from(len)) else {
+                    break;
+                };
+                out.push(Frame::Close {
+                    code: u64::from(code),
+                    frame_type: None,
+                    reason,
+                    app: false,
+                });
+            }
+            _ => break,
+        }
+    }
+    out
 }
 
 /// CRYPTO stream bytes of one direction, gathered from frames in any order.
@@ -500,6 +666,8 @@ pub struct QuicStats {
     pub crypto_over_limit: u64,
     /// Handshake packets opened with the key log.
     pub decrypt: tls13::DecryptStats,
+    /// Client-Initial-sized datagrams of QUIC versions not decoded, by version.
+    pub undecoded_versions: VersionCounts,
 }
 
 #[derive(Clone, Debug)]
@@ -613,7 +781,12 @@ impl QuicReader {
         let from_client = self.conns.contains(&(src, dst));
         let from_server = !from_client && self.conns.contains(&(dst, src));
         if !looks_like_quic(payload) && !from_client && !from_server {
-            return false;
+            let Some(v) = undecoded_version(payload) else {
+                return false;
+            };
+            self.stats.datagrams += 1;
+            self.stats.undecoded_versions.add(v);
+            return true;
         }
         self.stats.datagrams += 1;
         if let Some(log) = keylog {
@@ -813,7 +986,8 @@ impl QuicReader {
             }
         };
         self.stats.initials_decrypted += 1;
-        let Some(frames) = frames(&opened.payload) else {
+        let framing = version_info(h.version).map_or(Framing::Ietf, |i| i.framing);
+        let Some(frames) = frames(&opened.payload, framing) else {
             self.stats.malformed += 1;
             return;
         };
@@ -871,7 +1045,13 @@ impl QuicReader {
             return;
         }
         match tls::parse_handshake(msg) {
-            Some(TlsItem::ClientHello(hello)) => {
+            Some(TlsItem::ClientHello(mut hello)) => {
+                // JA4's `q` is the transport: a hello read from QUIC Initials is QUIC even
+                // when it carries its transport parameters under a draft codepoint
+                // (0xffa5 in drafts 23–28 and Google's T050/T051) or none.
+                if let Some(j) = hello.ja4.as_mut().filter(|j| j.starts_with('t')) {
+                    j.replace_range(..1, "q");
+                }
                 c.hello_sent = true;
                 c.client_random = hello.random;
                 c.crypto = CryptoBuf::default();
@@ -918,7 +1098,8 @@ impl QuicReader {
             c.server_initial = true;
             out.push((ts, dst, src, QuicItem::ServerInitial));
         }
-        let Some(frames) = frames(&opened.payload) else {
+        let framing = version_info(h.version).map_or(Framing::Ietf, |i| i.framing);
+        let Some(frames) = frames(&opened.payload, framing) else {
             self.stats.malformed += 1;
             return;
         };

@@ -63,6 +63,10 @@ pub struct Options {
     pub local_time: bool,
     /// Mermaid diagrams inside Markdown fences.
     pub mermaid_fences: bool,
+    /// `-q`: the table is one line per probe (names and verdicts) and the stats line.
+    pub quiet: bool,
+    /// `-v` (1) and `-vv` (2): the table has detail lines under every probe.
+    pub verbose: u8,
 }
 
 /// Whether the locale (the first of `LC_ALL`, `LC_CTYPE`, `LANG` that is set) is UTF-8.

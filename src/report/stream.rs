@@ -23,6 +23,9 @@ pub struct LiveTable {
     header_done: bool,
     day: String,
     client: Option<std::net::IpAddr>,
+    /// `-q` and `-v`.
+    quiet: bool,
+    verbose: u8,
 }
 
 /// One column: title, and its width (0 = shares what is left, by weight).
@@ -82,11 +85,18 @@ impl LiveTable {
             header_done: false,
             day: String::new(),
             client: None,
+            quiet: opts.quiet,
+            verbose: opts.verbose,
         }
     }
 
     /// Writes one probe and flushes.
     pub fn probe(&mut self, p: &Probe, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        if self.quiet {
+            let (day, time, _) = self.clock.parts(p.ts);
+            writeln!(out, "{}", text::quiet_line(p, &day, &time))?;
+            return out.flush();
+        }
         let cols = columns(self.width);
         let w: Vec<usize> = cols.iter().map(|c| c.1).collect();
         let plain = |_: usize, s: &str| s.to_string();
@@ -155,6 +165,7 @@ impl LiveTable {
             let line = format!("    ↳ trust: {}", text::trust_reason(t));
             writeln!(out, "{}", self.pen.wrap(&line, 6))?;
         }
+        super::table::write_details(out, p, self.verbose, &self.pen)?;
         out.flush()
     }
 
@@ -165,6 +176,9 @@ impl LiveTable {
         groups: &[Group],
         out: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
         let mut clients: Vec<std::net::IpAddr> = Vec::new();
         for g in groups {
             if !clients.contains(&g.client) {
@@ -187,6 +201,10 @@ impl LiveTable {
         stats: &Stats,
         out: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
+        if self.quiet {
+            writeln!(out, "{}", self.pen.wrap(&text::stats_line(stats), 2))?;
+            return out.flush();
+        }
         writeln!(out)?;
         if clients.is_empty() {
             writeln!(

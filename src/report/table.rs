@@ -510,6 +510,14 @@ fn write_report(
 ) -> std::io::Result<()> {
     let pen = Pen::new(&opts);
     let clock = Clock::new(opts.local_time);
+    if opts.quiet {
+        for p in &report.probes {
+            let (day, time, _) = clock.parts(p.ts);
+            writeln!(out, "{}", text::quiet_line(p, &day, &time))?;
+        }
+        writeln!(out, "{}", pen.wrap(&text::stats_line(stats), 2))?;
+        return out.flush();
+    }
     if report.probes.is_empty() {
         writeln!(
             out,
@@ -611,6 +619,7 @@ fn write_report(
             if let Some(d) = detail {
                 writeln!(out, "{}", pen.wrap(&format!("    ↳ {d}"), 6))?;
             }
+            write_details(out, p, opts.verbose, &pen)?;
         }
         if !c.names.is_empty() {
             let line = format!("Names tried, in order: {}", c.names.join(" → "));
@@ -643,6 +652,22 @@ fn write_report(
     }
     writeln!(out, "{}", pen.wrap(&text::stats_line(stats), 2))?;
     out.flush()
+}
+
+/// `-v`/`-vv`: the detail lines of one probe, indented under its row.
+pub(crate) fn write_details(
+    out: &mut dyn std::io::Write,
+    p: &Probe,
+    level: u8,
+    pen: &Pen,
+) -> std::io::Result<()> {
+    if level == 0 {
+        return Ok(());
+    }
+    for l in text::detail_lines(p, level) {
+        writeln!(out, "{}", pen.wrap(&format!("      {l}"), 8))?;
+    }
+    Ok(())
 }
 
 fn origin_text(m: &Member) -> String {

@@ -1644,6 +1644,28 @@ pub fn stats_line(stats: &Stats) -> String {
             "; QUIC: {} datagrams, {} ClientHellos, {} Initials not decryptable",
             q.datagrams, q.hellos, q.undecryptable
         ));
+        let u = &q.undecoded_versions;
+        if !u.is_empty() {
+            let mut vs: Vec<String> = u
+                .iter()
+                .map(|(v, n)| {
+                    let name = quic::version_name(v);
+                    let hex = format!("0x{v:08x}");
+                    if name == hex {
+                        format!("{hex} {n}")
+                    } else {
+                        format!("{name} ({hex}) {n}")
+                    }
+                })
+                .collect();
+            if u.other > 0 {
+                vs.push(format!("{} of further versions", u.other));
+            }
+            s.push_str(&format!(
+                ", Initial-sized datagrams of versions not decoded: {}",
+                vs.join(", ")
+            ));
+        }
     }
     if let Some(k) = &stats.keylog {
         let (t, q) = (&stats.parse.tls_decrypt, &stats.parse.quic.decrypt);
@@ -1936,6 +1958,334 @@ pub fn renew_by(t: &TrustVerdict) -> Option<String> {
         Validity::Expired { not_after, .. } => Some(day(not_after)),
         Validity::NotYetValid { .. } | Validity::Valid | Validity::Unknown => None,
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// -q and -v (tcpdump's quiet and verbose output, table only)
+
+/// Why `-q`/`-v` cannot be used as given (`None`: they can): they shape the table only,
+/// `-q` and `-v` contradict each other, and there is no level above `-vv`.
+pub fn detail_refused(quiet: bool, verbose: u8, table: bool, format: String) -> Option<String> {
+    if quiet && verbose > 0 {
+        return Some("-q (names only) and -v (details) cannot be combined; pick one".into());
+    }
+    if verbose > 2 {
+        return Some(format!(
+            "-{} asks for more detail than there is: -v adds the details, -vv every name and fingerprint",
+            "v".repeat(usize::from(verbose))
+        ));
+    }
+    if table || (!quiet && verbose == 0) {
+        return None;
+    }
+    let flag = if quiet { "-q" } else { "-v" };
+    Some(format!(
+        "{flag} shapes the table only and cannot be combined with {format}; \
+         --format json always has every detail (pick keys with jq, e.g. `--format json | jq -r 'select(.type==\"probe\") | .name'`)"
+    ))
+}
+
+/// `-q`: one line per probe, its fields separated by single spaces (for `awk`, `sort`,
+/// `grep`): day, time, client, protocol, the name asked for (`-` when none), the server
+/// and the verdict; a probe without a certificate verdict (DNS, HTTP) has its outcome in
+/// a few words there instead.
+pub fn quiet_line(p: &Probe, day: &str, time: &str) -> String {
+    let client = match p.client {
+        std::net::IpAddr::V6(_) => format!("[{}]:{}", p.client, p.client_port),
+        std::net::IpAddr::V4(_) => format!("{}:{}", p.client, p.client_port),
+    };
+    let server = match p.server {
+        std::net::IpAddr::V6(_) => format!("[{}]:{}", p.server, p.port),
+        std::net::IpAddr::V4(_) => format!("{}:{}", p.server, p.port),
+    };
+    let end = match p.verdict {
+        Some(v) => verdict(v).to_string(),
+        None => outcome_brief(p).0.replace('\u{a0}', " "),
+    };
+    let what = match p.dns() {
+        Some(d) => format!("dns/{}", qtype(d.qtype)),
+        None => proto(p.proto()).to_string(),
+    };
+    format!(
+        "{day} {time} {client} {what} {} {server} {end}",
+        p.name.as_deref().unwrap_or("-")
+    )
+}
+
+/// Names of a certificate for `-v`: every SAN (at most `max`, then how many more).
+fn cert_name_list(c: &crate::parse::CertInfo, max: usize) -> String {
+    let names: Vec<&str> = c
+        .san_dns
+        .iter()
+        .chain(c.san_ip.iter())
+        .map(String::as_str)
+        .collect();
+    if names.is_empty() {
+        return "no subjectAltName".into();
+    }
+    let shown: Vec<&str> = names.iter().take(max).copied().collect();
+    let mut s = format!("SAN {}", shown.join(", "));
+    if names.len() > max {
+        s.push_str(&format!(" (+{} more; -vv lists all)", names.len() - max));
+    }
+    s
+}
+
+/// One certificate for `-v`: subject, names, issuer, validity, chain length; with `-vv`
+/// every name and the SHA-256 fingerprint.
+fn cert_detail(
+    what: &str,
+    c: &crate::parse::CertInfo,
+    chain: Option<usize>,
+    level: u8,
+) -> Vec<String> {
+    let max = if level >= 2 { usize::MAX } else { 10 };
+    let subject = match &c.subject_cn {
+        Some(cn) => format!("CN={cn}"),
+        None => "no subject CN".into(),
+    };
+    let mut first = format!("{what}: {subject}; {}", cert_name_list(c, max));
+    if c.self_signed {
+        first.push_str("; self-signed");
+    }
+    let mut v = vec![first];
+    let mut second = format!("issuer {}", rfc4514(&c.issuer));
+    match (c.not_before, c.not_after) {
+        (Some(b), Some(a)) => second.push_str(&format!(
+            "; valid {} to {}",
+            cert_time(Some(b)),
+            cert_time(Some(a))
+        )),
+        _ => second.push_str("; validity not read"),
+    }
+    if let Some(n) = chain {
+        second.push_str(&format!(
+            "; {n} certificate{} sent",
+            if n == 1 { "" } else { "s" }
+        ));
+    }
+    v.push(second);
+    if let Some(e) = &c.parse_error {
+        v.push(cert_error(e));
+    }
+    if level >= 2 {
+        v.push(format!("SHA-256 {}", c.sha256));
+    }
+    v
+}
+
+fn list_or(items: &[String], none: &str) -> String {
+    if items.is_empty() {
+        none.to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// The TLS lines of `-v`: versions, cipher, ALPN, JA4, ECH, certificates, alerts, close.
+fn tls_detail(p: &Probe, t: &crate::correlate::TlsDetails, level: u8) -> Vec<String> {
+    let mut v = Vec::new();
+    let offered: Vec<String> = t.offered_versions.iter().map(|x| tls_version(*x)).collect();
+    let mut line = match t.version {
+        Some(x) => format!("{} chosen by the server", tls_version(x)),
+        None => "no ServerHello seen".to_string(),
+    };
+    line.push_str(&format!(
+        "; the client offered {}",
+        list_or(&offered, "no version")
+    ));
+    if let Some(c) = t.cipher {
+        line.push_str(&format!("; cipher {}", cipher(c)));
+    }
+    if t.hello_retry {
+        line.push_str("; HelloRetryRequest");
+    }
+    v.push(line);
+    let mut alpn = format!("ALPN offered: {}", list_or(&t.alpn, "none"));
+    match &t.alpn_selected {
+        Some(a) => alpn.push_str(&format!("; chosen: {a}")),
+        None if t.version.is_some_and(|x| x.0 == 0x0304) || p.proto() == Proto::Quic => {
+            alpn.push_str("; chosen: not visible (encrypted)")
+        }
+        None => {}
+    }
+    v.push(alpn);
+    if let Some(j) = &t.ja4 {
+        v.push(format!("JA4 {j}"));
+    }
+    if let Some(n) = &t.ech_public_name {
+        v.push(format!("ECH offered; public name {n}"));
+    }
+    if let Some(c) = &t.server_cert {
+        let what = match t.cert_source {
+            Some(crate::correlate::CertSource::KeyLog) => "server certificate (decrypted)",
+            Some(crate::correlate::CertSource::Seen) | None => "server certificate",
+        };
+        v.extend(cert_detail(what, c, t.chain_len, level));
+    }
+    if let Some(tv) = &p.trust {
+        v.push(format!("trust: {}", trust_reason(tv)));
+    }
+    if t.client_cert_requested {
+        v.push("the server asked for a client certificate".into());
+    }
+    if let Some(c) = &t.client_cert {
+        v.extend(cert_detail(
+            "client certificate",
+            c,
+            t.client_chain_len,
+            level,
+        ));
+    }
+    if !t.alerts.is_empty() {
+        let a: Vec<String> = t
+            .alerts
+            .iter()
+            .map(|a| {
+                let (lvl, desc) = alert_parts(a.kind);
+                if lvl == desc {
+                    format!("{} {desc}", side(a.from))
+                } else {
+                    format!("{} {lvl} {desc}", side(a.from))
+                }
+            })
+            .collect();
+        v.push(format!("alerts: {}", a.join(", ")));
+    }
+    let mut end = if t.app_data {
+        "application data exchanged".to_string()
+    } else {
+        "no application data seen".to_string()
+    };
+    if let Some(c) = &t.close {
+        end.push_str(&format!(
+            "; closed by the {} ({}) {:.3} s after the first packet",
+            side(c.by),
+            close_how(c.how),
+            c.ts.secs_since(&p.ts)
+        ));
+    }
+    if t.mid_stream {
+        end.push_str("; the capture joined the connection after its SYN");
+    }
+    if p.proto() == Proto::Tls {
+        v.push(end);
+    }
+    v
+}
+
+/// `-v`: the details of one probe, a line each (the table indents them under its row):
+/// TLS versions, cipher, ALPN, JA4, the certificates (subject, names, issuer, validity,
+/// chain length), trust, alerts and timing; QUIC's Initial packets; DNS answers; the
+/// HTTP request and response. `-vv` (level 2) adds the client's port, every SAN, the
+/// certificates' SHA-256 and every DNS record.
+pub fn detail_lines(p: &Probe, level: u8) -> Vec<String> {
+    let mut v = Vec::new();
+    if level >= 2 {
+        v.push(format!(
+            "probe #{}: client port {}, first packet {}",
+            p.id,
+            p.client_port,
+            rfc3339(p.ts)
+        ));
+    }
+    match &p.kind {
+        crate::correlate::ProbeKind::Tls(t) => v.extend(tls_detail(p, t, level)),
+        crate::correlate::ProbeKind::Quic(q) => {
+            let d = &q.quic;
+            let mut line = format!(
+                "QUIC {}: {} Initial packet{} carried the ClientHello",
+                quic_version(d.version),
+                d.initial_packets,
+                if d.initial_packets == 1 { "" } else { "s" }
+            );
+            if level >= 2 {
+                line.push_str(&format!("; DCID {}", d.dcid));
+            }
+            let mut seen: Vec<&str> = Vec::new();
+            if d.server_initial {
+                seen.push("server Initial");
+            }
+            if d.server_handshake {
+                seen.push("server Handshake");
+            }
+            if d.retry {
+                seen.push("Retry");
+            }
+            if d.handshake_completed {
+                seen.push("client 1-RTT packets (handshake completed)");
+            }
+            if !seen.is_empty() {
+                line.push_str(&format!("; seen: {}", seen.join(", ")));
+            }
+            if let Some(vn) = &d.version_negotiation {
+                let vs: Vec<String> = vn.iter().map(|x| quic_version(*x)).collect();
+                line.push_str(&format!(
+                    "; Version Negotiation offered {}",
+                    list_or(&vs, "nothing")
+                ));
+            }
+            v.push(line);
+            if let Some(c) = &d.close {
+                let mut s = format!(
+                    "CONNECTION_CLOSE from the {}: {} code 0x{:x}",
+                    side(c.by),
+                    if c.app { "application" } else { "transport" },
+                    c.code
+                );
+                if !c.reason.is_empty() {
+                    s.push_str(&format!(" ({:?})", c.reason));
+                }
+                v.push(s);
+            }
+            v.extend(tls_detail(p, &q.tls, level));
+        }
+        crate::correlate::ProbeKind::Dns(d) => {
+            let mut line = format!("DNS {}", qtype(d.qtype));
+            match d.rcode {
+                Some(r) => line.push_str(&format!(": {}", rcode(r))),
+                None => line.push_str(": no answer seen"),
+            }
+            if d.rcode.is_some() {
+                line.push_str(&format!(
+                    ", {} record{}",
+                    d.answers.len(),
+                    if d.answers.len() == 1 { "" } else { "s" }
+                ));
+            }
+            v.push(line);
+            let max = if level >= 2 { usize::MAX } else { 8 };
+            for a in d.answers.iter().take(max) {
+                let data = rdata(&a.data);
+                v.push(
+                    format!("{} {} {data}", a.name, rr_type(a.rtype()))
+                        .trim_end()
+                        .to_string(),
+                );
+            }
+            if d.answers.len() > max {
+                v.push(format!(
+                    "+{} more records; -vv lists all",
+                    d.answers.len() - max
+                ));
+            }
+        }
+        crate::correlate::ProbeKind::Http(h) => {
+            let mut line = format!("HTTP {} {}", h.method, h.path);
+            if let Some(host) = &h.host {
+                line.push_str(&format!("; Host {host}"));
+            }
+            match h.status {
+                Some(s) => line.push_str(&format!("; status {s}")),
+                None => line.push_str("; no response seen"),
+            }
+            if let Some(l) = &h.location {
+                line.push_str(&format!("; Location {l}"));
+            }
+            v.push(line);
+        }
+    }
+    v
 }
 
 #[cfg(test)]

@@ -302,7 +302,7 @@ fn seal(
     h.extend_from_slice(dcid);
     h.push(scid.len() as u8);
     h.extend_from_slice(scid);
-    if (version == VERSION_1 && ty_bits == 0) || (version == VERSION_2 && ty_bits == 1) {
+    if (version != VERSION_2 && ty_bits == 0) || (version == VERSION_2 && ty_bits == 1) {
         h.push(0); // no token
     }
     let len = 4 + frames.len() + 16;
@@ -568,4 +568,291 @@ fn hostile_datagrams_never_panic() {
         r.datagram(ts(), addr("198.51.100.99:9"), addr(S), &p, None, &mut out);
     }
     assert!(hello_of(&out).is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// Drafts 23–28, drafts 33–34, Google's T050/T051, and versions not decoded
+
+/// draft-ietf-quic-tls-27 Appendix A (version 0xff00001b, salt 0xc3eef712…, the same
+/// DCID as RFC 9001's), as kept in aws/s2n-quic specs/tools.ietf.org/id/draft-ietf-quic-tls-27.txt.
+const DRAFT27: u32 = 0xff00_001b;
+const D27_CLIENT_FRAMES: &str = "\
+060040c4010000c003036660261ff947 cea49cce6cfad687f457cf1b14531ba1
+4131a0e8f309a1d0b9c4000006130113 031302010000910000000b0009000006
+736572766572ff01000100000a001400 12001d00170018001901000101010201
+03010400230000003300260024001d00 204cfdfcd178b784bf328cae793b136f
+2aedce005ff183d7bb14952072366470 37002b0003020304000d0020001e0403
+05030603020308040805080604010501 060102010402050206020202002d0002
+0101001c00024001";
+const D27_CLIENT_PACKET: &str = "\
+c0ff00001b088394c8f03e5157080000 449e3b343aa8535064a4268a0d9d7b1c
+9d250ae355162276e9b1e3011ef6bbc0 ab48ad5bcc2681e953857ca62becd752
+4daac473e68d7405fbba4e9ee616c870 38bdbe908c06d9605d9ac49030359eec
+b1d05a14e117db8cede2bb09d0dbbfee 271cb374d8f10abec82d0f59a1dee29f
+e95638ed8dd41da07487468791b719c5 5c46968eb3b54680037102a28e53dc1d
+12903db0af5821794b41c4a93357fa59 ce69cfe7f6bdfa629eef78616447e1d6
+11c4baf71bf33febcb03137c2c75d253 17d3e13b684370f668411c0f00304b50
+1c8fd422bd9b9ad81d643b20da89ca05 25d24d2b142041cae0af205092e43008
+0cd8559ea4c5c6e4fa3f66082b7d303e 52ce0162baa958532b0bbc2bc785681f
+cf37485dff6595e01e739c8ac9efba31 b985d5f656cc092432d781db95221724
+87641c4d3ab8ece01e39bc85b1543661 4775a98ba8fa12d46f9b35e2a55eb72d
+7f85181a366663387ddc20551807e007 673bd7e26bf9b29b5ab10a1ca87cbb7a
+d97e99eb66959c2a9bc3cbde4707ff77 20b110fa95354674e395812e47a0ae53
+b464dcb2d1f345df360dc227270c7506 76f6724eb479f0d2fbb6124429990457
+ac6c9167f40aab739998f38b9eccb24f d47c8410131bf65a52af841275d5b3d1
+880b197df2b5dea3e6de56ebce3ffb6e 9277a82082f8d9677a6767089b671ebd
+244c214f0bde95c2beb02cd1172d58bd f39dce56ff68eb35ab39b49b4eac7c81
+5ea60451d6e6ab82119118df02a58684 4a9ffe162ba006d0669ef57668cab38b
+62f71a2523a084852cd1d079b3658dc2 f3e87949b550bab3e177cfc49ed190df
+f0630e43077c30de8f6ae081537f1e83 da537da980afa668e7b7fb25301cf741
+524be3c49884b42821f17552fbd1931a 813017b6b6590a41ea18b6ba49cd48a4
+40bd9a3346a7623fb4ba34a3ee571e3c 731f35a7a3cf25b551a680fa68763507
+b7fde3aaf023c50b9d22da6876ba337e b5e9dd9ec3daf970242b6c5aab3aa4b2
+96ad8b9f6832f686ef70fa938b31b4e5 ddd7364442d3ea72e73d668fb0937796
+f462923a81a47e1cee7426ff6d922126 9b5a62ec03d6ec94d12606cb485560ba
+b574816009e96504249385bb61a819be 04f62c2066214d8360a2022beb316240
+b6c7d78bbe56c13082e0ca272661210a bf020bf3b5783f1426436cf9ff418405
+93a5d0638d32fc51c5c65ff291a3a7a5 2fd6775e623a4439cc08dd25582febc9
+44ef92d8dbd329c91de3e9c9582e41f1 7f3d186f104ad3f90995116c682a2a14
+a3b4b1f547c335f0be710fc9fc03e0e5 87b8cda31ce65b969878a4ad4283e6d5
+b0373f43da86e9e0ffe1ae0fddd35162 55bd74566f36a38703d5f34249ded1f6
+6b3d9b45b9af2ccfefe984e13376b1b2 c6404aa48c8026132343da3f3a33659e
+c1b3e95080540b28b7f3fcd35fa5d843 b579a84c089121a60d8c1754915c344e
+eaf45a9bf27dc0c1e784161691220913 13eb0e87555abd706626e557fc36a04f
+cd191a58829104d6075c5594f627ca50 6bf181daec940f4a4f3af0074eee89da
+acde6758312622d4fa675b39f728e062 d2bee680d8f41a597c262648bb18bcfc
+13c8b3d97b1a77b2ac3af745d61a34cc 4709865bac824a94bb19058015e4e42d
+38d3b779d72edc00c5cd088eff802b05";
+const D27_SERVER_FRAMES: &str = "\
+0d0000000018410a020000560303eefc e7f7b37ba1d1632e96677825ddf73988
+cfc79825df566dc5430b9a045a120013 0100002e00330024001d00209d3c940d
+89690b84d08a60993c144eca684d1081 287c834d5311bcf32bb9da1a002b0002
+0304";
+const D27_SERVER_PACKET: &str = "\
+c9ff00001b0008f067a5502a4262b500 4074168bf22b7002596f99ae67abf65a
+5852f54f58c37c808682e2e40492d8a3 899fb04fc0afe9aabc8767b18a0aa493
+537426373b48d502214dd856d63b78ce e37bc664b3fe86d487ac7a77c53038a3
+cd32f0b5004d9f5754c4f7f2d1f35cf3 f7116351c92bd8c3a9528d2b6aca20f0
+8047d9f017f0";
+
+#[test]
+fn draft27_appendix_a_secrets_keys_and_mask() {
+    let (c, s) = initial_secrets(DRAFT27, &unhex(DCID)).unwrap();
+    assert_eq!(
+        c.to_vec(),
+        unhex("fda3953aecc040e48b34e27ef87de3a6098ecf0e38b7e032c5c57bcbd5975b84")
+    );
+    assert_eq!(
+        s.to_vec(),
+        unhex("554366b81912ff90be41f17e8022213090ab17d8149179bcadf222f29ff2ddd5")
+    );
+    let (ck, sk) = initial_keys(DRAFT27, &unhex(DCID)).unwrap();
+    assert_eq!(ck.key.to_vec(), unhex("af7fd7efebd21878ff66811248983694"));
+    assert_eq!(ck.iv.to_vec(), unhex("8681359410a70bb9c92f0420"));
+    assert_eq!(ck.hp.to_vec(), unhex("a980b8b4fb7d9fbc13e814c23164253d"));
+    assert_eq!(sk.key.to_vec(), unhex("5d51da9ee897a21b2659ccc7e5bfa577"));
+    assert_eq!(sk.iv.to_vec(), unhex("5e5ae651fd1e8495af13508b"));
+    assert_eq!(sk.hp.to_vec(), unhex("a8ed82e6664f865aedf6106943f95fb8"));
+    let mask = hp_mask(&ck.hp, &unhex("535064a4268a0d9d7b1c9d250ae35516")).unwrap();
+    assert_eq!(mask.to_vec(), unhex("833b343aaa"));
+    // Every draft from 23 to 28 has this salt: the same keys.
+    for d in 23..=28u32 {
+        let (c2, _) = initial_secrets(0xff00_0000 | d, &unhex(DCID)).unwrap();
+        assert_eq!(c2, c, "draft-{d}");
+    }
+}
+
+#[test]
+fn draft27_appendix_a_packets_decrypt() {
+    let pkt = unhex(D27_CLIENT_PACKET);
+    let (ck, sk) = initial_keys(DRAFT27, &unhex(DCID)).unwrap();
+    let o = open(&pkt, 18, &ck).unwrap();
+    assert_eq!(
+        o.header,
+        unhex("c3ff00001b088394c8f03e5157080000449e00000002")
+    );
+    assert_eq!(o.packet_number, 2);
+    let mut want = unhex(D27_CLIENT_FRAMES);
+    assert_eq!(o.payload.get(..want.len()), Some(&want[..]));
+    want.resize(1162, 0);
+    assert_eq!(
+        o.payload, want,
+        "the CRYPTO frame, then PADDING to 1162 bytes"
+    );
+    let o = open(&unhex(D27_SERVER_PACKET), 18, &sk).unwrap();
+    assert_eq!(o.header, unhex("c1ff00001b0008f067a5502a4262b50040740001"));
+    assert_eq!(o.packet_number, 1);
+    assert_eq!(o.payload, unhex(D27_SERVER_FRAMES));
+}
+
+/// The reader on the draft-27 exchange: the hello's SNI ("server" in the draft's sample)
+/// and the server's ServerHello; before drafts 23–28 were decoded, both were ignored.
+#[test]
+fn draft27_exchange_is_read_not_ignored() {
+    let mut r = QuicReader::new(QuicLimits::default());
+    let mut out = Vec::new();
+    assert!(r.datagram(
+        ts(),
+        addr(C),
+        addr(S),
+        &unhex(D27_CLIENT_PACKET),
+        None,
+        &mut out
+    ));
+    let h = hello_of(&out);
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].0.sni.as_deref(), Some("server"));
+    assert_eq!(h[0].2, DRAFT27);
+    let j = h[0].0.ja4.clone().unwrap();
+    assert!(j.starts_with("q13"), "a hello over QUIC is JA4 `q`: {j}");
+    out.clear();
+    // The draft's server sample decrypts with the server keys, but its frames carry the
+    // codes of draft 14 (ACK 0x0d, CRYPTO 0x18, an error of the draft's example): the
+    // Initial is seen, its frames are counted as malformed, as a draft-27 peer would
+    // refuse them.
+    assert!(r.datagram(
+        ts(),
+        addr(S),
+        addr(C),
+        &unhex(D27_SERVER_PACKET),
+        None,
+        &mut out
+    ));
+    assert!(matches!(out[0].3, QuicItem::ServerInitial), "{out:?}");
+    assert_eq!(r.stats.initials_decrypted, 2);
+    assert_eq!(r.stats.malformed, 1);
+    assert!(r.stats.undecoded_versions.is_empty());
+    assert_eq!(version_name(DRAFT27), "draft-27");
+}
+
+/// Regression: drafts 33 and 34 were read with draft 29's salt, so their Initials did not
+/// decrypt; they use RFC 9001's (draft-ietf-quic-tls-34 §5.2).
+#[test]
+fn drafts_33_and_34_use_the_v1_salt() {
+    let (v1, _) = initial_secrets(VERSION_1, &unhex(DCID)).unwrap();
+    for d in [0xff00_0021u32, 0xff00_0022] {
+        assert_eq!(initial_secrets(d, &unhex(DCID)).unwrap().0, v1);
+    }
+    let (d29, _) = initial_secrets(0xff00_001d, &unhex(DCID)).unwrap();
+    assert_ne!(d29, v1);
+    assert_eq!(initial_secrets(0xff00_0020, &unhex(DCID)).unwrap().0, d29);
+}
+
+/// A T050/T051 client Initial as quiche builds one: IETF long header, Initial keys from
+/// the version's salt, Google frames (CRYPTO 0x08, then PADDING 0x00 to the end).
+fn google_initial(version: u32, dcid: &[u8], hello: &[u8], before: &[u8]) -> Vec<u8> {
+    let (ck, _) = initial_keys(version, dcid).unwrap();
+    let mut f = before.to_vec();
+    f.push(0x08);
+    f.push(0x00); // offset 0
+    f.extend_from_slice(&(0x4000u16 | hello.len() as u16).to_be_bytes());
+    f.extend_from_slice(hello);
+    f.resize(1150, 0x00);
+    seal(version, 0, dcid, b"", &ck, 0, &f)
+}
+
+#[test]
+fn google_t050_and_t051_initials_are_read() {
+    let dcid = unhex("0011223344556677");
+    for (v, name) in [(VERSION_T050, "T050"), (VERSION_T051, "T051")] {
+        assert_eq!(version_name(v), name);
+        let mut r = QuicReader::new(QuicLimits::default());
+        let mut out = Vec::new();
+        let pkt = google_initial(v, &dcid, &rfc_hello(), &[0x07]); // PING first
+        assert!(r.datagram(ts(), addr(C), addr(S), &pkt, None, &mut out));
+        let h = hello_of(&out);
+        assert_eq!(h.len(), 1, "{name}");
+        assert_eq!(h[0].0.sni.as_deref(), Some("example.com"));
+        assert_eq!(h[0].2, v);
+        assert_eq!(r.stats.malformed, 0);
+    }
+    // The two salts differ: T050's keys do not open a T051 packet (nor v1's).
+    let pkt = google_initial(VERSION_T051, &dcid, &rfc_hello(), &[]);
+    let (t050, _) = initial_keys(VERSION_T050, &dcid).unwrap();
+    let (v1, _) = initial_keys(VERSION_1, &dcid).unwrap();
+    let (t051, _) = initial_keys(VERSION_T051, &dcid).unwrap();
+    assert!(open(&pkt, 18, &t051).is_some());
+    assert!(open(&pkt, 18, &t050).is_none());
+    assert!(open(&pkt, 18, &v1).is_none());
+}
+
+#[test]
+fn google_frames_stop_at_a_layout_of_googles_own() {
+    // A Google ACK (0x40) before the CRYPTO frame: not read, nothing taken for a hello,
+    // and not counted as malformed.
+    let f = [0x40u8, 0x01, 0x02, 0x08, 0x00, 0x01, 0xaa];
+    assert!(google_frames(&f).is_empty());
+    // CONNECTION_CLOSE: a 32-bit code, a 16-bit reason length.
+    let f = [0x02u8, 0, 0, 0, 0x19, 0, 2, b'n', b'o', 0x00, 0x00];
+    assert_eq!(
+        google_frames(&f),
+        vec![Frame::Close {
+            code: 0x19,
+            frame_type: None,
+            reason: b"no",
+            app: false
+        }]
+    );
+    // Cut short anywhere: what was read before stays, nothing panics.
+    let full = [0x08u8, 0x00, 0x03, 1, 2, 3];
+    for n in 0..full.len() {
+        assert!(google_frames(&full[..n]).is_empty());
+    }
+    assert_eq!(google_frames(&full).len(), 1);
+}
+
+/// An Initial-sized datagram with a long header of `version` (fixed bit set, 8-byte DCID).
+fn unknown_initial(version: u32) -> Vec<u8> {
+    let mut d = vec![0xc3];
+    d.extend_from_slice(&version.to_be_bytes());
+    d.push(8);
+    d.extend_from_slice(&[0x11; 8]);
+    d.push(0);
+    d.resize(1200, 0x5a);
+    d
+}
+
+#[test]
+fn versions_not_decoded_are_counted_by_version_within_the_bound() {
+    let mut r = QuicReader::new(QuicLimits::default());
+    let mut out = Vec::new();
+    let d22 = 0xff00_0016; // draft-22: its salt is not decoded
+    let grease = 0x1a2a_3a4a;
+    for v in [d22, grease, d22, 0x5130_3530] {
+        assert!(r.datagram(ts(), addr(C), addr(S), &unknown_initial(v), None, &mut out));
+    }
+    let got: Vec<(u32, u64)> = r.stats.undecoded_versions.iter().collect();
+    assert_eq!(got, vec![(d22, 2), (grease, 1), (0x5130_3530, 1)]);
+    assert_eq!(r.stats.datagrams, 4);
+    assert!(out.is_empty());
+    assert_eq!(version_name(0x5130_3530), "Q050");
+    // Not counted: shorter than a client Initial, no fixed bit, version 0, a decoded
+    // version, connection IDs longer than QUIC allows.
+    let mut short = unknown_initial(d22);
+    short.truncate(600);
+    let mut no_fixed = unknown_initial(d22);
+    no_fixed[0] = 0x83;
+    let mut long_cid = unknown_initial(d22);
+    long_cid[5] = 21;
+    for d in [short, no_fixed, long_cid] {
+        assert!(!r.datagram(ts(), addr(C), addr(S), &d, None, &mut out));
+    }
+    assert_eq!(r.stats.datagrams, 4);
+    // The bound: versions past it are counted together.
+    let mut r = QuicReader::new(QuicLimits::default());
+    for i in 0..(MAX_UNDECODED_VERSIONS as u32 + 3) {
+        r.datagram(
+            ts(),
+            addr(C),
+            addr(S),
+            &unknown_initial(0x0a0a_0a0a + i),
+            None,
+            &mut out,
+        );
+    }
+    assert_eq!(
+        r.stats.undecoded_versions.iter().count(),
+        MAX_UNDECODED_VERSIONS
+    );
+    assert_eq!(r.stats.undecoded_versions.other, 3);
 }
