@@ -509,6 +509,9 @@ fn live_table_shows_the_merged_host_and_no_merge_hosts_keeps_it_apart() {
     assert!(!out.contains("(also "), "{out}");
     assert!(out.contains("Client 2001:db8::100: "), "{out}");
     assert!(out.contains("Client 192.0.2.100: "), "{out}");
+}
+
+#[test]
 fn live_quiet_prints_one_line_per_probe_and_the_stats() {
     if !root_or_skip("live_quiet_prints_one_line_per_probe_and_the_stats") {
         return;
