@@ -85,15 +85,16 @@ pub struct Conn {
     client: SocketAddr,
     server: SocketAddr,
     saw_syn: bool,
-    hello: Option<tls::ClientHello>,
+    /// Boxed, like the chains: a connection that never sends a hello (a SYN flood) stays small.
+    hello: Option<Box<tls::ClientHello>>,
     hello_ts: Option<Timestamp>,
     server_hello: Option<tls::ServerHello>,
-    server_cert: Option<CertChain>,
+    server_cert: Option<Box<CertChain>>,
     cert_source: Option<CertSource>,
     client_cert_requested: bool,
     /// What the key log said when it opened no certificate.
     keylog: Option<KeyLogFinding>,
-    client_cert: Option<CertChain>,
+    client_cert: Option<Box<CertChain>>,
     alerts: Vec<SeenAlert>,
     ccs: Both<bool>,
     gaps: Vec<(Dir, GapCause)>,
@@ -205,7 +206,7 @@ impl Conn {
             TlsItem::ClientHello(h) if dir == Dir::Up => {
                 if self.hello.is_none() {
                     self.hello_ts = Some(ts);
-                    self.hello = Some(h);
+                    self.hello = Some(Box::new(h));
                 } else if let Some(old) = self.hello.as_mut() {
                     // Second hello after a HelloRetryRequest: keep the first SNI.
                     if old.sni.is_none() {
@@ -227,7 +228,7 @@ impl Conn {
                     Dir::Up => &mut self.client_cert,
                 };
                 if slot.is_none() {
-                    *slot = Some(chain);
+                    *slot = Some(Box::new(chain));
                     if dir == Dir::Down {
                         self.cert_source = Some(CertSource::Seen);
                     }
@@ -236,13 +237,13 @@ impl Conn {
             TlsItem::Decrypted(d) => match (dir, d) {
                 (Dir::Down, Decrypted::Certificate(chain)) => {
                     if self.server_cert.is_none() {
-                        self.server_cert = Some(*chain);
+                        self.server_cert = Some(chain);
                         self.cert_source = Some(CertSource::KeyLog);
                     }
                 }
                 (Dir::Up, Decrypted::Certificate(chain)) => {
                     if self.client_cert.is_none() {
-                        self.client_cert = Some(*chain);
+                        self.client_cert = Some(chain);
                     }
                 }
                 (_, Decrypted::CertificateRequested) => self.client_cert_requested = true,
@@ -294,7 +295,8 @@ impl Conn {
 /// TCP connections being followed.
 #[derive(Default)]
 pub struct TcpTracker {
-    conns: HashMap<FlowId, Conn, foldhash::fast::RandomState>,
+    /// Boxed: the table's empty slots (and its copy while it grows) cost a pointer each.
+    conns: HashMap<FlowId, Box<Conn>, foldhash::fast::RandomState>,
 }
 
 impl TcpTracker {
@@ -311,7 +313,7 @@ impl TcpTracker {
             } => {
                 cx.learn_mac(client.ip(), client_mac);
                 self.conns
-                    .insert(flow, Conn::new(ts, client, server, saw_syn));
+                    .insert(flow, Box::new(Conn::new(ts, client, server, saw_syn)));
             }
             Parsed::Tls {
                 flow,
@@ -365,7 +367,7 @@ impl TcpTracker {
                 // outcome are final, report it now rather than when the connection closes.
                 if done {
                     if let Some(c) = self.conns.remove(&flow) {
-                        let probe = tls_probe(cx, c, None);
+                        let probe = tls_probe(cx, *c, None);
                         cx.emit(probe);
                     }
                 }
@@ -416,7 +418,7 @@ impl TcpTracker {
                     c.app_records.client = c.app_records.client.max(up);
                     c.app_records.server = c.app_records.server.max(down);
                     c.http.end(cx, cause == EndCause::Evicted);
-                    finish_conn(cx, c, cause, &summary);
+                    finish_conn(cx, *c, cause, &summary);
                 }
             }
             // Not TCP-stream facts: the correlator gives them to the other trackers.
@@ -447,7 +449,7 @@ impl TcpTracker {
         }
         if settled {
             if let Some(c) = self.conns.remove(&flow) {
-                let probe = tls_probe(cx, c, Some(EndCause::Closed));
+                let probe = tls_probe(cx, *c, Some(EndCause::Closed));
                 cx.emit(probe);
             }
         }
@@ -471,7 +473,7 @@ impl TcpTracker {
         for flow in done {
             if let Some(c) = self.conns.remove(&flow) {
                 cx.stats.probes_timed_out += 1;
-                let probe = tls_probe(cx, c, None);
+                let probe = tls_probe(cx, *c, None);
                 cx.emit(probe);
             }
         }
@@ -577,7 +579,7 @@ fn finish_conn(cx: &mut Cx, c: Conn, cause: EndCause, summary: &FlowSummary) {
 /// connection is still open (handshake finished, or the probe timed out).
 fn tls_probe(cx: &mut Cx, c: Conn, cause: Option<EndCause>) -> Probe {
     let app_records = c.app_records;
-    let hello = c.hello.clone().unwrap_or_default();
+    let hello = c.hello.as_deref().cloned().unwrap_or_default();
     let (name, source) = match hello.sni.as_deref() {
         Some(s) if !s.is_empty() => (Some(s.to_string()), Some(NameSource::Sni)),
         _ => match cx.dns_name(c.client.ip(), c.server.ip()) {
@@ -651,7 +653,7 @@ fn tls_probe(cx: &mut Cx, c: Conn, cause: Option<EndCause>) -> Probe {
             outcome,
         )
     };
-    super::quic::hello_details(cx, &mut probe, c.hello.as_ref());
+    super::quic::hello_details(cx, &mut probe, c.hello.as_deref());
     probe
 }
 

@@ -199,8 +199,9 @@ impl Default for ParseLimits {
 enum Analyzer {
     /// Nothing seen yet.
     Unknown,
-    Tls(tls_stream::TlsStream),
-    Http(http::HttpStream),
+    /// Boxed (as the HTTP one): a flow with no byte yet holds only the tag.
+    Tls(Box<tls_stream::TlsStream>),
+    Http(Box<http::HttpStream>),
     DnsTcp(dns_tcp::DnsTcp),
     StartTls(starttls::StartTls),
     Plain(starttls::PlainWatch),
@@ -212,8 +213,8 @@ enum Analyzer {
 impl Analyzer {
     fn get(&mut self) -> Option<&mut dyn StreamAnalyzer> {
         match self {
-            Analyzer::Tls(a) => Some(a),
-            Analyzer::Http(a) => Some(a),
+            Analyzer::Tls(a) => Some(a.as_mut()),
+            Analyzer::Http(a) => Some(a.as_mut()),
             Analyzer::DnsTcp(a) => Some(a),
             Analyzer::StartTls(a) => Some(a),
             Analyzer::Plain(a) => Some(a),
@@ -243,10 +244,10 @@ fn recognise(cx: &mut Cx<'_>, dir: Dir, data: &[u8]) -> Option<Analyzer> {
         Some(Analyzer::DnsTcp(dns_tcp::DnsTcp::default()))
     } else if tls_stream::detect(dir, data) {
         cx.stats.tls_streams += 1;
-        Some(Analyzer::Tls(tls_stream::TlsStream::default()))
+        Some(Analyzer::Tls(Box::default()))
     } else if http::starts_like(dir, data) {
         cx.stats.http_streams += 1;
-        Some(Analyzer::Http(http::HttpStream::default()))
+        Some(Analyzer::Http(Box::default()))
     } else if let Some(v) = tunnel::detect(dir, data) {
         Some(Analyzer::Socks(tunnel::Socks::new(v)))
     } else {
@@ -357,7 +358,7 @@ impl FlowState {
                 let (flow, ts) = (cx.flow, cx.ts);
                 cx.emit(Parsed::StartTls { flow, ts, protocol });
                 cx.stats.tls_streams += 1;
-                let mut t = tls_stream::TlsStream::new(resync);
+                let mut t = Box::new(tls_stream::TlsStream::new(resync));
                 let a = t.feed(cx, Dir::Up, &up);
                 let b = t.feed(cx, Dir::Down, &down);
                 self.analyzer = Analyzer::Tls(t);
@@ -392,7 +393,8 @@ impl FlowState {
 /// The parse stage.
 pub struct Parser {
     limits: ParseLimits,
-    flows: HashMap<FlowId, FlowState, foldhash::fast::RandomState>,
+    /// Boxed: the table's empty slots (and its copy while it grows) cost a pointer each.
+    flows: HashMap<FlowId, Box<FlowState>, foldhash::fast::RandomState>,
     quic: quic::QuicReader,
     /// The key log and the files it is read from (`None`: no key log given).
     keys: Option<keylog::KeySource>,
@@ -452,7 +454,7 @@ impl Parser {
                 saw_syn,
                 client_mac,
             } => {
-                self.flows.insert(flow, FlowState::new(client, server));
+                self.flows.insert(flow, Box::new(FlowState::new(client, server)));
                 out.push(Parsed::Opened {
                     flow,
                     ts,
