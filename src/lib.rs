@@ -254,7 +254,8 @@ fn progress_bar(name: &str, total: Option<u64>) -> indicatif::ProgressBar {
 /// is written once capture time has passed its start by [`Reorder::window`] (the probe
 /// timeout plus [`REORDER_SLACK_SECS`]), or when more than [`REORDER_MAX_PROBES`] wait.
 pub struct Reorder {
-    held: std::collections::BTreeMap<(Timestamp, u64), Probe>,
+    /// Boxed: the tree's nodes stay small (a node holds up to 11 entries, most part-filled).
+    held: std::collections::BTreeMap<(Timestamp, u64), Box<Probe>>,
     seq: u64,
     window: f64,
     /// Probes written before their window passed because too many waited.
@@ -278,7 +279,7 @@ impl Reorder {
 
     pub fn push(&mut self, p: Probe) {
         self.seq += 1;
-        self.held.insert((p.ts, self.seq), p);
+        self.held.insert((p.ts, self.seq), Box::new(p));
     }
 
     /// Moves to `out`, in time order, the probes whose window has passed at `now` (all of
@@ -300,52 +301,95 @@ impl Reorder {
             if forced {
                 self.forced += 1;
             }
-            out.push(entry.remove());
+            out.push(*entry.remove());
         }
     }
 }
 
-/// Where completed probes go: kept for a report written at the end (table, timeline), or
-/// written as they complete, in time order (JSON).
+/// Where completed probes go: held for a report laid out at the end (table, timeline, …)
+/// while they number at most [`CorrelateLimits::max_probes`], or written as they complete,
+/// in time order (JSON; any format once that bound is passed).
 enum Sink {
-    Collect(Collector),
+    Collect {
+        collector: Collector,
+        writer: Box<dyn report::Writer>,
+    },
     Stream {
         reorder: Reorder,
         numbering: Box<correlate::Numbering>,
         writer: Box<dyn report::Writer>,
         out_of_window: Vec<Probe>,
+        /// Probes held when the layout bound was passed (`None`: streamed from the start).
+        passed: Option<usize>,
     },
 }
 
 impl Sink {
+    fn stream(cfg: &Config, writer: Box<dyn report::Writer>, passed: Option<usize>) -> Sink {
+        Sink::Stream {
+            reorder: Reorder::new(cfg.bounds.correlate.probe_timeout_secs),
+            numbering: Box::new(correlate::Numbering::new(
+                cfg.bounds.correlate,
+                cfg.bounds.correlate.groups,
+            )),
+            writer,
+            out_of_window: Vec::new(),
+            passed,
+        }
+    }
+
     fn add(
         &mut self,
+        cfg: &Config,
         ready: &mut Vec<Probe>,
         now: Option<Timestamp>,
         pipeline: &Pipeline,
         out: &mut dyn Write,
+        notice: &mut dyn Write,
     ) -> Result<(), Error> {
-        match self {
-            Sink::Collect(c) => c.add(ready),
-            Sink::Stream {
-                reorder,
-                numbering,
-                writer,
-                out_of_window,
-            } => {
-                for p in ready.drain(..) {
-                    reorder.push(p);
+        if let Sink::Collect { collector, writer } = self {
+            if collector.fits(ready.len()) {
+                collector.add(ready);
+                return Ok(());
+            }
+            // The layout bound is passed: what is held is streamed, in time order, and so
+            // is everything after it.
+            let held = cfg.bounds.correlate.max_probes;
+            let mut probes = collector.take_sorted();
+            probes.append(ready);
+            *ready = probes;
+            let writer = std::mem::replace(writer, report::writer(cfg.format, cfg.output));
+            *self = Sink::stream(cfg, writer, Some(held));
+            if let Sink::Stream { writer, .. } = self {
+                if !writer.bound_passed(held, out)? {
+                    let _ = writeln!(
+                        notice,
+                        "probewatch: {}",
+                        report::text::report_bound_passed(held)
+                    );
                 }
-                reorder.ready(now, out_of_window);
-                for mut p in out_of_window.drain(..) {
-                    // The host from the MACs learned so far (flows open before their
-                    // probes complete, and the reorder window adds the probe timeout).
-                    if let Some(h) = pipeline.host_of(p.client) {
-                        p.host = Some(Box::new(h));
-                    }
-                    numbering.add(&mut p);
-                    writer.probe(&p, out)?;
+            }
+        }
+        if let Sink::Stream {
+            reorder,
+            numbering,
+            writer,
+            out_of_window,
+            ..
+        } = self
+        {
+            for p in ready.drain(..) {
+                reorder.push(p);
+            }
+            reorder.ready(now, out_of_window);
+            for mut p in out_of_window.drain(..) {
+                // The host from the MACs learned so far (flows open before their
+                // probes complete, and the reorder window adds the probe timeout).
+                if let Some(h) = pipeline.host_of(p.client) {
+                    p.host = Some(Box::new(h));
                 }
+                numbering.add(&mut p);
+                writer.probe(&p, out)?;
             }
         }
         Ok(())
@@ -421,20 +465,15 @@ pub fn run_opened(
     }
     let writer = report::writer(cfg.format, cfg.output);
     // JSON is written as probes complete (bounded memory: the groups and per-client
-    // summaries come from bounded tables, as in a live capture); the table and the
-    // timeline lay out the whole capture at once, so their probes are kept.
+    // summaries come from bounded tables, as in a live capture); the other formats lay
+    // out the capture at once while it holds at most `max_probes` probes, then stream too.
     let mut sink = if cfg.format == Format::Json && writer.streams() {
-        Sink::Stream {
-            reorder: Reorder::new(cfg.bounds.correlate.probe_timeout_secs),
-            numbering: Box::new(correlate::Numbering::new(
-                cfg.bounds.correlate,
-                cfg.bounds.correlate.groups,
-            )),
-            writer,
-            out_of_window: Vec::new(),
-        }
+        Sink::stream(cfg, writer, None)
     } else {
-        Sink::Collect(Collector::new(cfg.bounds.correlate))
+        Sink::Collect {
+            collector: Collector::new(cfg.bounds.correlate),
+            writer,
+        }
     };
     let mut ready = Vec::new();
     let mut now: Option<Timestamp> = None;
@@ -495,7 +534,7 @@ pub fn run_opened(
                         ready.truncate(usize::try_from(m - taken).unwrap_or(usize::MAX));
                     }
                     taken += ready.len() as u64;
-                    sink.add(&mut ready, now, &pipeline, out)?;
+                    sink.add(cfg, &mut ready, now, &pipeline, out, notice)?;
                 }
             }
         }
@@ -520,7 +559,7 @@ pub fn run_opened(
                         ready.truncate(usize::try_from(m - taken).unwrap_or(usize::MAX));
                     }
                     taken += ready.len() as u64;
-                    sink.add(&mut ready, Some(est), &pipeline, out)?;
+                    sink.add(cfg, &mut ready, Some(est), &pipeline, out, notice)?;
                 }
             }
             Ok(Some(Stopped::End)) => {
@@ -560,7 +599,7 @@ pub fn run_opened(
     if let Some(m) = cfg.max_probes {
         ready.truncate(usize::try_from(m.saturating_sub(taken)).unwrap_or(usize::MAX));
     }
-    sink.add(&mut ready, None, &pipeline, out)?;
+    sink.add(cfg, &mut ready, None, &pipeline, out, notice)?;
     let mut stats = pipeline.stats();
     for src in &sources {
         for (k, n) in &src.problems {
@@ -578,18 +617,33 @@ pub fn run_opened(
         );
     }
     match sink {
-        Sink::Collect(collector) => {
+        Sink::Collect {
+            collector,
+            mut writer,
+        } => {
             let (report, counters) = collector.finish_hosts(&pipeline.client_macs());
             stats.correlate.absorb(&counters);
-            report::write(cfg.format, &report, &stats, out, cfg.output)?;
+            let end = report::End {
+                report: &report,
+                stats: &stats,
+                streamed: false,
+            };
+            writer.finish(&end, out)?;
         }
         Sink::Stream {
             reorder,
             numbering,
             mut writer,
+            passed,
             ..
         } => {
-            let (groups, mut clients, counters) = numbering.finish(0);
+            // Past the layout bound, every probe was listed as a row rather than laid out.
+            let not_laid_out = if passed.is_some() {
+                numbering.count()
+            } else {
+                0
+            };
+            let (groups, mut clients, counters) = numbering.finish(not_laid_out);
             stats.correlate.absorb(&counters);
             stats.reorder_forced = reorder.forced;
             let macs = pipeline.client_macs();

@@ -36,6 +36,10 @@ pub use names::Verdict;
 pub use probe::*;
 pub use summary::{ClientSummary, Summaries};
 
+/// Probes held by default to lay out a capture file's report (`--max-report-probes`): as
+/// many as a live capture keeps for a view drawn at its end ([`crate::report::MAX_KEPT_PROBES`]).
+pub const MAX_REPORT_PROBES: usize = 20_000;
+
 /// Correlator bounds.
 #[derive(Clone, Copy, Debug)]
 pub struct CorrelateLimits {
@@ -43,7 +47,8 @@ pub struct CorrelateLimits {
     pub max_dns_entries: usize,
     /// DNS queries waiting for their answer.
     pub max_pending_dns: usize,
-    /// Probes kept for the report of a capture file (a live capture keeps none).
+    /// Probes held to lay out the report of a capture file (`--max-report-probes`; a live
+    /// capture and JSON hold none): beyond it the report is streamed.
     pub max_probes: usize,
     /// Clients with a summary; the least recently active are dropped beyond it.
     pub max_clients: usize,
@@ -67,7 +72,7 @@ impl Default for CorrelateLimits {
         CorrelateLimits {
             max_dns_entries: 65_536,
             max_pending_dns: 16_384,
-            max_probes: 1_000_000,
+            max_probes: MAX_REPORT_PROBES,
             max_clients: 65_536,
             max_names_per_client: 256,
             probe_timeout_secs: 10.0,
@@ -399,6 +404,28 @@ impl Collector {
                 self.probes.push(p);
             }
         }
+    }
+
+    /// Probes held.
+    pub fn len(&self) -> usize {
+        self.probes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.probes.is_empty()
+    }
+
+    /// Whether `more` probes fit under the bound.
+    pub fn fits(&self, more: usize) -> bool {
+        self.probes.len().saturating_add(more) <= self.limits.max_probes
+    }
+
+    /// The probes held, in time order (probes with the same time in the order they
+    /// completed), for a report that streams from here on.
+    pub fn take_sorted(&mut self) -> Vec<Probe> {
+        let mut v = std::mem::take(&mut self.probes);
+        v.sort_by_key(|p| p.ts);
+        v
     }
 
     /// The report and the report side's counters, each client address on its own.

@@ -454,7 +454,8 @@ impl Parser {
                 saw_syn,
                 client_mac,
             } => {
-                self.flows.insert(flow, Box::new(FlowState::new(client, server)));
+                self.flows
+                    .insert(flow, Box::new(FlowState::new(client, server)));
                 out.push(Parsed::Opened {
                     flow,
                     ts,
