@@ -207,9 +207,19 @@ impl Pipeline {
 
     /// Ends every flow; the last probes are then ready to take.
     pub fn finish(&mut self) {
-        self.reassembler.finish(&mut self.events);
+        while self.finish_some(usize::MAX) {}
+    }
+
+    /// Ends at most `max` flows (the oldest first), so that the events, facts and probes
+    /// of a full flow table are not all held at once; returns whether flows are left. The
+    /// last call also ends what the correlator still waits for.
+    pub fn finish_some(&mut self, max: usize) -> bool {
+        let more = self.reassembler.finish_some(max, &mut self.events);
         self.drain();
-        self.correlator.finish();
+        if !more {
+            self.correlator.finish();
+        }
+        more
     }
 
     /// The counters of every stage so far.
@@ -262,10 +272,13 @@ pub struct Reorder {
     pub forced: u64,
 }
 
+/// Flows ended at once at the end of the input.
+const FINISH_BATCH: usize = 1024;
+
 /// Seconds added to the probe timeout for the reorder window of a streamed report.
 pub const REORDER_SLACK_SECS: f64 = 2.0;
-/// Completed probes held at most for a streamed report.
-pub const REORDER_MAX_PROBES: usize = 65_536;
+/// Completed probes held at most for a streamed report (a SYN flood's probes: about 13 MiB).
+pub const REORDER_MAX_PROBES: usize = 16_384;
 
 impl Reorder {
     pub fn new(probe_timeout_secs: f64) -> Self {
@@ -285,24 +298,28 @@ impl Reorder {
     /// Moves to `out`, in time order, the probes whose window has passed at `now` (all of
     /// them when `now` is `None`).
     pub fn ready(&mut self, now: Option<Timestamp>, out: &mut Vec<Probe>) {
-        loop {
-            let over = self.held.len() > REORDER_MAX_PROBES;
-            let Some(entry) = self.held.first_entry() else {
-                break;
-            };
-            let due = match now {
-                None => true,
-                Some(now) => now.secs_since(&entry.key().0) > self.window,
-            };
-            let forced = !due && over;
-            if !due && !forced {
-                break;
-            }
-            if forced {
-                self.forced += 1;
-            }
-            out.push(*entry.remove());
+        while let Some(p) = self.next_ready(now) {
+            out.push(p);
         }
+    }
+
+    /// The next probe, in time order, whose window has passed at `now` (any when `now` is
+    /// `None`): taken one at a time, so that no second copy of many probes is made.
+    pub fn next_ready(&mut self, now: Option<Timestamp>) -> Option<Probe> {
+        let over = self.held.len() > REORDER_MAX_PROBES;
+        let entry = self.held.first_entry()?;
+        let due = match now {
+            None => true,
+            Some(now) => now.secs_since(&entry.key().0) > self.window,
+        };
+        let forced = !due && over;
+        if !due && !forced {
+            return None;
+        }
+        if forced {
+            self.forced += 1;
+        }
+        Some(*entry.remove())
     }
 }
 
@@ -318,7 +335,6 @@ enum Sink {
         reorder: Reorder,
         numbering: Box<correlate::Numbering>,
         writer: Box<dyn report::Writer>,
-        out_of_window: Vec<Probe>,
         /// Probes held when the layout bound was passed (`None`: streamed from the start).
         passed: Option<usize>,
     },
@@ -333,7 +349,6 @@ impl Sink {
                 cfg.bounds.correlate.groups,
             )),
             writer,
-            out_of_window: Vec::new(),
             passed,
         }
     }
@@ -365,7 +380,7 @@ impl Sink {
                     let _ = writeln!(
                         notice,
                         "probewatch: {}",
-                        report::text::report_bound_passed(held)
+                        report::text::report_bound_passed_elsewhere(held)
                     );
                 }
             }
@@ -374,15 +389,13 @@ impl Sink {
             reorder,
             numbering,
             writer,
-            out_of_window,
             ..
         } = self
         {
             for p in ready.drain(..) {
                 reorder.push(p);
             }
-            reorder.ready(now, out_of_window);
-            for mut p in out_of_window.drain(..) {
+            while let Some(mut p) = reorder.next_ready(now) {
                 // The host from the MACs learned so far (flows open before their
                 // probes complete, and the reorder window adds the probe timeout).
                 if let Some(h) = pipeline.host_of(p.client) {
@@ -594,7 +607,16 @@ pub fn run_opened(
     if let Some(w) = &mut save {
         w.flush()?;
     }
-    pipeline.finish();
+    // The flows still open end in batches, their probes passed on as each batch ends
+    // (held in the reorder window: they started within the probe timeout of `now`).
+    while pipeline.finish_some(FINISH_BATCH) {
+        pipeline.take_probes(&mut ready);
+        if let Some(m) = cfg.max_probes {
+            ready.truncate(usize::try_from(m.saturating_sub(taken)).unwrap_or(usize::MAX));
+        }
+        taken += ready.len() as u64;
+        sink.add(cfg, &mut ready, now, &pipeline, out, notice)?;
+    }
     pipeline.take_probes(&mut ready);
     if let Some(m) = cfg.max_probes {
         ready.truncate(usize::try_from(m.saturating_sub(taken)).unwrap_or(usize::MAX));

@@ -566,9 +566,19 @@ impl Reassembler {
 
     /// Ends every flow (end of the capture), in the order they started.
     pub fn finish(&mut self, out: &mut Vec<Event>) {
-        let mut all: Vec<Box<Flow>> = self.flows.drain().map(|(_, f)| f).collect();
-        all.sort_by_key(|f| f.id);
-        for f in all {
+        while self.finish_some(usize::MAX, out) {}
+    }
+
+    /// Ends at most `max` flows, the oldest (first opened) first; returns whether flows are
+    /// left.
+    pub fn finish_some(&mut self, max: usize, out: &mut Vec<Event>) -> bool {
+        let mut ids: Vec<(FlowId, Key)> = self.flows.iter().map(|(k, f)| (f.id, *k)).collect();
+        ids.sort_unstable_by_key(|(id, _)| *id);
+        let more = ids.len() > max;
+        for (_, k) in ids.into_iter().take(max) {
+            let Some(f) = self.flows.remove(&k) else {
+                continue;
+            };
             let ts = f.last_seen;
             let cause = if f.closed_at.is_some() {
                 EndCause::Closed
@@ -577,6 +587,7 @@ impl Reassembler {
             };
             self.end(f, ts, cause, out);
         }
+        more
     }
 
     fn evict_oldest(&mut self, now: Timestamp, out: &mut Vec<Event>) {

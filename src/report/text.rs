@@ -634,6 +634,14 @@ pub fn report_bound_passed(held: usize) -> String {
     )
 }
 
+/// The same, said on stderr for the formats other than the table.
+pub fn report_bound_passed_elsewhere(held: usize) -> String {
+    format!(
+        "this capture holds more than {held} probes (--max-report-probes): to keep memory bounded the report is written as the probes complete, in time order; the attempt groups and client summaries come from bounded tables, and the timeline, HTML and Mermaid views draw the first {} probes.",
+        crate::report::MAX_KEPT_PROBES
+    )
+}
+
 /// Probes beyond the bound kept for a view drawn at the end (a live capture, or a
 /// capture file over --max-report-probes).
 pub fn not_kept(dropped: u64) -> String {
