@@ -394,10 +394,10 @@ pub fn url_host(url: &str) -> Option<String> {
 pub struct Grouper {
     limits: GroupLimits,
     next_id: u64,
-    groups: lru::LruCache<u64, Group>,
-    by_domain: lru::LruCache<(IpAddr, String), u64>,
-    links: lru::LruCache<(IpAddr, String), Link>,
-    addrs: lru::LruCache<(IpAddr, IpAddr), AddrLink>,
+    groups: crate::correlate::bounded::Lru<u64, Group>,
+    by_domain: crate::correlate::bounded::Lru<(IpAddr, String), u64>,
+    links: crate::correlate::bounded::Lru<(IpAddr, String), Link>,
+    addrs: crate::correlate::bounded::Lru<(IpAddr, IpAddr), AddrLink>,
     pub stats: GroupStats,
 }
 
@@ -406,10 +406,10 @@ impl Grouper {
         Grouper {
             limits,
             next_id: 1,
-            groups: lru::LruCache::new(cap(limits.max_groups)),
-            by_domain: lru::LruCache::new(cap(limits.max_links)),
-            links: lru::LruCache::new(cap(limits.max_links)),
-            addrs: lru::LruCache::new(cap(limits.max_links)),
+            groups: crate::correlate::bounded::Lru::new(cap(limits.max_groups)),
+            by_domain: crate::correlate::bounded::Lru::new(cap(limits.max_links)),
+            links: crate::correlate::bounded::Lru::new(cap(limits.max_links)),
+            addrs: crate::correlate::bounded::Lru::new(cap(limits.max_links)),
             stats: GroupStats::default(),
         }
     }

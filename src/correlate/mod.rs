@@ -14,6 +14,7 @@
 //! [`summary::Summaries`] keeps the bounded per-client summaries; [`groups`] the attempt
 //! groups.
 
+pub mod bounded;
 pub mod dns;
 pub mod groups;
 pub mod hosts;
@@ -132,7 +133,7 @@ pub struct Cx {
     pub stats: CorrelateStats,
     pub names: dns::DnsMap,
     /// Names whose HTTPS/SVCB answer carried an ECH configuration.
-    ech_names: lru::LruCache<String, ()>,
+    ech_names: crate::correlate::bounded::Lru<String, ()>,
     /// Probes whose outcome is known, in the order they completed.
     ready: Vec<Probe>,
     emitted: u64,
@@ -140,7 +141,7 @@ pub struct Cx {
     pub trust: Arc<trust::TrustStore>,
     /// The MAC address each client address was seen with (the first), bounded by
     /// [`CorrelateLimits::max_clients`].
-    macs: lru::LruCache<std::net::IpAddr, crate::decode::Mac>,
+    macs: crate::correlate::bounded::Lru<std::net::IpAddr, crate::decode::Mac>,
     /// The addresses each MAC carried, for a report written as probes complete.
     hosts: hosts::Incremental,
 }
@@ -151,11 +152,11 @@ impl Cx {
             limits,
             stats: CorrelateStats::default(),
             names: dns::DnsMap::new(limits.max_dns_entries),
-            ech_names: lru::LruCache::new(cap(limits.max_ech_names)),
+            ech_names: crate::correlate::bounded::Lru::new(cap(limits.max_ech_names)),
             ready: Vec::new(),
             emitted: 0,
             trust: Arc::default(),
-            macs: lru::LruCache::new(cap(limits.max_clients)),
+            macs: crate::correlate::bounded::Lru::new(cap(limits.max_clients)),
             hosts: hosts::Incremental::new(limits.max_clients),
         }
     }
