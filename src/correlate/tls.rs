@@ -295,8 +295,51 @@ impl Conn {
 /// TCP connections being followed.
 #[derive(Default)]
 pub struct TcpTracker {
-    /// Boxed: the table's empty slots (and its copy while it grows) cost a pointer each.
-    conns: HashMap<FlowId, Box<Conn>, foldhash::fast::RandomState>,
+    /// A connection that showed nothing past its opening (a SYN flood's) holds only its
+    /// endpoints; the first fact of its stream makes its boxed [`Conn`].
+    conns: HashMap<FlowId, Slot, foldhash::fast::RandomState>,
+}
+
+/// One followed connection: opened only, or with what its stream showed.
+enum Slot {
+    Opened {
+        ts: Timestamp,
+        client: SocketAddr,
+        server: SocketAddr,
+        saw_syn: bool,
+    },
+    Conn(Box<Conn>),
+}
+
+impl Slot {
+    /// The connection's facts, made on first use.
+    fn conn(&mut self) -> Option<&mut Conn> {
+        if let Slot::Opened {
+            ts,
+            client,
+            server,
+            saw_syn,
+        } = *self
+        {
+            *self = Slot::Conn(Box::new(Conn::new(ts, client, server, saw_syn)));
+        }
+        match self {
+            Slot::Conn(c) => Some(c),
+            Slot::Opened { .. } => None,
+        }
+    }
+
+    fn into_conn(self) -> Conn {
+        match self {
+            Slot::Conn(c) => *c,
+            Slot::Opened {
+                ts,
+                client,
+                server,
+                saw_syn,
+            } => Conn::new(ts, client, server, saw_syn),
+        }
+    }
 }
 
 impl TcpTracker {
@@ -312,8 +355,15 @@ impl TcpTracker {
                 client_mac,
             } => {
                 cx.learn_mac(client.ip(), client_mac);
-                self.conns
-                    .insert(flow, Box::new(Conn::new(ts, client, server, saw_syn)));
+                self.conns.insert(
+                    flow,
+                    Slot::Opened {
+                        ts,
+                        client,
+                        server,
+                        saw_syn,
+                    },
+                );
             }
             Parsed::Tls {
                 flow,
@@ -321,7 +371,7 @@ impl TcpTracker {
                 dir,
                 item,
             } => {
-                if let Some(c) = self.conns.get_mut(&flow) {
+                if let Some(c) = self.conns.get_mut(&flow).and_then(Slot::conn) {
                     let item = match item {
                         TlsItem::Certificate(mut chain) => {
                             cx.stats.chain_certs_not_kept += chain.certs_dropped as u64;
@@ -355,7 +405,7 @@ impl TcpTracker {
             Parsed::AppRecords {
                 flow, dir, total, ..
             } => {
-                let done = match self.conns.get_mut(&flow) {
+                let done = match self.conns.get_mut(&flow).and_then(Slot::conn) {
                     Some(c) => {
                         let n = c.app_records.of(dir);
                         *n = (*n).max(total);
@@ -366,14 +416,14 @@ impl TcpTracker {
                 // Data flows both ways after a complete handshake: the probe's verdict and
                 // outcome are final, report it now rather than when the connection closes.
                 if done {
-                    if let Some(c) = self.conns.remove(&flow) {
-                        let probe = tls_probe(cx, *c, None);
+                    if let Some(c) = self.conns.remove(&flow).map(Slot::into_conn) {
+                        let probe = tls_probe(cx, c, None);
                         cx.emit(probe);
                     }
                 }
             }
             Parsed::StartTls { flow, protocol, .. } => {
-                if let Some(c) = self.conns.get_mut(&flow) {
+                if let Some(c) = self.conns.get_mut(&flow).and_then(Slot::conn) {
                     c.starttls = Some(protocol);
                 }
             }
@@ -383,24 +433,24 @@ impl TcpTracker {
                 reply,
                 ..
             } => {
-                if let Some(c) = self.conns.get_mut(&flow) {
+                if let Some(c) = self.conns.get_mut(&flow).and_then(Slot::conn) {
                     c.starttls_refused.get_or_insert((protocol, reply));
                 }
             }
             Parsed::HttpRequest { flow, ts, req } => {
-                if let Some(c) = self.conns.get_mut(&flow) {
+                if let Some(c) = self.conns.get_mut(&flow).and_then(Slot::conn) {
                     c.http.request(cx, ts, (c.client, c.server), req);
                 }
             }
             Parsed::HttpResponse { flow, resp, .. } => {
-                if let Some(c) = self.conns.get_mut(&flow) {
+                if let Some(c) = self.conns.get_mut(&flow).and_then(Slot::conn) {
                     c.http.response(cx, resp);
                 }
             }
             Parsed::Gap {
                 flow, dir, cause, ..
             } => {
-                if let Some(c) = self.conns.get_mut(&flow) {
+                if let Some(c) = self.conns.get_mut(&flow).and_then(Slot::conn) {
                     c.gaps.push((dir, cause));
                 }
             }
@@ -413,12 +463,12 @@ impl TcpTracker {
                 app_records,
                 ..
             } => {
-                if let Some(mut c) = self.conns.remove(&flow) {
+                if let Some(mut c) = self.conns.remove(&flow).map(Slot::into_conn) {
                     let [up, down] = app_records;
                     c.app_records.client = c.app_records.client.max(up);
                     c.app_records.server = c.app_records.server.max(down);
                     c.http.end(cx, cause == EndCause::Evicted);
-                    finish_conn(cx, *c, cause, &summary);
+                    finish_conn(cx, c, cause, &summary);
                 }
             }
             // Not TCP-stream facts: the correlator gives them to the other trackers.
@@ -428,7 +478,7 @@ impl TcpTracker {
 
     fn close(&mut self, cx: &mut Cx, flow: FlowId, dir: Dir, ts: Timestamp, how: CloseHow) {
         let mut settled = false;
-        if let Some(c) = self.conns.get_mut(&flow) {
+        if let Some(c) = self.conns.get_mut(&flow).and_then(Slot::conn) {
             if c.close.is_none() {
                 c.close = Some(Close {
                     by: side(dir),
@@ -448,8 +498,8 @@ impl TcpTracker {
                 && (c.server_cert.is_some() || c.server_chose_tls13());
         }
         if settled {
-            if let Some(c) = self.conns.remove(&flow) {
-                let probe = tls_probe(cx, *c, Some(EndCause::Closed));
+            if let Some(c) = self.conns.remove(&flow).map(Slot::into_conn) {
+                let probe = tls_probe(cx, c, Some(EndCause::Closed));
                 cx.emit(probe);
             }
         }
@@ -460,7 +510,11 @@ impl TcpTracker {
     pub fn expire(&mut self, cx: &mut Cx, now: Timestamp) {
         let limit = cx.timeout();
         let mut done: Vec<FlowId> = Vec::new();
-        for (flow, c) in self.conns.iter_mut() {
+        for (flow, slot) in self.conns.iter_mut() {
+            // Opened only: no hello, no HTTP request to time out.
+            let Slot::Conn(c) = slot else {
+                continue;
+            };
             c.http.expire(cx, now);
             // A completed handshake is not timed out: its outcome waits for data, a close
             // or the flow's end (bounded by the flow table and its idle timeout).
@@ -471,9 +525,9 @@ impl TcpTracker {
         // Flow ids grow with time: report in the order the connections started.
         done.sort_unstable();
         for flow in done {
-            if let Some(c) = self.conns.remove(&flow) {
+            if let Some(c) = self.conns.remove(&flow).map(Slot::into_conn) {
                 cx.stats.probes_timed_out += 1;
-                let probe = tls_probe(cx, *c, None);
+                let probe = tls_probe(cx, c, None);
                 cx.emit(probe);
             }
         }

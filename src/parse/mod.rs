@@ -202,10 +202,10 @@ enum Analyzer {
     /// Boxed (as the HTTP one): a flow with no byte yet holds only the tag.
     Tls(Box<tls_stream::TlsStream>),
     Http(Box<http::HttpStream>),
-    DnsTcp(dns_tcp::DnsTcp),
-    StartTls(starttls::StartTls),
-    Plain(starttls::PlainWatch),
-    Socks(tunnel::Socks),
+    DnsTcp(Box<dns_tcp::DnsTcp>),
+    StartTls(Box<starttls::StartTls>),
+    Plain(Box<starttls::PlainWatch>),
+    Socks(Box<tunnel::Socks>),
     /// Nothing more to read.
     Done,
 }
@@ -215,10 +215,10 @@ impl Analyzer {
         match self {
             Analyzer::Tls(a) => Some(a.as_mut()),
             Analyzer::Http(a) => Some(a.as_mut()),
-            Analyzer::DnsTcp(a) => Some(a),
-            Analyzer::StartTls(a) => Some(a),
-            Analyzer::Plain(a) => Some(a),
-            Analyzer::Socks(a) => Some(a),
+            Analyzer::DnsTcp(a) => Some(a.as_mut()),
+            Analyzer::StartTls(a) => Some(a.as_mut()),
+            Analyzer::Plain(a) => Some(a.as_mut()),
+            Analyzer::Socks(a) => Some(a.as_mut()),
             Analyzer::Unknown | Analyzer::Done => None,
         }
     }
@@ -241,7 +241,7 @@ impl Analyzer {
 /// a segment of a flow not recognised so far.
 fn recognise(cx: &mut Cx<'_>, dir: Dir, data: &[u8]) -> Option<Analyzer> {
     if dns_tcp::detect(cx) {
-        Some(Analyzer::DnsTcp(dns_tcp::DnsTcp::default()))
+        Some(Analyzer::DnsTcp(Box::default()))
     } else if tls_stream::detect(dir, data) {
         cx.stats.tls_streams += 1;
         Some(Analyzer::Tls(Box::default()))
@@ -249,10 +249,10 @@ fn recognise(cx: &mut Cx<'_>, dir: Dir, data: &[u8]) -> Option<Analyzer> {
         cx.stats.http_streams += 1;
         Some(Analyzer::Http(Box::default()))
     } else if let Some(v) = tunnel::detect(dir, data) {
-        Some(Analyzer::Socks(tunnel::Socks::new(v)))
+        Some(Analyzer::Socks(Box::new(tunnel::Socks::new(v))))
     } else {
         starttls::detect(dir, data, cx.server.port())
-            .map(|p| Analyzer::StartTls(starttls::StartTls::new(p)))
+            .map(|p| Analyzer::StartTls(Box::new(starttls::StartTls::new(p))))
     }
 }
 
@@ -265,7 +265,7 @@ fn recognisable(dir: Dir, data: &[u8], server_port: u16) -> bool {
 /// Picks the analyzer for a flow (or a tunnel) from its first bytes: a recognised
 /// protocol, else the plaintext watch (which keeps looking).
 fn detect(cx: &mut Cx<'_>, dir: Dir, data: &[u8]) -> Analyzer {
-    recognise(cx, dir, data).unwrap_or_else(|| Analyzer::Plain(starttls::PlainWatch::default()))
+    recognise(cx, dir, data).unwrap_or_else(|| Analyzer::Plain(Box::default()))
 }
 
 /// Fresh detections per flow (a tunnel's inside, a protocol recognised later): a bound
