@@ -161,9 +161,19 @@ impl Front {
 
     /// Ends every flow.
     pub fn finish(&mut self, out: &mut Vec<Handoff>) {
-        self.reassembler.finish(&mut self.events);
+        while self.finish_some(usize::MAX, out) {}
+    }
+
+    /// Ends at most `max` flows (the oldest first), so that the events, facts and probes
+    /// of a full flow table are not all held at once; returns whether flows are left. The
+    /// last call also hands over [`Handoff::Finish`].
+    pub fn finish_some(&mut self, max: usize, out: &mut Vec<Handoff>) -> bool {
+        let more = self.reassembler.finish_some(max, &mut self.events);
         self.drain(out);
-        out.push(Handoff::Finish);
+        if !more {
+            out.push(Handoff::Finish);
+        }
+        more
     }
 
     /// The counters of the flow stages so far.
@@ -322,8 +332,15 @@ impl Pipeline {
 
     /// Ends every flow; the last probes are then ready to take.
     pub fn finish(&mut self) {
-        self.front.finish(&mut self.handoff);
+        while self.finish_some(usize::MAX) {}
+    }
+
+    /// Ends at most `max` flows (see [`Front::finish_some`]); returns whether flows are
+    /// left. The probes of the flows ended are then ready to take.
+    pub fn finish_some(&mut self, max: usize) -> bool {
+        let more = self.front.finish_some(max, &mut self.handoff);
         self.apply();
+        more
     }
 
     /// The counters of every stage so far.
@@ -357,17 +374,21 @@ fn progress_bar(name: &str, total: Option<u64>) -> indicatif::ProgressBar {
 /// is written once capture time has passed its start by [`Reorder::window`] (the probe
 /// timeout plus [`REORDER_SLACK_SECS`]), or when more than [`REORDER_MAX_PROBES`] wait.
 pub struct Reorder {
-    held: std::collections::BTreeMap<(Timestamp, u64), Probe>,
+    /// Boxed: the tree's nodes stay small (a node holds up to 11 entries, most part-filled).
+    held: std::collections::BTreeMap<(Timestamp, u64), Box<Probe>>,
     seq: u64,
     window: f64,
     /// Probes written before their window passed because too many waited.
     pub forced: u64,
 }
 
+/// Flows ended at once at the end of the input.
+const FINISH_BATCH: usize = 1024;
+
 /// Seconds added to the probe timeout for the reorder window of a streamed report.
 pub const REORDER_SLACK_SECS: f64 = 2.0;
-/// Completed probes held at most for a streamed report.
-pub const REORDER_MAX_PROBES: usize = 65_536;
+/// Completed probes held at most for a streamed report (a SYN flood's probes: about 13 MiB).
+pub const REORDER_MAX_PROBES: usize = 16_384;
 
 impl Reorder {
     pub fn new(probe_timeout_secs: f64) -> Self {
@@ -381,74 +402,117 @@ impl Reorder {
 
     pub fn push(&mut self, p: Probe) {
         self.seq += 1;
-        self.held.insert((p.ts, self.seq), p);
+        self.held.insert((p.ts, self.seq), Box::new(p));
     }
 
     /// Moves to `out`, in time order, the probes whose window has passed at `now` (all of
     /// them when `now` is `None`).
     pub fn ready(&mut self, now: Option<Timestamp>, out: &mut Vec<Probe>) {
-        loop {
-            let over = self.held.len() > REORDER_MAX_PROBES;
-            let Some(entry) = self.held.first_entry() else {
-                break;
-            };
-            let due = match now {
-                None => true,
-                Some(now) => now.secs_since(&entry.key().0) > self.window,
-            };
-            let forced = !due && over;
-            if !due && !forced {
-                break;
-            }
-            if forced {
-                self.forced += 1;
-            }
-            out.push(entry.remove());
+        while let Some(p) = self.next_ready(now) {
+            out.push(p);
         }
+    }
+
+    /// The next probe, in time order, whose window has passed at `now` (any when `now` is
+    /// `None`): taken one at a time, so that no second copy of many probes is made.
+    pub fn next_ready(&mut self, now: Option<Timestamp>) -> Option<Probe> {
+        let over = self.held.len() > REORDER_MAX_PROBES;
+        let entry = self.held.first_entry()?;
+        let due = match now {
+            None => true,
+            Some(now) => now.secs_since(&entry.key().0) > self.window,
+        };
+        let forced = !due && over;
+        if !due && !forced {
+            return None;
+        }
+        if forced {
+            self.forced += 1;
+        }
+        Some(*entry.remove())
     }
 }
 
-/// Where completed probes go: kept for a report written at the end (table, timeline), or
-/// written as they complete, in time order (JSON).
+/// Where completed probes go: held for a report laid out at the end (table, timeline, …)
+/// while they number at most [`CorrelateLimits::max_probes`], or written as they complete,
+/// in time order (JSON; any format once that bound is passed).
 enum Sink {
-    Collect(Collector),
+    Collect {
+        collector: Collector,
+        writer: Box<dyn report::Writer>,
+    },
     Stream {
         reorder: Reorder,
         numbering: Box<correlate::Numbering>,
         writer: Box<dyn report::Writer>,
-        out_of_window: Vec<Probe>,
+        /// Probes held when the layout bound was passed (`None`: streamed from the start).
+        passed: Option<usize>,
     },
 }
 
 impl Sink {
+    fn stream(cfg: &Config, writer: Box<dyn report::Writer>, passed: Option<usize>) -> Sink {
+        Sink::Stream {
+            reorder: Reorder::new(cfg.bounds.correlate.probe_timeout_secs),
+            numbering: Box::new(correlate::Numbering::new(
+                cfg.bounds.correlate,
+                cfg.bounds.correlate.groups,
+            )),
+            writer,
+            passed,
+        }
+    }
+
     fn add(
         &mut self,
+        cfg: &Config,
         ready: &mut Vec<Probe>,
         now: Option<Timestamp>,
         correlator: &Correlator,
         out: &mut dyn Write,
+        notice: &mut dyn Write,
     ) -> Result<(), Error> {
-        match self {
-            Sink::Collect(c) => c.add(ready),
-            Sink::Stream {
-                reorder,
-                numbering,
-                writer,
-                out_of_window,
-            } => {
-                for p in ready.drain(..) {
-                    reorder.push(p);
+        if let Sink::Collect { collector, writer } = self {
+            if collector.fits(ready.len()) {
+                collector.add(ready);
+                return Ok(());
+            }
+            // The layout bound is passed: what is held is streamed, in time order, and so
+            // is everything after it.
+            let held = cfg.bounds.correlate.max_probes;
+            let mut probes = collector.take_sorted();
+            probes.append(ready);
+            *ready = probes;
+            let writer = std::mem::replace(writer, report::writer(cfg.format, cfg.output));
+            *self = Sink::stream(cfg, writer, Some(held));
+            if let Sink::Stream { writer, .. } = self {
+                if !writer.bound_passed(held, out)? {
+                    let _ = writeln!(
+                        notice,
+                        "probewatch: {}",
+                        report::text::report_bound_passed_elsewhere(held)
+                    );
                 }
-                reorder.ready(now, out_of_window);
-                for mut p in out_of_window.drain(..) {
-                    // The host from the MACs learned so far (flows open before their
-                    // probes complete, and the reorder window adds the probe timeout).
-                    if let Some(h) = correlator.host_of(p.client) {
-                        p.host = Some(Box::new(h));
-                    }
-                    numbering.add(&mut p);
-                    writer.probe(&p, out)?;
+            }
+        }
+        if let Sink::Stream {
+            reorder,
+            numbering,
+            writer,
+            ..
+        } = self
+        {
+            for p in ready.drain(..) {
+                reorder.push(p);
+            }
+            while let Some(mut p) = reorder.next_ready(now) {
+                // The host from the MACs learned so far (flows open before their
+                // probes complete, and the reorder window adds the probe timeout).
+                if let Some(h) = correlator.host_of(p.client) {
+                    p.host = Some(Box::new(h));
                 }
+                numbering.add(&mut p);
+                writer.probe(&p, out)?;
             }
         }
         Ok(())
@@ -531,6 +595,8 @@ pub(crate) trait Down {
 
 /// The correlating side: correlator, report sink and the `-c` count.
 struct Back<'o> {
+    cfg: &'o Config,
+    notice: &'o mut dyn Write,
     correlator: Correlator,
     sink: Sink,
     ready: Vec<Probe>,
@@ -554,8 +620,14 @@ impl Back<'_> {
                         );
                     }
                     self.taken += self.ready.len() as u64;
-                    self.sink
-                        .add(&mut self.ready, Some(now), &self.correlator, self.out)?;
+                    self.sink.add(
+                        self.cfg,
+                        &mut self.ready,
+                        Some(now),
+                        &self.correlator,
+                        self.out,
+                        self.notice,
+                    )?;
                 }
                 if let Some(p) = &self.probes {
                     p.store(self.correlator.probe_count(), Ordering::Relaxed);
@@ -766,9 +838,19 @@ fn read_inputs(
     if let Some(w) = save {
         w.flush()?;
     }
-    front.finish(&mut handoff);
-    for h in handoff.drain(..) {
-        down.send(Msg::Handoff(h))?;
+    // The flows still open end in batches, their probes passed on as each batch ends
+    // (held in the reorder window: they started within the probe timeout of `now`).
+    loop {
+        let more = front.finish_some(FINISH_BATCH, &mut handoff);
+        for h in handoff.drain(..) {
+            down.send(Msg::Handoff(h))?;
+        }
+        if let Some(now) = now {
+            down.send(Msg::Mark { now, always: false })?;
+        }
+        if !more {
+            break;
+        }
     }
     down.flush();
     let mut stats = front.stats();
@@ -824,20 +906,15 @@ pub fn run_opened(
     let correlator = Correlator::with_trust(cfg.bounds.correlate, cfg.trust.clone());
     let writer = report::writer(cfg.format, cfg.output);
     // JSON is written as probes complete (bounded memory: the groups and per-client
-    // summaries come from bounded tables, as in a live capture); the table and the
-    // timeline lay out the whole capture at once, so their probes are kept.
+    // summaries come from bounded tables, as in a live capture); the other formats lay
+    // out the capture at once while it holds at most `max_probes` probes, then stream too.
     let sink = if cfg.format == Format::Json && writer.streams() {
-        Sink::Stream {
-            reorder: Reorder::new(cfg.bounds.correlate.probe_timeout_secs),
-            numbering: Box::new(correlate::Numbering::new(
-                cfg.bounds.correlate,
-                cfg.bounds.correlate.groups,
-            )),
-            writer,
-            out_of_window: Vec::new(),
-        }
+        Sink::stream(cfg, writer, None)
     } else {
-        Sink::Collect(Collector::new(cfg.bounds.correlate))
+        Sink::Collect {
+            collector: Collector::new(cfg.bounds.correlate),
+            writer,
+        }
     };
     let files: Vec<String> = sources.iter().map(|s| s.name().to_string()).collect();
     let total = sources.iter().map(|s| s.file_size).sum::<Option<u64>>();
@@ -847,6 +924,8 @@ pub fn run_opened(
         probes: Arc::new(std::sync::atomic::AtomicU64::new(0)),
     });
     let mut back = Back {
+        cfg,
+        notice,
         correlator,
         sink,
         ready: Vec::new(),
@@ -928,6 +1007,7 @@ pub fn run_opened(
         mut ready,
         taken,
         out,
+        notice,
         ..
     } = back;
     let mut correlator = correlator;
@@ -935,7 +1015,7 @@ pub fn run_opened(
     if let Some(m) = cfg.max_probes {
         ready.truncate(usize::try_from(m.saturating_sub(taken)).unwrap_or(usize::MAX));
     }
-    sink.add(&mut ready, None, &correlator, out)?;
+    sink.add(cfg, &mut ready, None, &correlator, out, notice)?;
     stats.correlate = correlator.stats().clone();
     stats.threads = threads;
     stats.files = files;
@@ -949,18 +1029,33 @@ pub fn run_opened(
         );
     }
     match sink {
-        Sink::Collect(collector) => {
+        Sink::Collect {
+            collector,
+            mut writer,
+        } => {
             let (report, counters) = collector.finish_hosts(&correlator.client_macs());
             stats.correlate.absorb(&counters);
-            report::write(cfg.format, &report, &stats, out, cfg.output)?;
+            let end = report::End {
+                report: &report,
+                stats: &stats,
+                streamed: false,
+            };
+            writer.finish(&end, out)?;
         }
         Sink::Stream {
             reorder,
             numbering,
             mut writer,
+            passed,
             ..
         } => {
-            let (groups, mut clients, counters) = numbering.finish(0);
+            // Past the layout bound, every probe was listed as a row rather than laid out.
+            let not_laid_out = if passed.is_some() {
+                numbering.count()
+            } else {
+                0
+            };
+            let (groups, mut clients, counters) = numbering.finish(not_laid_out);
             stats.correlate.absorb(&counters);
             stats.reorder_forced = reorder.forced;
             let macs = correlator.client_macs();

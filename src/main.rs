@@ -232,6 +232,12 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 65_536)]
     max_clients: usize,
 
+    /// Probes held to lay out a capture file's report per client (all formats but JSON);
+    /// beyond it they are listed as they complete (-r only).
+    /// [default: 20000]
+    #[arg(long, value_name = "N", requires = "read")]
+    max_report_probes: Option<usize>,
+
     /// Seconds a probe may wait for its outcome (DNS answer, HTTP response, end of the TLS
     /// handshake) before it is reported with what is known.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
@@ -296,6 +302,12 @@ fn main() -> ExitCode {
         eprintln!("probewatch: {why}");
         return ExitCode::from(2);
     }
+    if cli.interface.is_some() && cli.max_report_probes.is_some() {
+        eprintln!(
+            "probewatch: --max-report-probes bounds the report of a capture file (-r); a live capture holds no probes for its report"
+        );
+        return ExitCode::from(2);
+    }
     let mut bounds = Bounds::default();
     bounds.reassembly.max_flows = cli.max_flows.max(1);
     bounds.keylog.max_randoms = cli.max_keylog_entries.max(1);
@@ -304,6 +316,10 @@ fn main() -> ExitCode {
     bounds.reassembly.idle_secs = cli.idle_timeout.max(0.0);
     bounds.correlate.max_dns_entries = cli.max_dns_entries.max(1);
     bounds.correlate.max_clients = cli.max_clients.max(1);
+    bounds.correlate.max_probes = cli
+        .max_report_probes
+        .unwrap_or(probewatch::correlate::MAX_REPORT_PROBES)
+        .max(1);
     bounds.correlate.probe_timeout_secs = cli.probe_timeout.max(0.0);
     bounds.correlate.merge_hosts = !cli.no_merge_hosts;
     bounds.correlate.groups.window_secs = if cli.group_window.is_finite() {

@@ -147,3 +147,42 @@ fn aaaa_nodata_is_folded_into_the_a_row() {
     // The attempt groups still list the AAAA probe.
     assert!(out.contains("#2   DNS AAAA  ex7.mailhost.example: no records (NODATA)"));
 }
+
+/// A capture with more probes than --max-report-probes: the table says so first, lists
+/// every probe as a row (none lost), then the per-client summaries from bounded tables.
+#[test]
+fn report_over_its_probe_bound_says_so_and_lists_every_probe() {
+    let full = run(&["-r", MAIL, "--format", "json"], &[]);
+    let probes = full
+        .lines()
+        .filter(|l| l.contains("\"type\":\"probe\""))
+        .count();
+    assert!(probes > 3, "mail-fanout has {probes} probes");
+    let laid_out = run(&["-r", MAIL, "--width", "0"], &[]);
+    assert!(!laid_out.contains("--max-report-probes"));
+    let bounded = run(
+        &["-r", MAIL, "--width", "0", "--max-report-probes", "3"],
+        &[],
+    );
+    let first = bounded.lines().next().unwrap();
+    assert!(
+        first.starts_with("This capture holds more than 3 probes (--max-report-probes)"),
+        "{first}"
+    );
+    // One row per probe: a row starts with its time, hh:mm:ss.
+    let rows = bounded
+        .lines()
+        .filter(|l| {
+            let b = l.as_bytes();
+            b.len() > 9 && b[2] == b':' && b[5] == b':' && b[8] == b' '
+        })
+        .count();
+    assert_eq!(rows, probes, "{bounded}");
+    assert!(bounded.contains("Client 198.51.100.10: "), "{bounded}");
+    let stats = run(
+        &["-r", MAIL, "--format", "json", "--max-report-probes", "3"],
+        &[],
+    );
+    // JSON streams from the start: the bound does not apply to it.
+    assert!(stats.contains("\"probes_dropped\":0"), "{stats}");
+}

@@ -11,8 +11,8 @@ use crate::parse::{DnsMessage, RrType};
 /// Both maps share one bound ([`super::CorrelateLimits::max_dns_entries`]); a full map
 /// drops its least recently used entry, counted.
 pub struct DnsMap {
-    by_client: lru::LruCache<(IpAddr, IpAddr), String>,
-    any: lru::LruCache<IpAddr, String>,
+    by_client: crate::correlate::bounded::Lru<(IpAddr, IpAddr), String>,
+    any: crate::correlate::bounded::Lru<IpAddr, String>,
     /// Entries pushed out of either map.
     pub evictions: u64,
 }
@@ -20,8 +20,8 @@ pub struct DnsMap {
 impl DnsMap {
     pub fn new(max: usize) -> Self {
         DnsMap {
-            by_client: lru::LruCache::new(cap(max)),
-            any: lru::LruCache::new(cap(max)),
+            by_client: crate::correlate::bounded::Lru::new(cap(max)),
+            any: crate::correlate::bounded::Lru::new(cap(max)),
             evictions: 0,
         }
     }
@@ -54,7 +54,7 @@ impl DnsMap {
 /// DNS queries waiting for their answer.
 pub struct DnsTracker {
     /// (client, client port, server, DNS id) → the query's probe.
-    pending: lru::LruCache<(SocketAddr, IpAddr, u16), Probe>,
+    pending: crate::correlate::bounded::Lru<(SocketAddr, IpAddr, u16), Probe>,
 }
 
 fn dns_probe(
@@ -75,7 +75,7 @@ fn dns_probe(
 impl DnsTracker {
     pub fn new(max_pending: usize) -> Self {
         DnsTracker {
-            pending: lru::LruCache::new(cap(max_pending)),
+            pending: crate::correlate::bounded::Lru::new(cap(max_pending)),
         }
     }
 

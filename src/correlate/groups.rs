@@ -575,13 +575,13 @@ fn mx_domains(host: &str) -> Vec<String> {
 pub struct Grouper {
     limits: GroupLimits,
     next_id: u64,
-    groups: lru::LruCache<u64, Group>,
-    by_domain: lru::LruCache<(IpAddr, String), u64>,
-    links: lru::LruCache<(IpAddr, String), Link>,
-    addrs: lru::LruCache<(IpAddr, IpAddr), AddrLink>,
+    groups: crate::correlate::bounded::Lru<u64, Group>,
+    by_domain: crate::correlate::bounded::Lru<(IpAddr, String), u64>,
+    links: crate::correlate::bounded::Lru<(IpAddr, String), Link>,
+    addrs: crate::correlate::bounded::Lru<(IpAddr, IpAddr), AddrLink>,
     /// Per client, its latest autoconfig probe (group, probe, time): where an ISPDB
     /// request is tied by timing.
-    autoconfig_recent: lru::LruCache<IpAddr, (u64, u64, Timestamp)>,
+    autoconfig_recent: crate::correlate::bounded::Lru<IpAddr, (u64, u64, Timestamp)>,
     pub stats: GroupStats,
 }
 
@@ -597,11 +597,11 @@ impl Grouper {
         Grouper {
             limits,
             next_id: 1,
-            groups: lru::LruCache::new(cap(limits.max_groups)),
-            by_domain: lru::LruCache::new(cap(limits.max_links)),
-            links: lru::LruCache::new(cap(limits.max_links)),
-            addrs: lru::LruCache::new(cap(limits.max_links)),
-            autoconfig_recent: lru::LruCache::new(cap(limits.max_links)),
+            groups: crate::correlate::bounded::Lru::new(cap(limits.max_groups)),
+            by_domain: crate::correlate::bounded::Lru::new(cap(limits.max_links)),
+            links: crate::correlate::bounded::Lru::new(cap(limits.max_links)),
+            addrs: crate::correlate::bounded::Lru::new(cap(limits.max_links)),
+            autoconfig_recent: crate::correlate::bounded::Lru::new(cap(limits.max_links)),
             stats: GroupStats::default(),
         }
     }

@@ -14,6 +14,7 @@
 //! [`summary::Summaries`] keeps the bounded per-client summaries; [`groups`] the attempt
 //! groups.
 
+pub mod bounded;
 pub mod dns;
 pub mod groups;
 pub mod hosts;
@@ -36,6 +37,10 @@ pub use names::Verdict;
 pub use probe::*;
 pub use summary::{ClientSummary, Summaries};
 
+/// Probes held by default to lay out a capture file's report (`--max-report-probes`): as
+/// many as a live capture keeps for a view drawn at its end ([`crate::report::MAX_KEPT_PROBES`]).
+pub const MAX_REPORT_PROBES: usize = 20_000;
+
 /// Correlator bounds.
 #[derive(Clone, Copy, Debug)]
 pub struct CorrelateLimits {
@@ -43,7 +48,8 @@ pub struct CorrelateLimits {
     pub max_dns_entries: usize,
     /// DNS queries waiting for their answer.
     pub max_pending_dns: usize,
-    /// Probes kept for the report of a capture file (a live capture keeps none).
+    /// Probes held to lay out the report of a capture file (`--max-report-probes`; a live
+    /// capture and JSON hold none): beyond it the report is streamed.
     pub max_probes: usize,
     /// Clients with a summary; the least recently active are dropped beyond it.
     pub max_clients: usize,
@@ -67,7 +73,7 @@ impl Default for CorrelateLimits {
         CorrelateLimits {
             max_dns_entries: 65_536,
             max_pending_dns: 16_384,
-            max_probes: 1_000_000,
+            max_probes: MAX_REPORT_PROBES,
             max_clients: 65_536,
             max_names_per_client: 256,
             probe_timeout_secs: 10.0,
@@ -127,7 +133,7 @@ pub struct Cx {
     pub stats: CorrelateStats,
     pub names: dns::DnsMap,
     /// Names whose HTTPS/SVCB answer carried an ECH configuration.
-    ech_names: lru::LruCache<String, ()>,
+    ech_names: crate::correlate::bounded::Lru<String, ()>,
     /// Probes whose outcome is known, in the order they completed.
     ready: Vec<Probe>,
     emitted: u64,
@@ -135,7 +141,7 @@ pub struct Cx {
     pub trust: Arc<trust::TrustStore>,
     /// The MAC address each client address was seen with (the first), bounded by
     /// [`CorrelateLimits::max_clients`].
-    macs: lru::LruCache<std::net::IpAddr, crate::decode::Mac>,
+    macs: crate::correlate::bounded::Lru<std::net::IpAddr, crate::decode::Mac>,
     /// The addresses each MAC carried, for a report written as probes complete.
     hosts: hosts::Incremental,
 }
@@ -146,11 +152,11 @@ impl Cx {
             limits,
             stats: CorrelateStats::default(),
             names: dns::DnsMap::new(limits.max_dns_entries),
-            ech_names: lru::LruCache::new(cap(limits.max_ech_names)),
+            ech_names: crate::correlate::bounded::Lru::new(cap(limits.max_ech_names)),
             ready: Vec::new(),
             emitted: 0,
             trust: Arc::default(),
-            macs: lru::LruCache::new(cap(limits.max_clients)),
+            macs: crate::correlate::bounded::Lru::new(cap(limits.max_clients)),
             hosts: hosts::Incremental::new(limits.max_clients),
         }
     }
@@ -399,6 +405,28 @@ impl Collector {
                 self.probes.push(p);
             }
         }
+    }
+
+    /// Probes held.
+    pub fn len(&self) -> usize {
+        self.probes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.probes.is_empty()
+    }
+
+    /// Whether `more` probes fit under the bound.
+    pub fn fits(&self, more: usize) -> bool {
+        self.probes.len().saturating_add(more) <= self.limits.max_probes
+    }
+
+    /// The probes held, in time order (probes with the same time in the order they
+    /// completed), for a report that streams from here on.
+    pub fn take_sorted(&mut self) -> Vec<Probe> {
+        let mut v = std::mem::take(&mut self.probes);
+        v.sort_by_key(|p| p.ts);
+        v
     }
 
     /// The report and the report side's counters, each client address on its own.

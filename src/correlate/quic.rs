@@ -64,13 +64,13 @@ pub(super) fn hello_details(cx: &mut Cx, p: &mut Probe, hello: Option<&tls::Clie
 /// QUIC attempts waiting for the server's answer.
 pub struct QuicTracker {
     /// (client, server) → the QUIC probe still waiting for the server's answer.
-    pending: lru::LruCache<(SocketAddr, SocketAddr), Probe>,
+    pending: crate::correlate::bounded::Lru<(SocketAddr, SocketAddr), Probe>,
 }
 
 impl QuicTracker {
     pub fn new(max: usize) -> Self {
         QuicTracker {
-            pending: lru::LruCache::new(cap(max)),
+            pending: crate::correlate::bounded::Lru::new(cap(max)),
         }
     }
 

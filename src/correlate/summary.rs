@@ -26,7 +26,7 @@ pub struct ClientSummary {
 /// [`CorrelateLimits::max_names_per_client`] names each.
 pub struct Summaries {
     limits: CorrelateLimits,
-    clients: lru::LruCache<IpAddr, ClientSummary>,
+    clients: crate::correlate::bounded::Lru<IpAddr, ClientSummary>,
     next_seq: u64,
     pub evicted: u64,
     pub names_dropped: u64,
@@ -36,7 +36,7 @@ impl Summaries {
     pub fn new(limits: CorrelateLimits) -> Self {
         Summaries {
             limits,
-            clients: lru::LruCache::new(cap(limits.max_clients)),
+            clients: crate::correlate::bounded::Lru::new(cap(limits.max_clients)),
             next_seq: 0,
             evicted: 0,
             names_dropped: 0,

@@ -85,15 +85,16 @@ pub struct Conn {
     client: SocketAddr,
     server: SocketAddr,
     saw_syn: bool,
-    hello: Option<tls::ClientHello>,
+    /// Boxed, like the chains: a connection that never sends a hello (a SYN flood) stays small.
+    hello: Option<Box<tls::ClientHello>>,
     hello_ts: Option<Timestamp>,
     server_hello: Option<tls::ServerHello>,
-    server_cert: Option<CertChain>,
+    server_cert: Option<Box<CertChain>>,
     cert_source: Option<CertSource>,
     client_cert_requested: bool,
     /// What the key log said when it opened no certificate.
     keylog: Option<KeyLogFinding>,
-    client_cert: Option<CertChain>,
+    client_cert: Option<Box<CertChain>>,
     alerts: Vec<SeenAlert>,
     ccs: Both<bool>,
     gaps: Vec<(Dir, GapCause)>,
@@ -205,7 +206,7 @@ impl Conn {
             TlsItem::ClientHello(h) if dir == Dir::Up => {
                 if self.hello.is_none() {
                     self.hello_ts = Some(ts);
-                    self.hello = Some(h);
+                    self.hello = Some(Box::new(h));
                 } else if let Some(old) = self.hello.as_mut() {
                     // Second hello after a HelloRetryRequest: keep the first SNI.
                     if old.sni.is_none() {
@@ -227,7 +228,7 @@ impl Conn {
                     Dir::Up => &mut self.client_cert,
                 };
                 if slot.is_none() {
-                    *slot = Some(chain);
+                    *slot = Some(Box::new(chain));
                     if dir == Dir::Down {
                         self.cert_source = Some(CertSource::Seen);
                     }
@@ -236,13 +237,13 @@ impl Conn {
             TlsItem::Decrypted(d) => match (dir, d) {
                 (Dir::Down, Decrypted::Certificate(chain)) => {
                     if self.server_cert.is_none() {
-                        self.server_cert = Some(*chain);
+                        self.server_cert = Some(chain);
                         self.cert_source = Some(CertSource::KeyLog);
                     }
                 }
                 (Dir::Up, Decrypted::Certificate(chain)) => {
                     if self.client_cert.is_none() {
-                        self.client_cert = Some(*chain);
+                        self.client_cert = Some(chain);
                     }
                 }
                 (_, Decrypted::CertificateRequested) => self.client_cert_requested = true,
@@ -294,7 +295,51 @@ impl Conn {
 /// TCP connections being followed.
 #[derive(Default)]
 pub struct TcpTracker {
-    conns: HashMap<FlowId, Conn, foldhash::fast::RandomState>,
+    /// A connection that showed nothing past its opening (a SYN flood's) holds only its
+    /// endpoints; the first fact of its stream makes its boxed [`Conn`].
+    conns: HashMap<FlowId, Slot, foldhash::fast::RandomState>,
+}
+
+/// One followed connection: opened only, or with what its stream showed.
+enum Slot {
+    Opened {
+        ts: Timestamp,
+        client: SocketAddr,
+        server: SocketAddr,
+        saw_syn: bool,
+    },
+    Conn(Box<Conn>),
+}
+
+impl Slot {
+    /// The connection's facts, made on first use.
+    fn conn(&mut self) -> Option<&mut Conn> {
+        if let Slot::Opened {
+            ts,
+            client,
+            server,
+            saw_syn,
+        } = *self
+        {
+            *self = Slot::Conn(Box::new(Conn::new(ts, client, server, saw_syn)));
+        }
+        match self {
+            Slot::Conn(c) => Some(c),
+            Slot::Opened { .. } => None,
+        }
+    }
+
+    fn into_conn(self) -> Conn {
+        match self {
+            Slot::Conn(c) => *c,
+            Slot::Opened {
+                ts,
+                client,
+                server,
+                saw_syn,
+            } => Conn::new(ts, client, server, saw_syn),
+        }
+    }
 }
 
 impl TcpTracker {
@@ -310,8 +355,15 @@ impl TcpTracker {
                 client_mac,
             } => {
                 cx.learn_mac(client.ip(), client_mac);
-                self.conns
-                    .insert(flow, Conn::new(ts, client, server, saw_syn));
+                self.conns.insert(
+                    flow,
+                    Slot::Opened {
+                        ts,
+                        client,
+                        server,
+                        saw_syn,
+                    },
+                );
             }
             Parsed::Tls {
                 flow,
@@ -319,7 +371,7 @@ impl TcpTracker {
                 dir,
                 item,
             } => {
-                if let Some(c) = self.conns.get_mut(&flow) {
+                if let Some(c) = self.conns.get_mut(&flow).and_then(Slot::conn) {
                     let item = match item {
                         TlsItem::Certificate(mut chain) => {
                             cx.stats.chain_certs_not_kept += chain.certs_dropped as u64;
@@ -353,7 +405,7 @@ impl TcpTracker {
             Parsed::AppRecords {
                 flow, dir, total, ..
             } => {
-                let done = match self.conns.get_mut(&flow) {
+                let done = match self.conns.get_mut(&flow).and_then(Slot::conn) {
                     Some(c) => {
                         let n = c.app_records.of(dir);
                         *n = (*n).max(total);
@@ -364,14 +416,14 @@ impl TcpTracker {
                 // Data flows both ways after a complete handshake: the probe's verdict and
                 // outcome are final, report it now rather than when the connection closes.
                 if done {
-                    if let Some(c) = self.conns.remove(&flow) {
+                    if let Some(c) = self.conns.remove(&flow).map(Slot::into_conn) {
                         let probe = tls_probe(cx, c, None);
                         cx.emit(probe);
                     }
                 }
             }
             Parsed::StartTls { flow, protocol, .. } => {
-                if let Some(c) = self.conns.get_mut(&flow) {
+                if let Some(c) = self.conns.get_mut(&flow).and_then(Slot::conn) {
                     c.starttls = Some(protocol);
                 }
             }
@@ -381,24 +433,24 @@ impl TcpTracker {
                 reply,
                 ..
             } => {
-                if let Some(c) = self.conns.get_mut(&flow) {
+                if let Some(c) = self.conns.get_mut(&flow).and_then(Slot::conn) {
                     c.starttls_refused.get_or_insert((protocol, reply));
                 }
             }
             Parsed::HttpRequest { flow, ts, req } => {
-                if let Some(c) = self.conns.get_mut(&flow) {
+                if let Some(c) = self.conns.get_mut(&flow).and_then(Slot::conn) {
                     c.http.request(cx, ts, (c.client, c.server), req);
                 }
             }
             Parsed::HttpResponse { flow, resp, .. } => {
-                if let Some(c) = self.conns.get_mut(&flow) {
+                if let Some(c) = self.conns.get_mut(&flow).and_then(Slot::conn) {
                     c.http.response(cx, resp);
                 }
             }
             Parsed::Gap {
                 flow, dir, cause, ..
             } => {
-                if let Some(c) = self.conns.get_mut(&flow) {
+                if let Some(c) = self.conns.get_mut(&flow).and_then(Slot::conn) {
                     c.gaps.push((dir, cause));
                 }
             }
@@ -411,7 +463,7 @@ impl TcpTracker {
                 app_records,
                 ..
             } => {
-                if let Some(mut c) = self.conns.remove(&flow) {
+                if let Some(mut c) = self.conns.remove(&flow).map(Slot::into_conn) {
                     let [up, down] = app_records;
                     c.app_records.client = c.app_records.client.max(up);
                     c.app_records.server = c.app_records.server.max(down);
@@ -426,7 +478,7 @@ impl TcpTracker {
 
     fn close(&mut self, cx: &mut Cx, flow: FlowId, dir: Dir, ts: Timestamp, how: CloseHow) {
         let mut settled = false;
-        if let Some(c) = self.conns.get_mut(&flow) {
+        if let Some(c) = self.conns.get_mut(&flow).and_then(Slot::conn) {
             if c.close.is_none() {
                 c.close = Some(Close {
                     by: side(dir),
@@ -446,7 +498,7 @@ impl TcpTracker {
                 && (c.server_cert.is_some() || c.server_chose_tls13());
         }
         if settled {
-            if let Some(c) = self.conns.remove(&flow) {
+            if let Some(c) = self.conns.remove(&flow).map(Slot::into_conn) {
                 let probe = tls_probe(cx, c, Some(EndCause::Closed));
                 cx.emit(probe);
             }
@@ -458,7 +510,11 @@ impl TcpTracker {
     pub fn expire(&mut self, cx: &mut Cx, now: Timestamp) {
         let limit = cx.timeout();
         let mut done: Vec<FlowId> = Vec::new();
-        for (flow, c) in self.conns.iter_mut() {
+        for (flow, slot) in self.conns.iter_mut() {
+            // Opened only: no hello, no HTTP request to time out.
+            let Slot::Conn(c) = slot else {
+                continue;
+            };
             c.http.expire(cx, now);
             // A completed handshake is not timed out: its outcome waits for data, a close
             // or the flow's end (bounded by the flow table and its idle timeout).
@@ -469,7 +525,7 @@ impl TcpTracker {
         // Flow ids grow with time: report in the order the connections started.
         done.sort_unstable();
         for flow in done {
-            if let Some(c) = self.conns.remove(&flow) {
+            if let Some(c) = self.conns.remove(&flow).map(Slot::into_conn) {
                 cx.stats.probes_timed_out += 1;
                 let probe = tls_probe(cx, c, None);
                 cx.emit(probe);
@@ -577,7 +633,7 @@ fn finish_conn(cx: &mut Cx, c: Conn, cause: EndCause, summary: &FlowSummary) {
 /// connection is still open (handshake finished, or the probe timed out).
 fn tls_probe(cx: &mut Cx, c: Conn, cause: Option<EndCause>) -> Probe {
     let app_records = c.app_records;
-    let hello = c.hello.clone().unwrap_or_default();
+    let hello = c.hello.as_deref().cloned().unwrap_or_default();
     let (name, source) = match hello.sni.as_deref() {
         Some(s) if !s.is_empty() => (Some(s.to_string()), Some(NameSource::Sni)),
         _ => match cx.dns_name(c.client.ip(), c.server.ip()) {
@@ -651,7 +707,7 @@ fn tls_probe(cx: &mut Cx, c: Conn, cause: Option<EndCause>) -> Probe {
             outcome,
         )
     };
-    super::quic::hello_details(cx, &mut probe, c.hello.as_ref());
+    super::quic::hello_details(cx, &mut probe, c.hello.as_deref());
     probe
 }
 

@@ -204,12 +204,13 @@ impl Default for ParseLimits {
 enum Analyzer {
     /// Nothing seen yet.
     Unknown,
-    Tls(tls_stream::TlsStream),
-    Http(http::HttpStream),
-    DnsTcp(dns_tcp::DnsTcp),
-    StartTls(starttls::StartTls),
-    Plain(starttls::PlainWatch),
-    Socks(tunnel::Socks),
+    /// Boxed (as the HTTP one): a flow with no byte yet holds only the tag.
+    Tls(Box<tls_stream::TlsStream>),
+    Http(Box<http::HttpStream>),
+    DnsTcp(Box<dns_tcp::DnsTcp>),
+    StartTls(Box<starttls::StartTls>),
+    Plain(Box<starttls::PlainWatch>),
+    Socks(Box<tunnel::Socks>),
     /// Nothing more to read.
     Done,
 }
@@ -217,12 +218,12 @@ enum Analyzer {
 impl Analyzer {
     fn get(&mut self) -> Option<&mut dyn StreamAnalyzer> {
         match self {
-            Analyzer::Tls(a) => Some(a),
-            Analyzer::Http(a) => Some(a),
-            Analyzer::DnsTcp(a) => Some(a),
-            Analyzer::StartTls(a) => Some(a),
-            Analyzer::Plain(a) => Some(a),
-            Analyzer::Socks(a) => Some(a),
+            Analyzer::Tls(a) => Some(a.as_mut()),
+            Analyzer::Http(a) => Some(a.as_mut()),
+            Analyzer::DnsTcp(a) => Some(a.as_mut()),
+            Analyzer::StartTls(a) => Some(a.as_mut()),
+            Analyzer::Plain(a) => Some(a.as_mut()),
+            Analyzer::Socks(a) => Some(a.as_mut()),
             Analyzer::Unknown | Analyzer::Done => None,
         }
     }
@@ -245,18 +246,18 @@ impl Analyzer {
 /// a segment of a flow not recognised so far.
 fn recognise(cx: &mut Cx<'_>, dir: Dir, data: &[u8]) -> Option<Analyzer> {
     if dns_tcp::detect(cx) {
-        Some(Analyzer::DnsTcp(dns_tcp::DnsTcp::default()))
+        Some(Analyzer::DnsTcp(Box::default()))
     } else if tls_stream::detect(dir, data) {
         cx.stats.tls_streams += 1;
-        Some(Analyzer::Tls(tls_stream::TlsStream::default()))
+        Some(Analyzer::Tls(Box::default()))
     } else if http::starts_like(dir, data) {
         cx.stats.http_streams += 1;
-        Some(Analyzer::Http(http::HttpStream::default()))
+        Some(Analyzer::Http(Box::default()))
     } else if let Some(v) = tunnel::detect(dir, data) {
-        Some(Analyzer::Socks(tunnel::Socks::new(v)))
+        Some(Analyzer::Socks(Box::new(tunnel::Socks::new(v))))
     } else {
         starttls::detect(dir, data, cx.server.port())
-            .map(|p| Analyzer::StartTls(starttls::StartTls::new(p)))
+            .map(|p| Analyzer::StartTls(Box::new(starttls::StartTls::new(p))))
     }
 }
 
@@ -269,7 +270,7 @@ fn recognisable(dir: Dir, data: &[u8], server_port: u16) -> bool {
 /// Picks the analyzer for a flow (or a tunnel) from its first bytes: a recognised
 /// protocol, else the plaintext watch (which keeps looking).
 fn detect(cx: &mut Cx<'_>, dir: Dir, data: &[u8]) -> Analyzer {
-    recognise(cx, dir, data).unwrap_or_else(|| Analyzer::Plain(starttls::PlainWatch::default()))
+    recognise(cx, dir, data).unwrap_or_else(|| Analyzer::Plain(Box::default()))
 }
 
 /// Fresh detections per flow (a tunnel's inside, a protocol recognised later): a bound
@@ -362,7 +363,7 @@ impl FlowState {
                 let (flow, ts) = (cx.flow, cx.ts);
                 cx.emit(Parsed::StartTls { flow, ts, protocol });
                 cx.stats.tls_streams += 1;
-                let mut t = tls_stream::TlsStream::new(resync);
+                let mut t = Box::new(tls_stream::TlsStream::new(resync));
                 let a = t.feed(cx, Dir::Up, &up);
                 let b = t.feed(cx, Dir::Down, &down);
                 self.analyzer = Analyzer::Tls(t);
@@ -397,7 +398,8 @@ impl FlowState {
 /// The parse stage.
 pub struct Parser {
     limits: ParseLimits,
-    flows: HashMap<FlowId, FlowState, foldhash::fast::RandomState>,
+    /// Boxed: the table's empty slots (and its copy while it grows) cost a pointer each.
+    flows: HashMap<FlowId, Box<FlowState>, foldhash::fast::RandomState>,
     quic: quic::QuicReader,
     /// The key log and the files it is read from (`None`: no key log given).
     keys: Option<keylog::KeySource>,
@@ -465,7 +467,8 @@ impl Parser {
                 saw_syn,
                 client_mac,
             } => {
-                self.flows.insert(flow, FlowState::new(client, server));
+                self.flows
+                    .insert(flow, Box::new(FlowState::new(client, server)));
                 out.push(Parsed::Opened {
                     flow,
                     ts,

@@ -742,7 +742,7 @@ pub type Out = (Timestamp, SocketAddr, SocketAddr, QuicItem);
 /// The QUIC reader: recognises QUIC datagrams and follows each client/server pair.
 pub struct QuicReader {
     limits: QuicLimits,
-    conns: lru::LruCache<(SocketAddr, SocketAddr), Conn>,
+    conns: crate::correlate::bounded::Lru<(SocketAddr, SocketAddr), Conn>,
     pub stats: QuicStats,
 }
 
@@ -763,7 +763,7 @@ impl QuicReader {
         let cap = NonZeroUsize::new(limits.max_conns.max(1)).unwrap_or(NonZeroUsize::MIN);
         QuicReader {
             limits,
-            conns: lru::LruCache::new(cap),
+            conns: crate::correlate::bounded::Lru::new(cap),
             stats: QuicStats::default(),
         }
     }

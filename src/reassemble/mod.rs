@@ -298,7 +298,8 @@ const LINGER_SECS: f64 = 2.0;
 
 pub struct Reassembler {
     limits: Limits,
-    flows: HashMap<Key, Flow, foldhash::fast::RandomState>,
+    /// Boxed: the table's empty slots (and its copy while it grows) cost a pointer each.
+    flows: HashMap<Key, Box<Flow>, foldhash::fast::RandomState>,
     next_id: FlowId,
     buffered: usize,
     pub stats: ReassemblyStats,
@@ -396,14 +397,14 @@ impl Reassembler {
             });
             self.flows.insert(
                 k,
-                Flow {
+                Box::new(Flow {
                     id,
                     client,
                     halves: [Half::default(), Half::default()],
                     summary: FlowSummary::default(),
                     last_seen: ts,
                     closed_at: None,
-                },
+                }),
             );
             self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
         }
@@ -565,9 +566,19 @@ impl Reassembler {
 
     /// Ends every flow (end of the capture), in the order they started.
     pub fn finish(&mut self, out: &mut Vec<Event>) {
-        let mut all: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
-        all.sort_by_key(|f| f.id);
-        for f in all {
+        while self.finish_some(usize::MAX, out) {}
+    }
+
+    /// Ends at most `max` flows, the oldest (first opened) first; returns whether flows are
+    /// left.
+    pub fn finish_some(&mut self, max: usize, out: &mut Vec<Event>) -> bool {
+        let mut ids: Vec<(FlowId, Key)> = self.flows.iter().map(|(k, f)| (f.id, *k)).collect();
+        ids.sort_unstable_by_key(|(id, _)| *id);
+        let more = ids.len() > max;
+        for (_, k) in ids.into_iter().take(max) {
+            let Some(f) = self.flows.remove(&k) else {
+                continue;
+            };
             let ts = f.last_seen;
             let cause = if f.closed_at.is_some() {
                 EndCause::Closed
@@ -576,6 +587,7 @@ impl Reassembler {
             };
             self.end(f, ts, cause, out);
         }
+        more
     }
 
     fn evict_oldest(&mut self, now: Timestamp, out: &mut Vec<Event>) {
@@ -595,7 +607,7 @@ impl Reassembler {
         }
     }
 
-    fn end(&mut self, mut f: Flow, ts: Timestamp, cause: EndCause, out: &mut Vec<Event>) {
+    fn end(&mut self, mut f: Box<Flow>, ts: Timestamp, cause: EndCause, out: &mut Vec<Event>) {
         // Deliver what is still held out of order, across the holes.
         for dir in [Dir::Up, Dir::Down] {
             let id = f.id;

@@ -87,12 +87,15 @@ pub fn diagram(d: &Diagram) -> String {
 /// The Mermaid format (written at the end: a diagram needs its group complete).
 pub struct MermaidWriter {
     fences: bool,
+    /// The probes of a streamed report (live, or a capture file over its bound), bounded.
+    kept: super::Kept,
 }
 
 impl MermaidWriter {
     pub fn new(opts: super::Options) -> Self {
         MermaidWriter {
             fences: opts.mermaid_fences,
+            kept: super::Kept::default(),
         }
     }
 }
@@ -100,9 +103,10 @@ impl MermaidWriter {
 impl super::Writer for MermaidWriter {
     fn probe(
         &mut self,
-        _: &crate::correlate::Probe,
+        p: &crate::correlate::Probe,
         _: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
+        self.kept.push(p);
         Ok(())
     }
 
@@ -111,7 +115,12 @@ impl super::Writer for MermaidWriter {
         end: &super::End<'_>,
         out: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
-        let diagrams = sequence::diagrams(end.report);
+        let dropped = self.kept.dropped;
+        let report = self.kept.report(end);
+        let diagrams = sequence::diagrams(&report);
+        if dropped > 0 {
+            writeln!(out, "%% {}", text::not_kept(dropped))?;
+        }
         if diagrams.is_empty() {
             // A comment: still a valid (empty) Mermaid input.
             writeln!(out, "%% {}", text::NO_PROBES)?;

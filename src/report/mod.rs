@@ -139,6 +139,13 @@ pub trait Writer {
 
     /// Writes the rest: the probes of a capture file, the groups, clients and stats.
     fn finish(&mut self, end: &End<'_>, out: &mut dyn Write) -> std::io::Result<()>;
+
+    /// A capture file held more than `held` probes: its report is streamed from here on
+    /// (rows as probes complete, groups and clients from bounded tables). Returns whether
+    /// the output says so; if not, the caller says it on stderr.
+    fn bound_passed(&mut self, _held: usize, _out: &mut dyn Write) -> std::io::Result<bool> {
+        Ok(false)
+    }
 }
 
 /// The writer of a format: the one place that lists them.

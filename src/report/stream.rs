@@ -90,6 +90,11 @@ impl LiveTable {
         }
     }
 
+    /// `line` wrapped to the table's width.
+    pub fn wrap(&self, line: &str) -> String {
+        self.pen.wrap(line, 0)
+    }
+
     /// Writes one probe and flushes.
     pub fn probe(&mut self, p: &Probe, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         if self.quiet {

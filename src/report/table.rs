@@ -395,6 +395,12 @@ impl TableWriter {
 }
 
 impl super::Writer for TableWriter {
+    fn bound_passed(&mut self, held: usize, out: &mut dyn std::io::Write) -> std::io::Result<bool> {
+        writeln!(out, "{}", self.live.wrap(&text::report_bound_passed(held)))?;
+        writeln!(out)?;
+        Ok(true)
+    }
+
     fn probe(&mut self, p: &Probe, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         self.live.probe(p, out)
     }

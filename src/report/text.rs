@@ -641,10 +641,26 @@ pub fn fix_advice(a: &crate::correlate::groups::Advice, domain: &str) -> Vec<Str
     v
 }
 
-/// A live capture's probes beyond the bound kept for a view drawn at the end.
+/// A capture file held more probes than the bound laid out per client.
+pub fn report_bound_passed(held: usize) -> String {
+    format!(
+        "This capture holds more than {held} probes (--max-report-probes): to keep memory bounded they are listed as they complete, in time order, one row each, instead of per client; the attempt groups and the per-client summaries below come from bounded tables, as in a live capture."
+    )
+}
+
+/// The same, said on stderr for the formats other than the table.
+pub fn report_bound_passed_elsewhere(held: usize) -> String {
+    format!(
+        "this capture holds more than {held} probes (--max-report-probes): to keep memory bounded the report is written as the probes complete, in time order; the attempt groups and client summaries come from bounded tables, and the timeline, HTML and Mermaid views draw the first {} probes.",
+        crate::report::MAX_KEPT_PROBES
+    )
+}
+
+/// Probes beyond the bound kept for a view drawn at the end (a live capture, or a
+/// capture file over --max-report-probes).
 pub fn not_kept(dropped: u64) -> String {
     format!(
-        "{dropped} probes after the first {} of this live capture were not kept for this view (the client summaries and groups still count them).",
+        "{dropped} probes after the first {} of this capture were not kept for this view (the client summaries and groups still count them).",
         crate::report::MAX_KEPT_PROBES
     )
 }
