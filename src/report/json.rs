@@ -10,7 +10,7 @@ pub const SCHEMA: u32 = 2;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::text::{self, rfc3339};
+use super::text::{self, rfc3339, Rfc3339};
 use crate::correlate::groups::Group;
 use crate::correlate::{ClientSummary, Probe, ProbeKind, Report};
 use crate::parse::{CertInfo, DnsAnswer};
@@ -18,6 +18,16 @@ use crate::stats::Stats;
 
 // Probe lines are the bulk of the output: they are serialized straight from these views
 // (field order = key order), without building a `serde_json::Value` first.
+
+/// A `Display` value serialized as a JSON string straight into the output (serde's
+/// `collect_str`: escaped as any string, no intermediate `String`).
+struct Shown<T>(T);
+
+impl<T: std::fmt::Display> Serialize for Shown<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
 
 #[derive(Serialize)]
 struct CertJson<'a> {
@@ -148,12 +158,12 @@ pub struct ProbeJson<'a> {
     kind: &'static str,
     schema: u32,
     id: u64,
-    ts: String,
-    client: String,
+    ts: Shown<Rfc3339>,
+    client: Shown<std::net::IpAddr>,
     client_port: u16,
     /// The address of the host the client is listed under (its own, unless merged).
-    host: String,
-    server: String,
+    host: Shown<std::net::IpAddr>,
+    server: Shown<std::net::IpAddr>,
     port: u16,
     proto: &'static str,
     community_id: Option<String>,
@@ -293,11 +303,11 @@ pub fn probe(p: &Probe) -> ProbeJson<'_> {
         kind: "probe",
         schema: SCHEMA,
         id: p.id,
-        ts: rfc3339(p.ts),
-        client: p.client.to_string(),
+        ts: Shown(Rfc3339(p.ts)),
+        client: Shown(p.client),
         client_port: p.client_port,
-        host: p.host_addr().to_string(),
-        server: p.server.to_string(),
+        host: Shown(p.host_addr()),
+        server: Shown(p.server),
         port: p.port,
         proto: text::proto(p.proto()),
         community_id: community_id(p),
@@ -402,12 +412,25 @@ pub fn group(g: &Group) -> Value {
 }
 
 /// JSON Lines, for a capture file and for a live capture alike.
-pub struct JsonWriter;
+#[derive(Default)]
+pub struct JsonWriter {
+    /// One probe line, serialized here (reused) and written with one `write_all`: cheaper
+    /// than serde_json's many small writes through `dyn Write`.
+    line: Vec<u8>,
+}
+
+impl JsonWriter {
+    fn line(&mut self, p: &Probe, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, &probe(p))?;
+        self.line.push(b'\n');
+        out.write_all(&self.line)
+    }
+}
 
 impl super::Writer for JsonWriter {
     fn probe(&mut self, p: &Probe, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        serde_json::to_writer(&mut *out, &probe(p))?;
-        out.write_all(b"\n")?;
+        self.line(p, out)?;
         out.flush()
     }
 
@@ -417,8 +440,7 @@ impl super::Writer for JsonWriter {
         out: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
         for p in &end.report.probes {
-            serde_json::to_writer(&mut *out, &probe(p))?;
-            out.write_all(b"\n")?;
+            self.line(p, out)?;
         }
         write_groups(&end.report.groups, out)?;
         write_tail(&end.report.clients, end.stats, out)
@@ -432,7 +454,7 @@ pub fn write(report: &Report, stats: &Stats, out: &mut dyn std::io::Write) -> st
         stats,
         streamed: false,
     };
-    JsonWriter.finish(&end, out)
+    JsonWriter::default().finish(&end, out)
 }
 
 /// The `group` lines.
