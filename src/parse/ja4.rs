@@ -44,9 +44,15 @@ fn hash12(s: &str) -> String {
     let d = Sha256::digest(s.as_bytes());
     let mut out = String::with_capacity(12);
     for b in d.iter().take(6) {
-        out.push_str(&format!("{b:02x}"));
+        out.push(hex_digit(b >> 4));
+        out.push(hex_digit(b & 0xf));
     }
     out
+}
+
+/// The lowercase hex digit of `v` (0–15).
+fn hex_digit(v: u8) -> char {
+    char::from_digit(u32::from(v), 16).unwrap_or('0')
 }
 
 fn alpn_chars(first: Option<&[u8]>) -> String {
@@ -134,8 +140,13 @@ pub fn raw_parts(h: &ClientHello) -> (String, String, String) {
 
 /// The JA4 fingerprint of a ClientHello.
 pub fn ja4(h: &ClientHello) -> String {
-    let (a, b, c) = raw_parts(h);
-    format!("{a}_{}_{}", hash12(&b), hash12(&c))
+    let (mut a, b, c) = raw_parts(h);
+    a.reserve(26);
+    a.push('_');
+    a.push_str(&hash12(&b));
+    a.push('_');
+    a.push_str(&hash12(&c));
+    a
 }
 
 #[cfg(test)]

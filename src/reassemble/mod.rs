@@ -352,7 +352,15 @@ impl Reassembler {
                 self.end(f, ts, EndCause::Closed, out);
             }
         }
-        if !self.flows.contains_key(&k) {
+        // One hash lookup for a packet of a known flow (the common case); a new flow is
+        // looked up again after it is inserted.
+        let known = match self.flows.entry(k) {
+            std::collections::hash_map::Entry::Occupied(o) => Some(o.into_mut()),
+            std::collections::hash_map::Entry::Vacant(_) => None,
+        };
+        let flow = if let Some(flow) = known {
+            flow
+        } else {
             // Pure ACKs or resets of an unknown flow carry nothing; do not open one.
             if seg.payload.is_empty() && !seg.flags.syn {
                 return;
@@ -407,11 +415,12 @@ impl Reassembler {
                 }),
             );
             self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
-        }
-        let limits = self.limits;
-        let Some(flow) = self.flows.get_mut(&k) else {
-            return;
+            let Some(flow) = self.flows.get_mut(&k) else {
+                return;
+            };
+            flow
         };
+        let limits = self.limits;
         let dir = if seg.src == flow.client {
             Dir::Up
         } else {

@@ -13,37 +13,42 @@ pub const UDP: u8 = 17;
 /// `1:` and the base64 of the SHA-1 of seed, the ordered addresses, the protocol, a pad
 /// byte and the ordered ports. `None` when the two addresses are of different families.
 pub fn v1(seed: u16, a: IpAddr, a_port: u16, b: IpAddr, b_port: u16, proto: u8) -> Option<String> {
-    let bytes = |ip: IpAddr| -> Vec<u8> {
-        match ip {
-            IpAddr::V4(v) => v.octets().to_vec(),
-            IpAddr::V6(v) => v.octets().to_vec(),
+    match (a, b) {
+        (IpAddr::V4(x), IpAddr::V4(y)) => {
+            Some(hash(seed, &x.octets(), a_port, &y.octets(), b_port, proto))
         }
-    };
-    let (x, y) = (bytes(a), bytes(b));
-    if x.len() != y.len() {
-        return None;
+        (IpAddr::V6(x), IpAddr::V6(y)) => {
+            Some(hash(seed, &x.octets(), a_port, &y.octets(), b_port, proto))
+        }
+        _ => None,
     }
+}
+
+fn hash(seed: u16, x: &[u8], a_port: u16, y: &[u8], b_port: u16, proto: u8) -> String {
     // The smaller endpoint first (address, then port).
-    let ((sa, sp), (da, dp)) = if (&x, a_port) <= (&y, b_port) {
+    let ((sa, sp), (da, dp)) = if (x, a_port) <= (y, b_port) {
         ((x, a_port), (y, b_port))
     } else {
         ((y, b_port), (x, a_port))
     };
     let mut h = Sha1::new();
     h.update(seed.to_be_bytes());
-    h.update(&sa);
-    h.update(&da);
+    h.update(sa);
+    h.update(da);
     h.update([proto, 0]);
     h.update(sp.to_be_bytes());
     h.update(dp.to_be_bytes());
-    Some(format!("1:{}", base64(&h.finalize())))
+    // "1:" and the 28 characters of a 20-byte digest in base64.
+    let mut out = String::with_capacity(30);
+    out.push_str("1:");
+    base64_into(&h.finalize(), &mut out);
+    out
 }
 
-/// Standard base64 with padding (RFC 4648 §4).
-fn base64(data: &[u8]) -> String {
+/// Standard base64 with padding (RFC 4648 §4), appended to `out`.
+fn base64_into(data: &[u8], out: &mut String) {
     const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let sym = |i: u32| char::from(ABC.get((i & 63) as usize).copied().unwrap_or(b'='));
-    let mut out = String::new();
     for chunk in data.chunks(3) {
         let b = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
         let n = (b(0) << 16) | (b(1) << 8) | b(2);
@@ -52,11 +57,16 @@ fn base64(data: &[u8]) -> String {
         out.push(if chunk.len() > 1 { sym(n >> 6) } else { '=' });
         out.push(if chunk.len() > 2 { sym(n) } else { '=' });
     }
-    out
 }
 
 #[cfg(test)]
 mod tests {
+    fn base64(data: &[u8]) -> String {
+        let mut s = String::new();
+        base64_into(data, &mut s);
+        s
+    }
+
     use super::*;
 
     fn ip(s: &str) -> IpAddr {

@@ -152,7 +152,7 @@ pub trait Writer {
 pub fn writer(format: Format, opts: Options) -> Box<dyn Writer> {
     match format {
         Format::Table => Box::new(table::TableWriter::new(opts)),
-        Format::Json => Box::new(json::JsonWriter),
+        Format::Json => Box::new(json::JsonWriter::default()),
         Format::Ecs => Box::new(ecs::EcsWriter),
         Format::Mermaid => Box::new(mermaid::MermaidWriter::new(opts)),
         Format::Html => Box::new(html::HtmlWriter::default()),

@@ -442,19 +442,32 @@ pub fn cert_error(e: &CertError) -> String {
 
 /// RFC 3339 UTC with microseconds.
 pub fn rfc3339(ts: Timestamp) -> String {
-    let micros = ts.nanos / 1000;
-    match time::OffsetDateTime::from_unix_timestamp(ts.secs) {
-        Ok(dt) => format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-            dt.year(),
-            u8::from(dt.month()),
-            dt.day(),
-            dt.hour(),
-            dt.minute(),
-            dt.second(),
-            micros
-        ),
-        Err(_) => format!("{}.{:06}", ts.secs, micros),
+    Rfc3339(ts).to_string()
+}
+
+/// [`rfc3339`] as a `Display` value, written without an intermediate `String` (the JSON
+/// probe lines).
+#[derive(Clone, Copy)]
+pub struct Rfc3339(pub Timestamp);
+
+impl std::fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ts = self.0;
+        let micros = ts.nanos / 1000;
+        match time::OffsetDateTime::from_unix_timestamp(ts.secs) {
+            Ok(dt) => write!(
+                f,
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+                dt.year(),
+                u8::from(dt.month()),
+                dt.day(),
+                dt.hour(),
+                dt.minute(),
+                dt.second(),
+                micros
+            ),
+            Err(_) => write!(f, "{}.{:06}", ts.secs, micros),
+        }
     }
 }
 
