@@ -173,8 +173,9 @@ impl TlsReader {
 
     /// Forget partial data after a gap: the stream position is lost.
     pub fn lose_sync(&mut self) {
-        self.buf.clear();
-        self.hs.clear();
+        // Freed, not only emptied: a gap from the memory budget is there to give it back.
+        self.buf = Vec::new();
+        self.hs = Vec::new();
         self.failed = true;
     }
 

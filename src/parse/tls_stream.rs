@@ -331,6 +331,9 @@ impl StreamAnalyzer for TlsStream {
     }
 
     fn gap(&mut self, cx: &mut Cx<'_>, dir: Dir, cause: GapCause) -> Next {
+        if let Some(h) = self.held.get_mut(idx(dir)) {
+            *h = Vec::new();
+        }
         if let Some(r) = self.readers.get_mut(idx(dir)) {
             if !r.failed() {
                 r.lose_sync();
@@ -353,5 +356,10 @@ impl StreamAnalyzer for TlsStream {
     fn app_records(&self) -> [u64; 2] {
         let [a, b] = &self.readers;
         [a.app_records, b.app_records]
+    }
+
+    fn held(&self, dir: Dir) -> usize {
+        let i = idx(dir);
+        self.readers.get(i).map_or(0, TlsReader::held) + self.held.get(i).map_or(0, Vec::capacity)
     }
 }

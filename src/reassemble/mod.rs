@@ -51,6 +51,11 @@ pub struct Limits {
     pub max_holes: usize,
     /// A flow with no packet for this long (capture time) is ended.
     pub idle_secs: f64,
+    /// Bytes buffered across all flows: this stage's out-of-order bytes plus the parse
+    /// stage's partial messages (`--max-buffered-bytes`). Beyond it the least recently
+    /// active flows' buffers are dropped (the flows go on, with a
+    /// [`GapCause::MemoryBudget`] gap) until a sixteenth of it is free again.
+    pub max_buffered_total: usize,
 }
 
 impl Default for Limits {
@@ -60,6 +65,7 @@ impl Default for Limits {
             max_buffer: 1 << 20,
             max_holes: 256,
             idle_secs: 120.0,
+            max_buffered_total: 32 << 20,
         }
     }
 }
@@ -73,6 +79,9 @@ pub enum GapCause {
     Snaplen,
     /// Too much data out of order: a bound was reached and the hole was given up.
     BufferLimit,
+    /// The budget for bytes buffered across all flows (`bytes`, `--max-buffered-bytes`)
+    /// was reached and this flow's buffers, among the least recently active, were dropped.
+    MemoryBudget { bytes: u64 },
 }
 
 /// Why a flow ended.
@@ -175,6 +184,9 @@ pub struct ReassemblyStats {
     pub bytes_skipped_after_handshake: u64,
     pub peak_buffered_bytes: u64,
     pub peak_flows: u64,
+    /// Buffers (one direction of a flow, in this stage or the parser) dropped because the
+    /// budget across flows ([`Limits::max_buffered_total`]) was reached.
+    pub budget_drops: u64,
 }
 
 #[derive(Default)]
@@ -655,6 +667,139 @@ impl Reassembler {
     pub fn flows(&self) -> usize {
         self.flows.len()
     }
+
+    /// Bytes held out of order across all flows.
+    pub fn buffered(&self) -> usize {
+        self.buffered
+    }
+
+    /// Whether this stage's bytes and `parser_held` (the parse stage's partial messages)
+    /// together are over the budget across flows.
+    pub fn over_budget(&self, parser_held: usize) -> bool {
+        self.buffered.saturating_add(parser_held) > self.limits.max_buffered_total
+    }
+
+    /// The budget across flows was reached: drops the buffers of the least recently
+    /// active flows (this stage's held segments, and through a
+    /// [`GapCause::MemoryBudget`] gap the parser's partial messages: `parser_held` gives
+    /// them per flow and direction, sorted by flow) until 15/16 of the budget is used
+    /// (so that a scan of the table frees a sixteenth of it). The
+    /// flows go on. Each dropped buffer is counted in `budget_drops`.
+    pub fn shed(&mut self, parser_held: &[(FlowId, [u32; 2])], out: &mut Vec<Event>) {
+        let budget = self.limits.max_buffered_total;
+        let target = budget - budget / 16;
+        let held_total: usize = parser_held
+            .iter()
+            .map(|(_, [a, b])| *a as usize + *b as usize)
+            .sum();
+        let mut total = self.buffered.saturating_add(held_total);
+        if total <= budget {
+            return;
+        }
+        // `parser_held` is sorted by flow.
+        let theirs = |id: FlowId| -> [usize; 2] {
+            parser_held
+                .binary_search_by_key(&id, |&(f, _)| f)
+                .ok()
+                .and_then(|i| parser_held.get(i))
+                .map_or([0, 0], |(_, [a, b])| [*a as usize, *b as usize])
+        };
+        let bytes = |f: &Flow| -> usize {
+            let [a, b] = theirs(f.id);
+            f.halves.iter().map(|h| h.pending_bytes).sum::<usize>() + a + b
+        };
+        // The least recently active flows holding bytes, up to the ones that free enough:
+        // first the cut-off (time, flow), then only those flows' keys.
+        let mut ages: Vec<(Timestamp, FlowId, usize)> = self
+            .flows
+            .values()
+            .filter_map(|f| Some((f.last_seen, f.id, bytes(f))).filter(|t| t.2 > 0))
+            .collect();
+        ages.sort_unstable();
+        let mut freed = 0usize;
+        let mut cutoff = None;
+        for &(ts, id, n) in &ages {
+            cutoff = Some((ts, id));
+            freed += n;
+            if total.saturating_sub(freed) <= target {
+                break;
+            }
+        }
+        drop(ages);
+        let Some(cutoff) = cutoff else {
+            return;
+        };
+        let mut victims: Vec<(Timestamp, FlowId, Key)> = self
+            .flows
+            .iter()
+            .filter(|(_, f)| (f.last_seen, f.id) <= cutoff && bytes(f) > 0)
+            .map(|(k, f)| (f.last_seen, f.id, *k))
+            .collect();
+        victims.sort_unstable();
+        let cause = GapCause::MemoryBudget {
+            bytes: budget as u64,
+        };
+        for (_, id, k) in victims {
+            if total <= target {
+                break;
+            }
+            let Some(f) = self.flows.get_mut(&k) else {
+                continue;
+            };
+            let ts = f.last_seen;
+            let parsed = theirs(id);
+            for dir in [Dir::Up, Dir::Down] {
+                let Some(h) = f.halves.get_mut(dir.idx()) else {
+                    continue;
+                };
+                let theirs = parsed.get(dir.idx()).copied().unwrap_or(0);
+                let mine = h.pending_bytes;
+                if mine == 0 && theirs == 0 {
+                    continue;
+                }
+                self.stats.budget_drops += 1;
+                total = total.saturating_sub(mine + theirs);
+                if mine == 0 {
+                    // Only the parser holds bytes: no stream byte is skipped here, the gap
+                    // (of 0 bytes) tells the parser to drop its partial message.
+                    out.push(Event::Gap {
+                        flow: id,
+                        dir,
+                        ts,
+                        len: 0,
+                        cause,
+                    });
+                    continue;
+                }
+                // Give up every hole: what is held is delivered past each (the parser,
+                // told of the gap first, drops it and its own partial message).
+                let mut buffered = self.buffered;
+                let mut e = Emit {
+                    id,
+                    dir,
+                    ts,
+                    buffered: &mut buffered,
+                    out,
+                };
+                for _ in 0..=limits_holes(&self.limits) {
+                    let Some((&first, _)) = h.pending.iter().next() else {
+                        break;
+                    };
+                    self.stats.gaps_snaplen += if first > h.next {
+                        skip_to(h, first, cause, &mut e)
+                    } else {
+                        drain(h, &mut e)
+                    };
+                }
+                self.buffered = buffered;
+            }
+        }
+    }
+}
+
+/// Holes a direction can hold (a bound on the loops that give them up).
+fn limits_holes(l: &Limits) -> usize {
+    l.max_holes.saturating_add(1)
 }
 
 /// The 64-bit stream offset nearest to `near` whose low 32 bits are `rel32`.
