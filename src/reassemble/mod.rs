@@ -100,8 +100,9 @@ pub struct FlowSummary {
     pub saw_synack: bool,
     pub packets: [u64; 2],
     pub payload_bytes: [u64; 2],
-    pub fin: [Option<Timestamp>; 2],
-    pub rst: [Option<Timestamp>; 2],
+    /// FIN and RST times per direction, boxed (made at the first): a flow that showed no
+    /// FIN or RST holds a pointer.
+    closes: Option<Box<Closes>>,
     pub last_ts: Timestamp,
 }
 
@@ -113,11 +114,22 @@ impl FlowSummary {
         self.payload_bytes.get(d.idx()).copied().unwrap_or(0)
     }
     pub fn fin(&self, d: Dir) -> Option<Timestamp> {
-        self.fin.get(d.idx()).copied().flatten()
+        self.closes
+            .as_ref()
+            .and_then(|c| c.fin.get(d.idx()).copied().flatten())
     }
     pub fn rst(&self, d: Dir) -> Option<Timestamp> {
-        self.rst.get(d.idx()).copied().flatten()
+        self.closes
+            .as_ref()
+            .and_then(|c| c.rst.get(d.idx()).copied().flatten())
     }
+}
+
+/// When each direction of a flow sent its FIN and its RST.
+#[derive(Clone, Debug, Default)]
+struct Closes {
+    fin: [Option<Timestamp>; 2],
+    rst: [Option<Timestamp>; 2],
 }
 
 #[derive(Clone, Debug)]
@@ -189,15 +201,23 @@ pub struct ReassemblyStats {
     pub budget_drops: u64,
 }
 
+/// One direction's sequence state. What only matters once bytes are held out of order,
+/// a FIN seen or an ISN repeated is boxed ([`HalfMore`], made when first needed): a flow
+/// that showed only its SYN holds 24 bytes a direction here.
 #[derive(Default)]
 struct Half {
     /// Sequence number of stream offset 0.
     base: Option<u32>,
+    stopped: bool,
     /// Next stream offset to deliver.
     next: u64,
+    more: Option<Box<HalfMore>>,
+}
+
+#[derive(Default)]
+struct HalfMore {
     pending: BTreeMap<u64, Vec<u8>>,
     pending_bytes: usize,
-    stopped: bool,
     /// Stream offset of the FIN (it takes one sequence number).
     fin_at: Option<u64>,
     /// Snaplen cuts of segments held out of order: end of the captured bytes → bytes missing.
@@ -210,25 +230,52 @@ struct Half {
     acked_unseen: Option<u64>,
 }
 
+/// What a direction with no [`HalfMore`] reads as.
+static NO_MORE: HalfMore = HalfMore {
+    pending: BTreeMap::new(),
+    pending_bytes: 0,
+    fin_at: None,
+    tails: BTreeMap::new(),
+    other_bases: Vec::new(),
+    acked_unseen: None,
+};
+
+impl Half {
+    /// The boxed part, to read.
+    fn r(&self) -> &HalfMore {
+        self.more.as_deref().unwrap_or(&NO_MORE)
+    }
+
+    /// The boxed part, to write (made when first needed).
+    fn w(&mut self) -> &mut HalfMore {
+        self.more.get_or_insert_with(Box::default)
+    }
+
+    fn pending_bytes(&self) -> usize {
+        self.r().pending_bytes
+    }
+}
+
 /// Different initial sequence numbers remembered per direction before its first byte.
 pub const MAX_ISN_CANDIDATES: usize = 4;
 
 impl Half {
     /// Nothing seen yet: the stream start may still move to another SYN's ISN.
     fn untouched(&self) -> bool {
-        self.next == 0 && self.pending.is_empty() && self.fin_at.is_none()
+        self.next == 0 && self.r().pending.is_empty() && self.r().fin_at.is_none()
     }
 
     /// Takes, among the ISNs seen, the one `seq` (a first data byte, or the peer's ACK)
     /// lies closest after.
     fn choose_base(&mut self, seq: u32) {
-        if self.other_bases.is_empty() || !self.untouched() {
+        if self.r().other_bases.is_empty() || !self.untouched() {
             return;
         }
         let Some(first) = self.base else {
             return;
         };
         let best = self
+            .r()
             .other_bases
             .iter()
             .copied()
@@ -237,16 +284,16 @@ impl Half {
         if let Some(b) = best {
             self.base = Some(b);
         }
-        self.other_bases.clear();
+        self.w().other_bases.clear();
     }
 }
 
 struct Flow {
     id: FlowId,
-    client: SocketAddr,
+    /// The client is the first endpoint of the flow's key (its endpoints in sorted order).
+    client_first: bool,
     halves: [Half; 2],
     summary: FlowSummary,
-    last_seen: Timestamp,
     closed_at: Option<Timestamp>,
 }
 
@@ -341,10 +388,9 @@ impl Reassembler {
         if let Some(f) = self.flows.get_mut(&key(client, server)) {
             if let Some(h) = f.halves.get_mut(dir.idx()) {
                 h.stopped = true;
-                self.buffered = self.buffered.saturating_sub(h.pending_bytes);
-                h.pending.clear();
-                h.pending_bytes = 0;
-                h.tails.clear();
+                self.buffered = self.buffered.saturating_sub(h.pending_bytes());
+                // Nothing more is held for a stopped direction.
+                h.more = None;
             }
         }
     }
@@ -361,7 +407,7 @@ impl Reassembler {
             });
         if restart {
             if let Some(f) = self.flows.remove(&k) {
-                self.end(f, ts, EndCause::Closed, out);
+                self.end(*f, ts, EndCause::Closed, out);
             }
         }
         if !self.flows.contains_key(&k) {
@@ -411,10 +457,9 @@ impl Reassembler {
                 k,
                 Box::new(Flow {
                     id,
-                    client,
+                    client_first: client == k.0,
                     halves: [Half::default(), Half::default()],
                     summary: FlowSummary::default(),
-                    last_seen: ts,
                     closed_at: None,
                 }),
             );
@@ -424,12 +469,11 @@ impl Reassembler {
         let Some(flow) = self.flows.get_mut(&k) else {
             return;
         };
-        let dir = if seg.src == flow.client {
+        let dir = if (seg.src == k.0) == flow.client_first {
             Dir::Up
         } else {
             Dir::Down
         };
-        flow.last_seen = ts;
         flow.summary.last_ts = ts;
         let di = dir.idx();
         if let Some(p) = flow.summary.packets.get_mut(di) {
@@ -451,10 +495,10 @@ impl Reassembler {
                     Some(b)
                         if b != isn1
                             && h.untouched()
-                            && !h.other_bases.contains(&isn1)
-                            && h.other_bases.len() < MAX_ISN_CANDIDATES =>
+                            && !h.r().other_bases.contains(&isn1)
+                            && h.r().other_bases.len() < MAX_ISN_CANDIDATES =>
                     {
-                        h.other_bases.push(isn1);
+                        h.w().other_bases.push(isn1);
                         self.stats.syn_isns_differing += 1;
                     }
                     Some(_) => {}
@@ -471,11 +515,12 @@ impl Reassembler {
                     if let Some(base) = other.base {
                         let mut acked = unwrap_offset(other.next, seg.ack.wrapping_sub(base));
                         // The FIN takes one sequence number but is not a byte.
-                        if let Some(f) = other.fin_at {
+                        if let Some(f) = other.r().fin_at {
                             acked = acked.min(f.max(other.next));
                         }
                         if acked > other.next && acked <= other.next + (1 << 30) {
                             let upto = other
+                                .r()
                                 .pending
                                 .keys()
                                 .next()
@@ -486,8 +531,8 @@ impl Reassembler {
                                 // have been captured before the data it acknowledges
                                 // (capture queues reorder). Wait for the first byte: a
                                 // gap only if it comes later than the stream start.
-                                other.acked_unseen =
-                                    Some(other.acked_unseen.unwrap_or(0).max(upto));
+                                let m = other.w();
+                                m.acked_unseen = Some(m.acked_unseen.unwrap_or(0).max(upto));
                             } else if upto > other.next {
                                 self.stats.gaps_not_captured += 1;
                                 let mut e = Emit {
@@ -530,9 +575,12 @@ impl Reassembler {
                 let end = unwrap_offset(h.next, seg.seq.wrapping_sub(base))
                     + seg.payload.len() as u64
                     + u64::from(seg.missing_tail);
-                h.fin_at.get_or_insert(end);
+                if !h.stopped {
+                    h.w().fin_at.get_or_insert(end);
+                }
             }
-            if let Some(slot) = flow.summary.fin.get_mut(di) {
+            let closes = flow.summary.closes.get_or_insert_with(Box::default);
+            if let Some(slot) = closes.fin.get_mut(di) {
                 if slot.is_none() {
                     *slot = Some(ts);
                     out.push(Event::Fin { flow: id, dir, ts });
@@ -540,7 +588,8 @@ impl Reassembler {
             }
         }
         if seg.flags.rst {
-            if let Some(slot) = flow.summary.rst.get_mut(di) {
+            let closes = flow.summary.closes.get_or_insert_with(Box::default);
+            if let Some(slot) = closes.rst.get_mut(di) {
                 if slot.is_none() {
                     *slot = Some(ts);
                     out.push(Event::Rst { flow: id, dir, ts });
@@ -548,7 +597,7 @@ impl Reassembler {
             }
             flow.closed_at.get_or_insert(ts);
         }
-        if flow.summary.fin.iter().all(Option::is_some) {
+        if flow.summary.fin(Dir::Up).is_some() && flow.summary.fin(Dir::Down).is_some() {
             flow.closed_at.get_or_insert(ts);
         }
     }
@@ -561,7 +610,7 @@ impl Reassembler {
             .iter()
             .filter_map(|(k, f)| match f.closed_at {
                 Some(c) if now.secs_since(&c) > LINGER_SECS => Some((*k, EndCause::Closed)),
-                _ if now.secs_since(&f.last_seen) > idle => Some((*k, EndCause::Idle)),
+                _ if now.secs_since(&f.summary.last_ts) > idle => Some((*k, EndCause::Idle)),
                 _ => None,
             })
             .collect();
@@ -571,7 +620,7 @@ impl Reassembler {
                 if cause == EndCause::Idle {
                     self.stats.flows_ended_idle += 1;
                 }
-                self.end(f, now, cause, out);
+                self.end(*f, now, cause, out);
             }
         }
     }
@@ -591,13 +640,13 @@ impl Reassembler {
             let Some(f) = self.flows.remove(&k) else {
                 continue;
             };
-            let ts = f.last_seen;
+            let ts = f.summary.last_ts;
             let cause = if f.closed_at.is_some() {
                 EndCause::Closed
             } else {
                 EndCause::EndOfCapture
             };
-            self.end(f, ts, cause, out);
+            self.end(*f, ts, cause, out);
         }
         more
     }
@@ -608,18 +657,18 @@ impl Reassembler {
         let mut by_age: Vec<(Timestamp, FlowId, Key)> = self
             .flows
             .iter()
-            .map(|(k, f)| (f.last_seen, f.id, *k))
+            .map(|(k, f)| (f.summary.last_ts, f.id, *k))
             .collect();
         by_age.sort_unstable();
         for (_, _, k) in by_age.into_iter().take(n) {
             if let Some(f) = self.flows.remove(&k) {
                 self.stats.flows_evicted += 1;
-                self.end(f, now, EndCause::Evicted, out);
+                self.end(*f, now, EndCause::Evicted, out);
             }
         }
     }
 
-    fn end(&mut self, mut f: Box<Flow>, ts: Timestamp, cause: EndCause, out: &mut Vec<Event>) {
+    fn end(&mut self, mut f: Flow, ts: Timestamp, cause: EndCause, out: &mut Vec<Event>) {
         // Deliver what is still held out of order, across the holes.
         for dir in [Dir::Up, Dir::Down] {
             let id = f.id;
@@ -632,13 +681,13 @@ impl Reassembler {
                     buffered: &mut buffered,
                     out,
                 };
-                if let Some(acked) = h.acked_unseen.take() {
+                if let Some(acked) = h.more.as_mut().and_then(|m| m.acked_unseen.take()) {
                     if acked > h.next && !h.stopped {
                         self.stats.gaps_not_captured += 1;
                         self.stats.gaps_snaplen += skip_to(h, acked, GapCause::NotCaptured, &mut e);
                     }
                 }
-                while let Some((&off, _)) = h.pending.iter().next() {
+                while let Some((&off, _)) = h.r().pending.iter().next() {
                     if off > h.next {
                         self.stats.gaps_not_captured += 1;
                     }
@@ -648,7 +697,7 @@ impl Reassembler {
                     } else {
                         drain(h, &mut e)
                     };
-                    if h.pending.is_empty() {
+                    if h.r().pending.is_empty() {
                         break;
                     }
                 }
@@ -706,14 +755,14 @@ impl Reassembler {
         };
         let bytes = |f: &Flow| -> usize {
             let [a, b] = theirs(f.id);
-            f.halves.iter().map(|h| h.pending_bytes).sum::<usize>() + a + b
+            f.halves.iter().map(Half::pending_bytes).sum::<usize>() + a + b
         };
         // The least recently active flows holding bytes, up to the ones that free enough:
         // first the cut-off (time, flow), then only those flows' keys.
         let mut ages: Vec<(Timestamp, FlowId, usize)> = self
             .flows
             .values()
-            .filter_map(|f| Some((f.last_seen, f.id, bytes(f))).filter(|t| t.2 > 0))
+            .filter_map(|f| Some((f.summary.last_ts, f.id, bytes(f))).filter(|t| t.2 > 0))
             .collect();
         ages.sort_unstable();
         let mut freed = 0usize;
@@ -732,8 +781,8 @@ impl Reassembler {
         let mut victims: Vec<(Timestamp, FlowId, Key)> = self
             .flows
             .iter()
-            .filter(|(_, f)| (f.last_seen, f.id) <= cutoff && bytes(f) > 0)
-            .map(|(k, f)| (f.last_seen, f.id, *k))
+            .filter(|(_, f)| (f.summary.last_ts, f.id) <= cutoff && bytes(f) > 0)
+            .map(|(k, f)| (f.summary.last_ts, f.id, *k))
             .collect();
         victims.sort_unstable();
         let cause = GapCause::MemoryBudget {
@@ -746,14 +795,14 @@ impl Reassembler {
             let Some(f) = self.flows.get_mut(&k) else {
                 continue;
             };
-            let ts = f.last_seen;
+            let ts = f.summary.last_ts;
             let parsed = theirs(id);
             for dir in [Dir::Up, Dir::Down] {
                 let Some(h) = f.halves.get_mut(dir.idx()) else {
                     continue;
                 };
                 let theirs = parsed.get(dir.idx()).copied().unwrap_or(0);
-                let mine = h.pending_bytes;
+                let mine = h.pending_bytes();
                 if mine == 0 && theirs == 0 {
                     continue;
                 }
@@ -782,7 +831,7 @@ impl Reassembler {
                     out,
                 };
                 for _ in 0..=limits_holes(&self.limits) {
-                    let Some((&first, _)) = h.pending.iter().next() else {
+                    let Some((&first, _)) = h.r().pending.iter().next() else {
                         break;
                     };
                     self.stats.gaps_snaplen += if first > h.next {
@@ -868,7 +917,7 @@ fn data(
     // The first byte of a direction the peer already acknowledged past: bytes before it
     // were not captured (a gap up to it, within what was acknowledged), or it is the
     // stream start after all (no gap: the ACK was captured first).
-    if let Some(acked) = h.acked_unseen.take() {
+    if let Some(acked) = h.more.as_mut().and_then(|m| m.acked_unseen.take()) {
         let upto = off.min(acked);
         if upto > h.next {
             stats.gaps_not_captured += 1;
@@ -878,6 +927,7 @@ fn data(
     // In order, but a held segment starts inside it: that copy came first. Deliver up to
     // it, and treat the rest as held bytes (compared, never delivered twice).
     let first_held = h
+        .r()
         .pending
         .range(off..off + bytes.len() as u64)
         .next()
@@ -918,8 +968,8 @@ fn data(
         stats.gaps_snaplen += drain(h, e);
         return;
     }
-    if tail > 0 && h.tails.len() < limits.max_holes {
-        h.tails.insert(off + bytes.len() as u64, tail);
+    if tail > 0 && h.r().tails.len() < limits.max_holes {
+        h.w().tails.insert(off + bytes.len() as u64, tail);
     }
     if bytes.is_empty() {
         stats.gaps_snaplen += drain(h, e);
@@ -933,11 +983,11 @@ fn data(
     let mut pieces = uncovered(h, off, bytes, stats);
     let mut new_bytes: usize = pieces.iter().map(|&(_, a, b)| b - a).sum();
     if new_bytes > 0
-        && (h.pending.len() + pieces.len() > limits.max_holes
-            || h.pending_bytes + new_bytes > limits.max_buffer)
+        && (h.r().pending.len() + pieces.len() > limits.max_holes
+            || h.pending_bytes() + new_bytes > limits.max_buffer)
     {
         // Give up the first hole: deliver what is held from its far side.
-        if let Some((&first, _)) = h.pending.iter().next() {
+        if let Some((&first, _)) = h.r().pending.iter().next() {
             if first > h.next {
                 stats.gaps_buffer_limit += 1;
                 stats.gaps_snaplen += skip_to(h, first, GapCause::BufferLimit, e);
@@ -951,16 +1001,17 @@ fn data(
             .map(|(o, a, b)| (o, a + skip, b + skip))
             .collect();
         new_bytes = pieces.iter().map(|&(_, a, b)| b - a).sum();
-        if h.pending.len() + pieces.len() > limits.max_holes
-            || h.pending_bytes + new_bytes > limits.max_buffer
+        if h.r().pending.len() + pieces.len() > limits.max_holes
+            || h.pending_bytes() + new_bytes > limits.max_buffer
         {
             return;
         }
     }
     for (o, a, b) in pieces {
         if let Some(piece) = bytes.get(a..b) {
-            h.pending.insert(o, piece.to_vec());
-            h.pending_bytes += piece.len();
+            let m = h.w();
+            m.pending.insert(o, piece.to_vec());
+            m.pending_bytes += piece.len();
             *e.buffered += piece.len();
         }
     }
@@ -996,8 +1047,9 @@ fn overlaps(h: &Half, off: u64, bytes: &[u8]) -> (Vec<(u64, usize, usize)>, u64,
     let mut pieces = Vec::new();
     let (mut same, mut conflicting) = (0u64, 0u64);
     let mut cur = off;
-    let from = h.pending.range(..=off).next_back().map_or(off, |(&k, _)| k);
-    for (&k, held) in h.pending.range(from..end) {
+    let pending = &h.r().pending;
+    let from = pending.range(..=off).next_back().map_or(off, |(&k, _)| k);
+    for (&k, held) in pending.range(from..end) {
         let kend = k + held.len() as u64;
         if kend <= cur {
             continue;
@@ -1047,14 +1099,18 @@ fn skip_to(h: &mut Half, upto: u64, cause: GapCause, e: &mut Emit<'_>) -> u64 {
 fn drain(h: &mut Half, e: &mut Emit<'_>) -> u64 {
     let (id, dir, ts) = (e.id, e.dir, e.ts);
     let mut snaplen_gaps = 0;
+    // Nothing held: nothing to deliver (and nothing to box).
+    let Some(m) = h.more.as_deref_mut() else {
+        return 0;
+    };
     loop {
-        while let Some((&k, _)) = h.tails.iter().next() {
+        while let Some((&k, _)) = m.tails.iter().next() {
             if k >= h.next {
                 break;
             }
-            h.tails.remove(&k);
+            m.tails.remove(&k);
         }
-        if let Some(t) = h.tails.remove(&h.next) {
+        if let Some(t) = m.tails.remove(&h.next) {
             e.push(Event::Gap {
                 flow: id,
                 dir,
@@ -1066,16 +1122,16 @@ fn drain(h: &mut Half, e: &mut Emit<'_>) -> u64 {
             snaplen_gaps += 1;
             continue;
         }
-        let Some((&off, _)) = h.pending.iter().next() else {
+        let Some((&off, _)) = m.pending.iter().next() else {
             break;
         };
         if off > h.next {
             break;
         }
-        let Some(bytes) = h.pending.remove(&off) else {
+        let Some(bytes) = m.pending.remove(&off) else {
             break;
         };
-        h.pending_bytes = h.pending_bytes.saturating_sub(bytes.len());
+        m.pending_bytes = m.pending_bytes.saturating_sub(bytes.len());
         *e.buffered = e.buffered.saturating_sub(bytes.len());
         let skip = (h.next - off) as usize;
         if let Some(rest) = bytes.get(skip..) {

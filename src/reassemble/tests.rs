@@ -1428,3 +1428,25 @@ fn budget_not_reached_drops_nothing() {
     assert!(rig.take().is_empty());
     assert_eq!(rig.r.stats.budget_drops, 0);
 }
+
+#[test]
+fn a_syn_only_flow_stays_slim() {
+    // What a flow that showed only its SYN costs in the table's box: the per-direction
+    // parts that matter once bytes are held, and the FIN/RST times, are boxed when first
+    // needed (docs/bounds.md, Memory). Was 488 bytes.
+    assert!(
+        std::mem::size_of::<Flow>() <= 176,
+        "{}",
+        std::mem::size_of::<Flow>()
+    );
+    assert!(
+        std::mem::size_of::<Half>() <= 32,
+        "{}",
+        std::mem::size_of::<Half>()
+    );
+    let mut rig = Rig::new();
+    rig.push(seg(1000, c(), s(), IC, 0, SYN, b""));
+    let f = rig.r.flows.values().next().unwrap();
+    assert!(f.halves.iter().all(|h| h.more.is_none()));
+    assert!(f.summary.closes.is_none());
+}
