@@ -303,10 +303,30 @@ impl Flow {
     }
 }
 
+/// One endpoint packed for the flow table's key (19 bytes, where a `SocketAddr` takes 32):
+/// the 16 address bytes (IPv4 in its IPv4-mapped IPv6 form), the port, and whether the
+/// address is IPv6 (so that `::ffff:a.b.c.d` and `a.b.c.d` stay apart).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Endpoint([u8; 19]);
+
+fn endpoint(a: SocketAddr) -> Endpoint {
+    let (ip, v6) = match a.ip() {
+        std::net::IpAddr::V4(v4) => (v4.to_ipv6_mapped().octets(), 0),
+        std::net::IpAddr::V6(v6) => (v6.octets(), 1),
+    };
+    let [p0, p1] = a.port().to_be_bytes();
+    let mut e = [0u8; 19];
+    for (d, s) in e.iter_mut().zip(ip.into_iter().chain([p0, p1, v6])) {
+        *d = s;
+    }
+    Endpoint(e)
+}
+
 /// Canonical flow key: the two endpoints in sorted order.
-type Key = (SocketAddr, SocketAddr);
+type Key = (Endpoint, Endpoint);
 
 fn key(a: SocketAddr, b: SocketAddr) -> Key {
+    let (a, b) = (endpoint(a), endpoint(b));
     if a <= b {
         (a, b)
     } else {
@@ -457,7 +477,7 @@ impl Reassembler {
                 k,
                 Box::new(Flow {
                     id,
-                    client_first: client == k.0,
+                    client_first: endpoint(client) == k.0,
                     halves: [Half::default(), Half::default()],
                     summary: FlowSummary::default(),
                     closed_at: None,
@@ -469,7 +489,7 @@ impl Reassembler {
         let Some(flow) = self.flows.get_mut(&k) else {
             return;
         };
-        let dir = if (seg.src == k.0) == flow.client_first {
+        let dir = if (endpoint(seg.src) == k.0) == flow.client_first {
             Dir::Up
         } else {
             Dir::Down
