@@ -130,6 +130,8 @@ impl FlowSummary {
 struct Closes {
     fin: [Option<Timestamp>; 2],
     rst: [Option<Timestamp>; 2],
+    /// When the flow closed (the RST, or the second FIN): it lingers a little after.
+    closed_at: Option<Timestamp>,
 }
 
 #[derive(Clone, Debug)]
@@ -294,12 +296,24 @@ struct Flow {
     client_first: bool,
     halves: [Half; 2],
     summary: FlowSummary,
-    closed_at: Option<Timestamp>,
 }
 
 impl Flow {
     fn half(&mut self, d: Dir) -> Option<&mut Half> {
         self.halves.get_mut(d.idx())
+    }
+
+    /// When the flow closed (an RST, or both FINs), kept with the FIN/RST times.
+    fn closed_at(&self) -> Option<Timestamp> {
+        self.summary.closes.as_ref().and_then(|c| c.closed_at)
+    }
+
+    fn close_at(&mut self, ts: Timestamp) {
+        self.summary
+            .closes
+            .get_or_insert_with(Box::default)
+            .closed_at
+            .get_or_insert(ts);
     }
 }
 
@@ -422,7 +436,7 @@ impl Reassembler {
         let restart = seg.flags.syn
             && !seg.flags.ack
             && self.flows.get(&k).is_some_and(|f| {
-                f.closed_at.is_some()
+                f.closed_at().is_some()
                     || f.halves.first().and_then(|h| h.base) != Some(seg.seq.wrapping_add(1))
             });
         if restart {
@@ -480,7 +494,6 @@ impl Reassembler {
                     client_first: endpoint(client) == k.0,
                     halves: [Half::default(), Half::default()],
                     summary: FlowSummary::default(),
-                    closed_at: None,
                 }),
             );
             self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
@@ -615,10 +628,10 @@ impl Reassembler {
                     out.push(Event::Rst { flow: id, dir, ts });
                 }
             }
-            flow.closed_at.get_or_insert(ts);
+            flow.close_at(ts);
         }
         if flow.summary.fin(Dir::Up).is_some() && flow.summary.fin(Dir::Down).is_some() {
-            flow.closed_at.get_or_insert(ts);
+            flow.close_at(ts);
         }
     }
 
@@ -628,7 +641,7 @@ impl Reassembler {
         let mut done: Vec<(Key, EndCause)> = self
             .flows
             .iter()
-            .filter_map(|(k, f)| match f.closed_at {
+            .filter_map(|(k, f)| match f.closed_at() {
                 Some(c) if now.secs_since(&c) > LINGER_SECS => Some((*k, EndCause::Closed)),
                 _ if now.secs_since(&f.summary.last_ts) > idle => Some((*k, EndCause::Idle)),
                 _ => None,
@@ -661,7 +674,7 @@ impl Reassembler {
                 continue;
             };
             let ts = f.summary.last_ts;
-            let cause = if f.closed_at.is_some() {
+            let cause = if f.closed_at().is_some() {
                 EndCause::Closed
             } else {
                 EndCause::EndOfCapture
