@@ -2333,6 +2333,27 @@ pub fn detail_lines(p: &Probe, level: u8) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// A ClientHello whose bytes were dropped at the budget across flows says so, with the
+    /// budget as the user set it; codes stable.
+    #[test]
+    fn hello_dropped_at_the_memory_budget_says_so() {
+        let o = Outcome::HelloDropped { budget: 32 << 20 };
+        assert_eq!(
+            outcome_of(&o, None, None),
+            "ClientHello not read: the reassembly memory budget (32 MiB across flows) was reached"
+        );
+        assert_eq!(outcome_code(&o), "client_hello_memory_budget");
+        let r = Reason::HelloNotRead(GapCause::MemoryBudget { bytes: 3 << 19 });
+        assert_eq!(reason_code(&r), "client_hello_memory_budget");
+        assert_eq!(
+            reason_code(&Reason::HelloNotRead(GapCause::BufferLimit)),
+            "client_hello_over_bound"
+        );
+        assert_eq!(size(3 << 19), "1.5 MiB");
+        assert_eq!(size(512 << 10), "512 KiB");
+        assert_eq!(size(1000), "1000 bytes");
+    }
+
     /// JSON wrote the issuer in DER order (`O=…, CN=…`); RFC 4514 and Zeek write the most
     /// specific RDN first, without spaces.
     #[test]
