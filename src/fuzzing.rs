@@ -19,7 +19,7 @@ use crate::correlate::{Collector, CorrelateLimits};
 use crate::decode::{Decoded, Decoder, DefragLimits, Segment, TcpFlags};
 use crate::parse::quic::{self, QuicLimits, QuicReader};
 use crate::parse::{cert, dns, http, tls, ParseLimits};
-use crate::reassemble::{Dir, Event, Limits, Reassembler};
+use crate::reassemble::{Dir, Event, GapCause, Limits, Reassembler};
 use crate::report::{self, Format};
 use crate::{Bounds, Pipeline};
 
@@ -129,6 +129,7 @@ pub fn tight_bounds() -> Bounds {
             max_buffer: 3000,
             max_holes: 6,
             idle_secs: 120.0,
+            max_buffered_total: 5000,
         },
         defrag: DefragLimits {
             max_datagrams: 3,
@@ -236,6 +237,7 @@ pub fn reassemble(data: &[u8]) -> Result<u64, String> {
         max_buffer: 1500,
         max_holes: 5,
         idle_secs: 120.0,
+        max_buffered_total: 2500,
     };
     let mut r = Reassembler::new(limits);
     let isn_c = be32(data, 0);
@@ -298,6 +300,17 @@ pub fn reassemble(data: &[u8]) -> Result<u64, String> {
             now = Timestamp::new(now.secs + 200, now.nanos);
             r.expire(now, &mut events);
             check.events(&mut events)?;
+        }
+        if r.over_budget(0) {
+            r.shed(&[], &mut events);
+            check.events(&mut events)?;
+        }
+        if r.buffered() > limits.max_buffered_total {
+            return Err(format!(
+                "{} bytes buffered after shedding, budget {}",
+                r.buffered(),
+                limits.max_buffered_total
+            ));
         }
         let cap = (limits.max_flows * 2 * limits.max_buffer) as u64;
         if r.stats.peak_buffered_bytes > cap {
@@ -365,8 +378,16 @@ impl StreamCheck {
                     s.0 += data.len() as u64;
                     self.delivered += data.len() as u64;
                 }
-                Event::Gap { flow, dir, len, .. } => {
-                    if len == 0 {
+                Event::Gap {
+                    flow,
+                    dir,
+                    len,
+                    cause,
+                    ..
+                } => {
+                    // A gap of 0 bytes only from the budget across flows (the parser's
+                    // partial message dropped, no stream byte skipped).
+                    if len == 0 && !matches!(cause, GapCause::MemoryBudget { .. }) {
                         return Err(format!("flow {flow}: a gap of 0 bytes"));
                     }
                     let s = self

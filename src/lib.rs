@@ -156,6 +156,18 @@ impl Front {
         for (c, s, d) in self.stops.drain(..) {
             self.reassembler.stop(c, s, d);
         }
+        if self.reassembler.over_budget(self.parser.held()) {
+            // The budget for bytes buffered across flows: the least recently active
+            // flows' buffers are dropped, each with a gap the parser and report see.
+            let held = self.parser.held_by_flow();
+            self.reassembler.shed(&held, &mut self.events);
+            for ev in self.events.drain(..) {
+                self.parser.push(ev, &mut self.parsed, &mut self.stops);
+            }
+            for (c, s, d) in self.stops.drain(..) {
+                self.reassembler.stop(c, s, d);
+            }
+        }
         out.extend(self.parsed.drain(..).map(Handoff::Parsed));
     }
 

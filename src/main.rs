@@ -220,6 +220,12 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = 256)]
     max_holes: usize,
 
+    /// Bytes buffered across all flows (out-of-order segments and messages not yet whole,
+    /// such as a ClientHello in pieces); beyond it the least recently active flows'
+    /// buffers are dropped (the flows go on, the gap said).
+    #[arg(long, value_name = "BYTES", default_value_t = 32 << 20)]
+    max_buffered_bytes: usize,
+
     /// Seconds (capture time) without a packet after which a flow is ended.
     #[arg(long, value_name = "SECONDS", default_value_t = 120.0)]
     idle_timeout: f64,
@@ -313,6 +319,7 @@ fn main() -> ExitCode {
     bounds.keylog.max_randoms = cli.max_keylog_entries.max(1);
     bounds.reassembly.max_buffer = cli.max_buffer;
     bounds.reassembly.max_holes = cli.max_holes.max(1);
+    bounds.reassembly.max_buffered_total = cli.max_buffered_bytes.max(1);
     bounds.reassembly.idle_secs = cli.idle_timeout.max(0.0);
     bounds.correlate.max_dns_entries = cli.max_dns_entries.max(1);
     bounds.correlate.max_clients = cli.max_clients.max(1);

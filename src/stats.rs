@@ -91,6 +91,8 @@ impl Stats {
                 "chain_certs": c.chain_certs_not_kept,
                 "client_macs": c.client_macs_evicted,
                 "reorder_window": self.reorder_forced,
+                "buffer_budget": r.budget_drops,
+                // last: moved to the front when flows_idle is taken out (json.rs)
                 "cert_cache": p.cert_cache_evictions,
             },
             "cert_cache": {

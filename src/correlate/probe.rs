@@ -336,7 +336,7 @@ pub enum Reason {
     /// A ServerHello, but no Certificate message.
     NoCertificate(NoCert),
     /// The ClientHello was too large to hold.
-    HelloNotRead,
+    HelloNotRead(GapCause),
     /// A TCP connection to a TLS port without a TLS handshake.
     NoHandshake,
     /// The server's handshake is in the capture but the client's is not (asymmetric
@@ -404,6 +404,11 @@ pub enum Outcome {
     HandshakeTimedOut(f64),
     /// The ClientHello was over the handshake message bound.
     HelloOverBound,
+    /// The ClientHello's bytes held so far were dropped: the budget for bytes buffered
+    /// across flows (`budget` bytes, `--max-buffered-bytes`) was reached.
+    HelloDropped {
+        budget: u64,
+    },
     /// The server answered the SYN with a RST.
     Refused,
     SynUnanswered,
@@ -553,6 +558,7 @@ impl Outcome {
             | Outcome::ConnectionClosed
             | Outcome::HandshakeTimedOut(_)
             | Outcome::HelloOverBound
+            | Outcome::HelloDropped { .. }
             | Outcome::Refused
             | Outcome::SynUnanswered
             | Outcome::SynAnsweredByAck { .. }

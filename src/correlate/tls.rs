@@ -579,9 +579,25 @@ fn finish_conn(cx: &mut Cx, c: Conn, cause: EndCause, summary: &FlowSummary) {
     if c.http.seen || c.not_tls || c.starttls.is_some() || !TLS_PORTS.contains(&c.server.port()) {
         return;
     }
+    let budget = c.gaps.iter().find_map(|g| match g {
+        (Dir::Up, cause @ GapCause::MemoryBudget { .. }) => Some(*cause),
+        _ => None,
+    });
     let (reason, outcome) = if c.gaps.contains(&(Dir::Up, GapCause::BufferLimit)) {
         // A ClientHello too large to hold: say so rather than stay silent.
-        (Reason::HelloNotRead, Outcome::HelloOverBound)
+        (
+            Reason::HelloNotRead(GapCause::BufferLimit),
+            Outcome::HelloOverBound,
+        )
+    } else if let Some(cause) = budget {
+        // Its buffer was dropped for the budget across flows: said, not silent.
+        match cause {
+            GapCause::MemoryBudget { bytes } => (
+                Reason::HelloNotRead(cause),
+                Outcome::HelloDropped { budget: bytes },
+            ),
+            _ => (Reason::HelloNotRead(cause), Outcome::HelloOverBound),
+        }
     } else if summary.payload(Dir::Up) > 0 {
         return; // data we could not read as TLS
     } else if !summary.saw_synack && summary.rst(Dir::Down).is_some() {
@@ -603,7 +619,7 @@ fn finish_conn(cx: &mut Cx, c: Conn, cause: EndCause, summary: &FlowSummary) {
     };
     let name = cx.dns_name(c.client.ip(), c.server.ip());
     // Without a readable hello and without a DNS name there is no name at all.
-    let verdict = if name.is_none() && reason == Reason::HelloNotRead {
+    let verdict = if name.is_none() && matches!(reason, Reason::HelloNotRead(_)) {
         Verdict::NoName
     } else {
         Verdict::Unverified

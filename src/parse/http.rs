@@ -477,11 +477,15 @@ impl StreamAnalyzer for HttpStream {
 
     fn gap(&mut self, cx: &mut Cx<'_>, dir: Dir, _cause: GapCause) -> Next {
         if let Some(h) = self.halves.get_mut(idx(dir)) {
-            h.buf.clear();
+            h.buf = Vec::new();
             h.skip = 0;
             h.chunked = None;
         }
         cx.stop(dir);
         Next::More
+    }
+
+    fn held(&self, dir: Dir) -> usize {
+        self.halves.get(idx(dir)).map_or(0, |h| h.buf.capacity())
     }
 }

@@ -228,6 +228,18 @@ impl Analyzer {
         }
     }
 
+    fn held(&self, dir: Dir) -> usize {
+        match self {
+            Analyzer::Tls(a) => a.held(dir),
+            Analyzer::Http(a) => a.held(dir),
+            Analyzer::DnsTcp(a) => a.held(dir),
+            Analyzer::StartTls(a) => a.held(dir),
+            Analyzer::Plain(a) => a.held(dir),
+            Analyzer::Socks(a) => a.held(dir),
+            Analyzer::Unknown | Analyzer::Done => 0,
+        }
+    }
+
     fn wants_stop(&self, dir: Dir) -> bool {
         match self {
             Analyzer::Tls(a) => a.wants_stop(dir),
@@ -288,6 +300,9 @@ struct FlowState {
     stopped: [bool; 2],
     /// TLS application-data records seen per direction (kept when the analyzer ends).
     app_records: [u64; 2],
+    /// Bytes the analyzer holds per direction for messages not yet whole, as of its last
+    /// call (in [`Parser::held`]'s total).
+    held: [u32; 2],
 }
 
 impl FlowState {
@@ -300,6 +315,7 @@ impl FlowState {
             detections: 0,
             stopped: [false, false],
             app_records: [0, 0],
+            held: [0, 0],
         }
     }
 
@@ -332,6 +348,15 @@ impl FlowState {
             }
         };
         self.follow(cx, next);
+    }
+
+    /// Updates the bytes held per direction, and `total` with the difference.
+    fn recount(&mut self, total: &mut usize) {
+        for (d, slot) in [Dir::Up, Dir::Down].into_iter().zip(self.held.iter_mut()) {
+            let now = u32::try_from(self.analyzer.held(d)).unwrap_or(u32::MAX);
+            *total = total.saturating_sub(*slot as usize) + now as usize;
+            *slot = now;
+        }
     }
 
     /// Asks the reassembler (once) for no more bytes of `d`.
@@ -406,6 +431,9 @@ pub struct Parser {
     pub stats: ParseStats,
     /// Certificates parsed once, by their SHA-256 (`cert::MAX_CACHED_CERTS`).
     certs: cert::CertCache,
+    /// Bytes all flows' analyzers hold for messages not yet whole (the parser's share of
+    /// the budget across flows, `reassemble::Limits::max_buffered_total`).
+    held: usize,
 }
 
 /// A request to the reassembler: no more bytes needed from this direction.
@@ -420,7 +448,26 @@ impl Parser {
             keys: None,
             stats: ParseStats::default(),
             certs: cert::CertCache::default(),
+            held: 0,
         }
+    }
+
+    /// Bytes held across flows for messages not yet whole.
+    pub fn held(&self) -> usize {
+        self.held
+    }
+
+    /// The flows holding bytes, and how many per direction, sorted by flow (for the
+    /// budget across flows).
+    pub fn held_by_flow(&self) -> Vec<(FlowId, [u32; 2])> {
+        let mut v: Vec<(FlowId, [u32; 2])> = self
+            .flows
+            .iter()
+            .filter(|(_, st)| st.held != [0, 0])
+            .map(|(&id, st)| (id, st.held))
+            .collect();
+        v.sort_unstable_by_key(|&(id, _)| id);
+        v
     }
 
     /// The certificate cache's hits, parses and evictions.
@@ -502,6 +549,7 @@ impl Parser {
                     certs: &mut self.certs,
                 };
                 st.feed(&mut cx, dir, &data);
+                st.recount(&mut self.held);
                 let after = st.app_records.get(i).copied().unwrap_or(0);
                 if after > before {
                     out.push(Parsed::AppRecords {
@@ -540,6 +588,7 @@ impl Parser {
                     certs: &mut self.certs,
                 };
                 st.gap(&mut cx, dir, cause);
+                st.recount(&mut self.held);
                 let asked = cx.stop;
                 for (d, ask) in [Dir::Up, Dir::Down].into_iter().zip(asked) {
                     if ask {
@@ -555,11 +604,14 @@ impl Parser {
                 cause,
                 summary,
             } => {
-                let app_records = self
-                    .flows
-                    .remove(&flow)
-                    .map(|st| st.app_records)
-                    .unwrap_or([0, 0]);
+                let app_records = match self.flows.remove(&flow) {
+                    Some(st) => {
+                        let held: usize = st.held.iter().map(|&n| n as usize).sum();
+                        self.held = self.held.saturating_sub(held);
+                        st.app_records
+                    }
+                    None => [0, 0],
+                };
                 out.push(Parsed::Ended {
                     flow,
                     ts,

@@ -99,6 +99,12 @@ pub trait StreamAnalyzer {
     fn app_records(&self) -> [u64; 2] {
         [0, 0]
     }
+
+    /// Bytes of `dir` held for a message not yet whole (counted against the budget for
+    /// bytes buffered across flows; a [`GapCause::MemoryBudget`] gap drops them).
+    fn held(&self, _dir: Dir) -> usize {
+        0
+    }
 }
 
 pub fn idx(d: Dir) -> usize {

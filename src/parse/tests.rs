@@ -365,3 +365,65 @@ fn hostile_streams_never_panic_and_stay_bounded() {
         assert!(f.out.len() < 10_000);
     }
 }
+
+#[test]
+fn partial_hello_is_counted_as_held_and_a_budget_gap_frees_it() {
+    let hello = client_hello_with("stalled.example", &[0u8; 6000]);
+    let mut f = flow(40000, 443);
+    f.up(&hello[..1000]);
+    assert_eq!(f.p.held(), 1000, "the record, not whole yet");
+    assert_eq!(f.p.held_by_flow(), vec![(1, [1000, 0])]);
+    let budget = GapCause::MemoryBudget { bytes: 32 << 20 };
+    f.p.push(
+        Event::Gap {
+            flow: 1,
+            dir: Dir::Up,
+            ts: Timestamp::new(9, 0),
+            len: 0,
+            cause: budget,
+        },
+        &mut f.out,
+        &mut f.stops,
+    );
+    assert_eq!(f.p.held(), 0);
+    assert!(f.p.held_by_flow().is_empty());
+    assert!(f.out.iter().any(|p| matches!(
+        p,
+        Parsed::Gap { dir: Dir::Up, cause, .. } if *cause == budget
+    )));
+    // The rest of the hello is not read (its start is gone), and nothing is held again.
+    f.up(&hello[1000..]);
+    assert!(f.snis().is_empty());
+    assert_eq!(f.p.held(), 0);
+    // The flow's end gives back what it counted.
+    f.p.push(
+        Event::Ended {
+            flow: 1,
+            ts: Timestamp::new(10, 0),
+            cause: EndCause::Idle,
+            summary: FlowSummary::default(),
+        },
+        &mut f.out,
+        &mut f.stops,
+    );
+    assert_eq!(f.p.held(), 0);
+}
+
+#[test]
+fn flow_end_gives_back_the_bytes_it_held() {
+    let hello = client_hello_with("stalled.example", &[0u8; 6000]);
+    let mut f = flow(40000, 443);
+    f.up(&hello[..700]);
+    assert!(f.p.held() >= 700);
+    f.p.push(
+        Event::Ended {
+            flow: 1,
+            ts: Timestamp::new(10, 0),
+            cause: EndCause::Idle,
+            summary: FlowSummary::default(),
+        },
+        &mut f.out,
+        &mut f.stops,
+    );
+    assert_eq!(f.p.held(), 0);
+}

@@ -136,13 +136,20 @@ pub struct TlsReader {
     /// Handshake messages with a malformed part (read as far as they go), since the last
     /// [`TlsReader::take_malformed`].
     malformed: u64,
-    /// Keep copies of protected records (content type 23, header included) for the key
-    /// log's decryption (`tls13.rs`), up to `keep_protected` bytes; 0: keep none.
-    pub keep_protected: usize,
-    protected: Vec<Vec<u8>>,
-    protected_bytes: usize,
-    /// Protected records not kept because `keep_protected` bytes were held.
-    pub protected_over_limit: u64,
+    /// Copies of protected records kept for the key log ([`TlsReader::keep_protected`]);
+    /// boxed: only a key log makes it.
+    protected: Option<Box<Protected>>,
+}
+
+/// Protected records (content type 23, header included) kept for the key log's
+/// decryption (`tls13.rs`), up to `keep` bytes.
+#[derive(Default)]
+struct Protected {
+    keep: usize,
+    records: Vec<Vec<u8>>,
+    bytes: usize,
+    /// Protected records not kept because `keep` bytes were held.
+    over_limit: u64,
 }
 
 impl TlsReader {
@@ -162,8 +169,27 @@ impl TlsReader {
 
     /// The protected records kept since the last call.
     pub fn take_protected(&mut self) -> Vec<Vec<u8>> {
-        self.protected_bytes = 0;
-        std::mem::take(&mut self.protected)
+        self.protected.as_mut().map_or_else(Vec::new, |p| {
+            p.bytes = 0;
+            std::mem::take(&mut p.records)
+        })
+    }
+
+    /// Keep copies of protected records for the key log, up to `bytes`; 0: keep none (and
+    /// drop those kept).
+    pub fn keep_protected(&mut self, bytes: usize) {
+        if bytes == 0 {
+            self.protected = None;
+        } else {
+            self.protected.get_or_insert_with(Box::default).keep = bytes;
+        }
+    }
+
+    /// Protected records not kept since the last call (over the bytes to keep).
+    pub fn take_protected_over_limit(&mut self) -> u64 {
+        self.protected
+            .as_mut()
+            .map_or(0, |p| std::mem::take(&mut p.over_limit))
     }
 
     /// Malformed handshake messages seen since the last call.
@@ -173,8 +199,9 @@ impl TlsReader {
 
     /// Forget partial data after a gap: the stream position is lost.
     pub fn lose_sync(&mut self) {
-        self.buf.clear();
-        self.hs.clear();
+        // Freed, not only emptied: a gap from the memory budget is there to give it back.
+        self.buf = Vec::new();
+        self.hs = Vec::new();
         self.failed = true;
     }
 
@@ -252,14 +279,14 @@ impl TlsReader {
                 }
                 23 => {
                     self.app_records += 1;
-                    if self.keep_protected > 0 {
-                        if self.protected_bytes + 5 + len <= self.keep_protected {
+                    if let Some(p) = self.protected.as_mut() {
+                        if p.bytes + 5 + len <= p.keep {
                             if let Some(rec) = self.buf.get(pos - 5 - len..pos) {
-                                self.protected.push(rec.to_vec());
-                                self.protected_bytes += 5 + len;
+                                p.records.push(rec.to_vec());
+                                p.bytes += 5 + len;
                             }
                         } else {
-                            self.protected_over_limit += 1;
+                            p.over_limit += 1;
                         }
                     }
                     out.push(TlsItem::AppData { len });

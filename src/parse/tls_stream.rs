@@ -64,11 +64,13 @@ pub struct TlsStream {
     readers: [TlsReader; 2],
     /// Waiting for the first TLS record of this direction after plaintext.
     resync: [bool; 2],
-    /// Plaintext held while waiting (bounded by `max_plaintext`).
-    held: [Vec<u8>; 2],
+    /// Plaintext held while waiting (bounded by `max_plaintext`); boxed when first needed
+    /// (after STARTTLS or a tunnel only).
+    held: Option<Box<[Vec<u8>; 2]>>,
     client_random: Option<Box<[u8; 32]>>,
     suite: Option<Suite>,
-    decrypt: Box<[Decrypt; 2]>,
+    /// Made when the server chose TLS 1.3 with a key log given.
+    decrypt: Option<Box<[Decrypt; 2]>>,
     /// A key log is given: the readers keep protected records from the start (the
     /// server's encrypted flight often shares a segment with its ServerHello).
     armed: bool,
@@ -106,7 +108,8 @@ impl TlsStream {
                     match suite {
                         Some(s) => {
                             self.suite = Some(s);
-                            for d in self.decrypt.iter_mut() {
+                            let decs = self.decrypt.get_or_insert_with(Box::default);
+                            for d in decs.iter_mut() {
                                 *d = Decrypt::Waiting {
                                     pending: Vec::new(),
                                     told: false,
@@ -115,8 +118,7 @@ impl TlsStream {
                         }
                         None => {
                             for r in self.readers.iter_mut() {
-                                r.keep_protected = 0;
-                                r.take_protected();
+                                r.keep_protected(0);
                             }
                         }
                     }
@@ -130,16 +132,19 @@ impl TlsStream {
     /// what can be.
     fn decrypt_pending(&mut self, cx: &mut Cx<'_>, log: &KeyLog) {
         let Some(suite) = self.suite else { return };
+        let Some(decs) = self.decrypt.as_mut() else {
+            return;
+        };
         for dir in [Dir::Down, Dir::Up] {
             let i = idx(dir);
-            let (Some(r), Some(d)) = (self.readers.get_mut(i), self.decrypt.get_mut(i)) else {
+            let (Some(r), Some(d)) = (self.readers.get_mut(i), decs.get_mut(i)) else {
                 continue;
             };
             let new = r.take_protected();
-            cx.stats.tls_decrypt.over_limit += std::mem::take(&mut r.protected_over_limit);
+            cx.stats.tls_decrypt.over_limit += r.take_protected_over_limit();
             step(cx, dir, d, suite, self.client_random.as_deref(), log, new);
             if matches!(d, Decrypt::Done) {
-                r.keep_protected = 0;
+                r.keep_protected(0);
             }
         }
     }
@@ -269,7 +274,7 @@ impl StreamAnalyzer for TlsStream {
         let resynced: Vec<u8>;
         let mut data = data;
         if self.resync.get(i).copied().unwrap_or(false) {
-            let Some(h) = self.held.get_mut(i) else {
+            let Some(h) = self.held.get_or_insert_with(Box::default).get_mut(i) else {
                 return Next::More;
             };
             h.extend_from_slice(data);
@@ -295,7 +300,7 @@ impl StreamAnalyzer for TlsStream {
         if cx.keylog.is_some() && !self.armed {
             self.armed = true;
             for r in self.readers.iter_mut() {
-                r.keep_protected = cx.limits.max_tls_buffer;
+                r.keep_protected(cx.limits.max_tls_buffer);
             }
         }
         let Some(reader) = self.readers.get_mut(i) else {
@@ -331,6 +336,9 @@ impl StreamAnalyzer for TlsStream {
     }
 
     fn gap(&mut self, cx: &mut Cx<'_>, dir: Dir, cause: GapCause) -> Next {
+        if let Some(h) = self.held.as_mut().and_then(|h| h.get_mut(idx(dir))) {
+            *h = Vec::new();
+        }
         if let Some(r) = self.readers.get_mut(idx(dir)) {
             if !r.failed() {
                 r.lose_sync();
@@ -343,7 +351,8 @@ impl StreamAnalyzer for TlsStream {
     fn wants_stop(&self, dir: Dir) -> bool {
         let decrypting = self
             .decrypt
-            .get(idx(dir))
+            .as_ref()
+            .and_then(|d| d.get(idx(dir)))
             .is_some_and(|d| matches!(d, Decrypt::Waiting { .. } | Decrypt::Active { .. }));
         self.readers
             .get(idx(dir))
@@ -353,5 +362,15 @@ impl StreamAnalyzer for TlsStream {
     fn app_records(&self) -> [u64; 2] {
         let [a, b] = &self.readers;
         [a.app_records, b.app_records]
+    }
+
+    fn held(&self, dir: Dir) -> usize {
+        let i = idx(dir);
+        self.readers.get(i).map_or(0, TlsReader::held)
+            + self
+                .held
+                .as_ref()
+                .and_then(|h| h.get(i))
+                .map_or(0, Vec::capacity)
     }
 }

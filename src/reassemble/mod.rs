@@ -51,6 +51,11 @@ pub struct Limits {
     pub max_holes: usize,
     /// A flow with no packet for this long (capture time) is ended.
     pub idle_secs: f64,
+    /// Bytes buffered across all flows: this stage's out-of-order bytes plus the parse
+    /// stage's partial messages (`--max-buffered-bytes`). Beyond it the least recently
+    /// active flows' buffers are dropped (the flows go on, with a
+    /// [`GapCause::MemoryBudget`] gap) until a sixteenth of it is free again.
+    pub max_buffered_total: usize,
 }
 
 impl Default for Limits {
@@ -60,6 +65,7 @@ impl Default for Limits {
             max_buffer: 1 << 20,
             max_holes: 256,
             idle_secs: 120.0,
+            max_buffered_total: 32 << 20,
         }
     }
 }
@@ -73,6 +79,9 @@ pub enum GapCause {
     Snaplen,
     /// Too much data out of order: a bound was reached and the hole was given up.
     BufferLimit,
+    /// The budget for bytes buffered across all flows (`bytes`, `--max-buffered-bytes`)
+    /// was reached and this flow's buffers, among the least recently active, were dropped.
+    MemoryBudget { bytes: u64 },
 }
 
 /// Why a flow ended.
@@ -91,8 +100,9 @@ pub struct FlowSummary {
     pub saw_synack: bool,
     pub packets: [u64; 2],
     pub payload_bytes: [u64; 2],
-    pub fin: [Option<Timestamp>; 2],
-    pub rst: [Option<Timestamp>; 2],
+    /// FIN and RST times per direction, boxed (made at the first): a flow that showed no
+    /// FIN or RST holds a pointer.
+    closes: Option<Box<Closes>>,
     pub last_ts: Timestamp,
 }
 
@@ -104,11 +114,24 @@ impl FlowSummary {
         self.payload_bytes.get(d.idx()).copied().unwrap_or(0)
     }
     pub fn fin(&self, d: Dir) -> Option<Timestamp> {
-        self.fin.get(d.idx()).copied().flatten()
+        self.closes
+            .as_ref()
+            .and_then(|c| c.fin.get(d.idx()).copied().flatten())
     }
     pub fn rst(&self, d: Dir) -> Option<Timestamp> {
-        self.rst.get(d.idx()).copied().flatten()
+        self.closes
+            .as_ref()
+            .and_then(|c| c.rst.get(d.idx()).copied().flatten())
     }
+}
+
+/// When each direction of a flow sent its FIN and its RST.
+#[derive(Clone, Debug, Default)]
+struct Closes {
+    fin: [Option<Timestamp>; 2],
+    rst: [Option<Timestamp>; 2],
+    /// When the flow closed (the RST, or the second FIN): it lingers a little after.
+    closed_at: Option<Timestamp>,
 }
 
 #[derive(Clone, Debug)]
@@ -175,17 +198,28 @@ pub struct ReassemblyStats {
     pub bytes_skipped_after_handshake: u64,
     pub peak_buffered_bytes: u64,
     pub peak_flows: u64,
+    /// Buffers (one direction of a flow, in this stage or the parser) dropped because the
+    /// budget across flows ([`Limits::max_buffered_total`]) was reached.
+    pub budget_drops: u64,
 }
 
+/// One direction's sequence state. What only matters once bytes are held out of order,
+/// a FIN seen or an ISN repeated is boxed ([`HalfMore`], made when first needed): a flow
+/// that showed only its SYN holds 24 bytes a direction here.
 #[derive(Default)]
 struct Half {
     /// Sequence number of stream offset 0.
     base: Option<u32>,
+    stopped: bool,
     /// Next stream offset to deliver.
     next: u64,
+    more: Option<Box<HalfMore>>,
+}
+
+#[derive(Default)]
+struct HalfMore {
     pending: BTreeMap<u64, Vec<u8>>,
     pending_bytes: usize,
-    stopped: bool,
     /// Stream offset of the FIN (it takes one sequence number).
     fin_at: Option<u64>,
     /// Snaplen cuts of segments held out of order: end of the captured bytes → bytes missing.
@@ -198,25 +232,52 @@ struct Half {
     acked_unseen: Option<u64>,
 }
 
+/// What a direction with no [`HalfMore`] reads as.
+static NO_MORE: HalfMore = HalfMore {
+    pending: BTreeMap::new(),
+    pending_bytes: 0,
+    fin_at: None,
+    tails: BTreeMap::new(),
+    other_bases: Vec::new(),
+    acked_unseen: None,
+};
+
+impl Half {
+    /// The boxed part, to read.
+    fn r(&self) -> &HalfMore {
+        self.more.as_deref().unwrap_or(&NO_MORE)
+    }
+
+    /// The boxed part, to write (made when first needed).
+    fn w(&mut self) -> &mut HalfMore {
+        self.more.get_or_insert_with(Box::default)
+    }
+
+    fn pending_bytes(&self) -> usize {
+        self.r().pending_bytes
+    }
+}
+
 /// Different initial sequence numbers remembered per direction before its first byte.
 pub const MAX_ISN_CANDIDATES: usize = 4;
 
 impl Half {
     /// Nothing seen yet: the stream start may still move to another SYN's ISN.
     fn untouched(&self) -> bool {
-        self.next == 0 && self.pending.is_empty() && self.fin_at.is_none()
+        self.next == 0 && self.r().pending.is_empty() && self.r().fin_at.is_none()
     }
 
     /// Takes, among the ISNs seen, the one `seq` (a first data byte, or the peer's ACK)
     /// lies closest after.
     fn choose_base(&mut self, seq: u32) {
-        if self.other_bases.is_empty() || !self.untouched() {
+        if self.r().other_bases.is_empty() || !self.untouched() {
             return;
         }
         let Some(first) = self.base else {
             return;
         };
         let best = self
+            .r()
             .other_bases
             .iter()
             .copied()
@@ -225,29 +286,61 @@ impl Half {
         if let Some(b) = best {
             self.base = Some(b);
         }
-        self.other_bases.clear();
+        self.w().other_bases.clear();
     }
 }
 
 struct Flow {
     id: FlowId,
-    client: SocketAddr,
+    /// The client is the first endpoint of the flow's key (its endpoints in sorted order).
+    client_first: bool,
     halves: [Half; 2],
     summary: FlowSummary,
-    last_seen: Timestamp,
-    closed_at: Option<Timestamp>,
 }
 
 impl Flow {
     fn half(&mut self, d: Dir) -> Option<&mut Half> {
         self.halves.get_mut(d.idx())
     }
+
+    /// When the flow closed (an RST, or both FINs), kept with the FIN/RST times.
+    fn closed_at(&self) -> Option<Timestamp> {
+        self.summary.closes.as_ref().and_then(|c| c.closed_at)
+    }
+
+    fn close_at(&mut self, ts: Timestamp) {
+        self.summary
+            .closes
+            .get_or_insert_with(Box::default)
+            .closed_at
+            .get_or_insert(ts);
+    }
+}
+
+/// One endpoint packed for the flow table's key (19 bytes, where a `SocketAddr` takes 32):
+/// the 16 address bytes (IPv4 in its IPv4-mapped IPv6 form), the port, and whether the
+/// address is IPv6 (so that `::ffff:a.b.c.d` and `a.b.c.d` stay apart).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Endpoint([u8; 19]);
+
+fn endpoint(a: SocketAddr) -> Endpoint {
+    let (ip, v6) = match a.ip() {
+        std::net::IpAddr::V4(v4) => (v4.to_ipv6_mapped().octets(), 0),
+        std::net::IpAddr::V6(v6) => (v6.octets(), 1),
+    };
+    let [p0, p1] = a.port().to_be_bytes();
+    let mut e = [0u8; 19];
+    for (d, s) in e.iter_mut().zip(ip.into_iter().chain([p0, p1, v6])) {
+        *d = s;
+    }
+    Endpoint(e)
 }
 
 /// Canonical flow key: the two endpoints in sorted order.
-type Key = (SocketAddr, SocketAddr);
+type Key = (Endpoint, Endpoint);
 
 fn key(a: SocketAddr, b: SocketAddr) -> Key {
+    let (a, b) = (endpoint(a), endpoint(b));
     if a <= b {
         (a, b)
     } else {
@@ -329,10 +422,9 @@ impl Reassembler {
         if let Some(f) = self.flows.get_mut(&key(client, server)) {
             if let Some(h) = f.halves.get_mut(dir.idx()) {
                 h.stopped = true;
-                self.buffered = self.buffered.saturating_sub(h.pending_bytes);
-                h.pending.clear();
-                h.pending_bytes = 0;
-                h.tails.clear();
+                self.buffered = self.buffered.saturating_sub(h.pending_bytes());
+                // Nothing more is held for a stopped direction.
+                h.more = None;
             }
         }
     }
@@ -344,12 +436,12 @@ impl Reassembler {
         let restart = seg.flags.syn
             && !seg.flags.ack
             && self.flows.get(&k).is_some_and(|f| {
-                f.closed_at.is_some()
+                f.closed_at().is_some()
                     || f.halves.first().and_then(|h| h.base) != Some(seg.seq.wrapping_add(1))
             });
         if restart {
             if let Some(f) = self.flows.remove(&k) {
-                self.end(f, ts, EndCause::Closed, out);
+                self.end(*f, ts, EndCause::Closed, out);
             }
         }
         // One hash lookup for a packet of a known flow (the common case); a new flow is
@@ -407,11 +499,9 @@ impl Reassembler {
                 k,
                 Box::new(Flow {
                     id,
-                    client,
+                    client_first: endpoint(client) == k.0,
                     halves: [Half::default(), Half::default()],
                     summary: FlowSummary::default(),
-                    last_seen: ts,
-                    closed_at: None,
                 }),
             );
             self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
@@ -421,12 +511,11 @@ impl Reassembler {
             flow
         };
         let limits = self.limits;
-        let dir = if seg.src == flow.client {
+        let dir = if (endpoint(seg.src) == k.0) == flow.client_first {
             Dir::Up
         } else {
             Dir::Down
         };
-        flow.last_seen = ts;
         flow.summary.last_ts = ts;
         let di = dir.idx();
         if let Some(p) = flow.summary.packets.get_mut(di) {
@@ -448,10 +537,10 @@ impl Reassembler {
                     Some(b)
                         if b != isn1
                             && h.untouched()
-                            && !h.other_bases.contains(&isn1)
-                            && h.other_bases.len() < MAX_ISN_CANDIDATES =>
+                            && !h.r().other_bases.contains(&isn1)
+                            && h.r().other_bases.len() < MAX_ISN_CANDIDATES =>
                     {
-                        h.other_bases.push(isn1);
+                        h.w().other_bases.push(isn1);
                         self.stats.syn_isns_differing += 1;
                     }
                     Some(_) => {}
@@ -468,11 +557,12 @@ impl Reassembler {
                     if let Some(base) = other.base {
                         let mut acked = unwrap_offset(other.next, seg.ack.wrapping_sub(base));
                         // The FIN takes one sequence number but is not a byte.
-                        if let Some(f) = other.fin_at {
+                        if let Some(f) = other.r().fin_at {
                             acked = acked.min(f.max(other.next));
                         }
                         if acked > other.next && acked <= other.next + (1 << 30) {
                             let upto = other
+                                .r()
                                 .pending
                                 .keys()
                                 .next()
@@ -483,8 +573,8 @@ impl Reassembler {
                                 // have been captured before the data it acknowledges
                                 // (capture queues reorder). Wait for the first byte: a
                                 // gap only if it comes later than the stream start.
-                                other.acked_unseen =
-                                    Some(other.acked_unseen.unwrap_or(0).max(upto));
+                                let m = other.w();
+                                m.acked_unseen = Some(m.acked_unseen.unwrap_or(0).max(upto));
                             } else if upto > other.next {
                                 self.stats.gaps_not_captured += 1;
                                 let mut e = Emit {
@@ -527,9 +617,12 @@ impl Reassembler {
                 let end = unwrap_offset(h.next, seg.seq.wrapping_sub(base))
                     + seg.payload.len() as u64
                     + u64::from(seg.missing_tail);
-                h.fin_at.get_or_insert(end);
+                if !h.stopped {
+                    h.w().fin_at.get_or_insert(end);
+                }
             }
-            if let Some(slot) = flow.summary.fin.get_mut(di) {
+            let closes = flow.summary.closes.get_or_insert_with(Box::default);
+            if let Some(slot) = closes.fin.get_mut(di) {
                 if slot.is_none() {
                     *slot = Some(ts);
                     out.push(Event::Fin { flow: id, dir, ts });
@@ -537,16 +630,17 @@ impl Reassembler {
             }
         }
         if seg.flags.rst {
-            if let Some(slot) = flow.summary.rst.get_mut(di) {
+            let closes = flow.summary.closes.get_or_insert_with(Box::default);
+            if let Some(slot) = closes.rst.get_mut(di) {
                 if slot.is_none() {
                     *slot = Some(ts);
                     out.push(Event::Rst { flow: id, dir, ts });
                 }
             }
-            flow.closed_at.get_or_insert(ts);
+            flow.close_at(ts);
         }
-        if flow.summary.fin.iter().all(Option::is_some) {
-            flow.closed_at.get_or_insert(ts);
+        if flow.summary.fin(Dir::Up).is_some() && flow.summary.fin(Dir::Down).is_some() {
+            flow.close_at(ts);
         }
     }
 
@@ -556,9 +650,9 @@ impl Reassembler {
         let mut done: Vec<(Key, EndCause)> = self
             .flows
             .iter()
-            .filter_map(|(k, f)| match f.closed_at {
+            .filter_map(|(k, f)| match f.closed_at() {
                 Some(c) if now.secs_since(&c) > LINGER_SECS => Some((*k, EndCause::Closed)),
-                _ if now.secs_since(&f.last_seen) > idle => Some((*k, EndCause::Idle)),
+                _ if now.secs_since(&f.summary.last_ts) > idle => Some((*k, EndCause::Idle)),
                 _ => None,
             })
             .collect();
@@ -568,7 +662,7 @@ impl Reassembler {
                 if cause == EndCause::Idle {
                     self.stats.flows_ended_idle += 1;
                 }
-                self.end(f, now, cause, out);
+                self.end(*f, now, cause, out);
             }
         }
     }
@@ -588,13 +682,13 @@ impl Reassembler {
             let Some(f) = self.flows.remove(&k) else {
                 continue;
             };
-            let ts = f.last_seen;
-            let cause = if f.closed_at.is_some() {
+            let ts = f.summary.last_ts;
+            let cause = if f.closed_at().is_some() {
                 EndCause::Closed
             } else {
                 EndCause::EndOfCapture
             };
-            self.end(f, ts, cause, out);
+            self.end(*f, ts, cause, out);
         }
         more
     }
@@ -605,18 +699,18 @@ impl Reassembler {
         let mut by_age: Vec<(Timestamp, FlowId, Key)> = self
             .flows
             .iter()
-            .map(|(k, f)| (f.last_seen, f.id, *k))
+            .map(|(k, f)| (f.summary.last_ts, f.id, *k))
             .collect();
         by_age.sort_unstable();
         for (_, _, k) in by_age.into_iter().take(n) {
             if let Some(f) = self.flows.remove(&k) {
                 self.stats.flows_evicted += 1;
-                self.end(f, now, EndCause::Evicted, out);
+                self.end(*f, now, EndCause::Evicted, out);
             }
         }
     }
 
-    fn end(&mut self, mut f: Box<Flow>, ts: Timestamp, cause: EndCause, out: &mut Vec<Event>) {
+    fn end(&mut self, mut f: Flow, ts: Timestamp, cause: EndCause, out: &mut Vec<Event>) {
         // Deliver what is still held out of order, across the holes.
         for dir in [Dir::Up, Dir::Down] {
             let id = f.id;
@@ -629,13 +723,13 @@ impl Reassembler {
                     buffered: &mut buffered,
                     out,
                 };
-                if let Some(acked) = h.acked_unseen.take() {
+                if let Some(acked) = h.more.as_mut().and_then(|m| m.acked_unseen.take()) {
                     if acked > h.next && !h.stopped {
                         self.stats.gaps_not_captured += 1;
                         self.stats.gaps_snaplen += skip_to(h, acked, GapCause::NotCaptured, &mut e);
                     }
                 }
-                while let Some((&off, _)) = h.pending.iter().next() {
+                while let Some((&off, _)) = h.r().pending.iter().next() {
                     if off > h.next {
                         self.stats.gaps_not_captured += 1;
                     }
@@ -645,7 +739,7 @@ impl Reassembler {
                     } else {
                         drain(h, &mut e)
                     };
-                    if h.pending.is_empty() {
+                    if h.r().pending.is_empty() {
                         break;
                     }
                 }
@@ -664,6 +758,139 @@ impl Reassembler {
     pub fn flows(&self) -> usize {
         self.flows.len()
     }
+
+    /// Bytes held out of order across all flows.
+    pub fn buffered(&self) -> usize {
+        self.buffered
+    }
+
+    /// Whether this stage's bytes and `parser_held` (the parse stage's partial messages)
+    /// together are over the budget across flows.
+    pub fn over_budget(&self, parser_held: usize) -> bool {
+        self.buffered.saturating_add(parser_held) > self.limits.max_buffered_total
+    }
+
+    /// The budget across flows was reached: drops the buffers of the least recently
+    /// active flows (this stage's held segments, and through a
+    /// [`GapCause::MemoryBudget`] gap the parser's partial messages: `parser_held` gives
+    /// them per flow and direction, sorted by flow) until 15/16 of the budget is used
+    /// (so that a scan of the table frees a sixteenth of it). The
+    /// flows go on. Each dropped buffer is counted in `budget_drops`.
+    pub fn shed(&mut self, parser_held: &[(FlowId, [u32; 2])], out: &mut Vec<Event>) {
+        let budget = self.limits.max_buffered_total;
+        let target = budget - budget / 16;
+        let held_total: usize = parser_held
+            .iter()
+            .map(|(_, [a, b])| *a as usize + *b as usize)
+            .sum();
+        let mut total = self.buffered.saturating_add(held_total);
+        if total <= budget {
+            return;
+        }
+        // `parser_held` is sorted by flow.
+        let theirs = |id: FlowId| -> [usize; 2] {
+            parser_held
+                .binary_search_by_key(&id, |&(f, _)| f)
+                .ok()
+                .and_then(|i| parser_held.get(i))
+                .map_or([0, 0], |(_, [a, b])| [*a as usize, *b as usize])
+        };
+        let bytes = |f: &Flow| -> usize {
+            let [a, b] = theirs(f.id);
+            f.halves.iter().map(Half::pending_bytes).sum::<usize>() + a + b
+        };
+        // The least recently active flows holding bytes, up to the ones that free enough:
+        // first the cut-off (time, flow), then only those flows' keys.
+        let mut ages: Vec<(Timestamp, FlowId, usize)> = self
+            .flows
+            .values()
+            .filter_map(|f| Some((f.summary.last_ts, f.id, bytes(f))).filter(|t| t.2 > 0))
+            .collect();
+        ages.sort_unstable();
+        let mut freed = 0usize;
+        let mut cutoff = None;
+        for &(ts, id, n) in &ages {
+            cutoff = Some((ts, id));
+            freed += n;
+            if total.saturating_sub(freed) <= target {
+                break;
+            }
+        }
+        drop(ages);
+        let Some(cutoff) = cutoff else {
+            return;
+        };
+        let mut victims: Vec<(Timestamp, FlowId, Key)> = self
+            .flows
+            .iter()
+            .filter(|(_, f)| (f.summary.last_ts, f.id) <= cutoff && bytes(f) > 0)
+            .map(|(k, f)| (f.summary.last_ts, f.id, *k))
+            .collect();
+        victims.sort_unstable();
+        let cause = GapCause::MemoryBudget {
+            bytes: budget as u64,
+        };
+        for (_, id, k) in victims {
+            if total <= target {
+                break;
+            }
+            let Some(f) = self.flows.get_mut(&k) else {
+                continue;
+            };
+            let ts = f.summary.last_ts;
+            let parsed = theirs(id);
+            for dir in [Dir::Up, Dir::Down] {
+                let Some(h) = f.halves.get_mut(dir.idx()) else {
+                    continue;
+                };
+                let theirs = parsed.get(dir.idx()).copied().unwrap_or(0);
+                let mine = h.pending_bytes();
+                if mine == 0 && theirs == 0 {
+                    continue;
+                }
+                self.stats.budget_drops += 1;
+                total = total.saturating_sub(mine + theirs);
+                if mine == 0 {
+                    // Only the parser holds bytes: no stream byte is skipped here, the gap
+                    // (of 0 bytes) tells the parser to drop its partial message.
+                    out.push(Event::Gap {
+                        flow: id,
+                        dir,
+                        ts,
+                        len: 0,
+                        cause,
+                    });
+                    continue;
+                }
+                // Give up every hole: what is held is delivered past each (the parser,
+                // told of the gap first, drops it and its own partial message).
+                let mut buffered = self.buffered;
+                let mut e = Emit {
+                    id,
+                    dir,
+                    ts,
+                    buffered: &mut buffered,
+                    out,
+                };
+                for _ in 0..=limits_holes(&self.limits) {
+                    let Some((&first, _)) = h.r().pending.iter().next() else {
+                        break;
+                    };
+                    self.stats.gaps_snaplen += if first > h.next {
+                        skip_to(h, first, cause, &mut e)
+                    } else {
+                        drain(h, &mut e)
+                    };
+                }
+                self.buffered = buffered;
+            }
+        }
+    }
+}
+
+/// Holes a direction can hold (a bound on the loops that give them up).
+fn limits_holes(l: &Limits) -> usize {
+    l.max_holes.saturating_add(1)
 }
 
 /// The 64-bit stream offset nearest to `near` whose low 32 bits are `rel32`.
@@ -732,7 +959,7 @@ fn data(
     // The first byte of a direction the peer already acknowledged past: bytes before it
     // were not captured (a gap up to it, within what was acknowledged), or it is the
     // stream start after all (no gap: the ACK was captured first).
-    if let Some(acked) = h.acked_unseen.take() {
+    if let Some(acked) = h.more.as_mut().and_then(|m| m.acked_unseen.take()) {
         let upto = off.min(acked);
         if upto > h.next {
             stats.gaps_not_captured += 1;
@@ -742,6 +969,7 @@ fn data(
     // In order, but a held segment starts inside it: that copy came first. Deliver up to
     // it, and treat the rest as held bytes (compared, never delivered twice).
     let first_held = h
+        .r()
         .pending
         .range(off..off + bytes.len() as u64)
         .next()
@@ -782,8 +1010,8 @@ fn data(
         stats.gaps_snaplen += drain(h, e);
         return;
     }
-    if tail > 0 && h.tails.len() < limits.max_holes {
-        h.tails.insert(off + bytes.len() as u64, tail);
+    if tail > 0 && h.r().tails.len() < limits.max_holes {
+        h.w().tails.insert(off + bytes.len() as u64, tail);
     }
     if bytes.is_empty() {
         stats.gaps_snaplen += drain(h, e);
@@ -797,11 +1025,11 @@ fn data(
     let mut pieces = uncovered(h, off, bytes, stats);
     let mut new_bytes: usize = pieces.iter().map(|&(_, a, b)| b - a).sum();
     if new_bytes > 0
-        && (h.pending.len() + pieces.len() > limits.max_holes
-            || h.pending_bytes + new_bytes > limits.max_buffer)
+        && (h.r().pending.len() + pieces.len() > limits.max_holes
+            || h.pending_bytes() + new_bytes > limits.max_buffer)
     {
         // Give up the first hole: deliver what is held from its far side.
-        if let Some((&first, _)) = h.pending.iter().next() {
+        if let Some((&first, _)) = h.r().pending.iter().next() {
             if first > h.next {
                 stats.gaps_buffer_limit += 1;
                 stats.gaps_snaplen += skip_to(h, first, GapCause::BufferLimit, e);
@@ -815,16 +1043,17 @@ fn data(
             .map(|(o, a, b)| (o, a + skip, b + skip))
             .collect();
         new_bytes = pieces.iter().map(|&(_, a, b)| b - a).sum();
-        if h.pending.len() + pieces.len() > limits.max_holes
-            || h.pending_bytes + new_bytes > limits.max_buffer
+        if h.r().pending.len() + pieces.len() > limits.max_holes
+            || h.pending_bytes() + new_bytes > limits.max_buffer
         {
             return;
         }
     }
     for (o, a, b) in pieces {
         if let Some(piece) = bytes.get(a..b) {
-            h.pending.insert(o, piece.to_vec());
-            h.pending_bytes += piece.len();
+            let m = h.w();
+            m.pending.insert(o, piece.to_vec());
+            m.pending_bytes += piece.len();
             *e.buffered += piece.len();
         }
     }
@@ -860,8 +1089,9 @@ fn overlaps(h: &Half, off: u64, bytes: &[u8]) -> (Vec<(u64, usize, usize)>, u64,
     let mut pieces = Vec::new();
     let (mut same, mut conflicting) = (0u64, 0u64);
     let mut cur = off;
-    let from = h.pending.range(..=off).next_back().map_or(off, |(&k, _)| k);
-    for (&k, held) in h.pending.range(from..end) {
+    let pending = &h.r().pending;
+    let from = pending.range(..=off).next_back().map_or(off, |(&k, _)| k);
+    for (&k, held) in pending.range(from..end) {
         let kend = k + held.len() as u64;
         if kend <= cur {
             continue;
@@ -911,14 +1141,18 @@ fn skip_to(h: &mut Half, upto: u64, cause: GapCause, e: &mut Emit<'_>) -> u64 {
 fn drain(h: &mut Half, e: &mut Emit<'_>) -> u64 {
     let (id, dir, ts) = (e.id, e.dir, e.ts);
     let mut snaplen_gaps = 0;
+    // Nothing held: nothing to deliver (and nothing to box).
+    let Some(m) = h.more.as_deref_mut() else {
+        return 0;
+    };
     loop {
-        while let Some((&k, _)) = h.tails.iter().next() {
+        while let Some((&k, _)) = m.tails.iter().next() {
             if k >= h.next {
                 break;
             }
-            h.tails.remove(&k);
+            m.tails.remove(&k);
         }
-        if let Some(t) = h.tails.remove(&h.next) {
+        if let Some(t) = m.tails.remove(&h.next) {
             e.push(Event::Gap {
                 flow: id,
                 dir,
@@ -930,16 +1164,16 @@ fn drain(h: &mut Half, e: &mut Emit<'_>) -> u64 {
             snaplen_gaps += 1;
             continue;
         }
-        let Some((&off, _)) = h.pending.iter().next() else {
+        let Some((&off, _)) = m.pending.iter().next() else {
             break;
         };
         if off > h.next {
             break;
         }
-        let Some(bytes) = h.pending.remove(&off) else {
+        let Some(bytes) = m.pending.remove(&off) else {
             break;
         };
-        h.pending_bytes = h.pending_bytes.saturating_sub(bytes.len());
+        m.pending_bytes = m.pending_bytes.saturating_sub(bytes.len());
         *e.buffered = e.buffered.saturating_sub(bytes.len());
         let skip = (h.next - off) as usize;
         if let Some(rest) = bytes.get(skip..) {

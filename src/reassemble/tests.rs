@@ -1336,3 +1336,128 @@ fn first_server_bytes_acked_but_never_captured_resynchronise_after_the_gap() {
     assert_eq!(gaps(&evs), vec![(Dir::Down, 6, GapCause::NotCaptured)]);
     assert_eq!(stream(&evs, Dir::Down), b"more");
 }
+
+// ---------------------------------------------------------------------------
+// The budget for bytes buffered across flows
+// ---------------------------------------------------------------------------
+
+/// Client `n` (its own port) sends 1,000 bytes out of order (one byte missing before
+/// them) at `ms`.
+fn held_out_of_order(rig: &mut Rig, n: u16, ms: i64) {
+    let cl = SocketAddr::new(c().ip(), 40000 + n);
+    rig.push(seg(ms, cl, s(), IC, 0, SYN, b""));
+    rig.push(seg(ms, cl, s(), IC + 2, 0, ACK, &[b'x'; 1000]));
+}
+
+#[test]
+fn budget_drops_the_least_recently_active_flows_out_of_order_bytes() {
+    let mut rig = Rig::with(Limits {
+        max_buffered_total: 4000,
+        ..Limits::default()
+    });
+    for n in 0..4 {
+        held_out_of_order(&mut rig, n, 1000 + i64::from(n));
+    }
+    rig.take();
+    assert_eq!(rig.r.buffered(), 4000);
+    assert!(!rig.r.over_budget(0));
+    assert!(rig.r.over_budget(1));
+    held_out_of_order(&mut rig, 4, 2000);
+    assert!(rig.r.over_budget(0));
+    rig.r.shed(&[], &mut rig.out);
+    let evs = rig.take();
+    // 5,000 bytes over 4,000: down to 15/16 of the budget (3,750) the two oldest flows'
+    // 1,000 go; each hole is given up with the budget as the cause and the held bytes
+    // delivered past it.
+    let budget = GapCause::MemoryBudget { bytes: 4000 };
+    assert_eq!(gaps(&evs), vec![(Dir::Up, 1, budget), (Dir::Up, 1, budget)]);
+    let flows: Vec<FlowId> = evs
+        .iter()
+        .filter_map(|e| match e {
+            Event::Gap { flow, .. } => Some(*flow),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(flows, vec![1, 2]);
+    assert_eq!(stream(&evs, Dir::Up), vec![b'x'; 2000]);
+    assert_eq!(rig.r.buffered(), 3000);
+    assert_eq!(rig.r.stats.budget_drops, 2);
+    // The flow goes on: its next bytes are delivered in order.
+    let cl = SocketAddr::new(c().ip(), 40000);
+    rig.push(seg(2100, cl, s(), IC + 1002, 0, ACK, b"more"));
+    assert_eq!(stream(&rig.take(), Dir::Up), b"more".to_vec());
+}
+
+#[test]
+fn budget_counts_the_parsers_bytes_and_tells_it_with_a_gap_of_no_bytes() {
+    let mut rig = Rig::with(Limits {
+        max_buffered_total: 3000,
+        ..Limits::default()
+    });
+    rig.handshake(IC, IS);
+    rig.push(seg(1003, c(), s(), IC + 1, IS + 1, ACK, &[b'h'; 100]));
+    held_out_of_order(&mut rig, 1, 1004);
+    rig.take();
+    // The parser holds 2,500 bytes of flow 1's client side (a hello not yet whole):
+    // with the 1,000 held out of order by flow 2 that is over 3,000. Flow 1 is the less
+    // recently active: its partial message goes, with a gap of 0 bytes (no stream byte
+    // is skipped); flow 2's held bytes stay.
+    let held = [(1, [2500, 0])];
+    assert!(rig.r.over_budget(2500));
+    rig.r.shed(&held, &mut rig.out);
+    let evs = rig.take();
+    assert_eq!(
+        shown(&evs),
+        vec!["Gap#1 Up 0 MemoryBudget { bytes: 3000 }".to_string()]
+    );
+    assert_eq!(rig.r.buffered(), 1000);
+    assert_eq!(rig.r.stats.budget_drops, 1);
+}
+
+#[test]
+fn budget_not_reached_drops_nothing() {
+    let mut rig = Rig::with(Limits {
+        max_buffered_total: 5000,
+        ..Limits::default()
+    });
+    for n in 0..3 {
+        held_out_of_order(&mut rig, n, 1000 + i64::from(n));
+    }
+    rig.take();
+    rig.r.shed(&[(1, [500, 0])], &mut rig.out);
+    assert!(rig.take().is_empty());
+    assert_eq!(rig.r.stats.budget_drops, 0);
+}
+
+#[test]
+fn a_syn_only_flow_stays_slim() {
+    // What a flow that showed only its SYN costs in the table's box: the per-direction
+    // parts that matter once bytes are held, and the FIN/RST times, are boxed when first
+    // needed (docs/bounds.md, Memory). Was 488 bytes.
+    assert!(
+        std::mem::size_of::<Flow>() <= 176,
+        "{}",
+        std::mem::size_of::<Flow>()
+    );
+    assert!(
+        std::mem::size_of::<Half>() <= 32,
+        "{}",
+        std::mem::size_of::<Half>()
+    );
+    let mut rig = Rig::new();
+    rig.push(seg(1000, c(), s(), IC, 0, SYN, b""));
+    let f = rig.r.flows.values().next().unwrap();
+    assert!(f.halves.iter().all(|h| h.more.is_none()));
+    assert!(f.summary.closes.is_none());
+}
+
+#[test]
+fn flow_key_keeps_ipv4_apart_from_its_ipv4_mapped_ipv6_form() {
+    let v4 = addr("10.0.0.1:443");
+    let mapped = addr("[::ffff:10.0.0.1]:443");
+    assert_ne!(endpoint(v4), endpoint(mapped));
+    assert_eq!(key(c(), s()), key(s(), c()));
+    assert_ne!(key(c(), s()), key(c(), addr("10.0.0.2:444")));
+    // The table's slot (key and box) is 48 bytes, was 72.
+    assert!(std::mem::size_of::<(Key, Box<Flow>)>() <= 48);
+}

@@ -124,12 +124,14 @@ pub fn reason_code(r: &Reason) -> &'static str {
         Reason::ServerGap(GapCause::NotCaptured) => "server_segments_missed",
         Reason::ServerGap(GapCause::Snaplen) => "snaplen_cut",
         Reason::ServerGap(GapCause::BufferLimit) => "buffer_limit",
+        Reason::ServerGap(GapCause::MemoryBudget { .. }) => "memory_budget",
         Reason::Resumed => "session_resumed",
         Reason::ServerAlert(_) => "server_alert",
         Reason::NoServerHello(_) => "no_server_hello",
         Reason::HelloRetry => "hello_retry_encrypted",
         Reason::NoCertificate(_) => "no_certificate_message",
-        Reason::HelloNotRead => "client_hello_over_bound",
+        Reason::HelloNotRead(GapCause::MemoryBudget { .. }) => "client_hello_memory_budget",
+        Reason::HelloNotRead(_) => "client_hello_over_bound",
         Reason::NoHandshake => "no_tls_handshake",
         Reason::NoClientHello => "client_side_not_captured",
         Reason::StartTlsRefused(_) => "starttls_refused",
@@ -154,6 +156,7 @@ pub fn outcome_code(o: &Outcome) -> &'static str {
         Outcome::ConnectionClosed => "closed",
         Outcome::HandshakeTimedOut(_) => "handshake_timeout",
         Outcome::HelloOverBound => "client_hello_over_bound",
+        Outcome::HelloDropped { .. } => "client_hello_memory_budget",
         Outcome::Refused => "refused",
         Outcome::SynUnanswered => "syn_unanswered",
         Outcome::SynAnsweredByAck { .. } => "syn_answered_by_ack",
@@ -527,7 +530,8 @@ pub fn ecs_outcome(p: &Probe) -> &'static str {
         | Outcome::TrackingDropped
         | Outcome::ConnectionClosed
         | Outcome::HandshakeOnly { .. }
-        | Outcome::HelloOverBound => U,
+        | Outcome::HelloOverBound
+        | Outcome::HelloDropped { .. } => U,
         Outcome::Quic(q) => match q {
             QuicOutcome::Completed { .. } => S,
             QuicOutcome::Closed { .. }
@@ -718,6 +722,23 @@ fn gap(cause: GapCause, who: &str) -> String {
         GapCause::BufferLimit => {
             format!("the {who}'s handshake exceeded probewatch's reassembly buffer bound")
         }
+        GapCause::MemoryBudget { bytes } => format!(
+            "the reassembly memory budget ({} across flows, --max-buffered-bytes) was reached and the {who}'s handshake bytes held so far were dropped",
+            size(bytes)
+        ),
+    }
+}
+
+/// A byte count as a reader says it: "32 MiB", "512 KiB", "300 bytes".
+fn size(n: u64) -> String {
+    if n >= 1 << 20 && n % (1 << 20) == 0 {
+        format!("{} MiB", n >> 20)
+    } else if n >= 1 << 20 {
+        format!("{:.1} MiB", n as f64 / f64::from(1u32 << 20))
+    } else if n >= 1 << 10 && n % (1 << 10) == 0 {
+        format!("{} KiB", n >> 10)
+    } else {
+        format!("{n} bytes")
     }
 }
 
@@ -867,10 +888,9 @@ pub fn reason(p: &Probe) -> Option<String> {
             NoCert::TimedOut(t) => format!("certificate not seen: the server sent none within {t} s"),
             NoCert::NotSent => "certificate not seen: the server sent no Certificate message".into(),
         },
-        Reason::HelloNotRead => format!(
-            "the ClientHello was not read: {}",
-            gap(GapCause::BufferLimit, "client")
-        ),
+        Reason::HelloNotRead(cause) => {
+            format!("the ClientHello was not read: {}", gap(*cause, "client"))
+        }
         Reason::NoHandshake => "no TLS handshake took place, so no certificate was shown".into(),
         Reason::NoClientHello => "the capture holds the server's side of the handshake but not the client's (asymmetric routing or a one-way tap?), so the name the client asked for is unknown".into(),
         Reason::StartTlsRefused(reply) => format!(
@@ -1071,7 +1091,7 @@ pub fn outcome_brief(p: &Probe) -> (String, bool) {
         Outcome::TrackingDropped => (s("not tracked"), true),
         Outcome::ConnectionClosed => (s("closed"), false),
         Outcome::HandshakeTimedOut(_) => (s("timed out"), true),
-        Outcome::HelloOverBound => (s("not read"), true),
+        Outcome::HelloOverBound | Outcome::HelloDropped { .. } => (s("not read"), true),
         Outcome::Refused => (s("refused"), true),
         Outcome::SynUnanswered => (s("no answer"), true),
         Outcome::SynAnsweredByAck { .. } => (s("ACK to SYN"), true),
@@ -1207,6 +1227,10 @@ pub fn outcome_of(o: &Outcome, dns: Option<&DnsDetails>, quic: Option<&QuicDetai
         Outcome::HelloOverBound => {
             "ClientHello over the 1 MiB handshake message bound, not read".into()
         }
+        Outcome::HelloDropped { budget } => format!(
+            "ClientHello not read: the reassembly memory budget ({} across flows) was reached",
+            size(*budget)
+        ),
         Outcome::Refused => "connection refused (server sent RST to the SYN)".into(),
         Outcome::SynUnanswered => "no answer from the server (SYN unanswered)".into(),
         Outcome::SynAnsweredByAck { client_reset } => {
@@ -1641,6 +1665,7 @@ pub fn stats_line(stats: &Stats) -> String {
     let r = &stats.reassembly;
     let problems: u64 = d.problems.values().sum();
     let evictions = r.flows_evicted
+        + r.budget_drops
         + d.fragment_evictions
         + stats.correlate.dns_map_evictions
         + stats.correlate.dns_pending_evictions
@@ -2320,6 +2345,27 @@ pub fn detail_lines(p: &Probe, level: u8) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A ClientHello whose bytes were dropped at the budget across flows says so, with the
+    /// budget as the user set it; codes stable.
+    #[test]
+    fn hello_dropped_at_the_memory_budget_says_so() {
+        let o = Outcome::HelloDropped { budget: 32 << 20 };
+        assert_eq!(
+            outcome_of(&o, None, None),
+            "ClientHello not read: the reassembly memory budget (32 MiB across flows) was reached"
+        );
+        assert_eq!(outcome_code(&o), "client_hello_memory_budget");
+        let r = Reason::HelloNotRead(GapCause::MemoryBudget { bytes: 3 << 19 });
+        assert_eq!(reason_code(&r), "client_hello_memory_budget");
+        assert_eq!(
+            reason_code(&Reason::HelloNotRead(GapCause::BufferLimit)),
+            "client_hello_over_bound"
+        );
+        assert_eq!(size(3 << 19), "1.5 MiB");
+        assert_eq!(size(512 << 10), "512 KiB");
+        assert_eq!(size(1000), "1000 bytes");
+    }
 
     /// JSON wrote the issuer in DER order (`O=…, CN=…`); RFC 4514 and Zeek write the most
     /// specific RDN first, without spaces.
