@@ -150,25 +150,26 @@ impl Front {
         if self.events.is_empty() {
             return;
         }
+        self.parse_events();
+        if self.reassembler.over_budget(self.parser.held()) {
+            // The budget for bytes buffered across flows: the least recently active
+            // flows' buffers are dropped, each with a gap the parser and report see.
+            let held = self.parser.held_by_flow();
+            self.reassembler.shed(&held, &mut self.events);
+            self.parse_events();
+        }
+        out.extend(self.parsed.drain(..).map(Handoff::Parsed));
+    }
+
+    /// Hands the reassembler's events to the parser, and the parser's stops (flows it
+    /// needs no more bytes of) back to the reassembler.
+    fn parse_events(&mut self) {
         for ev in self.events.drain(..) {
             self.parser.push(ev, &mut self.parsed, &mut self.stops);
         }
         for (c, s, d) in self.stops.drain(..) {
             self.reassembler.stop(c, s, d);
         }
-        if self.reassembler.over_budget(self.parser.held()) {
-            // The budget for bytes buffered across flows: the least recently active
-            // flows' buffers are dropped, each with a gap the parser and report see.
-            let held = self.parser.held_by_flow();
-            self.reassembler.shed(&held, &mut self.events);
-            for ev in self.events.drain(..) {
-                self.parser.push(ev, &mut self.parsed, &mut self.stops);
-            }
-            for (c, s, d) in self.stops.drain(..) {
-                self.reassembler.stop(c, s, d);
-            }
-        }
-        out.extend(self.parsed.drain(..).map(Handoff::Parsed));
     }
 
     /// Ends every flow.
@@ -605,6 +606,23 @@ pub(crate) trait Down {
     fn flush(&mut self);
 }
 
+/// Sends (and empties) `handoff` to `down`, then, when `now` is known, a mark: take the
+/// probes completed so far (`always`: even when none completed).
+pub(crate) fn send_handoffs(
+    handoff: &mut Vec<Handoff>,
+    now: Option<Timestamp>,
+    always: bool,
+    down: &mut dyn Down,
+) -> Result<(), Error> {
+    for h in handoff.drain(..) {
+        down.send(Msg::Handoff(h))?;
+    }
+    match now {
+        Some(now) => down.send(Msg::Mark { now, always }),
+        None => Ok(()),
+    }
+}
+
 /// The correlating side: correlator, report sink and the `-c` count.
 struct Back<'o> {
     cfg: &'o Config,
@@ -783,12 +801,7 @@ fn read_inputs(
                 }
                 front.packet_view(pkt, &mut handoff);
                 if !handoff.is_empty() {
-                    for h in handoff.drain(..) {
-                        down.send(Msg::Handoff(h))?;
-                    }
-                    if let Some(now) = now {
-                        down.send(Msg::Mark { now, always: false })?;
-                    }
+                    send_handoffs(&mut handoff, now, false, down)?;
                 }
             }
         }
@@ -808,13 +821,7 @@ fn read_inputs(
                     let secs = i64::try_from(quiet_for.as_secs()).unwrap_or(0);
                     let est = Timestamp::new(n.secs.saturating_add(secs), n.nanos);
                     front.tick(est, &mut handoff);
-                    for h in handoff.drain(..) {
-                        down.send(Msg::Handoff(h))?;
-                    }
-                    down.send(Msg::Mark {
-                        now: est,
-                        always: true,
-                    })?;
+                    send_handoffs(&mut handoff, Some(est), true, down)?;
                 }
                 down.flush();
             }
@@ -854,12 +861,7 @@ fn read_inputs(
     // (held in the reorder window: they started within the probe timeout of `now`).
     loop {
         let more = front.finish_some(FINISH_BATCH, &mut handoff);
-        for h in handoff.drain(..) {
-            down.send(Msg::Handoff(h))?;
-        }
-        if let Some(now) = now {
-            down.send(Msg::Mark { now, always: false })?;
-        }
+        send_handoffs(&mut handoff, now, false, down)?;
         if !more {
             break;
         }

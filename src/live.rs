@@ -210,25 +210,11 @@ fn capture_loop(
             last_tick = Instant::now();
             front.tick(now(), &mut handoff);
         }
-        if !handoff.is_empty() {
-            for h in handoff.drain(..) {
-                down.send(Msg::Handoff(h))?;
-            }
-            down.send(Msg::Mark {
-                now: now(),
-                always: false,
-            })?;
-        }
+        hand_over(&mut handoff, down)?;
     }
     // Report what is still waiting, with what is known (unless -c said how many).
     front.finish(&mut handoff);
-    for h in handoff.drain(..) {
-        down.send(Msg::Handoff(h))?;
-    }
-    down.send(Msg::Mark {
-        now: now(),
-        always: false,
-    })?;
+    hand_over(&mut handoff, down)?;
     down.flush();
     Ok(failure)
 }
@@ -300,13 +286,7 @@ fn hand_over(handoff: &mut Vec<crate::Handoff>, down: &mut dyn Down) -> Result<(
     if handoff.is_empty() {
         return Ok(());
     }
-    for h in handoff.drain(..) {
-        down.send(Msg::Handoff(h))?;
-    }
-    down.send(Msg::Mark {
-        now: now(),
-        always: false,
-    })
+    crate::send_handoffs(handoff, Some(now()), false, down)
 }
 
 /// One thread: handoffs go straight to the correlator, probes straight to the report.
