@@ -236,7 +236,8 @@ pub struct TlsDetails {
     /// The server asked for a client certificate (a CertificateRequest was decrypted).
     pub client_cert_requested: bool,
     pub chain_len: Option<usize>,
-    pub client_cert: Option<CertInfo>,
+    /// Boxed like the server's: most probes have none, and a held probe stays small.
+    pub client_cert: Option<Box<CertInfo>>,
     pub client_chain_len: Option<usize>,
     pub alerts: Vec<Alert>,
     pub app_data: bool,

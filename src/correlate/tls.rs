@@ -300,44 +300,71 @@ pub struct TcpTracker {
     conns: HashMap<FlowId, Slot, foldhash::fast::RandomState>,
 }
 
-/// One followed connection: opened only, or with what its stream showed.
+/// One followed connection: opened only, opened with gaps only, or with what its stream
+/// showed.
 enum Slot {
-    Opened {
-        ts: Timestamp,
-        client: SocketAddr,
-        server: SocketAddr,
-        saw_syn: bool,
-    },
+    /// Boxed, like the others: the table's entries stay small, so that its growth (old and
+    /// new table alive together) costs little at a flood of connections.
+    Opened(Box<Opened>),
+    /// Opened, and gaps before any other fact (a hello dropped at the memory budget): kept
+    /// small, since a flood of such flows must not cost a whole [`Conn`] each.
+    Gapped(Box<(Opened, Vec<(Dir, GapCause)>)>),
     Conn(Box<Conn>),
+}
+
+/// What the `Opened` fact says of a connection.
+#[derive(Clone, Copy)]
+struct Opened {
+    ts: Timestamp,
+    client: SocketAddr,
+    server: SocketAddr,
+    saw_syn: bool,
+}
+
+impl Opened {
+    fn conn(self) -> Conn {
+        Conn::new(self.ts, self.client, self.server, self.saw_syn)
+    }
 }
 
 impl Slot {
     /// The connection's facts, made on first use.
     fn conn(&mut self) -> Option<&mut Conn> {
-        if let Slot::Opened {
-            ts,
-            client,
-            server,
-            saw_syn,
-        } = *self
-        {
-            *self = Slot::Conn(Box::new(Conn::new(ts, client, server, saw_syn)));
+        match self {
+            Slot::Conn(_) => {}
+            Slot::Opened(o) => *self = Slot::Conn(Box::new(o.conn())),
+            Slot::Gapped(g) => {
+                let gaps = std::mem::take(&mut g.1);
+                let o = g.0;
+                *self = Slot::Conn(Box::new(Conn { gaps, ..o.conn() }));
+            }
         }
         match self {
             Slot::Conn(c) => Some(c),
-            Slot::Opened { .. } => None,
+            Slot::Opened(_) | Slot::Gapped(_) => None,
+        }
+    }
+
+    /// Records a gap, without making the whole [`Conn`] when nothing else is known yet.
+    fn gap(&mut self, dir: Dir, cause: GapCause) {
+        match self {
+            Slot::Opened(o) => {
+                // vec! holds exactly one: most such connections get no second gap.
+                *self = Slot::Gapped(Box::new((**o, vec![(dir, cause)])));
+            }
+            Slot::Gapped(g) => g.1.push((dir, cause)),
+            Slot::Conn(c) => c.gaps.push((dir, cause)),
         }
     }
 
     fn into_conn(self) -> Conn {
         match self {
             Slot::Conn(c) => *c,
-            Slot::Opened {
-                ts,
-                client,
-                server,
-                saw_syn,
-            } => Conn::new(ts, client, server, saw_syn),
+            Slot::Opened(o) => o.conn(),
+            Slot::Gapped(g) => {
+                let (o, gaps) = *g;
+                Conn { gaps, ..o.conn() }
+            }
         }
     }
 }
@@ -357,12 +384,12 @@ impl TcpTracker {
                 cx.learn_mac(client.ip(), client_mac);
                 self.conns.insert(
                     flow,
-                    Slot::Opened {
+                    Slot::Opened(Box::new(Opened {
                         ts,
                         client,
                         server,
                         saw_syn,
-                    },
+                    })),
                 );
             }
             Parsed::Tls {
@@ -450,8 +477,8 @@ impl TcpTracker {
             Parsed::Gap {
                 flow, dir, cause, ..
             } => {
-                if let Some(c) = self.conns.get_mut(&flow).and_then(Slot::conn) {
-                    c.gaps.push((dir, cause));
+                if let Some(slot) = self.conns.get_mut(&flow) {
+                    slot.gap(dir, cause);
                 }
             }
             Parsed::Fin { flow, dir, ts } => self.close(cx, flow, dir, ts, CloseHow::Fin),
@@ -701,7 +728,11 @@ fn tls_probe(cx: &mut Cx, c: Conn, cause: Option<EndCause>) -> Probe {
         cert_source: c.cert_source.filter(|_| c.server_cert.is_some()),
         client_cert_requested: c.client_cert_requested,
         chain_len: c.server_cert.as_ref().map(|ch| ch.chain_len),
-        client_cert: c.client_cert.as_ref().and_then(|ch| ch.leaf.clone()),
+        client_cert: c
+            .client_cert
+            .as_ref()
+            .and_then(|ch| ch.leaf.clone())
+            .map(Box::new),
         client_chain_len: c.client_cert.as_ref().map(|ch| ch.chain_len),
         alerts,
         app_data,
@@ -1069,5 +1100,68 @@ mod tests {
         ));
         // A record longer than an alert after the Finished is data.
         assert_eq!(run(&[53, 60]).outcome, Outcome::DataExchanged);
+    }
+
+    fn opened_then_gap(c: &mut Correlator, dir: Dir, cause: GapCause) {
+        c.push(Parsed::Opened {
+            flow: FLOW,
+            ts: ts(0),
+            client: "198.51.100.11:40001".parse().unwrap(),
+            server: "192.0.2.11:443".parse().unwrap(),
+            saw_syn: true,
+            client_mac: None,
+        });
+        c.push(Parsed::Gap {
+            flow: FLOW,
+            dir,
+            ts: ts(1),
+            cause,
+        });
+    }
+
+    fn end(c: &mut Correlator) -> Probe {
+        c.push(Parsed::Ended {
+            flow: FLOW,
+            ts: ts(20),
+            cause: EndCause::EndOfCapture,
+            summary: {
+                let mut s = FlowSummary::default();
+                s.saw_syn = true;
+                s.saw_synack = true;
+                s
+            },
+            app_records: [0, 0],
+        });
+        let mut out = Vec::new();
+        c.take_ready(&mut out);
+        assert_eq!(out.len(), 1, "{out:?}");
+        out.remove(0)
+    }
+
+    #[test]
+    fn gap_before_any_other_fact_is_kept_when_the_hello_follows() {
+        // The connection is held small (gaps only) until its hello: the gap must survive
+        // the change into the whole connection, and explain the missing certificate.
+        let mut c = Correlator::new(CorrelateLimits::default());
+        opened_then_gap(&mut c, Dir::Down, GapCause::NotCaptured);
+        let hello = tls::ClientHello {
+            sni: Some("gap.example".into()),
+            versions: vec![0x0303],
+            ..tls::ClientHello::default()
+        };
+        c.push(tls(2, Dir::Up, TlsItem::ClientHello(hello)));
+        let p = end(&mut c);
+        assert_eq!(p.name.as_deref(), Some("gap.example"));
+        assert_eq!(p.reason, Some(Reason::ServerGap(GapCause::NotCaptured)));
+    }
+
+    #[test]
+    fn hello_dropped_at_the_budget_on_a_connection_with_no_other_fact_says_so() {
+        let mut c = Correlator::new(CorrelateLimits::default());
+        let cause = GapCause::MemoryBudget { bytes: 32 << 20 };
+        opened_then_gap(&mut c, Dir::Up, cause);
+        let p = end(&mut c);
+        assert_eq!(p.reason, Some(Reason::HelloNotRead(cause)));
+        assert_eq!(p.outcome, Outcome::HelloDropped { budget: 32 << 20 });
     }
 }

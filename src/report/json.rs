@@ -317,7 +317,7 @@ pub fn probe(p: &Probe) -> ProbeJson<'_> {
         hello_retry: t.hello_retry,
         starttls: t.starttls,
         chain_len: t.chain_len,
-        client_cert: t.client_cert.as_ref().map(cert),
+        client_cert: t.client_cert.as_deref().map(cert),
         client_chain_len: t.client_chain_len,
         alerts: t
             .alerts
