@@ -55,9 +55,14 @@ impl StreamAnalyzer for DnsTcp {
 
     fn gap(&mut self, cx: &mut Cx<'_>, dir: Dir, _cause: GapCause) -> Next {
         if let Some(h) = self.held.get_mut(idx(dir)) {
-            h.clear();
+            // Freed, not only emptied: a gap at the memory budget must give the bytes back.
+            *h = Vec::new();
         }
         cx.stop(dir);
         Next::More
+    }
+
+    fn held(&self, dir: Dir) -> usize {
+        self.held.get(idx(dir)).map_or(0, Vec::capacity)
     }
 }

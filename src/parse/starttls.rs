@@ -361,6 +361,10 @@ impl StreamAnalyzer for StartTls {
         cx.gap(dir, cause);
         Next::Done
     }
+
+    fn held(&self, dir: Dir) -> usize {
+        self.text.get(idx(dir)).map_or(0, Vec::capacity)
+    }
 }
 
 /// Bytes of plaintext held between reads while looking for a record header.
@@ -461,6 +465,14 @@ impl StreamAnalyzer for PlainWatch {
     fn gap(&mut self, cx: &mut Cx<'_>, dir: Dir, cause: GapCause) -> Next {
         cx.gap(dir, cause);
         Next::Done
+    }
+
+    /// Only the client's plaintext is held.
+    fn held(&self, dir: Dir) -> usize {
+        match dir {
+            Dir::Up => self.buf.capacity(),
+            Dir::Down => 0,
+        }
     }
 }
 

@@ -410,6 +410,54 @@ fn partial_hello_is_counted_as_held_and_a_budget_gap_frees_it() {
 }
 
 #[test]
+fn partial_messages_of_every_analyzer_are_held_in_the_budget_and_a_budget_gap_frees_them() {
+    // DNS over TCP, SOCKS, a STARTTLS dialogue and unrecognised plaintext hold bytes for
+    // a message not yet whole too: the budget across flows must see them (it saw only
+    // TLS and HTTP), and its gap must give them back.
+    let cases: [(&str, u16, Dir, &[u8]); 4] = [
+        (
+            "dns over tcp",
+            53,
+            Dir::Up,
+            &[0x01, 0xf4, 0xab, 0xcd, 1, 0, 0, 1],
+        ),
+        ("socks5", 1080, Dir::Up, &[5, 2, 0]),
+        (
+            "smtp",
+            25,
+            Dir::Down,
+            b"220 mail.example ESMTP ready and wait",
+        ),
+        (
+            "plaintext",
+            9999,
+            Dir::Up,
+            b"just some words with no line end",
+        ),
+    ];
+    for (what, port, dir, bytes) in cases {
+        let mut f = flow(40000, port);
+        f.send(dir, bytes);
+        assert!(f.p.held() > 0, "{what}: nothing counted as held");
+        assert_eq!(f.p.held_by_flow().len(), 1, "{what}");
+        let budget = GapCause::MemoryBudget { bytes: 32 << 20 };
+        f.p.push(
+            Event::Gap {
+                flow: 1,
+                dir,
+                ts: Timestamp::new(9, 0),
+                len: 0,
+                cause: budget,
+            },
+            &mut f.out,
+            &mut f.stops,
+        );
+        assert_eq!(f.p.held(), 0, "{what}: the budget gap did not free it");
+        assert!(f.p.held_by_flow().is_empty(), "{what}");
+    }
+}
+
+#[test]
 fn flow_end_gives_back_the_bytes_it_held() {
     let hello = client_hello_with("stalled.example", &[0u8; 6000]);
     let mut f = flow(40000, 443);

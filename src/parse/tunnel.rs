@@ -254,4 +254,8 @@ impl StreamAnalyzer for Socks {
         cx.gap(dir, cause);
         Next::Done
     }
+
+    fn held(&self, dir: Dir) -> usize {
+        self.held.get(idx(dir)).map_or(0, Vec::capacity)
+    }
 }
