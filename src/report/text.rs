@@ -1669,7 +1669,6 @@ pub fn stats_line(stats: &Stats) -> String {
         + d.fragment_evictions
         + stats.correlate.dns_map_evictions
         + stats.correlate.dns_pending_evictions
-        + stats.correlate.probes_dropped
         + stats.correlate.clients_evicted
         + stats.parse.quic.conn_evictions
         + stats.parse.quic.crypto_over_limit
@@ -1737,6 +1736,19 @@ pub fn stats_line(stats: &Stats) -> String {
     if problems > 0 {
         let kinds: Vec<String> = d.problems.iter().map(|(k, v)| format!("{k} {v}")).collect();
         s.push_str(&format!(" ({})", kinds.join(", ")));
+    }
+    // Not evictions: these probes were written, only not laid out per client.
+    let streamed = stats.correlate.probes_dropped;
+    if streamed > 0 {
+        s.push_str(&format!(
+            "; {streamed} probes written as they completed, not laid out per client (more than --max-report-probes), none lost"
+        ));
+    }
+    if stats.reorder_forced > 0 {
+        s.push_str(&format!(
+            "; {} probes written before their reorder window passed (too many waited: their time order may slip)",
+            stats.reorder_forced
+        ));
     }
     if let Some(k) = &stats.kernel {
         s.push_str(&format!(
@@ -2365,6 +2377,26 @@ mod tests {
         assert_eq!(size(3 << 19), "1.5 MiB");
         assert_eq!(size(512 << 10), "512 KiB");
         assert_eq!(size(1000), "1000 bytes");
+    }
+
+    /// Probes streamed past --max-report-probes were counted as evictions in the stats
+    /// line, as if lost: they are said apart, none lost.
+    #[test]
+    fn streamed_probes_are_not_counted_as_evictions() {
+        let mut st = Stats::default();
+        st.correlate.probes_dropped = 27_276;
+        st.reassembly.budget_drops = 27_274;
+        let line = stats_line(&st);
+        assert!(line.contains("; 27274 evictions;"), "{line}");
+        assert!(
+            line.contains(
+                "; 27276 probes written as they completed, not laid out per client (more than --max-report-probes), none lost"
+            ),
+            "{line}"
+        );
+        assert!(!line.contains("reorder window"), "{line}");
+        st.reorder_forced = 3;
+        assert!(stats_line(&st).contains("; 3 probes written before their reorder window passed"));
     }
 
     /// JSON wrote the issuer in DER order (`O=…, CN=…`); RFC 4514 and Zeek write the most
