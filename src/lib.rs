@@ -85,6 +85,8 @@ pub enum Handoff {
     Parsed(parse::Parsed),
     /// Capture time passed (once a second at most): the correlator ends what waited.
     Expire(Timestamp),
+    /// No packet comes any more: the flows still open end next.
+    InputEnded,
     /// Every flow ended (the end of the input).
     Finish,
 }
@@ -105,6 +107,8 @@ pub struct Front {
     stops: Vec<parse::Stop>,
     last_expire: Option<Timestamp>,
     keylog_limits: parse::keylog::KeyLogLimits,
+    /// The flows began to end ([`Handoff::InputEnded`] was handed over).
+    input_ended: bool,
 }
 
 impl Front {
@@ -118,6 +122,7 @@ impl Front {
             stops: Vec::new(),
             last_expire: None,
             keylog_limits: b.keylog,
+            input_ended: false,
         }
     }
 
@@ -181,6 +186,10 @@ impl Front {
     /// of a full flow table are not all held at once; returns whether flows are left. The
     /// last call also hands over [`Handoff::Finish`].
     pub fn finish_some(&mut self, max: usize, out: &mut Vec<Handoff>) -> bool {
+        if !self.input_ended {
+            self.input_ended = true;
+            out.push(Handoff::InputEnded);
+        }
         let more = self.reassembler.finish_some(max, &mut self.events);
         self.drain(out);
         if !more {
@@ -245,6 +254,7 @@ pub(crate) fn apply(correlator: &mut Correlator, h: Handoff) {
     match h {
         Handoff::Parsed(p) => correlator.push(p),
         Handoff::Expire(now) => correlator.expire(now),
+        Handoff::InputEnded => correlator.input_ended(),
         Handoff::Finish => correlator.finish(),
     }
 }
@@ -421,19 +431,26 @@ impl Reorder {
     /// Moves to `out`, in time order, the probes whose window has passed at `now` (all of
     /// them when `now` is `None`).
     pub fn ready(&mut self, now: Option<Timestamp>, out: &mut Vec<Probe>) {
-        while let Some(p) = self.next_ready(now) {
+        while let Some(p) = self.next_ready(now, None) {
             out.push(p);
         }
     }
 
     /// The next probe, in time order, whose window has passed at `now` (any when `now` is
     /// `None`): taken one at a time, so that no second copy of many probes is made.
-    pub fn next_ready(&mut self, now: Option<Timestamp>) -> Option<Probe> {
+    /// `floor`: no probe still to come starts before it ([`Correlator::floor`]), so the
+    /// probes that started earlier need not wait for their window.
+    pub fn next_ready(
+        &mut self,
+        now: Option<Timestamp>,
+        floor: Option<Timestamp>,
+    ) -> Option<Probe> {
         let over = self.held.len() > REORDER_MAX_PROBES;
         let entry = self.held.first_entry()?;
+        let start = entry.key().0;
         let due = match now {
             None => true,
-            Some(now) => now.secs_since(&entry.key().0) > self.window,
+            Some(now) => now.secs_since(&start) > self.window || floor.is_some_and(|f| start < f),
         };
         let forced = !due && over;
         if !due && !forced {
@@ -518,7 +535,8 @@ impl Sink {
             for p in ready.drain(..) {
                 reorder.push(p);
             }
-            while let Some(mut p) = reorder.next_ready(now) {
+            let floor = correlator.floor();
+            while let Some(mut p) = reorder.next_ready(now, floor) {
                 // The host from the MACs learned so far (flows open before their
                 // probes complete, and the reorder window adds the probe timeout).
                 if let Some(h) = correlator.host_of(p.client) {
@@ -1115,4 +1133,49 @@ pub fn run_opened(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddr;
+
+    fn probe(secs: i64) -> Probe {
+        let client: SocketAddr = "198.51.100.1:40000".parse().unwrap();
+        let server: SocketAddr = "192.0.2.1:443".parse().unwrap();
+        Probe::new(
+            Timestamp::new(secs, 0),
+            client,
+            server,
+            correlate::ProbeKind::Tls(Box::default()),
+            correlate::Outcome::DataExchanged,
+        )
+    }
+
+    fn starts(r: &mut Reorder, now: i64, floor: Option<i64>) -> Vec<i64> {
+        let now = Some(Timestamp::new(now, 0));
+        let floor = floor.map(|f| Timestamp::new(f, 0));
+        std::iter::from_fn(|| r.next_ready(now, floor))
+            .map(|p| p.ts.secs)
+            .collect()
+    }
+
+    /// At the end of the input the flows' probes come in a burst: held for their window
+    /// they filled the reorder bound and were forced out (10,892 of stalled-hellos'); what
+    /// started before the correlator's floor goes at once, in time order, and no earlier.
+    #[test]
+    fn probes_before_the_floor_are_written_at_once_and_no_others() {
+        let mut r = Reorder::new(10.0);
+        for s in [107, 103, 105, 101] {
+            r.push(probe(s));
+        }
+        // Within the window and no floor (packets may still come): all wait.
+        assert!(starts(&mut r, 108, None).is_empty());
+        // A connection opened at 105 is still followed: what started before it goes.
+        assert_eq!(starts(&mut r, 108, Some(105)), vec![101, 103]);
+        // Nothing is followed any more.
+        assert_eq!(starts(&mut r, 108, Some(i64::MAX)), vec![105, 107]);
+        assert_eq!(r.forced, 0);
+    }
 }

@@ -79,6 +79,11 @@ impl DnsTracker {
         }
     }
 
+    /// The start of the earliest query still waiting.
+    pub fn earliest(&self) -> Option<Timestamp> {
+        self.pending.iter().map(|(_, p)| p.ts).min()
+    }
+
     pub fn message(
         &mut self,
         cx: &mut Cx,

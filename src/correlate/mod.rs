@@ -199,6 +199,9 @@ pub struct Correlator {
     tcp: tls::TcpTracker,
     dns: dns::DnsTracker,
     quic: quic::QuicTracker,
+    /// No packet comes any more ([`Correlator::input_ended`]): only what is held here
+    /// still makes probes.
+    input_ended: bool,
 }
 
 impl Correlator {
@@ -208,7 +211,34 @@ impl Correlator {
             tcp: tls::TcpTracker::default(),
             dns: dns::DnsTracker::new(limits.max_pending_dns),
             quic: quic::QuicTracker::new(limits.max_quic_pending),
+            input_ended: false,
         }
+    }
+
+    /// No packet comes any more: the flows still open end next (oldest first), then
+    /// [`Correlator::finish`].
+    pub fn input_ended(&mut self) {
+        self.input_ended = true;
+    }
+
+    /// Once the input ended, the earliest start a probe still to come can have: every
+    /// such probe comes from what is held here (the connections not ended yet, the DNS
+    /// queries and QUIC attempts waiting), so a probe that started before it can be written
+    /// now in time order. `None` while packets may still come (a packet can start a probe
+    /// at any time of the reorder window), and the end of time when nothing is held.
+    pub fn floor(&self) -> Option<Timestamp> {
+        if !self.input_ended {
+            return None;
+        }
+        [
+            self.tcp.earliest(),
+            self.dns.earliest(),
+            self.quic.earliest(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .or(Some(Timestamp::new(i64::MAX, 0)))
     }
 
     /// A correlator that judges chains against `trust` (the default: Mozilla's roots).

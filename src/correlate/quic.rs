@@ -74,6 +74,11 @@ impl QuicTracker {
         }
     }
 
+    /// The start of the earliest attempt still waiting.
+    pub fn earliest(&self) -> Option<Timestamp> {
+        self.pending.iter().map(|(_, p)| p.ts).min()
+    }
+
     pub fn item(
         &mut self,
         cx: &mut Cx,

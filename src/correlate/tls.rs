@@ -370,6 +370,19 @@ impl Slot {
 }
 
 impl TcpTracker {
+    /// The opening of the earliest connection still followed: its probes (the TLS one,
+    /// its HTTP requests) start no earlier.
+    pub fn earliest(&self) -> Option<Timestamp> {
+        self.conns
+            .values()
+            .map(|slot| match slot {
+                Slot::Opened(o) => o.ts,
+                Slot::Gapped(g) => g.0.ts,
+                Slot::Conn(c) => c.ts,
+            })
+            .min()
+    }
+
     /// Handles the TCP-stream facts of the parse stage.
     pub fn push(&mut self, cx: &mut Cx, p: Parsed) {
         match p {
@@ -1163,5 +1176,38 @@ mod tests {
         let p = end(&mut c);
         assert_eq!(p.reason, Some(Reason::HelloNotRead(cause)));
         assert_eq!(p.outcome, Outcome::HelloDropped { budget: 32 << 20 });
+    }
+
+    /// After the input ended, the floor is the earliest start of what is still held (a
+    /// connection, a DNS query waiting), and the end of time once nothing is; before, none
+    /// (a packet may still start a probe within the reorder window).
+    #[test]
+    fn floor_is_the_earliest_start_still_held_once_the_input_ended() {
+        let mut c = Correlator::new(CorrelateLimits::default());
+        opened_then_gap(&mut c, Dir::Down, GapCause::NotCaptured);
+        let query = crate::parse::DnsMessage {
+            id: 7,
+            response: false,
+            rcode: crate::parse::Rcode(0),
+            questions: vec![crate::parse::Question {
+                name: "late.example".into(),
+                qtype: crate::parse::RrType(1),
+            }],
+            answers: Vec::new(),
+        };
+        c.push(Parsed::Dns {
+            ts: ts(3000),
+            client: "198.51.100.11:5353".parse().unwrap(),
+            server: "192.0.2.53:53".parse().unwrap(),
+            msg: query,
+            client_mac: None,
+        });
+        assert_eq!(c.floor(), None);
+        c.input_ended();
+        assert_eq!(c.floor(), Some(ts(0)), "the connection opened at 0 is held");
+        end(&mut c);
+        assert_eq!(c.floor(), Some(ts(3000)), "the DNS query is still waiting");
+        c.finish();
+        assert_eq!(c.floor(), Some(Timestamp::new(i64::MAX, 0)));
     }
 }
