@@ -4,6 +4,7 @@
 //! The data flows through one module per stage, each seeing only the previous stage's
 //! owned output: `capture → decode → reassemble → parse → correlate → report`.
 #![forbid(unsafe_code)]
+#![recursion_limit = "256"]
 
 pub mod capture;
 pub mod correlate;

@@ -55,6 +55,7 @@ impl Stats {
             "flows_mid_stream": r.flows_mid_stream,
             "peak_flows": r.peak_flows,
             "peak_buffered_bytes": r.peak_buffered_bytes,
+            "peak_budget_bytes": r.peak_budget_bytes,
             "tls_streams": p.tls_streams,
             "http_streams": p.http_streams,
             "dns_messages": p.dns_messages,

@@ -197,6 +197,9 @@ pub struct ReassemblyStats {
     pub gaps_buffer_limit: u64,
     pub bytes_skipped_after_handshake: u64,
     pub peak_buffered_bytes: u64,
+    /// The most bytes counted against the budget across flows at once: held out of order
+    /// here and the parse stage's partial messages (what `--max-buffered-bytes` bounds).
+    pub peak_budget_bytes: u64,
     pub peak_flows: u64,
     /// Buffers (one direction of a flow, in this stage or the parser) dropped because the
     /// budget across flows ([`Limits::max_buffered_total`]) was reached.
@@ -766,8 +769,11 @@ impl Reassembler {
 
     /// Whether this stage's bytes and `parser_held` (the parse stage's partial messages)
     /// together are over the budget across flows.
-    pub fn over_budget(&self, parser_held: usize) -> bool {
-        self.buffered.saturating_add(parser_held) > self.limits.max_buffered_total
+    /// Keeps the peak of the two together (`peak_budget_bytes`).
+    pub fn over_budget(&mut self, parser_held: usize) -> bool {
+        let total = self.buffered.saturating_add(parser_held);
+        self.stats.peak_budget_bytes = self.stats.peak_budget_bytes.max(total as u64);
+        total > self.limits.max_buffered_total
     }
 
     /// The budget across flows was reached: drops the buffers of the least recently

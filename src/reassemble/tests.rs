@@ -1362,8 +1362,11 @@ fn budget_drops_the_least_recently_active_flows_out_of_order_bytes() {
     assert_eq!(rig.r.buffered(), 4000);
     assert!(!rig.r.over_budget(0));
     assert!(rig.r.over_budget(1));
+    // The peak of what the budget counted (this stage's and the parser's bytes).
+    assert_eq!(rig.r.stats.peak_budget_bytes, 4001);
     held_out_of_order(&mut rig, 4, 2000);
     assert!(rig.r.over_budget(0));
+    assert_eq!(rig.r.stats.peak_budget_bytes, 5000);
     rig.r.shed(&[], &mut rig.out);
     let evs = rig.take();
     // 5,000 bytes over 4,000: down to 15/16 of the budget (3,750) the two oldest flows'
