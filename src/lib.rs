@@ -464,36 +464,39 @@ impl Reorder {
     }
 }
 
-/// Where completed probes go: held for a report laid out at the end (table, timeline, …)
-/// while they number at most [`CorrelateLimits::max_probes`], or written as they complete,
-/// in time order (JSON; any format once that bound is passed).
-enum Sink {
-    Collect {
-        collector: Collector,
-        writer: Box<dyn report::Writer>,
-    },
+/// Where completed probes go, and the writer they go to.
+struct Sink {
+    writer: Box<dyn report::Writer>,
+    mode: Mode,
+}
+
+/// Held for a report laid out at the end (table, timeline, …) while they number at most
+/// [`CorrelateLimits::max_probes`], or written as they complete, in time order (JSON; any
+/// format once that bound is passed).
+enum Mode {
+    Collect(Collector),
     Stream {
         reorder: Reorder,
         numbering: Box<correlate::Numbering>,
-        writer: Box<dyn report::Writer>,
         /// Probes held when the layout bound was passed (`None`: streamed from the start).
         passed: Option<usize>,
     },
 }
 
-impl Sink {
-    fn stream(cfg: &Config, writer: Box<dyn report::Writer>, passed: Option<usize>) -> Sink {
-        Sink::Stream {
+impl Mode {
+    fn stream(cfg: &Config, passed: Option<usize>) -> Mode {
+        Mode::Stream {
             reorder: Reorder::new(cfg.bounds.correlate.probe_timeout_secs),
             numbering: Box::new(correlate::Numbering::new(
                 cfg.bounds.correlate,
                 cfg.bounds.correlate.groups,
             )),
-            writer,
             passed,
         }
     }
+}
 
+impl Sink {
     fn add(
         &mut self,
         cfg: &Config,
@@ -503,7 +506,7 @@ impl Sink {
         out: &mut dyn Write,
         notice: &mut dyn Write,
     ) -> Result<(), Error> {
-        if let Sink::Collect { collector, writer } = self {
+        if let Mode::Collect(collector) = &mut self.mode {
             if collector.fits(ready.len()) {
                 collector.add(ready);
                 return Ok(());
@@ -514,24 +517,18 @@ impl Sink {
             let mut probes = collector.take_sorted();
             probes.append(ready);
             *ready = probes;
-            let writer = std::mem::replace(writer, report::writer(cfg.format, cfg.output));
-            *self = Sink::stream(cfg, writer, Some(held));
-            if let Sink::Stream { writer, .. } = self {
-                if !writer.bound_passed(held, out)? {
-                    let _ = writeln!(
-                        notice,
-                        "probewatch: {}",
-                        report::text::report_bound_passed_elsewhere(held)
-                    );
-                }
+            self.mode = Mode::stream(cfg, Some(held));
+            if !self.writer.bound_passed(held, out)? {
+                let _ = writeln!(
+                    notice,
+                    "probewatch: {}",
+                    report::text::report_bound_passed_elsewhere(held)
+                );
             }
         }
-        if let Sink::Stream {
-            reorder,
-            numbering,
-            writer,
-            ..
-        } = self
+        if let Mode::Stream {
+            reorder, numbering, ..
+        } = &mut self.mode
         {
             for p in ready.drain(..) {
                 reorder.push(p);
@@ -544,10 +541,17 @@ impl Sink {
                     p.host = Some(Box::new(h));
                 }
                 numbering.add(&mut p);
-                writer.probe(&p, out)?;
+                self.writer.probe(&p, out)?;
             }
         }
         Ok(())
+    }
+}
+
+/// `-c N`: keeps of `ready` only what fits after the `taken` probes already reported.
+fn keep_within(max: Option<u64>, taken: u64, ready: &mut Vec<Probe>) {
+    if let Some(m) = max {
+        ready.truncate(usize::try_from(m.saturating_sub(taken)).unwrap_or(usize::MAX));
     }
 }
 
@@ -663,11 +667,7 @@ impl Back<'_> {
             Msg::Mark { now, always } => {
                 self.correlator.take_ready(&mut self.ready);
                 if always || !self.ready.is_empty() {
-                    if let Some(m) = self.max {
-                        self.ready.truncate(
-                            usize::try_from(m.saturating_sub(self.taken)).unwrap_or(usize::MAX),
-                        );
-                    }
+                    keep_within(self.max, self.taken, &mut self.ready);
                     self.taken += self.ready.len() as u64;
                     self.sink.add(
                         self.cfg,
@@ -941,14 +941,12 @@ pub fn run_opened(
     // JSON is written as probes complete (bounded memory: the groups and per-client
     // summaries come from bounded tables, as in a live capture); the other formats lay
     // out the capture at once while it holds at most `max_probes` probes, then stream too.
-    let sink = if cfg.format == Format::Json && writer.streams() {
-        Sink::stream(cfg, writer, None)
+    let mode = if cfg.format == Format::Json && writer.streams() {
+        Mode::stream(cfg, None)
     } else {
-        Sink::Collect {
-            collector: Collector::new(cfg.bounds.correlate),
-            writer,
-        }
+        Mode::Collect(Collector::new(cfg.bounds.correlate))
     };
+    let sink = Sink { writer, mode };
     let files: Vec<String> = sources.iter().map(|s| s.name().to_string()).collect();
     let total = sources.iter().map(|s| s.file_size).sum::<Option<u64>>();
     let progress = cfg.progress.then(|| Progress {
@@ -1045,9 +1043,7 @@ pub fn run_opened(
     } = back;
     let mut correlator = correlator;
     correlator.take_ready(&mut ready);
-    if let Some(m) = cfg.max_probes {
-        ready.truncate(usize::try_from(m.saturating_sub(taken)).unwrap_or(usize::MAX));
-    }
+    keep_within(cfg.max_probes, taken, &mut ready);
     sink.add(cfg, &mut ready, None, &correlator, out, notice)?;
     stats.correlate = correlator.stats().clone();
     stats.threads = threads;
@@ -1061,11 +1057,9 @@ pub fn run_opened(
             }
         );
     }
-    match sink {
-        Sink::Collect {
-            collector,
-            mut writer,
-        } => {
+    let Sink { mut writer, mode } = sink;
+    match mode {
+        Mode::Collect(collector) => {
             let (report, counters) = collector.finish_hosts(&correlator.client_macs());
             stats.correlate.absorb(&counters);
             let end = report::End {
@@ -1075,12 +1069,10 @@ pub fn run_opened(
             };
             writer.finish(&end, out)?;
         }
-        Sink::Stream {
+        Mode::Stream {
             reorder,
             numbering,
-            mut writer,
             passed,
-            ..
         } => {
             // Past the layout bound, every probe was listed as a row rather than laid out.
             let not_laid_out = if passed.is_some() {
