@@ -241,8 +241,9 @@ pub fn judge(
     };
     // The path is checked at a time the leaf was valid, so that an expired leaf still
     // says whether its chain is good.
+    // (`clamp` panics when notBefore is after notAfter, as a hostile certificate may say.)
     let at = match (leaf.not_before, leaf.not_after) {
-        (Some(nb), Some(na)) => now.clamp(nb.unix_timestamp(), na.unix_timestamp()),
+        (Some(nb), Some(na)) => now.max(nb.unix_timestamp()).min(na.unix_timestamp()),
         _ => now,
     };
     let chain_trust = if store.is_empty() {
@@ -405,4 +406,34 @@ fn seq_contents(der: &[u8]) -> Option<&[u8]> {
         (len, 2 + k)
     };
     der.get(start..start + len)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A certificate whose notBefore is after its notAfter panicked the trust verdict
+    /// (`i64::clamp` with its bounds crossed): it is judged, never valid.
+    #[test]
+    fn certificate_valid_from_after_until_is_judged_not_a_panic() {
+        let at = |secs: i64| time::OffsetDateTime::from_unix_timestamp(secs).unwrap();
+        let leaf = CertInfo {
+            not_before: Some(at(1_900_000_000)),
+            not_after: Some(at(1_700_000_000)),
+            ..CertInfo::default()
+        };
+        let chain = CertChain::default();
+        let v = judge(
+            &TrustStore::default(),
+            &chain,
+            &leaf,
+            Timestamp::new(1_800_000_000, 0),
+        );
+        assert!(
+            matches!(v.validity, Validity::Expired { .. }),
+            "{:?}",
+            v.validity
+        );
+    }
 }
