@@ -429,6 +429,11 @@ impl Reorder {
         self.held.insert((p.ts, self.seq), Box::new(p));
     }
 
+    /// When the earliest probe held started.
+    pub fn first_start(&self) -> Option<Timestamp> {
+        self.held.first_key_value().map(|((ts, _), _)| *ts)
+    }
+
     /// Moves to `out`, in time order, the probes whose window has passed at `now` (all of
     /// them when `now` is `None`).
     pub fn ready(&mut self, now: Option<Timestamp>, out: &mut Vec<Probe>) {
@@ -506,6 +511,7 @@ impl Sink {
         out: &mut dyn Write,
         notice: &mut dyn Write,
     ) -> Result<(), Error> {
+        let floor = correlator.floor();
         if let Mode::Collect(collector) = &mut self.mode {
             if collector.fits(ready.len()) {
                 collector.add(ready);
@@ -514,9 +520,7 @@ impl Sink {
             // The layout bound is passed: what is held is streamed, in time order, and so
             // is everything after it.
             let held = cfg.bounds.correlate.max_probes;
-            let mut probes = collector.take_sorted();
-            probes.append(ready);
-            *ready = probes;
+            let sorted = collector.take_sorted();
             self.mode = Mode::stream(cfg, Some(held));
             if !self.writer.bound_passed(held, out)? {
                 let _ = writeln!(
@@ -525,24 +529,58 @@ impl Sink {
                     report::text::report_bound_passed_elsewhere(held)
                 );
             }
+            // The held probes go in time order, each written as soon as it may be, so
+            // that they are not all held a second time in the reorder window.
+            for p in ready.drain(..) {
+                self.hold(p);
+            }
+            for p in sorted {
+                // Those still to push start no earlier than this one.
+                let upto = p.ts;
+                self.hold(p);
+                self.write_due(now, floor, Some(upto), correlator, out)?;
+            }
         }
-        if let Mode::Stream {
+        for p in ready.drain(..) {
+            self.hold(p);
+        }
+        self.write_due(now, floor, None, correlator, out)
+    }
+
+    /// Holds `p` in the reorder window (streaming).
+    fn hold(&mut self, p: Probe) {
+        if let Mode::Stream { reorder, .. } = &mut self.mode {
+            reorder.push(p);
+        }
+    }
+
+    /// Writes, in time order, the held probes that may be written (streaming), those
+    /// that started after `upto` excepted.
+    fn write_due(
+        &mut self,
+        now: Option<Timestamp>,
+        floor: Option<Timestamp>,
+        upto: Option<Timestamp>,
+        correlator: &Correlator,
+        out: &mut dyn Write,
+    ) -> Result<(), Error> {
+        let Mode::Stream {
             reorder, numbering, ..
         } = &mut self.mode
-        {
-            for p in ready.drain(..) {
-                reorder.push(p);
+        else {
+            return Ok(());
+        };
+        while upto.map_or(true, |u| reorder.first_start().is_some_and(|t| t <= u)) {
+            let Some(mut p) = reorder.next_ready(now, floor) else {
+                break;
+            };
+            // The host from the MACs learned so far (flows open before their probes
+            // complete, and the reorder window adds the probe timeout).
+            if let Some(h) = correlator.host_of(p.client) {
+                p.host = Some(Box::new(h));
             }
-            let floor = correlator.floor();
-            while let Some(mut p) = reorder.next_ready(now, floor) {
-                // The host from the MACs learned so far (flows open before their
-                // probes complete, and the reorder window adds the probe timeout).
-                if let Some(h) = correlator.host_of(p.client) {
-                    p.host = Some(Box::new(h));
-                }
-                numbering.add(&mut p);
-                self.writer.probe(&p, out)?;
-            }
+            numbering.add(&mut p);
+            self.writer.probe(&p, out)?;
         }
         Ok(())
     }

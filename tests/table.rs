@@ -178,6 +178,43 @@ fn report_over_its_probe_bound_says_so_and_lists_every_probe() {
         })
         .count();
     assert_eq!(rows, probes, "{bounded}");
+    // In time order across the switch: the rows name client and server in the order the
+    // JSON report (streamed from the start) lists its probes. The probes held until the
+    // bound was passed were once written out of order, among those completing after.
+    let json_order: Vec<String> = full
+        .lines()
+        .filter(|l| l.contains("\"type\":\"probe\""))
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            format!(
+                "{} {}:{}",
+                v["client"].as_str().unwrap(),
+                v["server"].as_str().unwrap(),
+                v["port"]
+            )
+        })
+        .collect();
+    let row_order: Vec<String> = bounded
+        .lines()
+        .filter(|l| {
+            let b = l.as_bytes();
+            b.len() > 9 && b[2] == b':' && b[5] == b':' && b[8] == b' '
+        })
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let server = f
+                .iter()
+                .find(|w| {
+                    w.contains(':')
+                        && w.starts_with(|c: char| c.is_ascii_digit())
+                        && w.contains('.')
+                        && *w != &f[0]
+                })
+                .unwrap();
+            format!("{} {}", f[1], server)
+        })
+        .collect();
+    assert_eq!(row_order, json_order, "{bounded}");
     assert!(bounded.contains("Client 198.51.100.10: "), "{bounded}");
     let stats = run(
         &["-r", MAIL, "--format", "json", "--max-report-probes", "3"],

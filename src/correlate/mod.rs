@@ -432,6 +432,16 @@ impl Collector {
             if self.probes.len() >= self.limits.max_probes {
                 self.dropped += 1;
             } else {
+                if self.probes.len() == self.probes.capacity() {
+                    // Doubled as a Vec does, but never past the bound: 20,000 probes would
+                    // otherwise sit in room for 32,768 (4 MiB more at the peak).
+                    // (max, then min: `clamp` would panic on a bound under 16.)
+                    let want = (self.probes.capacity() * 2)
+                        .max(16)
+                        .min(self.limits.max_probes);
+                    self.probes
+                        .reserve_exact(want.saturating_sub(self.probes.len()));
+                }
                 self.probes.push(p);
             }
         }
