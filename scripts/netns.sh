@@ -5,7 +5,8 @@
 # and bench/make-capture.sh.
 # Also sourced by samples/make-dav-samples.sh, samples/make-host-samples.sh,
 # samples/make-thunderbird-samples.sh, samples/make-activesync-samples.sh,
-# samples/make-m365-samples.sh, samples/make-outcome-samples.sh and samples/make-trust-samples.sh.
+# samples/make-m365-samples.sh, samples/make-outcome-samples.sh, samples/make-trust-samples.sh
+# and samples/make-stall-samples.sh.
 #
 # Set before sourcing (all optional):
 #   NN_TAG         prefix of the log lines ("[NN_TAG] ...")             default: the script's name

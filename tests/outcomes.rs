@@ -146,3 +146,47 @@ fn syn_answered_by_a_bare_ack_is_not_syn_unanswered() {
     assert_eq!(code(from[1]), "data_exchanged");
     assert_eq!(from[1]["verdict"], "match");
 }
+
+/// A client that stopped in the middle of its ClientHello (samples/stalled-hello.pcap,
+/// made by samples/make-stall-samples.sh: OpenSSL's real hello through python3's ssl
+/// module, sent in part by a plain socket, nginx on the other end). probewatch said
+/// nothing at all of such connections: no probe, no name, as if the client never tried.
+#[test]
+fn client_stopping_inside_its_hello_is_said_with_the_sni_when_it_came() {
+    let v = json_of(&sample("stalled-hello.pcap"));
+    let mut p: Vec<Value> = probes(&v, "tls").into_iter().cloned().collect();
+    p.sort_by(|a, b| s(a, "ts").cmp(s(b, "ts")));
+    assert_eq!(p.len(), 3, "{p:?}");
+    // Cut just past its SNI, then the client closed: the name is known.
+    assert_eq!(p[0]["name"], "stall.example");
+    assert_eq!(p[0]["name_source"], "sni");
+    assert_eq!(p[0]["verdict"], "unverified");
+    assert_eq!(code(&p[0]), "client_hello_incomplete");
+    assert_eq!(p[0]["reason_code"], "client_hello_incomplete");
+    assert_eq!(
+        s(&p[0], "outcome"),
+        "client closed (FIN) the connection in the middle of the ClientHello"
+    );
+    let r = s(&p[0], "reason");
+    assert!(
+        r.starts_with(
+            "the ClientHello was not whole: 169 of its 512 bytes were seen, its SNI among them"
+        ),
+        "{r}"
+    );
+    // Cut inside its session id and still open when the capture stopped: no name.
+    assert!(p[1]["name"].is_null());
+    assert_eq!(p[1]["verdict"], "no_name");
+    assert_eq!(
+        s(&p[1], "outcome"),
+        "the capture ended in the middle of the ClientHello"
+    );
+    let r = s(&p[1], "reason");
+    assert!(
+        r.contains("so the name the client asked for is not known"),
+        "{r}"
+    );
+    // The same client's whole hello is read as before.
+    assert_eq!(p[2]["verdict"], "match");
+    assert_eq!(code(&p[2]), "data_exchanged");
+}

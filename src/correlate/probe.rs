@@ -13,7 +13,7 @@ pub use super::names::Verdict;
 pub use super::trust::TrustVerdict;
 use crate::capture::Timestamp;
 use crate::parse::{CertError, CertInfo, DnsAnswer, Rcode, RrType};
-use crate::reassemble::GapCause;
+use crate::reassemble::{EndCause, GapCause};
 
 /// One thing a client tried: a TLS connection, a QUIC connection attempt, an HTTP request
 /// or a DNS query.
@@ -338,6 +338,14 @@ pub enum Reason {
     NoCertificate(NoCert),
     /// The ClientHello was too large to hold.
     HelloNotRead(GapCause),
+    /// The connection ended inside its ClientHello: `have` of its bytes seen (header
+    /// included), of `need` when its header was seen; `sni`: its server_name was among
+    /// them (the probe's name).
+    HelloIncomplete {
+        have: u32,
+        need: Option<u32>,
+        sni: bool,
+    },
     /// A TCP connection to a TLS port without a TLS handshake.
     NoHandshake,
     /// The server's handshake is in the capture but the client's is not (asymmetric
@@ -409,6 +417,12 @@ pub enum Outcome {
     /// across flows (`budget` bytes, `--max-buffered-bytes`) was reached.
     HelloDropped {
         budget: u64,
+    },
+    /// The flow ended before the rest of its ClientHello: how (`end`), and who closed it
+    /// and how, when a FIN or RST was seen.
+    HelloIncomplete {
+        end: EndCause,
+        closed_by: Option<(Side, CloseHow)>,
     },
     /// The server answered the SYN with a RST.
     Refused,
@@ -560,6 +574,7 @@ impl Outcome {
             | Outcome::HandshakeTimedOut(_)
             | Outcome::HelloOverBound
             | Outcome::HelloDropped { .. }
+            | Outcome::HelloIncomplete { .. }
             | Outcome::Refused
             | Outcome::SynUnanswered
             | Outcome::SynAnsweredByAck { .. }

@@ -501,6 +501,7 @@ impl TcpTracker {
                 cause,
                 summary,
                 app_records,
+                hello_unfinished,
                 ..
             } => {
                 if let Some(mut c) = self.conns.remove(&flow).map(Slot::into_conn) {
@@ -508,7 +509,7 @@ impl TcpTracker {
                     c.app_records.client = c.app_records.client.max(up);
                     c.app_records.server = c.app_records.server.max(down);
                     c.http.end(cx, cause == EndCause::Evicted);
-                    finish_conn(cx, c, cause, &summary);
+                    finish_conn(cx, c, cause, &summary, hello_unfinished);
                 }
             }
             // Not TCP-stream facts: the correlator gives them to the other trackers.
@@ -577,7 +578,13 @@ impl TcpTracker {
 /// The probe of a TCP connection that ended without a ClientHello, if it is one: a
 /// connection to a TLS port that never got that far still shows the client tried the
 /// server; HTTP and other streams are done.
-fn finish_conn(cx: &mut Cx, c: Conn, cause: EndCause, summary: &FlowSummary) {
+fn finish_conn(
+    cx: &mut Cx,
+    c: Conn,
+    cause: EndCause,
+    summary: &FlowSummary,
+    unfinished: Option<crate::parse::tls::Unfinished>,
+) {
     // A ClientHello, or the server's side of a handshake whose client side the capture
     // does not hold (asymmetric routing, a one-way tap): a TLS probe.
     if c.hello.is_some() || c.server_hello.is_some() || c.server_cert.is_some() {
@@ -623,6 +630,7 @@ fn finish_conn(cx: &mut Cx, c: Conn, cause: EndCause, summary: &FlowSummary) {
         (Dir::Up, cause @ GapCause::MemoryBudget { .. }) => Some(*cause),
         _ => None,
     });
+    let mut sni: Option<String> = None;
     let (reason, outcome) = if c.gaps.contains(&(Dir::Up, GapCause::BufferLimit)) {
         // A ClientHello too large to hold: say so rather than stay silent.
         (
@@ -638,6 +646,21 @@ fn finish_conn(cx: &mut Cx, c: Conn, cause: EndCause, summary: &FlowSummary) {
             ),
             _ => (Reason::HelloNotRead(cause), Outcome::HelloOverBound),
         }
+    } else if let Some(u) = unfinished.filter(|u| u.msg_type.map_or(true, |t| t == 1)) {
+        // The flow ended inside the ClientHello (the client stopped, the rest was lost,
+        // or the capture ended): said, with what of it was seen, its SNI when that was.
+        sni = u.sni;
+        (
+            Reason::HelloIncomplete {
+                have: u.have,
+                need: u.need,
+                sni: sni.is_some(),
+            },
+            Outcome::HelloIncomplete {
+                end: cause,
+                closed_by: c.close.map(|cl| (cl.by, cl.how)),
+            },
+        )
     } else if summary.payload(Dir::Up) > 0 {
         return; // data we could not read as TLS
     } else if !summary.saw_synack && summary.rst(Dir::Down).is_some() {
@@ -657,9 +680,20 @@ fn finish_conn(cx: &mut Cx, c: Conn, cause: EndCause, summary: &FlowSummary) {
     } else {
         (Reason::NoHandshake, Outcome::NoTlsHandshake)
     };
-    let name = cx.dns_name(c.client.ip(), c.server.ip());
+    let (name, source) = match sni {
+        Some(n) => (Some(n), Some(NameSource::Sni)),
+        None => {
+            let n = cx.dns_name(c.client.ip(), c.server.ip());
+            let source = n.as_ref().map(|_| NameSource::DnsAnswer);
+            (n, source)
+        }
+    };
     // Without a readable hello and without a DNS name there is no name at all.
-    let verdict = if name.is_none() && matches!(reason, Reason::HelloNotRead(_)) {
+    let verdict = if name.is_none()
+        && matches!(
+            reason,
+            Reason::HelloNotRead(_) | Reason::HelloIncomplete { .. }
+        ) {
         Verdict::NoName
     } else {
         Verdict::Unverified
@@ -670,7 +704,7 @@ fn finish_conn(cx: &mut Cx, c: Conn, cause: EndCause, summary: &FlowSummary) {
         ..TlsDetails::default()
     };
     let probe = Probe {
-        name_source: name.as_ref().map(|_| NameSource::DnsAnswer),
+        name_source: source,
         name,
         verdict: Some(verdict),
         reason: Some(reason),
@@ -1144,6 +1178,7 @@ mod tests {
                 s
             },
             app_records: [0, 0],
+            hello_unfinished: None,
         });
         let mut out = Vec::new();
         c.take_ready(&mut out);

@@ -135,6 +135,9 @@ pub enum Parsed {
         summary: FlowSummary,
         /// TLS application-data records seen per direction [client, server].
         app_records: [u64; 2],
+        /// The client's TLS handshake message the flow ended in, not whole (a ClientHello
+        /// cut short: the client stopped, the rest was lost, or the capture ended).
+        hello_unfinished: Option<tls::Unfinished>,
     },
 }
 
@@ -237,6 +240,20 @@ impl Analyzer {
             Analyzer::Plain(a) => a.held(dir),
             Analyzer::Socks(a) => a.held(dir),
             Analyzer::Unknown | Analyzer::Done => 0,
+        }
+    }
+
+    /// The TLS handshake message `dir` ended in, not whole.
+    fn unfinished(&self, dir: Dir) -> Option<tls::Unfinished> {
+        match self {
+            Analyzer::Tls(a) => a.unfinished(dir),
+            Analyzer::Http(_)
+            | Analyzer::DnsTcp(_)
+            | Analyzer::StartTls(_)
+            | Analyzer::Plain(_)
+            | Analyzer::Socks(_)
+            | Analyzer::Unknown
+            | Analyzer::Done => None,
         }
     }
 
@@ -604,13 +621,13 @@ impl Parser {
                 cause,
                 summary,
             } => {
-                let app_records = match self.flows.remove(&flow) {
+                let (app_records, hello_unfinished) = match self.flows.remove(&flow) {
                     Some(st) => {
                         let held: usize = st.held.iter().map(|&n| n as usize).sum();
                         self.held = self.held.saturating_sub(held);
-                        st.app_records
+                        (st.app_records, st.analyzer.unfinished(Dir::Up))
                     }
-                    None => [0, 0],
+                    None => ([0, 0], None),
                 };
                 out.push(Parsed::Ended {
                     flow,
@@ -618,6 +635,7 @@ impl Parser {
                     cause,
                     summary,
                     app_records,
+                    hello_unfinished,
                 });
             }
             Event::Datagram(dg) => self.datagram(dg, out),

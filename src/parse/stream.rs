@@ -100,6 +100,11 @@ pub trait StreamAnalyzer {
         [0, 0]
     }
 
+    /// The handshake message `dir` ended in, not whole (TLS only).
+    fn unfinished(&self, _dir: Dir) -> Option<super::tls::Unfinished> {
+        None
+    }
+
     /// Bytes of `dir` held for a message not yet whole (counted against the budget for
     /// bytes buffered across flows; a [`GapCause::MemoryBudget`] gap drops them).
     fn held(&self, _dir: Dir) -> usize {

@@ -457,6 +457,49 @@ fn partial_messages_of_every_analyzer_are_held_in_the_budget_and_a_budget_gap_fr
     }
 }
 
+/// A flow that ends inside its ClientHello says so at its end: what of the hello came,
+/// its length, and its SNI once the server_name extension is whole. It was silent (no
+/// probe at all for a client that sent half a hello).
+#[test]
+fn flow_ended_inside_its_hello_says_how_much_came_and_the_sni_once_whole() {
+    let hello = client_hello_with("cut.example", &[0u8; 600]);
+    let ended = |cut: usize| {
+        let mut f = flow(40000, 443);
+        f.up(&hello[..cut]);
+        f.p.push(
+            Event::Ended {
+                flow: 1,
+                ts: Timestamp::new(10, 0),
+                cause: EndCause::EndOfCapture,
+                summary: FlowSummary::default(),
+            },
+            &mut f.out,
+            &mut f.stops,
+        );
+        f.out.iter().find_map(|p| match p {
+            Parsed::Ended {
+                hello_unfinished, ..
+            } => Some(hello_unfinished.clone()),
+            _ => None,
+        })
+    };
+    let whole = u32::try_from(hello.len() - 5).unwrap();
+    // The record header and 40 bytes of the hello: not up to its SNI.
+    let u = ended(45).flatten().unwrap();
+    assert_eq!(
+        (u.msg_type, u.have, u.need, u.sni),
+        (Some(1), 40, Some(whole), None)
+    );
+    // Past the SNI extension: the name is known.
+    let u = ended(200).flatten().unwrap();
+    assert_eq!((u.have, u.sni.as_deref()), (195, Some("cut.example")));
+    // Three bytes of the record header only: nothing of the hello to tell.
+    let u = ended(3).flatten().unwrap();
+    assert_eq!((u.msg_type, u.have, u.need), (None, 0, None));
+    // The whole hello: nothing unfinished.
+    assert_eq!(ended(hello.len()), Some(None));
+}
+
 #[test]
 fn flow_end_gives_back_the_bytes_it_held() {
     let hello = client_hello_with("stalled.example", &[0u8; 6000]);

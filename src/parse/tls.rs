@@ -119,6 +119,19 @@ pub fn is_sslv2_hello(d: &[u8]) -> bool {
     d.first().is_some_and(|b| b & 0x80 != 0) && d.get(2) == Some(&0x01) && d.get(3) == Some(&0x03)
 }
 
+/// A handshake message the stream ended in ([`TlsReader::unfinished`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unfinished {
+    /// Its type (1: ClientHello), when its first byte arrived.
+    pub msg_type: Option<u8>,
+    /// Its bytes seen, header included.
+    pub have: u32,
+    /// Its whole length, header included, when the header arrived.
+    pub need: Option<u32>,
+    /// A ClientHello's SNI, when its server_name extension is whole among the bytes seen.
+    pub sni: Option<String>,
+}
+
 /// Per-direction TLS reader state.
 #[derive(Default)]
 pub struct TlsReader {
@@ -160,6 +173,38 @@ impl TlsReader {
     /// Bytes held (for the buffer bound).
     pub fn held(&self) -> usize {
         self.buf.len() + self.hs.len()
+    }
+
+    /// The handshake message begun and not whole (the stream ended in it): what of it was
+    /// seen. `None` when nothing is pending, or the stream was given up.
+    pub fn unfinished(&self) -> Option<Unfinished> {
+        if self.failed || self.encrypted || (self.hs.is_empty() && self.buf.is_empty()) {
+            return None;
+        }
+        let mut r = Reader::new(&self.buf);
+        // The partial record's handshake bytes, when it is one.
+        let fragment = match (r.u8(), r.skip(4)) {
+            (Ok(22), Ok(())) => r.rest(),
+            (Ok(_), Ok(())) => return None,
+            _ => &[],
+        };
+        let seen: Vec<u8> = self.hs.iter().chain(fragment.iter()).copied().collect();
+        let mut r = Reader::new(&seen);
+        let msg_type = r.u8().ok();
+        let need = len24(&mut r)
+            .ok()
+            .map(|n| 4 + u32::try_from(n).unwrap_or(u32::MAX));
+        let sni = match msg_type {
+            Some(1) => partial_hello_sni(r.rest()),
+            _ => None,
+        };
+        let have = u32::try_from(seen.len()).unwrap_or(u32::MAX);
+        Some(Unfinished {
+            msg_type,
+            have,
+            need,
+            sni,
+        })
     }
 
     /// A handshake message claimed more than [`MAX_HANDSHAKE`] bytes since the last call.
@@ -424,6 +469,24 @@ fn certificate_13(body: &[u8], certs: &mut cert::CertCache) -> Result<CertChain>
         }
     }
     Ok(chain)
+}
+
+/// The SNI of a ClientHello body cut short, when its server_name extension is whole in
+/// what arrived (the extensions before it are read as far as they go).
+fn partial_hello_sni(body: &[u8]) -> Option<String> {
+    let mut r = Reader::new(body);
+    r.skip(2 + 32).ok()?;
+    let sid = usize::from(r.u8().ok()?);
+    r.skip(sid).ok()?;
+    let suites = usize::from(r.u16().ok()?);
+    r.skip(suites).ok()?;
+    let compression = usize::from(r.u8().ok()?);
+    r.skip(compression).ok()?;
+    r.u16().ok()?; // the extensions' length, which the cut makes a promise only
+    let mut hello = ClientHello::default();
+    // Stops with an error at the cut extension; what came before it is read.
+    let _ = client_extensions(r.rest(), &mut hello);
+    hello.sni
 }
 
 /// Reads the ClientHello extensions into `hello`; a malformed extension list is read as

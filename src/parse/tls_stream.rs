@@ -364,6 +364,10 @@ impl StreamAnalyzer for TlsStream {
         [a.app_records, b.app_records]
     }
 
+    fn unfinished(&self, dir: Dir) -> Option<super::tls::Unfinished> {
+        self.readers.get(idx(dir)).and_then(TlsReader::unfinished)
+    }
+
     fn held(&self, dir: Dir) -> usize {
         let i = idx(dir);
         self.readers.get(i).map_or(0, TlsReader::held)

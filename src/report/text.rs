@@ -22,7 +22,7 @@ use crate::correlate::{
 };
 use crate::correlate::{ClientSummary, TrustVerdict};
 use crate::parse::{quic, CertError, DnsAnswer, Rcode, Rdata, RrType};
-use crate::reassemble::GapCause;
+use crate::reassemble::{EndCause, GapCause};
 use crate::stats::Stats;
 
 /// Why a QUIC probe's verdict is `unverified`.
@@ -132,6 +132,7 @@ pub fn reason_code(r: &Reason) -> &'static str {
         Reason::NoCertificate(_) => "no_certificate_message",
         Reason::HelloNotRead(GapCause::MemoryBudget { .. }) => "client_hello_memory_budget",
         Reason::HelloNotRead(_) => "client_hello_over_bound",
+        Reason::HelloIncomplete { .. } => "client_hello_incomplete",
         Reason::NoHandshake => "no_tls_handshake",
         Reason::NoClientHello => "client_side_not_captured",
         Reason::StartTlsRefused(_) => "starttls_refused",
@@ -157,6 +158,7 @@ pub fn outcome_code(o: &Outcome) -> &'static str {
         Outcome::HandshakeTimedOut(_) => "handshake_timeout",
         Outcome::HelloOverBound => "client_hello_over_bound",
         Outcome::HelloDropped { .. } => "client_hello_memory_budget",
+        Outcome::HelloIncomplete { .. } => "client_hello_incomplete",
         Outcome::Refused => "refused",
         Outcome::SynUnanswered => "syn_unanswered",
         Outcome::SynAnsweredByAck { .. } => "syn_answered_by_ack",
@@ -531,7 +533,8 @@ pub fn ecs_outcome(p: &Probe) -> &'static str {
         | Outcome::ConnectionClosed
         | Outcome::HandshakeOnly { .. }
         | Outcome::HelloOverBound
-        | Outcome::HelloDropped { .. } => U,
+        | Outcome::HelloDropped { .. }
+        | Outcome::HelloIncomplete { .. } => U,
         Outcome::Quic(q) => match q {
             QuicOutcome::Completed { .. } => S,
             QuicOutcome::Closed { .. }
@@ -891,6 +894,21 @@ pub fn reason(p: &Probe) -> Option<String> {
         Reason::HelloNotRead(cause) => {
             format!("the ClientHello was not read: {}", gap(*cause, "client"))
         }
+        Reason::HelloIncomplete { have, need, sni } => {
+            let seen = match (need, have) {
+                (Some(n), _) => format!("{have} of its {n} bytes were seen"),
+                (None, 0) => "only part of the record header before it was seen".to_string(),
+                (None, _) => format!("only {have} bytes of it were seen, too few to tell its length"),
+            };
+            let (among, so) = if *sni {
+                (", its SNI among them", "no certificate was seen")
+            } else {
+                ("", "the name the client asked for is not known")
+            };
+            format!(
+                "the ClientHello was not whole: {seen}{among}; the rest was never sent, lost on the way, or not captured, so {so}"
+            )
+        }
         Reason::NoHandshake => "no TLS handshake took place, so no certificate was shown".into(),
         Reason::NoClientHello => "the capture holds the server's side of the handshake but not the client's (asymmetric routing or a one-way tap?), so the name the client asked for is unknown".into(),
         Reason::StartTlsRefused(reply) => format!(
@@ -1092,6 +1110,7 @@ pub fn outcome_brief(p: &Probe) -> (String, bool) {
         Outcome::ConnectionClosed => (s("closed"), false),
         Outcome::HandshakeTimedOut(_) => (s("timed out"), true),
         Outcome::HelloOverBound | Outcome::HelloDropped { .. } => (s("not read"), true),
+        Outcome::HelloIncomplete { .. } => (s("hello cut short"), true),
         Outcome::Refused => (s("refused"), true),
         Outcome::SynUnanswered => (s("no answer"), true),
         Outcome::SynAnsweredByAck { .. } => (s("ACK to SYN"), true),
@@ -1231,6 +1250,29 @@ pub fn outcome_of(o: &Outcome, dns: Option<&DnsDetails>, quic: Option<&QuicDetai
             "ClientHello not read: the reassembly memory budget ({} across flows) was reached",
             size(*budget)
         ),
+        Outcome::HelloIncomplete { end, closed_by } => match (closed_by, end) {
+            (Some((by, how)), _) => format!(
+                "{} {} the connection in the middle of the ClientHello",
+                side(*by),
+                match how {
+                    CloseHow::Rst => "reset (RST)",
+                    CloseHow::Fin => "closed (FIN)",
+                }
+            ),
+            (None, EndCause::EndOfCapture) => {
+                "the capture ended in the middle of the ClientHello".into()
+            }
+            (None, EndCause::Idle) => {
+                "nothing more came before the idle timeout: the ClientHello stayed incomplete"
+                    .into()
+            }
+            (None, EndCause::Evicted) => {
+                "tracking dropped (flow table full) in the middle of the ClientHello".into()
+            }
+            (None, EndCause::Closed) => {
+                "the connection closed in the middle of the ClientHello".into()
+            }
+        },
         Outcome::Refused => "connection refused (server sent RST to the SYN)".into(),
         Outcome::SynUnanswered => "no answer from the server (SYN unanswered)".into(),
         Outcome::SynAnsweredByAck { client_reset } => {
