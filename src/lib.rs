@@ -707,7 +707,7 @@ impl HandoffBatch {
     fn with_capacity() -> Self {
         HandoffBatch {
             handoffs: Vec::with_capacity(HANDOFF_BATCH_ITEMS),
-            marks: Vec::new(),
+            marks: Vec::with_capacity(HANDOFF_BATCH_ITEMS),
         }
     }
 
