@@ -711,10 +711,10 @@ impl HandoffBatch {
         }
     }
 
-    /// Hands the batch to `back`, in order.
-    fn apply_to(self, back: &mut Back<'_>) -> Result<(), Error> {
-        let mut marks = self.marks.into_iter().peekable();
-        for (i, h) in self.handoffs.into_iter().enumerate() {
+    /// Hands the batch to `back`, in order, and leaves it empty (to be reused).
+    fn apply_to(&mut self, back: &mut Back<'_>) -> Result<(), Error> {
+        let mut marks = self.marks.drain(..).peekable();
+        for (i, h) in self.handoffs.drain(..).enumerate() {
             while let Some((_, now, always)) = marks.next_if(|&(n, _, _)| n <= i) {
                 back.mark(now, always)?;
             }
@@ -731,6 +731,8 @@ impl HandoffBatch {
 pub(crate) struct Batcher {
     batch: HandoffBatch,
     tx: std::sync::mpsc::SyncSender<HandoffBatch>,
+    /// Batches the correlating thread is done with, to be filled again.
+    spare: std::sync::mpsc::Receiver<HandoffBatch>,
     /// The correlating thread stopped taking (an error writing the report).
     gone: bool,
     /// A pipe or an interface: every packet's handoffs are sent at once.
@@ -738,10 +740,15 @@ pub(crate) struct Batcher {
 }
 
 impl Batcher {
-    pub(crate) fn new(tx: std::sync::mpsc::SyncSender<HandoffBatch>, eager: bool) -> Self {
+    pub(crate) fn new(
+        tx: std::sync::mpsc::SyncSender<HandoffBatch>,
+        spare: std::sync::mpsc::Receiver<HandoffBatch>,
+        eager: bool,
+    ) -> Self {
         Batcher {
             batch: HandoffBatch::with_capacity(),
             tx,
+            spare,
             gone: false,
             eager,
         }
@@ -798,7 +805,11 @@ impl Down for Batcher {
         if (self.batch.handoffs.is_empty() && self.batch.marks.is_empty()) || self.gone {
             return;
         }
-        let b = std::mem::replace(&mut self.batch, HandoffBatch::with_capacity());
+        let next = self
+            .spare
+            .try_recv()
+            .unwrap_or_else(|_| HandoffBatch::with_capacity());
+        let b = std::mem::replace(&mut self.batch, next);
         if self.tx.send(b).is_err() {
             self.gone = true;
         }
@@ -1044,6 +1055,9 @@ pub fn run_opened(
         // the flow thread compiles the same expression again.
         let expr = filter.take().map(|f| f.expr().to_string());
         let (tx, rx) = std::sync::mpsc::sync_channel::<HandoffBatch>(HANDOFF_BATCHES_IN_FLIGHT);
+        // Applied batches go back empty to be filled again.
+        let (recycle, spare) =
+            std::sync::mpsc::sync_channel::<HandoffBatch>(HANDOFF_BATCHES_IN_FLIGHT + 2);
         let eager = sources.iter().any(|s| s.is_stream());
         let stop = cfg.stop.clone();
         let progress = &progress;
@@ -1052,7 +1066,7 @@ pub fn run_opened(
                 .name("probewatch-flows".into())
                 .spawn_scoped(scope, move || {
                     let mut filter = expr.as_deref().map(Filter::new).transpose()?;
-                    let mut down = Batcher::new(tx, eager);
+                    let mut down = Batcher::new(tx, spare, eager);
                     read_inputs(
                         &mut sources,
                         &mut filter,
@@ -1067,11 +1081,12 @@ pub fn run_opened(
                     reason: e.to_string(),
                 })?;
             let mut failed = None;
-            for batch in rx.iter() {
+            for mut batch in rx.iter() {
                 if let Err(e) = batch.apply_to(&mut back) {
                     failed = Some(e);
                     break;
                 }
+                let _ = recycle.try_send(batch);
             }
             // Closing the channel ends the flow thread's sends (when this side failed).
             drop(rx);
