@@ -92,7 +92,7 @@ pub enum Handoff {
     Finish,
 }
 
-/// Items of one batch handed from the flow thread to the correlating thread.
+/// Handoffs (and marks) of one batch handed from the flow thread to the correlating thread.
 pub const HANDOFF_BATCH_ITEMS: usize = 128;
 /// Batches in flight between the two threads (the flow thread waits when they are full).
 pub const HANDOFF_BATCHES_IN_FLIGHT: usize = 4;
@@ -661,6 +661,20 @@ pub(crate) enum Msg {
 /// in batches to the correlating thread.
 pub(crate) trait Down {
     fn send(&mut self, m: Msg) -> Result<(), Error>;
+    /// Sends (and empties) `handoff`, then `mark` (`now`, `always`) when given.
+    fn send_all(
+        &mut self,
+        handoff: &mut Vec<Handoff>,
+        mark: Option<(Timestamp, bool)>,
+    ) -> Result<(), Error> {
+        for h in handoff.drain(..) {
+            self.send(Msg::Handoff(h))?;
+        }
+        match mark {
+            Some((now, always)) => self.send(Msg::Mark { now, always }),
+            None => Ok(()),
+        }
+    }
     /// Reading should stop: enough probes (`-c`), or the correlating side is gone.
     fn stopped(&self) -> bool;
     /// Hands over what is batched (a pipe, so that its probes are not held back).
@@ -675,13 +689,7 @@ pub(crate) fn send_handoffs(
     always: bool,
     down: &mut dyn Down,
 ) -> Result<(), Error> {
-    for h in handoff.drain(..) {
-        down.send(Msg::Handoff(h))?;
-    }
-    match now {
-        Some(now) => down.send(Msg::Mark { now, always }),
-        None => Ok(()),
-    }
+    down.send_all(handoff, now.map(|now| (now, always)))
 }
 
 /// The correlating side: correlator, report sink and the `-c` count.
@@ -702,24 +710,29 @@ impl Back<'_> {
     fn take(&mut self, m: Msg) -> Result<(), Error> {
         match m {
             Msg::Handoff(h) => apply(&mut self.correlator, h),
-            Msg::Mark { now, always } => {
-                self.correlator.take_ready(&mut self.ready);
-                if always || !self.ready.is_empty() {
-                    keep_within(self.max, self.taken, &mut self.ready);
-                    self.taken += self.ready.len() as u64;
-                    self.sink.add(
-                        self.cfg,
-                        &mut self.ready,
-                        Some(now),
-                        &self.correlator,
-                        self.out,
-                        self.notice,
-                    )?;
-                }
-                if let Some(p) = &self.probes {
-                    p.store(self.correlator.probe_count(), Ordering::Relaxed);
-                }
-            }
+            Msg::Mark { now, always } => self.mark(now, always)?,
+        }
+        Ok(())
+    }
+
+    /// Takes the probes completed so far and hands them to the report at capture time
+    /// `now` (see [`Msg::Mark`]).
+    fn mark(&mut self, now: Timestamp, always: bool) -> Result<(), Error> {
+        self.correlator.take_ready(&mut self.ready);
+        if always || !self.ready.is_empty() {
+            keep_within(self.max, self.taken, &mut self.ready);
+            self.taken += self.ready.len() as u64;
+            self.sink.add(
+                self.cfg,
+                &mut self.ready,
+                Some(now),
+                &self.correlator,
+                self.out,
+                self.notice,
+            )?;
+        }
+        if let Some(p) = &self.probes {
+            p.store(self.correlator.probe_count(), Ordering::Relaxed);
         }
         Ok(())
     }
@@ -739,10 +752,45 @@ impl Down for Back<'_> {
     fn flush(&mut self) {}
 }
 
+/// A batch from the flow thread to the correlating thread: handoffs, in order, and the
+/// marks between them (a mark at `n` comes after the first `n` handoffs), so that the
+/// handoffs of a packet are moved into a batch at once rather than one at a time.
+#[derive(Default)]
+pub(crate) struct HandoffBatch {
+    handoffs: Vec<Handoff>,
+    marks: Vec<(usize, Timestamp, bool)>,
+}
+
+impl HandoffBatch {
+    fn with_capacity() -> Self {
+        HandoffBatch {
+            handoffs: Vec::with_capacity(HANDOFF_BATCH_ITEMS),
+            marks: Vec::with_capacity(HANDOFF_BATCH_ITEMS),
+        }
+    }
+
+    /// Hands the batch to `back`, in order, and leaves it empty (to be reused).
+    fn apply_to(&mut self, back: &mut Back<'_>) -> Result<(), Error> {
+        let mut marks = self.marks.drain(..).peekable();
+        for (i, h) in self.handoffs.drain(..).enumerate() {
+            while let Some((_, now, always)) = marks.next_if(|&(n, _, _)| n <= i) {
+                back.mark(now, always)?;
+            }
+            apply(&mut back.correlator, h);
+        }
+        for (_, now, always) in marks {
+            back.mark(now, always)?;
+        }
+        Ok(())
+    }
+}
+
 /// The flow thread's side of the handoff channel.
 pub(crate) struct Batcher {
-    batch: Vec<Msg>,
-    tx: std::sync::mpsc::SyncSender<Vec<Msg>>,
+    batch: HandoffBatch,
+    tx: std::sync::mpsc::SyncSender<HandoffBatch>,
+    /// Batches the correlating thread is done with, to be filled again.
+    spare: std::sync::mpsc::Receiver<HandoffBatch>,
     /// The correlating thread stopped taking (an error writing the report).
     gone: bool,
     /// A pipe or an interface: every packet's handoffs are sent at once.
@@ -750,10 +798,15 @@ pub(crate) struct Batcher {
 }
 
 impl Batcher {
-    pub(crate) fn new(tx: std::sync::mpsc::SyncSender<Vec<Msg>>, eager: bool) -> Self {
+    pub(crate) fn new(
+        tx: std::sync::mpsc::SyncSender<HandoffBatch>,
+        spare: std::sync::mpsc::Receiver<HandoffBatch>,
+        eager: bool,
+    ) -> Self {
         Batcher {
-            batch: Vec::with_capacity(HANDOFF_BATCH_ITEMS),
+            batch: HandoffBatch::with_capacity(),
             tx,
+            spare,
             gone: false,
             eager,
         }
@@ -762,9 +815,43 @@ impl Batcher {
 
 impl Down for Batcher {
     fn send(&mut self, m: Msg) -> Result<(), Error> {
-        let mark = matches!(m, Msg::Mark { .. });
-        self.batch.push(m);
-        if self.batch.len() >= HANDOFF_BATCH_ITEMS || (mark && self.eager) {
+        let mark = match m {
+            Msg::Handoff(h) => {
+                self.batch.handoffs.push(h);
+                None
+            }
+            Msg::Mark { now, always } => Some((now, always)),
+        };
+        self.send_all(&mut Vec::new(), mark)
+    }
+    fn send_all(
+        &mut self,
+        handoff: &mut Vec<Handoff>,
+        mark: Option<(Timestamp, bool)>,
+    ) -> Result<(), Error> {
+        if self.batch.handoffs.len() + handoff.len() <= HANDOFF_BATCH_ITEMS {
+            self.batch.handoffs.append(handoff);
+        } else {
+            // Many at once (flows ended together): batches of at most the bound.
+            let mut rest = handoff.drain(..);
+            loop {
+                let room = HANDOFF_BATCH_ITEMS.saturating_sub(self.batch.handoffs.len());
+                self.batch.handoffs.extend(rest.by_ref().take(room));
+                if rest.len() == 0 {
+                    break;
+                }
+                self.flush();
+            }
+        }
+        if let Some((now, always)) = mark {
+            self.batch
+                .marks
+                .push((self.batch.handoffs.len(), now, always));
+        }
+        if self.batch.handoffs.len() >= HANDOFF_BATCH_ITEMS
+            || self.batch.marks.len() >= HANDOFF_BATCH_ITEMS
+            || (mark.is_some() && self.eager)
+        {
             self.flush();
         }
         Ok(())
@@ -773,10 +860,14 @@ impl Down for Batcher {
         self.gone
     }
     fn flush(&mut self) {
-        if self.batch.is_empty() || self.gone {
+        if (self.batch.handoffs.is_empty() && self.batch.marks.is_empty()) || self.gone {
             return;
         }
-        let b = std::mem::replace(&mut self.batch, Vec::with_capacity(HANDOFF_BATCH_ITEMS));
+        let next = self
+            .spare
+            .try_recv()
+            .unwrap_or_else(|_| HandoffBatch::with_capacity());
+        let b = std::mem::replace(&mut self.batch, next);
         if self.tx.send(b).is_err() {
             self.gone = true;
         }
@@ -1019,7 +1110,10 @@ pub fn run_opened(
         // The filter's compiled programs stay on this thread (libpcap's are not Send):
         // the flow thread compiles the same expression again.
         let expr = filter.take().map(|f| f.expr().to_string());
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Msg>>(HANDOFF_BATCHES_IN_FLIGHT);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<HandoffBatch>(HANDOFF_BATCHES_IN_FLIGHT);
+        // Applied batches go back empty to be filled again.
+        let (recycle, spare) =
+            std::sync::mpsc::sync_channel::<HandoffBatch>(HANDOFF_BATCHES_IN_FLIGHT + 2);
         let eager = sources.iter().any(|s| s.is_stream());
         let stop = cfg.stop.clone();
         let progress = &progress;
@@ -1028,7 +1122,7 @@ pub fn run_opened(
                 .name("probewatch-flows".into())
                 .spawn_scoped(scope, move || {
                     let mut filter = expr.as_deref().map(Filter::new).transpose()?;
-                    let mut down = Batcher::new(tx, eager);
+                    let mut down = Batcher::new(tx, spare, eager);
                     read_inputs(
                         &mut sources,
                         &mut filter,
@@ -1043,16 +1137,12 @@ pub fn run_opened(
                     reason: e.to_string(),
                 })?;
             let mut failed = None;
-            for batch in rx.iter() {
-                for m in batch {
-                    if let Err(e) = back.take(m) {
-                        failed = Some(e);
-                        break;
-                    }
-                }
-                if failed.is_some() {
+            for mut batch in rx.iter() {
+                if let Err(e) = batch.apply_to(&mut back) {
+                    failed = Some(e);
                     break;
                 }
+                let _ = recycle.try_send(batch);
             }
             // Closing the channel ends the flow thread's sends (when this side failed).
             drop(rx);

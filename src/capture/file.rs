@@ -4,9 +4,11 @@
 //! compressed or not (gzip, zstd, xz, lz4, found by their magic bytes).
 //!
 //! A reading thread fills large chunks ([`CHUNK_BYTES`]) from the file or standard input
-//! (decompressing on the way); the pipeline parses records straight out of those chunks,
-//! so a packet is never copied: only a record that straddles two chunks is put together
-//! in a small carry buffer. At most [`CHUNKS_IN_FLIGHT`] chunks per input are in flight.
+//! (decompressing on the way) and frames their records there: it hands over chunks of
+//! whole records with an index of them (each packet's timestamp, link type, lengths and
+//! place), so the pipeline's thread only takes the next entry. A packet is never copied:
+//! only the first bytes of a record that goes on past a chunk are moved to the start of
+//! the next one. At most [`CHUNKS_IN_FLIGHT`] chunks per input are in flight.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
@@ -27,6 +29,9 @@ pub const CHUNK_BYTES: usize = 1 << 20;
 pub const MIN_CHUNK_BYTES: usize = 16 << 10;
 /// Chunks read ahead per input.
 pub const CHUNKS_IN_FLIGHT: usize = 2;
+/// Chunk buffers per input: those in flight, the one the pipeline reads and the one being
+/// filled (each is reused once the pipeline is done with it).
+const CHUNK_BUFFERS: usize = CHUNKS_IN_FLIGHT + 2;
 /// The first bytes of a record or block that hold its length (a pcap record's caplen
 /// ends at 12, a pcapng block's length at 8 and a section header's byte-order mark at 12);
 /// no record, block or file header is shorter.
@@ -71,140 +76,57 @@ impl Compression {
     }
 }
 
-enum ChunkMsg {
-    /// A buffer and how many of its bytes are filled.
-    Data(Vec<u8>, usize),
-    /// Reading failed; nothing follows.
-    Failed(String),
+/// One thing the reading thread found in a chunk, in file order.
+#[derive(Debug)]
+enum Item {
+    /// A packet, whose captured bytes are `start..end` of its chunk.
+    Packet {
+        ts: Timestamp,
+        link: LinkType,
+        wire_len: u32,
+        start: u32,
+        end: u32,
+    },
+    /// A Decryption Secrets Block: its secrets type and data (padding removed).
+    Secrets(u32, Vec<u8>),
+    /// A problem of the file's own records (a `decode_problems` key).
+    Problem(&'static str),
+    /// A link type declared (the pcap header's, or a pcapng interface's new one).
+    Link(LinkType),
 }
 
-/// The reading thread's side: chunks arrive in order; the channel closes at the end.
-struct Chunks {
-    rx: Receiver<ChunkMsg>,
-    recycle: SyncSender<Vec<u8>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    compression: Arc<std::sync::Mutex<Compression>>,
-    /// A pipe: its thread may be blocked in a read that never returns.
-    stream: bool,
+/// A chunk of whole records, framed by the reading thread: its bytes and what its records
+/// hold, in order. A record that goes on past the end of a chunk begins the next one (its
+/// first bytes are copied there), so every record lies whole in one chunk.
+#[derive(Debug, Default)]
+struct Batch {
+    buf: Vec<u8>,
+    /// At most [`RECORDS_PER_CHUNK`].
+    items: Vec<Item>,
+    /// Bytes of the input (after decompression) its records took.
+    bytes: u64,
 }
 
-impl Chunks {
-    fn start(
-        name: &str,
-        source: Box<dyn Read + Send>,
-        stream: bool,
-        chunk: usize,
-    ) -> Result<Chunks, Error> {
-        let (tx, rx) = mpsc::sync_channel::<ChunkMsg>(CHUNKS_IN_FLIGHT);
-        let (recycle, spare) = mpsc::sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT + 2);
-        let compression = Arc::new(std::sync::Mutex::new(Compression::None));
-        let seen = Arc::clone(&compression);
-        let thread = std::thread::Builder::new()
-            .name("capture-reader".into())
-            .spawn(move || read_chunks(source, stream, chunk, &tx, &spare, &seen))
-            .map_err(|e| Error::Open {
-                path: name.to_string(),
-                reason: format!("cannot start a thread to read it ({e})"),
-            })?;
-        Ok(Chunks {
-            rx,
-            recycle,
-            thread: Some(thread),
-            compression,
-            stream,
-        })
-    }
+/// What the reading thread hands over.
+enum Msg {
+    /// The file header was read.
+    Started,
+    Batch(Batch),
+    /// The file is damaged (or reading it failed) after the batches before; nothing
+    /// follows. The end of the input closes the channel.
+    Failed(Error),
 }
 
-impl Drop for Chunks {
-    fn drop(&mut self) {
-        // Unblock the thread (its sends fail once the receiver is gone). A thread blocked
-        // reading a quiet pipe is left to end with the process.
-        let (_tx, rx) = mpsc::sync_channel(0);
-        drop(std::mem::replace(&mut self.rx, rx));
-        let (recycle, _spare) = mpsc::sync_channel(0);
-        drop(std::mem::replace(&mut self.recycle, recycle));
-        if let Some(t) = self.thread.take() {
-            // A file's thread ends as soon as its next send or wait fails: wait for it, so
-            // nothing it holds outlives the source (a detached one was seen by the leak
-            // checker of the capture fuzz target).
-            if !self.stream || t.is_finished() {
-                let _ = t.join();
-            }
-        }
-    }
-}
+/// Records framed into one chunk at most: a chunk of many small records is handed over
+/// early (what follows them is copied to the next chunk), so that the record index of a
+/// chunk stays small (about 160 KiB) whatever the records' size.
+pub const RECORDS_PER_CHUNK: usize = 4096;
 
-fn read_chunks(
-    source: Box<dyn Read + Send>,
-    stream: bool,
-    chunk: usize,
-    tx: &SyncSender<ChunkMsg>,
-    spare: &Receiver<Vec<u8>>,
-    seen: &std::sync::Mutex<Compression>,
-) {
-    let mut raw = BufReader::with_capacity(64 << 10, source);
-    let magic = match raw.fill_buf() {
-        Ok(b) => b.get(..6).unwrap_or(b).to_vec(),
-        Err(e) => {
-            let _ = tx.send(ChunkMsg::Failed(e.to_string()));
-            return;
-        }
-    };
-    let kind = Compression::sniff(&magic);
-    if let Ok(mut k) = seen.lock() {
-        *k = kind;
-    }
-    let mut reader: Box<dyn Read> = match kind {
-        Compression::None => Box::new(raw),
-        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(raw)),
-        Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(raw) {
-            Ok(d) => Box::new(d),
-            Err(e) => {
-                let _ = tx.send(ChunkMsg::Failed(e.to_string()));
-                return;
-            }
-        },
-        Compression::Xz => Box::new(xz2::bufread::XzDecoder::new_multi_decoder(raw)),
-        Compression::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(raw)),
-    };
-    loop {
-        let mut buf = spare.try_recv().unwrap_or_default();
-        if buf.len() != chunk {
-            buf.resize(chunk, 0);
-        }
-        let mut filled = 0;
-        let mut eof = false;
-        while filled < chunk {
-            let space = buf.get_mut(filled..).unwrap_or_default();
-            match reader.read(space) {
-                Ok(0) => {
-                    eof = true;
-                    break;
-                }
-                Ok(n) => {
-                    filled += n;
-                    if stream {
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    if filled > 0 {
-                        let _ = tx.send(ChunkMsg::Data(buf, filled));
-                    }
-                    let _ = tx.send(ChunkMsg::Failed(e.to_string()));
-                    return;
-                }
-            }
-        }
-        if filled > 0 && tx.send(ChunkMsg::Data(buf, filled)).is_err() {
-            return;
-        }
-        if eof {
-            return;
-        }
-    }
+/// Why the reading thread stops framing.
+enum Halt {
+    /// The pipeline dropped the input.
+    Gone,
+    Failed(Error),
 }
 
 /// One pcapng interface.
@@ -234,30 +156,583 @@ enum Format {
     },
 }
 
-/// Where a run of bytes lies: in the current chunk, or in the carry buffer.
-#[derive(Clone, Copy, Debug)]
-enum Loc {
-    Chunk(usize, usize),
-    Carry(usize, usize),
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Pending {
-    ts: Timestamp,
-    link: LinkType,
-    wire_len: u32,
-    data: Loc,
-}
-
 /// What a pcapng block asks for.
 enum Action {
     Unreadable(u32),
     Section(bool),
     Iface(Iface),
-    Packet(u32, Option<(u32, u32)>, u32, Loc),
+    Packet(u32, Option<(u32, u32)>, u32, (usize, usize)),
     /// A Decryption Secrets Block: its secrets type and data (padding removed).
     Secrets(u32, Vec<u8>),
     Nothing,
+}
+
+fn not_a_capture(name: &str, c: Compression, detail: &str) -> Error {
+    let detail = if c == Compression::None {
+        detail.to_string()
+    } else {
+        format!("{detail}, once {} decompressed", c.name())
+    };
+    Error::NotACapture {
+        path: name.to_string(),
+        detail,
+    }
+}
+
+/// The reading thread: reads (and decompresses) the input into chunks and frames its
+/// records, so that the pipeline gets whole records with their timestamps.
+struct Framer {
+    name: String,
+    reader: Box<dyn Read>,
+    /// A pipe: every read is framed and handed over as it comes.
+    stream: bool,
+    chunk: usize,
+    tx: SyncSender<Msg>,
+    spare: Receiver<Batch>,
+    compression: Compression,
+    /// Set while a pipe is read inside a record (see [`FileSource::wait`]).
+    inside: Arc<AtomicBool>,
+    /// The chunk being framed: `buf[..len]` is read, `buf[..pos]` framed.
+    batch: Batch,
+    len: usize,
+    pos: usize,
+    eof: bool,
+    /// A read failed (after `len` bytes).
+    failed: Option<String>,
+    format: Format,
+    last_ts: Timestamp,
+    /// Packets framed so far.
+    packets: u64,
+    link_types: Vec<LinkType>,
+    /// Chunk buffers made so far (at most [`CHUNK_BUFFERS`]).
+    buffers: usize,
+}
+
+impl Framer {
+    fn run(mut self) {
+        let r = self.header().and_then(|()| self.send(Msg::Started));
+        let r = r.and_then(|()| self.records());
+        let r = r.and_then(|()| self.hand_over());
+        if let Err(Halt::Failed(e)) = r {
+            // What was framed before the damage goes first.
+            if self.hand_over().is_ok() {
+                let _ = self.tx.send(Msg::Failed(e));
+            }
+        }
+    }
+
+    fn send(&self, m: Msg) -> Result<(), Halt> {
+        self.tx.send(m).map_err(|_| Halt::Gone)
+    }
+
+    /// Sends what is framed (if anything).
+    fn hand_over(&mut self) -> Result<(), Halt> {
+        if self.batch.items.is_empty() {
+            return Ok(());
+        }
+        self.make_room(0)
+    }
+
+    fn records(&mut self) -> Result<(), Halt> {
+        while let Some(r) = self.record()? {
+            match self.format {
+                Format::Pcapng { .. } => self.pcapng_block(r)?,
+                _ => self.pcap_record(r)?,
+            }
+            if self.batch.items.len() >= RECORDS_PER_CHUNK {
+                self.make_room(0)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn damaged(&self, detail: impl Into<String>) -> Error {
+        Error::Damaged {
+            path: self.name.clone(),
+            after_packets: self.packets,
+            detail: detail.into(),
+        }
+    }
+
+    fn not_a_capture(&self, detail: &str) -> Error {
+        not_a_capture(&self.name, self.compression, detail)
+    }
+
+    fn record_error(&self, e: String) -> Error {
+        if matches!(self.format, Format::Unknown) {
+            self.not_a_capture(&e)
+        } else {
+            self.damaged(e)
+        }
+    }
+
+    fn cut_short(&self) -> Error {
+        if matches!(self.format, Format::Unknown) {
+            self.not_a_capture("it is too short to hold a capture file header")
+        } else {
+            self.damaged("the last record is cut short")
+        }
+    }
+
+    fn problem(&mut self, kind: &'static str) {
+        self.batch.items.push(Item::Problem(kind));
+    }
+
+    /// Makes `need` unframed bytes available; `false` at the end of the input (fewer are).
+    fn want(&mut self, need: usize) -> Result<bool, Halt> {
+        while self.len - self.pos < need {
+            if let Some(e) = &self.failed {
+                return Err(Halt::Failed(self.damaged(format!("reading failed: {e}"))));
+            }
+            if self.eof {
+                return Ok(false);
+            }
+            self.make_room(need)?;
+            self.read_more();
+        }
+        Ok(true)
+    }
+
+    /// Hands over the records framed so far (their chunk goes with them) and moves the
+    /// bytes not framed yet to the start of the next chunk, which has room for `need`.
+    fn make_room(&mut self, need: usize) -> Result<(), Halt> {
+        let tail = self.len - self.pos;
+        let size = self.chunk.max(need);
+        if !self.batch.items.is_empty() {
+            // A chunk the pipeline is done with; a new one while fewer than
+            // [`CHUNK_BUFFERS`] exist, else the next one the pipeline is done with.
+            let mut next = match self.spare.try_recv() {
+                Ok(b) => b,
+                Err(_) if self.buffers < CHUNK_BUFFERS => {
+                    self.buffers += 1;
+                    Batch::default()
+                }
+                Err(_) => self.spare.recv().map_err(|_| Halt::Gone)?,
+            };
+            next.items.clear();
+            next.bytes = 0;
+            if next.buf.len() > size {
+                // A chunk grown for a large record is not kept.
+                next.buf = Vec::new();
+            }
+            if next.buf.len() < size.max(tail) {
+                next.buf.resize(size.max(tail), 0);
+            }
+            if let (Some(dst), Some(src)) = (
+                next.buf.get_mut(..tail),
+                self.batch.buf.get(self.pos..self.len),
+            ) {
+                dst.copy_from_slice(src);
+            }
+            let full = std::mem::replace(&mut self.batch, next);
+            self.send(Msg::Batch(full))?;
+        } else if self.pos > 0 && self.len <= self.batch.buf.len() {
+            self.batch.buf.copy_within(self.pos..self.len, 0);
+        }
+        self.len = tail;
+        self.pos = 0;
+        if self.batch.buf.len() < size {
+            self.batch.buf.resize(size, 0);
+        }
+        Ok(())
+    }
+
+    /// Reads into the rest of the chunk: until it is full or the input ends (a pipe: one
+    /// read).
+    fn read_more(&mut self) {
+        if self.stream {
+            self.inside.store(self.len > 0, Ordering::Relaxed);
+        }
+        loop {
+            let Some(space) = self.batch.buf.get_mut(self.len..) else {
+                return;
+            };
+            if space.is_empty() {
+                return;
+            }
+            match self.reader.read(space) {
+                Ok(0) => {
+                    self.eof = true;
+                    return;
+                }
+                Ok(n) => {
+                    self.len += n;
+                    if self.stream {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.failed = Some(e.to_string());
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The length of the record or block starting with `head`; `None` while `head` is too
+    /// short to tell.
+    fn record_len(format: &Format, head: &[u8]) -> Result<Option<usize>, String> {
+        match format {
+            Format::Unknown => {
+                let Some(magic) = head.get(..4) else {
+                    return Ok(None);
+                };
+                match magic {
+                    [0x0a, 0x0d, 0x0d, 0x0a] => Self::pcapng_len(head, false),
+                    [0xa1, 0xb2, 0xc3, 0xd4]
+                    | [0xd4, 0xc3, 0xb2, 0xa1]
+                    | [0xa1, 0xb2, 0x3c, 0x4d]
+                    | [0x4d, 0x3c, 0xb2, 0xa1]
+                    | [0xa1, 0xb2, 0xcd, 0x34]
+                    | [0x34, 0xcd, 0xb2, 0xa1] => Ok(Some(24)),
+                    _ => Err("it is not in pcap or pcapng format".into()),
+                }
+            }
+            Format::Pcap {
+                big_endian,
+                modified,
+                ..
+            } => {
+                let Some(caplen) = u32_at(head, 8, *big_endian) else {
+                    return Ok(None);
+                };
+                let caplen = caplen as usize;
+                if caplen > MAX_BLOCK_BYTES {
+                    return Err(format!(
+                        "a record claims {caplen} captured bytes, more than the {MAX_BLOCK_BYTES} accepted"
+                    ));
+                }
+                Ok(Some(caplen + if *modified { 24 } else { 16 }))
+            }
+            Format::Pcapng { big_endian, .. } => Self::pcapng_len(head, *big_endian),
+        }
+    }
+
+    fn pcapng_len(head: &[u8], big_endian: bool) -> Result<Option<usize>, String> {
+        let Some(kind) = u32_at(head, 0, false) else {
+            return Ok(None);
+        };
+        let be = if kind == PCAPNG_SHB {
+            // A section header carries its own byte order.
+            match head.get(8..12) {
+                None => return Ok(None),
+                Some([0x1a, 0x2b, 0x3c, 0x4d]) => true,
+                Some([0x4d, 0x3c, 0x2b, 0x1a]) => false,
+                Some(_) => {
+                    return Err("a pcapng section header has no valid byte-order mark".into())
+                }
+            }
+        } else {
+            big_endian
+        };
+        let Some(len) = u32_at(head, 4, be) else {
+            return Ok(None);
+        };
+        let len = len as usize;
+        if len < 12 || len % 4 != 0 || len > MAX_BLOCK_BYTES {
+            return Err(format!("a pcapng block claims a length of {len} bytes"));
+        }
+        Ok(Some(len))
+    }
+
+    /// The next whole record: where its bytes are in the chunk. `Ok(None)` at a clean end.
+    fn record(&mut self) -> Result<Option<(usize, usize)>, Halt> {
+        loop {
+            let avail = self.batch.buf.get(self.pos..self.len).unwrap_or_default();
+            let need = match Self::record_len(&self.format, avail) {
+                Ok(Some(n)) => n,
+                // Too short to tell: gather the 12 bytes every length is read from (no
+                // record or block is shorter).
+                Ok(None) => HEAD_BYTES.max(avail.len() + 1),
+                Err(e) => return Err(Halt::Failed(self.record_error(e))),
+            };
+            if avail.len() >= need {
+                let at = self.pos;
+                self.pos += need;
+                self.batch.bytes += need as u64;
+                return Ok(Some((at, at + need)));
+            }
+            if !self.want(need)? {
+                if self.pos >= self.len {
+                    return Ok(None);
+                }
+                return Err(Halt::Failed(self.cut_short()));
+            }
+        }
+    }
+
+    fn bytes(&self, (a, b): (usize, usize)) -> &[u8] {
+        self.batch.buf.get(a..b).unwrap_or_default()
+    }
+
+    /// Where `part` (a slice of the record at `rec`) lies.
+    fn sub(&self, rec: (usize, usize), part: &[u8]) -> (usize, usize) {
+        let whole = self.bytes(rec);
+        let start = (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize);
+        let start = start.min(whole.len());
+        let end = (start + part.len()).min(whole.len());
+        (rec.0 + start, rec.0 + end)
+    }
+
+    fn header(&mut self) -> Result<(), Halt> {
+        let Some(rec) = self.record()? else {
+            return Err(Halt::Failed(self.cut_short()));
+        };
+        let head = self.bytes(rec);
+        if head.get(..4) == Some(&[0x0a, 0x0d, 0x0d, 0x0a]) {
+            let be = head.get(8..12) == Some(&[0x1a, 0x2b, 0x3c, 0x4d]);
+            // Parsed again as a block below, so that its checks apply.
+            self.format = Format::Pcapng {
+                big_endian: be,
+                ifaces: Vec::new(),
+            };
+            return self.pcapng_block(rec);
+        }
+        let h = match pcap_parser::parse_pcap_header(head) {
+            Ok((_, h)) => h,
+            Err(_) => {
+                return Err(Halt::Failed(
+                    self.not_a_capture("its pcap file header cannot be read"),
+                ))
+            }
+        };
+        let link = LinkType(h.network.0);
+        self.format = Format::Pcap {
+            big_endian: h.is_bigendian(),
+            nanos: h.is_nanosecond_precision(),
+            modified: h.is_modified_format(),
+            link,
+        };
+        self.link_types.push(link);
+        self.batch.items.push(Item::Link(link));
+        Ok(())
+    }
+
+    fn packet(&mut self, ts: Timestamp, link: LinkType, wire_len: u32, (a, b): (usize, usize)) {
+        self.packets += 1;
+        self.last_ts = ts;
+        self.batch.items.push(Item::Packet {
+            ts,
+            link,
+            wire_len,
+            start: u32::try_from(a).unwrap_or(u32::MAX),
+            end: u32::try_from(b).unwrap_or(u32::MAX),
+        });
+    }
+
+    /// Handles one pcapng block.
+    fn pcapng_block(&mut self, rec: (usize, usize)) -> Result<(), Halt> {
+        let Format::Pcapng { big_endian, .. } = self.format else {
+            return Ok(());
+        };
+        let bytes = self.bytes(rec);
+        let parsed = if big_endian {
+            pcap_parser::pcapng::parse_block_be(bytes)
+        } else {
+            pcap_parser::pcapng::parse_block_le(bytes)
+        };
+        let action = match parsed {
+            Err(_) => Action::Unreadable(u32_at(bytes, 0, big_endian).unwrap_or(0)),
+            Ok((_, Block::SectionHeader(shb))) => Action::Section(shb.big_endian()),
+            Ok((_, Block::InterfaceDescription(idb))) => Action::Iface(Iface {
+                link: LinkType(idb.linktype.0),
+                resolution: match idb.ts_resolution() {
+                    Some(r) if r > 0 => r,
+                    _ => 1_000_000,
+                },
+                offset: idb.ts_offset(),
+            }),
+            Ok((_, Block::EnhancedPacket(epb))) => Action::Packet(
+                epb.if_id,
+                Some((epb.ts_high, epb.ts_low)),
+                epb.origlen,
+                self.sub(rec, epb.data),
+            ),
+            Ok((_, Block::SimplePacket(spb))) => {
+                Action::Packet(0, None, spb.origlen, self.sub(rec, spb.data))
+            }
+            Ok((_, Block::DecryptionSecrets(dsb))) => {
+                let n = usize::try_from(dsb.secrets_len).unwrap_or(usize::MAX);
+                Action::Secrets(
+                    dsb.secrets_type.0,
+                    dsb.data.get(..n).unwrap_or(dsb.data).to_vec(),
+                )
+            }
+            Ok(_) => Action::Nothing,
+        };
+        let (if_id, ts, wire_len, data) = match action {
+            Action::Unreadable(kind) => {
+                if kind == PCAPNG_SHB {
+                    return Err(Halt::Failed(
+                        self.damaged("a pcapng section header cannot be read"),
+                    ));
+                }
+                self.problem("capture_block_unreadable");
+                return Ok(());
+            }
+            Action::Section(be) => {
+                self.format = Format::Pcapng {
+                    big_endian: be,
+                    ifaces: Vec::new(),
+                };
+                return Ok(());
+            }
+            Action::Iface(i) => {
+                if let Format::Pcapng { ifaces, .. } = &mut self.format {
+                    ifaces.push(i);
+                }
+                if !self.link_types.contains(&i.link) {
+                    self.link_types.push(i.link);
+                    self.batch.items.push(Item::Link(i.link));
+                }
+                return Ok(());
+            }
+            Action::Nothing => return Ok(()),
+            Action::Secrets(ty, data) => {
+                self.batch.items.push(Item::Secrets(ty, data));
+                return Ok(());
+            }
+            Action::Packet(a, b, c, d) => (a, b, c, d),
+        };
+        let iface = match &self.format {
+            Format::Pcapng { ifaces, .. } => ifaces.get(if_id as usize).copied(),
+            _ => None,
+        };
+        let Some(iface) = iface else {
+            self.problem("capture_packet_for_undeclared_interface");
+            return Ok(());
+        };
+        let ts = match ts {
+            Some((hi, lo)) => {
+                let units = (u64::from(hi) << 32) | u64::from(lo);
+                let secs = units / iface.resolution;
+                let frac = units % iface.resolution;
+                let nanos =
+                    (u128::from(frac) * 1_000_000_000 / u128::from(iface.resolution)) as u32;
+                // Clamped to 0 .. 2^40 s (year ~36,800), so that time arithmetic on
+                // hostile timestamps never overflows.
+                let secs = i64::try_from(secs)
+                    .unwrap_or(i64::MAX)
+                    .saturating_add(iface.offset)
+                    .clamp(0, MAX_TS_SECS);
+                Timestamp::new(secs, nanos)
+            }
+            None => self.last_ts,
+        };
+        self.packet(ts, iface.link, wire_len, data);
+        Ok(())
+    }
+
+    fn pcap_record(&mut self, rec: (usize, usize)) -> Result<(), Halt> {
+        let Format::Pcap {
+            big_endian,
+            nanos,
+            modified,
+            link,
+        } = self.format
+        else {
+            return Ok(());
+        };
+        let bytes = self.bytes(rec);
+        let parsed = if modified {
+            pcap_parser::parse_pcap_frame_modified(bytes)
+        } else if big_endian {
+            pcap_parser::parse_pcap_frame_be(bytes)
+        } else {
+            pcap_parser::parse_pcap_frame(bytes)
+        };
+        let Ok((_, f)) = parsed else {
+            return Err(Halt::Failed(self.damaged("a packet record cannot be read")));
+        };
+        let frac = if nanos {
+            f.ts_usec
+        } else {
+            f.ts_usec.saturating_mul(1000)
+        };
+        let ts = Timestamp::new(i64::from(f.ts_sec), frac);
+        let wire_len = f.origlen;
+        let data = self.sub(rec, f.data);
+        self.packet(ts, link, wire_len, data);
+        Ok(())
+    }
+}
+
+/// The reading thread's ends of its channels, and how it reads.
+struct Ends {
+    stream: bool,
+    chunk: usize,
+    tx: SyncSender<Msg>,
+    spare: Receiver<Batch>,
+    inside: Arc<AtomicBool>,
+}
+
+/// The reading thread of `source`: it finds the compression by the first bytes, then
+/// frames records.
+fn frame_thread(
+    name: String,
+    source: Box<dyn Read + Send>,
+    seen: &std::sync::Mutex<Compression>,
+    ends: Ends,
+) {
+    let Ends {
+        stream,
+        chunk,
+        tx,
+        spare,
+        inside,
+    } = ends;
+    let mut raw = BufReader::with_capacity(64 << 10, source);
+    let damaged = |e: &dyn std::fmt::Display| Error::Damaged {
+        path: name.clone(),
+        after_packets: 0,
+        detail: format!("reading failed: {e}"),
+    };
+    let magic = match raw.fill_buf() {
+        Ok(b) => b.get(..6).unwrap_or(b).to_vec(),
+        Err(e) => {
+            let _ = tx.send(Msg::Failed(damaged(&e)));
+            return;
+        }
+    };
+    let kind = Compression::sniff(&magic);
+    if let Ok(mut k) = seen.lock() {
+        *k = kind;
+    }
+    let reader: Box<dyn Read> = match kind {
+        Compression::None => Box::new(raw),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(raw)),
+        Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(raw) {
+            Ok(d) => Box::new(d),
+            Err(e) => {
+                let _ = tx.send(Msg::Failed(damaged(&e)));
+                return;
+            }
+        },
+        Compression::Xz => Box::new(xz2::bufread::XzDecoder::new_multi_decoder(raw)),
+        Compression::Lz4 => Box::new(lz4_flex::frame::FrameDecoder::new(raw)),
+    };
+    Framer {
+        name,
+        reader,
+        stream,
+        chunk,
+        tx,
+        spare,
+        compression: kind,
+        inside,
+        batch: Batch::default(),
+        len: 0,
+        pos: 0,
+        eof: false,
+        failed: None,
+        format: Format::Unknown,
+        last_ts: Timestamp::default(),
+        packets: 0,
+        link_types: Vec::new(),
+        buffers: 1,
+    }
+    .run();
 }
 
 /// Bytes of pcapng Decryption Secrets Blocks held until the pipeline takes them (a key
@@ -265,21 +740,34 @@ enum Action {
 /// (`capture_secrets_over_limit`) and dropped.
 pub const MAX_SECRETS_BYTES: usize = 16 << 20;
 
+/// The packet [`FileSource::advance`] stopped at: where it lies in the current chunk.
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    ts: Timestamp,
+    link: LinkType,
+    wire_len: u32,
+    start: u32,
+    end: u32,
+}
+
 /// An open capture file (or standard input).
 pub struct FileSource {
     name: String,
-    chunks: Chunks,
-    chunk: Vec<u8>,
-    chunk_len: usize,
-    pos: usize,
-    carry: Vec<u8>,
+    rx: Receiver<Msg>,
+    recycle: SyncSender<Batch>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    compression: Arc<std::sync::Mutex<Compression>>,
+    /// Set by the reading thread while a pipe is read inside a record.
+    inside: Arc<AtomicBool>,
+    /// The chunk being read, and its next item.
+    batch: Batch,
+    next: usize,
+    started: bool,
     ended: bool,
-    format: Format,
     pending: Option<Pending>,
-    last_ts: Timestamp,
     /// Size of the file in bytes when known (not for stdin).
     pub file_size: Option<u64>,
-    /// Bytes consumed so far (after decompression).
+    /// Bytes consumed so far (after decompression), a chunk at a time.
     pub bytes_read: u64,
     /// Packets read so far (before any filter).
     pub packets_read: u64,
@@ -293,6 +781,25 @@ pub struct FileSource {
     /// Decryption Secrets Blocks read and not taken yet (bounded by [`MAX_SECRETS_BYTES`]).
     secrets: Vec<(u32, Vec<u8>)>,
     secrets_bytes: usize,
+}
+
+impl Drop for FileSource {
+    fn drop(&mut self) {
+        // Unblock the thread (its sends fail once the receiver is gone). A thread blocked
+        // reading a quiet pipe is left to end with the process.
+        let (_tx, rx) = mpsc::sync_channel(0);
+        drop(std::mem::replace(&mut self.rx, rx));
+        let (recycle, _spare) = mpsc::sync_channel(0);
+        drop(std::mem::replace(&mut self.recycle, recycle));
+        if let Some(t) = self.thread.take() {
+            // A file's thread ends as soon as its next send fails: wait for it, so
+            // nothing it holds outlives the source (a detached one was seen by the leak
+            // checker of the capture fuzz target).
+            if !self.stream || t.is_finished() {
+                let _ = t.join();
+            }
+        }
+    }
 }
 
 /// Why [`FileSource::advance`] returned without a packet.
@@ -371,18 +878,42 @@ impl FileSource {
         stream: bool,
         chunk: usize,
     ) -> Result<FileSource, Error> {
-        let chunks = Chunks::start(&name, source, stream, chunk.max(1))?;
+        let (tx, rx) = mpsc::sync_channel::<Msg>(CHUNKS_IN_FLIGHT);
+        let (recycle, spare) = mpsc::sync_channel::<Batch>(CHUNK_BUFFERS);
+        let compression = Arc::new(std::sync::Mutex::new(Compression::None));
+        let seen = Arc::clone(&compression);
+        let inside = Arc::new(AtomicBool::new(false));
+        let inside_thread = Arc::clone(&inside);
+        let thread_name = name.clone();
+        let chunk = chunk.max(1);
+        let thread = std::thread::Builder::new()
+            .name("capture-reader".into())
+            .spawn(move || {
+                let ends = Ends {
+                    stream,
+                    chunk,
+                    tx,
+                    spare,
+                    inside: inside_thread,
+                };
+                frame_thread(thread_name, source, &seen, ends)
+            })
+            .map_err(|e| Error::Open {
+                path: name.clone(),
+                reason: format!("cannot start a thread to read it ({e})"),
+            })?;
         let mut src = FileSource {
             name,
-            chunks,
-            chunk: Vec::new(),
-            chunk_len: 0,
-            pos: 0,
-            carry: Vec::new(),
+            rx,
+            recycle,
+            thread: Some(thread),
+            compression,
+            inside,
+            batch: Batch::default(),
+            next: 0,
+            started: false,
             ended: false,
-            format: Format::Unknown,
             pending: None,
-            last_ts: Timestamp::default(),
             file_size,
             bytes_read: 0,
             packets_read: 0,
@@ -402,10 +933,47 @@ impl FileSource {
     /// Reads the file header (once). A file's is read when it is opened; standard input's
     /// when reading starts, so that waiting on a quiet pipe happens with privileges dropped.
     pub fn start(&mut self) -> Result<(), Error> {
-        if matches!(self.format, Format::Unknown) {
-            self.read_header()?;
+        if self.started || self.ended {
+            return Ok(());
         }
-        Ok(())
+        loop {
+            if self
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(Ordering::Relaxed))
+            {
+                return Err(self.header_cut_short());
+            }
+            match self.rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(Msg::Started) => {
+                    self.started = true;
+                    return Ok(());
+                }
+                Ok(Msg::Batch(b)) => {
+                    // (The header comes first; this does not happen.)
+                    self.started = true;
+                    self.take_batch(b);
+                    return Ok(());
+                }
+                Ok(Msg::Failed(e)) => {
+                    self.ended = true;
+                    return Err(e);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.ended = true;
+                    return Err(self.header_cut_short());
+                }
+            }
+        }
+    }
+
+    fn header_cut_short(&self) -> Error {
+        not_a_capture(
+            &self.name,
+            self.compression(),
+            "it is too short to hold a capture file header",
+        )
     }
 
     /// Makes reads give up (returning [`Stopped::Interrupted`]) once `stop` is set, even
@@ -425,436 +993,109 @@ impl FileSource {
 
     /// How the input was compressed.
     pub fn compression(&self) -> Compression {
-        self.chunks
-            .compression
+        self.compression
             .lock()
             .map(|c| *c)
             .unwrap_or(Compression::None)
     }
 
-    fn not_a_capture(&self, detail: &str) -> Error {
-        let c = self.compression();
-        let detail = if c == Compression::None {
-            detail.to_string()
-        } else {
-            format!("{detail}, once {} decompressed", c.name())
-        };
-        Error::NotACapture {
-            path: self.name.clone(),
-            detail,
+    fn take_batch(&mut self, b: Batch) {
+        self.bytes_read += b.bytes;
+        let mut old = std::mem::replace(&mut self.batch, b);
+        self.next = 0;
+        if !old.buf.is_empty() {
+            old.items.clear();
+            let _ = self.recycle.try_send(old);
         }
     }
 
-    fn damaged(&self, detail: impl Into<String>) -> Error {
-        Error::Damaged {
-            path: self.name.clone(),
-            after_packets: self.packets_read,
-            detail: detail.into(),
-        }
-    }
-
-    /// The next chunk from the reading thread; `Ok(false)` at the end.
-    fn next_chunk(&mut self) -> Result<bool, Result<Stopped, Error>> {
-        self.next_chunk_within(None)
-    }
-
-    /// [`FileSource::next_chunk`], giving up with [`Stopped::Quiet`] after `quiet`.
-    fn next_chunk_within(
-        &mut self,
-        quiet: Option<Duration>,
-    ) -> Result<bool, Result<Stopped, Error>> {
+    /// Waits for the next chunk from the reading thread (`Ok(None)`: it came).
+    fn wait(&mut self) -> Result<Option<Stopped>, Error> {
         let started = std::time::Instant::now();
         loop {
-            if quiet.is_some_and(|q| started.elapsed() >= q) {
-                return Err(Ok(Stopped::Quiet));
+            if self
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(Ordering::Relaxed))
+            {
+                return Ok(Some(Stopped::Interrupted));
             }
-            if let Some(stop) = &self.stop {
-                if stop.load(Ordering::Relaxed) {
-                    return Err(Ok(Stopped::Interrupted));
+            match self.rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(Msg::Batch(b)) => {
+                    self.take_batch(b);
+                    return Ok(None);
                 }
-            }
-            match self.chunks.rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(ChunkMsg::Data(buf, len)) => {
-                    let old = std::mem::replace(&mut self.chunk, buf);
-                    if !old.is_empty() {
-                        let _ = self.chunks.recycle.try_send(old);
-                    }
-                    self.chunk_len = len;
-                    self.pos = 0;
-                    return Ok(true);
-                }
-                Ok(ChunkMsg::Failed(e)) => {
+                Ok(Msg::Started) => {}
+                Ok(Msg::Failed(e)) => {
                     self.ended = true;
-                    return Err(Err(self.damaged(format!("reading failed: {e}"))));
+                    return Err(e);
                 }
-                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Timeout) => {
+                    // Between two records of a pipe, a long wait is reported (the caller
+                    // lets time pass); inside a record, the rest is waited for.
+                    if self.stream
+                        && started.elapsed() >= QUIET_AFTER
+                        && !self.inside.load(Ordering::Relaxed)
+                    {
+                        return Ok(Some(Stopped::Quiet));
+                    }
+                }
                 Err(RecvTimeoutError::Disconnected) => {
                     self.ended = true;
-                    return Ok(false);
+                    return Ok(Some(Stopped::End));
                 }
             }
         }
-    }
-
-    /// The length of the record or block starting with `head`; `None` while `head` is too
-    /// short to tell.
-    fn record_len(format: &Format, head: &[u8]) -> Result<Option<usize>, String> {
-        match format {
-            Format::Unknown => {
-                let Some(magic) = head.get(..4) else {
-                    return Ok(None);
-                };
-                match magic {
-                    [0x0a, 0x0d, 0x0d, 0x0a] => Self::pcapng_len(head, false),
-                    [0xa1, 0xb2, 0xc3, 0xd4]
-                    | [0xd4, 0xc3, 0xb2, 0xa1]
-                    | [0xa1, 0xb2, 0x3c, 0x4d]
-                    | [0x4d, 0x3c, 0xb2, 0xa1]
-                    | [0xa1, 0xb2, 0xcd, 0x34]
-                    | [0x34, 0xcd, 0xb2, 0xa1] => Ok(Some(24)),
-                    _ => Err("it is not in pcap or pcapng format".into()),
-                }
-            }
-            Format::Pcap {
-                big_endian,
-                modified,
-                ..
-            } => {
-                let Some(caplen) = u32_at(head, 8, *big_endian) else {
-                    return Ok(None);
-                };
-                let caplen = caplen as usize;
-                if caplen > MAX_BLOCK_BYTES {
-                    return Err(format!(
-                        "a record claims {caplen} captured bytes, more than the {MAX_BLOCK_BYTES} accepted"
-                    ));
-                }
-                Ok(Some(caplen + if *modified { 24 } else { 16 }))
-            }
-            Format::Pcapng { big_endian, .. } => Self::pcapng_len(head, *big_endian),
-        }
-    }
-
-    fn pcapng_len(head: &[u8], big_endian: bool) -> Result<Option<usize>, String> {
-        let Some(kind) = u32_at(head, 0, false) else {
-            return Ok(None);
-        };
-        let be = if kind == PCAPNG_SHB {
-            // A section header carries its own byte order.
-            match head.get(8..12) {
-                None => return Ok(None),
-                Some([0x1a, 0x2b, 0x3c, 0x4d]) => true,
-                Some([0x4d, 0x3c, 0x2b, 0x1a]) => false,
-                Some(_) => {
-                    return Err("a pcapng section header has no valid byte-order mark".into())
-                }
-            }
-        } else {
-            big_endian
-        };
-        let Some(len) = u32_at(head, 4, be) else {
-            return Ok(None);
-        };
-        let len = len as usize;
-        if len < 12 || len % 4 != 0 || len > MAX_BLOCK_BYTES {
-            return Err(format!("a pcapng block claims a length of {len} bytes"));
-        }
-        Ok(Some(len))
-    }
-
-    /// The next whole record: where its bytes are. `Ok(None)` at a clean end.
-    fn record(&mut self) -> Result<Option<Loc>, Result<Stopped, Error>> {
-        let avail = self.chunk.get(self.pos..self.chunk_len).unwrap_or_default();
-        match Self::record_len(&self.format, avail) {
-            Ok(Some(n)) if n <= avail.len() => {
-                let loc = Loc::Chunk(self.pos, self.pos + n);
-                self.pos += n;
-                self.bytes_read += n as u64;
-                return Ok(Some(loc));
-            }
-            Ok(_) => {}
-            Err(e) => return Err(Err(self.record_error(e))),
-        }
-        // The record goes on in the next chunk(s): put it together in the carry buffer.
-        self.carry.clear();
-        self.carry.extend_from_slice(avail);
-        self.pos = self.chunk_len;
-        loop {
-            let need = match Self::record_len(&self.format, &self.carry) {
-                Ok(Some(n)) => n,
-                // Too short to tell: gather the 12 bytes every length is read from
-                // (no record or block is shorter, so this never takes bytes of the next
-                // one, as `carry.len() + 12` did for a record split inside its header).
-                Ok(None) => HEAD_BYTES.max(self.carry.len() + 1),
-                Err(e) => return Err(Err(self.record_error(e))),
-            };
-            if self.carry.len() >= need {
-                self.bytes_read += need as u64;
-                return Ok(Some(Loc::Carry(0, need)));
-            }
-            // Between two records of a pipe, a long wait is reported (the caller lets
-            // time pass); inside a record, the rest is waited for.
-            let quiet = (self.stream && self.carry.is_empty()).then_some(QUIET_AFTER);
-            if self.pos >= self.chunk_len && (self.ended || !self.next_chunk_within(quiet)?) {
-                if self.carry.is_empty() {
-                    return Ok(None);
-                }
-                return Err(Err(self.cut_short()));
-            }
-            let rest = self.chunk.get(self.pos..self.chunk_len).unwrap_or_default();
-            let take = (need - self.carry.len()).min(rest.len());
-            self.carry
-                .extend_from_slice(rest.get(..take).unwrap_or_default());
-            self.pos += take;
-        }
-    }
-
-    fn record_error(&self, e: String) -> Error {
-        if matches!(self.format, Format::Unknown) {
-            self.not_a_capture(&e)
-        } else {
-            self.damaged(e)
-        }
-    }
-
-    fn cut_short(&self) -> Error {
-        if matches!(self.format, Format::Unknown) {
-            self.not_a_capture("it is too short to hold a capture file header")
-        } else {
-            self.damaged("the last record is cut short")
-        }
-    }
-
-    fn bytes(&self, loc: Loc) -> &[u8] {
-        match loc {
-            Loc::Chunk(a, b) => self.chunk.get(a..b),
-            Loc::Carry(a, b) => self.carry.get(a..b),
-        }
-        .unwrap_or_default()
-    }
-
-    /// Where `part` (a slice of the record at `loc`) lies.
-    fn sub(&self, loc: Loc, part: &[u8]) -> Loc {
-        let whole = self.bytes(loc);
-        let start = (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize);
-        let start = start.min(whole.len());
-        let end = (start + part.len()).min(whole.len());
-        match loc {
-            Loc::Chunk(a, _) => Loc::Chunk(a + start, a + end),
-            Loc::Carry(a, _) => Loc::Carry(a + start, a + end),
-        }
-    }
-
-    fn read_header(&mut self) -> Result<(), Error> {
-        if !self.next_chunk().map_err(|e| match e {
-            Ok(_) => self.cut_short(),
-            Err(e) => e,
-        })? {
-            return Err(self.cut_short());
-        }
-        let loc = match self.record() {
-            Ok(Some(l)) => l,
-            Ok(None) => return Err(self.cut_short()),
-            Err(Ok(_)) => return Err(self.cut_short()),
-            Err(Err(e)) => return Err(e),
-        };
-        let head = self.bytes(loc);
-        if head.get(..4) == Some(&[0x0a, 0x0d, 0x0d, 0x0a]) {
-            let be = head.get(8..12) == Some(&[0x1a, 0x2b, 0x3c, 0x4d]);
-            // Parsed again as a block below, so that its checks apply.
-            self.format = Format::Pcapng {
-                big_endian: be,
-                ifaces: Vec::new(),
-            };
-            let r = self.pcapng_block(loc);
-            return r.map(|_| ());
-        }
-        let h = match pcap_parser::parse_pcap_header(head) {
-            Ok((_, h)) => h,
-            Err(_) => return Err(self.not_a_capture("its pcap file header cannot be read")),
-        };
-        let link = LinkType(h.network.0);
-        self.format = Format::Pcap {
-            big_endian: h.is_bigendian(),
-            nanos: h.is_nanosecond_precision(),
-            modified: h.is_modified_format(),
-            link,
-        };
-        self.link_types.push(link);
-        Ok(())
-    }
-
-    fn problem(&mut self, kind: &'static str) {
-        *self.problems.entry(kind).or_insert(0) += 1;
-    }
-
-    /// Handles one pcapng block; a packet becomes [`FileSource::pending`].
-    fn pcapng_block(&mut self, loc: Loc) -> Result<(), Error> {
-        let Format::Pcapng { big_endian, .. } = self.format else {
-            return Ok(());
-        };
-        let bytes = self.bytes(loc);
-        let parsed = if big_endian {
-            pcap_parser::pcapng::parse_block_be(bytes)
-        } else {
-            pcap_parser::pcapng::parse_block_le(bytes)
-        };
-        let action = match parsed {
-            Err(_) => Action::Unreadable(u32_at(bytes, 0, big_endian).unwrap_or(0)),
-            Ok((_, Block::SectionHeader(shb))) => Action::Section(shb.big_endian()),
-            Ok((_, Block::InterfaceDescription(idb))) => Action::Iface(Iface {
-                link: LinkType(idb.linktype.0),
-                resolution: match idb.ts_resolution() {
-                    Some(r) if r > 0 => r,
-                    _ => 1_000_000,
-                },
-                offset: idb.ts_offset(),
-            }),
-            Ok((_, Block::EnhancedPacket(epb))) => Action::Packet(
-                epb.if_id,
-                Some((epb.ts_high, epb.ts_low)),
-                epb.origlen,
-                self.sub(loc, epb.data),
-            ),
-            Ok((_, Block::SimplePacket(spb))) => {
-                Action::Packet(0, None, spb.origlen, self.sub(loc, spb.data))
-            }
-            Ok((_, Block::DecryptionSecrets(dsb))) => {
-                let n = usize::try_from(dsb.secrets_len).unwrap_or(usize::MAX);
-                Action::Secrets(
-                    dsb.secrets_type.0,
-                    dsb.data.get(..n).unwrap_or(dsb.data).to_vec(),
-                )
-            }
-            Ok(_) => Action::Nothing,
-        };
-        let (if_id, ts, wire_len, data_loc) = match action {
-            Action::Unreadable(kind) => {
-                if kind == PCAPNG_SHB {
-                    return Err(self.damaged("a pcapng section header cannot be read"));
-                }
-                self.problem("capture_block_unreadable");
-                return Ok(());
-            }
-            Action::Section(be) => {
-                self.format = Format::Pcapng {
-                    big_endian: be,
-                    ifaces: Vec::new(),
-                };
-                return Ok(());
-            }
-            Action::Iface(i) => {
-                if let Format::Pcapng { ifaces, .. } = &mut self.format {
-                    ifaces.push(i);
-                }
-                if !self.link_types.contains(&i.link) {
-                    self.link_types.push(i.link);
-                }
-                return Ok(());
-            }
-            Action::Nothing => return Ok(()),
-            Action::Secrets(ty, data) => {
-                if self.secrets_bytes + data.len() > MAX_SECRETS_BYTES {
-                    self.problem("capture_secrets_over_limit");
-                } else {
-                    self.secrets_bytes += data.len();
-                    self.secrets.push((ty, data));
-                }
-                return Ok(());
-            }
-            Action::Packet(a, b, c, d) => (Some(a), b, c, d),
-        };
-        let iface = match &self.format {
-            Format::Pcapng { ifaces, .. } => if_id.and_then(|i| ifaces.get(i as usize).copied()),
-            _ => None,
-        };
-        let Some(iface) = iface else {
-            self.problem("capture_packet_for_undeclared_interface");
-            return Ok(());
-        };
-        let ts = match ts {
-            Some((hi, lo)) => {
-                let units = (u64::from(hi) << 32) | u64::from(lo);
-                let secs = units / iface.resolution;
-                let frac = units % iface.resolution;
-                let nanos =
-                    (u128::from(frac) * 1_000_000_000 / u128::from(iface.resolution)) as u32;
-                // Clamped to 0 .. 2^40 s (year ~36,800), so that time arithmetic on
-                // hostile timestamps never overflows.
-                let secs = i64::try_from(secs)
-                    .unwrap_or(i64::MAX)
-                    .saturating_add(iface.offset)
-                    .clamp(0, MAX_TS_SECS);
-                Timestamp::new(secs, nanos)
-            }
-            None => self.last_ts,
-        };
-        self.pending = Some(Pending {
-            ts,
-            link: iface.link,
-            wire_len,
-            data: data_loc,
-        });
-        Ok(())
-    }
-
-    fn pcap_record(&mut self, loc: Loc) -> Result<(), Error> {
-        let Format::Pcap {
-            big_endian,
-            nanos,
-            modified,
-            link,
-        } = self.format
-        else {
-            return Ok(());
-        };
-        let bytes = self.bytes(loc);
-        let parsed = if modified {
-            pcap_parser::parse_pcap_frame_modified(bytes)
-        } else if big_endian {
-            pcap_parser::parse_pcap_frame_be(bytes)
-        } else {
-            pcap_parser::parse_pcap_frame(bytes)
-        };
-        let Ok((_, f)) = parsed else {
-            return Err(self.damaged("a packet record cannot be read"));
-        };
-        let frac = if nanos {
-            f.ts_usec
-        } else {
-            f.ts_usec.saturating_mul(1000)
-        };
-        let ts = Timestamp::new(i64::from(f.ts_sec), frac);
-        let wire_len = f.origlen;
-        let data = self.sub(loc, f.data);
-        self.pending = Some(Pending {
-            ts,
-            link,
-            wire_len,
-            data,
-        });
-        Ok(())
     }
 
     /// Reads on to the next packet, which [`FileSource::packet`] then shows.
     pub fn advance(&mut self) -> Result<Option<Stopped>, Error> {
-        self.start()?;
+        if !self.started {
+            self.start()?;
+        }
         self.pending = None;
         loop {
-            let loc = match self.record() {
-                Ok(Some(l)) => l,
-                Ok(None) => return Ok(Some(Stopped::End)),
-                Err(Ok(s)) => return Ok(Some(s)),
-                Err(Err(e)) => return Err(e),
+            let Some(item) = self.batch.items.get_mut(self.next) else {
+                if self.ended {
+                    return Ok(Some(Stopped::End));
+                }
+                match self.wait()? {
+                    None => continue,
+                    Some(s) => return Ok(Some(s)),
+                }
             };
-            match self.format {
-                Format::Pcapng { .. } => self.pcapng_block(loc)?,
-                _ => self.pcap_record(loc)?,
-            }
-            if let Some(p) = &self.pending {
-                self.packets_read += 1;
-                self.last_ts = p.ts;
-                return Ok(None);
+            self.next += 1;
+            match item {
+                Item::Packet {
+                    ts,
+                    link,
+                    wire_len,
+                    start,
+                    end,
+                } => {
+                    self.pending = Some(Pending {
+                        ts: *ts,
+                        link: *link,
+                        wire_len: *wire_len,
+                        start: *start,
+                        end: *end,
+                    });
+                    self.packets_read += 1;
+                    return Ok(None);
+                }
+                Item::Secrets(ty, data) => {
+                    if self.secrets_bytes + data.len() > MAX_SECRETS_BYTES {
+                        *self
+                            .problems
+                            .entry("capture_secrets_over_limit")
+                            .or_insert(0) += 1;
+                    } else {
+                        self.secrets_bytes += data.len();
+                        self.secrets.push((*ty, std::mem::take(data)));
+                    }
+                }
+                Item::Problem(kind) => *self.problems.entry(*kind).or_insert(0) += 1,
+                Item::Link(l) => self.link_types.push(*l),
             }
         }
     }
@@ -866,7 +1107,11 @@ impl FileSource {
             ts: p.ts,
             link: p.link,
             wire_len: p.wire_len,
-            data: self.bytes(p.data),
+            data: self
+                .batch
+                .buf
+                .get(p.start as usize..p.end as usize)
+                .unwrap_or_default(),
         })
     }
 

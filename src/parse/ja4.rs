@@ -36,18 +36,18 @@ fn version_code(v: u16) -> &'static str {
     }
 }
 
-/// The first 12 hex digits of SHA-256, or twelve zeros for an empty input.
-fn hash12(s: &str) -> String {
+/// Appends the first 12 hex digits of SHA-256 of `s` to `out`, or twelve zeros for an
+/// empty input.
+fn push_hash12(out: &mut String, s: &str) {
     if s.is_empty() {
-        return "000000000000".into();
+        out.push_str("000000000000");
+        return;
     }
     let d = Sha256::digest(s.as_bytes());
-    let mut out = String::with_capacity(12);
     for b in d.iter().take(6) {
         out.push(hex_digit(b >> 4));
         out.push(hex_digit(b & 0xf));
     }
-    out
 }
 
 /// The lowercase hex digit of `v` (0–15).
@@ -55,39 +55,61 @@ fn hex_digit(v: u8) -> char {
     char::from_digit(u32::from(v), 16).unwrap_or('0')
 }
 
-fn alpn_chars(first: Option<&[u8]>) -> String {
+/// Appends the first and last character of the first ALPN value (`00` without ALPN; a
+/// non-ASCII character counts as `9`).
+fn push_alpn_chars(out: &mut String, first: Option<&[u8]>) {
     let Some(raw) = first else {
-        return "00".into();
+        out.push_str("00");
+        return;
     };
     let text = String::from_utf8_lossy(raw);
     let ascii = |c: char| if c.is_ascii() { c } else { '9' };
     let mut chars = text.chars();
-    let a = chars.next().map(ascii).unwrap_or('0');
-    let b = chars.next_back().map(ascii).unwrap_or('0');
-    format!("{a}{b}")
+    out.push(chars.next().map(ascii).unwrap_or('0'));
+    out.push(chars.next_back().map(ascii).unwrap_or('0'));
+}
+
+/// Appends `n` (at most 99) as two decimal digits.
+fn push_count(out: &mut String, n: usize) {
+    let n = n.min(99);
+    out.push(char::from_digit((n / 10) as u32, 10).unwrap_or('0'));
+    out.push(char::from_digit((n % 10) as u32, 10).unwrap_or('0'));
+}
+
+/// Appends the values as 4 hex digits each, comma-separated.
+fn push_hex(out: &mut String, v: &[u16]) {
+    out.reserve(v.len() * 5);
+    for (i, x) in v.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        for shift in [12u16, 8, 4, 0] {
+            out.push(hex_digit(((x >> shift) & 0xf) as u8));
+        }
+    }
 }
 
 /// The JA4 parts before hashing: (prefix, sorted ciphers, sorted extensions + sigalgs).
 pub fn raw_parts(h: &ClientHello) -> (String, String, String) {
-    let ciphers: Vec<u16> = h
-        .ciphers
-        .iter()
-        .copied()
-        .filter(|c| !is_grease(*c))
-        .collect();
-    let exts: Vec<u16> = h
-        .extensions
-        .iter()
-        .copied()
-        .filter(|e| !is_grease(*e))
-        .collect();
-    let quic = if exts.contains(&EXT_QUIC_TRANSPORT_PARAMETERS) {
+    let mut prefix = String::with_capacity(36);
+    let mut b = String::new();
+    let mut c = String::new();
+    raw_parts_into(h, &mut prefix, &mut b, &mut c);
+    (prefix, b, c)
+}
+
+/// [`raw_parts`] into strings the caller owns (one scratch list, no other allocation).
+fn raw_parts_into(h: &ClientHello, prefix: &mut String, b: &mut String, c: &mut String) {
+    let ciphers = || h.ciphers.iter().copied().filter(|c| !is_grease(*c));
+    let exts = || h.extensions.iter().copied().filter(|e| !is_grease(*e));
+    let has = |ext: u16| exts().any(|e| e == ext);
+    let quic = if has(EXT_QUIC_TRANSPORT_PARAMETERS) {
         'q'
     } else {
         't'
     };
     // The reference looks at supported_versions whenever the extension is there.
-    let version = if exts.contains(&EXT_SUPPORTED_VERSIONS) {
+    let version = if has(EXT_SUPPORTED_VERSIONS) {
         h.versions
             .iter()
             .copied()
@@ -97,55 +119,36 @@ pub fn raw_parts(h: &ClientHello) -> (String, String, String) {
     } else {
         h.legacy_version
     };
-    let sni = if exts.contains(&EXT_SNI) { 'd' } else { 'i' };
-    let prefix = format!(
-        "{quic}{}{sni}{:02}{:02}{}",
-        version_code(version),
-        ciphers.len().min(99),
-        exts.len().min(99),
-        alpn_chars(h.alpn_first.as_deref())
-    );
-    let mut sorted_c = ciphers;
-    sorted_c.sort_unstable();
-    let mut sorted_e: Vec<u16> = exts
-        .into_iter()
-        .filter(|e| *e != EXT_SNI && *e != EXT_ALPN)
-        .collect();
-    sorted_e.sort_unstable();
-    let hex = |v: &[u16]| {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut s = String::with_capacity(v.len() * 5);
-        for (i, x) in v.iter().enumerate() {
-            if i > 0 {
-                s.push(',');
-            }
-            for shift in [12u16, 8, 4, 0] {
-                let d = DIGITS
-                    .get(usize::from((x >> shift) & 0xf))
-                    .copied()
-                    .unwrap_or(b'0');
-                s.push(char::from(d));
-            }
-        }
-        s
-    };
-    let sigs = hex(&h.sig_algs);
-    let mut c = hex(&sorted_e);
-    if !sigs.is_empty() {
+    let sni = if has(EXT_SNI) { 'd' } else { 'i' };
+    prefix.push(quic);
+    prefix.push_str(version_code(version));
+    prefix.push(sni);
+    push_count(prefix, ciphers().count());
+    push_count(prefix, exts().count());
+    push_alpn_chars(prefix, h.alpn_first.as_deref());
+    let mut sorted: Vec<u16> = ciphers().collect();
+    sorted.sort_unstable();
+    push_hex(b, &sorted);
+    sorted.clear();
+    sorted.extend(exts().filter(|e| *e != EXT_SNI && *e != EXT_ALPN));
+    sorted.sort_unstable();
+    push_hex(c, &sorted);
+    if !h.sig_algs.is_empty() {
         c.push('_');
-        c.push_str(&sigs);
+        push_hex(c, &h.sig_algs);
     }
-    (prefix, hex(&sorted_c), c)
 }
 
 /// The JA4 fingerprint of a ClientHello.
 pub fn ja4(h: &ClientHello) -> String {
-    let (mut a, b, c) = raw_parts(h);
-    a.reserve(26);
+    let mut a = String::with_capacity(36);
+    let mut b = String::new();
+    let mut c = String::new();
+    raw_parts_into(h, &mut a, &mut b, &mut c);
     a.push('_');
-    a.push_str(&hash12(&b));
+    push_hash12(&mut a, &b);
     a.push('_');
-    a.push_str(&hash12(&c));
+    push_hash12(&mut a, &c);
     a
 }
 

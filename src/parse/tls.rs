@@ -288,10 +288,11 @@ impl TlsReader {
                 out.push(TlsItem::NotTls);
                 break;
             }
-            let Some(body) = self.buf.get(pos + 5..pos + 5 + len) else {
+            // The body is read in place (not copied): each arm borrows it from `buf`.
+            let span = pos + 5..pos + 5 + len;
+            if self.buf.get(span.clone()).is_none() {
                 break;
-            };
-            let body = body.to_vec();
+            }
             pos += 5 + len;
             self.records += 1;
             match ct {
@@ -302,7 +303,8 @@ impl TlsReader {
                     out.push(TlsItem::ChangeCipherSpec);
                 }
                 21 => {
-                    let mut r = Reader::new(&body);
+                    let body = self.buf.get(span).unwrap_or_default();
+                    let mut r = Reader::new(body);
                     let plain = match (self.encrypted, body.len(), r.u8(), r.u8()) {
                         (false, 2, Ok(level), Ok(description)) => Some((level, description)),
                         _ => None,
@@ -316,7 +318,8 @@ impl TlsReader {
                     });
                 }
                 22 if !self.encrypted => {
-                    self.hs.extend_from_slice(&body);
+                    self.hs
+                        .extend_from_slice(self.buf.get(span).unwrap_or_default());
                     self.handshake_messages(out, certs);
                     if self.failed {
                         break;

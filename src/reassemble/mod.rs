@@ -320,34 +320,71 @@ impl Flow {
     }
 }
 
-/// One endpoint packed for the flow table's key (19 bytes, where a `SocketAddr` takes 32):
-/// the 16 address bytes (IPv4 in its IPv4-mapped IPv6 form), the port, and whether the
-/// address is IPv6 (so that `::ffff:a.b.c.d` and `a.b.c.d` stay apart).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-struct Endpoint([u8; 19]);
+/// One endpoint packed for the flow table's key (20 bytes, where a `SocketAddr` takes
+/// 32): the 16 address bytes as four big-endian words (IPv4 in its IPv4-mapped IPv6 form),
+/// the port, and whether the address is IPv6 (so that `::ffff:a.b.c.d` and `a.b.c.d` stay
+/// apart). Compared and hashed as integers; its order is that of the bytes (address, port,
+/// IPv6 flag).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Endpoint {
+    addr: [u32; 4],
+    port: u16,
+    v6: bool,
+}
 
 fn endpoint(a: SocketAddr) -> Endpoint {
     let (ip, v6) = match a.ip() {
-        std::net::IpAddr::V4(v4) => (v4.to_ipv6_mapped().octets(), 0),
-        std::net::IpAddr::V6(v6) => (v6.octets(), 1),
+        std::net::IpAddr::V4(v4) => (v4.to_ipv6_mapped().to_bits(), false),
+        std::net::IpAddr::V6(v6) => (v6.to_bits(), true),
     };
-    let [p0, p1] = a.port().to_be_bytes();
-    let mut e = [0u8; 19];
-    for (d, s) in e.iter_mut().zip(ip.into_iter().chain([p0, p1, v6])) {
-        *d = s;
+    Endpoint {
+        addr: [
+            (ip >> 96) as u32,
+            (ip >> 64) as u32,
+            (ip >> 32) as u32,
+            ip as u32,
+        ],
+        port: a.port(),
+        v6,
     }
-    Endpoint(e)
 }
 
-/// Canonical flow key: the two endpoints in sorted order.
-type Key = (Endpoint, Endpoint);
+impl Endpoint {
+    fn addr_bits(&self) -> u128 {
+        let [a, b, c, d] = self.addr;
+        (u128::from(a) << 96) | (u128::from(b) << 64) | (u128::from(c) << 32) | u128::from(d)
+    }
+}
+
+/// Canonical flow key: the two endpoints in sorted order (40 bytes, 4-aligned, so that a
+/// table slot with its box stays 48 bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Key(Endpoint, Endpoint);
+
+impl std::hash::Hash for Key {
+    /// Three words into the (seeded) table hasher, rather than 38 bytes one slice at a time.
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_u128(self.0.addr_bits());
+        h.write_u128(self.1.addr_bits());
+        h.write_u64(
+            (u64::from(self.0.port) << 32)
+                | (u64::from(self.1.port) << 16)
+                | (u64::from(self.0.v6) << 1)
+                | u64::from(self.1.v6),
+        );
+    }
+}
 
 fn key(a: SocketAddr, b: SocketAddr) -> Key {
-    let (a, b) = (endpoint(a), endpoint(b));
+    canonical(endpoint(a), endpoint(b)).0
+}
+
+/// The key of endpoints `a` and `b`, and whether `a` came first in it.
+fn canonical(a: Endpoint, b: Endpoint) -> (Key, bool) {
     if a <= b {
-        (a, b)
+        (Key(a, b), true)
     } else {
-        (b, a)
+        (Key(b, a), false)
     }
 }
 
@@ -433,7 +470,7 @@ impl Reassembler {
     }
 
     fn segment(&mut self, seg: Segment<'_>, out: &mut Vec<Event>) {
-        let k = key(seg.src, seg.dst);
+        let (k, src_first) = canonical(endpoint(seg.src), endpoint(seg.dst));
         let ts = seg.ts;
         // A fresh SYN on a closed flow's tuple starts a new flow (port reuse).
         let restart = seg.flags.syn
@@ -502,7 +539,7 @@ impl Reassembler {
                 k,
                 Box::new(Flow {
                     id,
-                    client_first: endpoint(client) == k.0,
+                    client_first: (client == seg.src) == src_first,
                     halves: [Half::default(), Half::default()],
                     summary: FlowSummary::default(),
                 }),
@@ -514,7 +551,7 @@ impl Reassembler {
             flow
         };
         let limits = self.limits;
-        let dir = if (endpoint(seg.src) == k.0) == flow.client_first {
+        let dir = if src_first == flow.client_first {
             Dir::Up
         } else {
             Dir::Down
