@@ -336,8 +336,9 @@ pub enum Reason {
     HelloRetry,
     /// A ServerHello, but no Certificate message.
     NoCertificate(NoCert),
-    /// The ClientHello was too large to hold.
-    HelloNotRead(GapCause),
+    /// The ClientHello was not read whole: too large to hold, or its bytes dropped at the
+    /// memory budget (`cause`); `sni`: its server_name had come before (the probe's name).
+    HelloNotRead { cause: GapCause, sni: bool },
     /// The connection ended inside its ClientHello: `have` of its bytes seen (header
     /// included), of `need` when its header was seen; `sni`: its server_name was among
     /// them (the probe's name).

@@ -630,31 +630,46 @@ fn finish_conn(
         (Dir::Up, cause @ GapCause::MemoryBudget { .. }) => Some(*cause),
         _ => None,
     });
-    let mut sni: Option<String> = None;
+    // What of a ClientHello came before the flow ended or its bytes were dropped: its SNI,
+    // when its server_name extension was whole in it, is the name.
+    let unfinished = unfinished.filter(|u| u.msg_type.map_or(true, |t| t == 1));
+    let cut_sni = unfinished.as_ref().and_then(|u| u.sni.clone());
+    let sni = cut_sni.clone();
     let (reason, outcome) = if c.gaps.contains(&(Dir::Up, GapCause::BufferLimit)) {
         // A ClientHello too large to hold: say so rather than stay silent.
         (
-            Reason::HelloNotRead(GapCause::BufferLimit),
+            Reason::HelloNotRead {
+                cause: GapCause::BufferLimit,
+                sni: cut_sni.is_some(),
+            },
             Outcome::HelloOverBound,
         )
     } else if let Some(cause) = budget {
         // Its buffer was dropped for the budget across flows: said, not silent.
         match cause {
             GapCause::MemoryBudget { bytes } => (
-                Reason::HelloNotRead(cause),
+                Reason::HelloNotRead {
+                    cause,
+                    sni: cut_sni.is_some(),
+                },
                 Outcome::HelloDropped { budget: bytes },
             ),
-            _ => (Reason::HelloNotRead(cause), Outcome::HelloOverBound),
+            _ => (
+                Reason::HelloNotRead {
+                    cause,
+                    sni: cut_sni.is_some(),
+                },
+                Outcome::HelloOverBound,
+            ),
         }
-    } else if let Some(u) = unfinished.filter(|u| u.msg_type.map_or(true, |t| t == 1)) {
+    } else if let Some(u) = unfinished {
         // The flow ended inside the ClientHello (the client stopped, the rest was lost,
         // or the capture ended): said, with what of it was seen, its SNI when that was.
-        sni = u.sni;
         (
             Reason::HelloIncomplete {
                 have: u.have,
                 need: u.need,
-                sni: sni.is_some(),
+                sni: u.sni.is_some(),
             },
             Outcome::HelloIncomplete {
                 end: cause,
@@ -692,7 +707,7 @@ fn finish_conn(
     let verdict = if name.is_none()
         && matches!(
             reason,
-            Reason::HelloNotRead(_) | Reason::HelloIncomplete { .. }
+            Reason::HelloNotRead { .. } | Reason::HelloIncomplete { .. }
         ) {
         Verdict::NoName
     } else {
@@ -1209,7 +1224,7 @@ mod tests {
         let cause = GapCause::MemoryBudget { bytes: 32 << 20 };
         opened_then_gap(&mut c, Dir::Up, cause);
         let p = end(&mut c);
-        assert_eq!(p.reason, Some(Reason::HelloNotRead(cause)));
+        assert_eq!(p.reason, Some(Reason::HelloNotRead { cause, sni: false }));
         assert_eq!(p.outcome, Outcome::HelloDropped { budget: 32 << 20 });
     }
 

@@ -407,6 +407,14 @@ fn partial_hello_is_counted_as_held_and_a_budget_gap_frees_it() {
         &mut f.stops,
     );
     assert_eq!(f.p.held(), 0);
+    // The bytes went, the SNI they held did not: the flow's end still names it.
+    let cut = f.out.iter().find_map(|p| match p {
+        Parsed::Ended {
+            hello_unfinished, ..
+        } => hello_unfinished.clone(),
+        _ => None,
+    });
+    assert_eq!(cut.and_then(|u| u.sni).as_deref(), Some("stalled.example"));
 }
 
 #[test]

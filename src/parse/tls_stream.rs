@@ -74,6 +74,8 @@ pub struct TlsStream {
     /// A key log is given: the readers keep protected records from the start (the
     /// server's encrypted flight often shares a segment with its ServerHello).
     armed: bool,
+    /// What of the client's ClientHello came before a gap lost it (boxed: made then).
+    hello_cut: Option<Box<super::tls::Unfinished>>,
 }
 
 impl TlsStream {
@@ -341,6 +343,14 @@ impl StreamAnalyzer for TlsStream {
         }
         if let Some(r) = self.readers.get_mut(idx(dir)) {
             if !r.failed() {
+                // What of a ClientHello came before the gap (its SNI above all) is kept:
+                // the bytes go, the name need not.
+                if dir == Dir::Up && self.hello_cut.is_none() {
+                    self.hello_cut = r
+                        .unfinished()
+                        .filter(|u| u.msg_type == Some(1))
+                        .map(Box::new);
+                }
                 r.lose_sync();
                 cx.gap(dir, cause);
             }
@@ -365,7 +375,14 @@ impl StreamAnalyzer for TlsStream {
     }
 
     fn unfinished(&self, dir: Dir) -> Option<super::tls::Unfinished> {
-        self.readers.get(idx(dir)).and_then(TlsReader::unfinished)
+        let cut = match dir {
+            Dir::Up => self.hello_cut.as_deref().cloned(),
+            Dir::Down => None,
+        };
+        self.readers
+            .get(idx(dir))
+            .and_then(TlsReader::unfinished)
+            .or(cut)
     }
 
     fn held(&self, dir: Dir) -> usize {

@@ -130,8 +130,11 @@ pub fn reason_code(r: &Reason) -> &'static str {
         Reason::NoServerHello(_) => "no_server_hello",
         Reason::HelloRetry => "hello_retry_encrypted",
         Reason::NoCertificate(_) => "no_certificate_message",
-        Reason::HelloNotRead(GapCause::MemoryBudget { .. }) => "client_hello_memory_budget",
-        Reason::HelloNotRead(_) => "client_hello_over_bound",
+        Reason::HelloNotRead {
+            cause: GapCause::MemoryBudget { .. },
+            ..
+        } => "client_hello_memory_budget",
+        Reason::HelloNotRead { .. } => "client_hello_over_bound",
         Reason::HelloIncomplete { .. } => "client_hello_incomplete",
         Reason::NoHandshake => "no_tls_handshake",
         Reason::NoClientHello => "client_side_not_captured",
@@ -891,8 +894,16 @@ pub fn reason(p: &Probe) -> Option<String> {
             NoCert::TimedOut(t) => format!("certificate not seen: the server sent none within {t} s"),
             NoCert::NotSent => "certificate not seen: the server sent no Certificate message".into(),
         },
-        Reason::HelloNotRead(cause) => {
-            format!("the ClientHello was not read: {}", gap(*cause, "client"))
+        Reason::HelloNotRead { cause, sni } => {
+            let before = if *sni {
+                " (its SNI had come before: the name)"
+            } else {
+                ""
+            };
+            format!(
+                "the ClientHello was not read: {}{before}",
+                gap(*cause, "client")
+            )
         }
         Reason::HelloIncomplete { have, need, sni } => {
             let seen = match (need, have) {
@@ -2410,10 +2421,16 @@ mod tests {
             "ClientHello not read: the reassembly memory budget (32 MiB across flows) was reached"
         );
         assert_eq!(outcome_code(&o), "client_hello_memory_budget");
-        let r = Reason::HelloNotRead(GapCause::MemoryBudget { bytes: 3 << 19 });
+        let r = Reason::HelloNotRead {
+            cause: GapCause::MemoryBudget { bytes: 3 << 19 },
+            sni: false,
+        };
         assert_eq!(reason_code(&r), "client_hello_memory_budget");
         assert_eq!(
-            reason_code(&Reason::HelloNotRead(GapCause::BufferLimit)),
+            reason_code(&Reason::HelloNotRead {
+                cause: GapCause::BufferLimit,
+                sni: true
+            }),
             "client_hello_over_bound"
         );
         assert_eq!(size(3 << 19), "1.5 MiB");
