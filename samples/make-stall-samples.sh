@@ -13,6 +13,8 @@
 #   2. the hello cut inside its session id (before the SNI), and the connection still open
 #      when the capture stops: no name
 #   3. a whole hello from the same client (curl): the server's certificate, a match
+# and samples/stalled-hello-snaplen.pcap: the same packets cut to 100 bytes by editcap (a
+# tap's snapshot length), so that every hello is cut by the capture, not by its client.
 #
 # Only documentation addresses are used; every address lives inside a namespace created
 # here.  The capture goes into SAMPLES_OUT (default samples/) only when the checks at
@@ -33,8 +35,8 @@ export NN_TAG=make-stall-samples NN_NAMESPACES="$NS_C $NS_SRV"
 SRV=192.0.2.120
 
 nn_require_root
-nn_tools install ip=iproute2 ss=iproute2 tcpdump=tcpdump tshark=tshark nginx=nginx openssl=openssl \
-  curl=curl python3=python3 ethtool=ethtool
+nn_tools install ip=iproute2 ss=iproute2 tcpdump=tcpdump tshark=tshark editcap=wireshark-common nginx=nginx \
+  openssl=openssl curl=curl python3=python3 ethtool=ethtool
 
 nn_samples_out
 nn_trap "$SAMPLES_OUT left unchanged"
@@ -109,6 +111,10 @@ n=$(ts -Y 'tls.handshake.type==1' | wc -l)
 [ "$n" = 1 ] || die "expected 1 whole ClientHello (curl's), found $n"
 read -r len1 cut1 <"$W/partial1.out"
 [ "$cut1" -lt "$len1" ] || die "the first hello was sent whole ($cut1 of $len1)"
+# The same capture as a tap with a 100-byte snapshot length would have made it: every
+# hello cut by the capture, not by its client.
+editcap -s 100 "$F" "$OUT/stalled-hello-snaplen.pcap"
 install -m 0644 "$F" "$SAMPLES_OUT/stalled-hello.pcap"
+install -m 0644 "$OUT/stalled-hello-snaplen.pcap" "$SAMPLES_OUT/stalled-hello-snaplen.pcap"
 install -m 0644 "$C/ca.crt" "$SAMPLES_OUT/stall-ca.pem"
-log "wrote $SAMPLES_OUT/stalled-hello.pcap (hellos cut at $cut1 of $len1 and before the SNI) and $SAMPLES_OUT/stall-ca.pem"
+log "wrote $SAMPLES_OUT/stalled-hello.pcap (hellos cut at $cut1 of $len1 and before the SNI), $SAMPLES_OUT/stalled-hello-snaplen.pcap and $SAMPLES_OUT/stall-ca.pem"

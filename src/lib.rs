@@ -511,7 +511,6 @@ impl Sink {
         out: &mut dyn Write,
         notice: &mut dyn Write,
     ) -> Result<(), Error> {
-        let floor = correlator.floor();
         if let Mode::Collect(collector) = &mut self.mode {
             if collector.fits(ready.len()) {
                 collector.add(ready);
@@ -529,22 +528,30 @@ impl Sink {
                     report::text::report_bound_passed_elsewhere(held)
                 );
             }
-            // The held probes go in time order, each written as soon as it may be, so
-            // that they are not all held a second time in the reorder window.
-            for p in ready.drain(..) {
-                self.hold(p);
-            }
+            // The held probes and those completing now go in time order (the held first
+            // among equal times: they completed first), each written as soon as it may
+            // be, so that they are not all held a second time in the reorder window.
+            let floor = correlator.floor();
+            ready.sort_by_key(|p| p.ts);
+            let mut newer = ready.drain(..).peekable();
             for p in sorted {
+                while let Some(q) = newer.next_if(|q| q.ts < p.ts) {
+                    self.hold(q);
+                }
                 // Those still to push start no earlier than this one.
                 let upto = p.ts;
                 self.hold(p);
                 self.write_due(now, floor, Some(upto), correlator, out)?;
             }
+            for q in newer {
+                self.hold(q);
+            }
+            return self.write_due(now, floor, None, correlator, out);
         }
         for p in ready.drain(..) {
             self.hold(p);
         }
-        self.write_due(now, floor, None, correlator, out)
+        self.write_due(now, correlator.floor(), None, correlator, out)
     }
 
     /// Holds `p` in the reorder window (streaming).

@@ -165,12 +165,12 @@ fn client_stopping_inside_its_hello_is_said_with_the_sni_when_it_came() {
     assert_eq!(p[0]["reason_code"], "client_hello_incomplete");
     assert_eq!(
         s(&p[0], "outcome"),
-        "client closed (FIN) the connection in the middle of the ClientHello"
+        "the client closed (FIN) the connection before its ClientHello was whole (it stopped, or the rest was lost on the way or not captured)"
     );
     let r = s(&p[0], "reason");
     assert!(
         r.starts_with(
-            "the ClientHello was not whole: 169 of its 512 bytes were seen, its SNI among them"
+            "the ClientHello was not whole when the flow ended: 169 of its 512 bytes came, its SNI among them"
         ),
         "{r}"
     );
@@ -179,7 +179,7 @@ fn client_stopping_inside_its_hello_is_said_with_the_sni_when_it_came() {
     assert_eq!(p[1]["verdict"], "no_name");
     assert_eq!(
         s(&p[1], "outcome"),
-        "the capture ended in the middle of the ClientHello"
+        "the capture ended before the ClientHello was whole"
     );
     let r = s(&p[1], "reason");
     assert!(
@@ -189,4 +189,28 @@ fn client_stopping_inside_its_hello_is_said_with_the_sni_when_it_came() {
     // The same client's whole hello is read as before.
     assert_eq!(p[2]["verdict"], "match");
     assert_eq!(code(&p[2]), "data_exchanged");
+}
+
+/// The same connections through a tap with a 100-byte snapshot length
+/// (samples/stalled-hello-snaplen.pcap, editcap -s 100 of the capture above): every hello
+/// is cut by the capture, not by its client, and the probes say so instead of blaming the
+/// client ("closed the connection before its ClientHello was whole", as a first version
+/// of the feature above said of curl's whole handshake).
+#[test]
+fn hello_cut_by_the_snapshot_length_is_the_capture_s_doing_not_the_client_s() {
+    let v = json_of(&sample("stalled-hello-snaplen.pcap"));
+    let p = probes(&v, "tls");
+    assert_eq!(p.len(), 3, "{p:?}");
+    for o in p {
+        assert_eq!(o["reason_code"], "client_hello_snaplen_cut", "{o}");
+        assert!(s(o, "reason").contains("snapshot length"), "{o}");
+        assert!(
+            s(o, "outcome").starts_with("the capture lost part of the ClientHello; then "),
+            "{o}"
+        );
+        assert!(
+            !s(o, "outcome").contains("before its ClientHello was whole"),
+            "{o}"
+        );
+    }
 }

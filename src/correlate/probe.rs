@@ -345,6 +345,8 @@ pub enum Reason {
     HelloIncomplete {
         have: u32,
         need: Option<u32>,
+        /// Nothing of it came, and the record header before it only in part.
+        partial_header: bool,
         sni: bool,
     },
     /// A TCP connection to a TLS port without a TLS handshake.
@@ -424,6 +426,8 @@ pub enum Outcome {
     HelloIncomplete {
         end: EndCause,
         closed_by: Option<(Side, CloseHow)>,
+        /// The capture lost part of it (a gap on the client's side): not the client's doing.
+        lost: bool,
     },
     /// The server answered the SYN with a RST.
     Refused,

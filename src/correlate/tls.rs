@@ -630,10 +630,17 @@ fn finish_conn(
         (Dir::Up, cause @ GapCause::MemoryBudget { .. }) => Some(*cause),
         _ => None,
     });
+    // A client-side gap (segments the capture missed, the snapshot length) before the
+    // hello was whole: the capture lost it, the client need not have cut it.
+    let lost = c.gaps.iter().find_map(|g| match g {
+        (Dir::Up, cause @ (GapCause::NotCaptured | GapCause::Snaplen)) => Some(*cause),
+        _ => None,
+    });
     // What of a ClientHello came before the flow ended or its bytes were dropped: its SNI,
     // when its server_name extension was whole in it, is the name.
     let unfinished = unfinished.filter(|u| u.msg_type.map_or(true, |t| t == 1));
     let cut_sni = unfinished.as_ref().and_then(|u| u.sni.clone());
+    let cut_ech = unfinished.as_ref().is_some_and(|u| u.ech);
     let sni = cut_sni.clone();
     let (reason, outcome) = if c.gaps.contains(&(Dir::Up, GapCause::BufferLimit)) {
         // A ClientHello too large to hold: say so rather than stay silent.
@@ -662,6 +669,18 @@ fn finish_conn(
                 Outcome::HelloOverBound,
             ),
         }
+    } else if let Some(gap) = lost.filter(|_| unfinished.is_some()) {
+        (
+            Reason::HelloNotRead {
+                cause: gap,
+                sni: cut_sni.is_some(),
+            },
+            Outcome::HelloIncomplete {
+                end: cause,
+                closed_by: c.close.map(|cl| (cl.by, cl.how)),
+                lost: true,
+            },
+        )
     } else if let Some(u) = unfinished {
         // The flow ended inside the ClientHello (the client stopped, the rest was lost,
         // or the capture ended): said, with what of it was seen, its SNI when that was.
@@ -669,11 +688,13 @@ fn finish_conn(
             Reason::HelloIncomplete {
                 have: u.have,
                 need: u.need,
+                partial_header: u.partial_header,
                 sni: u.sni.is_some(),
             },
             Outcome::HelloIncomplete {
                 end: cause,
                 closed_by: c.close.map(|cl| (cl.by, cl.how)),
+                lost: false,
             },
         )
     } else if summary.payload(Dir::Up) > 0 {
@@ -716,6 +737,9 @@ fn finish_conn(
     let details = TlsDetails {
         mid_stream: !c.saw_syn,
         close: c.close,
+        // An ECH hello cut short: its SNI is the public (cover) name, as for a whole one.
+        ech: cut_ech,
+        ech_public_name: cut_sni.filter(|_| cut_ech),
         ..TlsDetails::default()
     };
     let probe = Probe {

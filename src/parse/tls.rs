@@ -128,8 +128,13 @@ pub struct Unfinished {
     pub have: u32,
     /// Its whole length, header included, when the header arrived.
     pub need: Option<u32>,
+    /// Nothing of the message came, and its record's header only in part.
+    pub partial_header: bool,
     /// A ClientHello's SNI, when its server_name extension is whole among the bytes seen.
     pub sni: Option<String>,
+    /// The ClientHello offers ECH (its encrypted_client_hello extension came): the SNI is
+    /// the public (cover) name.
+    pub ech: bool,
 }
 
 /// Per-direction TLS reader state.
@@ -182,28 +187,39 @@ impl TlsReader {
             return None;
         }
         let mut r = Reader::new(&self.buf);
-        // The partial record's handshake bytes, when it is one.
-        let fragment = match (r.u8(), r.skip(4)) {
-            (Ok(22), Ok(())) => r.rest(),
-            (Ok(_), Ok(())) => return None,
-            _ => &[],
+        // The partial record's handshake bytes, when it is one (a record header not whole
+        // yet must begin as one: 22, a handshake record).
+        let (fragment, partial_header) = match (r.u8(), r.skip(4)) {
+            (Ok(22), Ok(())) => (r.rest(), false),
+            (Ok(22), Err(_)) => (&[][..], true),
+            (Ok(_), _) => return None,
+            (Err(_), _) => (&[][..], false),
         };
         let seen: Vec<u8> = self.hs.iter().chain(fragment.iter()).copied().collect();
         let mut r = Reader::new(&seen);
         let msg_type = r.u8().ok();
         let need = len24(&mut r)
             .ok()
-            .map(|n| 4 + u32::try_from(n).unwrap_or(u32::MAX));
-        let sni = match msg_type {
-            Some(1) => partial_hello_sni(r.rest()),
-            _ => None,
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX).saturating_add(4));
+        if let Some(n) = need {
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            if seen.len() >= n {
+                // The message is whole, only its record is not: nothing was cut.
+                return None;
+            }
+        }
+        let (sni, ech) = match msg_type {
+            Some(1) => partial_hello_sni(seen.get(4..).unwrap_or(&[])),
+            _ => (None, false),
         };
         let have = u32::try_from(seen.len()).unwrap_or(u32::MAX);
         Some(Unfinished {
             msg_type,
             have,
             need,
+            partial_header,
             sni,
+            ech,
         })
     }
 
@@ -475,21 +491,26 @@ fn certificate_13(body: &[u8], certs: &mut cert::CertCache) -> Result<CertChain>
 }
 
 /// The SNI of a ClientHello body cut short, when its server_name extension is whole in
-/// what arrived (the extensions before it are read as far as they go).
-fn partial_hello_sni(body: &[u8]) -> Option<String> {
-    let mut r = Reader::new(body);
-    r.skip(2 + 32).ok()?;
-    let sid = usize::from(r.u8().ok()?);
-    r.skip(sid).ok()?;
-    let suites = usize::from(r.u16().ok()?);
-    r.skip(suites).ok()?;
-    let compression = usize::from(r.u8().ok()?);
-    r.skip(compression).ok()?;
-    r.u16().ok()?; // the extensions' length, which the cut makes a promise only
+/// what arrived (the extensions before it are read as far as they go), and whether an
+/// ECH extension came.
+fn partial_hello_sni(body: &[u8]) -> (Option<String>, bool) {
     let mut hello = ClientHello::default();
-    // Stops with an error at the cut extension; what came before it is read.
-    let _ = client_extensions(r.rest(), &mut hello);
-    hello.sni
+    let mut r = Reader::new(body);
+    let fixed = r
+        .skip(2 + 32)
+        .and_then(|()| r.u8())
+        .and_then(|sid| r.skip(usize::from(sid)))
+        .and_then(|()| r.u16())
+        .and_then(|suites| r.skip(usize::from(suites)))
+        .and_then(|()| r.u8())
+        .and_then(|comp| r.skip(usize::from(comp)))
+        // The extensions' length, which the cut makes a promise only.
+        .and_then(|()| r.u16());
+    if fixed.is_ok() {
+        // Stops with an error at the cut extension; what came before it is read.
+        let _ = client_extensions(r.rest(), &mut hello);
+    }
+    (hello.sni.filter(|s| !s.is_empty()), hello.ech)
 }
 
 /// Reads the ClientHello extensions into `hello`; a malformed extension list is read as

@@ -130,11 +130,12 @@ pub fn reason_code(r: &Reason) -> &'static str {
         Reason::NoServerHello(_) => "no_server_hello",
         Reason::HelloRetry => "hello_retry_encrypted",
         Reason::NoCertificate(_) => "no_certificate_message",
-        Reason::HelloNotRead {
-            cause: GapCause::MemoryBudget { .. },
-            ..
-        } => "client_hello_memory_budget",
-        Reason::HelloNotRead { .. } => "client_hello_over_bound",
+        Reason::HelloNotRead { cause, .. } => match cause {
+            GapCause::MemoryBudget { .. } => "client_hello_memory_budget",
+            GapCause::BufferLimit => "client_hello_over_bound",
+            GapCause::NotCaptured => "client_hello_segments_missed",
+            GapCause::Snaplen => "client_hello_snaplen_cut",
+        },
         Reason::HelloIncomplete { .. } => "client_hello_incomplete",
         Reason::NoHandshake => "no_tls_handshake",
         Reason::NoClientHello => "client_side_not_captured",
@@ -905,20 +906,26 @@ pub fn reason(p: &Probe) -> Option<String> {
                 gap(*cause, "client")
             )
         }
-        Reason::HelloIncomplete { have, need, sni } => {
+        Reason::HelloIncomplete {
+            have,
+            need,
+            partial_header,
+            sni,
+        } => {
             let seen = match (need, have) {
-                (Some(n), _) => format!("{have} of its {n} bytes were seen"),
-                (None, 0) => "only part of the record header before it was seen".to_string(),
-                (None, _) => format!("only {have} bytes of it were seen, too few to tell its length"),
+                (Some(n), _) => format!("{have} of its {n} bytes came"),
+                (None, 0) if *partial_header => {
+                    "only part of the record header before it came".to_string()
+                }
+                (None, 0) => "only the record header before it came".to_string(),
+                (None, _) => format!("only {have} bytes of it came, too few to tell its length"),
             };
             let (among, so) = if *sni {
                 (", its SNI among them", "no certificate was seen")
             } else {
                 ("", "the name the client asked for is not known")
             };
-            format!(
-                "the ClientHello was not whole: {seen}{among}; the rest was never sent, lost on the way, or not captured, so {so}"
-            )
+            format!("the ClientHello was not whole when the flow ended: {seen}{among}, so {so}")
         }
         Reason::NoHandshake => "no TLS handshake took place, so no certificate was shown".into(),
         Reason::NoClientHello => "the capture holds the server's side of the handshake but not the client's (asymmetric routing or a one-way tap?), so the name the client asked for is unknown".into(),
@@ -989,10 +996,7 @@ fn walk_away(w: &WalkAway) -> String {
 fn handshake_only(end: NoData, name_matched: bool) -> String {
     match end {
         NoData::Ended { by, alert, close } => {
-            let close = close.map(|h| match h {
-                CloseHow::Rst => "reset (RST)",
-                CloseHow::Fin => "closed (FIN)",
-            });
+            let close = close.map(closed_how);
             let what = match (alert, close) {
                 (true, Some(cl)) => format!("sent an encrypted alert and {cl}"),
                 (true, None) => "sent an encrypted alert".to_string(),
@@ -1212,6 +1216,14 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
+/// How a side closed, as the outcomes say it.
+fn closed_how(how: CloseHow) -> &'static str {
+    match how {
+        CloseHow::Rst => "reset (RST)",
+        CloseHow::Fin => "closed (FIN)",
+    }
+}
+
 /// The sentence for a probe's outcome.
 pub fn outcome(p: &Probe) -> String {
     outcome_of(&p.outcome, p.dns(), p.quic())
@@ -1236,10 +1248,7 @@ pub fn outcome_of(o: &Outcome, dns: Option<&DnsDetails>, quic: Option<&QuicDetai
             how,
             after_server_handshake,
         } => {
-            let how = match how {
-                CloseHow::Rst => "reset (RST)",
-                CloseHow::Fin => "closed (FIN)",
-            };
+            let how = closed_how(*how);
             let stage = if *after_server_handshake {
                 "after the server's handshake, without application data"
             } else {
@@ -1261,27 +1270,47 @@ pub fn outcome_of(o: &Outcome, dns: Option<&DnsDetails>, quic: Option<&QuicDetai
             "ClientHello not read: the reassembly memory budget ({} across flows) was reached",
             size(*budget)
         ),
-        Outcome::HelloIncomplete { end, closed_by } => match (closed_by, end) {
-            (Some((by, how)), _) => format!(
-                "{} {} the connection in the middle of the ClientHello",
-                side(*by),
-                match how {
-                    CloseHow::Rst => "reset (RST)",
-                    CloseHow::Fin => "closed (FIN)",
+        Outcome::HelloIncomplete {
+            end,
+            closed_by,
+            lost: true,
+        } => {
+            let then = match (closed_by, end) {
+                (Some((by, how)), _) => {
+                    format!("the {} {} the connection", side(*by), closed_how(*how))
                 }
+                (None, EndCause::EndOfCapture) => "the capture ended".into(),
+                (None, EndCause::Idle) => "nothing more came before the idle timeout".into(),
+                (None, EndCause::Evicted) => "tracking dropped (flow table full)".into(),
+                (None, EndCause::Closed) => "the connection closed".into(),
+            };
+            format!("the capture lost part of the ClientHello; then {then}")
+        }
+        Outcome::HelloIncomplete {
+            end,
+            closed_by,
+            lost: false,
+        } => match (closed_by, end) {
+            (Some((Side::Client, how)), _) => format!(
+                "the client {} the connection before its ClientHello was whole (it stopped, or \
+                 the rest was lost on the way or not captured)",
+                closed_how(*how)
+            ),
+            (Some((Side::Server, how)), _) => format!(
+                "the server {} the connection before the ClientHello was whole",
+                closed_how(*how)
             ),
             (None, EndCause::EndOfCapture) => {
-                "the capture ended in the middle of the ClientHello".into()
+                "the capture ended before the ClientHello was whole".into()
             }
             (None, EndCause::Idle) => {
-                "nothing more came before the idle timeout: the ClientHello stayed incomplete"
-                    .into()
+                "nothing more came before the idle timeout, the ClientHello not whole".into()
             }
             (None, EndCause::Evicted) => {
-                "tracking dropped (flow table full) in the middle of the ClientHello".into()
+                "tracking dropped (flow table full) before the ClientHello was whole".into()
             }
             (None, EndCause::Closed) => {
-                "the connection closed in the middle of the ClientHello".into()
+                "the connection closed before the ClientHello was whole".into()
             }
         },
         Outcome::Refused => "connection refused (server sent RST to the SYN)".into(),
