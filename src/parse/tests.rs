@@ -503,7 +503,10 @@ fn flow_ended_inside_its_hello_says_how_much_came_and_the_sni_once_whole() {
     assert_eq!((u.have, u.sni.as_deref()), (195, Some("cut.example")));
     // Three bytes of the record header only: nothing of the hello to tell.
     let u = ended(3).flatten().unwrap();
-    assert_eq!((u.msg_type, u.have, u.need, u.partial_header), (None, 0, None, true));
+    assert_eq!(
+        (u.msg_type, u.have, u.need, u.partial_header),
+        (None, 0, None, true)
+    );
     // The whole record header and nothing after it.
     let u = ended(5).flatten().unwrap();
     assert_eq!((u.have, u.partial_header), (0, false));
