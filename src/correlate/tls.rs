@@ -626,61 +626,38 @@ fn finish_conn(
     if c.http.seen || c.not_tls || c.starttls.is_some() || !TLS_PORTS.contains(&c.server.port()) {
         return;
     }
-    let budget = c.gaps.iter().find_map(|g| match g {
-        (Dir::Up, cause @ GapCause::MemoryBudget { .. }) => Some(*cause),
-        _ => None,
-    });
-    // A client-side gap (segments the capture missed, the snapshot length) before the
-    // hello was whole: the capture lost it, the client need not have cut it.
-    let lost = c.gaps.iter().find_map(|g| match g {
-        (Dir::Up, cause @ (GapCause::NotCaptured | GapCause::Snaplen)) => Some(*cause),
-        _ => None,
-    });
     // What of a ClientHello came before the flow ended or its bytes were dropped: its SNI,
     // when its server_name extension was whole in it, is the name.
     let unfinished = unfinished.filter(|u| u.msg_type.map_or(true, |t| t == 1));
     let cut_sni = unfinished.as_ref().and_then(|u| u.sni.clone());
     let cut_ech = unfinished.as_ref().is_some_and(|u| u.ech);
-    let sni = cut_sni.clone();
-    let (reason, outcome) = if c.gaps.contains(&(Dir::Up, GapCause::BufferLimit)) {
-        // A ClientHello too large to hold: say so rather than stay silent.
-        (
-            Reason::HelloNotRead {
-                cause: GapCause::BufferLimit,
-                sni: cut_sni.is_some(),
-            },
-            Outcome::HelloOverBound,
-        )
-    } else if let Some(cause) = budget {
-        // Its buffer was dropped for the budget across flows: said, not silent.
-        match cause {
-            GapCause::MemoryBudget { bytes } => (
-                Reason::HelloNotRead {
-                    cause,
-                    sni: cut_sni.is_some(),
-                },
-                Outcome::HelloDropped { budget: bytes },
-            ),
-            _ => (
-                Reason::HelloNotRead {
-                    cause,
-                    sni: cut_sni.is_some(),
-                },
-                Outcome::HelloOverBound,
-            ),
-        }
-    } else if let Some(gap) = lost.filter(|_| unfinished.is_some()) {
-        (
-            Reason::HelloNotRead {
-                cause: gap,
-                sni: cut_sni.is_some(),
-            },
-            Outcome::HelloIncomplete {
+    let closed_by = c.close.map(|cl| (cl.by, cl.how));
+    // The client-side gap that kept the hello from being read, first of: over the bound,
+    // dropped for the budget across flows, lost by the capture (missed segments, the
+    // snapshot length) before the hello was whole. Said, not silent.
+    let up_gap = |want: fn(&GapCause) -> bool| {
+        c.gaps
+            .iter()
+            .find_map(|(d, g)| (*d == Dir::Up && want(g)).then_some(*g))
+    };
+    let not_read = up_gap(|g| *g == GapCause::BufferLimit)
+        .or_else(|| up_gap(|g| matches!(g, GapCause::MemoryBudget { .. })))
+        .or_else(|| {
+            up_gap(|g| matches!(g, GapCause::NotCaptured | GapCause::Snaplen))
+                .filter(|_| unfinished.is_some())
+        });
+    let (reason, outcome) = if let Some(gap) = not_read {
+        let outcome = match gap {
+            GapCause::BufferLimit => Outcome::HelloOverBound,
+            GapCause::MemoryBudget { bytes } => Outcome::HelloDropped { budget: bytes },
+            GapCause::NotCaptured | GapCause::Snaplen => Outcome::HelloIncomplete {
                 end: cause,
-                closed_by: c.close.map(|cl| (cl.by, cl.how)),
+                closed_by,
                 lost: true,
             },
-        )
+        };
+        let sni = cut_sni.is_some();
+        (Reason::HelloNotRead { cause: gap, sni }, outcome)
     } else if let Some(u) = unfinished {
         // The flow ended inside the ClientHello (the client stopped, the rest was lost,
         // or the capture ended): said, with what of it was seen, its SNI when that was.
@@ -693,7 +670,7 @@ fn finish_conn(
             },
             Outcome::HelloIncomplete {
                 end: cause,
-                closed_by: c.close.map(|cl| (cl.by, cl.how)),
+                closed_by,
                 lost: false,
             },
         )
@@ -716,14 +693,7 @@ fn finish_conn(
     } else {
         (Reason::NoHandshake, Outcome::NoTlsHandshake)
     };
-    let (name, source) = match sni {
-        Some(n) => (Some(n), Some(NameSource::Sni)),
-        None => {
-            let n = cx.dns_name(c.client.ip(), c.server.ip());
-            let source = n.as_ref().map(|_| NameSource::DnsAnswer);
-            (n, source)
-        }
-    };
+    let (name, source) = hello_name(cx, &c, cut_sni.as_deref());
     // Without a readable hello and without a DNS name there is no name at all.
     let verdict = if name.is_none()
         && matches!(
@@ -758,18 +728,24 @@ fn finish_conn(
     cx.emit(probe);
 }
 
-/// The probe of a connection that sent a ClientHello. `cause` is `None` while the
-/// connection is still open (handshake finished, or the probe timed out).
-fn tls_probe(cx: &mut Cx, c: Conn, cause: Option<EndCause>) -> Probe {
-    let app_records = c.app_records;
-    let hello = c.hello.as_deref().cloned().unwrap_or_default();
-    let (name, source) = match hello.sni.as_deref() {
+/// The name a connection's client asked for: its hello's SNI (not empty), else the DNS
+/// answer that gave the server's address.
+fn hello_name(cx: &mut Cx, c: &Conn, sni: Option<&str>) -> (Option<String>, Option<NameSource>) {
+    match sni {
         Some(s) if !s.is_empty() => (Some(s.to_string()), Some(NameSource::Sni)),
         _ => match cx.dns_name(c.client.ip(), c.server.ip()) {
             Some(n) => (Some(n), Some(NameSource::DnsAnswer)),
             None => (None, None),
         },
-    };
+    }
+}
+
+/// The probe of a connection that sent a ClientHello. `cause` is `None` while the
+/// connection is still open (handshake finished, or the probe timed out).
+fn tls_probe(cx: &mut Cx, c: Conn, cause: Option<EndCause>) -> Probe {
+    let app_records = c.app_records;
+    let hello = c.hello.as_deref().cloned().unwrap_or_default();
+    let (name, source) = hello_name(cx, &c, hello.sni.as_deref());
     let tls13 = c.server_chose_tls13();
     let leaf = c.server_cert.as_ref().and_then(|ch| ch.leaf.clone());
     // No name at all, but the certificate names the server's address: a client that

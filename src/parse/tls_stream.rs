@@ -375,14 +375,13 @@ impl StreamAnalyzer for TlsStream {
     }
 
     fn unfinished(&self, dir: Dir) -> Option<super::tls::Unfinished> {
-        let cut = match dir {
-            Dir::Up => self.hello_cut.as_deref().cloned(),
-            Dir::Down => None,
-        };
         self.readers
             .get(idx(dir))
             .and_then(TlsReader::unfinished)
-            .or(cut)
+            .or_else(|| match dir {
+                Dir::Up => self.hello_cut.as_deref().cloned(),
+                Dir::Down => None,
+            })
     }
 
     fn held(&self, dir: Dir) -> usize {
