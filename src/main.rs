@@ -209,25 +209,25 @@ struct Cli {
     threads: Option<u16>,
 
     /// Most TCP flows tracked at once; the least recently active are evicted beyond it.
-    #[arg(long, value_name = "N", default_value_t = 65_536)]
+    #[arg(long, value_name = "N", default_value_t = probewatch::reassemble::Limits::default().max_flows)]
     max_flows: usize,
 
     /// Bytes held out of order per direction of a flow.
-    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    #[arg(long, value_name = "BYTES", default_value_t = probewatch::reassemble::Limits::default().max_buffer)]
     max_buffer: usize,
 
     /// Out-of-order segments (holes) held per direction of a flow.
-    #[arg(long, value_name = "N", default_value_t = 256)]
+    #[arg(long, value_name = "N", default_value_t = probewatch::reassemble::Limits::default().max_holes)]
     max_holes: usize,
 
     /// Bytes buffered across all flows (out-of-order segments and messages not yet whole,
     /// such as a ClientHello in pieces); beyond it the least recently active flows'
     /// buffers are dropped (the flows go on, the gap said).
-    #[arg(long, value_name = "BYTES", default_value_t = 32 << 20)]
+    #[arg(long, value_name = "BYTES", default_value_t = probewatch::reassemble::Limits::default().max_buffered_total)]
     max_buffered_bytes: usize,
 
     /// Seconds (capture time) without a packet after which a flow is ended.
-    #[arg(long, value_name = "SECONDS", default_value_t = 120.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = probewatch::reassemble::Limits::default().idle_secs)]
     idle_timeout: f64,
 
     /// Entries in the address → name map learned from DNS answers.

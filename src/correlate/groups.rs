@@ -692,9 +692,16 @@ impl Grouper {
                     mismatches: Vec::new(),
                     advice: None,
                 };
-                if let Some((old, _)) = self.groups.push(id, g) {
+                if let Some((old, evicted)) = self.groups.push(id, g) {
                     if old != id {
                         self.stats.groups_evicted += 1;
+                        // Its rule-3 entry can join nothing more (a lookup needs the
+                        // group): dropped with it, so that a flood of one-probe clients
+                        // does not fill the domain table with dead entries.
+                        let k = (evicted.client, evicted.domain);
+                        if self.by_domain.peek(&k) == Some(&old) {
+                            self.by_domain.pop(&k);
+                        }
                     }
                 }
                 id
@@ -740,6 +747,11 @@ impl Grouper {
                 g.last = p.ts;
             }
             if g.members.len() < max_members {
+                // A group's first member gets one slot, not four (a member is large and
+                // most groups at a flood of clients hold one).
+                if g.members.is_empty() {
+                    g.members.reserve_exact(1);
+                }
                 g.members.push(member);
             } else {
                 g.members_dropped += 1;

@@ -375,13 +375,13 @@ impl Numbering {
         self,
         probes_dropped: u64,
     ) -> (Vec<groups::Group>, Vec<ClientSummary>, ReportCounters) {
-        let clients = self.summaries.clients();
         let counters = ReportCounters {
             probes_dropped,
             clients_evicted: self.summaries.evicted,
             client_names_dropped: self.summaries.names_dropped,
             groups: self.grouper.stats.clone(),
         };
+        let clients = self.summaries.into_clients();
         let (groups, _) = self.grouper.finish();
         (groups, clients, counters)
     }

@@ -82,6 +82,9 @@ impl Summaries {
             let n = n.to_ascii_lowercase();
             if !s.names.contains(&n) {
                 if s.names.len() < self.limits.max_names_per_client {
+                    // Most clients try a name or two: the list grows one at a time
+                    // (at most max_names_per_client), not four slots at its first.
+                    s.names.reserve_exact(1);
                     s.names.push(n);
                 } else {
                     s.names_dropped += 1;
@@ -91,9 +94,10 @@ impl Summaries {
         }
     }
 
-    /// The summaries in the order their clients were first seen.
-    pub fn clients(&self) -> Vec<ClientSummary> {
-        let mut v: Vec<ClientSummary> = self.clients.iter().map(|(_, s)| s.clone()).collect();
+    /// The summaries in the order their clients were first seen (moved out, not copied:
+    /// at the bound they are tens of megabytes).
+    pub fn into_clients(self) -> Vec<ClientSummary> {
+        let mut v: Vec<ClientSummary> = self.clients.into_iter().map(|(_, s)| s).collect();
         v.sort_by_key(|s| s.first_seen);
         v
     }

@@ -65,7 +65,7 @@ impl Default for Limits {
             max_buffer: 1 << 20,
             max_holes: 256,
             idle_secs: 120.0,
-            max_buffered_total: 32 << 20,
+            max_buffered_total: 16 << 20,
         }
     }
 }
@@ -715,10 +715,9 @@ impl Reassembler {
     /// Ends at most `max` flows, the oldest (first opened) first; returns whether flows are
     /// left.
     pub fn finish_some(&mut self, max: usize, out: &mut Vec<Event>) -> bool {
-        let mut ids: Vec<(FlowId, Key)> = self.flows.iter().map(|(k, f)| (f.id, *k)).collect();
-        ids.sort_unstable_by_key(|(id, _)| *id);
-        let more = ids.len() > max;
-        for (_, k) in ids.into_iter().take(max) {
+        let more = self.flows.len() > max;
+        let ids = smallest(self.flows.iter().map(|(k, f)| (f.id, *k)), max);
+        for (_, k) in ids {
             let Some(f) = self.flows.remove(&k) else {
                 continue;
             };
@@ -736,13 +735,13 @@ impl Reassembler {
     fn evict_oldest(&mut self, now: Timestamp, out: &mut Vec<Event>) {
         // Evict the least recently active 1/64 of the table at once (amortised scan).
         let n = (self.flows.len() / 64).max(1);
-        let mut by_age: Vec<(Timestamp, FlowId, Key)> = self
-            .flows
-            .iter()
-            .map(|(k, f)| (f.summary.last_ts, f.id, *k))
-            .collect();
-        by_age.sort_unstable();
-        for (_, _, k) in by_age.into_iter().take(n) {
+        let by_age = smallest(
+            self.flows
+                .iter()
+                .map(|(k, f)| (f.summary.last_ts, f.id, *k)),
+            n,
+        );
+        for (_, _, k) in by_age {
             if let Some(f) = self.flows.remove(&k) {
                 self.stats.flows_evicted += 1;
                 self.end(*f, now, EndCause::Evicted, out);
@@ -1121,6 +1120,22 @@ fn uncovered(
         stats.conflicting_segments += 1;
     }
     pieces
+}
+
+/// The `n` smallest of `items`, in ascending order, holding at most `n` of them at once
+/// (not a copy of the whole flow table: 3 MiB at its bound, at every eviction round).
+fn smallest<T: Ord>(items: impl ExactSizeIterator<Item = T>, n: usize) -> Vec<T> {
+    let mut heap = std::collections::BinaryHeap::with_capacity(n.min(items.len()));
+    for it in items {
+        if heap.len() < n {
+            heap.push(it);
+        } else if let Some(mut top) = heap.peek_mut() {
+            if it < *top {
+                *top = it;
+            }
+        }
+    }
+    heap.into_sorted_vec()
 }
 
 fn uncovered_quiet(h: &Half, off: u64, bytes: &[u8]) -> Vec<(u64, usize, usize)> {

@@ -1464,3 +1464,13 @@ fn flow_key_keeps_ipv4_apart_from_its_ipv4_mapped_ipv6_form() {
     // The table's slot (key and box) is 48 bytes, was 72.
     assert!(std::mem::size_of::<(Key, Box<Flow>)>() <= 48);
 }
+
+#[test]
+fn smallest_keeps_the_n_least_in_order() {
+    let v: Vec<u32> = (0..1000).map(|i| (i * 7919) % 1000).collect();
+    assert_eq!(smallest(v.iter().copied(), 5), vec![0, 1, 2, 3, 4]);
+    assert_eq!(smallest(v.iter().copied(), 0), Vec::<u32>::new());
+    let mut all = v.clone();
+    all.sort_unstable();
+    assert_eq!(smallest(v.iter().copied(), usize::MAX), all);
+}

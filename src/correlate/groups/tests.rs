@@ -314,8 +314,61 @@ fn bounded_tables_count_their_evictions() {
     assert_eq!(groups.len(), 2);
     assert_eq!(stats.groups_evicted, 1);
     assert_eq!(stats.members_dropped, 1);
-    assert_eq!(stats.links_evicted, 1);
+    // a.test's domain entry went with its group: no live entry was evicted.
+    assert_eq!(stats.links_evicted, 0);
     assert_eq!(groups[1].members_dropped, 1);
+
+    // Three live groups, two domain entries: one is evicted, counted.
+    let mut g = Grouper::new(GroupLimits {
+        window_secs: 60.0,
+        max_groups: 8,
+        max_members: 1,
+        max_links: 2,
+    });
+    for (i, n) in ["a.test", "b.test", "c.test"].iter().enumerate() {
+        let id = i as u64 + 1;
+        g.add(&tls(id, id as i64, n, "192.0.2.1:443", Verdict::Match));
+    }
+    assert_eq!(g.stats.links_evicted, 1);
+}
+
+#[test]
+fn an_evicted_group_takes_its_domain_entry_with_it() {
+    // A flood of one-probe clients: the domain table holds the kept groups' entries, not
+    // one dead entry per client up to its bound (6 MiB at 60,000 clients).
+    let mut g = Grouper::new(GroupLimits {
+        window_secs: 60.0,
+        max_groups: 4,
+        max_members: 64,
+        max_links: 1_000,
+    });
+    for i in 0..100u64 {
+        let mut p = tls(
+            i + 1,
+            i as i64,
+            "stalled.example",
+            "192.0.2.1:443",
+            Verdict::Match,
+        );
+        p.client = std::net::IpAddr::from([10, 0, 0, i as u8]);
+        g.add(&p);
+    }
+    assert_eq!(g.stats.groups_evicted, 96);
+    assert_eq!(g.by_domain.len(), 4);
+    assert_eq!(g.stats.links_evicted, 0);
+    // The kept groups still take a later probe of their client and domain.
+    let mut p = tls(
+        101,
+        100,
+        "www.stalled.example",
+        "192.0.2.1:443",
+        Verdict::Match,
+    );
+    p.client = std::net::IpAddr::from([10, 0, 0, 99]);
+    let gid = g.add(&p);
+    let (groups, _) = g.finish();
+    let last = groups.iter().find(|x| Some(x.id) == gid).unwrap();
+    assert_eq!(last.members.len(), 2);
 }
 
 #[test]
