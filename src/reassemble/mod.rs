@@ -469,16 +469,16 @@ impl FlowTable {
         let hasher = &self.hasher;
         let e = self.table.insert_unique(h, f, |x| {
             use std::hash::BuildHasher;
-            hasher.hash_one(&x.key)
+            hasher.hash_one(x.key)
         });
-        &mut **e.into_mut()
+        e.into_mut()
     }
 
     fn len(&self) -> usize {
         self.table.len()
     }
 
-    fn iter(&self) -> impl Iterator<Item = (&Key, &Flow)> + ExactSizeIterator {
+    fn iter(&self) -> impl ExactSizeIterator<Item = (&Key, &Flow)> {
         self.table.iter().map(|f| (&f.key, &**f))
     }
 }
