@@ -286,9 +286,9 @@ impl Pipeline {
         self.correlator.routers()
     }
 
-    /// The MAC address each client address was seen with.
-    pub fn client_macs(&self) -> std::collections::HashMap<std::net::IpAddr, decode::Mac> {
-        self.correlator.client_macs()
+    /// The MAC address client address `ip` was seen with, if any.
+    pub fn mac_of(&self, ip: std::net::IpAddr) -> Option<decode::Mac> {
+        self.correlator.mac_of(ip)
     }
 
     /// A pipeline that judges certificate chains against `trust`.
@@ -1195,7 +1195,7 @@ pub fn run_opened(
     let Sink { mut writer, mode } = sink;
     match mode {
         Mode::Collect(collector) => {
-            let (report, counters) = collector.finish_hosts(&correlator.client_macs());
+            let (report, counters) = collector.finish_hosts(&|ip| correlator.mac_of(ip));
             stats.correlate.absorb(&counters);
             let end = report::End {
                 report: &report,
@@ -1218,9 +1218,8 @@ pub fn run_opened(
             let (groups, mut clients, counters) = numbering.finish(not_laid_out);
             stats.correlate.absorb(&counters);
             stats.reorder_forced = reorder.forced;
-            let macs = correlator.client_macs();
             for c in clients.iter_mut() {
-                c.mac = c.mac.or_else(|| macs.get(&c.client).copied());
+                c.mac = c.mac.or_else(|| correlator.mac_of(c.client));
             }
             let report = correlate::Report {
                 probes: Vec::new(),

@@ -156,9 +156,8 @@ pub fn run_live(
     let (groups, mut clients, counters) = numbering.finish(0);
     stats.correlate.absorb(&counters);
     // As a streamed capture file's report: each client's MAC, and the MACs kept apart.
-    let macs = correlator.client_macs();
     for c in clients.iter_mut() {
-        c.mac = c.mac.or_else(|| macs.get(&c.client).copied());
+        c.mac = c.mac.or_else(|| correlator.mac_of(c.client));
     }
     let report = Report {
         probes: Vec::new(),

@@ -40,17 +40,23 @@ pub struct Hosts {
 }
 
 /// Merges `clients` (in first-seen order) by the MAC each was seen with.
-pub fn merge(clients: &[IpAddr], macs: &HashMap<IpAddr, Mac>) -> Hosts {
+pub fn merge(clients: &[IpAddr], mac_of: &dyn Fn(IpAddr) -> Option<Mac>) -> Hosts {
+    // The MACs in the order first seen, indexed (20,000 clients of as many MACs must not
+    // cost a scan each).
     let mut by_mac: Vec<(Mac, Vec<IpAddr>)> = Vec::new();
+    let mut index: HashMap<Mac, usize> = HashMap::new();
     for c in clients {
-        let Some(mac) = macs.get(c) else { continue };
-        match by_mac.iter_mut().find(|(m, _)| m == mac) {
+        let Some(mac) = mac_of(*c) else { continue };
+        match index.get(&mac).and_then(|&i| by_mac.get_mut(i)) {
             Some((_, v)) => {
                 if !v.contains(c) {
                     v.push(*c);
                 }
             }
-            None => by_mac.push((*mac, vec![*c])),
+            None => {
+                index.insert(mac, by_mac.len());
+                by_mac.push((mac, vec![*c]));
+            }
         }
     }
     let mut hosts = Hosts::default();
@@ -182,7 +188,7 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let h = merge(&clients, &macs);
+        let h = merge(&clients, &|c| macs.get(&c).copied());
         let host = &h.of[&ip("2001:db8::5")];
         assert_eq!(host.primary, ip("10.0.0.5"), "listed under its IPv4");
         assert_eq!(host.also, vec![ip("2001:db8::5")]);

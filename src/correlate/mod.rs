@@ -26,7 +26,6 @@ pub mod summary;
 pub mod tls;
 pub mod trust;
 
-use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
@@ -248,9 +247,10 @@ impl Correlator {
         c
     }
 
-    /// The MAC address of each client address seen with one.
-    pub fn client_macs(&self) -> HashMap<std::net::IpAddr, crate::decode::Mac> {
-        self.cx.macs.iter().map(|(ip, m)| (*ip, *m)).collect()
+    /// The MAC address client address `ip` was seen with, if any (looked up in place: a
+    /// copy of the table is megabytes at its bound).
+    pub fn mac_of(&self, ip: std::net::IpAddr) -> Option<crate::decode::Mac> {
+        self.cx.macs.peek(&ip).copied()
     }
 
     /// The host `ip` belongs to from the MACs learned so far (a streamed report; a
@@ -471,25 +471,25 @@ impl Collector {
 
     /// The report and the report side's counters, each client address on its own.
     pub fn finish(self) -> (Report, ReportCounters) {
-        self.finish_hosts(&HashMap::new())
+        self.finish_hosts(&|_| None)
     }
 
     /// The report, with the client addresses that share a MAC merged into one host
-    /// ([`hosts::merge`]); `macs` from [`Correlator::client_macs`].
+    /// ([`hosts::merge`]); `mac_of` from [`Correlator::mac_of`].
     pub fn finish_hosts(
         mut self,
-        macs: &HashMap<std::net::IpAddr, crate::decode::Mac>,
+        mac_of: &dyn Fn(std::net::IpAddr) -> Option<crate::decode::Mac>,
     ) -> (Report, ReportCounters) {
-        if self.limits.merge_hosts && !macs.is_empty() {
-            let mut seen: Vec<std::net::IpAddr> = Vec::new();
+        if self.limits.merge_hosts {
             let mut order: Vec<&Probe> = self.probes.iter().collect();
             order.sort_by_key(|p| p.ts);
-            for p in order {
-                if !seen.contains(&p.client) {
-                    seen.push(p.client);
-                }
-            }
-            let merged = hosts::merge(&seen, macs);
+            let mut known = std::collections::HashSet::new();
+            let seen: Vec<std::net::IpAddr> = order
+                .into_iter()
+                .map(|p| p.client)
+                .filter(|c| known.insert(*c))
+                .collect();
+            let merged = hosts::merge(&seen, mac_of);
             for p in self.probes.iter_mut() {
                 if let Some(h) = merged.of.get(&p.client) {
                     p.host = Some(Box::new(h.clone()));
@@ -499,7 +499,7 @@ impl Collector {
         }
         let (mut report, counters) = self.finish_inner();
         for c in report.clients.iter_mut() {
-            c.mac = c.mac.or_else(|| macs.get(&c.client).copied());
+            c.mac = c.mac.or_else(|| mac_of(c.client));
         }
         (report, counters)
     }

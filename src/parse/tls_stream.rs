@@ -61,7 +61,7 @@ pub fn detect(dir: Dir, data: &[u8]) -> bool {
 
 #[derive(Default)]
 pub struct TlsStream {
-    readers: [TlsReader; 2],
+    readers: Readers,
     /// Waiting for the first TLS record of this direction after plaintext.
     resync: [bool; 2],
     /// Plaintext held while waiting (bounded by `max_plaintext`); boxed when first needed
@@ -76,6 +76,41 @@ pub struct TlsStream {
     armed: bool,
     /// What of the client's ClientHello came before a gap lost it (boxed: made then).
     hello_cut: Option<Box<super::tls::Unfinished>>,
+}
+
+/// The two directions' record readers. The server's is made at its first byte or gap:
+/// until then it reads as a fresh reader (nothing held, nothing failed). A flood of
+/// connections whose server never answers (or whose hellos stall) costs one reader each,
+/// not two (88 bytes a connection). With a key log both are made at the first byte, so
+/// that both get the same settings from the start.
+#[derive(Default)]
+struct Readers {
+    up: TlsReader,
+    down: Option<Box<TlsReader>>,
+}
+
+impl Readers {
+    /// The reader of `dir`; `None`: the server's, not made yet (a fresh reader).
+    fn get(&self, dir: Dir) -> Option<&TlsReader> {
+        match dir {
+            Dir::Up => Some(&self.up),
+            Dir::Down => self.down.as_deref(),
+        }
+    }
+
+    /// The reader of `dir`, made if needed.
+    fn get_mut(&mut self, dir: Dir) -> &mut TlsReader {
+        match dir {
+            Dir::Up => &mut self.up,
+            Dir::Down => self.down.get_or_insert_with(Box::default),
+        }
+    }
+
+    /// Both readers (made if needed).
+    fn both(&mut self) -> [&mut TlsReader; 2] {
+        let Readers { up, down } = self;
+        [up, down.get_or_insert_with(Box::default)]
+    }
 }
 
 impl TlsStream {
@@ -119,7 +154,7 @@ impl TlsStream {
                             }
                         }
                         None => {
-                            for r in self.readers.iter_mut() {
+                            for r in self.readers.both() {
                                 r.keep_protected(0);
                             }
                         }
@@ -138,10 +173,10 @@ impl TlsStream {
             return;
         };
         for dir in [Dir::Down, Dir::Up] {
-            let i = idx(dir);
-            let (Some(r), Some(d)) = (self.readers.get_mut(i), decs.get_mut(i)) else {
+            let Some(d) = decs.get_mut(idx(dir)) else {
                 continue;
             };
+            let r = self.readers.get_mut(dir);
             let new = r.take_protected();
             cx.stats.tls_decrypt.over_limit += r.take_protected_over_limit();
             step(cx, dir, d, suite, self.client_random.as_deref(), log, new);
@@ -301,13 +336,11 @@ impl StreamAnalyzer for TlsStream {
         }
         if cx.keylog.is_some() && !self.armed {
             self.armed = true;
-            for r in self.readers.iter_mut() {
+            for r in self.readers.both() {
                 r.keep_protected(cx.limits.max_tls_buffer);
             }
         }
-        let Some(reader) = self.readers.get_mut(i) else {
-            return Next::More;
-        };
+        let reader = self.readers.get_mut(dir);
         let mut items = Vec::new();
         reader.feed(data, &mut items, cx.certs);
         cx.stats.tls_malformed += reader.take_malformed();
@@ -341,7 +374,8 @@ impl StreamAnalyzer for TlsStream {
         if let Some(h) = self.held.as_mut().and_then(|h| h.get_mut(idx(dir))) {
             *h = Vec::new();
         }
-        if let Some(r) = self.readers.get_mut(idx(dir)) {
+        {
+            let r = self.readers.get_mut(dir);
             if !r.failed() {
                 // What of a ClientHello came before the gap (its SNI above all) is kept:
                 // the bytes go, the name need not.
@@ -365,18 +399,18 @@ impl StreamAnalyzer for TlsStream {
             .and_then(|d| d.get(idx(dir)))
             .is_some_and(|d| matches!(d, Decrypt::Waiting { .. } | Decrypt::Active { .. }));
         self.readers
-            .get(idx(dir))
+            .get(dir)
             .is_some_and(|r| r.failed() || (r.app_records >= 4 && !decrypting))
     }
 
     fn app_records(&self) -> [u64; 2] {
-        let [a, b] = &self.readers;
-        [a.app_records, b.app_records]
+        let r = |d| self.readers.get(d).map_or(0, |r: &TlsReader| r.app_records);
+        [r(Dir::Up), r(Dir::Down)]
     }
 
     fn unfinished(&self, dir: Dir) -> Option<super::tls::Unfinished> {
         self.readers
-            .get(idx(dir))
+            .get(dir)
             .and_then(TlsReader::unfinished)
             .or_else(|| match dir {
                 Dir::Up => self.hello_cut.as_deref().cloned(),
@@ -386,11 +420,39 @@ impl StreamAnalyzer for TlsStream {
 
     fn held(&self, dir: Dir) -> usize {
         let i = idx(dir);
-        self.readers.get(i).map_or(0, TlsReader::held)
+        self.readers.get(dir).map_or(0, TlsReader::held)
             + self
                 .held
                 .as_ref()
                 .and_then(|h| h.get(i))
                 .map_or(0, Vec::capacity)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn the_servers_reader_is_made_at_its_first_use() {
+        // A connection whose server never answers holds one reader, not two.
+        let mut r = Readers::default();
+        assert!(r.get(Dir::Up).is_some());
+        assert!(r.get(Dir::Down).is_none());
+        assert!(r.down.is_none());
+        r.get_mut(Dir::Up).lose_sync();
+        assert!(r.down.is_none(), "the client's side makes no server reader");
+        // Read before it is made, it is a fresh reader's figures.
+        let s = TlsStream::default();
+        assert!(!s.wants_stop(Dir::Down));
+        assert_eq!(s.app_records(), [0, 0]);
+        assert_eq!(s.held(Dir::Down), 0);
+        assert!(s.unfinished(Dir::Down).is_none());
+        let _ = r.get_mut(Dir::Down);
+        assert!(r.down.is_some());
+        let mut r = Readers::default();
+        let _ = r.both();
+        assert!(r.down.is_some(), "a key log's arming makes both");
     }
 }
