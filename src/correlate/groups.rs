@@ -695,8 +695,9 @@ impl Grouper {
                 if let Some((old, evicted)) = self.groups.push(id, g) {
                     if old != id {
                         self.stats.groups_evicted += 1;
-                        // Its rule-3 entry can join nothing more (a lookup needs the
-                        // group): dropped with it, so that a flood of one-probe clients
+                        // Its own domain's rule-3 entry can join nothing more (a lookup
+                        // needs the group): dropped with it (entries of its members'
+                        // other domains go as the table's least recently used), so that a flood of one-probe clients
                         // does not fill the domain table with dead entries.
                         let k = (evicted.client, evicted.domain);
                         if self.by_domain.peek(&k) == Some(&old) {

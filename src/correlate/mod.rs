@@ -471,7 +471,8 @@ impl Collector {
 
     /// The report and the report side's counters, each client address on its own.
     pub fn finish(self) -> (Report, ReportCounters) {
-        self.finish_hosts(&|_| None)
+        // No MAC known: nothing to merge.
+        self.finish_inner()
     }
 
     /// The report, with the client addresses that share a MAC merged into one host

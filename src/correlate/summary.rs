@@ -82,9 +82,11 @@ impl Summaries {
             let n = n.to_ascii_lowercase();
             if !s.names.contains(&n) {
                 if s.names.len() < self.limits.max_names_per_client {
-                    // Most clients try a name or two: the list grows one at a time
-                    // (at most max_names_per_client), not four slots at its first.
-                    s.names.reserve_exact(1);
+                    // Most clients try a name or two: the list's first name gets one
+                    // slot, not four.
+                    if s.names.is_empty() {
+                        s.names.reserve_exact(1);
+                    }
                     s.names.push(n);
                 } else {
                     s.names_dropped += 1;

@@ -438,7 +438,6 @@ mod tests {
     fn the_servers_reader_is_made_at_its_first_use() {
         // A connection whose server never answers holds one reader, not two.
         let mut r = Readers::default();
-        assert!(r.get(Dir::Up).is_some());
         assert!(r.get(Dir::Down).is_none());
         assert!(r.down.is_none());
         r.get_mut(Dir::Up).lose_sync();
@@ -454,5 +453,48 @@ mod tests {
         let mut r = Readers::default();
         let _ = r.both();
         assert!(r.down.is_some(), "a key log's arming makes both");
+    }
+
+    /// Feeds `hello` from the client, then a gap on its side; the stream and what it said.
+    fn client_only(keylog: Option<&KeyLog>) -> (TlsStream, Vec<Parsed>) {
+        let limits = super::super::ParseLimits::default();
+        let mut stats = super::super::ParseStats::default();
+        let mut certs = super::super::cert::CertCache::default();
+        let mut out = Vec::new();
+        let mut s = TlsStream::new([false, false]);
+        let mut cx = Cx {
+            flow: 1,
+            ts: crate::capture::Timestamp::default(),
+            client: "198.51.100.1:40000".parse().unwrap(),
+            server: "192.0.2.1:443".parse().unwrap(),
+            limits: &limits,
+            stats: &mut stats,
+            out: &mut out,
+            stop: [false, false],
+            keylog,
+            certs: &mut certs,
+        };
+        let hello = super::super::tests::client_hello("lazy.example");
+        s.feed(&mut cx, Dir::Up, &hello);
+        s.gap(&mut cx, Dir::Up, GapCause::NotCaptured);
+        (s, out)
+    }
+
+    #[test]
+    fn a_client_whose_server_never_answers_makes_no_server_reader() {
+        let (s, out) = client_only(None);
+        assert!(out.iter().any(|p| matches!(
+            p,
+            Parsed::Tls {
+                item: TlsItem::ClientHello(h),
+                ..
+            } if h.sni.as_deref() == Some("lazy.example")
+        )));
+        assert!(out.iter().any(|p| matches!(p, Parsed::Gap { .. })));
+        assert!(s.readers.down.is_none());
+        // With a key log, both readers keep protected records from the first byte.
+        let log = KeyLog::default();
+        let (s, _) = client_only(Some(&log));
+        assert!(s.readers.down.is_some());
     }
 }
