@@ -171,7 +171,9 @@ impl Front {
     /// needs no more bytes of) back to the reassembler.
     fn parse_events(&mut self) {
         for ev in self.events.drain(..) {
-            self.parser.push(ev, &mut self.parsed, &mut self.stops);
+            if let Some(buf) = self.parser.push(ev, &mut self.parsed, &mut self.stops) {
+                self.reassembler.recycle(buf);
+            }
         }
         for (c, s, d) in self.stops.drain(..) {
             self.reassembler.stop(c, s, d);
