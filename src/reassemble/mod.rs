@@ -507,10 +507,7 @@ impl Reassembler {
         }
         // One hash lookup for a packet of a known flow (the common case); a new flow is
         // looked up again after it is inserted.
-        let known = match self.flows.entry(k) {
-            std::collections::hash_map::Entry::Occupied(o) => Some(o.into_mut()),
-            std::collections::hash_map::Entry::Vacant(_) => None,
-        };
+        let known = self.flows.get_mut(&k);
         let flow = if let Some(flow) = known {
             flow
         } else {
