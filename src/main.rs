@@ -450,7 +450,8 @@ fn main() -> ExitCode {
         return exit(Err(e));
     }
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    // 64 KiB at a time: a probe line is about 1.5 KiB.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let result = probewatch::run_opened(&cfg, opened, &mut out, &mut std::io::stderr());
     let _ = out.flush();
     exit(result)

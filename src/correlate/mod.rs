@@ -138,6 +138,8 @@ pub struct Cx {
     emitted: u64,
     /// The anchors the trust verdicts are judged against.
     pub trust: Arc<trust::TrustStore>,
+    /// The last chain judged against it (see [`trust::LastPath`]).
+    trust_last: trust::LastPath,
     /// The MAC address each client address was seen with (the first), bounded by
     /// [`CorrelateLimits::max_clients`].
     macs: crate::correlate::bounded::Lru<std::net::IpAddr, crate::decode::Mac>,
@@ -155,9 +157,20 @@ impl Cx {
             ready: Vec::new(),
             emitted: 0,
             trust: Arc::default(),
+            trust_last: trust::LastPath::default(),
             macs: crate::correlate::bounded::Lru::new(cap(limits.max_clients)),
             hosts: hosts::Incremental::new(limits.max_clients),
         }
+    }
+
+    /// The trust verdict of `chain` (whose leaf is `leaf`) at `ts` (see [`trust::judge`]).
+    pub fn judge(
+        &mut self,
+        chain: &crate::parse::CertChain,
+        leaf: &crate::parse::CertInfo,
+        ts: crate::capture::Timestamp,
+    ) -> trust::TrustVerdict {
+        trust::judge(&self.trust, &mut self.trust_last, chain, leaf, ts)
     }
 
     /// Remembers the MAC address `ip` was first seen with.

@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use tls_parser::{TlsCipherSuiteID, TlsVersion};
 
 use super::tls::KeyLogFinding;
-use super::trust;
 use super::{
     cap, names, CertSource, Cx, NameSource, Outcome, Probe, ProbeKind, QuicClose, QuicDetails,
     QuicOutcome, QuicProbe, Reason, Side, TlsDetails, Verdict,
@@ -194,7 +193,7 @@ impl QuicTracker {
                         if t.server_cert.is_none() {
                             cx.stats.chain_certs_not_kept += chain.certs_dropped as u64;
                             if let Some(leaf) = &chain.leaf {
-                                p.trust = Some(Box::new(trust::judge(&cx.trust, &chain, leaf, ts)));
+                                p.trust = Some(Box::new(cx.judge(&chain, leaf, ts)));
                             }
                             let chain = *chain;
                             t.chain_len = Some(chain.chain_len);

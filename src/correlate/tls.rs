@@ -8,7 +8,6 @@ use std::net::SocketAddr;
 use tls_parser::{TlsAlertDescription, TlsCipherSuiteID, TlsVersion};
 
 use super::http::HttpFlow;
-use super::trust;
 use super::{
     names, Alert, AlertKind, CertSource, Close, CloseHow, Cx, NameSource, NoAnswer, NoCert, NoData,
     Outcome, Probe, ProbeKind, Reason, Side, TlsDetails, TrustVerdict, Verdict, WalkAlert,
@@ -417,8 +416,7 @@ impl TcpTracker {
                             cx.stats.chain_certs_not_kept += chain.certs_dropped as u64;
                             if dir == Dir::Down && c.server_cert.is_none() {
                                 if let Some(leaf) = &chain.leaf {
-                                    c.trust =
-                                        Some(Box::new(trust::judge(&cx.trust, &chain, leaf, ts)));
+                                    c.trust = Some(Box::new(cx.judge(&chain, leaf, ts)));
                                 }
                             }
                             // Judged: the DER is not held any longer than that.
@@ -430,8 +428,7 @@ impl TcpTracker {
                             cx.stats.chain_certs_not_kept += chain.certs_dropped as u64;
                             if dir == Dir::Down && c.server_cert.is_none() {
                                 if let Some(leaf) = &chain.leaf {
-                                    c.trust =
-                                        Some(Box::new(trust::judge(&cx.trust, &chain, leaf, ts)));
+                                    c.trust = Some(Box::new(cx.judge(&chain, leaf, ts)));
                                 }
                             }
                             chain.certs = Vec::new();

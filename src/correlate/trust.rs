@@ -215,6 +215,7 @@ const MAX_DAYS: i64 = 398;
 /// Judges `chain` (its leaf summarised in `leaf`) at `ts`.
 pub fn judge(
     store: &TrustStore,
+    last: &mut LastPath,
     chain: &CertChain,
     leaf: &CertInfo,
     ts: Timestamp,
@@ -249,7 +250,7 @@ pub fn judge(
     let chain_trust = if store.is_empty() {
         ChainTrust::NotChecked
     } else {
-        path(store, &chain.certs, at)
+        last.path(store, &chain.certs, at)
     };
     TrustVerdict {
         validity,
@@ -257,6 +258,41 @@ pub fn judge(
         notes: notes(leaf),
         store: store.base,
         ca_files: store.ca_files > 0,
+    }
+}
+
+/// The last chain whose path [`judge`] built: its certificates (by their SHA-256, in the
+/// order sent), the second it was checked at, and what came of it. A server sends the
+/// same chain on every handshake, and the path depends on nothing else (the store is
+/// fixed for a run): the same certificates checked at the same second come to the same
+/// [`ChainTrust`], so it is taken from here instead of building the path again. One
+/// chain is kept (at most [`crate::parse::cert::MAX_CHAIN_CERTS`] digests), replaced by
+/// the next one judged.
+#[derive(Debug, Default)]
+pub struct LastPath {
+    sha256: Vec<[u8; 32]>,
+    at: i64,
+    trust: Option<ChainTrust>,
+}
+
+impl LastPath {
+    /// [`path`] of `certs` at `at`, from the last chain when it is the same at the same
+    /// second.
+    fn path(&mut self, store: &TrustStore, certs: &[ChainCert], at: i64) -> ChainTrust {
+        if let Some(t) = &self.trust {
+            if self.at == at
+                && self.sha256.len() == certs.len()
+                && self.sha256.iter().zip(certs).all(|(d, c)| *d == c.sha256)
+            {
+                return t.clone();
+            }
+        }
+        let t = path(store, certs, at);
+        self.sha256.clear();
+        self.sha256.extend(certs.iter().map(|c| c.sha256));
+        self.at = at;
+        self.trust = Some(t.clone());
+        t
     }
 }
 
@@ -426,6 +462,7 @@ mod tests {
         let chain = CertChain::default();
         let v = judge(
             &TrustStore::default(),
+            &mut LastPath::default(),
             &chain,
             &leaf,
             Timestamp::new(1_800_000_000, 0),
@@ -435,5 +472,38 @@ mod tests {
             "{:?}",
             v.validity
         );
+    }
+
+    /// The last chain's path is taken again only for the same certificates at the same
+    /// second: every verdict equals the one a path built afresh gives, whichever chains
+    /// and times come one after another.
+    #[test]
+    fn trust_path_of_the_last_chain_equals_a_fresh_path() {
+        let ca =
+            CertificateDer::from_pem_slice(include_bytes!("../../samples/trust-ca.pem")).unwrap();
+        let real = crate::parse::cert::chain_cert(ca.as_ref());
+        let junk = crate::parse::cert::chain_cert(b"not a certificate");
+        let store = TrustStore::default();
+        let mut last = LastPath::default();
+        let chains = [
+            vec![real.clone()],
+            vec![junk.clone()],
+            vec![real.clone(), junk],
+            vec![],
+        ];
+        let mut seen = Vec::new();
+        for at in [1_800_000_000, 1_800_000_000, 1_800_000_001, 1_700_000_000] {
+            for certs in chains.iter().chain(chains.iter().rev()) {
+                let got = last.path(&store, certs, at);
+                assert_eq!(got, path(&store, certs, at), "{at}");
+                seen.push(got);
+            }
+        }
+        // The chains come to different verdicts, so a verdict taken for the wrong one shows.
+        assert!(seen.iter().any(|t| matches!(t, ChainTrust::Invalid(_))));
+        assert!(seen.contains(&ChainTrust::NotKept));
+        assert!(seen
+            .iter()
+            .any(|t| !matches!(t, ChainTrust::Invalid(_) | ChainTrust::NotKept)));
     }
 }

@@ -82,6 +82,9 @@ pub struct ChainCert {
     pub issuer: String,
     /// Authority Information Access caIssuers URLs (where the issuer can be fetched).
     pub ca_issuers: Vec<String>,
+    /// The SHA-256 of `der` (what the certificate cache keys it by): the trust verdict
+    /// knows a chain it has just judged by these.
+    pub sha256: [u8; 32],
 }
 
 impl CertChain {
@@ -156,7 +159,7 @@ impl CertCache {
         }
         self.misses += 1;
         let info = summarize(der);
-        let mut link = chain_cert(der);
+        let mut link = chain_cert_of(der, digest);
         if self.entries.len() >= MAX_CACHED_CERTS {
             // Evict the least recently used eighth at once (the scan is then rare).
             let mut used: Vec<u64> = self.entries.values().map(|c| c.used).collect();
@@ -182,8 +185,14 @@ impl CertCache {
 
 /// The linking names of one DER certificate (empty names when it cannot be parsed).
 pub fn chain_cert(der: &[u8]) -> ChainCert {
+    chain_cert_of(der, Sha256::digest(der).into())
+}
+
+/// [`chain_cert`] of `der`, whose SHA-256 is `sha256`.
+fn chain_cert_of(der: &[u8], sha256: [u8; 32]) -> ChainCert {
     let mut c = ChainCert {
         der: der.to_vec(),
+        sha256,
         ..ChainCert::default()
     };
     if let Ok((_, cert)) = X509Certificate::from_der(der) {

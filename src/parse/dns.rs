@@ -125,6 +125,32 @@ fn trim_dot(s: String) -> String {
     }
 }
 
+/// A name as text: what `trim_dot(name.to_string())` gives (simple-dns's `Display`: the
+/// labels joined by dots, a `.` or `\` inside a label escaped with a `\`, bytes that are
+/// not UTF-8 replaced), written straight into one `String` instead of through the
+/// formatter one character at a time.
+fn name_text(n: &simple_dns::Name<'_>) -> String {
+    let mut s = String::with_capacity(n.as_bytes().map(|l| l.len() + 1).sum());
+    for (i, label) in n.as_bytes().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        match std::str::from_utf8(label) {
+            Ok(t) if !t.bytes().any(|b| b == b'.' || b == b'\\') => s.push_str(t),
+            _ => {
+                for c in String::from_utf8_lossy(label).chars() {
+                    match c {
+                        '.' => s.push_str("\\."),
+                        '\\' => s.push_str("\\\\"),
+                        _ => s.push(c),
+                    }
+                }
+            }
+        }
+    }
+    trim_dot(s)
+}
+
 /// Parses one DNS message; `None` when the bytes are not a readable DNS message.
 pub fn parse(bytes: &[u8]) -> Option<DnsMessage> {
     let p = Packet::parse(bytes).ok()?;
@@ -138,7 +164,7 @@ pub fn parse(bytes: &[u8]) -> Option<DnsMessage> {
         .questions
         .iter()
         .map(|q| Question {
-            name: trim_dot(q.qname.to_string()),
+            name: name_text(&q.qname),
             qtype: qtype(&q.qtype),
         })
         .collect();
@@ -146,7 +172,7 @@ pub fn parse(bytes: &[u8]) -> Option<DnsMessage> {
         .answers
         .iter()
         .map(|rr| DnsAnswer {
-            name: trim_dot(rr.name.to_string()),
+            name: name_text(&rr.name),
             data: rdata(&rr.rdata),
         })
         .collect();
@@ -175,28 +201,67 @@ fn rdata(r: &RData<'_>) -> Rdata {
     match r {
         RData::A(a) => Rdata::A(Ipv4Addr::from(a.address)),
         RData::AAAA(a) => Rdata::Aaaa(Ipv6Addr::from(a.address)),
-        RData::CNAME(c) => Rdata::Cname(trim_dot(c.0.to_string())),
-        RData::PTR(c) => Rdata::Ptr(trim_dot(c.0.to_string())),
-        RData::NS(c) => Rdata::Ns(trim_dot(c.0.to_string())),
-        RData::MX(m) => Rdata::Mx(trim_dot(m.exchange.to_string())),
+        RData::CNAME(c) => Rdata::Cname(name_text(&c.0)),
+        RData::PTR(c) => Rdata::Ptr(name_text(&c.0)),
+        RData::NS(c) => Rdata::Ns(name_text(&c.0)),
+        RData::MX(m) => Rdata::Mx(name_text(&m.exchange)),
         RData::SRV(s) => Rdata::Srv {
             priority: s.priority,
             weight: s.weight,
             port: s.port,
-            target: trim_dot(s.target.to_string()),
+            target: name_text(&s.target),
         },
         RData::HTTPS(h) => Rdata::Svcb {
             https: true,
             priority: h.0.priority,
-            target: trim_dot(h.0.target.to_string()),
+            target: name_text(&h.0.target),
             ech: h.0.get_param(5).is_some(),
         },
         RData::SVCB(h) => Rdata::Svcb {
             https: false,
             priority: h.priority,
-            target: trim_dot(h.target.to_string()),
+            target: name_text(&h.target),
             ech: h.get_param(5).is_some(),
         },
         other => Rdata::Other(RrType(other.type_code().into())),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use simple_dns::{Label, Name};
+
+    /// The names written without the formatter are those simple-dns's `Display` gives
+    /// (trimmed of a final dot), escapes and bytes that are not UTF-8 included.
+    #[test]
+    fn dns_names_written_directly_equal_their_display() {
+        let labels: [&[u8]; 9] = [
+            b"www",
+            b"example",
+            b"com",
+            b"a.b",
+            b"back\\slash",
+            b"\xff\xfeodd",
+            "caf\u{e9}".as_bytes(),
+            b"end.",
+            b"x",
+        ];
+        let mut names: Vec<Vec<&[u8]>> = vec![vec![], vec![&b"."[..]], vec![&b"end."[..]]];
+        for a in labels {
+            for b in labels {
+                names.push(vec![a, b]);
+                names.push(vec![b, a, &b"com"[..]]);
+            }
+            names.push(vec![a]);
+        }
+        for ls in names {
+            let labels: Vec<Label<'_>> = ls.iter().map(|l| Label::new_unchecked(*l)).collect();
+            let n = Name::new_with_labels(&labels);
+            assert_eq!(name_text(&n), trim_dot(n.to_string()), "{ls:?}");
+        }
+        let n = Name::new("mail.example.org.").unwrap();
+        assert_eq!(name_text(&n), trim_dot(n.to_string()));
     }
 }

@@ -517,11 +517,19 @@ impl Parser {
             .map(|k| (k.log.stats.clone(), k.log.len(), k.read_errors))
     }
 
-    /// Handles one reassembly event; facts go to `out`, stop requests to `stops`.
-    pub fn push(&mut self, ev: Event, out: &mut Vec<Parsed>, stops: &mut Vec<Stop>) {
+    /// Handles one reassembly event; facts go to `out`, stop requests to `stops`. The
+    /// buffer of a data event whose bytes were read is handed back, for the reassembler
+    /// to deliver the next bytes in ([`crate::reassemble::Reassembler::recycle`]).
+    pub fn push(
+        &mut self,
+        ev: Event,
+        out: &mut Vec<Parsed>,
+        stops: &mut Vec<Stop>,
+    ) -> Option<Vec<u8>> {
         if let Some(k) = self.keys.as_mut() {
             k.refresh();
         }
+        let mut read = None;
         match ev {
             Event::Opened {
                 flow,
@@ -549,7 +557,7 @@ impl Parser {
                 data,
             } => {
                 let Some(st) = self.flows.get_mut(&flow) else {
-                    return;
+                    return Some(data);
                 };
                 let i = idx(dir);
                 let before = st.app_records.get(i).copied().unwrap_or(0);
@@ -581,6 +589,7 @@ impl Parser {
                         st.stop(d, stops);
                     }
                 }
+                read = Some(data);
             }
             Event::Gap {
                 flow,
@@ -589,9 +598,7 @@ impl Parser {
                 cause,
                 ..
             } => {
-                let Some(st) = self.flows.get_mut(&flow) else {
-                    return;
-                };
+                let st = self.flows.get_mut(&flow)?;
                 let mut cx = Cx {
                     flow,
                     ts,
@@ -640,6 +647,7 @@ impl Parser {
             }
             Event::Datagram(dg) => self.datagram(dg, out),
         }
+        read
     }
 
     fn datagram(&mut self, dg: Datagram, out: &mut Vec<Parsed>) {

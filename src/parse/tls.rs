@@ -170,6 +170,9 @@ struct Protected {
     over_limit: u64,
 }
 
+/// The longest TLS record body read (2^14 plus the expansion a protected record may add).
+const MAX_RECORD: usize = 18432 + 2048;
+
 impl TlsReader {
     pub fn failed(&self) -> bool {
         self.failed
@@ -270,16 +273,49 @@ impl TlsReader {
         if self.failed {
             return;
         }
+        if self.buf.is_empty() {
+            // Nothing held from before: the records are read where they are, and only
+            // what follows the last whole one is kept (not every byte copied in, then
+            // the rest moved to the front).
+            let used = self.read_records(data, out, certs);
+            let rest = data.get(used..).unwrap_or_default();
+            if !rest.is_empty() {
+                // Room for the whole record begun, as its header says (at most the
+                // largest record read), so that it is not grown piece by piece.
+                let record = match (rest.get(3), rest.get(4)) {
+                    (Some(&hi), Some(&lo)) => 5 + usize::from(u16::from_be_bytes([hi, lo])),
+                    _ => rest.len(),
+                };
+                self.buf
+                    .reserve(record.clamp(rest.len(), rest.len().max(MAX_RECORD + 5)));
+                self.buf.extend_from_slice(rest);
+            }
+            return;
+        }
         self.buf.extend_from_slice(data);
+        let buf = std::mem::take(&mut self.buf);
+        let used = self.read_records(&buf, out, certs);
+        self.buf = buf;
+        self.buf.drain(..used.min(self.buf.len()));
+    }
+
+    /// Reads the whole records at the start of `buf` (the bytes held, then the new ones);
+    /// returns how many bytes they took.
+    fn read_records(
+        &mut self,
+        buf: &[u8],
+        out: &mut Vec<TlsItem>,
+        certs: &mut cert::CertCache,
+    ) -> usize {
         let mut pos = 0usize;
-        if self.records == 0 && is_sslv2_hello(&self.buf) {
+        if self.records == 0 && is_sslv2_hello(buf) {
             // An SSLv2-compatible ClientHello: no extensions, so no SNI.
-            let mut r = Reader::new(&self.buf);
+            let mut r = Reader::new(buf);
             let Ok(len) = r.u16().map(|l| usize::from(l & 0x7fff)) else {
-                return;
+                return 0;
             };
             let Ok(mut body) = r.sub(len) else {
-                return; // not all in yet
+                return 0; // not all in yet
             };
             self.records += 1;
             let version = body.skip(1).and_then(|()| body.u16());
@@ -293,20 +329,20 @@ impl TlsReader {
             }));
             pos = 2 + len;
         }
-        while let Some(hdr) = self.buf.get(pos..pos + 5) {
+        while let Some(hdr) = buf.get(pos..pos + 5) {
             let mut r = Reader::new(hdr);
             let (Ok(ct), Ok(major), Ok(_minor), Ok(len)) = (r.u8(), r.u8(), r.u8(), r.u16()) else {
                 break;
             };
             let len = usize::from(len);
-            if !(20..=24).contains(&ct) || major != 3 || len > 18432 + 2048 {
+            if !(20..=24).contains(&ct) || major != 3 || len > MAX_RECORD {
                 self.failed = true;
                 out.push(TlsItem::NotTls);
                 break;
             }
             // The body is read in place (not copied): each arm borrows it from `buf`.
             let span = pos + 5..pos + 5 + len;
-            if self.buf.get(span.clone()).is_none() {
+            if buf.get(span.clone()).is_none() {
                 break;
             }
             pos += 5 + len;
@@ -319,7 +355,7 @@ impl TlsReader {
                     out.push(TlsItem::ChangeCipherSpec);
                 }
                 21 => {
-                    let body = self.buf.get(span).unwrap_or_default();
+                    let body = buf.get(span).unwrap_or_default();
                     let mut r = Reader::new(body);
                     let plain = match (self.encrypted, body.len(), r.u8(), r.u8()) {
                         (false, 2, Ok(level), Ok(description)) => Some((level, description)),
@@ -334,8 +370,7 @@ impl TlsReader {
                     });
                 }
                 22 if !self.encrypted => {
-                    self.hs
-                        .extend_from_slice(self.buf.get(span).unwrap_or_default());
+                    self.hs.extend_from_slice(buf.get(span).unwrap_or_default());
                     self.handshake_messages(out, certs);
                     if self.failed {
                         break;
@@ -345,7 +380,7 @@ impl TlsReader {
                     self.app_records += 1;
                     if let Some(p) = self.protected.as_mut() {
                         if p.bytes + 5 + len <= p.keep {
-                            if let Some(rec) = self.buf.get(pos - 5 - len..pos) {
+                            if let Some(rec) = buf.get(pos - 5 - len..pos) {
                                 p.records.push(rec.to_vec());
                                 p.bytes += 5 + len;
                             }
@@ -358,7 +393,7 @@ impl TlsReader {
                 _ => {}
             }
         }
-        self.buf.drain(..pos.min(self.buf.len()));
+        pos
     }
 
     fn handshake_messages(&mut self, out: &mut Vec<TlsItem>, certs: &mut cert::CertCache) {
@@ -697,5 +732,51 @@ mod tests {
         let mut r = TlsReader::default();
         r.feed(&rec, &mut out, &mut cert::CertCache::default());
         assert!(out.is_empty() && !r.take_too_large() && !r.failed());
+    }
+
+    /// Records read where they arrive (nothing held) or after what was held: the same
+    /// items, and the same bytes held, however the stream is cut into pieces.
+    #[test]
+    fn records_read_in_place_or_held_come_out_the_same_for_any_cut() {
+        let rec = |ct: u8, body: &[u8]| {
+            let mut r = vec![ct, 3, 3];
+            r.extend_from_slice(&u16::try_from(body.len()).unwrap().to_be_bytes());
+            r.extend_from_slice(body);
+            r
+        };
+        let mut stream = crate::parse::tests::client_hello("in-place.example");
+        stream.extend(rec(21, &[1, 0]));
+        stream.extend(rec(20, &[1]));
+        stream.extend(rec(23, &[9; 300]));
+        stream.extend(rec(23, &[8; 5000]));
+        // A record begun and not whole at the end.
+        stream.extend(&rec(23, &[7; 100])[..60]);
+        let read = |sizes: &[usize]| {
+            let (mut r, mut out) = (TlsReader::default(), Vec::new());
+            let mut certs = cert::CertCache::default();
+            let (mut at, mut i) = (0, 0);
+            while at < stream.len() {
+                let n = sizes[i % sizes.len()].min(stream.len() - at);
+                r.feed(&stream[at..at + n], &mut out, &mut certs);
+                at += n;
+                i += 1;
+            }
+            (format!("{out:?}"), r.held(), r.failed())
+        };
+        let whole = read(&[stream.len()]);
+        assert!(whole.0.contains("in-place.example"), "{}", whole.0);
+        assert_eq!(whole.1, 60);
+        for sizes in [
+            &[1][..],
+            &[2],
+            &[3, 1],
+            &[5],
+            &[7, 100],
+            &[1448],
+            &[4000, 1],
+            &[299, 5],
+        ] {
+            assert_eq!(read(sizes), whole, "{sizes:?}");
+        }
     }
 }

@@ -489,7 +489,18 @@ pub struct Reassembler {
     next_id: FlowId,
     buffered: usize,
     pub stats: ReassemblyStats,
+    /// Buffers of [`Event::Data`] the parser is done with, reused for the next
+    /// ([`Reassembler::recycle`]): at most [`SPARE_BUFFERS`] of at most
+    /// [`SPARE_BUFFER_BYTES`] each.
+    spare: Vec<Vec<u8>>,
 }
+
+/// Emptied [`Event::Data`] buffers kept for reuse (a segment's bytes are delivered in a
+/// buffer of their own; one of 1,448 bytes is past what the allocator keeps per thread,
+/// and the flow thread made and freed one per handshake segment).
+pub const SPARE_BUFFERS: usize = 8;
+/// The largest buffer kept for reuse.
+pub const SPARE_BUFFER_BYTES: usize = 16 * 1024;
 
 impl Reassembler {
     pub fn new(limits: Limits) -> Self {
@@ -499,6 +510,7 @@ impl Reassembler {
             next_id: 1,
             buffered: 0,
             stats: ReassemblyStats::default(),
+            spare: Vec::new(),
         }
     }
 
@@ -507,6 +519,15 @@ impl Reassembler {
         match d {
             Decoded::Udp(dg) => out.push(Event::Datagram(dg)),
             Decoded::Tcp(seg) => self.segment(seg, out),
+        }
+    }
+
+    /// Takes back the buffer of an [`Event::Data`] whose bytes were read, to deliver the
+    /// next bytes in (within [`SPARE_BUFFERS`] and [`SPARE_BUFFER_BYTES`]).
+    pub fn recycle(&mut self, mut buf: Vec<u8>) {
+        if self.spare.len() < SPARE_BUFFERS && buf.capacity() <= SPARE_BUFFER_BYTES {
+            buf.clear();
+            self.spare.push(buf);
         }
     }
 
@@ -666,6 +687,7 @@ impl Reassembler {
                                     ts,
                                     buffered: &mut buffered,
                                     out,
+                                    spare: &mut self.spare,
                                 };
                                 self.stats.gaps_snaplen +=
                                     skip_to(other, upto, GapCause::NotCaptured, &mut e);
@@ -687,6 +709,7 @@ impl Reassembler {
                         ts: seg.ts,
                         buffered: &mut buffered,
                         out,
+                        spare: &mut self.spare,
                     };
                     data(h, &seg, &limits, &mut self.stats, &mut e);
                 }
@@ -804,6 +827,7 @@ impl Reassembler {
                     ts,
                     buffered: &mut buffered,
                     out,
+                    spare: &mut self.spare,
                 };
                 if let Some(acked) = h.more.as_mut().and_then(|m| m.acked_unseen.take()) {
                     if acked > h.next && !h.stopped {
@@ -957,6 +981,7 @@ impl Reassembler {
                     ts,
                     buffered: &mut buffered,
                     out,
+                    spare: &mut self.spare,
                 };
                 for _ in 0..=limits_holes(&self.limits) {
                     let Some((&first, _)) = h.r().pending.iter().next() else {
@@ -998,11 +1023,20 @@ struct Emit<'a> {
     ts: Timestamp,
     buffered: &'a mut usize,
     out: &'a mut Vec<Event>,
+    /// Buffers of delivered bytes handed back ([`Reassembler::recycle`]).
+    spare: &'a mut Vec<Vec<u8>>,
 }
 
 impl Emit<'_> {
     fn push(&mut self, ev: Event) {
         self.out.push(ev);
+    }
+
+    /// `bytes` in a buffer of their own for an [`Event::Data`]: a spare one when there is.
+    fn bytes(&mut self, bytes: &[u8]) -> Vec<u8> {
+        let mut v = self.spare.pop().unwrap_or_default();
+        v.extend_from_slice(bytes);
+        v
     }
 }
 
@@ -1063,11 +1097,12 @@ fn data(
     if off == h.next && first_held.is_some_and(|k| k > off) {
         let n = first_held.map_or(0, |k| (k - off) as usize);
         h.next += n as u64;
+        let data = e.bytes(bytes.get(..n).unwrap_or_default());
         e.push(Event::Data {
             flow: id,
             dir,
             ts,
-            data: bytes.get(..n).unwrap_or_default().to_vec(),
+            data,
         });
         bytes = bytes.get(n..).unwrap_or_default();
         off += n as u64;
@@ -1075,11 +1110,12 @@ fn data(
     if off == h.next && first_held.is_none() {
         if !bytes.is_empty() {
             h.next += bytes.len() as u64;
+            let data = e.bytes(bytes);
             e.push(Event::Data {
                 flow: id,
                 dir,
                 ts,
-                data: bytes.to_vec(),
+                data,
             });
         }
         if tail > 0 {
@@ -1281,11 +1317,12 @@ fn drain(h: &mut Half, e: &mut Emit<'_>) -> u64 {
         if let Some(rest) = bytes.get(skip..) {
             if !rest.is_empty() {
                 h.next += rest.len() as u64;
+                let data = e.bytes(rest);
                 e.push(Event::Data {
                     flow: id,
                     dir,
                     ts,
-                    data: rest.to_vec(),
+                    data,
                 });
             }
         }

@@ -1480,3 +1480,48 @@ fn smallest_keeps_the_n_least_in_order() {
     all.sort_unstable();
     assert_eq!(smallest(v.iter().copied(), usize::MAX), all);
 }
+
+/// A data event's buffer handed back is reused for the next bytes, holding those bytes
+/// only; the buffers kept are bounded in number and size.
+#[test]
+fn recycled_data_buffers_hold_only_the_next_bytes_and_are_bounded() {
+    let mut rig = Rig::new();
+    rig.handshake(100, 500);
+    rig.push(seg(
+        1003,
+        c(),
+        s(),
+        101,
+        501,
+        ACK,
+        b"a longer first message",
+    ));
+    for e in rig.take() {
+        if let Event::Data { data, .. } = e {
+            rig.r.recycle(data);
+        }
+    }
+    assert_eq!(rig.r.spare.len(), 1);
+    rig.push(seg(1004, c(), s(), 123, 501, ACK, b"next"));
+    let data: Vec<Vec<u8>> = rig
+        .take()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Data { data, .. } => Some(data),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(data, vec![b"next".to_vec()]);
+    assert!(rig.r.spare.is_empty());
+    rig.r.recycle(Vec::with_capacity(SPARE_BUFFER_BYTES + 1));
+    assert!(rig.r.spare.is_empty());
+    for _ in 0..3 * SPARE_BUFFERS {
+        rig.r.recycle(Vec::with_capacity(64));
+    }
+    assert_eq!(rig.r.spare.len(), SPARE_BUFFERS);
+    assert!(rig
+        .r
+        .spare
+        .iter()
+        .all(|b| b.is_empty() && b.capacity() <= SPARE_BUFFER_BYTES));
+}

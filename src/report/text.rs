@@ -464,6 +464,31 @@ impl std::fmt::Display for Rfc3339 {
         let ts = self.0;
         let micros = ts.nanos / 1000;
         match time::OffsetDateTime::from_unix_timestamp(ts.secs) {
+            // Years 0–9999 and whole microseconds (every real capture): the digits written
+            // into one buffer, the bytes the `write!` below gives, without its padding
+            // machinery for seven numbers (a probe line writes one or more of these).
+            Ok(dt) if (0..=9999).contains(&dt.year()) && micros < 1_000_000 => {
+                let mut b = *b"0000-00-00T00:00:00.000000Z";
+                let fields: [(std::ops::Range<usize>, u32); 7] = [
+                    (0..4, dt.year().unsigned_abs()),
+                    (5..7, u32::from(u8::from(dt.month()))),
+                    (8..10, u32::from(dt.day())),
+                    (11..13, u32::from(dt.hour())),
+                    (14..16, u32::from(dt.minute())),
+                    (17..19, u32::from(dt.second())),
+                    (20..26, micros),
+                ];
+                for (at, mut n) in fields {
+                    for d in b.get_mut(at).into_iter().flatten().rev() {
+                        *d = b'0' + (n % 10) as u8;
+                        n /= 10;
+                    }
+                }
+                match std::str::from_utf8(&b) {
+                    Ok(t) => f.write_str(t),
+                    Err(_) => Err(std::fmt::Error),
+                }
+            }
             Ok(dt) => write!(
                 f,
                 "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
@@ -2439,6 +2464,59 @@ pub fn detail_lines(p: &Probe, level: u8) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The probe lines' times written digit by digit are those the formatter gave, from
+    /// the epoch to the last second of year 9999, with the formatter's own output beyond
+    /// (negative years, years past 9999, nanoseconds over a second).
+    #[test]
+    fn rfc3339_digits_equal_the_formatted_time() {
+        let formatted = |ts: Timestamp| {
+            let micros = ts.nanos / 1000;
+            match time::OffsetDateTime::from_unix_timestamp(ts.secs) {
+                Ok(dt) => format!(
+                    "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+                    dt.year(),
+                    u8::from(dt.month()),
+                    dt.day(),
+                    dt.hour(),
+                    dt.minute(),
+                    dt.second(),
+                    micros
+                ),
+                Err(_) => format!("{}.{:06}", ts.secs, micros),
+            }
+        };
+        let mut secs: Vec<i64> = vec![
+            0,
+            1,
+            59,
+            86_399,
+            951_782_400,
+            1_796_118_511,
+            253_402_300_799,
+            253_402_300_800,
+            -1,
+            -62_167_219_200,
+            -62_167_219_201,
+            i64::MAX,
+            i64::MIN,
+        ];
+        secs.extend((0..2_000).map(|i| i * 126_230_400_i64 + i * 7_919));
+        for s in secs {
+            for nanos in [
+                0,
+                999,
+                1_000,
+                123_456_789,
+                999_999_999,
+                1_000_000_000,
+                u32::MAX,
+            ] {
+                let ts = Timestamp::new(s, nanos);
+                assert_eq!(Rfc3339(ts).to_string(), formatted(ts), "{s} {nanos}");
+            }
+        }
+    }
 
     /// A ClientHello whose bytes were dropped at the budget across flows says so, with the
     /// budget as the user set it; codes stable.
