@@ -279,17 +279,11 @@ impl TlsReader {
             // the rest moved to the front).
             let used = self.read_records(data, out, certs);
             let rest = data.get(used..).unwrap_or_default();
-            if !rest.is_empty() {
-                // Room for the whole record begun, as its header says (at most the
-                // largest record read), so that it is not grown piece by piece.
-                let record = match (rest.get(3), rest.get(4)) {
-                    (Some(&hi), Some(&lo)) => 5 + usize::from(u16::from_be_bytes([hi, lo])),
-                    _ => rest.len(),
-                };
-                self.buf
-                    .reserve(record.clamp(rest.len(), rest.len().max(MAX_RECORD + 5)));
-                self.buf.extend_from_slice(rest);
-            }
+            // Only the bytes that came are held, not room for the record their header
+            // announces: the budget across flows counts what is held, and a flood of
+            // records begun and never finished must cost what they sent
+            // (regression: stalled-hellos went from 93 to 171 MiB with room reserved).
+            self.buf.extend_from_slice(rest);
             return;
         }
         self.buf.extend_from_slice(data);
@@ -297,6 +291,10 @@ impl TlsReader {
         let used = self.read_records(&buf, out, certs);
         self.buf = buf;
         self.buf.drain(..used.min(self.buf.len()));
+        if self.buf.is_empty() {
+            // Read up: its room goes too (a flow past its handshake holds nothing).
+            self.buf = Vec::new();
+        }
     }
 
     /// Reads the whole records at the start of `buf` (the bytes held, then the new ones);
@@ -423,6 +421,9 @@ impl TlsReader {
             pos += 4 + len;
         }
         self.hs.drain(..pos.min(self.hs.len()));
+        if self.hs.is_empty() {
+            self.hs = Vec::new();
+        }
     }
 }
 
@@ -732,6 +733,23 @@ mod tests {
         let mut r = TlsReader::default();
         r.feed(&rec, &mut out, &mut cert::CertCache::default());
         assert!(out.is_empty() && !r.take_too_large() && !r.failed());
+    }
+
+    #[test]
+    fn a_record_begun_holds_what_came_not_the_room_its_header_announces() {
+        // A 16 KB handshake record of which 1,000 bytes came: the reader holds 1,000
+        // bytes, as the budget across flows counts (reserving the announced 16 KB let a
+        // flood of such flows take 171 MiB under a 16 MiB budget).
+        let mut rec = vec![22, 3, 1];
+        rec.extend_from_slice(&16_000u16.to_be_bytes());
+        rec.extend_from_slice(&[1, 0, 0x3e, 0x7b]);
+        rec.resize(1_000, 0);
+        let mut r = TlsReader::default();
+        let mut out = Vec::new();
+        r.feed(&rec, &mut out, &mut cert::CertCache::default());
+        assert!(out.is_empty() && !r.failed());
+        assert_eq!(r.held(), 1_000);
+        assert!(r.buf.capacity() <= 1_024, "{}", r.buf.capacity());
     }
 
     /// Records read where they arrive (nothing held) or after what was held: the same
