@@ -245,6 +245,7 @@ pub fn reassemble(data: &[u8]) -> Result<u64, String> {
     let rest = data.get(8..).unwrap_or(&[]);
     let mut events = Vec::new();
     let mut check = StreamCheck::default();
+    let mut spare = Vec::new();
     let mut now = Timestamp::new(1_700_000_000, 0);
     for rec in rest.chunks(10) {
         let g = |i: usize| rec.get(i).copied().unwrap_or(0);
@@ -292,18 +293,21 @@ pub fn reassemble(data: &[u8]) -> Result<u64, String> {
             src_mac: None,
         };
         r.push(Decoded::Tcp(seg), &mut events);
-        check.events(&mut events)?;
+        check.events(&mut events, &mut spare)?;
+        spare.drain(..).for_each(|b| r.recycle(b));
         if op & 0x08 != 0 {
             r.stop(client, server, dir);
         }
         if op & 0x10 != 0 {
             now = Timestamp::new(now.secs + 200, now.nanos);
             r.expire(now, &mut events);
-            check.events(&mut events)?;
+            check.events(&mut events, &mut spare)?;
+            spare.drain(..).for_each(|b| r.recycle(b));
         }
         if r.over_budget(0) {
             r.shed(&[], &mut events);
-            check.events(&mut events)?;
+            check.events(&mut events, &mut spare)?;
+            spare.drain(..).for_each(|b| r.recycle(b));
         }
         if r.buffered() > limits.max_buffered_total {
             return Err(format!(
@@ -324,7 +328,8 @@ pub fn reassemble(data: &[u8]) -> Result<u64, String> {
         }
     }
     r.finish(&mut events);
-    check.events(&mut events)?;
+    check.events(&mut events, &mut spare)?;
+    spare.drain(..).for_each(|b| r.recycle(b));
     if r.flows() != 0 {
         return Err(format!("{} flows left after finish", r.flows()));
     }
@@ -340,7 +345,8 @@ struct StreamCheck {
 }
 
 impl StreamCheck {
-    fn events(&mut self, events: &mut Vec<Event>) -> Result<(), String> {
+    /// Checks the events; their data buffers go to `spare`, for the reassembler to reuse.
+    fn events(&mut self, events: &mut Vec<Event>, spare: &mut Vec<Vec<u8>>) -> Result<(), String> {
         for ev in events.drain(..) {
             match ev {
                 Event::Data {
@@ -377,6 +383,9 @@ impl StreamCheck {
                     }
                     s.0 += data.len() as u64;
                     self.delivered += data.len() as u64;
+                    // Handed back, as the parser does: the next data event reuses it (a
+                    // reused buffer must hold only its own bytes, checked above).
+                    spare.push(data);
                 }
                 Event::Gap {
                     flow,

@@ -72,6 +72,9 @@ pub struct Config {
     /// `--threads`: 0 for one per core, 1 for everything on one thread (see
     /// [`pipeline_threads`]).
     pub threads: usize,
+    /// Flush the report after each probe line even when reading files (the report goes
+    /// to a terminal: its lines show as they complete). A stream input always does.
+    pub flush_lines: bool,
 }
 
 /// What the flow stages (decode, reassemble, parse) hand the correlator, in packet order.
@@ -1116,7 +1119,7 @@ pub fn run_opened(
     // does, so that its probes show as they complete.
     let eager = sources.iter().any(|s| s.is_stream());
     let mut unflushed = Unflushed { out };
-    let out: &mut dyn Write = if eager {
+    let out: &mut dyn Write = if eager || cfg.flush_lines {
         &mut *unflushed.out
     } else {
         &mut unflushed
@@ -1374,6 +1377,7 @@ mod tests {
             stop: None,
             keylogs: Vec::new(),
             threads: 1,
+            flush_lines: false,
         };
         let mut out = Flushes::default();
         run(&cfg, &mut out).unwrap();
@@ -1384,5 +1388,13 @@ mod tests {
             .count();
         assert!(probes > 1, "{text}");
         assert_eq!(out.flushes, 1);
+        // Into a terminal: a flush per probe line, so that each shows as it completes.
+        let cfg = Config {
+            flush_lines: true,
+            ..cfg
+        };
+        let mut out = Flushes::default();
+        run(&cfg, &mut out).unwrap();
+        assert!(out.flushes > probes, "{} flushes", out.flushes);
     }
 }

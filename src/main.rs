@@ -439,6 +439,9 @@ fn main() -> ExitCode {
         max_probes: cli.count,
         stop: Some(stop),
         threads: cli.threads.map_or(0, usize::from),
+        // At a terminal the lines show as they complete; into a file or a pipe the
+        // report is written in large blocks.
+        flush_lines: std::io::stdout().is_terminal(),
     };
     // Every input and the -w file are opened first; then privileges go, as for a live
     // capture: no packet is parsed as root.

@@ -136,8 +136,9 @@ pub struct Cx {
     /// Probes whose outcome is known, in the order they completed.
     ready: Vec<Probe>,
     emitted: u64,
-    /// The anchors the trust verdicts are judged against.
-    pub trust: Arc<trust::TrustStore>,
+    /// The anchors the trust verdicts are judged against: fixed for a run (the kept
+    /// path in `trust_last` depends on it), set only through [`Correlator::with_trust`].
+    trust: Arc<trust::TrustStore>,
     /// The last chain judged against it (see [`trust::LastPath`]).
     trust_last: trust::LastPath,
     /// The MAC address each client address was seen with (the first), bounded by
@@ -257,6 +258,7 @@ impl Correlator {
     pub fn with_trust(limits: CorrelateLimits, trust: Arc<trust::TrustStore>) -> Self {
         let mut c = Correlator::new(limits);
         c.cx.trust = trust;
+        c.cx.trust_last = trust::LastPath::default();
         c
     }
 

@@ -118,11 +118,11 @@ impl Rdata {
     }
 }
 
-fn trim_dot(s: String) -> String {
-    match s.strip_suffix('.') {
-        Some(t) if !t.is_empty() => t.to_string(),
-        _ => s,
+fn trim_dot(mut s: String) -> String {
+    if s.len() > 1 && s.ends_with('.') {
+        s.pop();
     }
+    s
 }
 
 /// A name as text: what `trim_dot(name.to_string())` gives (simple-dns's `Display`: the

@@ -283,18 +283,24 @@ impl TlsReader {
             // announces: the budget across flows counts what is held, and a flood of
             // records begun and never finished must cost what they sent
             // (regression: stalled-hellos went from 93 to 171 MiB with room reserved).
-            self.buf.extend_from_slice(rest);
+            if !self.failed {
+                self.buf.extend_from_slice(rest);
+            }
             return;
         }
         self.buf.extend_from_slice(data);
         let buf = std::mem::take(&mut self.buf);
         let used = self.read_records(&buf, out, certs);
-        self.buf = buf;
-        self.buf.drain(..used.min(self.buf.len()));
-        if self.buf.is_empty() {
-            // Read up: its room goes too (a flow past its handshake holds nothing).
-            self.buf = Vec::new();
-        }
+        // What follows the records read is kept in a buffer of its own size: the room
+        // the held bytes grew into goes (the budget counts the bytes held; 23 KiB of room
+        // behind one byte held was a flow's cost it did not see), and a stream given up
+        // holds nothing.
+        self.buf = match buf.get(used..) {
+            _ if self.failed => Vec::new(),
+            _ if used == 0 => buf,
+            Some(rest) => rest.to_vec(),
+            None => Vec::new(),
+        };
     }
 
     /// Reads the whole records at the start of `buf` (the bytes held, then the new ones);
@@ -420,9 +426,9 @@ impl TlsReader {
             }
             pos += 4 + len;
         }
-        self.hs.drain(..pos.min(self.hs.len()));
-        if self.hs.is_empty() {
-            self.hs = Vec::new();
+        // As the record buffer: only what is left, in a buffer of its own size.
+        if pos > 0 {
+            self.hs = self.hs.get(pos..).map(<[u8]>::to_vec).unwrap_or_default();
         }
     }
 }
@@ -750,6 +756,26 @@ mod tests {
         assert!(out.is_empty() && !r.failed());
         assert_eq!(r.held(), 1_000);
         assert!(r.buf.capacity() <= 1_024, "{}", r.buf.capacity());
+    }
+
+    #[test]
+    fn a_record_read_after_pieces_leaves_no_room_behind_what_is_held() {
+        // A 16,000-byte record in 1,448-byte segments, then one byte of the next: the
+        // buffer the pieces grew into (23 KiB) went, one byte is held, one byte's room.
+        let mut rec = vec![22, 3, 3];
+        rec.extend_from_slice(&16_000u16.to_be_bytes());
+        rec.extend_from_slice(&[99, 0, 0x3e, 0x7c]);
+        rec.resize(5 + 16_000, 0);
+        rec.push(22);
+        let mut r = TlsReader::default();
+        let mut out = Vec::new();
+        for piece in rec.chunks(1_448) {
+            r.feed(piece, &mut out, &mut cert::CertCache::default());
+        }
+        assert!(!r.failed());
+        assert_eq!(r.held(), 1);
+        assert!(r.buf.capacity() <= 8, "{}", r.buf.capacity());
+        assert!(r.hs.capacity() <= 64, "{}", r.hs.capacity());
     }
 
     /// Records read where they arrive (nothing held) or after what was held: the same
