@@ -231,42 +231,32 @@ impl Analyzer {
         }
     }
 
-    fn held(&self, dir: Dir) -> usize {
+    /// The analyzer, to read (as [`Analyzer::get`]).
+    fn get_ref(&self) -> Option<&dyn StreamAnalyzer> {
         match self {
-            Analyzer::Tls(a) => a.held(dir),
-            Analyzer::Http(a) => a.held(dir),
-            Analyzer::DnsTcp(a) => a.held(dir),
-            Analyzer::StartTls(a) => a.held(dir),
-            Analyzer::Plain(a) => a.held(dir),
-            Analyzer::Socks(a) => a.held(dir),
-            Analyzer::Unknown | Analyzer::Done => 0,
+            Analyzer::Tls(a) => Some(a.as_ref()),
+            Analyzer::Http(a) => Some(a.as_ref()),
+            Analyzer::DnsTcp(a) => Some(a.as_ref()),
+            Analyzer::StartTls(a) => Some(a.as_ref()),
+            Analyzer::Plain(a) => Some(a.as_ref()),
+            Analyzer::Socks(a) => Some(a.as_ref()),
+            Analyzer::Unknown | Analyzer::Done => None,
         }
+    }
+
+    fn held(&self, dir: Dir) -> usize {
+        self.get_ref().map_or(0, |a| a.held(dir))
     }
 
     /// The TLS handshake message `dir` ended in, not whole.
     fn unfinished(&self, dir: Dir) -> Option<tls::Unfinished> {
-        match self {
-            Analyzer::Tls(a) => a.unfinished(dir),
-            Analyzer::Http(_)
-            | Analyzer::DnsTcp(_)
-            | Analyzer::StartTls(_)
-            | Analyzer::Plain(_)
-            | Analyzer::Socks(_)
-            | Analyzer::Unknown
-            | Analyzer::Done => None,
-        }
+        self.get_ref().and_then(|a| a.unfinished(dir))
     }
 
     fn wants_stop(&self, dir: Dir) -> bool {
-        match self {
-            Analyzer::Tls(a) => a.wants_stop(dir),
-            Analyzer::Http(a) => a.wants_stop(dir),
-            Analyzer::DnsTcp(a) => a.wants_stop(dir),
-            Analyzer::StartTls(a) => a.wants_stop(dir),
-            Analyzer::Plain(a) => a.wants_stop(dir),
-            Analyzer::Socks(a) => a.wants_stop(dir),
-            Analyzer::Unknown => false,
-            Analyzer::Done => true,
+        match self.get_ref() {
+            Some(a) => a.wants_stop(dir),
+            None => matches!(self, Analyzer::Done),
         }
     }
 }
