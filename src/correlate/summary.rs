@@ -13,12 +13,23 @@ pub struct ClientSummary {
     pub mac: Option<crate::decode::Mac>,
     /// Names in first-seen order (at most [`CorrelateLimits::max_names_per_client`]).
     pub names: Vec<String>,
+    /// A hash of each name of `names`, at the same place ([`name_key`]): a probe's name
+    /// is looked for among the keys, and compared as a string only where the key matches
+    /// (a client that tried 256 names compared every probe's name with each).
+    name_keys: Vec<u32>,
     /// Names not kept because the list was full.
     pub names_dropped: u64,
     pub probes: usize,
     pub mismatches: usize,
     /// Order in which clients were first seen.
     pub(crate) first_seen: u64,
+}
+
+/// FNV-1a of `name` in lower case: the same for two names that differ only in case.
+fn name_key(name: &str) -> u32 {
+    name.bytes().fold(0x811c_9dc5, |h: u32, b| {
+        (h ^ u32::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// Per-client summaries, bounded: at most [`CorrelateLimits::max_clients`] clients (the
@@ -51,6 +62,7 @@ impl Summaries {
                 also: p.host.as_ref().map(|h| h.also.clone()).unwrap_or_default(),
                 mac: p.host.as_ref().map(|h| h.mac),
                 names: Vec::new(),
+                name_keys: Vec::new(),
                 names_dropped: 0,
                 probes: 0,
                 mismatches: 0,
@@ -79,15 +91,23 @@ impl Summaries {
             s.mismatches += 1;
         }
         if let Some(n) = &p.name {
-            let n = n.to_ascii_lowercase();
-            if !s.names.contains(&n) {
+            // Names are kept in lower case; the probe's is lowered only when it is new.
+            let key = name_key(n);
+            let known = s
+                .name_keys
+                .iter()
+                .zip(&s.names)
+                .any(|(&k, m)| k == key && m.eq_ignore_ascii_case(n));
+            if !known {
                 if s.names.len() < self.limits.max_names_per_client {
                     // Most clients try a name or two: the list's first name gets one
                     // slot, not four.
                     if s.names.is_empty() {
                         s.names.reserve_exact(1);
+                        s.name_keys.reserve_exact(1);
                     }
-                    s.names.push(n);
+                    s.names.push(n.to_ascii_lowercase());
+                    s.name_keys.push(key);
                 } else {
                     s.names_dropped += 1;
                     self.names_dropped += 1;
@@ -102,5 +122,59 @@ impl Summaries {
         let mut v: Vec<ClientSummary> = self.clients.into_iter().map(|(_, s)| s).collect();
         v.sort_by_key(|s| s.first_seen);
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+    use crate::capture::Timestamp;
+    use crate::correlate::{Outcome, ProbeKind};
+
+    fn probe(name: &str) -> Probe {
+        Probe {
+            name: Some(name.into()),
+            ..Probe::new(
+                Timestamp::new(1_000, 0),
+                "198.51.100.10:40000".parse().unwrap(),
+                "192.0.2.10:443".parse().unwrap(),
+                ProbeKind::Tls(Box::default()),
+                Outcome::ConnectionClosed,
+            )
+        }
+    }
+
+    /// The names are found by their keys (the hashes beside them), so the keys must
+    /// follow the names: a name seen again in another case, after many others, is the
+    /// same name; a new one past the bound is counted, not kept.
+    #[test]
+    fn a_name_seen_again_in_another_case_is_one_name_and_the_bound_holds() {
+        let limits = CorrelateLimits {
+            max_names_per_client: 3,
+            ..CorrelateLimits::default()
+        };
+        let mut s = Summaries::new(limits);
+        for n in [
+            "Mail.Example.com",
+            "a.example",
+            "b.example",
+            "mail.example.COM",
+            "A.EXAMPLE",
+        ] {
+            s.add(&probe(n));
+        }
+        s.add(&probe("c.example"));
+        s.add(&probe("b.example"));
+        let dropped = s.names_dropped;
+        let c = s.into_clients();
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].names, ["mail.example.com", "a.example", "b.example"]);
+        assert_eq!(c[0].probes, 7);
+        assert_eq!(c[0].names_dropped, 1);
+        assert_eq!(dropped, 1);
+        assert_eq!(name_key("Mail.Example.COM"), name_key("mail.example.com"));
+        assert_ne!(name_key("a.example"), name_key("b.example"));
     }
 }
