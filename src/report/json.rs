@@ -228,15 +228,112 @@ pub struct ProbeJson<'a> {
 /// every key of every line.
 /// `write_fields!` writes the fields only, the first after `$open` (`{` when it opens the
 /// object, `,` after other fields); `write_object!` writes a whole object.
+/// A string value is written as it is when it holds nothing JSON escapes, without
+/// serde_json's byte-by-byte escape scan (the same bytes: serde_json escapes only `"`, `\`
+/// and control characters); any other value through serde_json.
 macro_rules! write_fields {
     ($buf:expr, $view:expr, $open:literal, $k0:literal : $f0:ident $(, $key:literal : $field:ident)* $(,)?) => {{
         $buf.extend_from_slice(concat!($open, "\"", $k0, "\":").as_bytes());
-        serde_json::to_writer(&mut *$buf, &$view.$f0)?;
+        (&&Field(&$view.$f0)).put(&mut *$buf)?;
         $(
             $buf.extend_from_slice(concat!(",\"", $key, "\":").as_bytes());
-            serde_json::to_writer(&mut *$buf, &$view.$field)?;
+            (&&Field(&$view.$field)).put(&mut *$buf)?;
         )*
     }};
+}
+
+/// A field's value, written by [`PutStr`] when it is a string (or an optional one) and by
+/// [`PutAny`] otherwise: `(&&Field(v)).put(buf)` finds `PutStr`'s method first (its
+/// receiver takes one dereference less), which exists only for the string types.
+struct Field<'a, T: ?Sized>(&'a T);
+
+trait PutAny {
+    fn put(&self, buf: &mut Vec<u8>) -> serde_json::Result<()>;
+}
+
+impl<T: Serialize + ?Sized> PutAny for Field<'_, T> {
+    fn put(&self, buf: &mut Vec<u8>) -> serde_json::Result<()> {
+        serde_json::to_writer(buf, self.0)
+    }
+}
+
+trait PutStr {
+    fn put(&self, buf: &mut Vec<u8>) -> serde_json::Result<()>;
+}
+
+impl PutStr for &Field<'_, String> {
+    fn put(&self, buf: &mut Vec<u8>) -> serde_json::Result<()> {
+        put_str(buf, self.0)
+    }
+}
+
+impl PutStr for &Field<'_, &str> {
+    fn put(&self, buf: &mut Vec<u8>) -> serde_json::Result<()> {
+        put_str(buf, self.0)
+    }
+}
+
+impl PutStr for &Field<'_, Option<String>> {
+    fn put(&self, buf: &mut Vec<u8>) -> serde_json::Result<()> {
+        put_opt(buf, self.0.as_deref())
+    }
+}
+
+impl PutStr for &Field<'_, &Option<String>> {
+    fn put(&self, buf: &mut Vec<u8>) -> serde_json::Result<()> {
+        put_opt(buf, self.0.as_deref())
+    }
+}
+
+impl PutStr for &Field<'_, Option<&str>> {
+    fn put(&self, buf: &mut Vec<u8>) -> serde_json::Result<()> {
+        put_opt(buf, *self.0)
+    }
+}
+
+fn put_opt(buf: &mut Vec<u8>, s: Option<&str>) -> serde_json::Result<()> {
+    match s {
+        Some(s) => put_str(buf, s),
+        None => {
+            buf.extend_from_slice(b"null");
+            Ok(())
+        }
+    }
+}
+
+/// Whether a byte of `b` is one JSON escapes (`"`, `\`, below 0x20): looked for 8 bytes
+/// at a time in a `u64` (a byte below 0x20, or equal to `"` or `\` once xor-ed with it,
+/// leaves its high bit set in `(x - 0x01…) & !x & 0x80…`), the rest byte by byte.
+fn needs_escape(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    let mut words = b.chunks_exact(8);
+    for w in words.by_ref() {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        let x = u64::from_le_bytes(a);
+        if below(x, 0x20) | below(x ^ (ONES * 0x22), 1) | below(x ^ (ONES * 0x5c), 1) != 0 {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&c| c < 0x20 || c == b'"' || c == b'\\')
+}
+
+/// `s` as a JSON string: as it is, quoted, when no byte needs escaping, else escaped by
+/// serde_json.
+fn put_str(buf: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
+    if needs_escape(s.as_bytes()) {
+        return serde_json::to_writer(buf, s);
+    }
+    buf.reserve(s.len() + 2);
+    buf.push(b'"');
+    buf.extend_from_slice(s.as_bytes());
+    buf.push(b'"');
+    Ok(())
 }
 
 macro_rules! write_object {
@@ -650,7 +747,7 @@ pub fn write_tail(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     /// An address written digit by digit is the JSON string of its `Display`.
     #[test]
@@ -675,6 +772,48 @@ mod tests {
                 format!("\"{a}\"")
             );
         }
+    }
+
+    /// A string written without serde_json's escape scan is the bytes serde_json writes,
+    /// for strings that need no escape and for every kind that does (quote, backslash,
+    /// each control character), beside bytes that need none (DEL, non-ASCII).
+    #[test]
+    fn strings_written_as_they_are_equal_serde_json() {
+        let mut cases: Vec<String> = [
+            "",
+            "mail.example.com",
+            "a \"quoted\" name",
+            "back\\slash",
+            "del\u{7f}",
+            "é ü 名前 😀",
+            "t13d1516h2_8daaf6152771_02713d6af862",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for c in 0u8..0x20 {
+            cases.push(format!("x{}y", char::from(c)));
+        }
+        // Every escaped byte at every place of a 20-byte string (in a word and in the
+        // rest), and the bytes next to those escaped (which are not).
+        for c in (0u8..0x20).chain([b'"', b'\\', 0x21, 0x23, 0x5b, 0x5d, 0x7f]) {
+            for at in 0..20 {
+                let mut v = vec![b'a'; 20];
+                v[at] = c;
+                cases.push(String::from_utf8(v).unwrap());
+            }
+        }
+        for s in &cases {
+            let mut fast = Vec::new();
+            super::put_str(&mut fast, s).unwrap();
+            assert_eq!(fast, serde_json::to_vec(s).unwrap(), "{s:?}");
+            let mut opt = Vec::new();
+            super::put_opt(&mut opt, Some(s)).unwrap();
+            assert_eq!(opt, fast);
+        }
+        let mut none = Vec::new();
+        super::put_opt(&mut none, None).unwrap();
+        assert_eq!(none, b"null");
     }
 
     /// The hand-written probe line is the derived serialization, byte for byte, for every
