@@ -527,7 +527,12 @@ fn cap(n: usize) -> NonZeroUsize {
 /// The registrable domain (eTLD+1) of a name; the name itself for an address, a public
 /// suffix, or a single label.
 pub fn registrable(name: &str) -> String {
-    let n = name.trim_start_matches("_autodiscover._tcp.");
+    // `strip_prefix` in a loop is `trim_start_matches`, without the substring searcher
+    // it builds on every call (half of this function's instructions).
+    let mut n = name;
+    while let Some(rest) = n.strip_prefix("_autodiscover._tcp.") {
+        n = rest;
+    }
     if n.parse::<IpAddr>().is_ok() {
         return n.to_string();
     }

@@ -110,6 +110,11 @@ fn registrable_domains_come_from_the_public_suffix_list() {
     assert_eq!(registrable("autodiscover.example.com"), "example.com");
     assert_eq!(registrable("www.example.co.uk"), "example.co.uk");
     assert_eq!(registrable("_autodiscover._tcp.example.com"), "example.com");
+    // As trim_start_matches: the prefix however often it repeats.
+    assert_eq!(
+        registrable("_autodiscover._tcp._autodiscover._tcp.example.com"),
+        "example.com"
+    );
     assert_eq!(registrable("ex7.mailhost.example"), "mailhost.example");
     assert_eq!(registrable("192.0.2.10"), "192.0.2.10");
 }
