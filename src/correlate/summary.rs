@@ -13,9 +13,11 @@ pub struct ClientSummary {
     pub mac: Option<crate::decode::Mac>,
     /// Names in first-seen order (at most [`CorrelateLimits::max_names_per_client`]).
     pub names: Vec<String>,
-    /// A hash of each name of `names`, at the same place ([`name_key`]): a probe's name
-    /// is looked for among the keys, and compared as a string only where the key matches
-    /// (a client that tried 256 names compared every probe's name with each).
+    /// Once `names` holds more than [`KEYED_AFTER`], a hash of each of them, at the same
+    /// place ([`name_key`]): a probe's name is looked for among the keys, and compared as
+    /// a string only where the key matches (a client that tried 256 names compared every
+    /// probe's name with each). Empty, with no allocation, for the many clients of a
+    /// flood that try a name or two.
     name_keys: Vec<u32>,
     /// Names not kept because the list was full.
     pub names_dropped: u64,
@@ -24,6 +26,10 @@ pub struct ClientSummary {
     /// Order in which clients were first seen.
     pub(crate) first_seen: u64,
 }
+
+/// Names a client's list holds before they are looked up by their keys
+/// ([`ClientSummary`]'s `name_keys`).
+const KEYED_AFTER: usize = 8;
 
 /// FNV-1a of `name` in lower case: the same for two names that differ only in case.
 fn name_key(name: &str) -> u32 {
@@ -93,21 +99,27 @@ impl Summaries {
         if let Some(n) = &p.name {
             // Names are kept in lower case; the probe's is lowered only when it is new.
             let key = name_key(n);
-            let known = s
-                .name_keys
-                .iter()
-                .zip(&s.names)
-                .any(|(&k, m)| k == key && m.eq_ignore_ascii_case(n));
+            let known = if s.name_keys.is_empty() {
+                s.names.iter().any(|m| m.eq_ignore_ascii_case(n))
+            } else {
+                s.name_keys
+                    .iter()
+                    .zip(&s.names)
+                    .any(|(&k, m)| k == key && m.eq_ignore_ascii_case(n))
+            };
             if !known {
                 if s.names.len() < self.limits.max_names_per_client {
                     // Most clients try a name or two: the list's first name gets one
                     // slot, not four.
                     if s.names.is_empty() {
                         s.names.reserve_exact(1);
-                        s.name_keys.reserve_exact(1);
                     }
                     s.names.push(n.to_ascii_lowercase());
-                    s.name_keys.push(key);
+                    if !s.name_keys.is_empty() {
+                        s.name_keys.push(key);
+                    } else if s.names.len() > KEYED_AFTER {
+                        s.name_keys = s.names.iter().map(|m| name_key(m)).collect();
+                    }
                 } else {
                     s.names_dropped += 1;
                     self.names_dropped += 1;
@@ -175,6 +187,18 @@ mod tests {
         assert_eq!(c[0].names_dropped, 1);
         assert_eq!(dropped, 1);
         assert_eq!(name_key("Mail.Example.COM"), name_key("mail.example.com"));
+        // Past KEYED_AFTER names the keys are made and looked up: the same answers.
+        let mut s = Summaries::new(CorrelateLimits::default());
+        let many: Vec<String> = (0..20).map(|i| format!("N{i}.Example")).collect();
+        for n in many.iter().chain(&many) {
+            s.add(&probe(n));
+        }
+        s.add(&probe("n3.example"));
+        let c = s.into_clients();
+        let lower: Vec<String> = many.iter().map(|n| n.to_ascii_lowercase()).collect();
+        assert_eq!(c[0].names, lower);
+        assert_eq!(c[0].name_keys.len(), c[0].names.len());
+        assert_eq!(c[0].probes, 41);
         assert_ne!(name_key("a.example"), name_key("b.example"));
     }
 }
