@@ -34,6 +34,9 @@ pub enum Error {
     #[error("cannot write the capture to {path}: {reason}; check that the directory exists and is writable")]
     Save { path: String, reason: String },
 
+    #[error("-w {path} is also an input: writing it would destroy the packets being read; give -w another file")]
+    SaveOverInput { path: String },
+
     #[error("cannot write {other} packets to {path}: a pcap file holds one link type, and it was started with {first}; read the inputs one at a time, or select one link type with a filter")]
     SaveLinkTypes {
         path: String,

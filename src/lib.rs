@@ -617,6 +617,9 @@ pub struct Opened {
 
 /// Opens the inputs of `cfg`, compiles its filter and creates its `-w` file.
 pub fn open_inputs(cfg: &Config) -> Result<Opened, Error> {
+    if let Some(save) = cfg.save.as_deref() {
+        refuse_save_over_input(save, &cfg.inputs)?;
+    }
     let filter = cfg.filter.as_deref().map(Filter::new).transpose()?;
     let mut sources = Vec::with_capacity(cfg.inputs.len());
     for input in &cfg.inputs {
@@ -645,6 +648,27 @@ pub fn open_inputs(cfg: &Config) -> Result<Opened, Error> {
         save,
         keys,
     })
+}
+
+/// `-w FILE` naming one of the inputs (the same file, by device and inode, whatever the
+/// path) would be truncated before it is read: refused.
+fn refuse_save_over_input(save: &std::path::Path, inputs: &[Input]) -> Result<(), Error> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(out) = std::fs::metadata(save) else {
+        return Ok(());
+    };
+    let same = inputs.iter().any(|i| match i {
+        Input::File(p) => {
+            std::fs::metadata(p).is_ok_and(|m| m.dev() == out.dev() && m.ino() == out.ino())
+        }
+        Input::Stdin => false,
+    });
+    if same {
+        return Err(Error::SaveOverInput {
+            path: save.display().to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// Reads every input, writes the report to `out`. When an input is damaged or cut short,
