@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use clap::{ArgGroup, Parser};
+use clap::{ArgGroup, CommandFactory, FromArgMatches, Parser};
 
 use probewatch::capture::{Input, LiveOptions};
 use probewatch::correlate::trust::{StoreError, TrustBase, TrustStore, SYSTEM_BUNDLES};
@@ -62,7 +62,7 @@ EXAMPLES:
     probewatch -r capture.pcap --timeline
     probewatch -r capture.pcap -q | awk '$7 == \"mismatch\"'
     probewatch -r capture.pcap -v 'port 443'
-    probewatch -r capture.pcap --format json | jq 'select(.type==\"group\" and .san)'
+    probewatch -r capture.pcap --format json | jq 'select(.type==\"group\" and (.san // [] | length) > 0)'
     probewatch -r capture.pcap --format json | jq 'select(.verdict==\"mismatch\")'
 
 EXIT STATUS:
@@ -85,6 +85,9 @@ enum ColorWhen {
 
 #[derive(Parser, Debug)]
 #[command(name = "probewatch", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+// A flag given twice takes its last value, as tcpdump's do; `-c -1` is a bad count, not an
+// unknown option.
+#[command(args_override_self = true, allow_negative_numbers = true)]
 #[command(group(ArgGroup::new("source").required(true).args(["read", "interface", "list_interfaces"])))]
 struct Cli {
     /// Read packets from FILE: pcap or pcapng, gzip/zstd/xz/lz4-compressed or not; `-` for
@@ -112,11 +115,11 @@ struct Cli {
     write: Option<std::path::PathBuf>,
 
     /// Stop after N probes (live, or reading files).
-    #[arg(short = 'c', value_name = "N")]
+    #[arg(short = 'c', value_name = "N", value_parser = at_least_one_u64)]
     count: Option<u64>,
 
     /// Live: stop after this long, e.g. 60s, 10m, 2h.
-    #[arg(long, value_name = "TIME", requires = "interface", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "TIME", value_parser = humantime::parse_duration)]
     duration: Option<std::time::Duration>,
 
     /// The unprivileged user to switch to once the interface (or every input file) is open,
@@ -129,7 +132,7 @@ struct Cli {
     no_promiscuous: bool,
 
     /// Live: bytes kept of each packet (the default keeps whole handshakes).
-    #[arg(short = 's', long = "snaplen", value_name = "BYTES", default_value_t = probewatch::capture::live::DEFAULT_SNAPLEN)]
+    #[arg(short = 's', long = "snaplen", value_name = "BYTES", default_value_t = probewatch::capture::live::DEFAULT_SNAPLEN, value_parser = clap::value_parser!(i32).range(64..=262_144))]
     snaplen: i32,
 
     /// Live: kernel capture buffer in MiB (raise it when the stats show kernel drops).
@@ -137,7 +140,8 @@ struct Cli {
         short = 'B',
         long = "buffer-size",
         value_name = "MIB",
-        default_value_t = 32
+        default_value_t = 32,
+        value_parser = clap::value_parser!(i32).range(1..=2048)
     )]
     buffer_mib: i32,
 
@@ -193,7 +197,7 @@ struct Cli {
 
     /// Seconds within which probes of one client for the same registrable domain (or linked
     /// by a DNS answer, CNAME, SRV or redirect) form one attempt group.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = seconds)]
     group_window: f64,
 
     /// Never show the progress line on stderr.
@@ -209,7 +213,7 @@ struct Cli {
     threads: Option<u16>,
 
     /// Most TCP flows tracked at once; the least recently active are evicted beyond it.
-    #[arg(long, value_name = "N", default_value_t = probewatch::reassemble::Limits::default().max_flows)]
+    #[arg(long, value_name = "N", default_value_t = probewatch::reassemble::Limits::default().max_flows, value_parser = at_least_one)]
     max_flows: usize,
 
     /// Bytes held out of order per direction of a flow.
@@ -217,36 +221,36 @@ struct Cli {
     max_buffer: usize,
 
     /// Out-of-order segments (holes) held per direction of a flow.
-    #[arg(long, value_name = "N", default_value_t = probewatch::reassemble::Limits::default().max_holes)]
+    #[arg(long, value_name = "N", default_value_t = probewatch::reassemble::Limits::default().max_holes, value_parser = at_least_one)]
     max_holes: usize,
 
     /// Bytes buffered across all flows (out-of-order segments and messages not yet whole,
     /// such as a ClientHello in pieces); beyond it the least recently active flows'
     /// buffers are dropped (the flows go on, the gap said).
-    #[arg(long, value_name = "BYTES", default_value_t = probewatch::reassemble::Limits::default().max_buffered_total)]
+    #[arg(long, value_name = "BYTES", default_value_t = probewatch::reassemble::Limits::default().max_buffered_total, value_parser = at_least_one)]
     max_buffered_bytes: usize,
 
     /// Seconds (capture time) without a packet after which a flow is ended.
-    #[arg(long, value_name = "SECONDS", default_value_t = probewatch::reassemble::Limits::default().idle_secs)]
+    #[arg(long, value_name = "SECONDS", default_value_t = probewatch::reassemble::Limits::default().idle_secs, value_parser = seconds)]
     idle_timeout: f64,
 
     /// Entries in the address → name map learned from DNS answers.
-    #[arg(long, value_name = "N", default_value_t = 65_536)]
+    #[arg(long, value_name = "N", default_value_t = 65_536, value_parser = at_least_one)]
     max_dns_entries: usize,
 
     /// Clients with a summary; the least recently active are dropped beyond it.
-    #[arg(long, value_name = "N", default_value_t = 65_536)]
+    #[arg(long, value_name = "N", default_value_t = 65_536, value_parser = at_least_one)]
     max_clients: usize,
 
     /// Probes held to lay out a capture file's report per client (all formats but JSON);
     /// beyond it they are listed as they complete (-r only).
     /// [default: 20000]
-    #[arg(long, value_name = "N", requires = "read")]
+    #[arg(long, value_name = "N", requires = "read", value_parser = at_least_one)]
     max_report_probes: Option<usize>,
 
     /// Seconds a probe may wait for its outcome (DNS answer, HTTP response, end of the TLS
     /// handshake) before it is reported with what is known.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = seconds)]
     probe_timeout: f64,
 
     /// Trust store for the trust verdict: mozilla (Mozilla's roots, built in), system (the OS CA bundle, e.g. /etc/ssl/certs/ca-certificates.crt), none (only --ca-file)
@@ -268,7 +272,7 @@ struct Cli {
     keylog: Vec<std::path::PathBuf>,
 
     /// Client randoms kept from the key logs; the oldest are dropped beyond it.
-    #[arg(long, value_name = "N", default_value_t = probewatch::parse::keylog::MAX_KEYLOG_RANDOMS)]
+    #[arg(long, value_name = "N", default_value_t = probewatch::parse::keylog::MAX_KEYLOG_RANDOMS, value_parser = at_least_one)]
     max_keylog_entries: usize,
 
     /// Capture filter in tcpdump (BPF) syntax, e.g. `port 443 or port 53`. Options may
@@ -279,7 +283,10 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let (cli, matches) = match parsed {
         Ok(c) => c,
         Err(e) if !e.use_stderr() => {
             // --help and --version.
@@ -292,6 +299,10 @@ fn main() -> ExitCode {
         }
     };
     let _ = cli.numeric; // addresses are never resolved
+    if let Some(why) = refused_combination(&cli, &matches) {
+        eprintln!("probewatch: {why}");
+        return ExitCode::from(2);
+    }
     if let Some(why) = probewatch::report::text::detail_refused(
         cli.quiet,
         cli.verbose,
@@ -370,6 +381,17 @@ fn main() -> ExitCode {
             more_inputs.push(w.clone());
             words = rest;
         }
+    }
+    // `-r a.pcap nosuch.pcap`: a first filter word named like a capture file is a file
+    // that is not there, not a filter (which would fail on it as a host name).
+    if let Some(w) = words
+        .first()
+        .filter(|w| !cli.read.is_empty() && named_like_a_capture(w))
+    {
+        return exit(Err(probewatch::Error::Open {
+            path: w.clone(),
+            reason: "no such file".to_string(),
+        }));
     }
     let filter = if words.is_empty() {
         None
@@ -460,6 +482,82 @@ fn main() -> ExitCode {
     exit(result)
 }
 
+/// A flag that would do nothing with the others given (no flag is silently ignored), in
+/// one sentence.
+fn refused_combination(cli: &Cli, matches: &clap::ArgMatches) -> Option<String> {
+    let given = |id: &str| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+    if cli.interface.is_none() {
+        for (id, flag) in [
+            ("snaplen", "-s"),
+            ("buffer_mib", "-B"),
+            ("no_promiscuous", "-p"),
+            ("duration", "--duration"),
+        ] {
+            if given(id) {
+                return Some(format!(
+                    "{flag} applies to a live capture (-i INTERFACE); reading files it would do nothing"
+                ));
+            }
+        }
+    }
+    if cli.write.as_deref() == Some(std::path::Path::new("-")) {
+        return Some(
+            "-w - would mix the packets with the report on standard output; give -w a file name"
+                .to_string(),
+        );
+    }
+    let table = cli.format == Format::Table && !cli.timeline;
+    if cli.ja4 && (!table || cli.quiet) {
+        let other = if cli.quiet {
+            "-q".to_string()
+        } else if cli.timeline {
+            "--timeline".to_string()
+        } else {
+            format!(
+                "--format {}",
+                format!("{:?}", cli.format).to_ascii_lowercase()
+            )
+        };
+        return Some(format!(
+            "--ja4 adds a JA4 column to the table, which {other} does not have (the JSON always has tls.ja4); leave out one of them"
+        ));
+    }
+    if cli.mermaid_fences && cli.format != Format::Mermaid {
+        return Some(
+            "--mermaid-fences wraps the diagrams of --format mermaid; give --format mermaid, or leave it out"
+                .to_string(),
+        );
+    }
+    None
+}
+
+/// A count or bound of at least 1 (0 would make the bound meaningless).
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("it must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("it is not a whole number".into()),
+    }
+}
+
+/// A count of at least 1 (`-c 0` would read nothing).
+fn at_least_one_u64(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(0) => Err("it must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("it is not a whole number".into()),
+    }
+}
+
+/// Seconds: a number of 0 or more (not NaN, not infinite).
+fn seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        Ok(_) => Err("seconds are a number of 0 or more".into()),
+        Err(_) => Err("it is not a number of seconds".into()),
+    }
+}
+
 /// A usage error in one plain sentence (instead of clap's block), with where to look.
 fn usage_error(e: &clap::Error) -> String {
     use clap::error::{ContextKind, ErrorKind};
@@ -507,6 +605,17 @@ fn usage_error(e: &clap::Error) -> String {
             )
         }
     }
+}
+
+/// A word ending like a capture file's name (`.pcap`, `.pcapng`, `.cap`, compressed or
+/// not), which no BPF expression's first word does.
+fn named_like_a_capture(w: &str) -> bool {
+    let w = w.to_ascii_lowercase();
+    let w = [".gz", ".zst", ".xz", ".lz4"]
+        .iter()
+        .find_map(|z| w.strip_suffix(z))
+        .unwrap_or(&w);
+    [".pcap", ".pcapng", ".cap"].iter().any(|e| w.ends_with(e))
 }
 
 /// Words that begin or continue a BPF expression, never taken for file names.

@@ -543,3 +543,127 @@ fn count_with_read_runs_on_one_thread_and_says_so() {
     assert_eq!(of_type(&all, "stats")[0]["threads"], 2);
     assert_eq!(of_type(&v, "probe"), of_type(&all, "probe")[..2].to_vec());
 }
+
+/// `-r f.pcap -w f.pcap` truncated the input before reading it (a 10 MB capture cut to
+/// 512 KiB, then reported as damaged): refused with a sentence, the file untouched, also
+/// through another path to the same file.
+#[test]
+fn writing_over_an_input_with_w_is_refused_and_the_input_kept() {
+    let bytes = std::fs::read(sample("tls13.pcap")).unwrap();
+    let f = tmp("overwrite-me.pcap", &bytes);
+    let dir = f.parent().unwrap();
+    let other = dir.join(".").join("overwrite-me.pcap");
+    for w in [&f, &other] {
+        let r = run(&["-r", f.to_str().unwrap(), "-w", w.to_str().unwrap()]);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        one_sentence(&r.stderr);
+        assert!(r.stderr.contains("is also an input"), "{}", r.stderr);
+        assert_eq!(std::fs::read(&f).unwrap(), bytes, "the input is untouched");
+    }
+}
+
+/// Flags that do nothing with the others given were accepted without a word (`-s`, `-B`,
+/// `-p`, `--duration` with `-r`; `--ja4` with `-q` or JSON; `--mermaid-fences` without
+/// mermaid; `-w -` made a file named `-`): each is refused with one sentence, exit 2.
+#[test]
+fn flags_that_would_do_nothing_are_refused() {
+    let s = sample("tls13.pcap");
+    let s = s.to_str().unwrap();
+    for (args, says) in [
+        (&["-r", s, "-s", "100"][..], "-s applies to a live capture"),
+        (&["-r", s, "-B", "4"][..], "-B applies to a live capture"),
+        (&["-r", s, "-p"][..], "-p applies to a live capture"),
+        (
+            &["-r", s, "--duration", "5s"][..],
+            "--duration applies to a live capture",
+        ),
+        (&["-r", s, "--ja4", "-q"][..], "--ja4 adds a JA4 column"),
+        (
+            &["-r", s, "--ja4", "--format", "json"][..],
+            "--format json does not have",
+        ),
+        (&["-r", s, "--mermaid-fences"][..], "--mermaid-fences wraps"),
+        (&["-r", s, "-w", "-"][..], "-w - would mix"),
+    ] {
+        let r = run(args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        one_sentence(&r.stderr);
+        assert!(r.stderr.contains(says), "{args:?}: {}", r.stderr);
+        assert_eq!(r.stdout, "");
+    }
+    assert!(!std::path::Path::new("-").exists());
+}
+
+/// `-q -q` said "-q cannot be combined with -q" and `-c -1` "there is no option -1"; `-c 0`
+/// read nothing and exited 0, a bound of 0 acted as 1, `--probe-timeout nan` was taken: a
+/// repeated flag takes its last value (as tcpdump's), and bad numbers get a sentence.
+#[test]
+fn repeated_flags_take_the_last_value_and_bad_numbers_are_refused() {
+    let s = sample("tls13.pcap");
+    let s = s.to_str().unwrap();
+    let once = run(&["-r", s, "-q"]);
+    let twice = run(&["-r", s, "-q", "-q"]);
+    assert_eq!(twice.code, 0, "{}", twice.stderr);
+    assert_eq!(twice.stdout, once.stdout);
+    let last = run(&["-r", s, "--format", "table", "--format", "json"]);
+    assert_eq!(last.code, 0, "{}", last.stderr);
+    assert!(last.stdout.starts_with('{'), "{}", last.stdout);
+    for (args, says) in [
+        (
+            &["-r", s, "-c", "0"][..],
+            "-c does not take \"0\" (it must be at least 1)",
+        ),
+        (&["-r", s, "-c", "-1"][..], "-c does not take \"-1\""),
+        (
+            &["-r", s, "--max-flows", "0"][..],
+            "--max-flows does not take \"0\"",
+        ),
+        (
+            &["-r", s, "--max-report-probes", "0"][..],
+            "--max-report-probes does not take \"0\"",
+        ),
+        (
+            &["-r", s, "--probe-timeout", "nan"][..],
+            "--probe-timeout does not take \"nan\"",
+        ),
+        (
+            &["-r", s, "--group-window", "-1"][..],
+            "--group-window does not take \"-1\"",
+        ),
+        (
+            &["-i", "lo", "-s", "10"][..],
+            "--snaplen does not take \"10\"",
+        ),
+        (
+            &["-i", "lo", "-B", "0"][..],
+            "--buffer-size does not take \"0\"",
+        ),
+    ] {
+        let r = run(args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        one_sentence(&r.stderr);
+        assert!(r.stderr.contains(says), "{args:?}: {}", r.stderr);
+    }
+}
+
+/// `-r a.pcap nosuch.pcap` said the filter `nosuch.pcap` was not valid; a directory with
+/// no capture file said it was "a directory, not a capture file", though directories are
+/// read: each says what is missing.
+#[test]
+fn a_mistyped_file_and_an_empty_directory_say_what_is_missing() {
+    let s = sample("tls13.pcap");
+    let r = run(&["-r", s.to_str().unwrap(), "nosuch.pcap", "port", "443"]);
+    assert_eq!(r.code, 2);
+    one_sentence(&r.stderr);
+    assert!(
+        r.stderr.contains("cannot open nosuch.pcap: no such file"),
+        "{}",
+        r.stderr
+    );
+    let dir = tmp("x", b"").parent().unwrap().join("empty-dir");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    let r = run(&["-r", dir.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    one_sentence(&r.stderr);
+    assert!(r.stderr.contains("holds no capture file"), "{}", r.stderr);
+}

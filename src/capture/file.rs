@@ -848,7 +848,7 @@ impl FileSource {
                 if meta.is_dir() {
                     return Err(Error::Open {
                         path: name,
-                        reason: "it is a directory, not a capture file".into(),
+                        reason: "it is a directory that holds no capture file (only files directly in it are read, not its subdirectories or hidden files)".into(),
                     });
                 }
                 if meta.len() == 0 {
