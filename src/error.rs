@@ -47,7 +47,7 @@ pub enum Error {
     #[error("no packet could be read: every packet of {inputs} has a link type probewatch does not decode ({links}); see the link types listed in docs/usage.md")]
     NothingDecodable { inputs: String, links: String },
 
-    #[error("interrupted (Ctrl-C); the report above covers everything read before that")]
+    #[error("interrupted (Ctrl-C or a termination signal); the report above covers everything read before that")]
     Interrupted,
 
     #[error("cannot drop privileges: {0}; give an existing unprivileged user with --user NAME")]

@@ -1240,7 +1240,22 @@ pub fn run_opened(
     stats.correlate = correlator.stats().clone();
     stats.threads = threads;
     stats.files = files;
-    for &l in &stats.decode.unknown_link_types {
+    // When no packet at all could be decoded, the error at the end names the link types:
+    // one sentence, not a warning before it.
+    let unknown = stats
+        .decode
+        .problems
+        .get("unknown_link_type")
+        .copied()
+        .unwrap_or(0);
+    let nothing_decodable =
+        unknown > 0 && unknown == stats.decode.packets && damage.is_none() && !interrupted;
+    for &l in stats
+        .decode
+        .unknown_link_types
+        .iter()
+        .filter(|_| !nothing_decodable)
+    {
         let _ = writeln!(
             notice,
             "probewatch: {}",
@@ -1299,13 +1314,7 @@ pub fn run_opened(
     if interrupted {
         return Err(Error::Interrupted);
     }
-    let unknown = stats
-        .decode
-        .problems
-        .get("unknown_link_type")
-        .copied()
-        .unwrap_or(0);
-    if unknown > 0 && unknown == stats.decode.packets {
+    if nothing_decodable {
         return Err(Error::NothingDecodable {
             inputs: stats.files.join(", "),
             links: stats

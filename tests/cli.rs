@@ -667,3 +667,20 @@ fn a_mistyped_file_and_an_empty_directory_say_what_is_missing() {
     one_sentence(&r.stderr);
     assert!(r.stderr.contains("holds no capture file"), "{}", r.stderr);
 }
+
+/// A capture compressed with `lz4 -l` (lz4's legacy format, not its frame format) was
+/// "not in pcap or pcapng format": it says which format it is and what to do.
+#[test]
+fn legacy_lz4_says_so() {
+    let mut bytes = vec![0x02, 0x21, 0x4c, 0x18];
+    bytes.extend_from_slice(&[0u8; 64]);
+    let f = tmp("legacy.pcap.lz4", &bytes);
+    let r = run(&["-r", f.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    one_sentence(&r.stderr);
+    assert!(
+        r.stderr.contains("legacy format (`lz4 -l`)"),
+        "{}",
+        r.stderr
+    );
+}

@@ -340,3 +340,22 @@ fn tables_fit_their_width_and_break_no_token() {
         }
     }
 }
+
+/// docs/groups.md's whole example, which the README points to as the demo's output, had
+/// gone stale (other columns, no summary, a stats line wider than its width): it is the
+/// golden table of `samples/mail-fanout.pcap` at `--width 100`, itself checked against
+/// the binary above.
+#[test]
+fn the_groups_doc_example_is_the_demo_output() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/groups.md")).unwrap();
+    let at = doc.find("### Example: the mail-client fan-out").unwrap();
+    let start = at + doc[at..].find("```\n").unwrap() + 4;
+    let end = start + doc[start..].find("```\n").unwrap();
+    let golden =
+        std::fs::read_to_string(root.join("tests/golden/mail-fanout.pcap.table-100.txt")).unwrap();
+    assert!(
+        doc[start..end] == golden,
+        "docs/groups.md's example differs from tests/golden/mail-fanout.pcap.table-100.txt: paste the golden in"
+    );
+}

@@ -386,6 +386,9 @@ impl Framer {
                     | [0x4d, 0x3c, 0xb2, 0xa1]
                     | [0xa1, 0xb2, 0xcd, 0x34]
                     | [0x34, 0xcd, 0xb2, 0xa1] => Ok(Some(24)),
+                    [0x02, 0x21, 0x4c, 0x18] => Err(
+                        "it is lz4 in the legacy format (`lz4 -l`), which probewatch does not read; recompress it with plain `lz4`".into(),
+                    ),
                     _ => Err("it is not in pcap or pcapng format".into()),
                 }
             }
