@@ -88,4 +88,7 @@ impl Error {
 pub enum Warning {
     #[error("warning: packets of link type {link} are skipped: probewatch does not decode that link type (they are counted as unknown_link_type in the stats)")]
     UnknownLinkType { link: String },
+
+    #[error("warning: skipped a file of the directory: {why}")]
+    Skipped { why: String },
 }

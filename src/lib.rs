@@ -613,6 +613,8 @@ pub struct Opened {
     save: Option<PcapWriter>,
     /// The key logs (`--keylog`), read now, before privileges are dropped.
     keys: Option<parse::keylog::KeySource>,
+    /// Files of a directory passed over as not captures (said when the run starts).
+    skipped: Vec<Error>,
 }
 
 /// Opens the inputs of `cfg`, compiles its filter and creates its `-w` file.
@@ -622,12 +624,25 @@ pub fn open_inputs(cfg: &Config) -> Result<Opened, Error> {
     }
     let filter = cfg.filter.as_deref().map(Filter::new).transpose()?;
     let mut sources = Vec::with_capacity(cfg.inputs.len());
+    let mut skipped = Vec::new();
     for input in &cfg.inputs {
-        let mut src = FileSource::open(input, cfg.inputs.len())?;
+        let mut src = match FileSource::open(input, cfg.inputs.len()) {
+            Ok(s) => s,
+            // A file of a directory that is not a capture is passed over, said on stderr;
+            // if every one is, the first says why nothing could be read.
+            Err(e @ Error::NotACapture { .. }) if matches!(input, Input::Listed(_)) => {
+                skipped.push(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if let Some(stop) = &cfg.stop {
             src.stop_on(Arc::clone(stop));
         }
         sources.push(src);
+    }
+    if sources.is_empty() && !skipped.is_empty() {
+        return Err(skipped.swap_remove(0));
     }
     let save = cfg.save.as_deref().map(PcapWriter::create).transpose()?;
     let keys = if cfg.keylogs.is_empty() {
@@ -647,6 +662,7 @@ pub fn open_inputs(cfg: &Config) -> Result<Opened, Error> {
         filter,
         save,
         keys,
+        skipped,
     })
 }
 
@@ -658,7 +674,7 @@ fn refuse_save_over_input(save: &std::path::Path, inputs: &[Input]) -> Result<()
         return Ok(());
     };
     let same = inputs.iter().any(|i| match i {
-        Input::File(p) => {
+        Input::File(p) | Input::Listed(p) => {
             std::fs::metadata(p).is_ok_and(|m| m.dev() == out.dev() && m.ino() == out.ino())
         }
         Input::Stdin => false,
@@ -1114,7 +1130,15 @@ pub fn run_opened(
         mut filter,
         mut save,
         keys,
+        skipped,
     } = opened;
+    for e in skipped {
+        let _ = writeln!(
+            notice,
+            "probewatch: {}",
+            error::Warning::Skipped { why: e.to_string() }
+        );
+    }
     let mut front = Front::new(cfg.bounds);
     if let Some(k) = keys {
         front.parser.set_keylog(k);

@@ -684,3 +684,48 @@ fn legacy_lz4_says_so() {
         r.stderr
     );
 }
+
+/// A directory of rotated captures with a README beside them stopped the whole run at the
+/// README ("not a capture file", nothing reported): a file of a directory that is not a
+/// capture is skipped with a warning and the captures are read; a directory with no
+/// capture at all is still an error, naming the file.
+#[test]
+fn a_directory_skips_a_file_that_is_not_a_capture() {
+    let dir = tmp("x", b"").parent().unwrap().join("rotated");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(sample("tls13.pcap"), dir.join("a.pcap")).unwrap();
+    std::fs::write(dir.join("notes.txt"), b"captured on the mail gateway\n").unwrap();
+    let alone = run(&[
+        "-r",
+        sample("tls13.pcap").to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let r = run(&["-r", dir.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    one_sentence(&r.stderr);
+    assert!(r.stderr.contains("warning: skipped"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("notes.txt is not a capture file"),
+        "{}",
+        r.stderr
+    );
+    let probes = |s: &str| {
+        s.lines()
+            .filter(|l| l.contains("\"type\":\"probe\""))
+            .count()
+    };
+    assert_eq!(probes(&r.stdout), probes(&alone.stdout));
+    assert!(probes(&r.stdout) > 0);
+    let only = tmp("x", b"").parent().unwrap().join("no-captures");
+    std::fs::create_dir_all(&only).unwrap();
+    std::fs::write(only.join("notes.txt"), b"nothing here\n").unwrap();
+    let r = run(&["-r", only.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    one_sentence(&r.stderr);
+    assert!(
+        r.stderr.contains("notes.txt is not a capture file"),
+        "{}",
+        r.stderr
+    );
+}

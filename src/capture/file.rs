@@ -843,7 +843,7 @@ impl FileSource {
         // Many inputs merged (a directory of rotated captures) share the read-ahead memory.
         let chunk = (CHUNK_BYTES / files_at_once.max(1)).clamp(MIN_CHUNK_BYTES, CHUNK_BYTES);
         let (source, file_size, stream): (Box<dyn Read + Send>, Option<u64>, bool) = match input {
-            Input::File(p) => {
+            Input::File(p) | Input::Listed(p) => {
                 let meta = std::fs::metadata(p).map_err(|e| Error::Open {
                     path: name.clone(),
                     reason: io_reason(&e),

@@ -75,6 +75,10 @@ pub struct PacketView<'a> {
 #[derive(Clone, Debug)]
 pub enum Input {
     File(PathBuf),
+    /// A file found in a directory given with `-r`: skipped, with a warning, when it is not
+    /// a capture (a README or a key log beside rotated captures), where a file named on its
+    /// own is an error.
+    Listed(PathBuf),
     Stdin,
 }
 
@@ -107,7 +111,7 @@ impl Input {
                 .unwrap_or_default();
             files.sort();
             if !files.is_empty() {
-                return files.into_iter().map(Input::File).collect();
+                return files.into_iter().map(Input::Listed).collect();
             }
             return vec![Input::File(path)];
         }
@@ -125,7 +129,7 @@ impl Input {
 
     pub fn display_name(&self) -> String {
         match self {
-            Input::File(p) => p.display().to_string(),
+            Input::File(p) | Input::Listed(p) => p.display().to_string(),
             Input::Stdin => "standard input".to_string(),
         }
     }
