@@ -89,6 +89,6 @@ pub enum Warning {
     #[error("warning: packets of link type {link} are skipped: probewatch does not decode that link type (they are counted as unknown_link_type in the stats)")]
     UnknownLinkType { link: String },
 
-    #[error("warning: skipped a file of the directory: {why}")]
-    Skipped { why: String },
+    #[error("warning: skipped {path}, a file of the directory that is not a capture ({detail})")]
+    Skipped { path: String, detail: String },
 }

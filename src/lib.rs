@@ -620,7 +620,7 @@ pub struct Opened {
 /// Opens the inputs of `cfg`, compiles its filter and creates its `-w` file.
 pub fn open_inputs(cfg: &Config) -> Result<Opened, Error> {
     if let Some(save) = cfg.save.as_deref() {
-        refuse_save_over_input(save, &cfg.inputs)?;
+        refuse_save_over_input(save, &cfg.inputs, &cfg.keylogs)?;
     }
     let filter = cfg.filter.as_deref().map(Filter::new).transpose()?;
     let mut sources = Vec::with_capacity(cfg.inputs.len());
@@ -666,19 +666,33 @@ pub fn open_inputs(cfg: &Config) -> Result<Opened, Error> {
     })
 }
 
-/// `-w FILE` naming one of the inputs (the same file, by device and inode, whatever the
-/// path) would be truncated before it is read: refused.
-fn refuse_save_over_input(save: &std::path::Path, inputs: &[Input]) -> Result<(), Error> {
+/// `-w FILE` naming one of the inputs or key logs (the same file, by device and inode,
+/// whatever the path or link; standard input by the file it is) would be truncated before
+/// it is read: refused.
+pub fn refuse_save_over_input(
+    save: &std::path::Path,
+    inputs: &[Input],
+    keylogs: &[std::path::PathBuf],
+) -> Result<(), Error> {
+    use std::os::fd::AsFd;
     use std::os::unix::fs::MetadataExt;
     let Ok(out) = std::fs::metadata(save) else {
         return Ok(());
     };
+    let is_out = |m: std::fs::Metadata| m.dev() == out.dev() && m.ino() == out.ino();
+    let stdin = || {
+        std::io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .map(std::fs::File::from)
+            .and_then(|f| f.metadata())
+    };
     let same = inputs.iter().any(|i| match i {
-        Input::File(p) | Input::Listed(p) => {
-            std::fs::metadata(p).is_ok_and(|m| m.dev() == out.dev() && m.ino() == out.ino())
-        }
-        Input::Stdin => false,
-    });
+        Input::File(p) | Input::Listed(p) => std::fs::metadata(p).is_ok_and(is_out),
+        Input::Stdin => stdin().is_ok_and(is_out),
+    }) || keylogs
+        .iter()
+        .any(|k| std::fs::metadata(k).is_ok_and(is_out));
     if same {
         return Err(Error::SaveOverInput {
             path: save.display().to_string(),
@@ -1133,11 +1147,13 @@ pub fn run_opened(
         skipped,
     } = opened;
     for e in skipped {
-        let _ = writeln!(
-            notice,
-            "probewatch: {}",
-            error::Warning::Skipped { why: e.to_string() }
-        );
+        if let Error::NotACapture { path, detail } = e {
+            let _ = writeln!(
+                notice,
+                "probewatch: {}",
+                error::Warning::Skipped { path, detail }
+            );
+        }
     }
     let mut front = Front::new(cfg.bounds);
     if let Some(k) = keys {

@@ -131,17 +131,19 @@ struct Cli {
     #[arg(short = 'p', long = "no-promiscuous-mode")]
     no_promiscuous: bool,
 
-    /// Live: bytes kept of each packet (the default keeps whole handshakes).
-    #[arg(short = 's', long = "snaplen", value_name = "BYTES", default_value_t = probewatch::capture::live::DEFAULT_SNAPLEN, value_parser = clap::value_parser!(i32).range(64..=262_144))]
+    /// Live: bytes kept of each packet, 64 to 262144, or 0 for 262144 as with tcpdump (the
+    /// default keeps whole handshakes).
+    #[arg(short = 's', long = "snaplen", value_name = "BYTES", default_value_t = probewatch::capture::live::DEFAULT_SNAPLEN, value_parser = snaplen)]
     snaplen: i32,
 
-    /// Live: kernel capture buffer in MiB (raise it when the stats show kernel drops).
+    /// Live: kernel capture buffer in MiB, 1 to 2048 (raise it when the stats show kernel
+    /// drops).
     #[arg(
         short = 'B',
         long = "buffer-size",
         value_name = "MIB",
         default_value_t = 32,
-        value_parser = clap::value_parser!(i32).range(1..=2048)
+        value_parser = buffer_mib
     )]
     buffer_mib: i32,
 
@@ -418,6 +420,12 @@ fn main() -> ExitCode {
         Err(e) => return exit(Err(e)),
     };
     if let Some(iface) = &cli.interface {
+        if let Some(w) = cli.write.as_deref() {
+            // A key log the client still appends to must not be truncated by -w.
+            if let Err(e) = probewatch::refuse_save_over_input(w, &[], &cli.keylog) {
+                return exit(Err(e));
+            }
+        }
         let mut options = LiveOptions::new(iface);
         options.promiscuous = !cli.no_promiscuous;
         options.snaplen = cli.snaplen.clamp(64, 262_144);
@@ -507,8 +515,10 @@ fn refused_combination(cli: &Cli, matches: &clap::ArgMatches) -> Option<String> 
         );
     }
     let table = cli.format == Format::Table && !cli.timeline;
-    if cli.ja4 && (!table || cli.quiet) {
-        let other = if cli.quiet {
+    if cli.ja4 && (!table || cli.quiet || cli.interface.is_some()) {
+        let other = if cli.interface.is_some() {
+            "a live capture's table (-i)".to_string()
+        } else if cli.quiet {
             "-q".to_string()
         } else if cli.timeline {
             "--timeline".to_string()
@@ -537,6 +547,23 @@ fn at_least_one(s: &str) -> Result<usize, String> {
         Ok(0) => Err("it must be at least 1".into()),
         Ok(n) => Ok(n),
         Err(_) => Err("it is not a whole number".into()),
+    }
+}
+
+/// `-s`: 64 to 262144 bytes, or 0 for whole packets as with tcpdump (262144).
+fn snaplen(s: &str) -> Result<i32, String> {
+    match s.parse::<i32>() {
+        Ok(0) => Ok(262_144),
+        Ok(n @ 64..=262_144) => Ok(n),
+        _ => Err("from 64 to 262144 bytes, or 0 for whole packets".into()),
+    }
+}
+
+/// `-B`: 1 to 2048 MiB.
+fn buffer_mib(s: &str) -> Result<i32, String> {
+    match s.parse::<i32>() {
+        Ok(n @ 1..=2048) => Ok(n),
+        _ => Err("from 1 to 2048 MiB".into()),
     }
 }
 

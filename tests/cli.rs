@@ -553,13 +553,37 @@ fn writing_over_an_input_with_w_is_refused_and_the_input_kept() {
     let f = tmp("overwrite-me.pcap", &bytes);
     let dir = f.parent().unwrap();
     let other = dir.join(".").join("overwrite-me.pcap");
-    for w in [&f, &other] {
+    let link = dir.join("overwrite-link.pcap");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&f, &link).unwrap();
+    for w in [&f, &other, &link] {
         let r = run(&["-r", f.to_str().unwrap(), "-w", w.to_str().unwrap()]);
         assert_eq!(r.code, 2, "{}", r.stderr);
         one_sentence(&r.stderr);
         assert!(r.stderr.contains("is also an input"), "{}", r.stderr);
         assert_eq!(std::fs::read(&f).unwrap(), bytes, "the input is untouched");
     }
+    // The same file as standard input, and a key log given as -w (review findings).
+    let out = std::process::Command::new(bin())
+        .args(["-r", "-", "-w", f.to_str().unwrap()])
+        .stdin(std::fs::File::open(&f).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is also an input"));
+    assert_eq!(std::fs::read(&f).unwrap(), bytes, "the input is untouched");
+    let keys = tmp("keys.log", b"# no keys\n");
+    let r = run(&[
+        "-r",
+        sample("tls13.pcap").to_str().unwrap(),
+        "--keylog",
+        keys.to_str().unwrap(),
+        "-w",
+        keys.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("is also an input"), "{}", r.stderr);
+    assert_eq!(std::fs::read(&keys).unwrap(), b"# no keys\n");
 }
 
 /// Flags that do nothing with the others given were accepted without a word (`-s`, `-B`,
@@ -632,12 +656,10 @@ fn repeated_flags_take_the_last_value_and_bad_numbers_are_refused() {
         ),
         (
             &["-i", "lo", "-s", "10"][..],
-            "--snaplen does not take \"10\"",
+            "\"10\" (from 64 to 262144 bytes, or 0 for whole packets)",
         ),
-        (
-            &["-i", "lo", "-B", "0"][..],
-            "--buffer-size does not take \"0\"",
-        ),
+        (&["-i", "lo", "-B", "0"][..], "\"0\" (from 1 to 2048 MiB)"),
+        (&["-i", "lo", "--ja4"][..], "--ja4 adds a JA4 column"),
     ] {
         let r = run(args);
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
@@ -706,7 +728,8 @@ fn a_directory_skips_a_file_that_is_not_a_capture() {
     one_sentence(&r.stderr);
     assert!(r.stderr.contains("warning: skipped"), "{}", r.stderr);
     assert!(
-        r.stderr.contains("notes.txt is not a capture file"),
+        r.stderr
+            .contains("notes.txt, a file of the directory that is not a capture"),
         "{}",
         r.stderr
     );

@@ -851,7 +851,10 @@ impl FileSource {
                 if meta.is_dir() {
                     return Err(Error::Open {
                         path: name,
-                        reason: "it is a directory that holds no capture file (only files directly in it are read, not its subdirectories or hidden files)".into(),
+                        reason: match std::fs::read_dir(p) {
+                            Err(e) => io_reason(&e),
+                            Ok(_) => "it is a directory that holds no capture file (only files directly in it are read, not its subdirectories or hidden files)".into(),
+                        },
                     });
                 }
                 if meta.len() == 0 {
