@@ -115,7 +115,7 @@ struct Cli {
     write: Option<std::path::PathBuf>,
 
     /// Stop after N probes (live, or reading files).
-    #[arg(short = 'c', value_name = "N", value_parser = at_least_one_u64)]
+    #[arg(short = 'c', value_name = "N", value_parser = at_least_one::<u64>)]
     count: Option<u64>,
 
     /// Live: stop after this long, e.g. 60s, 10m, 2h.
@@ -215,7 +215,7 @@ struct Cli {
     threads: Option<u16>,
 
     /// Most TCP flows tracked at once; the least recently active are evicted beyond it.
-    #[arg(long, value_name = "N", default_value_t = probewatch::reassemble::Limits::default().max_flows, value_parser = at_least_one)]
+    #[arg(long, value_name = "N", default_value_t = probewatch::reassemble::Limits::default().max_flows, value_parser = at_least_one::<usize>)]
     max_flows: usize,
 
     /// Bytes held out of order per direction of a flow.
@@ -223,13 +223,13 @@ struct Cli {
     max_buffer: usize,
 
     /// Out-of-order segments (holes) held per direction of a flow.
-    #[arg(long, value_name = "N", default_value_t = probewatch::reassemble::Limits::default().max_holes, value_parser = at_least_one)]
+    #[arg(long, value_name = "N", default_value_t = probewatch::reassemble::Limits::default().max_holes, value_parser = at_least_one::<usize>)]
     max_holes: usize,
 
     /// Bytes buffered across all flows (out-of-order segments and messages not yet whole,
     /// such as a ClientHello in pieces); beyond it the least recently active flows'
     /// buffers are dropped (the flows go on, the gap said).
-    #[arg(long, value_name = "BYTES", default_value_t = probewatch::reassemble::Limits::default().max_buffered_total, value_parser = at_least_one)]
+    #[arg(long, value_name = "BYTES", default_value_t = probewatch::reassemble::Limits::default().max_buffered_total, value_parser = at_least_one::<usize>)]
     max_buffered_bytes: usize,
 
     /// Seconds (capture time) without a packet after which a flow is ended.
@@ -237,17 +237,17 @@ struct Cli {
     idle_timeout: f64,
 
     /// Entries in the address → name map learned from DNS answers.
-    #[arg(long, value_name = "N", default_value_t = 65_536, value_parser = at_least_one)]
+    #[arg(long, value_name = "N", default_value_t = 65_536, value_parser = at_least_one::<usize>)]
     max_dns_entries: usize,
 
     /// Clients with a summary; the least recently active are dropped beyond it.
-    #[arg(long, value_name = "N", default_value_t = 65_536, value_parser = at_least_one)]
+    #[arg(long, value_name = "N", default_value_t = 65_536, value_parser = at_least_one::<usize>)]
     max_clients: usize,
 
     /// Probes held to lay out a capture file's report per client (all formats but JSON);
     /// beyond it they are listed as they complete (-r only).
     /// [default: 20000]
-    #[arg(long, value_name = "N", requires = "read", value_parser = at_least_one)]
+    #[arg(long, value_name = "N", requires = "read", value_parser = at_least_one::<usize>)]
     max_report_probes: Option<usize>,
 
     /// Seconds a probe may wait for its outcome (DNS answer, HTTP response, end of the TLS
@@ -274,7 +274,7 @@ struct Cli {
     keylog: Vec<std::path::PathBuf>,
 
     /// Client randoms kept from the key logs; the oldest are dropped beyond it.
-    #[arg(long, value_name = "N", default_value_t = probewatch::parse::keylog::MAX_KEYLOG_RANDOMS, value_parser = at_least_one)]
+    #[arg(long, value_name = "N", default_value_t = probewatch::parse::keylog::MAX_KEYLOG_RANDOMS, value_parser = at_least_one::<usize>)]
     max_keylog_entries: usize,
 
     /// Capture filter in tcpdump (BPF) syntax, e.g. `port 443 or port 53`. Options may
@@ -541,10 +541,11 @@ fn refused_combination(cli: &Cli, matches: &clap::ArgMatches) -> Option<String> 
     None
 }
 
-/// A count or bound of at least 1 (0 would make the bound meaningless).
-fn at_least_one(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(0) => Err("it must be at least 1".into()),
+/// A count or bound of at least 1 (`-c 0` would read nothing; a bound of 0 would make it
+/// meaningless).
+fn at_least_one<T: std::str::FromStr + PartialEq + Default>(s: &str) -> Result<T, String> {
+    match s.parse::<T>() {
+        Ok(n) if n == T::default() => Err("it must be at least 1".into()),
         Ok(n) => Ok(n),
         Err(_) => Err("it is not a whole number".into()),
     }
@@ -564,15 +565,6 @@ fn buffer_mib(s: &str) -> Result<i32, String> {
     match s.parse::<i32>() {
         Ok(n @ 1..=2048) => Ok(n),
         _ => Err("from 1 to 2048 MiB".into()),
-    }
-}
-
-/// A count of at least 1 (`-c 0` would read nothing).
-fn at_least_one_u64(s: &str) -> Result<u64, String> {
-    match s.parse::<u64>() {
-        Ok(0) => Err("it must be at least 1".into()),
-        Ok(n) => Ok(n),
-        Err(_) => Err("it is not a whole number".into()),
     }
 }
 
