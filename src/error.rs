@@ -37,6 +37,9 @@ pub enum Error {
     #[error("-w {path} is also an input: writing it would destroy the packets being read; give -w another file")]
     SaveOverInput { path: String },
 
+    #[error("-w {path} is standard output, where the report goes: the packets and the report would be mixed; give -w another file")]
+    SaveOverStdout { path: String },
+
     #[error("cannot write {other} packets to {path}: a pcap file holds one link type, and it was started with {first}; read the inputs one at a time, or select one link type with a filter")]
     SaveLinkTypes {
         path: String,

@@ -668,7 +668,8 @@ pub fn open_inputs(cfg: &Config) -> Result<Opened, Error> {
 
 /// `-w FILE` naming one of the inputs or key logs (the same file, by device and inode,
 /// whatever the path or link; standard input by the file it is) would be truncated before
-/// it is read: refused.
+/// it is read: refused. So is `-w` naming standard output's file (`-w /dev/stdout`), which
+/// would mix the packets with the report.
 pub fn refuse_save_over_input(
     save: &std::path::Path,
     inputs: &[Input],
@@ -680,16 +681,17 @@ pub fn refuse_save_over_input(
         return Ok(());
     };
     let is_out = |m: std::fs::Metadata| m.dev() == out.dev() && m.ino() == out.ino();
-    let stdin = || {
-        std::io::stdin()
-            .as_fd()
-            .try_clone_to_owned()
-            .map(std::fs::File::from)
-            .and_then(|f| f.metadata())
+    // /dev/null: nothing to destroy or mix.
+    let null = std::fs::metadata("/dev/null").ok();
+    let discards = |m: &std::fs::Metadata| {
+        use std::os::unix::fs::FileTypeExt;
+        m.file_type().is_char_device() && null.as_ref().is_some_and(|n| n.rdev() == m.rdev())
     };
+    let stdin = || metadata_of(std::io::stdin().as_fd());
     let same = inputs.iter().any(|i| match i {
         Input::File(p) | Input::Listed(p) => std::fs::metadata(p).is_ok_and(is_out),
-        Input::Stdin => stdin().is_ok_and(is_out),
+        // /dev/null as both reads nothing and keeps nothing: no harm.
+        Input::Stdin => stdin().is_ok_and(|m| !discards(&m) && is_out(m)),
     }) || keylogs
         .iter()
         .any(|k| std::fs::metadata(k).is_ok_and(is_out));
@@ -698,7 +700,23 @@ pub fn refuse_save_over_input(
             path: save.display().to_string(),
         });
     }
+    // `-w /dev/stdout` (or the file stdout is redirected to): the packets would be mixed
+    // with the report. /dev/null as both is fine: nothing is kept either way.
+    if let Ok(m) = metadata_of(std::io::stdout().as_fd()) {
+        if !discards(&m) && is_out(m) {
+            return Err(Error::SaveOverStdout {
+                path: save.display().to_string(),
+            });
+        }
+    }
     Ok(())
+}
+
+/// The metadata of the file an open descriptor is (standard input's or output's).
+fn metadata_of(fd: std::os::fd::BorrowedFd<'_>) -> std::io::Result<std::fs::Metadata> {
+    fd.try_clone_to_owned()
+        .map(std::fs::File::from)
+        .and_then(|f| f.metadata())
 }
 
 /// Reads every input, writes the report to `out`. When an input is damaged or cut short,

@@ -171,15 +171,18 @@ struct Cli {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 
-    /// Table width in columns; 0 for no limit (default: $COLUMNS, else the terminal's, else 100).
+    /// Table (and timeline) width in columns; 0 for no limit (default: $COLUMNS, else the
+    /// terminal's, else 100). Refused with a format that has no width.
     #[arg(long, value_name = "COLUMNS")]
     width: Option<u16>,
 
-    /// Verdicts in colour: auto (when stdout is a terminal and NO_COLOR is not set), always, never.
+    /// The table's verdicts in colour: auto (when stdout is a terminal and NO_COLOR is not
+    /// set), always, never. Refused with -q and the other formats (they have no colours).
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
     color: ColorWhen,
 
-    /// Times in the system's time zone (TZ, /etc/localtime) instead of UTC.
+    /// The table's and -q's times in the system's time zone (TZ, /etc/localtime) instead of
+    /// UTC. Refused with the other formats (JSON, ECS: UTC).
     #[arg(long)]
     local_time: bool,
 
@@ -530,6 +533,37 @@ fn refused_combination(cli: &Cli, matches: &clap::ArgMatches) -> Option<String> 
         };
         return Some(format!(
             "--ja4 adds a JA4 column to the table, which {other} does not have (the JSON always has tls.ja4); leave out one of them"
+        ));
+    }
+    // The table's own settings: the other formats have no width, colours or clock times.
+    let format = if cli.timeline {
+        Format::Timeline
+    } else {
+        cli.format
+    };
+    let named = || {
+        if cli.timeline {
+            "--timeline".to_string()
+        } else {
+            format!("--format {}", format!("{format:?}").to_ascii_lowercase())
+        }
+    };
+    if given("width") && !matches!(format, Format::Table | Format::Timeline) {
+        return Some(format!(
+            "--width sets the table's width, and {} has no width to set; leave out one of them",
+            named()
+        ));
+    }
+    if given("color") && (format != Format::Table || cli.quiet) {
+        let other = if cli.quiet { "-q".to_string() } else { named() };
+        return Some(format!(
+            "--color colours the table's verdicts, and {other} has no colours; leave out one of them"
+        ));
+    }
+    if cli.local_time && format != Format::Table {
+        return Some(format!(
+            "--local-time applies to the table's times, and {} writes its times in UTC or none; leave out one of them",
+            named()
         ));
     }
     if cli.mermaid_fences && cli.format != Format::Mermaid {

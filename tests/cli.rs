@@ -618,6 +618,58 @@ fn flags_that_would_do_nothing_are_refused() {
     assert!(!std::path::Path::new("-").exists());
 }
 
+/// `--width`, `--color` and `--local-time` with a format that has no width, colours or
+/// clock times were accepted and did nothing; `-w /dev/stdout` passed the `-w -` refusal
+/// and mixed the packets with the report: each is refused with one sentence, exit 2. Where
+/// they do something (the timeline's width, -q's times, -w /dev/null) they are taken.
+#[test]
+fn table_settings_with_other_formats_and_w_to_stdout_are_refused() {
+    let s = sample("tls13.pcap");
+    let s = s.to_str().unwrap();
+    for (args, says) in [
+        (
+            &["-r", s, "-w", "/dev/stdout"][..],
+            "-w /dev/stdout is standard output",
+        ),
+        (
+            &["-r", s, "--format", "json", "--width", "80"][..],
+            "--width sets the table's width, and --format json has no width",
+        ),
+        (
+            &["-r", s, "--format", "html", "--color", "never"][..],
+            "--color colours the table's verdicts, and --format html has no colours",
+        ),
+        (
+            &["-r", s, "-q", "--color", "always"][..],
+            "and -q has no colours",
+        ),
+        (
+            &["-r", s, "--timeline", "--local-time"][..],
+            "--local-time applies to the table's times, and --timeline",
+        ),
+        (
+            &["-r", s, "--format", "ecs", "--local-time"][..],
+            "and --format ecs writes its times in UTC",
+        ),
+    ] {
+        let r = run(args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        one_sentence(&r.stderr);
+        assert!(r.stderr.contains(says), "{args:?}: {}", r.stderr);
+        assert_eq!(r.stdout, "");
+    }
+    for args in [
+        &["-r", s, "--timeline", "--width", "90"][..],
+        &["-r", s, "-q", "--local-time", "--width", "90"][..],
+        &["-r", s, "--color", "always", "--local-time"][..],
+        &["-r", s, "-w", "/dev/null"][..],
+    ] {
+        let r = run(args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert!(!r.stdout.is_empty(), "{args:?}");
+    }
+}
+
 /// `-q -q` said "-q cannot be combined with -q" and `-c -1` "there is no option -1"; `-c 0`
 /// read nothing and exited 0, a bound of 0 acted as 1, `--probe-timeout nan` was taken: a
 /// repeated flag takes its last value (as tcpdump's), and bad numbers get a sentence.
