@@ -1180,9 +1180,12 @@ pub fn run_opened(
     let correlator = Correlator::with_trust(cfg.bounds.correlate, cfg.trust.clone());
     let writer = report::writer(cfg.format, cfg.output);
     // JSON is written as probes complete (bounded memory: the groups and per-client
-    // summaries come from bounded tables, as in a live capture); the other formats lay
-    // out the capture at once while it holds at most `max_probes` probes, then stream too.
-    let mode = if cfg.format == Format::Json && writer.streams() {
+    // summaries come from bounded tables, as in a live capture), and so are the table
+    // and ECS read from a stream (`ssh host tcpdump -w - | probewatch -r -`: rows as they
+    // complete, as live); the other formats lay out the capture at once while it holds at
+    // most `max_probes` probes, then stream too.
+    let piped = sources.iter().any(|s| s.is_stream()) && cfg.format.writes_rows();
+    let mode = if (cfg.format == Format::Json || piped) && writer.streams() {
         Mode::stream(cfg, None)
     } else {
         Mode::Collect(Collector::new(cfg.bounds.correlate))

@@ -59,6 +59,7 @@ EXAMPLES:
     probewatch -r captures/ 'port 443'
     probewatch -r big.pcap -w tls-only.pcap 'tcp port 443'
     probewatch -r - < capture.pcap
+    ssh host tcpdump -w - | probewatch -r -
     probewatch -r capture.pcap --timeline
     probewatch -r capture.pcap -q | awk '$7 == \"mismatch\"'
     probewatch -r capture.pcap -v 'port 443'
@@ -92,7 +93,9 @@ enum ColorWhen {
 struct Cli {
     /// Read packets from FILE: pcap or pcapng, gzip/zstd/xz/lz4-compressed or not; `-` for
     /// standard input; a directory reads every file in it; a quoted glob ('*.pcap') every
-    /// match. Several files (`-r a b`, repeated -r) are merged in time order.
+    /// match. Several files (`-r a b`, repeated -r) are merged in time order. From a pipe
+    /// (`-r -`, a named pipe, `<(zcat f.gz)`) the table, -q, JSON and ECS are written as
+    /// probes complete, as live.
     #[arg(short = 'r', value_name = "FILE")]
     read: Vec<String>,
 

@@ -349,6 +349,129 @@ fn standard_input_json_streams_probes_before_the_input_ends() {
     );
 }
 
+/// `-r <(zcat x.pcap.gz)`, `-r /dev/stdin` and a named pipe were "not a capture file (the
+/// file is empty (0 bytes))": their size is 0 because they are pipes. Each is read as
+/// standard input is.
+#[test]
+fn a_pipe_given_by_path_is_read_not_called_empty() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let f = sample("mail-fanout.pcap");
+    let bytes = std::fs::read(&f).unwrap();
+    let want = facts(&json_of(&f));
+    let r = run_with_stdin(&["-r", "/dev/stdin", "--format", "json"], Some(&bytes));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(facts(&lines(&r.stdout)), want);
+    let dir = std::env::temp_dir().join(format!("probewatch-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("capture.pcap");
+    let _ = std::fs::remove_file(&fifo);
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let child = Command::new(bin())
+        .args(["-r", fifo.to_str().unwrap(), "--format", "json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Opening the pipe for writing waits for probewatch to open it for reading.
+    let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    w.write_all(&bytes).unwrap();
+    drop(w);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(facts(&lines(&String::from_utf8_lossy(&out.stdout))), want);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `ssh host tcpdump -w - | probewatch -r -` showed nothing until the input ended in the
+/// table (and `-q`, `--format ecs`): only JSON streamed. From a stream, rows are written as
+/// probes complete, as in a live capture, and the groups, clients and stats at the end.
+#[test]
+fn standard_input_table_streams_rows_before_the_input_ends() {
+    use std::io::{BufRead, Write};
+    use std::process::{Command, Stdio};
+    let bytes = std::fs::read(sample("mail-fanout.pcap")).unwrap();
+    for (args, row) in [
+        (&["--width", "120"][..], "CN=EXCH01 (no SAN) mismatch"),
+        (
+            &["-q"][..],
+            "tls autodiscover.example.com 192.0.2.20:443 mismatch",
+        ),
+        (
+            &["--format", "ecs"][..],
+            "\"domain\":\"autodiscover.example.com\"},\"network\"",
+        ),
+    ] {
+        let mut child = Command::new(bin())
+            .args(["-r", "-", "--probe-timeout", "1"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        stdin.write_all(&bytes).unwrap();
+        stdin.flush().unwrap();
+        // The pipe stays open: the row must come before the input ends.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut early = Vec::new();
+        while !early.iter().any(|l: &String| l.contains(row))
+            && std::time::Instant::now() < deadline
+        {
+            if let Ok(l) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
+                early.push(l);
+            }
+        }
+        assert!(
+            early.iter().any(|l| l.contains(row)),
+            "{args:?}: no {row:?} before the input ended: {early:#?}"
+        );
+        drop(stdin);
+        let status = child.wait().unwrap();
+        reader.join().unwrap();
+        let rest: Vec<String> = rx.try_iter().collect();
+        assert_eq!(status.code(), Some(0), "{args:?}");
+        if args != ["--format", "ecs"] {
+            assert!(
+                rest.iter().any(|l| l.starts_with("Stats: ")),
+                "{args:?}: the stats at the end: {rest:#?}"
+            );
+        }
+    }
+}
+
+/// `-r - < file.pcap` is a file after all: laid out at the end as `-r file.pcap` is.
+#[test]
+fn standard_input_redirected_from_a_file_is_laid_out_as_the_file_is() {
+    let f = sample("mail-fanout.pcap");
+    let out = std::process::Command::new(bin())
+        .args(["-r", "-", "--width", "100"])
+        .stdin(std::fs::File::open(&f).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let file = run(&["-r", f.to_str().unwrap(), "--width", "100"]);
+    assert!(file.stdout.starts_with("Summary: "), "{}", file.stdout);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), file.stdout);
+}
+
 #[test]
 fn reading_a_file_as_root_parses_it_as_an_unprivileged_user() {
     use std::io::Write;

@@ -857,7 +857,10 @@ impl FileSource {
                         },
                     });
                 }
-                if meta.len() == 0 {
+                // A named pipe, `<(zcat x.pcap.gz)` (/dev/fd/N), /dev/stdin: read as
+                // standard input is, as data comes (their size says nothing).
+                let pipe = !meta.is_file();
+                if !pipe && meta.len() == 0 {
                     return Err(Error::NotACapture {
                         path: name,
                         detail: "the file is empty (0 bytes)".into(),
@@ -867,9 +870,23 @@ impl FileSource {
                     path: name.clone(),
                     reason: io_reason(&e),
                 })?;
-                (Box::new(f), Some(meta.len()), false)
+                let size = (!pipe).then(|| meta.len());
+                (Box::new(f), size, pipe)
             }
-            Input::Stdin => (Box::new(std::io::stdin()), None, true),
+            Input::Stdin => {
+                // `-r - < file.pcap`: a file after all (its size for the progress bar, its
+                // report laid out at the end); a pipe or terminal is a stream.
+                use std::os::fd::AsFd;
+                let file = std::io::stdin()
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .map(std::fs::File::from)
+                    .and_then(|f| f.metadata())
+                    .ok()
+                    .filter(|m| m.is_file())
+                    .map(|m| m.len());
+                (Box::new(std::io::stdin()), file, file.is_none())
+            }
         };
         Self::from_reader(name, source, file_size, stream, chunk)
     }

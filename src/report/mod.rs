@@ -48,6 +48,18 @@ pub enum Format {
     Timeline,
 }
 
+impl Format {
+    /// Whether the format writes a row or line per probe, which a stream (a pipe, standard
+    /// input) gets as each probe completes, as a live capture does; the others draw the
+    /// whole at the end.
+    pub fn writes_rows(self) -> bool {
+        match self {
+            Format::Table | Format::Json | Format::Ecs => true,
+            Format::Mermaid | Format::Html | Format::Timeline => false,
+        }
+    }
+}
+
 /// What every format may use.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
