@@ -870,7 +870,7 @@ impl FileSource {
                     path: name.clone(),
                     reason: io_reason(&e),
                 })?;
-                let size = (!pipe).then(|| meta.len());
+                let size = (!pipe).then_some(meta.len());
                 (Box::new(f), size, pipe)
             }
             Input::Stdin => {
