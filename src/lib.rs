@@ -1164,8 +1164,10 @@ pub fn run_opened(
         keys,
         skipped,
     } = opened;
+    let mut files_skipped = Vec::new();
     for e in skipped {
         if let Error::NotACapture { path, detail } = e {
+            files_skipped.push(path.clone());
             let _ = writeln!(
                 notice,
                 "probewatch: {}",
@@ -1301,6 +1303,7 @@ pub fn run_opened(
     stats.correlate = correlator.stats().clone();
     stats.threads = threads;
     stats.files = files;
+    stats.files_skipped = files_skipped;
     // When no packet at all could be decoded, the error at the end names the link types:
     // one sentence, not a warning before it.
     let unknown = stats

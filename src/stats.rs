@@ -11,6 +11,8 @@ use crate::reassemble::ReassemblyStats;
 #[derive(Clone, Debug, Default)]
 pub struct Stats {
     pub files: Vec<String>,
+    /// Files of a directory given with -r that were passed over: not captures.
+    pub files_skipped: Vec<String>,
     /// The interface of a live capture, and libpcap's counters for it.
     pub interface: Option<String>,
     pub kernel: Option<KernelStats>,
@@ -45,6 +47,7 @@ impl Stats {
         let c = &self.correlate;
         let mut v = json!({
             "files": self.files,
+            "files_skipped": self.files_skipped,
             "threads": self.threads,
             "packets": d.packets,
             "bytes": d.bytes,

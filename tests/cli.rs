@@ -762,9 +762,10 @@ fn legacy_lz4_says_so() {
 /// A directory of rotated captures with a README beside them stopped the whole run at the
 /// README ("not a capture file", nothing reported): a file of a directory that is not a
 /// capture is skipped with a warning and the captures are read; a directory with no
-/// capture at all is still an error, naming the file.
+/// capture at all is still an error, naming the file. The skipped file was named only in
+/// that warning: it is in the stats too (JSON `files_skipped`, the stats line).
 #[test]
-fn a_directory_skips_a_file_that_is_not_a_capture() {
+fn a_directory_skips_a_file_that_is_not_a_capture_and_says_so_in_the_stats() {
     let dir = tmp("x", b"").parent().unwrap().join("rotated");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(sample("tls13.pcap"), dir.join("a.pcap")).unwrap();
@@ -792,6 +793,22 @@ fn a_directory_skips_a_file_that_is_not_a_capture() {
     };
     assert_eq!(probes(&r.stdout), probes(&alone.stdout));
     assert!(probes(&r.stdout) > 0);
+    // The skipped file is in the stats too, not only in a warning that scrolls away.
+    let stats: serde_json::Value = serde_json::from_str(r.stdout.lines().last().unwrap()).unwrap();
+    let skipped = stats["files_skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{stats}");
+    assert!(skipped[0].as_str().unwrap().ends_with("notes.txt"));
+    let alone_stats: serde_json::Value =
+        serde_json::from_str(alone.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(alone_stats["files_skipped"], serde_json::json!([]));
+    let table = run(&["-r", dir.to_str().unwrap(), "--width", "0"]);
+    assert!(
+        table.stdout.lines().any(|l| l.starts_with("Stats: ")
+            && l.contains("; 1 file skipped (not a capture): ")
+            && l.contains("notes.txt")),
+        "{}",
+        table.stdout
+    );
     let only = tmp("x", b"").parent().unwrap().join("no-captures");
     std::fs::create_dir_all(&only).unwrap();
     std::fs::write(only.join("notes.txt"), b"nothing here\n").unwrap();

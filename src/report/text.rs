@@ -1844,6 +1844,15 @@ pub fn stats_line(stats: &Stats) -> String {
         let kinds: Vec<String> = d.problems.iter().map(|(k, v)| format!("{k} {v}")).collect();
         s.push_str(&format!(" ({})", kinds.join(", ")));
     }
+    match stats.files_skipped.as_slice() {
+        [] => {}
+        [one] => s.push_str(&format!("; 1 file skipped (not a capture): {one}")),
+        many => s.push_str(&format!(
+            "; {} files skipped (not captures): {}",
+            many.len(),
+            many.join(", ")
+        )),
+    }
     // Not evictions: these probes were written, only not laid out per client.
     let streamed = stats.correlate.probes_dropped;
     if streamed > 0 {
