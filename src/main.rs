@@ -500,6 +500,24 @@ fn main() -> ExitCode {
 /// one sentence.
 fn refused_combination(cli: &Cli, matches: &clap::ArgMatches) -> Option<String> {
     let given = |id: &str| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+    // -D only lists the interfaces: anything given beside it would do nothing.
+    if cli.list_interfaces {
+        let cmd = Cli::command();
+        let other = cmd.get_arguments().find(|a| {
+            let id = a.get_id().as_str();
+            id != "list_interfaces" && given(id)
+        });
+        if let Some(a) = other {
+            let flag = match (a.get_short(), a.get_long()) {
+                (Some(c), _) => format!("-{c}"),
+                (None, Some(l)) => format!("--{l}"),
+                (None, None) => "a filter".to_string(),
+            };
+            return Some(format!(
+                "-D only lists the interfaces; {flag} would do nothing with it, leave it out"
+            ));
+        }
+    }
     if cli.interface.is_none() {
         for (id, flag) in [
             ("snaplen", "-s"),

@@ -620,7 +620,8 @@ fn flags_that_would_do_nothing_are_refused() {
 
 /// `--width`, `--color` and `--local-time` with a format that has no width, colours or
 /// clock times were accepted and did nothing; `-w /dev/stdout` passed the `-w -` refusal
-/// and mixed the packets with the report: each is refused with one sentence, exit 2. Where
+/// and mixed the packets with the report; `-D -s 100` spoke of reading files, and other
+/// flags beside -D did nothing: each is refused with one sentence, exit 2. Where
 /// they do something (the timeline's width, -q's times, -w /dev/null) they are taken.
 #[test]
 fn table_settings_with_other_formats_and_w_to_stdout_are_refused() {
@@ -657,6 +658,20 @@ fn table_settings_with_other_formats_and_w_to_stdout_are_refused() {
         one_sentence(&r.stderr);
         assert!(r.stderr.contains(says), "{args:?}: {}", r.stderr);
         assert_eq!(r.stdout, "");
+    }
+    // -D lists the interfaces and does nothing else: what is given beside it is refused.
+    for (args, says) in [
+        (
+            &["-D", "-s", "100"][..],
+            "-D only lists the interfaces; -s would do nothing",
+        ),
+        (&["-D", "--format", "json"][..], "--format would do nothing"),
+        (&["-D", "port", "53"][..], "a filter would do nothing"),
+    ] {
+        let r = run(args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        one_sentence(&r.stderr);
+        assert!(r.stderr.contains(says), "{args:?}: {}", r.stderr);
     }
     for args in [
         &["-r", s, "--timeline", "--width", "90"][..],
