@@ -429,6 +429,15 @@ impl Reorder {
         }
     }
 
+    /// No window: every probe is written as soon as it completes, in the order the probes
+    /// complete (a stream, as a live capture: a row should not wait for the probe timeout).
+    pub fn at_once() -> Self {
+        Reorder {
+            window: f64::NEG_INFINITY,
+            ..Reorder::new(0.0)
+        }
+    }
+
     pub fn push(&mut self, p: Probe) {
         self.seq += 1;
         self.held.insert((p.ts, self.seq), Box::new(p));
@@ -494,9 +503,15 @@ enum Mode {
 }
 
 impl Mode {
-    fn stream(cfg: &Config, passed: Option<usize>) -> Mode {
+    /// `at_once`: a stream's probes are written as they complete, as live.
+    fn stream(cfg: &Config, passed: Option<usize>, at_once: bool) -> Mode {
+        let reorder = if at_once {
+            Reorder::at_once()
+        } else {
+            Reorder::new(cfg.bounds.correlate.probe_timeout_secs)
+        };
         Mode::Stream {
-            reorder: Reorder::new(cfg.bounds.correlate.probe_timeout_secs),
+            reorder,
             numbering: Box::new(correlate::Numbering::new(
                 cfg.bounds.correlate,
                 cfg.bounds.correlate.groups,
@@ -525,7 +540,7 @@ impl Sink {
             // is everything after it.
             let held = cfg.bounds.correlate.max_probes;
             let sorted = collector.take_sorted();
-            self.mode = Mode::stream(cfg, Some(held));
+            self.mode = Mode::stream(cfg, Some(held), false);
             if !self.writer.bound_passed(held, out)? {
                 let _ = writeln!(
                     notice,
@@ -1181,14 +1196,17 @@ pub fn run_opened(
     }
     let correlator = Correlator::with_trust(cfg.bounds.correlate, cfg.trust.clone());
     let writer = report::writer(cfg.format, cfg.output);
-    // JSON is written as probes complete (bounded memory: the groups and per-client
-    // summaries come from bounded tables, as in a live capture), and so are the table
-    // and ECS read from a stream (`ssh host tcpdump -w - | probewatch -r -`: rows as they
-    // complete, as live); the other formats lay out the capture at once while it holds at
-    // most `max_probes` probes, then stream too.
-    let piped = sources.iter().any(|s| s.is_stream()) && cfg.format.writes_rows();
+    // JSON is written as probes complete, in time order (bounded memory: the groups and
+    // per-client summaries come from bounded tables, as in a live capture). Read from a
+    // stream (`ssh host tcpdump -w - | probewatch -r -`), JSON, ECS and the table are
+    // written as live: each probe as soon as it completes (the table in the live layout,
+    // unless --ja4 asks for the file table's JA4 column). The other formats lay out the
+    // capture at once while it holds at most `max_probes` probes, then stream too.
+    let piped = sources.iter().any(|s| s.is_stream())
+        && cfg.format.writes_rows()
+        && !(cfg.format == Format::Table && cfg.output.ja4);
     let mode = if (cfg.format == Format::Json || piped) && writer.streams() {
-        Mode::stream(cfg, None)
+        Mode::stream(cfg, None, piped)
     } else {
         Mode::Collect(Collector::new(cfg.bounds.correlate))
     };

@@ -390,8 +390,10 @@ fn a_pipe_given_by_path_is_read_not_called_empty() {
 }
 
 /// `ssh host tcpdump -w - | probewatch -r -` showed nothing until the input ended in the
-/// table (and `-q`, `--format ecs`): only JSON streamed. From a stream, rows are written as
-/// probes complete, as in a live capture, and the groups, clients and stats at the end.
+/// table (and `-q`, `--format ecs`): only JSON streamed, each probe after the probe timeout
+/// + 2 s. From a stream, rows are written as soon as probes complete, as in a live capture
+/// (well within the 12 s window, with the default probe timeout), and the groups, clients
+/// and stats at the end.
 #[test]
 fn standard_input_table_streams_rows_before_the_input_ends() {
     use std::io::{BufRead, Write};
@@ -409,7 +411,7 @@ fn standard_input_table_streams_rows_before_the_input_ends() {
         ),
     ] {
         let mut child = Command::new(bin())
-            .args(["-r", "-", "--probe-timeout", "1"])
+            .args(["-r", "-"])
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -429,8 +431,9 @@ fn standard_input_table_streams_rows_before_the_input_ends() {
         });
         stdin.write_all(&bytes).unwrap();
         stdin.flush().unwrap();
-        // The pipe stays open: the row must come before the input ends.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        // The pipe stays open: the row must come before the input ends, and before the
+        // 12 s a reorder window would hold it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(8);
         let mut early = Vec::new();
         while !early.iter().any(|l: &String| l.contains(row))
             && std::time::Instant::now() < deadline
@@ -455,6 +458,19 @@ fn standard_input_table_streams_rows_before_the_input_ends() {
             );
         }
     }
+}
+
+/// `--ja4` from a stream printed no JA4 column and no word (the live layout has none): the
+/// stream's table is laid out at the end then, as a file's, with the column.
+#[test]
+fn ja4_from_a_stream_is_shown_not_dropped() {
+    let f = sample("mail-fanout.pcap");
+    let bytes = std::fs::read(&f).unwrap();
+    let piped = run_with_stdin(&["-r", "-", "--ja4", "--width", "200"], Some(&bytes));
+    assert_eq!(piped.code, 0, "{}", piped.stderr);
+    let file = run(&["-r", f.to_str().unwrap(), "--ja4", "--width", "200"]);
+    assert!(file.stdout.contains("JA4"), "{}", file.stdout);
+    assert_eq!(piped.stdout, file.stdout);
 }
 
 /// `-r - < file.pcap` is a file after all: laid out at the end as `-r file.pcap` is.
