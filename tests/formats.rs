@@ -391,7 +391,7 @@ fn a_pipe_given_by_path_is_read_not_called_empty() {
 
 /// `ssh host tcpdump -w - | probewatch -r -` showed nothing until the input ended in the
 /// table (and `-q`, `--format ecs`): only JSON streamed, each probe after the probe timeout
-/// + 2 s. From a stream, rows are written as soon as probes complete, as in a live capture
+/// plus 2 s. From a stream, rows are written as soon as probes complete, as in a live capture
 /// (well within the 12 s window, with the default probe timeout), and the groups, clients
 /// and stats at the end.
 #[test]
