@@ -34,11 +34,17 @@ pub enum Error {
     #[error("cannot write the capture to {path}: {reason}; check that the directory exists and is writable")]
     Save { path: String, reason: String },
 
-    #[error("-w {path} is also an input: writing it would destroy the packets being read; give -w another file")]
+    #[error("-w {path} is also an input (a capture or key log being read): writing it would destroy it; give -w another file")]
     SaveOverInput { path: String },
 
-    #[error("-w {path} is standard output, where the report goes: the packets and the report would be mixed; give -w another file")]
-    SaveOverStdout { path: String },
+    #[error("-w {path} is standard {stream}, where the {what} go: the packets would be mixed with them; give -w another file")]
+    SaveOverOutput {
+        path: String,
+        /// "output" or "error".
+        stream: &'static str,
+        /// What the stream carries: "report's lines", "warnings and errors".
+        what: &'static str,
+    },
 
     #[error("cannot write {other} packets to {path}: a pcap file holds one link type, and it was started with {first}; read the inputs one at a time, or select one link type with a filter")]
     SaveLinkTypes {

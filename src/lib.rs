@@ -683,8 +683,9 @@ pub fn open_inputs(cfg: &Config) -> Result<Opened, Error> {
 
 /// `-w FILE` naming one of the inputs or key logs (the same file, by device and inode,
 /// whatever the path or link; standard input by the file it is) would be truncated before
-/// it is read: refused. So is `-w` naming standard output's file (`-w /dev/stdout`), which
-/// would mix the packets with the report.
+/// it is read: refused. So is `-w` naming standard output's or error's file (`-w
+/// /dev/stdout`, `-w /dev/stderr`), which would mix the packets with the report or the
+/// warnings.
 pub fn refuse_save_over_input(
     save: &std::path::Path,
     inputs: &[Input],
@@ -717,10 +718,23 @@ pub fn refuse_save_over_input(
     }
     // `-w /dev/stdout` (or the file stdout is redirected to): the packets would be mixed
     // with the report. /dev/null as both is fine: nothing is kept either way.
-    if let Ok(m) = metadata_of(std::io::stdout().as_fd()) {
-        if !discards(&m) && is_out(m) {
-            return Err(Error::SaveOverStdout {
+    for (m, stream, what) in [
+        (
+            metadata_of(std::io::stdout().as_fd()),
+            "output",
+            "report's lines",
+        ),
+        (
+            metadata_of(std::io::stderr().as_fd()),
+            "error",
+            "warnings and errors",
+        ),
+    ] {
+        if m.is_ok_and(|m| !discards(&m) && is_out(m)) {
+            return Err(Error::SaveOverOutput {
                 path: save.display().to_string(),
+                stream,
+                what,
             });
         }
     }

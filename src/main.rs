@@ -353,9 +353,15 @@ fn main() -> ExitCode {
     } else {
         0.0
     };
-    if cli.timeline && cli.format != Format::Table && cli.format != Format::Timeline {
+    // `--timeline --format table` drew the timeline without a word about the table asked for.
+    let format_given =
+        matches.value_source("format") == Some(clap::parser::ValueSource::CommandLine);
+    if cli.timeline
+        && cli.format != Format::Timeline
+        && (format_given || cli.format != Format::Table)
+    {
         eprintln!(
-            "probewatch: --timeline is a terminal view; it cannot be combined with --format {}",
+            "probewatch: --timeline is --format timeline, a terminal view; it cannot be combined with --format {}, give one of them",
             format!("{:?}", cli.format).to_ascii_lowercase()
         );
         return ExitCode::from(2);
@@ -383,7 +389,8 @@ fn main() -> ExitCode {
     let mut more_inputs = Vec::new();
     if !cli.read.is_empty() {
         while let Some((w, rest)) = words.split_first() {
-            if is_filter_word(w) || !std::path::Path::new(w).exists() {
+            // `-r a.pcap -`: standard input is an input there too.
+            if w != "-" && (is_filter_word(w) || !std::path::Path::new(w).exists()) {
                 break;
             }
             more_inputs.push(w.clone());
@@ -451,6 +458,19 @@ fn main() -> ExitCode {
             threads: cli.threads.map_or(0, usize::from),
         };
         return live(&cfg);
+    }
+    // Standard input can be read once: `-r - -r -` read its header twice and said it was
+    // too short.
+    if cli
+        .read
+        .iter()
+        .chain(more_inputs.iter())
+        .filter(|s| s.as_str() == "-")
+        .count()
+        > 1
+    {
+        eprintln!("probewatch: standard input (-) is given more than once; it can be read once, so give - once");
+        return ExitCode::from(2);
     }
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
@@ -602,7 +622,7 @@ fn at_least_one<T: std::str::FromStr + PartialEq + Default>(s: &str) -> Result<T
     match s.parse::<T>() {
         Ok(n) if n == T::default() => Err("it must be at least 1".into()),
         Ok(n) => Ok(n),
-        Err(_) => Err("it is not a whole number".into()),
+        Err(_) => Err("it must be a whole number, 1 or more".into()),
     }
 }
 

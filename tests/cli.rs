@@ -630,7 +630,11 @@ fn table_settings_with_other_formats_and_w_to_stdout_are_refused() {
     for (args, says) in [
         (
             &["-r", s, "-w", "/dev/stdout"][..],
-            "-w /dev/stdout is standard output",
+            "-w /dev/stdout is standard output, where the report's lines go",
+        ),
+        (
+            &["-r", s, "-w", "/dev/stderr"][..],
+            "-w /dev/stderr is standard error, where the warnings and errors go",
         ),
         (
             &["-r", s, "--format", "json", "--width", "80"][..],
@@ -683,6 +687,53 @@ fn table_settings_with_other_formats_and_w_to_stdout_are_refused() {
         assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
         assert!(!r.stdout.is_empty(), "{args:?}");
     }
+}
+
+/// `-r - -r -` read standard input's header twice and called it "too short to hold a
+/// capture file header"; `-r a.pcap -` took `-` for a filter; `--timeline --format table`
+/// drew the timeline without a word about the table asked for.
+#[test]
+fn standard_input_once_a_dash_after_a_file_and_timeline_with_format_table() {
+    let f = sample("tls13.pcap");
+    let f = f.to_str().unwrap();
+    let bytes = std::fs::read(sample("mail-fanout.pcap")).unwrap();
+    let twice = run_with_stdin(&["-r", "-", "-r", "-", "-q"], Some(&bytes));
+    assert_eq!(twice.code, 2, "{}", twice.stderr);
+    one_sentence(&twice.stderr);
+    assert!(
+        twice
+            .stderr
+            .contains("standard input (-) is given more than once"),
+        "{}",
+        twice.stderr
+    );
+    let after = run_with_stdin(&["-r", f, "-", "-q"], Some(&bytes));
+    assert_eq!(after.code, 0, "{}", after.stderr);
+    let both = run(&[
+        "-r",
+        f,
+        "-r",
+        sample("mail-fanout.pcap").to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(after.stdout.lines().count(), both.stdout.lines().count());
+    assert!(
+        after.stdout.contains("autodiscover.example.com"),
+        "{}",
+        after.stdout
+    );
+    let r = run(&["-r", f, "--timeline", "--format", "table"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    one_sentence(&r.stderr);
+    assert!(
+        r.stderr.contains("cannot be combined with --format table"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        run(&["-r", f, "--timeline", "--format", "timeline"]).code,
+        0
+    );
 }
 
 /// `-q -q` said "-q cannot be combined with -q" and `-c -1` "there is no option -1"; `-c 0`

@@ -654,6 +654,11 @@ fn quiet_and_verbose_are_refused_where_they_mean_nothing() {
             vec!["-vv", "--timeline"],
             "cannot be combined with --timeline",
         ),
+        // The advice fits: not "--format json always has every detail" for the timeline.
+        (
+            vec!["-q", "--timeline"],
+            "with --timeline; leave out --timeline for -q's one line per probe",
+        ),
         (vec!["-q", "-v"], "cannot be combined; pick one"),
         (vec!["-vvv"], "more detail than there is"),
     ] {

@@ -2161,9 +2161,16 @@ pub fn detail_refused(quiet: bool, verbose: u8, table: bool, format: String) -> 
         return None;
     }
     let flag = if quiet { "-q" } else { "-v" };
+    // The advice fits what was asked: details are in the JSON; names only are -q's table.
+    let advice = if format == "--format json" {
+        "--format json always has every detail (pick keys with jq, e.g. `--format json | jq -r 'select(.type==\"probe\") | .name'`)".to_string()
+    } else if quiet {
+        format!("leave out {format} for -q's one line per probe, or use --format json and pick keys with jq")
+    } else {
+        format!("leave out {format} for the table with -v's details, or use --format json, which has every detail")
+    };
     Some(format!(
-        "{flag} shapes the table only and cannot be combined with {format}; \
-         --format json always has every detail (pick keys with jq, e.g. `--format json | jq -r 'select(.type==\"probe\") | .name'`)"
+        "{flag} shapes the table only and cannot be combined with {format}; {advice}"
     ))
 }
 
