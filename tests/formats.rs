@@ -473,6 +473,27 @@ fn ja4_from_a_stream_is_shown_not_dropped() {
     assert_eq!(piped.stdout, file.stdout);
 }
 
+/// `--width 0` on a stream (the live layout) still wrapped cells onto a second line
+/// (`no records` / `(NODATA)`): every row is on one line, as the docs say of width 0.
+#[test]
+fn width_0_on_a_stream_puts_every_row_on_one_line() {
+    let bytes = std::fs::read(sample("mail-fanout.pcap")).unwrap();
+    let r = run_with_stdin(&["-r", "-", "--width", "0"], Some(&bytes));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows: Vec<&str> = r.stdout.lines().take_while(|l| !l.is_empty()).collect();
+    assert!(rows.len() > 15, "{}", r.stdout);
+    for l in &rows {
+        assert!(
+            !l.starts_with(' ') || l.starts_with("    ↳ "),
+            "a cell wrapped onto its own line: {l:?}\n{}",
+            r.stdout
+        );
+    }
+    assert!(rows
+        .iter()
+        .any(|l| l.contains("DNS AAAA") && l.ends_with("no records (NODATA)")));
+}
+
 /// `-r - < file.pcap` is a file after all: laid out at the end as `-r file.pcap` is.
 #[test]
 fn standard_input_redirected_from_a_file_is_laid_out_as_the_file_is() {

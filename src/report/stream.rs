@@ -154,6 +154,16 @@ impl LiveTable {
                 s.to_string()
             }
         };
+        // `--width 0`, no limit: every row on one line, a cell wider than its column
+        // pushing the rest of its row right (the columns keep their widths otherwise).
+        let w: Vec<usize> = if self.pen.width.is_none() {
+            w.iter()
+                .zip(&cells)
+                .map(|(w, c)| (*w).max(layout::width(c)))
+                .collect()
+        } else {
+            w
+        };
         for l in layout::row_lines(&cells, &w, GAP, &paint) {
             writeln!(out, "{l}")?;
         }
