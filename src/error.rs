@@ -46,7 +46,7 @@ pub enum Error {
         what: &'static str,
     },
 
-    #[error("cannot write {other} packets to {path}: a pcap file holds one link type, and it was started with {first}; read the inputs one at a time, or select one link type with a filter")]
+    #[error("cannot write {other} packets to {path}: a pcap file holds one link type, and it was started with {first}; reading stopped there (the report above and {path} hold the packets before it); read the inputs one at a time, or select one link type with a filter")]
     SaveLinkTypes {
         path: String,
         first: String,

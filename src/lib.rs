@@ -1076,7 +1076,13 @@ fn read_inputs(
             };
             if pass {
                 if let Some(w) = save {
-                    w.write(&pkt)?;
+                    // A second link type cannot go into the pcap file: reading stops
+                    // there, and what was read before it is reported (and saved), then
+                    // the sentence; nothing before it is lost.
+                    if let Err(e) = w.write(&pkt) {
+                        damage.get_or_insert(e);
+                        break;
+                    }
                 }
                 front.packet_view(pkt, &mut handoff);
                 if !handoff.is_empty() {

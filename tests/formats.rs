@@ -694,10 +694,17 @@ fn quiet_and_verbose_are_refused_where_they_mean_nothing() {
 }
 
 #[test]
-fn write_with_r_refuses_a_second_link_type_with_a_sentence() {
+fn write_with_r_refuses_a_second_link_type_with_a_sentence_and_reports_what_came_before() {
     let out = std::env::temp_dir().join(format!("probewatch-w2-{}.pcap", std::process::id()));
     let f = format_sample("merged-linktypes.pcapng");
-    let r = run(&["-r", f.to_str().unwrap(), "-w", out.to_str().unwrap()]);
+    let r = run(&[
+        "-r",
+        f.to_str().unwrap(),
+        "-w",
+        out.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     assert!(
@@ -706,6 +713,18 @@ fn write_with_r_refuses_a_second_link_type_with_a_sentence() {
         r.stderr
     );
     assert!(r.stderr.contains("DLT_EN10MB (1)"), "{}", r.stderr);
+    // The report of the packets before the refused one (it printed nothing), and the file
+    // holds those same packets: read back, the same probes.
+    let v = lines(&r.stdout);
+    let before = of_type(&v, "stats")[0]["packets"].as_u64().unwrap();
+    assert!(before > 0, "{}", r.stdout);
+    let again = json_of(&out);
+    assert_eq!(
+        of_type(&again, "stats")[0]["packets"].as_u64().unwrap(),
+        before
+    );
+    assert_eq!(facts(&again), facts(&v));
+    assert!(!of_type(&v, "probe").is_empty());
     let _ = std::fs::remove_file(&out);
 }
 
