@@ -31,7 +31,7 @@ pub enum Error {
     #[error("no permission to capture on {name}; run probewatch as root (it drops to an unprivileged user once the interface is open), or grant the capability once with `sudo setcap cap_net_raw,cap_net_admin=eip $(command -v probewatch)`")]
     Permission { name: String },
 
-    #[error("cannot write the capture to {path}: {reason}; check that the directory exists and is writable")]
+    #[error("cannot write the capture to {path}: {reason}; give -w a file in a directory that exists and is writable")]
     Save { path: String, reason: String },
 
     #[error("-w {path} is also an input (a capture or key log being read): writing it would destroy it; give -w another file")]

@@ -627,7 +627,14 @@ fn flags_that_would_do_nothing_are_refused() {
 fn table_settings_with_other_formats_and_w_to_stdout_are_refused() {
     let s = sample("tls13.pcap");
     let s = s.to_str().unwrap();
+    let dir = std::env::temp_dir();
+    let dir = dir.to_str().unwrap();
     for (args, says) in [
+        // Said "Is a directory (os error 21); check that the directory exists".
+        (
+            &["-r", s, "-w", dir][..],
+            ": it is a directory; give -w a file",
+        ),
         (
             &["-r", s, "-w", "/dev/stdout"][..],
             "-w /dev/stdout is standard output, where the report's lines go",
