@@ -37,16 +37,13 @@ pub enum Error {
     #[error("-w {path} is also an input (a capture or key log being read): writing it would destroy it; give -w another file")]
     SaveOverInput { path: String },
 
-    #[error("-w {path} is standard {stream}, where the {what} go: the packets would be mixed with them; give -w another file")]
-    SaveOverOutput {
-        path: String,
-        /// "output" or "error".
-        stream: &'static str,
-        /// What the stream carries: "report's lines", "warnings and errors".
-        what: &'static str,
-    },
+    #[error("-w {path} is standard output, where the report's lines go: the packets would be mixed with them; give -w another file")]
+    SaveOverStdout { path: String },
 
-    #[error("cannot write {other} packets to {path}: a pcap file holds one link type, and it was started with {first}; reading stopped there (the report above and {path} hold the packets before it); read the inputs one at a time, or select one link type with a filter")]
+    #[error("-w {path} is standard error, where the warnings and errors go: the packets would be mixed with them; give -w another file")]
+    SaveOverStderr { path: String },
+
+    #[error("cannot write {other} packets to {path}: a pcap file holds one link type, and it was started with {first}; reading stopped there (the report and {path} hold the packets before it); read the inputs one at a time, or select one link type with a filter")]
     SaveLinkTypes {
         path: String,
         first: String,
@@ -58,6 +55,14 @@ pub enum Error {
 
     #[error("interrupted (Ctrl-C or a termination signal); the report above covers everything read before that")]
     Interrupted,
+
+    #[error("{path} is given more than once (as - or as another name of the same pipe); a stream can be read once, so give it once")]
+    StreamTwice { path: String },
+
+    #[error(
+        "interrupted while waiting for a program to open {path} for writing; nothing was read"
+    )]
+    InterruptedWaiting { path: String },
 
     #[error("cannot drop privileges: {0}; give an existing unprivileged user with --user NAME")]
     Privileges(String),
@@ -86,7 +91,7 @@ impl Error {
         match self {
             Error::Damaged { .. } => 3,
             Error::Output(_) => 4,
-            Error::Interrupted => 130,
+            Error::Interrupted | Error::InterruptedWaiting { .. } => 130,
             _ => 2,
         }
     }

@@ -637,11 +637,12 @@ pub fn open_inputs(cfg: &Config) -> Result<Opened, Error> {
     if let Some(save) = cfg.save.as_deref() {
         refuse_save_over_input(save, &cfg.inputs, &cfg.keylogs)?;
     }
+    refuse_a_stream_twice(&cfg.inputs)?;
     let filter = cfg.filter.as_deref().map(Filter::new).transpose()?;
     let mut sources = Vec::with_capacity(cfg.inputs.len());
     let mut skipped = Vec::new();
     for input in &cfg.inputs {
-        let mut src = match FileSource::open(input, cfg.inputs.len()) {
+        let mut src = match FileSource::open_until(input, cfg.inputs.len(), cfg.stop.as_ref()) {
             Ok(s) => s,
             // A file of a directory that is not a capture is passed over, said on stderr;
             // if every one is, the first says why nothing could be read.
@@ -704,13 +705,12 @@ pub fn refuse_save_over_input(
         m.file_type().is_char_device() && null.as_ref().is_some_and(|n| n.rdev() == m.rdev())
     };
     let stdin = || metadata_of(std::io::stdin().as_fd());
+    // /dev/null as both reads nothing and keeps nothing: no harm.
+    let clash = |m: std::io::Result<std::fs::Metadata>| m.is_ok_and(|m| !discards(&m) && is_out(m));
     let same = inputs.iter().any(|i| match i {
-        Input::File(p) | Input::Listed(p) => std::fs::metadata(p).is_ok_and(is_out),
-        // /dev/null as both reads nothing and keeps nothing: no harm.
-        Input::Stdin => stdin().is_ok_and(|m| !discards(&m) && is_out(m)),
-    }) || keylogs
-        .iter()
-        .any(|k| std::fs::metadata(k).is_ok_and(is_out));
+        Input::File(p) | Input::Listed(p) => clash(std::fs::metadata(p)),
+        Input::Stdin => clash(stdin()),
+    }) || keylogs.iter().any(|k| clash(std::fs::metadata(k)));
     if same {
         return Err(Error::SaveOverInput {
             path: save.display().to_string(),
@@ -718,25 +718,52 @@ pub fn refuse_save_over_input(
     }
     // `-w /dev/stdout` (or the file stdout is redirected to): the packets would be mixed
     // with the report. /dev/null as both is fine: nothing is kept either way.
-    for (m, stream, what) in [
+    let path = save.display().to_string();
+    let mut outputs = [
         (
             metadata_of(std::io::stdout().as_fd()),
-            "output",
-            "report's lines",
+            Error::SaveOverStdout { path: path.clone() },
         ),
         (
             metadata_of(std::io::stderr().as_fd()),
-            "error",
-            "warnings and errors",
+            Error::SaveOverStderr { path: path.clone() },
         ),
-    ] {
-        if m.is_ok_and(|m| !discards(&m) && is_out(m)) {
-            return Err(Error::SaveOverOutput {
-                path: save.display().to_string(),
-                stream,
-                what,
+    ];
+    // Both on one terminal: name the one the path names.
+    if path.ends_with("stderr") || path.ends_with("fd/2") {
+        outputs.reverse();
+    }
+    for (m, refused) in outputs {
+        if clash(m) {
+            return Err(refused);
+        }
+    }
+    Ok(())
+}
+
+/// Standard input, or a pipe or device named by a path (`/dev/stdin`, `/dev/fd/0`, a named
+/// pipe), given twice would be read by two readers splitting its bytes: refused. Compared
+/// by device and inode; a regular file may be given twice (each is opened on its own).
+fn refuse_a_stream_twice(inputs: &[Input]) -> Result<(), Error> {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let mut seen: Vec<(u64, u64)> = Vec::new();
+    for i in inputs {
+        let m = match i {
+            Input::Stdin => metadata_of(std::io::stdin().as_fd()).ok(),
+            Input::File(p) | Input::Listed(p) => std::fs::metadata(p).ok().filter(|m| !m.is_file()),
+        };
+        let Some(m) = m else { continue };
+        if m.is_dir() {
+            continue;
+        }
+        let id = (m.dev(), m.ino());
+        if seen.contains(&id) {
+            return Err(Error::StreamTwice {
+                path: i.display_name(),
             });
         }
+        seen.push(id);
     }
     Ok(())
 }
@@ -1233,7 +1260,9 @@ pub fn run_opened(
     let sink = Sink { writer, mode };
     let files: Vec<String> = sources.iter().map(|s| s.name().to_string()).collect();
     let total = sources.iter().map(|s| s.file_size).sum::<Option<u64>>();
-    let progress = cfg.progress.then(|| Progress {
+    // Rows written as they come would be mixed with the progress line's redraws at a
+    // terminal (a live capture has no progress line either).
+    let progress = (cfg.progress && !piped).then(|| Progress {
         bar: progress_bar(&files.join(", "), total),
         total,
         probes: Arc::new(std::sync::atomic::AtomicU64::new(0)),

@@ -95,7 +95,7 @@ struct Cli {
     /// standard input; a directory reads every file in it; a quoted glob ('*.pcap') every
     /// match. Several files (`-r a b`, repeated -r) are merged in time order. From a pipe
     /// (`-r -`, a named pipe, `<(zcat f.gz)`) the table, -q, JSON and ECS are written as
-    /// probes complete, as live.
+    /// probes complete, as live (the table with --ja4 is laid out at the end).
     #[arg(short = 'r', value_name = "FILE")]
     read: Vec<String>,
 
@@ -113,7 +113,8 @@ struct Cli {
     list_interfaces: bool,
 
     /// Also write the packets to FILE (pcap), like tcpdump -w: live, every captured packet;
-    /// with -r, the packets that pass the filter.
+    /// with -r, the packets that pass the filter. Not an input or key log, not -, not
+    /// standard output's or error's file (/dev/stdout).
     #[arg(short = 'w', value_name = "FILE")]
     write: Option<std::path::PathBuf>,
 
@@ -174,8 +175,8 @@ struct Cli {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
 
-    /// Table (and timeline) width in columns; 0 for no limit (default: $COLUMNS, else the
-    /// terminal's, else 100). Refused with a format that has no width.
+    /// Table (and timeline, at least 50) width in columns; 0 for no limit (default:
+    /// $COLUMNS, else the terminal's, else 100). Refused with a format that has no width.
     #[arg(long, value_name = "COLUMNS")]
     width: Option<u16>,
 
@@ -333,6 +334,15 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    // From a stream the table, -q, JSON and ECS hold no probes for a layout either.
+    let laid_out =
+        cli.timeline || !cli.format.writes_rows() || (cli.format == Format::Table && cli.ja4);
+    if cli.max_report_probes.is_some() && !laid_out && cli.read.iter().any(|r| is_stream_path(r)) {
+        eprintln!(
+            "probewatch: --max-report-probes bounds the report laid out at the end; read from a stream, this format writes each probe as it completes and holds none"
+        );
+        return ExitCode::from(2);
+    }
     let mut bounds = Bounds::default();
     bounds.reassembly.max_flows = cli.max_flows.max(1);
     bounds.keylog.max_randoms = cli.max_keylog_entries.max(1);
@@ -458,19 +468,6 @@ fn main() -> ExitCode {
             threads: cli.threads.map_or(0, usize::from),
         };
         return live(&cfg);
-    }
-    // Standard input can be read once: `-r - -r -` read its header twice and said it was
-    // too short.
-    if cli
-        .read
-        .iter()
-        .chain(more_inputs.iter())
-        .filter(|s| s.as_str() == "-")
-        .count()
-        > 1
-    {
-        eprintln!("probewatch: standard input (-) is given more than once; it can be read once, so give - once");
-        return ExitCode::from(2);
     }
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
@@ -614,6 +611,22 @@ fn refused_combination(cli: &Cli, matches: &clap::ArgMatches) -> Option<String> 
         );
     }
     None
+}
+
+/// Whether a `-r` argument is a stream: standard input that is not a regular file, or a
+/// path to a pipe or device (not a regular file, not a directory).
+fn is_stream_path(arg: &str) -> bool {
+    use std::os::fd::AsFd;
+    let meta = if arg == "-" {
+        std::io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .map(std::fs::File::from)
+            .and_then(|f| f.metadata())
+    } else {
+        std::fs::metadata(arg)
+    };
+    meta.is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 /// A count or bound of at least 1 (`-c 0` would read nothing; a bound of 0 would make it

@@ -378,14 +378,74 @@ fn a_pipe_given_by_path_is_read_not_called_empty() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Opening the pipe for writing waits for probewatch to open it for reading.
-    let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
-    w.write_all(&bytes).unwrap();
-    drop(w);
+    // Opening the pipe for writing waits for probewatch to open it for reading: on a
+    // thread, so that a probewatch that exits first fails the test instead of hanging it.
+    let path = fifo.clone();
+    let writer = std::thread::spawn(move || {
+        let mut w = std::fs::OpenOptions::new().write(true).open(&path)?;
+        w.write_all(&bytes)
+    });
     let out = child.wait_with_output().unwrap();
+    if !writer.is_finished() {
+        // probewatch never opened the pipe: a reader of our own lets the writer go.
+        use std::os::unix::fs::OpenOptionsExt;
+        let _r = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(0o4000) // O_NONBLOCK (Linux)
+            .open(&fifo);
+        let _ = writer.join();
+    }
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert_eq!(facts(&lines(&String::from_utf8_lossy(&out.stdout))), want);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A named pipe no program opens for writing made probewatch wait in `open`, which Ctrl-C
+/// restarts: only SIGKILL stopped it (review finding). Ctrl-C ends the wait: one sentence,
+/// exit 130.
+#[test]
+fn ctrl_c_while_waiting_for_a_named_pipe_writer_exits_130() {
+    use std::process::{Command, Stdio};
+    let dir = std::env::temp_dir().join(format!("probewatch-fifo-int-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("never-written.pcap");
+    let _ = std::fs::remove_file(&fifo);
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let mut child = Command::new(bin())
+        .args(["-r", fifo.to_str().unwrap(), "-q"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if child.try_wait().unwrap().is_none() {
+        let _ = child.kill();
+        panic!("probewatch did not stop on Ctrl-C while waiting for the pipe's writer");
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("interrupted while waiting for a program to open"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -492,6 +552,30 @@ fn width_0_on_a_stream_puts_every_row_on_one_line() {
     assert!(rows
         .iter()
         .any(|l| l.contains("DNS AAAA") && l.ends_with("no records (NODATA)")));
+}
+
+/// `--max-report-probes` from a stream did nothing (its table, -q, JSON and ECS hold no
+/// probes for a layout): refused with a sentence; from a file or with --ja4 it is taken.
+#[test]
+fn max_report_probes_from_a_stream_is_refused() {
+    let f = sample("tls13.pcap");
+    let bytes = std::fs::read(&f).unwrap();
+    let r = run_with_stdin(&["-r", "-", "--max-report-probes", "5", "-q"], Some(&bytes));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("--max-report-probes bounds the report laid out"),
+        "{}",
+        r.stderr
+    );
+    let ja4 = run_with_stdin(
+        &["-r", "-", "--max-report-probes", "5", "--ja4"],
+        Some(&bytes),
+    );
+    assert_eq!(ja4.code, 0, "{}", ja4.stderr);
+    let file = run(&["-r", f.to_str().unwrap(), "--max-report-probes", "5", "-q"]);
+    assert_eq!(file.code, 0, "{}", file.stderr);
 }
 
 /// `-r - < file.pcap` is a file after all: laid out at the end as `-r file.pcap` is.
@@ -725,6 +809,15 @@ fn write_with_r_refuses_a_second_link_type_with_a_sentence_and_reports_what_came
     );
     assert_eq!(facts(&again), facts(&v));
     assert!(!of_type(&v, "probe").is_empty());
+    // The default table too (the case found: no report at all).
+    let t = run(&["-r", f.to_str().unwrap(), "-w", out.to_str().unwrap()]);
+    assert_eq!(t.code, 2, "{}", t.stderr);
+    assert!(t.stdout.starts_with("Summary: "), "{}", t.stdout);
+    assert!(
+        t.stdout.contains(&format!("\nStats: {before} packets ")),
+        "{}",
+        t.stdout
+    );
     let _ = std::fs::remove_file(&out);
 }
 

@@ -819,12 +819,16 @@ pub enum Stopped {
 pub const QUIET_AFTER: Duration = Duration::from_secs(1);
 
 fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        std::io::ErrorKind::IsADirectory => "it is a directory".into(),
-        std::io::ErrorKind::StorageFull => "no space left on the device".into(),
-        std::io::ErrorKind::ReadOnlyFilesystem => "the file system is read-only".into(),
+    use nix::errno::Errno;
+    // By errno: the ErrorKinds for these are newer than the crate's rust-version (1.80).
+    let errno = e.raw_os_error().map(Errno::from_raw);
+    match (e.kind(), errno) {
+        (std::io::ErrorKind::NotFound, _) => "no such file".into(),
+        (std::io::ErrorKind::PermissionDenied, _) => "permission denied".into(),
+        (_, Some(Errno::EISDIR)) => "it is a directory".into(),
+        (_, Some(Errno::ENOSPC)) => "no space left on the device".into(),
+        (_, Some(Errno::EROFS)) => "the file system is read-only".into(),
+        (_, Some(Errno::ENXIO)) => "it is a socket or a device with nothing behind it".into(),
         _ => e.to_string(),
     }
 }
@@ -838,10 +842,55 @@ fn u32_at(b: &[u8], at: usize, big_endian: bool) -> Option<u32> {
     })
 }
 
+/// Opens a named pipe, which waits until a program opens it for writing: on a thread of
+/// its own, so that Ctrl-C (`stop`) ends the wait. The thread left waiting ends with the
+/// process.
+fn open_waiting(
+    path: &std::path::Path,
+    name: &str,
+    stop: Option<&Arc<AtomicBool>>,
+) -> Result<std::io::Result<std::fs::File>, Error> {
+    let Some(stop) = stop else {
+        return Ok(std::fs::File::open(path));
+    };
+    let (tx, rx) = mpsc::sync_channel(1);
+    let owned = path.to_path_buf();
+    let spawned = std::thread::Builder::new()
+        .name("pipe-open".into())
+        .spawn(move || {
+            let _ = tx.send(std::fs::File::open(owned));
+        });
+    if spawned.is_err() {
+        return Ok(std::fs::File::open(path));
+    }
+    loop {
+        match rx.recv_timeout(std::time::Duration::from_millis(100)) {
+            Ok(r) => return Ok(r),
+            Err(RecvTimeoutError::Timeout) if stop.load(Ordering::Relaxed) => {
+                return Err(Error::InterruptedWaiting {
+                    path: name.to_string(),
+                })
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return Ok(std::fs::File::open(path)),
+        }
+    }
+}
+
 impl FileSource {
     /// Opens a capture file (or stdin), reads its header. `files_at_once` (how many inputs
     /// are merged) makes each one's chunks smaller, so memory stays bounded.
     pub fn open(input: &Input, files_at_once: usize) -> Result<FileSource, Error> {
+        Self::open_until(input, files_at_once, None)
+    }
+
+    /// As [`FileSource::open`]; a named pipe's open, which waits for a writer, gives up
+    /// when `stop` is set (Ctrl-C: the open itself would be restarted after the signal).
+    pub fn open_until(
+        input: &Input,
+        files_at_once: usize,
+        stop: Option<&Arc<AtomicBool>>,
+    ) -> Result<FileSource, Error> {
         let name = input.display_name();
         // Many inputs merged (a directory of rotated captures) share the read-ahead memory.
         let chunk = (CHUNK_BYTES / files_at_once.max(1)).clamp(MIN_CHUNK_BYTES, CHUNK_BYTES);
@@ -869,7 +918,12 @@ impl FileSource {
                         detail: "the file is empty (0 bytes)".into(),
                     });
                 }
-                let f = std::fs::File::open(p).map_err(|e| Error::Open {
+                let opened = if pipe {
+                    open_waiting(p, &name, stop)?
+                } else {
+                    std::fs::File::open(p)
+                };
+                let f = opened.map_err(|e| Error::Open {
                     path: name.clone(),
                     reason: io_reason(&e),
                 })?;
@@ -879,15 +933,19 @@ impl FileSource {
             Input::Stdin => {
                 // `-r - < file.pcap`: a file after all (its size for the progress bar, its
                 // report laid out at the end); a pipe or terminal is a stream.
+                use std::io::Seek;
                 use std::os::fd::AsFd;
+                // What is left of it from its offset (the descriptor's, shared).
                 let file = std::io::stdin()
                     .as_fd()
                     .try_clone_to_owned()
                     .map(std::fs::File::from)
-                    .and_then(|f| f.metadata())
                     .ok()
-                    .filter(|m| m.is_file())
-                    .map(|m| m.len());
+                    .and_then(|mut f| {
+                        let m = f.metadata().ok().filter(|m| m.is_file())?;
+                        let at = f.stream_position().unwrap_or(0);
+                        Some(m.len().saturating_sub(at))
+                    });
                 (Box::new(std::io::stdin()), file, file.is_none())
             }
         };
