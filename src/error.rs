@@ -56,11 +56,11 @@ pub enum Error {
     #[error("interrupted (Ctrl-C or a termination signal); the report above covers everything read before that")]
     Interrupted,
 
-    #[error("{path} is given more than once (as - or as another name of the same pipe); a stream can be read once, so give it once")]
+    #[error("{path} is given more than once (as - or under another name, as an input or a key log); standard input or a pipe can be read once, so give it once")]
     StreamTwice { path: String },
 
     #[error(
-        "interrupted while waiting for a program to open {path} for writing; nothing was read"
+        "interrupted while waiting for a program to open the other end of the pipe {path}; nothing was read"
     )]
     InterruptedWaiting { path: String },
 

@@ -637,7 +637,7 @@ pub fn open_inputs(cfg: &Config) -> Result<Opened, Error> {
     if let Some(save) = cfg.save.as_deref() {
         refuse_save_over_input(save, &cfg.inputs, &cfg.keylogs)?;
     }
-    refuse_a_stream_twice(&cfg.inputs)?;
+    refuse_a_stream_twice(&cfg.inputs, &cfg.keylogs)?;
     let filter = cfg.filter.as_deref().map(Filter::new).transpose()?;
     let mut sources = Vec::with_capacity(cfg.inputs.len());
     let mut skipped = Vec::new();
@@ -660,7 +660,11 @@ pub fn open_inputs(cfg: &Config) -> Result<Opened, Error> {
     if sources.is_empty() && !skipped.is_empty() {
         return Err(skipped.swap_remove(0));
     }
-    let save = cfg.save.as_deref().map(PcapWriter::create).transpose()?;
+    let save = cfg
+        .save
+        .as_deref()
+        .map(|p| PcapWriter::create_until(p, cfg.stop.as_ref()))
+        .transpose()?;
     let keys = if cfg.keylogs.is_empty() {
         None
     } else {
@@ -744,11 +748,15 @@ pub fn refuse_save_over_input(
 /// Standard input, or a pipe or device named by a path (`/dev/stdin`, `/dev/fd/0`, a named
 /// pipe), given twice would be read by two readers splitting its bytes: refused. Compared
 /// by device and inode; a regular file may be given twice (each is opened on its own).
-fn refuse_a_stream_twice(inputs: &[Input]) -> Result<(), Error> {
+/// A key log that is standard input's pipe (`-r - --keylog /dev/stdin`) would swallow the
+/// capture: the same.
+fn refuse_a_stream_twice(inputs: &[Input], keylogs: &[PathBuf]) -> Result<(), Error> {
     use std::os::fd::AsFd;
     use std::os::unix::fs::MetadataExt;
     let mut seen: Vec<(u64, u64)> = Vec::new();
-    for i in inputs {
+    let keys = keylogs.iter().map(|k| Input::File(k.clone()));
+    for i in inputs.iter().cloned().chain(keys) {
+        let i = &i;
         let m = match i {
             Input::Stdin => metadata_of(std::io::stdin().as_fd()).ok(),
             Input::File(p) | Input::Listed(p) => std::fs::metadata(p).ok().filter(|m| !m.is_file()),
@@ -1257,12 +1265,13 @@ pub fn run_opened(
     } else {
         Mode::Collect(Collector::new(cfg.bounds.correlate))
     };
+    let rows_now = matches!(mode, Mode::Stream { .. }) && cfg.flush_lines;
     let sink = Sink { writer, mode };
     let files: Vec<String> = sources.iter().map(|s| s.name().to_string()).collect();
     let total = sources.iter().map(|s| s.file_size).sum::<Option<u64>>();
     // Rows written as they come would be mixed with the progress line's redraws at a
     // terminal (a live capture has no progress line either).
-    let progress = (cfg.progress && !piped).then(|| Progress {
+    let progress = (cfg.progress && !piped && !rows_now).then(|| Progress {
         bar: progress_bar(&files.join(", "), total),
         total,
         probes: Arc::new(std::sync::atomic::AtomicU64::new(0)),

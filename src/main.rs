@@ -252,7 +252,8 @@ struct Cli {
     max_clients: usize,
 
     /// Probes held to lay out a capture file's report per client (all formats but JSON);
-    /// beyond it they are listed as they complete (-r only).
+    /// beyond it they are listed as they complete (-r only; refused with JSON and, for
+    /// the table, -q and ECS, from a stream: they hold none).
     /// [default: 20000]
     #[arg(long, value_name = "N", requires = "read", value_parser = at_least_one::<usize>)]
     max_report_probes: Option<usize>,
@@ -334,15 +335,6 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    // From a stream the table, -q, JSON and ECS hold no probes for a layout either.
-    let laid_out =
-        cli.timeline || !cli.format.writes_rows() || (cli.format == Format::Table && cli.ja4);
-    if cli.max_report_probes.is_some() && !laid_out && cli.read.iter().any(|r| is_stream_path(r)) {
-        eprintln!(
-            "probewatch: --max-report-probes bounds the report laid out at the end; read from a stream, this format writes each probe as it completes and holds none"
-        );
-        return ExitCode::from(2);
-    }
     let mut bounds = Bounds::default();
     bounds.reassembly.max_flows = cli.max_flows.max(1);
     bounds.keylog.max_randoms = cli.max_keylog_entries.max(1);
@@ -417,6 +409,29 @@ fn main() -> ExitCode {
             path: w.clone(),
             reason: "no such file".to_string(),
         }));
+    }
+    // --max-report-probes bounds the probes held for a report laid out at the end: JSON
+    // holds none (it streams), and from a stream neither do the table, -q and ECS.
+    if cli.max_report_probes.is_some() {
+        let laid_out =
+            cli.timeline || !cli.format.writes_rows() || (cli.format == Format::Table && cli.ja4);
+        let streamed = cli
+            .read
+            .iter()
+            .chain(more_inputs.iter())
+            .flat_map(|s| Input::expand(s))
+            .any(|i| i.is_stream());
+        if cli.format == Format::Json || (!laid_out && streamed) {
+            eprintln!(
+                "probewatch: --max-report-probes bounds the report laid out at the end; {} writes each probe as it completes and holds none",
+                if cli.format == Format::Json {
+                    "--format json"
+                } else {
+                    "read from a stream, this format"
+                }
+            );
+            return ExitCode::from(2);
+        }
     }
     let filter = if words.is_empty() {
         None
@@ -611,22 +626,6 @@ fn refused_combination(cli: &Cli, matches: &clap::ArgMatches) -> Option<String> 
         );
     }
     None
-}
-
-/// Whether a `-r` argument is a stream: standard input that is not a regular file, or a
-/// path to a pipe or device (not a regular file, not a directory).
-fn is_stream_path(arg: &str) -> bool {
-    use std::os::fd::AsFd;
-    let meta = if arg == "-" {
-        std::io::stdin()
-            .as_fd()
-            .try_clone_to_owned()
-            .map(std::fs::File::from)
-            .and_then(|f| f.metadata())
-    } else {
-        std::fs::metadata(arg)
-    };
-    meta.is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 /// A count or bound of at least 1 (`-c 0` would read nothing; a bound of 0 would make it

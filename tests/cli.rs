@@ -691,6 +691,17 @@ fn w_dev_null_with_stdout_on_dev_null_is_taken() {
         "{}",
         String::from_utf8_lossy(&st.stderr)
     );
+    // A key log on /dev/null with -w /dev/null: nothing to destroy either.
+    let r = run(&[
+        "-r",
+        s.to_str().unwrap(),
+        "--keylog",
+        "/dev/null",
+        "-w",
+        "/dev/null",
+        "-q",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
 }
 
 /// `-D -s 100` spoke of reading files, and other flags beside -D did nothing: -D lists the
@@ -753,6 +764,14 @@ fn standard_input_once_a_dash_after_a_file_and_timeline_with_format_table() {
         named.stderr.contains("/dev/stdin is given more than once"),
         "{}",
         named.stderr
+    );
+    // A key log that is standard input's pipe would swallow the capture.
+    let key = run_with_stdin(&["-r", "-", "--keylog", "/dev/stdin", "-q"], Some(&bytes));
+    assert_eq!(key.code, 2, "{}", key.stderr);
+    assert!(
+        key.stderr.contains("is given more than once"),
+        "{}",
+        key.stderr
     );
     let after = run_with_stdin(&["-r", f, "-", "-q"], Some(&bytes));
     assert_eq!(after.code, 0, "{}", after.stderr);

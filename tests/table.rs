@@ -216,10 +216,12 @@ fn report_over_its_probe_bound_says_so_and_lists_every_probe() {
         .collect();
     assert_eq!(row_order, json_order, "{bounded}");
     assert!(bounded.contains("Client 198.51.100.10: "), "{bounded}");
-    let stats = run(
-        &["-r", MAIL, "--format", "json", "--max-report-probes", "3"],
-        &[],
-    );
-    // JSON streams from the start: the bound does not apply to it.
-    assert!(stats.contains("\"probes_dropped\":0"), "{stats}");
+    // JSON streams from the start: the bound would do nothing, and is refused.
+    let json = std::process::Command::new(env!("CARGO_BIN_EXE_probewatch"))
+        .args(["-r", MAIL, "--format", "json", "--max-report-probes", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(json.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&json.stderr)
+        .contains("--max-report-probes bounds the report laid out at the end; --format json"));
 }

@@ -842,26 +842,28 @@ fn u32_at(b: &[u8], at: usize, big_endian: bool) -> Option<u32> {
     })
 }
 
-/// Opens a named pipe, which waits until a program opens it for writing: on a thread of
-/// its own, so that Ctrl-C (`stop`) ends the wait. The thread left waiting ends with the
-/// process.
-fn open_waiting(
+/// Opens a named pipe, which waits until a program opens its other end (`open`:
+/// `File::open` for reading, `File::create` for writing): on a thread of its own, so that
+/// Ctrl-C (`stop`) ends the wait. A thread left waiting ends with the process (the
+/// command line exits then; a library caller that goes on keeps one blocked thread).
+pub fn open_waiting(
     path: &std::path::Path,
     name: &str,
     stop: Option<&Arc<AtomicBool>>,
+    open: fn(std::path::PathBuf) -> std::io::Result<std::fs::File>,
 ) -> Result<std::io::Result<std::fs::File>, Error> {
     let Some(stop) = stop else {
-        return Ok(std::fs::File::open(path));
+        return Ok(open(path.to_path_buf()));
     };
     let (tx, rx) = mpsc::sync_channel(1);
     let owned = path.to_path_buf();
     let spawned = std::thread::Builder::new()
         .name("pipe-open".into())
         .spawn(move || {
-            let _ = tx.send(std::fs::File::open(owned));
+            let _ = tx.send(open(owned));
         });
     if spawned.is_err() {
-        return Ok(std::fs::File::open(path));
+        return Ok(open(path.to_path_buf()));
     }
     loop {
         match rx.recv_timeout(std::time::Duration::from_millis(100)) {
@@ -872,7 +874,7 @@ fn open_waiting(
                 })
             }
             Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return Ok(std::fs::File::open(path)),
+            Err(RecvTimeoutError::Disconnected) => return Ok(open(path.to_path_buf())),
         }
     }
 }
@@ -919,7 +921,7 @@ impl FileSource {
                     });
                 }
                 let opened = if pipe {
-                    open_waiting(p, &name, stop)?
+                    open_waiting(p, &name, stop, std::fs::File::open)?
                 } else {
                     std::fs::File::open(p)
                 };
@@ -1276,8 +1278,24 @@ pub struct PcapWriter {
 impl PcapWriter {
     /// Creates the file (before privileges are dropped).
     pub fn create(path: &std::path::Path) -> Result<PcapWriter, Error> {
+        Self::create_until(path, None)
+    }
+
+    /// As [`PcapWriter::create`]; a named pipe's open, which waits for a reader, gives up
+    /// when `stop` is set.
+    pub fn create_until(
+        path: &std::path::Path,
+        stop: Option<&Arc<AtomicBool>>,
+    ) -> Result<PcapWriter, Error> {
         let name = path.display().to_string();
-        let f = std::fs::File::create(path).map_err(|e| Error::Save {
+        use std::os::unix::fs::FileTypeExt;
+        let pipe = std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo());
+        let created = if pipe {
+            open_waiting(path, &name, stop, std::fs::File::create)?
+        } else {
+            std::fs::File::create(path)
+        };
+        let f = created.map_err(|e| Error::Save {
             path: name.clone(),
             reason: io_reason(&e),
         })?;

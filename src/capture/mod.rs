@@ -127,6 +127,21 @@ impl Input {
         vec![Input::File(path)]
     }
 
+    /// Whether the input is a stream, read as data comes: standard input that is not a
+    /// regular file, or a path to a pipe or device (as [`file::FileSource::open`] decides).
+    pub fn is_stream(&self) -> bool {
+        use std::os::fd::AsFd;
+        let meta = match self {
+            Input::Stdin => std::io::stdin()
+                .as_fd()
+                .try_clone_to_owned()
+                .map(std::fs::File::from)
+                .and_then(|f| f.metadata()),
+            Input::File(p) | Input::Listed(p) => std::fs::metadata(p),
+        };
+        meta.is_ok_and(|m| !m.is_file() && !m.is_dir())
+    }
+
     pub fn display_name(&self) -> String {
         match self {
             Input::File(p) | Input::Listed(p) => p.display().to_string(),

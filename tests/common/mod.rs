@@ -51,7 +51,11 @@ pub fn run_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
         .spawn()
         .expect("probewatch starts");
     if let Some(data) = stdin {
-        child.stdin.take().unwrap().write_all(data).unwrap();
+        // A run refused before it reads its input closes the pipe first: not a failure.
+        match child.stdin.take().unwrap().write_all(data) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            r => r.unwrap(),
+        }
     }
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
