@@ -708,13 +708,11 @@ pub fn refuse_save_over_input(
         use std::os::unix::fs::FileTypeExt;
         m.file_type().is_char_device() && null.as_ref().is_some_and(|n| n.rdev() == m.rdev())
     };
-    let stdin = || metadata_of(std::io::stdin().as_fd());
     // /dev/null as both reads nothing and keeps nothing: no harm.
     let clash = |m: std::io::Result<std::fs::Metadata>| m.is_ok_and(|m| !discards(&m) && is_out(m));
-    let same = inputs.iter().any(|i| match i {
-        Input::File(p) | Input::Listed(p) => clash(std::fs::metadata(p)),
-        Input::Stdin => clash(stdin()),
-    }) || keylogs.iter().any(|k| clash(std::fs::metadata(k)));
+    let same = inputs.iter().any(|i| clash(i.metadata()))
+        || keylogs.iter().any(|k| clash(std::fs::metadata(k)));
+    let metadata_of = |fd| capture::fd_file(fd).and_then(|f| f.metadata());
     if same {
         return Err(Error::SaveOverInput {
             path: save.display().to_string(),
@@ -751,20 +749,19 @@ pub fn refuse_save_over_input(
 /// A key log that is standard input's pipe (`-r - --keylog /dev/stdin`) would swallow the
 /// capture: the same.
 fn refuse_a_stream_twice(inputs: &[Input], keylogs: &[PathBuf]) -> Result<(), Error> {
-    use std::os::fd::AsFd;
     use std::os::unix::fs::MetadataExt;
     let mut seen: Vec<(u64, u64)> = Vec::new();
-    let keys = keylogs.iter().map(|k| Input::File(k.clone()));
-    for i in inputs.iter().cloned().chain(keys) {
-        let i = &i;
-        let m = match i {
-            Input::Stdin => metadata_of(std::io::stdin().as_fd()).ok(),
-            Input::File(p) | Input::Listed(p) => std::fs::metadata(p).ok().filter(|m| !m.is_file()),
-        };
-        let Some(m) = m else { continue };
-        if m.is_dir() {
+    let keys: Vec<Input> = keylogs.iter().map(|k| Input::File(k.clone())).collect();
+    for i in inputs.iter().chain(&keys) {
+        // Standard input always (one reader, whatever it is); a path only when it is not
+        // a regular file (each regular file is opened on its own) nor a directory.
+        let Some(m) = i
+            .metadata()
+            .ok()
+            .filter(|m| matches!(i, Input::Stdin) || (!m.is_file() && !m.is_dir()))
+        else {
             continue;
-        }
+        };
         let id = (m.dev(), m.ino());
         if seen.contains(&id) {
             return Err(Error::StreamTwice {
@@ -774,13 +771,6 @@ fn refuse_a_stream_twice(inputs: &[Input], keylogs: &[PathBuf]) -> Result<(), Er
         seen.push(id);
     }
     Ok(())
-}
-
-/// The metadata of the file an open descriptor is (standard input's or output's).
-fn metadata_of(fd: std::os::fd::BorrowedFd<'_>) -> std::io::Result<std::fs::Metadata> {
-    fd.try_clone_to_owned()
-        .map(std::fs::File::from)
-        .and_then(|f| f.metadata())
 }
 
 /// Reads every input, writes the report to `out`. When an input is damaged or cut short,

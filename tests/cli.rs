@@ -20,6 +20,13 @@ fn tmp(name: &str, bytes: &[u8]) -> std::path::PathBuf {
     p
 }
 
+/// A run refused as it should be: exit 2, one sentence on stderr, saying `says`.
+fn refused(r: &Run, says: &str) {
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    one_sentence(&r.stderr);
+    assert!(r.stderr.contains(says), "{}", r.stderr);
+}
+
 fn one_sentence(stderr: &str) {
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 1, "exactly one line on stderr: {stderr:?}");
@@ -729,13 +736,7 @@ fn w_naming_a_directory_says_it_is_one() {
     let s = sample("tls13.pcap");
     let dir = std::env::temp_dir();
     let r = run(&["-r", s.to_str().unwrap(), "-w", dir.to_str().unwrap()]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    one_sentence(&r.stderr);
-    assert!(
-        r.stderr.contains(": it is a directory; give -w a file"),
-        "{}",
-        r.stderr
-    );
+    refused(&r, ": it is a directory; give -w a file");
 }
 
 /// `-r - -r -` read standard input's header twice and called it "too short to hold a
@@ -758,13 +759,7 @@ fn standard_input_once_a_dash_after_a_file_and_timeline_with_format_table() {
     );
     // The same pipe under another name (review finding): two readers would split it.
     let named = run_with_stdin(&["-r", "-", "/dev/stdin", "-q"], Some(&bytes));
-    assert_eq!(named.code, 2, "{}", named.stderr);
-    one_sentence(&named.stderr);
-    assert!(
-        named.stderr.contains("/dev/stdin is given more than once"),
-        "{}",
-        named.stderr
-    );
+    refused(&named, "/dev/stdin is given more than once");
     // A key log that is standard input's pipe would swallow the capture.
     let key = run_with_stdin(&["-r", "-", "--keylog", "/dev/stdin", "-q"], Some(&bytes));
     assert_eq!(key.code, 2, "{}", key.stderr);
@@ -789,13 +784,7 @@ fn standard_input_once_a_dash_after_a_file_and_timeline_with_format_table() {
         after.stdout
     );
     let r = run(&["-r", f, "--timeline", "--format", "table"]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    one_sentence(&r.stderr);
-    assert!(
-        r.stderr.contains("cannot be combined with --format table"),
-        "{}",
-        r.stderr
-    );
+    refused(&r, "cannot be combined with --format table");
     assert_eq!(
         run(&["-r", f, "--timeline", "--format", "timeline"]).code,
         0
@@ -882,13 +871,7 @@ fn legacy_lz4_says_so() {
     bytes.extend_from_slice(&[0u8; 64]);
     let f = tmp("legacy.pcap.lz4", &bytes);
     let r = run(&["-r", f.to_str().unwrap()]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    one_sentence(&r.stderr);
-    assert!(
-        r.stderr.contains("legacy format (`lz4 -l`)"),
-        "{}",
-        r.stderr
-    );
+    refused(&r, "legacy format (`lz4 -l`)");
 }
 
 /// A directory of rotated captures with a README beside them stopped the whole run at the
@@ -945,11 +928,5 @@ fn a_directory_skips_a_file_that_is_not_a_capture_and_says_so_in_the_stats() {
     std::fs::create_dir_all(&only).unwrap();
     std::fs::write(only.join("notes.txt"), b"nothing here\n").unwrap();
     let r = run(&["-r", only.to_str().unwrap()]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
-    one_sentence(&r.stderr);
-    assert!(
-        r.stderr.contains("notes.txt is not a capture file"),
-        "{}",
-        r.stderr
-    );
+    refused(&r, "notes.txt is not a capture file");
 }

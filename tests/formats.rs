@@ -37,6 +37,21 @@ fn facts(v: &[Value]) -> BTreeMap<(String, String, String), usize> {
     m
 }
 
+/// A named pipe `name` made by mkfifo in a directory of its own under the temp directory
+/// (`tag` and the test process's id): (the directory, the pipe).
+fn named_pipe(tag: &str, name: &str) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join(name);
+    let _ = std::fs::remove_file(&fifo);
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    (dir, fifo)
+}
+
 fn probe_objects(v: &[Value]) -> Vec<Value> {
     of_type(v, "probe").into_iter().cloned().collect()
 }
@@ -362,15 +377,7 @@ fn a_pipe_given_by_path_is_read_not_called_empty() {
     let r = run_with_stdin(&["-r", "/dev/stdin", "--format", "json"], Some(&bytes));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(facts(&lines(&r.stdout)), want);
-    let dir = std::env::temp_dir().join(format!("probewatch-fifo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let fifo = dir.join("capture.pcap");
-    let _ = std::fs::remove_file(&fifo);
-    assert!(Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
+    let (dir, fifo) = named_pipe("probewatch-fifo", "capture.pcap");
     let child = Command::new(bin())
         .args(["-r", fifo.to_str().unwrap(), "--format", "json"])
         .stdin(Stdio::null())
@@ -408,15 +415,7 @@ fn a_pipe_given_by_path_is_read_not_called_empty() {
 #[test]
 fn ctrl_c_while_waiting_for_a_named_pipe_writer_exits_130() {
     use std::process::{Command, Stdio};
-    let dir = std::env::temp_dir().join(format!("probewatch-fifo-int-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let fifo = dir.join("never-written.pcap");
-    let _ = std::fs::remove_file(&fifo);
-    assert!(Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
+    let (dir, fifo) = named_pipe("probewatch-fifo-int", "never-written.pcap");
     let mut child = Command::new(bin())
         .args(["-r", fifo.to_str().unwrap(), "-q"])
         .stdin(Stdio::null())
@@ -473,15 +472,7 @@ fn ctrl_c_while_waiting_for_a_named_pipe_writer_exits_130() {
 fn w_to_a_named_pipe_writes_through_it() {
     use std::io::Read;
     use std::process::{Command, Stdio};
-    let dir = std::env::temp_dir().join(format!("probewatch-wfifo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let fifo = dir.join("out.pcap");
-    let _ = std::fs::remove_file(&fifo);
-    assert!(Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
+    let (dir, fifo) = named_pipe("probewatch-wfifo", "out.pcap");
     let f = sample("tls13.pcap");
     let child = Command::new(bin())
         .args([

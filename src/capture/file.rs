@@ -938,10 +938,7 @@ impl FileSource {
                 use std::io::Seek;
                 use std::os::fd::AsFd;
                 // What is left of it from its offset (the descriptor's, shared).
-                let file = std::io::stdin()
-                    .as_fd()
-                    .try_clone_to_owned()
-                    .map(std::fs::File::from)
+                let file = super::fd_file(std::io::stdin().as_fd())
                     .ok()
                     .and_then(|mut f| {
                         let m = f.metadata().ok().filter(|m| m.is_file())?;

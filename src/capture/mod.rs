@@ -72,6 +72,12 @@ pub struct PacketView<'a> {
 }
 
 /// Where packets come from.
+/// The file an open descriptor is (standard input's, output's or error's), as a `File` of
+/// its own that shares the descriptor's offset.
+pub fn fd_file(fd: std::os::fd::BorrowedFd<'_>) -> std::io::Result<std::fs::File> {
+    fd.try_clone_to_owned().map(std::fs::File::from)
+}
+
 #[derive(Clone, Debug)]
 pub enum Input {
     File(PathBuf),
@@ -127,19 +133,19 @@ impl Input {
         vec![Input::File(path)]
     }
 
+    /// The metadata of the file the input is (standard input's by its descriptor).
+    pub fn metadata(&self) -> std::io::Result<std::fs::Metadata> {
+        use std::os::fd::AsFd;
+        match self {
+            Input::Stdin => fd_file(std::io::stdin().as_fd()).and_then(|f| f.metadata()),
+            Input::File(p) | Input::Listed(p) => std::fs::metadata(p),
+        }
+    }
+
     /// Whether the input is a stream, read as data comes: standard input that is not a
     /// regular file, or a path to a pipe or device (as [`file::FileSource::open`] decides).
     pub fn is_stream(&self) -> bool {
-        use std::os::fd::AsFd;
-        let meta = match self {
-            Input::Stdin => std::io::stdin()
-                .as_fd()
-                .try_clone_to_owned()
-                .map(std::fs::File::from)
-                .and_then(|f| f.metadata()),
-            Input::File(p) | Input::Listed(p) => std::fs::metadata(p),
-        };
-        meta.is_ok_and(|m| !m.is_file() && !m.is_dir())
+        self.metadata().is_ok_and(|m| !m.is_file() && !m.is_dir())
     }
 
     pub fn display_name(&self) -> String {
