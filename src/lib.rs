@@ -1247,9 +1247,8 @@ pub fn run_opened(
     // written as live: each probe as soon as it completes (the table in the live layout,
     // unless --ja4 asks for the file table's JA4 column). The other formats lay out the
     // capture at once while it holds at most `max_probes` probes, then stream too.
-    let piped = sources.iter().any(|s| s.is_stream())
-        && cfg.format.writes_rows()
-        && !(cfg.format == Format::Table && cfg.output.ja4);
+    let piped =
+        sources.iter().any(|s| s.is_stream()) && cfg.format.rows_from_a_stream(cfg.output.ja4);
     let mode = if (cfg.format == Format::Json || piped) && writer.streams() {
         Mode::stream(cfg, None, piped)
     } else {

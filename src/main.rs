@@ -413,8 +413,12 @@ fn main() -> ExitCode {
     // --max-report-probes bounds the probes held for a report laid out at the end: JSON
     // holds none (it streams), and from a stream neither do the table, -q and ECS.
     if cli.max_report_probes.is_some() {
-        let laid_out =
-            cli.timeline || !cli.format.writes_rows() || (cli.format == Format::Table && cli.ja4);
+        let format = if cli.timeline {
+            Format::Timeline
+        } else {
+            cli.format
+        };
+        let laid_out = !format.rows_from_a_stream(cli.ja4);
         let streamed = cli
             .read
             .iter()

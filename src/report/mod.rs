@@ -58,6 +58,12 @@ impl Format {
             Format::Mermaid | Format::Html | Format::Timeline => false,
         }
     }
+
+    /// Whether, read from a stream, the report is written probe by probe as live (`ja4`:
+    /// the table's JA4 column, which only the laid-out table has).
+    pub fn rows_from_a_stream(self, ja4: bool) -> bool {
+        self.writes_rows() && !(self == Format::Table && ja4)
+    }
 }
 
 /// What every format may use.
