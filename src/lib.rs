@@ -642,7 +642,7 @@ pub fn open_inputs(cfg: &Config) -> Result<Opened, Error> {
     let mut sources = Vec::with_capacity(cfg.inputs.len());
     let mut skipped = Vec::new();
     for input in &cfg.inputs {
-        let mut src = match FileSource::open_until(input, cfg.inputs.len(), cfg.stop.as_ref()) {
+        let mut src = match FileSource::open_until(input, cfg.inputs.len(), cfg.stop.as_deref()) {
             Ok(s) => s,
             // A file of a directory that is not a capture is passed over, said on stderr;
             // if every one is, the first says why nothing could be read.
@@ -663,7 +663,7 @@ pub fn open_inputs(cfg: &Config) -> Result<Opened, Error> {
     let save = cfg
         .save
         .as_deref()
-        .map(|p| PcapWriter::create_until(p, cfg.stop.as_ref()))
+        .map(|p| PcapWriter::create_until(p, cfg.stop.as_deref()))
         .transpose()?;
     let keys = if cfg.keylogs.is_empty() {
         None
@@ -1164,8 +1164,10 @@ fn read_inputs(
     if let Some(pb) = progress {
         pb.bar.finish_and_clear();
     }
-    if let Some(w) = save {
-        w.flush()?;
+    // A -w file that cannot be written (a full disk) is said after the report, which
+    // still holds everything read.
+    if let Some(Err(e)) = save.as_mut().map(PcapWriter::flush) {
+        damage.get_or_insert(e);
     }
     // The flows still open end in batches, their probes passed on as each batch ends
     // (held in the reorder window: they started within the probe timeout of `now`).

@@ -1,5 +1,16 @@
 //! The probewatch command line.
 #![forbid(unsafe_code)]
+// Warnings and errors go through `say!`: eprintln! panics (exit 101) when standard error
+// is closed, and a closed standard error must not change the exit code.
+#![deny(clippy::print_stderr)]
+
+/// Writes one line to standard error; a closed or full standard error is passed over.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 use std::error::Error as _;
 use std::io::{IsTerminal, Write};
@@ -114,7 +125,8 @@ struct Cli {
 
     /// Also write the packets to FILE (pcap), like tcpdump -w: live, every captured packet;
     /// with -r, the packets that pass the filter. Not an input or key log, not -, not
-    /// standard output's or error's file (/dev/stdout).
+    /// standard output's or error's file (/dev/stdout). A named pipe waits for its reader;
+    /// a write that fails stops the run with the reason.
     #[arg(short = 'w', value_name = "FILE")]
     write: Option<std::path::PathBuf>,
 
@@ -304,13 +316,13 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("probewatch: {}", usage_error(&e));
+            say!("probewatch: {}", usage_error(&e));
             return ExitCode::from(2);
         }
     };
     let _ = cli.numeric; // addresses are never resolved
     if let Some(why) = refused_combination(&cli, &matches) {
-        eprintln!("probewatch: {why}");
+        say!("probewatch: {why}");
         return ExitCode::from(2);
     }
     if let Some(why) = probewatch::report::text::detail_refused(
@@ -326,11 +338,11 @@ fn main() -> ExitCode {
             )
         },
     ) {
-        eprintln!("probewatch: {why}");
+        say!("probewatch: {why}");
         return ExitCode::from(2);
     }
     if cli.interface.is_some() && cli.max_report_probes.is_some() {
-        eprintln!(
+        say!(
             "probewatch: --max-report-probes bounds the report of a capture file (-r); a live capture holds no probes for its report"
         );
         return ExitCode::from(2);
@@ -362,7 +374,7 @@ fn main() -> ExitCode {
         && cli.format != Format::Timeline
         && (format_given || cli.format != Format::Table)
     {
-        eprintln!(
+        say!(
             "probewatch: --timeline is --format timeline, a terminal view; it cannot be combined with --format {}, give one of them",
             format!("{:?}", cli.format).to_ascii_lowercase()
         );
@@ -426,7 +438,7 @@ fn main() -> ExitCode {
             .flat_map(|s| Input::expand(s))
             .any(|i| i.is_stream());
         if cli.format == Format::Json || (!laid_out && streamed) {
-            eprintln!(
+            say!(
                 "probewatch: --max-report-probes bounds the report laid out at the end; {} writes each probe as it completes and holds none",
                 if cli.format == Format::Json {
                     "--format json"
@@ -491,7 +503,7 @@ fn main() -> ExitCode {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
     if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
-        eprintln!("probewatch: cannot install the Ctrl-C handler ({e}); stop it with SIGKILL");
+        say!("probewatch: cannot install the Ctrl-C handler ({e}); stop it with SIGKILL");
     }
     let cfg = Config {
         trust,
@@ -778,7 +790,7 @@ fn exit(result: Result<(), probewatch::Error>) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("probewatch: {e}");
+            say!("probewatch: {e}");
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
         }
     }
@@ -830,7 +842,7 @@ fn live(cfg: &LiveConfig) -> ExitCode {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
     if let Err(e) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
-        eprintln!("probewatch: cannot install the Ctrl-C handler ({e}); stop it with SIGKILL");
+        say!("probewatch: cannot install the Ctrl-C handler ({e}); stop it with SIGKILL");
     }
     let stdout = std::io::stdout();
     let mut out = std::io::LineWriter::new(stdout.lock());

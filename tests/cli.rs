@@ -930,3 +930,35 @@ fn a_directory_skips_a_file_that_is_not_a_capture_and_says_so_in_the_stats() {
     let r = run(&["-r", only.to_str().unwrap()]);
     refused(&r, "notes.txt is not a capture file");
 }
+
+#[test]
+fn a_standard_error_nobody_reads_keeps_the_exit_code_instead_of_a_panic() {
+    // Standard error is a pipe whose reader has gone (`2>&1 | head -0`, a supervisor that
+    // closed its end): writing the sentence fails with EPIPE. That must not turn the exit
+    // code into a panic's 101 (eprintln! panicked on it).
+    let (read_end, write_end) = nix::unistd::pipe().unwrap();
+    drop(read_end);
+    let out = std::process::Command::new(bin())
+        .args(["-r", "/nonexistent/x.pcap"])
+        .stderr(std::process::Stdio::from(write_end))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn w_to_a_full_disk_keeps_the_report_and_says_why_after_it() {
+    // /dev/full fails every write with ENOSPC, as a full disk does. The packets are
+    // buffered, so the failure comes at the last write: the report was lost with it.
+    let s = sample("activesync.pcap");
+    let s = s.to_str().unwrap();
+    let plain = run(&["-r", s, "-q"]);
+    assert_eq!(plain.code, 0);
+    let full = run(&["-r", s, "-q", "-w", "/dev/full"]);
+    assert_eq!(full.code, 2);
+    assert_eq!(full.stdout, plain.stdout);
+    assert_eq!(
+        full.stderr.trim_end(),
+        "probewatch: cannot write the capture to /dev/full: no space left on the device; give -w a file in a directory that exists and is writable"
+    );
+}
