@@ -57,7 +57,7 @@ pub fn run_live(
     }
     let mut src = LiveSource::open(&cfg.options, cfg.filter.as_deref())?;
     if let Some(p) = &cfg.save {
-        src.save_to(p)?;
+        src.save_to(p, Some(stop))?;
     }
     // The key log files are opened now, while probewatch may still read them (they are
     // followed through the open handles after the privileges are dropped).

@@ -102,6 +102,10 @@ fn start_probewatch(net: &Net, args: &[&str]) -> (Child, String) {
         line.contains("listening on cli0"),
         "probewatch did not start: {line}"
     );
+    // The rest of standard error stays readable (and open: a closed one is not what a
+    // user's terminal is).
+    assert!(err.buffer().is_empty(), "more than the banner so soon");
+    child.stderr = Some(err.into_inner());
     (child, line)
 }
 
@@ -565,4 +569,146 @@ fn live_verbose_adds_the_details_under_each_row() {
         out.contains("Client 192.0.2.100: 5 probes, 1 mismatch"),
         "the summary stays: {out}"
     );
+}
+
+fn mkfifo(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    let made = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(made.success());
+}
+
+#[test]
+fn live_w_to_a_named_pipe_without_a_reader_is_ended_by_ctrl_c() {
+    if !root_or_skip("live_w_to_a_named_pipe_without_a_reader_is_ended_by_ctrl_c") {
+        return;
+    }
+    let net = Net::up("pwlivp");
+    let fifo = net.dir.join("out.fifo");
+    mkfifo(&fifo);
+    // Opening a named pipe for writing waits for a reader; none comes.
+    let child = Command::new("ip")
+        .args(["netns", "exec", &net.cli_ns(), bin(), "-i", "cli0", "-w"])
+        .arg(&fifo)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let pid = Pid::from_raw(child.id() as i32);
+    kill(pid, Signal::SIGINT).unwrap();
+    let out = wait_output(child);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "probewatch: interrupted while waiting for a program to open the other end of the pipe {}; nothing was read",
+            fifo.display()
+        )
+    );
+}
+
+#[test]
+fn live_w_to_a_named_pipe_writes_packets_as_they_come() {
+    if !root_or_skip("live_w_to_a_named_pipe_writes_packets_as_they_come") {
+        return;
+    }
+    let net = Net::up("pwlivq");
+    let fifo = net.dir.join("out.fifo");
+    let got = net.dir.join("got.pcap");
+    mkfifo(&fifo);
+    // The reader: a program that copies the pipe into a file as the bytes arrive.
+    let mut reader = Command::new("sh")
+        .arg("-c")
+        .arg(format!("cat '{}' > '{}'", fifo.display(), got.display()))
+        .spawn()
+        .unwrap();
+    let (child, _) = start_probewatch(&net, &["--format", "json", "-w", fifo.to_str().unwrap()]);
+    net.clients();
+    // While probewatch still runs: the quiet interface sent what -w held through the pipe
+    // (the write buffer is not kept until it fills or the capture ends).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let size = || std::fs::metadata(&got).map_or(0, |m| m.len());
+    while size() < 1000 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        size() >= 1000,
+        "only {} bytes came through the pipe while capturing",
+        size()
+    );
+    let (code, out) = stop(child);
+    assert_eq!(code, 0);
+    assert!(reader.wait().unwrap().success());
+    // What came through the pipe, read back, holds the same probes.
+    let offline = run(&["-r", got.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(offline.code, 0, "{}", offline.stderr);
+    let key = |o: &&Value| {
+        format!(
+            "{} {} {} {}",
+            o["proto"], o["name"], o["port"], o["verdict"]
+        )
+    };
+    let mut live_keys: Vec<String> = of_type(&lines(&out), "probe").iter().map(key).collect();
+    let mut file_keys: Vec<String> = of_type(&lines(&offline.stdout), "probe")
+        .iter()
+        .map(key)
+        .collect();
+    live_keys.sort();
+    file_keys.sort();
+    assert!(!live_keys.is_empty());
+    assert_eq!(live_keys, file_keys);
+    // The file's header: nanosecond pcap, Ethernet, the snapshot length probewatch opened
+    // the interface with (its banner's).
+    let bytes = std::fs::read(&got).unwrap();
+    assert_eq!(bytes[..4], 0xa1b2_3c4du32.to_le_bytes());
+    assert_eq!(bytes[20..24], 1u32.to_le_bytes());
+    assert_eq!(bytes[16..20], 65_535u32.to_le_bytes());
+}
+
+#[test]
+fn live_w_that_cannot_be_written_stops_with_the_reason_and_reports_what_came_before() {
+    if !root_or_skip(
+        "live_w_that_cannot_be_written_stops_with_the_reason_and_reports_what_came_before",
+    ) {
+        return;
+    }
+    let net = Net::up("pwlivr");
+    // /dev/full: every write fails with ENOSPC, as a full disk does.
+    let (child, _) = start_probewatch(&net, &["--format", "json", "-w", "/dev/full"]);
+    net.clients();
+    let out = wait_output(child);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // It stops by itself, at the first write of the buffer (the interface is quiet after
+    // the clients), with one sentence and exit 2, after the report and the stats.
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.lines().last().unwrap(),
+        "probewatch: cannot write the capture to /dev/full: no space left on the device; give -w a file in a directory that exists and is writable"
+    );
+    let v = lines(&stdout);
+    assert_eq!(of_type(&v, "stats").len(), 1, "{stdout}");
+    assert!(
+        of_type(&v, "stats")[0]["capture"]["received"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+}
+
+/// Waits up to 10 s for a child to exit by itself, and returns what it wrote.
+fn wait_output(child: Child) -> std::process::Output {
+    let pid = Pid::from_raw(child.id() as i32);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(Duration::from_secs(10)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = kill(pid, Signal::SIGKILL);
+            panic!("probewatch did not exit within 10 s");
+        }
+    }
 }

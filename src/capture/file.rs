@@ -829,6 +829,7 @@ fn io_reason(e: &std::io::Error) -> String {
         (_, Some(Errno::ENOSPC)) => "no space left on the device".into(),
         (_, Some(Errno::EROFS)) => "the file system is read-only".into(),
         (_, Some(Errno::ENXIO)) => "it is a socket or a device with nothing behind it".into(),
+        (_, Some(Errno::EPIPE)) => "the program reading the pipe has closed it".into(),
         _ => e.to_string(),
     }
 }
@@ -849,7 +850,7 @@ fn u32_at(b: &[u8], at: usize, big_endian: bool) -> Option<u32> {
 pub fn open_waiting(
     path: &std::path::Path,
     name: &str,
-    stop: Option<&Arc<AtomicBool>>,
+    stop: Option<&AtomicBool>,
     open: fn(std::path::PathBuf) -> std::io::Result<std::fs::File>,
 ) -> Result<std::io::Result<std::fs::File>, Error> {
     let Some(stop) = stop else {
@@ -891,7 +892,7 @@ impl FileSource {
     pub fn open_until(
         input: &Input,
         files_at_once: usize,
-        stop: Option<&Arc<AtomicBool>>,
+        stop: Option<&AtomicBool>,
     ) -> Result<FileSource, Error> {
         let name = input.display_name();
         // Many inputs merged (a directory of rotated captures) share the read-ahead memory.
@@ -1264,12 +1265,19 @@ impl Filter {
     }
 }
 
-/// Packets written to a pcap file (nanosecond timestamps), as `tcpdump -r IN -w OUT`. A
-/// pcap file holds one link type: the first packet's.
+/// The snapshot length a `-w` file's header gives when reading capture files.
+pub const SAVE_SNAPLEN: u32 = 262_144;
+/// The `-w` file's write buffer (a live capture also writes it out whenever the interface
+/// is quiet, so that a program reading a named pipe sees packets as they come).
+pub const SAVE_BUFFER_BYTES: usize = 1 << 20;
+
+/// Packets written to a pcap file (nanosecond timestamps), as `tcpdump -r IN -w OUT` and
+/// `tcpdump -i IF -w OUT`. A pcap file holds one link type: the first packet's.
 pub struct PcapWriter {
     path: String,
     out: std::io::BufWriter<std::fs::File>,
     link: Option<LinkType>,
+    snaplen: u32,
 }
 
 impl PcapWriter {
@@ -1282,7 +1290,7 @@ impl PcapWriter {
     /// when `stop` is set.
     pub fn create_until(
         path: &std::path::Path,
-        stop: Option<&Arc<AtomicBool>>,
+        stop: Option<&AtomicBool>,
     ) -> Result<PcapWriter, Error> {
         let name = path.display().to_string();
         use std::os::unix::fs::FileTypeExt;
@@ -1298,15 +1306,23 @@ impl PcapWriter {
         })?;
         Ok(PcapWriter {
             path: name,
-            out: std::io::BufWriter::with_capacity(1 << 20, f),
+            out: std::io::BufWriter::with_capacity(SAVE_BUFFER_BYTES, f),
             link: None,
+            snaplen: SAVE_SNAPLEN,
         })
+    }
+
+    /// The snapshot length the file's header gives (a live capture's `-s`; packets from
+    /// capture files keep theirs, up to [`SAVE_SNAPLEN`]).
+    pub fn with_snaplen(mut self, snaplen: u32) -> PcapWriter {
+        self.snaplen = snaplen;
+        self
     }
 
     fn io(&self, e: &std::io::Error) -> Error {
         Error::Save {
             path: self.path.clone(),
-            reason: e.to_string(),
+            reason: io_reason(e),
         }
     }
 
@@ -1319,7 +1335,7 @@ impl PcapWriter {
                 h.extend_from_slice(&2u16.to_le_bytes());
                 h.extend_from_slice(&4u16.to_le_bytes());
                 h.extend_from_slice(&[0; 8]);
-                h.extend_from_slice(&262_144u32.to_le_bytes());
+                h.extend_from_slice(&self.snaplen.to_le_bytes());
                 h.extend_from_slice(&p.link.0.to_le_bytes());
                 self.out.write_all(&h).map_err(|e| self.io(&e))?;
                 self.link = Some(p.link);

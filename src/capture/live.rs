@@ -14,8 +14,9 @@
 //! meanwhile).
 
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 
-use super::{pcap_text, LinkType, Packet, Timestamp};
+use super::{pcap_text, LinkType, Packet, PcapWriter, Timestamp};
 use crate::error::Error;
 
 /// How to open an interface.
@@ -75,7 +76,8 @@ pub struct LiveSource {
     cap: pcap::Capture<pcap::Active>,
     name: String,
     link: LinkType,
-    save: Option<pcap::Savefile>,
+    snaplen: u32,
+    save: Option<PcapWriter>,
     pub packets_read: u64,
 }
 
@@ -121,18 +123,16 @@ impl LiveSource {
             cap,
             name,
             link,
+            snaplen: u32::try_from(opts.snaplen).unwrap_or(super::file::SAVE_SNAPLEN),
             save: None,
             packets_read: 0,
         })
     }
 
-    /// Also writes every captured packet to `path` (pcap format, like `tcpdump -w`).
-    pub fn save_to(&mut self, path: &Path) -> Result<(), Error> {
-        let f = self.cap.savefile(path).map_err(|e| Error::Save {
-            path: path.display().to_string(),
-            reason: pcap_text(&e),
-        })?;
-        self.save = Some(f);
+    /// Also writes every captured packet to `path` (pcap format, like `tcpdump -w`). A
+    /// named pipe's open waits for a program to read it; `stop` (Ctrl-C) ends the wait.
+    pub fn save_to(&mut self, path: &Path, stop: Option<&AtomicBool>) -> Result<(), Error> {
+        self.save = Some(PcapWriter::create_until(path, stop)?.with_snaplen(self.snaplen));
         Ok(())
     }
 
@@ -149,19 +149,26 @@ impl LiveSource {
         match self.cap.next_packet() {
             Ok(p) => {
                 self.packets_read += 1;
-                if let Some(s) = self.save.as_mut() {
-                    s.write(&p);
-                }
                 let secs = p.header.ts.tv_sec;
                 let micros = u32::try_from(p.header.ts.tv_usec).unwrap_or(0);
-                Ok(Read::Packet(Packet {
+                let packet = Packet {
                     ts: Timestamp::new(secs, micros.saturating_mul(1000)),
                     link: self.link,
                     wire_len: p.header.len,
                     data: p.data.to_vec(),
-                }))
+                };
+                // A write that fails (a full disk, a reader that closed the pipe) ends the
+                // capture with the reason: packets are never dropped from -w silently.
+                if let Some(s) = self.save.as_mut() {
+                    s.write(&packet.view())?;
+                }
+                Ok(Read::Packet(packet))
             }
             Err(pcap::Error::TimeoutExpired) => {
+                // Quiet: what -w holds goes out now, not when the buffer fills.
+                if let Some(s) = self.save.as_mut() {
+                    s.flush()?;
+                }
                 std::thread::sleep(IDLE_SLEEP);
                 Ok(Read::Quiet)
             }
@@ -187,13 +194,10 @@ impl LiveSource {
 
     /// Flushes the save file, if any.
     pub fn flush(&mut self) -> Result<(), Error> {
-        if let Some(s) = self.save.as_mut() {
-            s.flush().map_err(|e| Error::Save {
-                path: "the save file".into(),
-                reason: pcap_text(&e),
-            })?;
+        match self.save.as_mut() {
+            Some(s) => s.flush(),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
