@@ -907,6 +907,41 @@ fn write_with_r_refuses_a_second_link_type_with_a_sentence_and_reports_what_came
 }
 
 #[test]
+fn w_from_a_pcapng_writes_the_captured_bytes_not_the_block_padding() {
+    // A pcapng block pads its packet to 32 bits; the padding was written into the pcap
+    // record as packet data, with a captured length past the packet's length (tcpdump:
+    // "Invalid header: len(113) < caplen(116)").
+    let out = std::env::temp_dir().join(format!("probewatch-wpad-{}.pcap", std::process::id()));
+    let f = sample("pcapng-mixed.pcapng");
+    let r = run(&[
+        "-r",
+        f.to_str().unwrap(),
+        "-w",
+        out.to_str().unwrap(),
+        "-q",
+        "port 53",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let bytes = std::fs::read(&out).unwrap();
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    let (mut at, mut records, mut unpadded) = (24, 0, 0);
+    while at < bytes.len() {
+        let (caplen, len) = (u32_at(at + 8), u32_at(at + 12));
+        assert_eq!(caplen, len, "record {records}: caplen {caplen}, len {len}");
+        unpadded += usize::from(len % 4 != 0);
+        at += 16 + caplen as usize;
+        records += 1;
+    }
+    assert_eq!(at, bytes.len());
+    assert_eq!(records, 8);
+    assert!(
+        unpadded > 0,
+        "no packet here whose length is not a multiple of 4"
+    );
+    let _ = std::fs::remove_file(&out);
+}
+
+#[test]
 fn a_quiet_pipe_still_gets_its_probes_written() {
     use std::io::{BufRead, Write};
     use std::process::{Command, Stdio};

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapNGPacketBlock as _;
 
 use super::{Input, LinkType, PacketView, Timestamp};
 use crate::error::Error;
@@ -550,10 +551,11 @@ impl Framer {
                 epb.if_id,
                 Some((epb.ts_high, epb.ts_low)),
                 epb.origlen,
-                self.sub(rec, epb.data),
+                // The captured bytes, not the block's padding to 32 bits after them.
+                self.sub(rec, epb.packet_data()),
             ),
             Ok((_, Block::SimplePacket(spb))) => {
-                Action::Packet(0, None, spb.origlen, self.sub(rec, spb.data))
+                Action::Packet(0, None, spb.origlen, self.sub(rec, spb.packet_data()))
             }
             Ok((_, Block::DecryptionSecrets(dsb))) => {
                 let n = usize::try_from(dsb.secrets_len).unwrap_or(usize::MAX);
