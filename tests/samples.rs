@@ -932,3 +932,65 @@ fn the_same_server_certificate_is_parsed_once() {
     );
     assert_eq!(stats["evictions"]["cert_cache"], 0);
 }
+
+#[test]
+fn cert_names_give_the_verdict_of_each_name_rule() {
+    // samples/make-name-samples.sh: port | name asked | certificate subject | SAN, one
+    // openssl s_server / s_client handshake each (TLS 1.2, the certificate in clear).
+    let v = json_of(&sample("cert-names.pcap"));
+    let probes = probes(&v, "tls");
+    assert_eq!(probes.len(), 22);
+    let expect: [(u64, &str, &str, &str); 22] = [
+        (5001, "a.example.com", "match", "wildcard_san_match"),
+        (5002, "a.b.example.com", "mismatch", "wildcard_rule"),
+        (5003, "example.com", "mismatch", "wildcard_rule"),
+        (5004, "WWW.EXAMPLE.COM", "match", "san_match"),
+        (5005, "www.example.com", "match", "san_match"),
+        (5006, "www.example.com.", "match", "san_match"),
+        (5007, "www.example.com", "match", "san_match"),
+        (5008, "foo.com", "mismatch", "wildcard_rule"),
+        // A SAN with only an address: the CN is used.
+        (5009, "www.example.com", "match", "cn_only_match"),
+        (5010, "www.example.com", "mismatch", "not_in_sans"),
+        (5011, "a.example.com", "match", "cn_only_match"),
+        (5012, "fooa.example.com", "mismatch", "wildcard_rule"),
+        (5013, "a.example.com", "mismatch", "wildcard_rule"),
+        // A wildcard asked for is not a host name (it was a san_match).
+        (5014, "*.example.com", "mismatch", "invalid_name"),
+        (5015, "a.example.co.uk", "mismatch", "wildcard_rule"),
+        (5016, "www.example.com", "mismatch", "not_in_sans"),
+        // Several CNs: the last, most specific, is the one (the first was taken).
+        (5017, "b.example.com", "match", "cn_only_match"),
+        (5018, "a.example.com", "mismatch", "not_cn"),
+        (5019, "a.example.com", "match", "wildcard_san_match"),
+        (5020, "www.example.com", "mismatch", "not_cn"),
+        (5021, "www.example.com", "match", "cn_only_match"),
+        (5022, "a.example.com", "mismatch", "wildcard_rule"),
+    ];
+    for (p, (port, name, verdict, code)) in probes.iter().zip(expect) {
+        assert_eq!(p["port"], port, "{p}");
+        assert_eq!(p["name"], name, "{p}");
+        assert_eq!(p["verdict"], verdict, "{p}");
+        assert_eq!(p["reason_code"], code, "{p}");
+    }
+    let reason = |port: u64| {
+        probes
+            .iter()
+            .find(|p| p["port"] == port)
+            .map(|p| s(p, "reason").to_string())
+            .unwrap()
+    };
+    assert_eq!(
+        reason(5014),
+        "SNI \"*.example.com\" is not a valid host name"
+    );
+    // A subjectAltName with a URI and a mail address only: it has one, with no DNS name.
+    assert_eq!(
+        reason(5020),
+        "SNI www.example.com not covered by CN x (the certificate has no DNS name in its subjectAltName and is self-signed)"
+    );
+    assert_eq!(
+        reason(5018),
+        "SNI a.example.com not covered by CN b.example.com (the certificate has no subjectAltName and is self-signed)"
+    );
+}

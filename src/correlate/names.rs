@@ -69,8 +69,13 @@ pub enum NameFit {
     CnOnly(String),
     /// No dNSName SAN; a wildcard CN would cover it but for a rule.
     CnRule(String, WildcardRule),
-    /// No dNSName SAN and the CN does not cover it.
-    NotCn { cn: String, self_signed: bool },
+    /// No dNSName SAN and the CN does not cover it (`has_san`: there is a subjectAltName,
+    /// with no DNS name in it).
+    NotCn {
+        cn: String,
+        self_signed: bool,
+        has_san: bool,
+    },
     /// No dNSName SAN and no CN.
     NoHostNames,
     /// The name asked for is not a valid host name.
@@ -147,6 +152,16 @@ pub fn check(name: &str, cert: &CertInfo) -> (Verdict, NameFit) {
     let Some(reference) = normalize(name) else {
         return (Verdict::Mismatch, NameFit::InvalidName);
     };
+    // A name a client asks for is a host name (RFC 6066's HostName): letters, digits,
+    // hyphens and dots (underscores, which real names carry). A wildcard is a pattern a
+    // certificate presents, never a name asked: `*.example.com` asked is not "covered" by
+    // `*.example.com`, nor `<img src=x>.example.com` by it.
+    if !reference
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+    {
+        return (Verdict::Mismatch, NameFit::InvalidName);
+    }
     if !cert.san_dns.is_empty() {
         let mut rule: Option<(&String, WildcardRule)> = None;
         for p in &cert.san_dns {
@@ -174,6 +189,7 @@ pub fn check(name: &str, cert: &CertInfo) -> (Verdict, NameFit) {
                 NameFit::NotCn {
                     cn: cn.clone(),
                     self_signed: cert.self_signed,
+                    has_san: cert.has_san,
                 },
             ),
         },

@@ -14,6 +14,9 @@ pub struct CertInfo {
     pub subject_cn: Option<String>,
     pub san_dns: Vec<String>,
     pub san_ip: Vec<String>,
+    /// The certificate has a subjectAltName extension (maybe with no DNS name or address
+    /// in it: only URIs or mail addresses).
+    pub has_san: bool,
     pub issuer: String,
     /// Validity, as times (UTC); `None` when the certificate could not be parsed.
     pub not_before: Option<time::OffsetDateTime>,
@@ -269,7 +272,8 @@ pub fn summarize(der: &[u8]) -> CertInfo {
     info.subject_cn = cert
         .subject()
         .iter_common_name()
-        .next()
+        // The most specific CN, the last (RFC 6125 6.4.4, as NSS takes it).
+        .last()
         .map(|cn| match cn.as_str() {
             Ok(s) => printable(s),
             Err(_) => printable(&String::from_utf8_lossy(cn.as_slice())),
@@ -288,6 +292,7 @@ pub fn summarize(der: &[u8]) -> CertInfo {
     info.policy.is_ca = cert.is_ca();
     match cert.subject_alternative_name() {
         Ok(Some(san)) => {
+            info.has_san = true;
             for gn in &san.value.general_names {
                 match gn {
                     GeneralName::DNSName(n) => info.san_dns.push(printable(n)),

@@ -810,8 +810,17 @@ pub fn name_fit(source: &str, name: &str, fit: &NameFit) -> String {
             "{source} {name} not covered by CN {cn} ({}; the certificate has no DNS SAN)",
             wildcard_rule(*r)
         ),
-        NameFit::NotCn { cn, self_signed } => format!(
-            "{source} {name} not covered by CN {cn} (the certificate has no subjectAltName{})",
+        NameFit::NotCn {
+            cn,
+            self_signed,
+            has_san,
+        } => format!(
+            "{source} {name} not covered by CN {cn} (the certificate {}{})",
+            if *has_san {
+                "has no DNS name in its subjectAltName"
+            } else {
+                "has no subjectAltName"
+            },
             if *self_signed { " and is self-signed" } else { "" }
         ),
         NameFit::NoHostNames => format!(
