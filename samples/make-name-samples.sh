@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Regenerate samples/cert-names.pcap: one TLS 1.2 handshake per way a certificate's names
+# Regenerate samples/cert-names.pcap and samples/raw-ip.pcap.
+#
+# cert-names.pcap: one TLS 1.2 handshake per way a certificate's names
 # can meet the name a client asks for (wildcards and their rules, case, a trailing dot,
 # several CNs, a subjectAltName with no DNS name, a wildcard asked for), each with its
 # own self-signed certificate made here by openssl, served by `openssl s_server` and asked
@@ -11,6 +13,10 @@
 #
 # Each case is port|name asked (SNI)|certificate subject|subjectAltName; the verdicts
 # probewatch gives are asserted in tests/samples.rs (cert_names_*).
+#
+# raw-ip.pcap: one handshake (SNI tunnel.example.com) over an ipip tunnel between two
+# namespaces, captured on the tunnel interface: link type LINKTYPE_RAW (101), packets
+# that start with their IP header, as `tcpdump -i tun0 -w` or a WireGuard capture gives.
 set -euo pipefail
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -18,7 +24,9 @@ export LC_ALL=C
 
 SAMPLES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 NS=pwnames
-export NN_TAG=make-name-samples NN_NAMESPACES="$NS"
+NS_A=pwnames-a   # raw-ip.pcap: the client end of the tunnel
+NS_B=pwnames-b   # and the server end
+export NN_TAG=make-name-samples NN_NAMESPACES="$NS $NS_A $NS_B"
 # shellcheck source=scripts/netns.sh
 . "$SAMPLES_DIR/../scripts/netns.sh"
 
@@ -73,9 +81,62 @@ for c in "${CASES[@]}"; do
 done
 nn_cap_stop
 
+# raw-ip.pcap: 10.9.0.1 <-> 10.9.0.2 through a TUN device in each namespace, joined by
+# a small user-space tunnel (python3 copies each packet from one device to the other, as
+# a VPN program does; this kernel may have no ipip or WireGuard module).
+nn_ns_add "$NS_A" "$NS_B"
+for ns in "$NS_A" "$NS_B"; do ip -n "$ns" tuntap add mode tun name pwtun; done
+cat > "$W/tunnel.py" <<'PY'
+import ctypes, fcntl, os, select, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def enter(ns):
+    fd = os.open("/run/netns/" + ns, os.O_RDONLY)
+    if libc.setns(fd, 0x40000000) != 0:
+        sys.exit("setns %s failed" % ns)
+    os.close(fd)
+def tun(name):
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    fcntl.ioctl(fd, 0x400454CA, struct.pack("16sH", name.encode(), 0x0001 | 0x1000))
+    return fd
+enter(sys.argv[1]); a = tun("pwtun")
+enter(sys.argv[2]); b = tun("pwtun")
+peer = {a: b, b: a}
+while True:
+    for fd in select.select([a, b], [], [])[0]:
+        packet = os.read(fd, 65536)
+        try:
+            os.write(peer[fd], packet)
+        except OSError:  # the other device not up yet: lost, as on a real link
+            pass
+PY
+python3 "$W/tunnel.py" "$NS_A" "$NS_B" &
+tunnel=$!
+sleep 0.3
+ip -n "$NS_A" addr add 10.9.0.1 peer 10.9.0.2 dev pwtun
+ip -n "$NS_B" addr add 10.9.0.2 peer 10.9.0.1 dev pwtun
+ip -n "$NS_A" link set pwtun up
+ip -n "$NS_B" link set pwtun up
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+  -keyout "$C/ktun.pem" -out "$C/ctun.pem" -subj "/CN=tunnel.example.com" \
+  -addext "subjectAltName=DNS:tunnel.example.com" 2>/dev/null
+ip netns exec "$NS_B" openssl s_server -accept 10.9.0.2:443 -cert "$C/ctun.pem" \
+  -key "$C/ktun.pem" -tls1_2 -naccept 1 -quiet >/dev/null 2>&1 &
+srv=$!
+nn_wait_listen "$NS_B" t 10.9.0.2:443
+nn_cap_start "$NS_A" pwtun "$OUT/raw-ip.pcap" ""
+echo Q | ip netns exec "$NS_A" timeout 5 openssl s_client -connect 10.9.0.2:443 \
+  -servername tunnel.example.com -tls1_2 >/dev/null 2>&1 || true
+wait "$srv" || true
+nn_cap_stop
+kill "$tunnel"; wait "$tunnel" 2>/dev/null || true
+raw=$(tshark -r "$OUT/raw-ip.pcap" -T fields -e frame.encap_type 2>/dev/null | sort -u)
+[ "$raw" = 7 ] || die "raw-ip.pcap is not raw IP (encapsulation $raw)"
+sni=$(tshark -r "$OUT/raw-ip.pcap" -Y 'tls.handshake.type == 1' -T fields -e tls.handshake.extensions_server_name 2>/dev/null)
+[ "$sni" = tunnel.example.com ] || die "raw-ip.pcap: SNI '$sni'"
+
 hellos=$(tshark -d tcp.port==5001-5099,tls -r "$OUT/cert-names.pcap" -Y 'tls.handshake.type == 1' 2>/dev/null | wc -l)
 [ "$hellos" -eq ${#CASES[@]} ] || die "$hellos ClientHellos in the capture, ${#CASES[@]} cases"
 certs=$(tshark -d tcp.port==5001-5099,tls -r "$OUT/cert-names.pcap" -Y 'tls.handshake.type == 11' 2>/dev/null | wc -l)
 [ "$certs" -eq ${#CASES[@]} ] || die "$certs Certificate messages in the capture, ${#CASES[@]} cases"
-cp "$OUT/cert-names.pcap" "$SAMPLES_OUT/"
-log "wrote $SAMPLES_OUT/cert-names.pcap ($hellos handshakes)"
+cp "$OUT/cert-names.pcap" "$OUT/raw-ip.pcap" "$SAMPLES_OUT/"
+log "wrote $SAMPLES_OUT/cert-names.pcap ($hellos handshakes) and $SAMPLES_OUT/raw-ip.pcap"

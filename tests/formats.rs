@@ -942,6 +942,40 @@ fn w_from_a_pcapng_writes_the_captured_bytes_not_the_block_padding() {
 }
 
 #[test]
+fn a_filter_applies_to_raw_ip_packets_and_w_keeps_their_link_type() {
+    // LINKTYPE_RAW (101), as `tcpdump -i tun0 -w` writes it: libpcap compiles filters by
+    // DLT, where raw IP is 12; given 101 it refused every filter ("unknown data link type
+    // 101"), so no filter could be used on a VPN or tunnel capture.
+    let f = sample("raw-ip.pcap");
+    let f = f.to_str().unwrap();
+    let all = json_of(&sample("raw-ip.pcap"));
+    let r = run(&["-r", f, "--format", "json", "tcp port 443"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = lines(&r.stdout);
+    assert_eq!(facts(&v), facts(&all));
+    let tls = probes(&v, "tls");
+    assert_eq!(tls.len(), 1);
+    assert_eq!(tls[0]["name"], "tunnel.example.com");
+    assert_eq!(tls[0]["verdict"], "match");
+    // The filter filters: none of these packets is UDP.
+    let udp = run(&["-r", f, "--format", "json", "udp"]);
+    assert_eq!(udp.code, 0, "{}", udp.stderr);
+    assert_eq!(of_type(&lines(&udp.stdout), "stats")[0]["packets"], 0);
+    // -w writes LINKTYPE_RAW again, every packet that passed.
+    let out = std::env::temp_dir().join(format!("probewatch-raw-{}.pcap", std::process::id()));
+    let w = run(&["-r", f, "-w", out.to_str().unwrap(), "-q", "tcp port 443"]);
+    assert_eq!(w.code, 0, "{}", w.stderr);
+    let bytes = std::fs::read(&out).unwrap();
+    assert_eq!(bytes[20..24], 101u32.to_le_bytes());
+    let again = json_of(&out);
+    assert_eq!(
+        of_type(&again, "stats")[0]["packets"],
+        of_type(&v, "stats")[0]["packets"]
+    );
+    let _ = std::fs::remove_file(&out);
+}
+
+#[test]
 fn a_quiet_pipe_still_gets_its_probes_written() {
     use std::io::{BufRead, Write};
     use std::process::{Command, Stdio};

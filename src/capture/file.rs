@@ -1245,7 +1245,7 @@ impl Filter {
             expr: self.expr.clone(),
             detail: super::pcap_text(e),
         };
-        let dead = pcap::Capture::dead(pcap::Linktype(link.0)).map_err(|e| err(&e))?;
+        let dead = pcap::Capture::dead(pcap::Linktype(super::dlt_of(link))).map_err(|e| err(&e))?;
         match dead.compile(&self.expr, true) {
             Ok(p) => Ok(Some(p)),
             // A link type probewatch does not decode: its packets go on, to be counted.
@@ -1338,7 +1338,7 @@ impl PcapWriter {
                 h.extend_from_slice(&4u16.to_le_bytes());
                 h.extend_from_slice(&[0; 8]);
                 h.extend_from_slice(&self.snaplen.to_le_bytes());
-                h.extend_from_slice(&p.link.0.to_le_bytes());
+                h.extend_from_slice(&super::linktype_of_dlt(p.link.0).to_le_bytes());
                 self.out.write_all(&h).map_err(|e| self.io(&e))?;
                 self.link = Some(p.link);
             }

@@ -156,9 +156,37 @@ impl Input {
     }
 }
 
+/// libpcap's DLT_ number for a capture file's LINKTYPE_ number, as libpcap's own
+/// `linktype_to_dlt` maps them: the same but for a few old values (LINKTYPE_RAW 101, what
+/// `tcpdump -i tun0 -w` writes, is DLT_RAW 12 on Linux). libpcap compiles filters and
+/// names link types by DLT.
+pub fn dlt_of(link: LinkType) -> i32 {
+    match link.0 {
+        100 => 11,
+        101 => 12,
+        102 => 15,
+        103 => 16,
+        106 => 19,
+        n => n,
+    }
+}
+
+/// The LINKTYPE_ number a pcap file gives for a DLT_ one (a live capture's, or a file's
+/// that used a DLT value), as libpcap's `dlt_to_linktype` writes it.
+pub fn linktype_of_dlt(dlt: i32) -> i32 {
+    match dlt {
+        11 => 100,
+        12 => 101,
+        15 => 102,
+        16 => 103,
+        19 => 106,
+        n => n,
+    }
+}
+
 /// How a link type is called: libpcap's DLT name and the number, e.g. `DLT_EN10MB (1)`.
 pub fn link_type_name(link: LinkType) -> String {
-    match pcap::Linktype(link.0).get_name() {
+    match pcap::Linktype(dlt_of(link)).get_name() {
         Ok(n) => format!("DLT_{n} ({})", link.0),
         // libpcap names no USER0..USER15 (147..162).
         Err(_) if (147..=162).contains(&link.0) => format!("DLT_USER{} ({})", link.0 - 147, link.0),
