@@ -78,6 +78,9 @@ pub enum Error {
     #[error("cannot read the key log {path}: {reason}; give the file the client wrote (SSLKEYLOGFILE, NSS key log format) and check that you may read it")]
     KeyLog { path: String, reason: String },
 
+    #[error("--keylog {path} is a pipe or a device, not a file: a live capture follows its key log as the client writes it, which only a file can be; give the file itself (SSLKEYLOGFILE=/path/keys)")]
+    KeyLogStreamLive { path: String },
+
     #[error("cannot start a second thread ({reason}); run with --threads 1")]
     Thread { reason: String },
 

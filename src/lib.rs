@@ -239,9 +239,14 @@ impl Front {
             return Ok(());
         }
         let ks = parse::keylog::KeySource::open(paths, limits, live).map_err(|(path, e)| {
-            Error::KeyLog {
-                path: path.display().to_string(),
-                reason: e.to_string(),
+            let path = path.display().to_string();
+            if e.kind() == std::io::ErrorKind::Unsupported {
+                Error::KeyLogStreamLive { path }
+            } else {
+                Error::KeyLog {
+                    path,
+                    reason: e.to_string(),
+                }
             }
         })?;
         self.parser.set_keylog(ks);

@@ -531,3 +531,29 @@ fn zero_rtt_resumption_early_data_skipped_psk_said() {
     assert_eq!(stats["keylog"]["tls"]["auth_failures"], 0);
     assert_eq!(stats["keylog"]["tls"]["certificates"], 1);
 }
+
+#[test]
+fn a_key_log_from_a_pipe_is_read_not_taken_as_empty() {
+    // `--keylog <(ssh host cat keys)`, `--keylog /dev/stdin`: a pipe's size is 0, and the
+    // key log was read as empty, silently (every TLS 1.3 certificate left unverified).
+    let keys = std::fs::read(sample("keylog-tls13.keys")).unwrap();
+    let capture = sample("keylog-tls13.pcap");
+    let from_file = with_keylog("keylog-tls13.pcap", "keylog-tls13.keys");
+    let r = run_with_stdin(
+        &[
+            "-r",
+            capture.to_str().unwrap(),
+            "--keylog",
+            "/dev/stdin",
+            "--format",
+            "json",
+        ],
+        Some(&keys),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let from_pipe = lines(&r.stdout);
+    assert_eq!(rows(&from_pipe, "tls"), rows(&from_file, "tls"));
+    let stats = of_type(&from_pipe, "stats")[0]["keylog"].clone();
+    assert_eq!(stats["lines"], 25, "{stats}");
+    assert_eq!(stats["tls"]["certificates"], 4, "{stats}");
+}

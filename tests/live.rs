@@ -357,6 +357,14 @@ fn live_errors_are_one_plain_sentence() {
         "{}",
         bad.stderr
     );
+    // A live capture follows its key log as it grows: a pipe cannot be, and is refused
+    // (standard input is /dev/null here, a device, not a file).
+    let piped = run(&["-i", "lo", "--keylog", "/dev/stdin", "--duration", "1s"]);
+    assert_eq!(piped.code, 2);
+    assert_eq!(
+        piped.stderr.trim_end(),
+        "probewatch: --keylog /dev/stdin is a pipe or a device, not a file: a live capture follows its key log as the client writes it, which only a file can be; give the file itself (SSLKEYLOGFILE=/path/keys)"
+    );
     let nouser = run(&["-i", "lo", "--user", "pw-no-such-user", "--duration", "1s"]);
     assert_eq!(nouser.code, 2);
     assert!(

@@ -387,15 +387,22 @@ pub struct KeyLogFile {
     /// Opened once (a live capture opens it before dropping privileges) and read again
     /// through the same handle.
     file: Option<File>,
+    /// Not a regular file (a pipe, `<(…)`, /dev/stdin): read as its bytes come, to its
+    /// end, at most [`MAX_KEYLOG_STREAM_BYTES`]; its size says nothing.
+    stream: bool,
     offset: u64,
     pending: Pending,
 }
+
+/// The most read from a key log that is a pipe (a regular file's size bounds it).
+pub const MAX_KEYLOG_STREAM_BYTES: u64 = 256 << 20;
 
 impl KeyLogFile {
     pub fn new(path: impl AsRef<Path>) -> Self {
         KeyLogFile {
             path: path.as_ref().to_path_buf(),
             file: None,
+            stream: false,
             offset: 0,
             pending: Pending::default(),
         }
@@ -412,11 +419,23 @@ impl KeyLogFile {
     /// the caller to report.
     pub fn poll(&mut self, log: &mut KeyLog) -> io::Result<usize> {
         if self.file.is_none() {
-            self.file = Some(File::open(&self.path)?);
+            let f = File::open(&self.path)?;
+            self.stream = !f.metadata()?.is_file();
+            self.file = Some(f);
         }
         let Some(f) = self.file.as_mut() else {
             return Ok(0);
         };
+        if self.stream {
+            if self.offset >= MAX_KEYLOG_STREAM_BYTES {
+                return Ok(0);
+            }
+            let mut buf = vec![0u8; 64 << 10];
+            let n = f.read(&mut buf)?;
+            self.offset += u64::try_from(n).unwrap_or(0);
+            self.pending.feed(log, buf.get(..n).unwrap_or_default());
+            return Ok(n);
+        }
         let len = f.metadata()?.len();
         if len < self.offset {
             log.stats.truncations += 1;
@@ -498,6 +517,11 @@ impl KeySource {
             ..KeySource::default()
         };
         for p in paths {
+            // A live capture follows a key log as it grows, between packets: a pipe would
+            // hold the capture up while it waits for bytes.
+            if live && std::fs::metadata(p).is_ok_and(|m| !m.is_file()) {
+                return Err((p.clone(), io::ErrorKind::Unsupported.into()));
+            }
             let mut f = KeyLogFile::new(p);
             let r = if live {
                 f.poll(&mut ks.log).map(|_| ())
