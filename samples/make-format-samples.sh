@@ -31,6 +31,9 @@ zstd -q -19 -c wildcard-apex.pcap > "$O/wildcard-apex.pcap.zst"
 xz -9 -c wildcard-apex.pcap > "$O/wildcard-apex.pcap.xz"
 lz4 -q -9 -c wildcard-apex.pcap > "$O/wildcard-apex.pcap.lz4"
 gzip -9 -n -c "$O/merged-linktypes.pcapng" > "$O/merged-linktypes.pcapng.gz"
+# The key sample as a capture with a 200-byte snapshot length would hold it (tcpdump -s
+# 200): every longer packet cut, the handshakes' later records not readable.
+editcap -F pcap -s 200 mail-fanout.pcap "$O/mail-fanout-snap200.pcap"
 # A link type probewatch does not decode (USER0, 147).
 editcap -F pcap -T user0 wildcard-apex.pcap "$O/user0.pcap"
 python3 - "$O" <<'PY'

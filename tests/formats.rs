@@ -1019,3 +1019,45 @@ fn a_quiet_pipe_still_gets_its_probes_written() {
     assert_eq!(child.wait().unwrap().code(), Some(0));
     reader.join().unwrap();
 }
+
+#[test]
+fn a_snapshot_length_cut_is_said_and_no_rejection_or_silence_is_inferred_from_it() {
+    // mail-fanout.pcap as `tcpdump -s 200` holds it: every client went on with its
+    // handshake and data flowed (or, once, the client sent unknown_ca), but the records
+    // after the first cut packet cannot be read. Said: "client likely rejected the
+    // certificate (inferred: … closed … right after the server's handshake flight
+    // (certificate encrypted) …)", and "server closed … without application data".
+    let v = json_of(&format_sample("mail-fanout-snap200.pcap"));
+    let tls = probes(&v, "tls");
+    assert_eq!(tls.len(), 4);
+    for p in &tls {
+        assert_eq!(p["verdict"], "unverified", "{p}");
+        assert_eq!(p["reason_code"], "snaplen_cut", "{p}");
+        assert_eq!(p["outcome_code"], "unreadable_after_gap", "{p}");
+        let o = s(p, "outcome");
+        assert!(
+            o.starts_with("the rest cannot be read: the capture's snapshot length cut the "),
+            "{o}"
+        );
+        assert!(
+            o.contains("(nothing inferred); in all the client sent "),
+            "{o}"
+        );
+        assert!(!o.contains("encrypted"), "{o}");
+    }
+    // The whole capture: the same connections, their outcomes seen.
+    let whole = json_of(&sample("mail-fanout.pcap"));
+    let codes: Vec<&str> = probes(&whole, "tls")
+        .iter()
+        .map(|p| s(p, "outcome_code"))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "data_exchanged",
+            "data_exchanged",
+            "data_exchanged",
+            "client_rejected"
+        ]
+    );
+}

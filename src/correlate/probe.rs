@@ -445,6 +445,15 @@ pub enum Outcome {
         end: NoData,
         name_matched: bool,
     },
+    /// The capture lost part of one side's stream (`cause`: missed segments or the
+    /// snapshot length) before application data was seen: what followed cannot be read,
+    /// so nothing is inferred. `bytes`: the TCP payload bytes the client and the server
+    /// sent in all (on the wire, cut bytes included) when the flow ended, the only hint.
+    UnreadableAfterGap {
+        side: Side,
+        cause: GapCause,
+        bytes: Option<(u64, u64)>,
+    },
     /// A TCP connection to a TLS port without a TLS handshake.
     NoTlsHandshake,
     /// The server refused STARTTLS; the dialogue went on in plaintext.
@@ -580,6 +589,7 @@ impl Outcome {
             | Outcome::HelloOverBound
             | Outcome::HelloDropped { .. }
             | Outcome::HelloIncomplete { .. }
+            | Outcome::UnreadableAfterGap { .. }
             | Outcome::Refused
             | Outcome::SynUnanswered
             | Outcome::SynAnsweredByAck { .. }

@@ -454,7 +454,7 @@ impl TcpTracker {
                 // outcome are final, report it now rather than when the connection closes.
                 if done {
                     if let Some(c) = self.conns.remove(&flow).map(Slot::into_conn) {
-                        let probe = tls_probe(cx, c, None);
+                        let probe = tls_probe(cx, c, None, None);
                         cx.emit(probe);
                     }
                 }
@@ -537,7 +537,7 @@ impl TcpTracker {
         }
         if settled {
             if let Some(c) = self.conns.remove(&flow).map(Slot::into_conn) {
-                let probe = tls_probe(cx, c, Some(EndCause::Closed));
+                let probe = tls_probe(cx, c, Some(EndCause::Closed), None);
                 cx.emit(probe);
             }
         }
@@ -565,7 +565,7 @@ impl TcpTracker {
         for flow in done {
             if let Some(c) = self.conns.remove(&flow).map(Slot::into_conn) {
                 cx.stats.probes_timed_out += 1;
-                let probe = tls_probe(cx, c, None);
+                let probe = tls_probe(cx, c, None, None);
                 cx.emit(probe);
             }
         }
@@ -585,7 +585,7 @@ fn finish_conn(
     // A ClientHello, or the server's side of a handshake whose client side the capture
     // does not hold (asymmetric routing, a one-way tap): a TLS probe.
     if c.hello.is_some() || c.server_hello.is_some() || c.server_cert.is_some() {
-        let probe = tls_probe(cx, c, Some(cause));
+        let probe = tls_probe(cx, c, Some(cause), Some(summary));
         cx.emit(probe);
         return;
     }
@@ -739,7 +739,12 @@ fn hello_name(cx: &mut Cx, c: &Conn, sni: Option<&str>) -> (Option<String>, Opti
 
 /// The probe of a connection that sent a ClientHello. `cause` is `None` while the
 /// connection is still open (handshake finished, or the probe timed out).
-fn tls_probe(cx: &mut Cx, c: Conn, cause: Option<EndCause>) -> Probe {
+fn tls_probe(
+    cx: &mut Cx,
+    c: Conn,
+    cause: Option<EndCause>,
+    summary: Option<&FlowSummary>,
+) -> Probe {
     let app_records = c.app_records;
     let hello = c.hello.as_deref().cloned().unwrap_or_default();
     let (name, source) = hello_name(cx, &c, hello.sni.as_deref());
@@ -773,7 +778,7 @@ fn tls_probe(cx: &mut Cx, c: Conn, cause: Option<EndCause>) -> Probe {
             kind: a.kind,
         })
         .collect();
-    let outcome = tls_outcome(&c, &alerts, app_data, verdict, cause, timeout);
+    let outcome = tls_outcome(&c, &alerts, app_data, verdict, cause, timeout, summary);
     let details = TlsDetails {
         version: c.server_hello.as_ref().map(|s| TlsVersion(s.version)),
         cipher: c.server_hello.as_ref().map(|s| TlsCipherSuiteID(s.cipher)),
@@ -916,6 +921,7 @@ fn tls_outcome(
     verdict: Verdict,
     cause: Option<EndCause>,
     timeout: f64,
+    summary: Option<&FlowSummary>,
 ) -> Outcome {
     if let Some(a) = alerts.iter().find(|a| a.is_fatal()) {
         if let AlertKind::Plain { description, .. } = a.kind {
@@ -930,6 +936,20 @@ fn tls_outcome(
     }
     if app_data {
         return Outcome::DataExchanged;
+    }
+    // The capture lost part of a side's stream (cut by the snapshot length, segments
+    // missed): the records after it were not read, so no data seen does not mean none
+    // sent, nor a close after the server's flight a client giving up. Nothing inferred.
+    if let Some(&(dir, gap)) = c
+        .gaps
+        .iter()
+        .find(|(_, g)| matches!(g, GapCause::Snaplen | GapCause::NotCaptured))
+    {
+        return Outcome::UnreadableAfterGap {
+            side: side(dir),
+            cause: gap,
+            bytes: summary.map(|s| (s.payload(Dir::Up), s.payload(Dir::Down))),
+        };
     }
     if c.handshake_completed() {
         // Both finished the handshake, and no data followed.

@@ -173,6 +173,7 @@ pub fn outcome_code(o: &Outcome) -> &'static str {
             name_matched: true,
         } => "handshake_only_client",
         Outcome::HandshakeOnly { .. } => "handshake_completed_no_data",
+        Outcome::UnreadableAfterGap { .. } => "unreadable_after_gap",
         Outcome::NoTlsHandshake => "no_tls_handshake",
         Outcome::StartTlsRefused => "starttls_refused",
         Outcome::Quic(q) => match q {
@@ -563,7 +564,8 @@ pub fn ecs_outcome(p: &Probe) -> &'static str {
         | Outcome::HandshakeOnly { .. }
         | Outcome::HelloOverBound
         | Outcome::HelloDropped { .. }
-        | Outcome::HelloIncomplete { .. } => U,
+        | Outcome::HelloIncomplete { .. }
+        | Outcome::UnreadableAfterGap { .. } => U,
         Outcome::Quic(q) => match q {
             QuicOutcome::Completed { .. } => S,
             QuicOutcome::Closed { .. }
@@ -1164,6 +1166,7 @@ pub fn outcome_brief(p: &Probe) -> (String, bool) {
         Outcome::SynUnanswered => (s("no answer"), true),
         Outcome::SynAnsweredByAck { .. } => (s("ACK to SYN"), true),
         Outcome::HandshakeOnly { .. } => (s("handshake only"), true),
+        Outcome::UnreadableAfterGap { .. } => (s("not readable"), true),
         Outcome::NoTlsHandshake => (s("no TLS"), true),
         Outcome::StartTlsRefused => (s("STARTTLS refused"), true),
         Outcome::Quic(q) => match q {
@@ -1362,6 +1365,31 @@ pub fn outcome_of(o: &Outcome, dns: Option<&DnsDetails>, quic: Option<&QuicDetai
             )
         }
         Outcome::HandshakeOnly { end, name_matched } => handshake_only(*end, *name_matched),
+        Outcome::UnreadableAfterGap {
+            side: who,
+            cause,
+            bytes,
+        } => {
+            let lost = match cause {
+                GapCause::Snaplen => format!(
+                    "the capture's snapshot length cut the {}'s packets (capture with -s 0)",
+                    side(*who)
+                ),
+                _ => format!("the capture missed segments of the {}'s stream", side(*who)),
+            };
+            let sent = match bytes {
+                Some((c, s)) => format!(
+                    "; in all the client sent {} and the server {} over TCP",
+                    size(*c),
+                    size(*s)
+                ),
+                None => String::new(),
+            };
+            format!(
+                "the rest cannot be read: {lost}, so whether the handshake completed and data \
+                 followed is not known (nothing inferred){sent}"
+            )
+        }
         Outcome::NoTlsHandshake => "TCP connection without a TLS handshake".into(),
         Outcome::StartTlsRefused => "server refused STARTTLS".into(),
         Outcome::Quic(q) => quic_outcome(*q, quic),
