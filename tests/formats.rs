@@ -182,6 +182,36 @@ fn a_quoted_glob_and_a_directory_read_every_file() {
 }
 
 #[test]
+fn a_glob_that_matches_directories_reads_them_as_directories() {
+    // `-r 'rotated/*'` over one directory per day: each directory the pattern matched was
+    // opened as a file ("a directory that holds no capture file", exit 2) though it held
+    // captures that `-r rotated/day1 rotated/day2` reads.
+    let dir = std::env::temp_dir().join(format!("probewatch-globdirs-{}", std::process::id()));
+    let (one, two) = (dir.join("day1"), dir.join("day2"));
+    std::fs::create_dir_all(&one).unwrap();
+    std::fs::create_dir_all(&two).unwrap();
+    std::fs::copy(sample("tls13.pcap"), one.join("a.pcap")).unwrap();
+    std::fs::copy(sample("wildcard-apex.pcap"), two.join("b.pcap")).unwrap();
+    std::fs::write(two.join("README"), "not a capture\n").unwrap();
+    let named = run(&[
+        "-r",
+        one.to_str().unwrap(),
+        two.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(named.code, 0, "{}", named.stderr);
+    let pattern = format!("{}/*", dir.display());
+    let by_glob = run(&["-r", &pattern, "--format", "json"]);
+    assert_eq!(by_glob.code, 0, "{}", by_glob.stderr);
+    assert_eq!(by_glob.stdout, named.stdout);
+    // The README among the captures is skipped as in a directory given by name.
+    assert_eq!(by_glob.stderr, named.stderr);
+    assert!(by_glob.stderr.contains("README"), "{}", by_glob.stderr);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn compressed_standard_input_reads() {
     let bytes = std::fs::read(format_sample("merged-linktypes.pcapng.gz")).unwrap();
     let r = run_with_stdin(&["-r", "-", "--format", "json"], Some(&bytes));

@@ -106,31 +106,48 @@ impl Input {
         }
         let path = PathBuf::from(arg);
         if path.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
-                .map(|rd| {
-                    rd.filter_map(|e| e.ok())
-                        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-                        .map(|e| e.path())
-                        .filter(|p| p.is_file())
-                        .collect()
-                })
-                .unwrap_or_default();
-            files.sort();
-            if !files.is_empty() {
-                return files.into_iter().map(Input::Listed).collect();
-            }
-            return vec![Input::File(path)];
+            return Input::directory(path);
         }
         if !path.exists() && arg.contains(['*', '?', '[']) {
             if let Ok(paths) = glob::glob(arg) {
-                let mut files: Vec<PathBuf> = paths.filter_map(|p| p.ok()).collect();
-                files.sort();
-                if !files.is_empty() {
-                    return files.into_iter().map(Input::File).collect();
+                let mut found: Vec<PathBuf> = paths.filter_map(|p| p.ok()).collect();
+                found.sort();
+                if !found.is_empty() {
+                    // A directory the pattern matches is read as a directory given on its
+                    // own (`-r 'rotated/*'` over one directory per day).
+                    return found
+                        .into_iter()
+                        .flat_map(|p| {
+                            if p.is_dir() {
+                                Input::directory(p)
+                            } else {
+                                vec![Input::File(p)]
+                            }
+                        })
+                        .collect();
                 }
             }
         }
         vec![Input::File(path)]
+    }
+
+    /// Every file directly in a directory, sorted by name, hidden files left out; the
+    /// directory itself when it holds none (an error when it is opened, saying so).
+    fn directory(path: PathBuf) -> Vec<Input> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                    .map(|e| e.path())
+                    .filter(|p| p.is_file())
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        if files.is_empty() {
+            return vec![Input::File(path)];
+        }
+        files.into_iter().map(Input::Listed).collect()
     }
 
     /// The metadata of the file the input is (standard input's by its descriptor).
