@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate samples/cert-names.pcap and samples/raw-ip.pcap.
+# Regenerate samples/cert-names.pcap, samples/raw-ip.pcap and samples/connect-proxy.pcap.
 #
 # cert-names.pcap: one TLS 1.2 handshake per way a certificate's names
 # can meet the name a client asks for (wildcards and their rules, case, a trailing dot,
@@ -17,6 +17,11 @@
 # raw-ip.pcap: one handshake (SNI tunnel.example.com) over an ipip tunnel between two
 # namespaces, captured on the tunnel interface: link type LINKTYPE_RAW (101), packets
 # that start with their IP header, as `tcpdump -i tun0 -w` or a WireGuard capture gives.
+#
+# connect-proxy.pcap: `openssl s_client -proxy … -noservername` through an HTTP CONNECT
+# proxy (a few lines of python3 here): a CONNECT with no Host header, then a TLS hello
+# with no SNI inside the tunnel; the client's side of the proxy captured. The name asked
+# for is the CONNECT target, connect-target.example.test.
 set -euo pipefail
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -134,9 +139,54 @@ raw=$(tshark -r "$OUT/raw-ip.pcap" -T fields -e frame.encap_type 2>/dev/null | s
 sni=$(tshark -r "$OUT/raw-ip.pcap" -Y 'tls.handshake.type == 1' -T fields -e tls.handshake.extensions_server_name 2>/dev/null)
 [ "$sni" = tunnel.example.com ] || die "raw-ip.pcap: SNI '$sni'"
 
+# connect-proxy.pcap: the proxy on 127.0.0.1:3128 reaches the server on 127.0.0.1:5443.
+cat > "$W/proxy.py" <<'PY'
+import socket, threading
+HOSTS = {"connect-target.example.test": "127.0.0.1"}
+def pump(a, b):
+    while True:
+        d = a.recv(65536)
+        if not d:
+            break
+        b.sendall(d)
+    try:
+        b.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+ls = socket.create_server(("127.0.0.1", 3128))
+c, _ = ls.accept()
+head = b""
+while b"\r\n\r\n" not in head:
+    head += c.recv(4096)
+target = head.split(b" ")[1].decode()
+host, port = target.rsplit(":", 1)
+s = socket.create_connection((HOSTS.get(host, host), int(port)))
+c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+t = threading.Thread(target=pump, args=(s, c)); t.start()
+pump(c, s); t.join()
+PY
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+  -keyout "$C/kcon.pem" -out "$C/ccon.pem" -subj "/CN=connect-target.example.test" \
+  -addext "subjectAltName=DNS:connect-target.example.test" 2>/dev/null
+ip netns exec "$NS" openssl s_server -accept 127.0.0.1:5443 -cert "$C/ccon.pem" \
+  -key "$C/kcon.pem" -tls1_2 -naccept 1 -quiet >/dev/null 2>&1 &
+srv=$!
+ip netns exec "$NS" python3 "$W/proxy.py" &
+proxy=$!
+nn_wait_listen "$NS" t 127.0.0.1:5443
+nn_wait_listen "$NS" t 127.0.0.1:3128
+nn_cap_start "$NS" lo "$OUT/connect-proxy.pcap" "tcp port 3128"
+echo Q | ip netns exec "$NS" timeout 5 openssl s_client -proxy 127.0.0.1:3128 \
+  -connect connect-target.example.test:5443 -noservername -tls1_2 >/dev/null 2>&1 || true
+wait "$srv" || true
+wait "$proxy" || true
+nn_cap_stop
+connect=$(tshark -r "$OUT/connect-proxy.pcap" -d tcp.port==3128,http -Y 'http.request.method == "CONNECT"' -T fields -e http.request.uri -e http.host 2>/dev/null)
+[ "$connect" = "connect-target.example.test:5443	" ] || die "connect-proxy.pcap: CONNECT '$connect'"
+
 hellos=$(tshark -d tcp.port==5001-5099,tls -r "$OUT/cert-names.pcap" -Y 'tls.handshake.type == 1' 2>/dev/null | wc -l)
 [ "$hellos" -eq ${#CASES[@]} ] || die "$hellos ClientHellos in the capture, ${#CASES[@]} cases"
 certs=$(tshark -d tcp.port==5001-5099,tls -r "$OUT/cert-names.pcap" -Y 'tls.handshake.type == 11' 2>/dev/null | wc -l)
 [ "$certs" -eq ${#CASES[@]} ] || die "$certs Certificate messages in the capture, ${#CASES[@]} cases"
-cp "$OUT/cert-names.pcap" "$OUT/raw-ip.pcap" "$SAMPLES_OUT/"
-log "wrote $SAMPLES_OUT/cert-names.pcap ($hellos handshakes) and $SAMPLES_OUT/raw-ip.pcap"
+cp "$OUT/cert-names.pcap" "$OUT/raw-ip.pcap" "$OUT/connect-proxy.pcap" "$SAMPLES_OUT/"
+log "wrote cert-names.pcap ($hellos handshakes), raw-ip.pcap and connect-proxy.pcap into $SAMPLES_OUT"

@@ -994,3 +994,27 @@ fn cert_names_give_the_verdict_of_each_name_rule() {
         "SNI a.example.com not covered by CN b.example.com (the certificate has no subjectAltName and is self-signed)"
     );
 }
+
+#[test]
+fn a_connect_target_names_the_request_and_the_tls_inside_the_tunnel() {
+    // openssl s_client -proxy … -noservername: a CONNECT with no Host header, then a
+    // hello with no SNI. Both probes had no name (the TLS one "no_name"), though the
+    // client asked the proxy for connect-target.example.test.
+    let v = json_of(&sample("connect-proxy.pcap"));
+    let http = probes(&v, "http");
+    assert_eq!(http.len(), 1);
+    assert_eq!(http[0]["name"], "connect-target.example.test");
+    assert_eq!(http[0]["name_source"], "connect_target");
+    assert_eq!(http[0]["http"]["method"], "CONNECT");
+    assert_eq!(http[0]["http"]["host"], serde_json::Value::Null);
+    let tls = probes(&v, "tls");
+    assert_eq!(tls.len(), 1);
+    assert_eq!(tls[0]["name"], "connect-target.example.test");
+    assert_eq!(tls[0]["name_source"], "connect_target");
+    assert_eq!(tls[0]["verdict"], "match");
+    assert_eq!(tls[0]["tls"]["starttls"], "http-connect");
+    assert_eq!(
+        s(tls[0], "reason"),
+        "CONNECT target connect-target.example.test matches SAN connect-target.example.test"
+    );
+}

@@ -15,6 +15,9 @@ pub struct HttpFlow {
     waiting: VecDeque<Probe>,
     /// A request was seen (the connection is HTTP, not a TLS attempt).
     pub seen: bool,
+    /// The host of the connection's CONNECT request, if it sent one: the name asked for
+    /// of what runs in the tunnel.
+    pub connect_target: Option<String>,
 }
 
 /// "example.com:8080" → "example.com"; "[::1]:80" → "::1".
@@ -38,8 +41,16 @@ impl HttpFlow {
         req: http::Request,
     ) {
         let host = req.host.clone();
-        let (name, source) = match host.as_deref().map(host_only) {
-            Some(h) if !h.is_empty() => (Some(h), Some(NameSource::HttpHost)),
+        // CONNECT's target (authority form, `host:port`) names the host asked for.
+        let target = (req.method == "CONNECT")
+            .then(|| host_only(&req.path))
+            .filter(|t| !t.is_empty());
+        if target.is_some() {
+            self.connect_target.clone_from(&target);
+        }
+        let (name, source) = match (host.as_deref().map(host_only), target) {
+            (Some(h), _) if !h.is_empty() => (Some(h), Some(NameSource::HttpHost)),
+            (_, Some(t)) => (Some(t), Some(NameSource::ConnectTarget)),
             _ => match cx.dns_name(client.ip(), server.ip()) {
                 Some(n) => (Some(n), Some(NameSource::DnsAnswer)),
                 None => (None, None),

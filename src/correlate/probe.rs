@@ -165,6 +165,10 @@ pub enum NameSource {
     /// No SNI and no DNS name, but the certificate names the server's address (as an
     /// iPAddress SAN, or wrongly as a dNSName): the client connected by address.
     ServerAddress,
+    /// The host of an HTTP CONNECT request: the name the client asked a proxy to reach
+    /// (the CONNECT probe's own name when it has no Host, the tunnelled TLS's when its
+    /// hello has no SNI).
+    ConnectTarget,
 }
 
 /// Which end of a connection.

@@ -725,11 +725,16 @@ fn finish_conn(
     cx.emit(probe);
 }
 
-/// The name a connection's client asked for: its hello's SNI (not empty), else the DNS
-/// answer that gave the server's address.
+/// The name a connection's client asked for: its hello's SNI (not empty), else the host
+/// its CONNECT request asked a proxy for (the DNS answer would name the proxy), else the
+/// DNS answer that gave the server's address.
 fn hello_name(cx: &mut Cx, c: &Conn, sni: Option<&str>) -> (Option<String>, Option<NameSource>) {
     match sni {
         Some(s) if !s.is_empty() => (Some(s.to_string()), Some(NameSource::Sni)),
+        _ if c.http.connect_target.is_some() => (
+            c.http.connect_target.clone(),
+            Some(NameSource::ConnectTarget),
+        ),
         _ => match cx.dns_name(c.client.ip(), c.server.ip()) {
             Some(n) => (Some(n), Some(NameSource::DnsAnswer)),
             None => (None, None),

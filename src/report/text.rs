@@ -64,6 +64,7 @@ pub fn name_source(s: NameSource) -> &'static str {
         NameSource::DnsQuery => "dns_query",
         NameSource::DnsAnswer => "dns_answer",
         NameSource::ServerAddress => "server_address",
+        NameSource::ConnectTarget => "connect_target",
     }
 }
 
@@ -888,6 +889,7 @@ pub fn reason(p: &Probe) -> Option<String> {
             let label = match p.name_source {
                 Some(NameSource::Sni) => "SNI",
                 Some(NameSource::ServerAddress) => "address",
+                Some(NameSource::ConnectTarget) => "CONNECT target",
                 Some(NameSource::HttpHost | NameSource::DnsQuery | NameSource::DnsAnswer)
                 | None => "DNS name",
             };
