@@ -1017,4 +1017,14 @@ fn a_connect_target_names_the_request_and_the_tls_inside_the_tunnel() {
         s(tls[0], "reason"),
         "CONNECT target connect-target.example.test matches SAN connect-target.example.test"
     );
+    // The table's name cell: the target as asked (the path was glued to the name:
+    // "connect-target.example.testconnect-target.example.test:5443", "-ts01-b…").
+    let f = sample("connect-proxy.pcap");
+    let t = run(&["-r", f.to_str().unwrap(), "--width", "0"]);
+    assert!(
+        t.stdout.contains(" connect-target.example.test:5443 "),
+        "{}",
+        t.stdout
+    );
+    assert!(!t.stdout.contains("testconnect"), "{}", t.stdout);
 }

@@ -210,7 +210,12 @@ fn what_words(p: &Probe) -> String {
 pub(crate) fn name_cell(p: &Probe) -> String {
     let mut n = p.name.clone().unwrap_or_else(|| "-".into());
     if let Some(h) = p.http() {
-        if h.path != "/" && !h.path.is_empty() {
+        if h.method == "CONNECT" {
+            // The target is `host:port` (authority form), not a path to append.
+            if !h.path.is_empty() {
+                n.clone_from(&h.path);
+            }
+        } else if h.path != "/" && !h.path.is_empty() {
             n.push_str(&h.path);
         }
     }
