@@ -82,6 +82,7 @@ impl Stats {
                 "ip_fragments": d.fragment_evictions,
                 "dns_map": c.dns_map_evictions,
                 "dns_pending": c.dns_pending_evictions,
+                "dns_answered": c.dns_answered_evictions,
                 "probes_dropped": c.probes_dropped,
                 "clients": c.clients_evicted,
                 "client_names": c.client_names_dropped,
@@ -118,6 +119,8 @@ impl Stats {
             "unknown_link_types": d.unknown_link_types,
             "dns_unreadable": p.dns_unreadable,
             "dns_answers_without_query": c.dns_answers_unmatched,
+            "dns_queries_repeated": c.dns_queries_repeated,
+            "dns_answers_repeated": c.dns_answers_repeated,
             "not_tls_after_start": p.not_tls_after_start,
             "parse": {
                 "tls_malformed": p.tls_malformed,

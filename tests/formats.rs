@@ -1091,3 +1091,28 @@ fn a_snapshot_length_cut_is_said_and_no_rejection_or_silence_is_inferred_from_it
         ]
     );
 }
+
+#[test]
+fn a_dns_query_seen_twice_is_one_probe_and_its_repeated_answer_no_answer_without_query() {
+    // The same capture read twice (`-r f f`, or a capture of both ends of one link) holds
+    // every query and answer twice: each query was reported "no answer seen", its
+    // repeat answered, and the second answer "answer without query". tshark pairs the
+    // first query with the first answer and marks the rest as retransmissions.
+    let f = sample("wildcard-apex.pcap");
+    let f = f.to_str().unwrap();
+    let once = json_of(&sample("wildcard-apex.pcap"));
+    let twice = lines(&run(&["-r", f, f, "--format", "json"]).stdout);
+    let dns = |v: &[Value]| -> Vec<(String, String)> {
+        probes(v, "dns")
+            .iter()
+            .map(|p| (s(p, "name").to_string(), s(p, "outcome").to_string()))
+            .collect()
+    };
+    assert_eq!(dns(&twice), dns(&once));
+    assert!(!dns(&once).is_empty());
+    let stats = &of_type(&twice, "stats")[0];
+    let queries = dns(&once).len() as u64;
+    assert_eq!(stats["dns_queries_repeated"], queries, "{stats}");
+    assert_eq!(stats["dns_answers_repeated"], queries, "{stats}");
+    assert_eq!(stats["dns_answers_without_query"], 0, "{stats}");
+}

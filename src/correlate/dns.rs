@@ -55,6 +55,10 @@ impl DnsMap {
 pub struct DnsTracker {
     /// (client, client port, server, DNS id) → the query's probe.
     pending: crate::correlate::bounded::Lru<(SocketAddr, IpAddr, u16), Probe>,
+    /// The same key → when its query was answered: a repeated answer (the server's
+    /// retransmission, or the same capture read twice) within the probe timeout is that
+    /// answer again, not one whose query was not captured. As many as `pending`.
+    answered: crate::correlate::bounded::Lru<(SocketAddr, IpAddr, u16), Timestamp>,
 }
 
 fn dns_probe(
@@ -76,6 +80,7 @@ impl DnsTracker {
     pub fn new(max_pending: usize) -> Self {
         DnsTracker {
             pending: crate::correlate::bounded::Lru::new(cap(max_pending)),
+            answered: crate::correlate::bounded::Lru::new(cap(max_pending)),
         }
     }
 
@@ -109,6 +114,11 @@ impl DnsTracker {
         cx.stats.dns_map_evictions = cx.names.evictions;
         match self.pending.pop(&key) {
             Some(mut p) => {
+                if let Some((old, _)) = self.answered.push(key, ts) {
+                    if old != key {
+                        cx.stats.dns_answered_evictions += 1;
+                    }
+                }
                 p.outcome = Outcome::DnsAnswered {
                     query_captured: true,
                 };
@@ -117,6 +127,14 @@ impl DnsTracker {
                     d.answers = msg.answers;
                 }
                 cx.emit(p);
+            }
+            None if self
+                .answered
+                .get(&key)
+                .is_some_and(|t| ts.secs_since(t) <= cx.timeout()) =>
+            {
+                // The answer again (a retransmission): its probe was reported.
+                cx.stats.dns_answers_repeated += 1;
             }
             None => {
                 // An answer whose query was not captured (or an mDNS announcement).
@@ -179,8 +197,18 @@ impl DnsTracker {
                 cx.emit(probe);
                 continue;
             }
-            // A full table pushes out the oldest waiting query; a repeated id replaces the
-            // earlier query. Either way that one is reported as unanswered.
+            // The same question again on the same id while the first waits: the client's
+            // retransmission (tshark's too), one attempt. The first is kept, it started it.
+            let again = self.pending.peek(&key).is_some_and(|p| {
+                p.name == probe.name && p.dns().map(|d| d.qtype) == probe.dns().map(|d| d.qtype)
+            });
+            if again {
+                cx.stats.dns_queries_repeated += 1;
+                continue;
+            }
+            // A full table pushes out the oldest waiting query; a repeated id with another
+            // question replaces the earlier query. Either way that one is reported as
+            // unanswered.
             if let Some((old_key, old)) = self.pending.push(key, probe) {
                 if old_key != key {
                     cx.stats.dns_pending_evictions += 1;
@@ -190,9 +218,17 @@ impl DnsTracker {
         }
     }
 
-    /// Queries unanswered for longer than the probe timeout are reported.
+    /// Queries unanswered for longer than the probe timeout are reported; answers older
+    /// than it are forgotten.
     pub fn expire(&mut self, cx: &mut Cx, now: Timestamp) {
         let limit = cx.timeout();
+        while self
+            .answered
+            .peek_lru()
+            .is_some_and(|(_, t)| now.secs_since(t) > limit)
+        {
+            self.answered.pop_lru();
+        }
         while let Some((_, p)) = self.pending.peek_lru() {
             if now.secs_since(&p.ts) <= limit {
                 break;

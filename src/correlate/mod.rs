@@ -90,6 +90,13 @@ pub struct CorrelateStats {
     pub dns_pending_evictions: u64,
     pub probes_dropped: u64,
     pub dns_answers_unmatched: u64,
+    /// Queries repeated (same id, same question) while the first waited: not new probes.
+    pub dns_queries_repeated: u64,
+    /// Answers repeated after their query was answered: not probes.
+    pub dns_answers_repeated: u64,
+    /// Answered queries forgotten past the bound before the probe timeout (a repeat of
+    /// their answer would then count as an answer without query).
+    pub dns_answered_evictions: u64,
     pub clients_evicted: u64,
     pub client_names_dropped: u64,
     /// Probes reported because [`CorrelateLimits::probe_timeout_secs`] passed.

@@ -1815,6 +1815,7 @@ pub fn stats_line(stats: &Stats) -> String {
         + d.fragment_evictions
         + stats.correlate.dns_map_evictions
         + stats.correlate.dns_pending_evictions
+        + stats.correlate.dns_answered_evictions
         + stats.correlate.clients_evicted
         + stats.parse.quic.conn_evictions
         + stats.parse.quic.crypto_over_limit
