@@ -128,6 +128,7 @@ impl Stats {
                 "http_lines_skipped": p.http_lines_skipped,
                 "http_responses_to_unparsable": p.http_responses_to_unparsable,
                 "http_requests_unpaired": p.http_requests_unpaired,
+                "http_heads_cut": p.http_heads_cut,
                 "starttls_refused": p.starttls_refused,
                 "starttls_long_lines": p.starttls_long_lines,
                 "socks_refused": p.socks_refused,

@@ -1116,3 +1116,20 @@ fn a_dns_query_seen_twice_is_one_probe_and_its_repeated_answer_no_answer_without
     assert_eq!(stats["dns_answers_repeated"], queries, "{stats}");
     assert_eq!(stats["dns_answers_without_query"], 0, "{stats}");
 }
+
+#[test]
+fn an_http_head_cut_by_the_snapshot_length_is_read_up_to_the_cut() {
+    // mail-fanout.pcap at -s 200: the POST's head is cut after its Host line, the 302's
+    // after its status line. No HTTP probe was written at all (the head never ended).
+    let v = json_of(&format_sample("mail-fanout-snap200.pcap"));
+    let http = probes(&v, "http");
+    assert_eq!(http.len(), 1, "{v:?}");
+    assert_eq!(http[0]["name"], "www.example.com");
+    assert_eq!(http[0]["name_source"], "http_host");
+    assert_eq!(http[0]["http"]["method"], "POST");
+    assert_eq!(http[0]["http"]["path"], "/autodiscover/autodiscover.xml");
+    assert_eq!(http[0]["http"]["status"], 302);
+    // The Location header was past the cut: not made up.
+    assert_eq!(http[0]["http"]["location"], Value::Null);
+    assert_eq!(of_type(&v, "stats")[0]["parse"]["http_heads_cut"], 2);
+}

@@ -334,6 +334,53 @@ pub struct HttpStream {
     connect_pending: bool,
 }
 
+impl HttpStream {
+    /// A head the capture cut (the snapshot length, a missed segment) is read as far as
+    /// its whole lines go, as tshark reads a cut packet: the request line and the headers
+    /// before the cut (the Host among them, most often), or the status line. Nothing is
+    /// read when not even the first line is whole.
+    fn cut_head(&mut self, cx: &mut Cx<'_>, dir: Dir) {
+        let connect_pending = self.connect_pending;
+        let Some(h) = self.halves.get_mut(idx(dir)) else {
+            return;
+        };
+        if h.skip > 0 || h.chunked.is_some() || h.lost || (dir == Dir::Up && connect_pending) {
+            return;
+        }
+        let Some(end) = h.buf.windows(2).rposition(|w| w == b"\r\n") else {
+            return;
+        };
+        let mut head = h.buf.get(..end + 2).unwrap_or_default().to_vec();
+        head.extend_from_slice(b"\r\n");
+        let (flow, ts) = (cx.flow, cx.ts);
+        if dir == Dir::Up {
+            if let Head::Complete(req, _, _) = request(&head) {
+                let a = Asked {
+                    head: req.method == "HEAD",
+                    connect: req.method == "CONNECT",
+                    unparsed: false,
+                };
+                asked(&mut self.requests, cx, a);
+                cx.stats.http_heads_cut += 1;
+                cx.emit(Parsed::HttpRequest { flow, ts, req });
+            }
+        } else {
+            let asked = self.requests.front().copied().unwrap_or_default();
+            if let Head::Complete(resp, _, _) = response(&head, asked.head) {
+                if resp.status >= 200 {
+                    self.requests.pop_front();
+                }
+                cx.stats.http_heads_cut += 1;
+                if asked.unparsed {
+                    cx.stats.http_responses_to_unparsable += 1;
+                } else {
+                    cx.emit(Parsed::HttpResponse { flow, ts, resp });
+                }
+            }
+        }
+    }
+}
+
 impl StreamAnalyzer for HttpStream {
     fn feed(&mut self, cx: &mut Cx<'_>, dir: Dir, data: &[u8]) -> Next {
         let i = idx(dir);
@@ -476,6 +523,7 @@ impl StreamAnalyzer for HttpStream {
     }
 
     fn gap(&mut self, cx: &mut Cx<'_>, dir: Dir, _cause: GapCause) -> Next {
+        self.cut_head(cx, dir);
         if let Some(h) = self.halves.get_mut(idx(dir)) {
             h.buf = Vec::new();
             h.skip = 0;

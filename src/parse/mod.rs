@@ -158,6 +158,8 @@ pub struct ParseStats {
     pub http_responses_to_unparsable: u64,
     /// Requests forgotten unanswered over `http::MAX_PENDING_REQUESTS`.
     pub http_requests_unpaired: u64,
+    /// HTTP heads the capture cut (snapshot length, missed segment), read up to the cut.
+    pub http_heads_cut: u64,
     /// SOCKS handshakes the proxy refused (no method, authentication, request denied).
     pub socks_refused: u64,
     /// SOCKS handshakes that did not read as SOCKS (or went over `tunnel::MAX_HANDSHAKE`).
