@@ -668,3 +668,22 @@ fn timeline_lanes_line_up_when_group_ids_reach_two_digits() {
         lanes.join("\n")
     );
 }
+
+#[test]
+fn timeline_fits_its_width_heading_included() {
+    // --timeline --width 60: the lanes fitted, the client's heading ran on to 70 columns.
+    let f = sample("mail-fanout.pcap");
+    for width in [50usize, 60, 80] {
+        let w = width.to_string();
+        let r = run(&["-r", f.to_str().unwrap(), "--timeline", "--width", &w]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        for line in r.stdout.lines() {
+            assert!(line.chars().count() <= width, "wider than {width}: {line}");
+        }
+        assert!(
+            r.stdout.starts_with("Client 198.51.100.10: fan-out over "),
+            "{}",
+            r.stdout
+        );
+    }
+}

@@ -195,11 +195,15 @@ pub fn write(
                 }
             }
         }
-        writeln!(
-            out,
+        let heading = format!(
             "Client {}: fan-out over {:.3} s, one lane per name (time →)",
             text::client_heading(c),
             span
+        );
+        writeln!(
+            out,
+            "{}",
+            super::layout::wrap_indented(&heading, Some(w), 2)
         )?;
         let end = format!("{span:.3} s");
         writeln!(
