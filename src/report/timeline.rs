@@ -196,7 +196,8 @@ pub fn write(
             }
         }
         let heading = format!(
-            "Client {}: fan-out over {:.3} s, one lane per name (time →)",
+            // A no-break space keeps the span with its unit when the heading wraps.
+            "Client {}: fan-out over {:.3}\u{a0}s, one lane per name (time →)",
             text::client_heading(c),
             span
         );
