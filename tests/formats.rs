@@ -1070,7 +1070,7 @@ fn a_snapshot_length_cut_is_said_and_no_rejection_or_silence_is_inferred_from_it
             "{o}"
         );
         assert!(
-            o.contains("(nothing inferred); in all the client sent "),
+            o.contains("(nothing inferred); the captured packets carried "),
             "{o}"
         );
         assert!(!o.contains("encrypted"), "{o}");

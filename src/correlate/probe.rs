@@ -449,10 +449,11 @@ pub enum Outcome {
         end: NoData,
         name_matched: bool,
     },
-    /// The capture lost part of one side's stream (`cause`: missed segments or the
-    /// snapshot length) before application data was seen: what followed cannot be read,
-    /// so nothing is inferred. `bytes`: the TCP payload bytes the client and the server
-    /// sent in all (on the wire, cut bytes included) when the flow ended, the only hint.
+    /// Part of one side's stream was lost before application data was seen (`cause`: the
+    /// snapshot length, missed segments, a reassembly bound): what followed cannot be
+    /// read, so nothing is inferred. `bytes`: the TCP payload the captured packets of the
+    /// client and of the server carried when the flow ended (retransmissions included,
+    /// cut bytes included, missed packets not), the only hint.
     UnreadableAfterGap {
         side: Side,
         cause: GapCause,

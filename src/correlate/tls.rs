@@ -942,14 +942,11 @@ fn tls_outcome(
     if app_data {
         return Outcome::DataExchanged;
     }
-    // The capture lost part of a side's stream (cut by the snapshot length, segments
-    // missed): the records after it were not read, so no data seen does not mean none
-    // sent, nor a close after the server's flight a client giving up. Nothing inferred.
-    if let Some(&(dir, gap)) = c
-        .gaps
-        .iter()
-        .find(|(_, g)| matches!(g, GapCause::Snaplen | GapCause::NotCaptured))
-    {
+    // Part of a side's stream was lost (cut by the snapshot length, segments missed, or
+    // dropped at a reassembly bound): the records after it were not read, so no data
+    // seen does not mean none sent, nor a close after the server's flight a client giving
+    // up. Nothing inferred.
+    if let Some(&(dir, gap)) = c.gaps.first() {
         return Outcome::UnreadableAfterGap {
             side: side(dir),
             cause: gap,

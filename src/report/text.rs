@@ -1372,16 +1372,29 @@ pub fn outcome_of(o: &Outcome, dns: Option<&DnsDetails>, quic: Option<&QuicDetai
             cause,
             bytes,
         } => {
+            let who = side(*who);
             let lost = match cause {
                 GapCause::Snaplen => format!(
-                    "the capture's snapshot length cut the {}'s packets (capture with -s 0)",
-                    side(*who)
+                    "the capture's snapshot length cut the {who}'s packets (capture with -s 0)"
                 ),
-                _ => format!("the capture missed segments of the {}'s stream", side(*who)),
+                GapCause::NotCaptured => {
+                    format!("the capture missed segments of the {who}'s stream")
+                }
+                GapCause::BufferLimit => {
+                    format!("the {who}'s stream went past probewatch's reassembly buffer bound")
+                }
+                GapCause::MemoryBudget { bytes } => format!(
+                    "the reassembly memory budget ({} across flows, --max-buffered-bytes) was \
+                     reached and the {who}'s buffered bytes were dropped",
+                    size(*bytes)
+                ),
             };
+            // Payload of the captured packets, retransmissions included, missed ones not:
+            // a hint of how far the connection went, not a count of what was sent.
             let sent = match bytes {
                 Some((c, s)) => format!(
-                    "; in all the client sent {} and the server {} over TCP",
+                    "; the captured packets carried {} of TCP payload from the client and {} \
+                     from the server",
                     size(*c),
                     size(*s)
                 ),
