@@ -78,8 +78,15 @@ pub struct LiveSource {
     link: LinkType,
     snaplen: u32,
     save: Option<PcapWriter>,
+    /// When what `save` buffered was last written out.
+    saved_at: std::time::Instant,
     pub packets_read: u64,
 }
+
+/// The `-w` buffer is written out when the ring is empty and at least this long passed
+/// since the last time (a non-blocking read finds the ring empty between bursts on any
+/// busy link: a write for each would defeat the buffer).
+pub const SAVE_FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl LiveSource {
     /// Opens the interface and compiles the filter. Needs the privilege to capture; nothing
@@ -125,6 +132,7 @@ impl LiveSource {
             link,
             snaplen: u32::try_from(opts.snaplen).unwrap_or(super::file::SAVE_SNAPLEN),
             save: None,
+            saved_at: std::time::Instant::now(),
             packets_read: 0,
         })
     }
@@ -165,9 +173,13 @@ impl LiveSource {
                 Ok(Read::Packet(packet))
             }
             Err(pcap::Error::TimeoutExpired) => {
-                // Quiet: what -w holds goes out now, not when the buffer fills.
+                // Quiet: what -w holds goes out now (every SAVE_FLUSH_INTERVAL at most), not
+                // when the buffer fills.
                 if let Some(s) = self.save.as_mut() {
-                    s.flush()?;
+                    if self.saved_at.elapsed() >= SAVE_FLUSH_INTERVAL {
+                        self.saved_at = std::time::Instant::now();
+                        s.flush()?;
+                    }
                 }
                 std::thread::sleep(IDLE_SLEEP);
                 Ok(Read::Quiet)
