@@ -62,6 +62,7 @@ impl HttpFlow {
             host,
             status: None,
             location: None,
+            request_cut: req.cut,
         };
         let probe = Probe {
             name,
@@ -82,9 +83,11 @@ impl HttpFlow {
         let Some(p) = self.waiting.front_mut() else {
             return;
         };
+        let request_cut = matches!(&p.kind, ProbeKind::Http(h) if h.request_cut);
         p.outcome = Outcome::HttpResponse {
             status: resp.status,
             location: resp.location.clone(),
+            head_cut: resp.cut || request_cut,
         };
         if let ProbeKind::Http(h) = &mut p.kind {
             h.status = Some(resp.status);

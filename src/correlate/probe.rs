@@ -307,6 +307,8 @@ pub struct HttpDetails {
     pub host: Option<String>,
     pub status: Option<u16>,
     pub location: Option<String>,
+    /// The capture cut the request's head (its headers after the cut not seen).
+    pub request_cut: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -470,6 +472,9 @@ pub enum Outcome {
     HttpResponse {
         status: u16,
         location: Option<String>,
+        /// The capture cut the request's or the response's head: headers after the cut
+        /// (a Host, a Location) not seen.
+        head_cut: bool,
     },
     HttpTimedOut(f64),
     // DNS

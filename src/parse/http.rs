@@ -6,6 +6,9 @@ pub struct Request {
     pub method: String,
     pub path: String,
     pub host: Option<String>,
+    /// The capture cut the head (the snapshot length, a missed segment): read up to its
+    /// last whole line, the headers after it not seen.
+    pub cut: bool,
 }
 
 /// A response head.
@@ -13,6 +16,8 @@ pub struct Request {
 pub struct Response {
     pub status: u16,
     pub location: Option<String>,
+    /// As [`Request::cut`].
+    pub cut: bool,
 }
 
 /// How the body after a head is delimited.
@@ -143,6 +148,7 @@ pub fn request(buf: &[u8]) -> Head<Request> {
                 method: req.method.unwrap_or("").to_string(),
                 path: req.path.unwrap_or("").to_string(),
                 host: header(req.headers, "host").map(text),
+                cut: false,
             };
             Head::Complete(r, n, body)
         }
@@ -168,6 +174,7 @@ pub fn response(buf: &[u8], head_request: bool) -> Head<Response> {
                 Response {
                     status,
                     location: header(resp.headers, "location").map(text),
+                    cut: false,
                 },
                 n,
                 body,
@@ -354,7 +361,8 @@ impl HttpStream {
         head.extend_from_slice(b"\r\n");
         let (flow, ts) = (cx.flow, cx.ts);
         if dir == Dir::Up {
-            if let Head::Complete(req, _, _) = request(&head) {
+            if let Head::Complete(mut req, _, _) = request(&head) {
+                req.cut = true;
                 let a = Asked {
                     head: req.method == "HEAD",
                     connect: req.method == "CONNECT",
@@ -366,7 +374,8 @@ impl HttpStream {
             }
         } else {
             let asked = self.requests.front().copied().unwrap_or_default();
-            if let Head::Complete(resp, _, _) = response(&head, asked.head) {
+            if let Head::Complete(mut resp, _, _) = response(&head, asked.head) {
+                resp.cut = true;
                 if resp.status >= 200 {
                     self.requests.pop_front();
                 }

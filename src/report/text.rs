@@ -1181,7 +1181,11 @@ pub fn outcome_brief(p: &Probe) -> (String, bool) {
             QuicOutcome::NoAnswer => (s("no answer"), true),
         },
         Outcome::HttpWaiting => (s("no response"), false),
-        Outcome::HttpResponse { status, location } => (status.to_string(), location.is_some()),
+        Outcome::HttpResponse {
+            status,
+            location,
+            head_cut,
+        } => (status.to_string(), location.is_some() || *head_cut),
         Outcome::HttpTimedOut(_) => (s("timed out"), true),
         Outcome::DnsMulticast => (s("multicast"), false),
         Outcome::DnsWaiting => (s("no answer"), false),
@@ -1409,10 +1413,25 @@ pub fn outcome_of(o: &Outcome, dns: Option<&DnsDetails>, quic: Option<&QuicDetai
         Outcome::StartTlsRefused => "server refused STARTTLS".into(),
         Outcome::Quic(q) => quic_outcome(*q, quic),
         Outcome::HttpWaiting => "no response seen".into(),
-        Outcome::HttpResponse { status, location } => match location {
-            Some(l) => format!("{status} → {l}"),
-            None => format!("{status}"),
-        },
+        Outcome::HttpResponse {
+            status,
+            location,
+            head_cut,
+        } => {
+            let shown = match location {
+                Some(l) => format!("{status} → {l}"),
+                None => format!("{status}"),
+            };
+            if *head_cut {
+                format!(
+                    "{shown} (the capture cut a head, by its snapshot length or a missed \
+                     segment: the headers after the cut, a Host or a Location among them, \
+                     not seen)"
+                )
+            } else {
+                shown
+            }
+        }
         Outcome::HttpTimedOut(t) => format!("no response within {t} s"),
         Outcome::DnsMulticast => "multicast query".into(),
         Outcome::DnsWaiting => "no answer seen".into(),

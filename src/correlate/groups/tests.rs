@@ -96,10 +96,12 @@ fn http(id: u64, ms: i64, name: &str, server: &str, status: u16, loc: Option<&st
                 host: Some(name.into()),
                 status: Some(status),
                 location: loc.map(str::to_string),
+                request_cut: false,
             }),
             Outcome::HttpResponse {
                 status,
                 location: loc.map(str::to_string),
+                head_cut: false,
             },
         )
     }
