@@ -519,7 +519,7 @@ impl KeySource {
         for p in paths {
             // A live capture follows a key log as it grows, between packets: a pipe would
             // hold the capture up while it waits for bytes.
-            if live && std::fs::metadata(p).is_ok_and(|m| !m.is_file()) {
+            if live && std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
                 return Err((p.clone(), io::ErrorKind::Unsupported.into()));
             }
             let mut f = KeyLogFile::new(p);
