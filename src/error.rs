@@ -43,6 +43,9 @@ pub enum Error {
     #[error("-w {path} is standard error, where the warnings and errors go: the packets would be mixed with them; give -w another file")]
     SaveOverStderr { path: String },
 
+    #[error("-w {path}: the program reading the pipe closed it, so the packets after that could not be saved; keep the reader running, or give -w a file")]
+    SaveReaderGone { path: String },
+
     #[error("cannot write {other} packets to {path}: a pcap file holds one link type, and it was started with {first}; reading stopped there (the report and {path} hold the packets before it); read the inputs one at a time, or select one link type with a filter")]
     SaveLinkTypes {
         path: String,

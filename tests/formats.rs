@@ -1137,3 +1137,42 @@ fn an_http_head_cut_by_the_snapshot_length_is_read_up_to_the_cut() {
     );
     assert_eq!(of_type(&v, "stats")[0]["parse"]["http_heads_cut"], 2);
 }
+
+#[test]
+fn w_to_a_named_pipe_whose_reader_left_says_so() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    // The reader opens the pipe and leaves before a byte is written: the write fails with
+    // EPIPE, which was said as "cannot write the capture to …: Broken pipe (os error 32);
+    // give -w a file in a directory that exists and is writable".
+    let (dir, fifo) = named_pipe("probewatch-wgone", "out.pcap");
+    let mut child = Command::new(bin())
+        .args(["-r", "-", "-w", fifo.to_str().unwrap(), "-q"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Opening the read end lets probewatch's open finish; closing it leaves no reader.
+    drop(std::fs::File::open(&fifo).unwrap());
+    let bytes = std::fs::read(sample("tls13.pcap")).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let _ = stdin.write_all(&bytes);
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "probewatch: -w {}: the program reading the pipe closed it, so the packets after that could not be saved; keep the reader running, or give -w a file",
+            fifo.display()
+        )
+    );
+    // The report of what was read is there all the same.
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Stats: "),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -831,7 +831,6 @@ fn io_reason(e: &std::io::Error) -> String {
         (_, Some(Errno::ENOSPC)) => "no space left on the device".into(),
         (_, Some(Errno::EROFS)) => "the file system is read-only".into(),
         (_, Some(Errno::ENXIO)) => "it is a socket or a device with nothing behind it".into(),
-        (_, Some(Errno::EPIPE)) => "the program reading the pipe has closed it".into(),
         _ => e.to_string(),
     }
 }
@@ -1322,6 +1321,11 @@ impl PcapWriter {
     }
 
     fn io(&self, e: &std::io::Error) -> Error {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Error::SaveReaderGone {
+                path: self.path.clone(),
+            };
+        }
         Error::Save {
             path: self.path.clone(),
             reason: io_reason(e),
