@@ -71,13 +71,13 @@ pub struct PacketView<'a> {
     pub data: &'a [u8],
 }
 
-/// Where packets come from.
 /// The file an open descriptor is (standard input's, output's or error's), as a `File` of
 /// its own that shares the descriptor's offset.
 pub fn fd_file(fd: std::os::fd::BorrowedFd<'_>) -> std::io::Result<std::fs::File> {
     fd.try_clone_to_owned().map(std::fs::File::from)
 }
 
+/// Where packets come from.
 #[derive(Clone, Debug)]
 pub enum Input {
     File(PathBuf),
@@ -173,32 +173,27 @@ impl Input {
     }
 }
 
-/// libpcap's DLT_ number for a capture file's LINKTYPE_ number, as libpcap's own
-/// `linktype_to_dlt` maps them: the same but for a few old values (LINKTYPE_RAW 101, what
-/// `tcpdump -i tun0 -w` writes, is DLT_RAW 12 on Linux). libpcap compiles filters and
-/// names link types by DLT.
+/// The (LINKTYPE_, DLT_) numbers that differ, as libpcap's `linktype_to_dlt` and
+/// `dlt_to_linktype` map them on Linux (LINKTYPE_RAW 101, what `tcpdump -i tun0 -w`
+/// writes, is DLT_RAW 12); every other value is the same in both.
+const LINKTYPE_DLT: [(i32, i32); 5] = [(100, 11), (101, 12), (102, 15), (103, 16), (106, 19)];
+
+/// libpcap's DLT_ number for a capture file's LINKTYPE_ number: libpcap compiles filters
+/// and names link types by DLT.
 pub fn dlt_of(link: LinkType) -> i32 {
-    match link.0 {
-        100 => 11,
-        101 => 12,
-        102 => 15,
-        103 => 16,
-        106 => 19,
-        n => n,
-    }
+    LINKTYPE_DLT
+        .iter()
+        .find(|(l, _)| *l == link.0)
+        .map_or(link.0, |(_, d)| *d)
 }
 
 /// The LINKTYPE_ number a pcap file gives for a DLT_ one (a live capture's, or a file's
-/// that used a DLT value), as libpcap's `dlt_to_linktype` writes it.
+/// that used a DLT value), as libpcap writes it.
 pub fn linktype_of_dlt(dlt: i32) -> i32 {
-    match dlt {
-        11 => 100,
-        12 => 101,
-        15 => 102,
-        16 => 103,
-        19 => 106,
-        n => n,
-    }
+    LINKTYPE_DLT
+        .iter()
+        .find(|(_, d)| *d == dlt)
+        .map_or(dlt, |(l, _)| *l)
 }
 
 /// How a link type is called: libpcap's DLT name and the number, e.g. `DLT_EN10MB (1)`.

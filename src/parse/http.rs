@@ -329,6 +329,43 @@ fn asked(requests: &mut std::collections::VecDeque<Asked>, cx: &mut Cx<'_>, a: A
     requests.push_back(a);
 }
 
+/// A request head read: it waits for its response, and goes to the correlator. Returns
+/// whether it was a CONNECT.
+fn took_request(
+    requests: &mut std::collections::VecDeque<Asked>,
+    cx: &mut Cx<'_>,
+    req: Request,
+) -> bool {
+    let a = Asked {
+        head: req.method == "HEAD",
+        connect: req.method == "CONNECT",
+        unparsed: false,
+    };
+    asked(requests, cx, a);
+    let (flow, ts) = (cx.flow, cx.ts);
+    cx.emit(Parsed::HttpRequest { flow, ts, req });
+    a.connect
+}
+
+/// A response head read, to the request `asked` (the oldest waiting): a final one (2xx
+/// and up) settles it; it goes to the correlator unless its request could not be read.
+fn took_response(
+    requests: &mut std::collections::VecDeque<Asked>,
+    cx: &mut Cx<'_>,
+    asked: Asked,
+    resp: Response,
+) {
+    if resp.status >= 200 {
+        requests.pop_front();
+    }
+    if asked.unparsed {
+        cx.stats.http_responses_to_unparsable += 1;
+    } else {
+        let (flow, ts) = (cx.flow, cx.ts);
+        cx.emit(Parsed::HttpResponse { flow, ts, resp });
+    }
+}
+
 /// The HTTP/1 stream analyzer: request heads from the client, response heads from the
 /// server, bodies skipped by length or chunks; a 2xx answer to CONNECT opens a tunnel.
 #[derive(Default)]
@@ -359,32 +396,18 @@ impl HttpStream {
         };
         let mut head = h.buf.get(..end + 2).unwrap_or_default().to_vec();
         head.extend_from_slice(b"\r\n");
-        let (flow, ts) = (cx.flow, cx.ts);
         if dir == Dir::Up {
             if let Head::Complete(mut req, _, _) = request(&head) {
                 req.cut = true;
-                let a = Asked {
-                    head: req.method == "HEAD",
-                    connect: req.method == "CONNECT",
-                    unparsed: false,
-                };
-                asked(&mut self.requests, cx, a);
                 cx.stats.http_heads_cut += 1;
-                cx.emit(Parsed::HttpRequest { flow, ts, req });
+                took_request(&mut self.requests, cx, req);
             }
         } else {
             let asked = self.requests.front().copied().unwrap_or_default();
             if let Head::Complete(mut resp, _, _) = response(&head, asked.head) {
                 resp.cut = true;
-                if resp.status >= 200 {
-                    self.requests.pop_front();
-                }
                 cx.stats.http_heads_cut += 1;
-                if asked.unparsed {
-                    cx.stats.http_responses_to_unparsable += 1;
-                } else {
-                    cx.emit(Parsed::HttpResponse { flow, ts, resp });
-                }
+                took_response(&mut self.requests, cx, asked, resp);
             }
         }
     }
@@ -404,7 +427,6 @@ impl StreamAnalyzer for HttpStream {
             data = data.get(n..).unwrap_or(&[]);
         }
         h.buf.extend_from_slice(data);
-        let (flow, ts) = (cx.flow, cx.ts);
         let mut tunnel = false;
         // A CONNECT was refused: the client's held bytes are HTTP after all.
         let mut resume_up = false;
@@ -445,14 +467,7 @@ impl StreamAnalyzer for HttpStream {
             let body = if dir == Dir::Up {
                 match request(&h.buf) {
                     Head::Complete(req, n, body) => {
-                        let a = Asked {
-                            head: req.method == "HEAD",
-                            connect: req.method == "CONNECT",
-                            unparsed: false,
-                        };
-                        let connect = a.connect;
-                        asked(&mut self.requests, cx, a);
-                        cx.emit(Parsed::HttpRequest { flow, ts, req });
+                        let connect = took_request(&mut self.requests, cx, req);
                         h.buf.drain(..n.min(h.buf.len()));
                         if connect {
                             self.connect_pending = true;
@@ -476,14 +491,7 @@ impl StreamAnalyzer for HttpStream {
                 match response(&h.buf, asked.head) {
                     Head::Complete(resp, n, body) => {
                         let status = resp.status;
-                        if status >= 200 {
-                            self.requests.pop_front();
-                        }
-                        if asked.unparsed {
-                            cx.stats.http_responses_to_unparsable += 1;
-                        } else {
-                            cx.emit(Parsed::HttpResponse { flow, ts, resp });
-                        }
+                        took_response(&mut self.requests, cx, asked, resp);
                         h.buf.drain(..n.min(h.buf.len()));
                         if asked.connect && status >= 200 {
                             self.connect_pending = false;
