@@ -67,6 +67,11 @@ pub enum Error {
     )]
     InterruptedWaiting { path: String },
 
+    #[error(
+        "interrupted while reading the key log {path}, a pipe that had not ended (a key log from a pipe is read to its end before the capture); no packet was read"
+    )]
+    InterruptedKeyLog { path: String },
+
     #[error("cannot drop privileges: {0}; give an existing unprivileged user with --user NAME")]
     Privileges(String),
 
@@ -97,7 +102,9 @@ impl Error {
         match self {
             Error::Damaged { .. } => 3,
             Error::Output(_) => 4,
-            Error::Interrupted | Error::InterruptedWaiting { .. } => 130,
+            Error::Interrupted
+            | Error::InterruptedWaiting { .. }
+            | Error::InterruptedKeyLog { .. } => 130,
             _ => 2,
         }
     }

@@ -238,17 +238,18 @@ impl Front {
         if paths.is_empty() {
             return Ok(());
         }
-        let ks = parse::keylog::KeySource::open(paths, limits, live).map_err(|(path, e)| {
-            let path = path.display().to_string();
-            if e.kind() == std::io::ErrorKind::Unsupported {
-                Error::KeyLogStreamLive { path }
-            } else {
-                Error::KeyLog {
-                    path,
-                    reason: e.to_string(),
+        let ks =
+            parse::keylog::KeySource::open(paths, limits, live, None).map_err(|(path, e)| {
+                let path = path.display().to_string();
+                if e.kind() == std::io::ErrorKind::Unsupported {
+                    Error::KeyLogStreamLive { path }
+                } else {
+                    Error::KeyLog {
+                        path,
+                        reason: e.to_string(),
+                    }
                 }
-            }
-        })?;
+            })?;
         self.parser.set_keylog(ks);
         Ok(())
     }
@@ -674,12 +675,23 @@ pub fn open_inputs(cfg: &Config) -> Result<Opened, Error> {
         None
     } else {
         Some(
-            parse::keylog::KeySource::open(&cfg.keylogs, cfg.bounds.keylog, false).map_err(
-                |(path, e)| Error::KeyLog {
-                    path: path.display().to_string(),
-                    reason: e.to_string(),
-                },
-            )?,
+            parse::keylog::KeySource::open(
+                &cfg.keylogs,
+                cfg.bounds.keylog,
+                false,
+                cfg.stop.as_deref(),
+            )
+            .map_err(|(path, e)| {
+                let path = path.display().to_string();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    Error::InterruptedKeyLog { path }
+                } else {
+                    Error::KeyLog {
+                        path,
+                        reason: e.to_string(),
+                    }
+                }
+            })?,
         )
     };
     Ok(Opened {

@@ -162,6 +162,7 @@ impl Stats {
                     "unreadable": k.log.unreadable,
                     "evictions": k.log.evictions,
                     "truncations": k.log.truncations,
+                    "stream_cut": k.log.stream_cut,
                     "read_errors": k.read_errors,
                     "tls": dec(&p.tls_decrypt),
                     "quic": dec(&p.quic.decrypt),

@@ -436,8 +436,13 @@ fn a_key_log_written_while_probewatch_runs_is_followed() {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("sslkeylog.txt");
         std::fs::write(&path, "").unwrap();
-        let ks =
-            KeySource::open(std::slice::from_ref(&path), KeyLogLimits::default(), true).unwrap();
+        let ks = KeySource::open(
+            std::slice::from_ref(&path),
+            KeyLogLimits::default(),
+            true,
+            None,
+        )
+        .unwrap();
         let text = std::fs::read(sample(keys)).unwrap();
         // The handshake is well under way: the client writes its key log now, a partial
         // last line first, its end a packet later.
@@ -556,4 +561,104 @@ fn a_key_log_from_a_pipe_is_read_not_taken_as_empty() {
     let stats = of_type(&from_pipe, "stats")[0]["keylog"].clone();
     assert_eq!(stats["lines"], 25, "{stats}");
     assert_eq!(stats["tls"]["certificates"], 4, "{stats}");
+}
+
+/// A key log pipe past `MAX_KEYLOG_STREAM_BYTES` was read only that far, silently
+/// (review finding): the cut is counted (`keylog.stream_cut`) and said in the text stats.
+/// /dev/zero is a key log that never ends.
+#[test]
+fn a_key_log_pipe_past_its_bound_is_counted_as_cut() {
+    let capture = sample("tls13.pcap");
+    let r = run(&[
+        "-r",
+        capture.to_str().unwrap(),
+        "--keylog",
+        "/dev/zero",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = lines(&r.stdout);
+    let stats = of_type(&v, "stats")[0]["keylog"].clone();
+    assert_eq!(stats["stream_cut"], 1, "{stats}");
+    let r = run(&["-r", capture.to_str().unwrap(), "--keylog", "/dev/zero"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("1 key log pipes went on past 256 MiB and were read only that far"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// A key log pipe whose writer never ends it held probewatch in `read` (restarted after
+/// Ctrl-C): only SIGKILL stopped it (review finding). Ctrl-C ends the wait: one
+/// sentence, exit 130.
+#[test]
+fn ctrl_c_while_a_key_log_pipe_has_not_ended_exits_130() {
+    use std::process::{Command, Stdio};
+    let capture = sample("tls13.pcap");
+    let mut writer = Command::new("sleep")
+        .arg("60")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let keys = writer.stdout.take().unwrap();
+    // probewatch reads its standard input as the key log: the pipe from `sleep`, which
+    // writes nothing and keeps it open.
+    let mut child = Command::new(bin())
+        .args([
+            "-r",
+            capture.to_str().unwrap(),
+            "--keylog",
+            "/dev/stdin",
+            "-q",
+        ])
+        .stdin(Stdio::from(keys))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let waiting = || {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .map(|d| {
+                d.filter_map(|t| t.ok()).any(|t| {
+                    std::fs::read_to_string(t.path().join("comm"))
+                        .is_ok_and(|c| c.trim() == "keylog-pipe")
+                })
+            })
+            .unwrap_or(false)
+    };
+    let ready = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !waiting() && std::time::Instant::now() < ready {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(waiting(), "probewatch never read the key log pipe");
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let stopped = child.try_wait().unwrap().is_some();
+    let _ = writer.kill();
+    let _ = writer.wait();
+    if !stopped {
+        let _ = child.kill();
+        panic!("probewatch did not stop on Ctrl-C while the key log pipe was open");
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(
+            "interrupted while reading the key log /dev/stdin, a pipe that had not ended"
+        ),
+        "{stderr}"
+    );
 }

@@ -20,6 +20,8 @@ use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 
 /// A client random, the key of the index.
 pub type ClientRandom = [u8; 32];
@@ -152,6 +154,9 @@ pub struct KeyLogStats {
     /// A key log file became shorter than what was read (replaced): read again from
     /// its start.
     pub truncations: u64,
+    /// Key logs read from a pipe that went on past [`MAX_KEYLOG_STREAM_BYTES`]: the rest
+    /// was not read.
+    pub stream_cut: u64,
 }
 
 /// The index of secrets by client random.
@@ -390,6 +395,8 @@ pub struct KeyLogFile {
     /// Not a regular file (a pipe, `<(…)`, /dev/stdin): read as its bytes come, to its
     /// end, at most [`MAX_KEYLOG_STREAM_BYTES`]; its size says nothing.
     stream: bool,
+    /// A stream that went on past [`MAX_KEYLOG_STREAM_BYTES`] (counted once).
+    cut: bool,
     offset: u64,
     pending: Pending,
 }
@@ -403,6 +410,7 @@ impl KeyLogFile {
             path: path.as_ref().to_path_buf(),
             file: None,
             stream: false,
+            cut: false,
             offset: 0,
             pending: Pending::default(),
         }
@@ -428,6 +436,11 @@ impl KeyLogFile {
         };
         if self.stream {
             if self.offset >= MAX_KEYLOG_STREAM_BYTES {
+                // Said once, if the pipe has more to give.
+                if !self.cut && f.read(&mut [0u8; 1])? > 0 {
+                    self.cut = true;
+                    log.stats.stream_cut += 1;
+                }
                 return Ok(0);
             }
             let mut buf = vec![0u8; 64 << 10];
@@ -485,6 +498,35 @@ impl KeyLog {
     }
 }
 
+/// Reads a key log pipe to its end on a thread of its own, so that Ctrl-C (`stop`) ends
+/// the wait for its writer (the open and the reads would be restarted after the signal).
+/// A thread left waiting ends with the process (the command line exits then).
+fn read_stream_until(
+    mut f: KeyLogFile,
+    mut log: KeyLog,
+    stop: &AtomicBool,
+) -> io::Result<(KeyLogFile, KeyLog)> {
+    let (tx, rx) = mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("keylog-pipe".into())
+        .spawn(move || {
+            let r = f.read_to_end(&mut log);
+            let _ = tx.send(r.map(|()| (f, log)));
+        })?;
+    loop {
+        match rx.recv_timeout(std::time::Duration::from_millis(100)) {
+            Ok(r) => return r,
+            Err(mpsc::RecvTimeoutError::Timeout) if stop.load(Ordering::Relaxed) => {
+                return Err(io::ErrorKind::Interrupted.into())
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(io::Error::other("the thread reading it ended"))
+            }
+        }
+    }
+}
+
 /// How often a live capture looks at its key log files for new lines.
 pub const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
 
@@ -505,11 +547,14 @@ pub struct KeySource {
 impl KeySource {
     /// Reads every file now. A capture file (`live` false) reads them once to their end;
     /// a live capture reads what is there and keeps following them. A file that cannot
-    /// be read is the caller's error to report (the path and the reason).
+    /// be read is the caller's error to report (the path and the reason). A pipe read to
+    /// its end waits for its writer: when `stop` is set (Ctrl-C) the wait ends with an
+    /// error of kind [`io::ErrorKind::Interrupted`].
     pub fn open(
         paths: &[PathBuf],
         limits: KeyLogLimits,
         live: bool,
+        stop: Option<&AtomicBool>,
     ) -> Result<KeySource, (PathBuf, io::Error)> {
         let mut ks = KeySource {
             log: KeyLog::new(limits),
@@ -517,18 +562,27 @@ impl KeySource {
             ..KeySource::default()
         };
         for p in paths {
+            let stream = std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir());
             // A live capture follows a key log as it grows, between packets: a pipe would
             // hold the capture up while it waits for bytes.
-            if live && std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            if live && stream {
                 return Err((p.clone(), io::ErrorKind::Unsupported.into()));
             }
-            let mut f = KeyLogFile::new(p);
-            let r = if live {
-                f.poll(&mut ks.log).map(|_| ())
+            let f = KeyLogFile::new(p);
+            let f = if live {
+                let mut f = f;
+                f.poll(&mut ks.log).map_err(|e| (p.clone(), e))?;
+                f
+            } else if let (true, Some(stop)) = (stream, stop) {
+                let (f, log) = read_stream_until(f, std::mem::take(&mut ks.log), stop)
+                    .map_err(|e| (p.clone(), e))?;
+                ks.log = log;
+                f
             } else {
-                f.read_to_end(&mut ks.log)
+                let mut f = f;
+                f.read_to_end(&mut ks.log).map_err(|e| (p.clone(), e))?;
+                f
             };
-            r.map_err(|e| (p.clone(), e))?;
             ks.files.push(f);
         }
         Ok(ks)

@@ -1911,6 +1911,13 @@ pub fn stats_line(stats: &Stats) -> String {
             t.no_key + q.no_key,
             t.auth_failures + q.auth_failures
         ));
+        if k.log.stream_cut > 0 {
+            s.push_str(&format!(
+                ", {} key log pipes went on past {} MiB and were read only that far",
+                k.log.stream_cut,
+                crate::parse::keylog::MAX_KEYLOG_STREAM_BYTES >> 20
+            ));
+        }
     }
     if problems > 0 {
         let kinds: Vec<String> = d.problems.iter().map(|(k, v)| format!("{k} {v}")).collect();
