@@ -118,4 +118,10 @@ pub enum Warning {
 
     #[error("warning: skipped {path}, a file of the directory that is not a capture ({detail})")]
     Skipped { path: String, detail: String },
+
+    #[error("warning: {path} is given twice (or matched twice by a directory or a glob); it is read once")]
+    GivenTwice { path: String },
+
+    #[error("warning: {path} is the same file as {first}; it is read once")]
+    SameFile { path: String, first: String },
 }

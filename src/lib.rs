@@ -636,6 +636,8 @@ pub struct Opened {
     keys: Option<parse::keylog::KeySource>,
     /// Files of a directory passed over as not captures (said when the run starts).
     skipped: Vec<Error>,
+    /// Inputs that are a file already given (said when the run starts; read once).
+    twice: Vec<error::Warning>,
 }
 
 /// Opens the inputs of `cfg`, compiles its filter and creates its `-w` file.
@@ -647,7 +649,26 @@ pub fn open_inputs(cfg: &Config) -> Result<Opened, Error> {
     let filter = cfg.filter.as_deref().map(Filter::new).transpose()?;
     let mut sources = Vec::with_capacity(cfg.inputs.len());
     let mut skipped = Vec::new();
+    let mut twice = Vec::new();
+    // Regular files by device and inode: the same file under two names, or matched by a
+    // directory and a glob, is read once (streams are refused above when given twice).
+    let mut files: Vec<((u64, u64), String)> = Vec::new();
     for input in &cfg.inputs {
+        if let Some(id) = regular_file_id(input) {
+            if let Some((_, first)) = files.iter().find(|(f, _)| *f == id) {
+                let path = input.display_name();
+                twice.push(if path == *first {
+                    error::Warning::GivenTwice { path }
+                } else {
+                    error::Warning::SameFile {
+                        path,
+                        first: first.clone(),
+                    }
+                });
+                continue;
+            }
+            files.push((id, input.display_name()));
+        }
         let mut src = match FileSource::open_until(input, cfg.inputs.len(), cfg.stop.as_deref()) {
             Ok(s) => s,
             // A file of a directory that is not a capture is passed over, said on stderr;
@@ -700,7 +721,18 @@ pub fn open_inputs(cfg: &Config) -> Result<Opened, Error> {
         save,
         keys,
         skipped,
+        twice,
     })
+}
+
+/// A regular file's device and inode (none for standard input, pipes and directories).
+fn regular_file_id(input: &Input) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    if matches!(input, Input::Stdin) {
+        return None;
+    }
+    let m = input.metadata().ok().filter(|m| m.is_file())?;
+    Some((m.dev(), m.ino()))
 }
 
 /// `-w FILE` naming one of the inputs or key logs (the same file, by device and inode,
@@ -1242,7 +1274,11 @@ pub fn run_opened(
         mut save,
         keys,
         skipped,
+        twice,
     } = opened;
+    for w in twice {
+        let _ = writeln!(notice, "probewatch: {w}");
+    }
     let mut files_skipped = Vec::new();
     for e in skipped {
         if let Error::NotACapture { path, detail } = e {

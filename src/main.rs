@@ -104,7 +104,7 @@ enum ColorWhen {
 struct Cli {
     /// Read packets from FILE: pcap or pcapng, gzip/zstd/xz/lz4-compressed or not; `-` for
     /// standard input; a directory reads every file in it; a quoted glob ('*.pcap') every
-    /// match. Several files (`-r a b`, repeated -r) are merged in time order. From a pipe
+    /// match. Several files (`-r a b`, repeated -r) are merged in time order (one given twice is read once). From a pipe
     /// (`-r -`, a named pipe, `<(zcat f.gz)`) the table, -q, JSON and ECS are written as
     /// probes complete, as live (the table with --ja4 is laid out at the end).
     #[arg(short = 'r', value_name = "FILE")]

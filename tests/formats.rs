@@ -150,6 +150,48 @@ fn several_files_after_one_r_are_merged_in_time_order() {
     assert_eq!(of_type(&v, "stats")[0]["files"], json!([a, b]));
 }
 
+/// The same file given twice (`-r a a`, a glob and a name, a link to it) was read twice,
+/// every packet counted twice, silently (review finding): it is read once, with a
+/// warning naming both.
+#[test]
+fn the_same_file_given_twice_is_read_once_with_a_warning() {
+    let a = sample("tls13.pcap");
+    let a = a.to_str().unwrap();
+    let once = run(&["-r", a, "--format", "json"]);
+    let stats_once = of_type(&lines(&once.stdout), "stats")[0].clone();
+    let twice = run(&["-r", a, a, "--format", "json"]);
+    assert_eq!(twice.code, 0, "{}", twice.stderr);
+    let v = lines(&twice.stdout);
+    let stats = of_type(&v, "stats")[0].clone();
+    assert_eq!(stats["packets"], stats_once["packets"], "{stats}");
+    assert_eq!(stats["files"], json!([a]));
+    assert_eq!(facts(&v), facts(&lines(&once.stdout)));
+    assert_eq!(
+        twice.stderr.trim_end(),
+        format!(
+            "probewatch: warning: {a} is given twice (or matched twice by a directory or a glob); it is read once"
+        )
+    );
+    let dir = std::env::temp_dir().join(format!("probewatch-twice-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let link = dir.join("link.pcap");
+    std::os::unix::fs::symlink(std::fs::canonicalize(a).unwrap(), &link).unwrap();
+    let linked = run(&["-r", a, link.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(linked.code, 0, "{}", linked.stderr);
+    assert_eq!(
+        of_type(&lines(&linked.stdout), "stats")[0]["packets"],
+        stats_once["packets"]
+    );
+    assert_eq!(
+        linked.stderr.trim_end(),
+        format!(
+            "probewatch: warning: {} is the same file as {a}; it is read once",
+            link.display()
+        )
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn a_quoted_glob_and_a_directory_read_every_file() {
     let dir = std::env::temp_dir().join(format!("probewatch-dir-{}", std::process::id()));
