@@ -75,6 +75,14 @@ impl HttpFlow {
                 Outcome::HttpWaiting,
             )
         };
+        // The parse stage forgets the oldest request past the same bound, so the next
+        // response pairs with the same request on both sides.
+        if self.waiting.len() >= crate::parse::http::MAX_PENDING_REQUESTS {
+            if let Some(mut old) = self.waiting.pop_front() {
+                old.outcome = Outcome::HttpUnpaired;
+                cx.emit(old);
+            }
+        }
         self.waiting.push_back(probe);
         self.seen = true;
     }
@@ -125,5 +133,80 @@ impl HttpFlow {
             }
             cx.emit(p);
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use crate::capture::Timestamp;
+    use crate::correlate::{CorrelateLimits, Correlator, Outcome, Probe};
+    use crate::parse::{http, Parsed};
+
+    const FLOW: u64 = 1;
+
+    fn ts(ms: i64) -> Timestamp {
+        Timestamp::new(1_800_000_000 + ms / 1000, ((ms % 1000) * 1_000_000) as u32)
+    }
+
+    fn request(c: &mut Correlator, i: usize) {
+        c.push(Parsed::HttpRequest {
+            flow: FLOW,
+            ts: ts(1 + i as i64 / 100),
+            req: http::Request {
+                method: "GET".into(),
+                path: format!("/{i}"),
+                host: Some("www.example.com".into()),
+                cut: false,
+            },
+        });
+    }
+
+    fn path(p: &Probe) -> String {
+        p.http().unwrap().path.clone()
+    }
+
+    /// The correlator held every pipelined request that waited for its response, without
+    /// bound (the parse stage forgot the oldest past 64, the correlator kept them: review
+    /// finding): past the same bound the oldest is reported as not paired, and the next
+    /// response pairs with the request the parse stage pairs it with.
+    #[test]
+    fn pipelined_requests_past_the_bound_are_reported_unpaired_not_held() {
+        let mut c = Correlator::new(CorrelateLimits::default());
+        c.push(Parsed::Opened {
+            flow: FLOW,
+            ts: ts(0),
+            client: "198.51.100.10:40000".parse().unwrap(),
+            server: "192.0.2.10:80".parse().unwrap(),
+            saw_syn: true,
+            client_mac: None,
+        });
+        let n = http::MAX_PENDING_REQUESTS + 136;
+        for i in 0..n {
+            request(&mut c, i);
+        }
+        let mut out = Vec::new();
+        c.take_ready(&mut out);
+        assert_eq!(out.len(), 136);
+        assert!(out.iter().all(|p| p.outcome == Outcome::HttpUnpaired));
+        assert_eq!(path(&out[0]), "/0");
+        assert_eq!(path(&out[135]), "/135");
+        c.push(Parsed::HttpResponse {
+            flow: FLOW,
+            ts: ts(5),
+            resp: http::Response {
+                status: 200,
+                location: None,
+                cut: false,
+            },
+        });
+        let mut out = Vec::new();
+        c.take_ready(&mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(path(&out[0]), "/136");
+        assert!(matches!(
+            out[0].outcome,
+            Outcome::HttpResponse { status: 200, .. }
+        ));
     }
 }

@@ -477,6 +477,10 @@ pub enum Outcome {
         head_cut: bool,
     },
     HttpTimedOut(f64),
+    /// More than [`crate::parse::http::MAX_PENDING_REQUESTS`] requests waited for their
+    /// responses on the connection: the oldest is reported without one (its response, if
+    /// it comes, is not told from the next request's).
+    HttpUnpaired,
     // DNS
     DnsMulticast,
     DnsWaiting,
@@ -608,6 +612,7 @@ impl Outcome {
             | Outcome::HttpWaiting
             | Outcome::HttpResponse { .. }
             | Outcome::HttpTimedOut(_)
+            | Outcome::HttpUnpaired
             | Outcome::DnsMulticast
             | Outcome::DnsWaiting
             | Outcome::DnsAnswered { .. } => false,

@@ -189,6 +189,7 @@ pub fn outcome_code(o: &Outcome) -> &'static str {
         Outcome::HttpWaiting => "no_response",
         Outcome::HttpResponse { .. } => "http_response",
         Outcome::HttpTimedOut(_) => "response_timeout",
+        Outcome::HttpUnpaired => "response_unpaired",
         Outcome::DnsMulticast => "multicast_query",
         Outcome::DnsWaiting => "no_answer",
         Outcome::DnsAnswered {
@@ -582,7 +583,7 @@ pub fn ecs_outcome(p: &Probe) -> &'static str {
                 F
             }
         }
-        Outcome::HttpWaiting | Outcome::HttpTimedOut(_) => U,
+        Outcome::HttpWaiting | Outcome::HttpTimedOut(_) | Outcome::HttpUnpaired => U,
         Outcome::DnsAnswered { .. } => match p.dns().and_then(|d| d.rcode) {
             Some(Rcode(0)) => S,
             Some(_) => F,
@@ -1187,6 +1188,7 @@ pub fn outcome_brief(p: &Probe) -> (String, bool) {
             head_cut,
         } => (status.to_string(), location.is_some() || *head_cut),
         Outcome::HttpTimedOut(_) => (s("timed out"), true),
+        Outcome::HttpUnpaired => (s("not paired"), true),
         Outcome::DnsMulticast => (s("multicast"), false),
         Outcome::DnsWaiting => (s("no answer"), false),
         Outcome::DnsAnswered { query_captured } => {
@@ -1433,6 +1435,10 @@ pub fn outcome_of(o: &Outcome, dns: Option<&DnsDetails>, quic: Option<&QuicDetai
             }
         }
         Outcome::HttpTimedOut(t) => format!("no response within {t} s"),
+        Outcome::HttpUnpaired => format!(
+            "no response paired: more than {} requests waited for their responses on this connection, so the oldest is reported without one (nothing inferred)",
+            crate::parse::http::MAX_PENDING_REQUESTS
+        ),
         Outcome::DnsMulticast => "multicast query".into(),
         Outcome::DnsWaiting => "no answer seen".into(),
         Outcome::DnsAnswered { query_captured } => {
