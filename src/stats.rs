@@ -40,6 +40,34 @@ pub struct KeyLogCounts {
 }
 
 impl Stats {
+    /// What the table's stats line calls evictions: every counter of the JSON `evictions`
+    /// (so that no bound is left out of one of the two) but `flows_idle` (said apart, as
+    /// flows that ended idle), `probes_dropped` and `reorder_window` (said apart: no
+    /// probe is lost by them).
+    pub fn evictions_total(&self) -> u64 {
+        self.sum_of(
+            "evictions",
+            &["flows_idle", "probes_dropped", "reorder_window"],
+        )
+    }
+
+    /// Every counter of the JSON `gaps`.
+    pub fn gaps_total(&self) -> u64 {
+        self.sum_of("gaps", &[])
+    }
+
+    fn sum_of(&self, key: &str, except: &[&str]) -> u64 {
+        self.to_json()
+            .get(key)
+            .and_then(|v| v.as_object())
+            .map_or(0, |o| {
+                o.iter()
+                    .filter(|(k, _)| !except.contains(&k.as_str()))
+                    .filter_map(|(_, v)| v.as_u64())
+                    .sum()
+            })
+    }
+
     pub fn to_json(&self) -> Value {
         let d = &self.decode;
         let r = &self.reassembly;
@@ -95,6 +123,7 @@ impl Stats {
                 "group_links": c.group_links_evicted,
                 "chain_certs": c.chain_certs_not_kept,
                 "client_macs": c.client_macs_evicted,
+                "tls_alerts": c.tls_alerts_not_kept,
                 "reorder_window": self.reorder_forced,
                 "buffer_budget": r.budget_drops,
                 // last: moved to the front when flows_idle is taken out (json.rs)

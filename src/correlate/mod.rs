@@ -114,6 +114,8 @@ pub struct CorrelateStats {
     pub chain_certs_not_kept: u64,
     /// Client addresses whose MAC was forgotten (the client bound).
     pub client_macs_evicted: u64,
+    /// TLS alerts of a connection past [`tls::MAX_ALERTS_KEPT`]: not listed in its probe.
+    pub tls_alerts_not_kept: u64,
 }
 
 /// Everything the report needs.

@@ -19,7 +19,8 @@ pub struct ClientSummary {
     /// probe's name with each). Empty, with no allocation, for the many clients of a
     /// flood that try a name or two.
     name_keys: Vec<u32>,
-    /// Names not kept because the list was full.
+    /// Probes whose name was not kept because the list was full (a name not kept that
+    /// comes again counts again: no list of them is kept either).
     pub names_dropped: u64,
     pub probes: usize,
     pub mismatches: usize,

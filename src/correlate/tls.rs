@@ -70,6 +70,10 @@ impl KeyLogFinding {
     }
 }
 
+/// Alerts kept per connection (a stream of warning alerts would grow the list with the
+/// input); the rest are counted (`evictions.tls_alerts`).
+pub const MAX_ALERTS_KEPT: usize = 8;
+
 /// An alert as seen on the wire, with its time.
 #[derive(Clone, Copy, Debug)]
 struct SeenAlert {
@@ -95,6 +99,8 @@ pub struct Conn {
     keylog: Option<KeyLogFinding>,
     client_cert: Option<Box<CertChain>>,
     alerts: Vec<SeenAlert>,
+    /// Alerts past [`MAX_ALERTS_KEPT`] (each counted in the stats as it comes).
+    alerts_not_kept: u64,
     ccs: Both<bool>,
     gaps: Vec<(Dir, GapCause)>,
     starttls: Option<&'static str>,
@@ -144,6 +150,7 @@ impl Conn {
             keylog: None,
             client_cert: None,
             alerts: Vec::new(),
+            alerts_not_kept: 0,
             ccs: Both::default(),
             gaps: Vec::new(),
             starttls: None,
@@ -265,7 +272,22 @@ impl Conn {
                         description: TlsAlertDescription(description),
                     }
                 };
-                self.alerts.push(SeenAlert { dir, kind, ts });
+                let fatal = |k: &AlertKind| matches!(k, AlertKind::Plain { level: 2, .. });
+                let seen_fatal = fatal(&kind);
+                let seen = SeenAlert { dir, kind, ts };
+                if self.alerts.len() < MAX_ALERTS_KEPT {
+                    self.alerts.push(seen);
+                } else {
+                    // The report reads the first alert of each side and the first fatal
+                    // one: a fatal alert past the bound takes the last place when none is
+                    // held yet.
+                    if seen_fatal && !self.alerts.iter().any(|a| fatal(&a.kind)) {
+                        if let Some(last) = self.alerts.last_mut() {
+                            *last = seen;
+                        }
+                    }
+                    self.alerts_not_kept += 1;
+                }
             }
             TlsItem::ChangeCipherSpec => *self.ccs.of(dir) = true,
             TlsItem::NotTls => self.not_tls = true,
@@ -297,6 +319,18 @@ pub struct TcpTracker {
     /// A connection that showed nothing past its opening (a SYN flood's) holds only its
     /// endpoints; the first fact of its stream makes its boxed [`Conn`].
     conns: HashMap<FlowId, Slot, foldhash::fast::RandomState>,
+}
+
+/// Keeps the first gap of each cause on each side, in the order they came: what the
+/// outcome reads (the first gap, the first of a cause on a side); a headers-only capture
+/// of a bulk transfer cuts every packet, which would grow the list with the input.
+fn add_gap(gaps: &mut Vec<(Dir, GapCause)>, dir: Dir, cause: GapCause) {
+    let same = |(d, c): &(Dir, GapCause)| {
+        *d == dir && std::mem::discriminant(c) == std::mem::discriminant(&cause)
+    };
+    if !gaps.iter().any(same) {
+        gaps.push((dir, cause));
+    }
 }
 
 /// One followed connection: opened only, opened with gaps only, or with what its stream
@@ -351,8 +385,8 @@ impl Slot {
                 // vec! holds exactly one: most such connections get no second gap.
                 *self = Slot::Gapped(Box::new((**o, vec![(dir, cause)])));
             }
-            Slot::Gapped(g) => g.1.push((dir, cause)),
-            Slot::Conn(c) => c.gaps.push((dir, cause)),
+            Slot::Gapped(g) => add_gap(&mut g.1, dir, cause),
+            Slot::Conn(c) => add_gap(&mut c.gaps, dir, cause),
         }
     }
 
@@ -436,7 +470,9 @@ impl TcpTracker {
                         }
                         other => other,
                     };
+                    let not_kept = c.alerts_not_kept;
                     c.tls(ts, dir, item);
+                    cx.stats.tls_alerts_not_kept += c.alerts_not_kept - not_kept;
                 }
             }
             Parsed::AppRecords {
@@ -1235,6 +1271,63 @@ mod tests {
         let p = end(&mut c);
         assert_eq!(p.name.as_deref(), Some("gap.example"));
         assert_eq!(p.reason, Some(Reason::ServerGap(GapCause::NotCaptured)));
+    }
+
+    /// Every TLS alert of a connection was kept, and every gap of a flow whose packets
+    /// carried no byte (a headers-only capture cuts each one): lists that grew with the
+    /// input (review finding). The first alert of each side and the first fatal one are
+    /// what the probe reads; the first gap of each cause on each side.
+    #[test]
+    fn alerts_and_gaps_of_a_connection_are_bounded() {
+        let mut c = Correlator::new(CorrelateLimits::default());
+        opened_then_gap(&mut c, Dir::Down, GapCause::Snaplen);
+        for _ in 0..10_000 {
+            c.push(Parsed::Gap {
+                flow: FLOW,
+                ts: ts(2),
+                dir: Dir::Down,
+                cause: GapCause::Snaplen,
+            });
+        }
+        c.push(Parsed::Gap {
+            flow: FLOW,
+            ts: ts(2),
+            dir: Dir::Up,
+            cause: GapCause::NotCaptured,
+        });
+        let hello = tls::ClientHello {
+            sni: Some("x.example".into()),
+            ..tls::ClientHello::default()
+        };
+        c.push(tls(3, Dir::Up, TlsItem::ClientHello(hello)));
+        let alert = |level, description| TlsItem::Alert {
+            level,
+            description,
+            encrypted: false,
+        };
+        for _ in 0..10_000 {
+            c.push(tls(4, Dir::Up, alert(1, 0)));
+        }
+        c.push(tls(5, Dir::Down, alert(2, 40)));
+        match c.tcp.conns.get(&FLOW) {
+            Some(Slot::Conn(conn)) => {
+                assert_eq!(conn.gaps.len(), 2);
+                assert_eq!(conn.alerts.len(), MAX_ALERTS_KEPT);
+            }
+            _ => panic!("the connection is not followed"),
+        }
+        assert_eq!(
+            c.stats().tls_alerts_not_kept,
+            10_001 - MAX_ALERTS_KEPT as u64
+        );
+        let p = end(&mut c);
+        assert_eq!(
+            p.outcome,
+            Outcome::FatalAlert {
+                from: Side::Server,
+                alert: TlsAlertDescription(40)
+            }
+        );
     }
 
     #[test]

@@ -240,7 +240,10 @@ impl LiveTable {
             if !c.names.is_empty() {
                 let mut line = format!("  Names tried, in order: {}", c.names.join(" → "));
                 if c.names_dropped > 0 {
-                    line.push_str(&format!(" (+{} more not kept)", c.names_dropped));
+                    line.push_str(&format!(
+                        " (and {} probes of further names, not listed: the list is full)",
+                        c.names_dropped
+                    ));
                 }
                 writeln!(out, "{}", self.pen.wrap(&line, 4))?;
             }
