@@ -21,6 +21,13 @@ pub enum Error {
     #[error("the filter expression `{expr}` is not valid ({detail}); it uses tcpdump's syntax, e.g. 'port 443 or port 53'")]
     Filter { expr: String, detail: String },
 
+    #[error("the filter `{expr}` cannot be applied to the packets of link type {link} (libpcap: {detail}), as tcpdump cannot apply it either; read them without a filter")]
+    FilterForLinkType {
+        expr: String,
+        link: String,
+        detail: String,
+    },
+
     #[error("cannot capture on {name}: {reason}; {fix}")]
     Interface {
         name: String,

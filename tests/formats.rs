@@ -192,6 +192,57 @@ fn the_same_file_given_twice_is_read_once_with_a_warning() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A filter on an NFLOG capture (`tcpdump -i nflog:5 -w`, link type 239, which
+/// probewatch decodes) was dropped silently and every packet reported and saved: the
+/// list of decoded link types had left NFLOG, 802.11 and radiotap out (review finding).
+/// libpcap cannot filter NFLOG, so the filter is refused with a sentence, as tcpdump
+/// refuses it; without a filter the packet is read.
+#[test]
+fn a_filter_libpcap_cannot_apply_to_nflog_is_refused_not_ignored() {
+    // One NFLOG record (family 2, version 0, resource 0; an NFULA_PAYLOAD TLV) holding a
+    // UDP datagram to port 53, as the Linux kernel logs it.
+    let ip_udp: [u8; 28] = [
+        0x45, 0, 0, 28, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0xc3, 0x50, 0, 53,
+        0, 8, 0, 0,
+    ];
+    let mut rec = vec![2u8, 0, 0, 0];
+    rec.extend_from_slice(&(4 + ip_udp.len() as u16).to_le_bytes());
+    rec.extend_from_slice(&9u16.to_le_bytes());
+    rec.extend_from_slice(&ip_udp);
+    let mut file = 0xa1b2_c3d4u32.to_le_bytes().to_vec();
+    file.extend_from_slice(&2u16.to_le_bytes());
+    file.extend_from_slice(&4u16.to_le_bytes());
+    for w in [
+        0u32,
+        0,
+        65535,
+        239,
+        1,
+        0,
+        rec.len() as u32,
+        rec.len() as u32,
+    ] {
+        file.extend_from_slice(&w.to_le_bytes());
+    }
+    file.extend_from_slice(&rec);
+    let dir = std::env::temp_dir().join(format!("probewatch-nflog-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("nflog.pcap");
+    std::fs::write(&path, &file).unwrap();
+    let p = path.to_str().unwrap();
+    let plain = run(&["-r", p, "--format", "json"]);
+    assert_eq!(plain.code, 0, "{}", plain.stderr);
+    let stats = of_type(&lines(&plain.stdout), "stats")[0].clone();
+    assert_eq!(stats["udp_packets"], 1, "{stats}");
+    let filtered = run(&["-r", p, "port", "53"]);
+    assert_eq!(filtered.code, 2, "{}", filtered.stdout);
+    assert_eq!(
+        filtered.stderr.trim_end(),
+        "probewatch: the filter `port 53` cannot be applied to the packets of link type DLT_NFLOG (239) (libpcap: NFLOG link-layer type filtering not implemented), as tcpdump cannot apply it either; read them without a filter"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn a_quoted_glob_and_a_directory_read_every_file() {
     let dir = std::env::temp_dir().join(format!("probewatch-dir-{}", std::process::id()));

@@ -1249,6 +1249,17 @@ impl Filter {
             Ok(p) => Ok(Some(p)),
             // A link type probewatch does not decode: its packets go on, to be counted.
             Err(_) if !crate::decode::link::decodes(link) => Ok(None),
+            // Valid for Ethernet: libpcap cannot filter this link type (NFLOG).
+            Err(e)
+                if pcap::Capture::dead(pcap::Linktype::ETHERNET)
+                    .is_ok_and(|d| d.compile(&self.expr, true).is_ok()) =>
+            {
+                Err(Error::FilterForLinkType {
+                    expr: self.expr.clone(),
+                    link: super::link_type_name(link),
+                    detail: super::pcap_text(&e),
+                })
+            }
             Err(e) => Err(err(&e)),
         }
     }

@@ -60,12 +60,10 @@ pub fn ip_src(ip: &[u8]) -> Option<std::net::IpAddr> {
     }
 }
 
-/// Whether probewatch decodes packets of this link type (every arm of [`ip_payload`]).
+/// Whether probewatch decodes packets of this link type: every arm of [`ip_payload`],
+/// read from it (a list of its own left 802.11, radiotap and NFLOG out).
 pub fn decodes(link: LinkType) -> bool {
-    matches!(
-        link.0,
-        0 | 1 | 9 | 12 | 14 | 50 | 101 | 108 | 113 | 228 | 229 | 276
-    )
+    !matches!(ip_payload(link, &[]), Err(LinkError::UnknownLinkType))
 }
 
 /// The IP packet inside a frame of the given link type.

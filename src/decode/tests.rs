@@ -1306,3 +1306,17 @@ fn nflog_payload_tlv() {
     assert!(d.is_none());
     assert_eq!(st.problems.get("truncated_link_header"), Some(&1));
 }
+
+/// `decodes` had a list of its own, which left out 802.11 (105), radiotap (127) and
+/// NFLOG (239) that `ip_payload` decodes (review finding).
+#[test]
+fn every_link_type_ip_payload_reads_is_one_decodes_names() {
+    for l in [
+        0, 1, 9, 12, 14, 50, 101, 105, 108, 113, 127, 228, 229, 239, 276,
+    ] {
+        assert!(crate::decode::link::decodes(LinkType(l)), "{l}");
+    }
+    for l in [147, 2, 10, 192] {
+        assert!(!crate::decode::link::decodes(LinkType(l)), "{l}");
+    }
+}
