@@ -238,7 +238,7 @@ struct Cli {
     max_flows: usize,
 
     /// Bytes held out of order per direction of a flow.
-    #[arg(long, value_name = "BYTES", default_value_t = probewatch::reassemble::Limits::default().max_buffer)]
+    #[arg(long, value_name = "BYTES", default_value_t = probewatch::reassemble::Limits::default().max_buffer, value_parser = at_least_one::<usize>)]
     max_buffer: usize,
 
     /// Out-of-order segments (holes) held per direction of a flow.

@@ -815,6 +815,12 @@ fn repeated_flags_take_the_last_value_and_bad_numbers_are_refused() {
             &["-r", s, "--max-flows", "0"][..],
             "--max-flows does not take \"0\"",
         ),
+        // Taken, and every segment out of order dropped as over the bound (review
+        // finding): 0 is refused like the other bounds' 0.
+        (
+            &["-r", s, "--max-buffer", "0"][..],
+            "--max-buffer does not take \"0\"",
+        ),
         (
             &["-r", s, "--max-report-probes", "0"][..],
             "--max-report-probes does not take \"0\"",
