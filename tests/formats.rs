@@ -243,6 +243,117 @@ fn a_filter_libpcap_cannot_apply_to_nflog_is_refused_not_ignored() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A little-endian pcapng block: type, body padded to 32 bits, lengths.
+fn pcapng_block(kind: u32, body: &[u8]) -> Vec<u8> {
+    let mut body = body.to_vec();
+    while body.len() % 4 != 0 {
+        body.push(0);
+    }
+    let len = (12 + body.len()) as u32;
+    let mut b = kind.to_le_bytes().to_vec();
+    b.extend_from_slice(&len.to_le_bytes());
+    b.extend_from_slice(&body);
+    b.extend_from_slice(&len.to_le_bytes());
+    b
+}
+
+/// A section header, then interface blocks of raw IP (101), the first with `tsresol`.
+fn pcapng_with_interfaces(n: usize, tsresol: u8) -> Vec<u8> {
+    let mut shb = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+    shb.extend_from_slice(&[1, 0, 0, 0]);
+    shb.extend_from_slice(&(-1i64).to_le_bytes());
+    let mut f = pcapng_block(0x0a0d_0d0a, &shb);
+    for i in 0..n {
+        let mut idb = 101u16.to_le_bytes().to_vec();
+        idb.extend_from_slice(&[0, 0]);
+        idb.extend_from_slice(&0u32.to_le_bytes());
+        if i == 0 {
+            // if_tsresol (option 9, length 1), then opt_endofopt.
+            idb.extend_from_slice(&[9, 0, 1, 0, tsresol, 0, 0, 0, 0, 0, 0, 0]);
+        }
+        f.extend_from_slice(&pcapng_block(1, &idb));
+    }
+    f
+}
+
+/// An Enhanced Packet Block on interface `iface`: a DNS query for www.example.com over
+/// raw IPv4/UDP, at `units` of the interface's resolution.
+fn epb_dns_query(iface: u32, units: u64) -> Vec<u8> {
+    let mut dns: Vec<u8> = vec![0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    for l in ["www", "example", "com"] {
+        dns.push(l.len() as u8);
+        dns.extend_from_slice(l.as_bytes());
+    }
+    dns.extend_from_slice(&[0, 0, 1, 0, 1]);
+    let udp_len = 8 + dns.len() as u16;
+    let ip_len = 20 + udp_len;
+    let mut pkt = vec![
+        0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ];
+    pkt[2..4].copy_from_slice(&ip_len.to_be_bytes());
+    pkt.extend_from_slice(&50000u16.to_be_bytes());
+    pkt.extend_from_slice(&53u16.to_be_bytes());
+    pkt.extend_from_slice(&udp_len.to_be_bytes());
+    pkt.extend_from_slice(&[0, 0]);
+    pkt.extend_from_slice(&dns);
+    let mut epb = iface.to_le_bytes().to_vec();
+    epb.extend_from_slice(&((units >> 32) as u32).to_le_bytes());
+    epb.extend_from_slice(&(units as u32).to_le_bytes());
+    epb.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
+    epb.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
+    epb.extend_from_slice(&pkt);
+    pcapng_block(6, &epb)
+}
+
+fn write_temp(tag: &str, bytes: &[u8]) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("probewatch-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{tag}.pcapng"));
+    std::fs::write(&path, bytes).unwrap();
+    (dir, path)
+}
+
+/// pcapng timestamps in power-of-two units (`if_tsresol` with its high bit set, which
+/// pcapng allows and Wireshark reads) were taken as microseconds, silently: pcap-parser
+/// 0.17 refuses every such value (review finding). 2^-30 s units now give the time.
+#[test]
+fn pcapng_timestamps_in_power_of_two_units_are_read() {
+    let secs: u64 = 1_800_000_000;
+    let mut f = pcapng_with_interfaces(1, 0x80 | 30);
+    f.extend_from_slice(&epb_dns_query(0, (secs << 30) + (1 << 29)));
+    let (dir, path) = write_temp("tsresol2", &f);
+    let r = run(&["-r", path.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = lines(&r.stdout);
+    let dns = probes(&v, "dns");
+    assert_eq!(dns.len(), 1, "{}", r.stdout);
+    assert_eq!(s(dns[0], "ts"), "2027-01-15T08:00:00.500000Z");
+    assert_eq!(of_type(&v, "stats")[0]["decode_problems"], json!({}));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// pcapng interface blocks were kept without bound (a small compressed file of
+/// millions of them grew memory and time with the input; review finding): past
+/// MAX_INTERFACES_PER_SECTION each is counted, and a packet on one of them counted as
+/// of an undeclared interface.
+#[test]
+fn pcapng_interfaces_past_the_bound_are_counted_not_kept() {
+    let n = probewatch::capture::file::MAX_INTERFACES_PER_SECTION;
+    let mut f = pcapng_with_interfaces(n + 3, 6);
+    f.extend_from_slice(&epb_dns_query(0, 1_800_000_000_000_000));
+    f.extend_from_slice(&epb_dns_query(n as u32 + 1, 1_800_000_000_000_001));
+    let (dir, path) = write_temp("ifaces", &f);
+    let r = run(&["-r", path.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = lines(&r.stdout);
+    assert_eq!(probes(&v, "dns").len(), 1, "{}", r.stdout);
+    assert_eq!(
+        of_type(&v, "stats")[0]["decode_problems"],
+        json!({"capture_interfaces_over_limit": 3, "capture_packet_for_undeclared_interface": 1})
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn a_quoted_glob_and_a_directory_read_every_file() {
     let dir = std::env::temp_dir().join(format!("probewatch-dir-{}", std::process::id()));

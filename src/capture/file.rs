@@ -161,7 +161,8 @@ enum Format {
 enum Action {
     Unreadable(u32),
     Section(bool),
-    Iface(Iface),
+    /// An interface, and whether its timestamp resolution could not be used.
+    Iface(Iface, bool),
     Packet(u32, Option<(u32, u32)>, u32, (usize, usize)),
     /// A Decryption Secrets Block: its secrets type and data (padding removed).
     Secrets(u32, Vec<u8>),
@@ -204,7 +205,9 @@ struct Framer {
     last_ts: Timestamp,
     /// Packets framed so far.
     packets: u64,
-    link_types: Vec<LinkType>,
+    /// The link types announced to the reading side so far (at most 65,536: a pcapng
+    /// link type is 16 bits), a set: every interface block is looked up in it.
+    link_types: std::collections::HashSet<i32>,
     /// Chunk buffers made so far (at most [`CHUNK_BUFFERS`]).
     buffers: usize,
 }
@@ -508,7 +511,7 @@ impl Framer {
             modified: h.is_modified_format(),
             link,
         };
-        self.link_types.push(link);
+        self.link_types.insert(link.0);
         self.batch.items.push(Item::Link(link));
         Ok(())
     }
@@ -539,14 +542,17 @@ impl Framer {
         let action = match parsed {
             Err(_) => Action::Unreadable(u32_at(bytes, 0, big_endian).unwrap_or(0)),
             Ok((_, Block::SectionHeader(shb))) => Action::Section(shb.big_endian()),
-            Ok((_, Block::InterfaceDescription(idb))) => Action::Iface(Iface {
-                link: LinkType(idb.linktype.0),
-                resolution: match idb.ts_resolution() {
-                    Some(r) if r > 0 => r,
-                    _ => 1_000_000,
-                },
-                offset: idb.ts_offset(),
-            }),
+            Ok((_, Block::InterfaceDescription(idb))) => {
+                let resolution = ts_units_per_second(idb.if_tsresol);
+                Action::Iface(
+                    Iface {
+                        link: LinkType(idb.linktype.0),
+                        resolution: resolution.unwrap_or(1_000_000),
+                        offset: idb.ts_offset(),
+                    },
+                    resolution.is_none(),
+                )
+            }
             Ok((_, Block::EnhancedPacket(epb))) => Action::Packet(
                 epb.if_id,
                 Some((epb.ts_high, epb.ts_low)),
@@ -583,12 +589,20 @@ impl Framer {
                 };
                 return Ok(());
             }
-            Action::Iface(i) => {
+            Action::Iface(i, unsupported) => {
+                if unsupported {
+                    // Taken as microseconds, and said.
+                    self.problem("capture_timestamp_resolution_unsupported");
+                }
                 if let Format::Pcapng { ifaces, .. } = &mut self.format {
+                    if ifaces.len() >= MAX_INTERFACES_PER_SECTION {
+                        // Its packets are counted as of an undeclared interface.
+                        self.problem("capture_interfaces_over_limit");
+                        return Ok(());
+                    }
                     ifaces.push(i);
                 }
-                if !self.link_types.contains(&i.link) {
-                    self.link_types.push(i.link);
+                if self.link_types.insert(i.link.0) {
                     self.batch.items.push(Item::Link(i.link));
                 }
                 return Ok(());
@@ -734,7 +748,7 @@ fn frame_thread(
         format: Format::Unknown,
         last_ts: Timestamp::default(),
         packets: 0,
-        link_types: Vec::new(),
+        link_types: std::collections::HashSet::new(),
         buffers: 1,
     }
     .run();
@@ -842,6 +856,22 @@ fn u32_at(b: &[u8], at: usize, big_endian: bool) -> Option<u32> {
     } else {
         u32::from_le_bytes(w)
     })
+}
+
+/// Interfaces kept per pcapng section (real captures have a handful; `mergecap` of many
+/// files a few dozen); an Interface Description Block past it is counted
+/// (`capture_interfaces_over_limit`) and its packets as of an undeclared interface.
+pub const MAX_INTERFACES_PER_SECTION: usize = 4096;
+
+/// A pcapng `if_tsresol`: units per second, 10^n, or 2^n with the high bit set (pcapng
+/// §4.2; pcap-parser 0.17 refuses every 2^n value). None when it does not fit 64 bits.
+pub fn ts_units_per_second(tsresol: u8) -> Option<u64> {
+    let n = u32::from(tsresol & 0x7f);
+    if tsresol & 0x80 == 0 {
+        10u64.checked_pow(n)
+    } else {
+        1u64.checked_shl(n)
+    }
 }
 
 /// Opens a named pipe, which waits until a program opens its other end (`open`:
