@@ -1302,10 +1302,24 @@ fn a_dns_query_seen_twice_is_one_probe_and_its_repeated_answer_no_answer_without
     // every query and answer twice: each query was reported "no answer seen", its
     // repeat answered, and the second answer "answer without query". tshark pairs the
     // first query with the first answer and marks the rest as retransmissions.
+    // (A copy: the same file given twice is read once.)
     let f = sample("wildcard-apex.pcap");
-    let f = f.to_str().unwrap();
+    let dir = std::env::temp_dir().join(format!("probewatch-dnstwice-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("copy.pcap");
+    std::fs::copy(&f, &copy).unwrap();
     let once = json_of(&sample("wildcard-apex.pcap"));
-    let twice = lines(&run(&["-r", f, f, "--format", "json"]).stdout);
+    let twice = lines(
+        &run(&[
+            "-r",
+            f.to_str().unwrap(),
+            copy.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .stdout,
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
     let dns = |v: &[Value]| -> Vec<(String, String)> {
         probes(v, "dns")
             .iter()

@@ -293,3 +293,27 @@ fn server_side_only_shows_the_certificate() {
     assert_eq!(p["tls"]["chain_len"], json!(1));
     assert_eq!(p["tls"]["app_data"], json!(true));
 }
+
+/// A WebSocket upgrade (samples/make-upgrade-samples.sh: a ws:// client and server in
+/// python3) answered at once by `101 Switching Protocols` and kept open past the probe
+/// timeout was reported "no response within 10 s", and its frames counted as two
+/// unparsable HTTP heads: 101 was taken for an interim response (review finding). 101
+/// settles the request, and nothing after it is read as HTTP.
+#[test]
+fn a_websocket_upgrade_is_answered_by_its_101_not_timed_out() {
+    let v = json_of(&sample("websocket.pcap"));
+    let p = the_one_http_probe("websocket.pcap");
+    assert_eq!(
+        http_rows(&v),
+        [row("GET", "/chat", "ws.example.test:8080", json!(101))]
+    );
+    assert_eq!(s(&p, "outcome_code"), "http_response");
+    assert_eq!(
+        s(&p, "outcome"),
+        "101 Switching Protocols (the connection then speaks another protocol, WebSocket or HTTP/2, which is not read)"
+    );
+    let stats = of_type(&v, "stats")[0];
+    assert_eq!(stats["probes_timed_out"], 0, "{stats}");
+    assert_eq!(stats["parse"]["http_unparsable"], 0, "{stats}");
+    assert_eq!(stats["parse"]["http_lines_skipped"], 0, "{stats}");
+}

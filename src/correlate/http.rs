@@ -101,8 +101,8 @@ impl HttpFlow {
             h.status = Some(resp.status);
             h.location = resp.location;
         }
-        // 1xx is interim: the request still waits for its final response.
-        if resp.status >= 200 {
+        // 1xx but 101 is interim: the request still waits for its final response.
+        if http::is_final(resp.status) {
             if let Some(p) = self.waiting.pop_front() {
                 cx.emit(p);
             }

@@ -347,15 +347,23 @@ fn took_request(
     a.connect
 }
 
-/// A response head read, to the request `asked` (the oldest waiting): a final one (2xx
-/// and up) settles it; it goes to the correlator unless its request could not be read.
+/// Whether a response settles its request: 2xx and up, and 101 Switching Protocols,
+/// after which the connection speaks another protocol (WebSocket, h2c); the other 1xx
+/// are interim (100 Continue, 103 Early Hints).
+pub fn is_final(status: u16) -> bool {
+    status >= 200 || status == 101
+}
+
+/// A response head read, to the request `asked` (the oldest waiting): a final one
+/// ([`is_final`]) settles it; it goes to the correlator unless its request could not be
+/// read.
 fn took_response(
     requests: &mut std::collections::VecDeque<Asked>,
     cx: &mut Cx<'_>,
     asked: Asked,
     resp: Response,
 ) {
-    if resp.status >= 200 {
+    if is_final(resp.status) {
         requests.pop_front();
     }
     if asked.unparsed {
@@ -428,6 +436,8 @@ impl StreamAnalyzer for HttpStream {
         }
         h.buf.extend_from_slice(data);
         let mut tunnel = false;
+        // 101 Switching Protocols: what follows is not HTTP.
+        let mut switched = false;
         // A CONNECT was refused: the client's held bytes are HTTP after all.
         let mut resume_up = false;
         loop {
@@ -493,6 +503,10 @@ impl StreamAnalyzer for HttpStream {
                         let status = resp.status;
                         took_response(&mut self.requests, cx, asked, resp);
                         h.buf.drain(..n.min(h.buf.len()));
+                        if status == 101 {
+                            switched = true;
+                            break;
+                        }
                         if asked.connect && status >= 200 {
                             self.connect_pending = false;
                             if status < 300 {
@@ -524,6 +538,11 @@ impl StreamAnalyzer for HttpStream {
         if h.buf.len() > cx.limits.max_plaintext {
             h.buf.clear();
             h.skip = u64::MAX;
+        }
+        if switched {
+            // WebSocket frames, HTTP/2: nothing more to read here (not counted as
+            // unparsable HTTP).
+            return Next::Done;
         }
         if resume_up && dir == Dir::Down {
             return self.feed(cx, Dir::Up, &[]);

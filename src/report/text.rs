@@ -1186,7 +1186,10 @@ pub fn outcome_brief(p: &Probe) -> (String, bool) {
             status,
             location,
             head_cut,
-        } => (status.to_string(), location.is_some() || *head_cut),
+        } => (
+            status.to_string(),
+            location.is_some() || *head_cut || *status == 101,
+        ),
         Outcome::HttpTimedOut(_) => (s("timed out"), true),
         Outcome::HttpUnpaired => (s("not paired"), true),
         Outcome::DnsMulticast => (s("multicast"), false),
@@ -1422,6 +1425,9 @@ pub fn outcome_of(o: &Outcome, dns: Option<&DnsDetails>, quic: Option<&QuicDetai
         } => {
             let shown = match location {
                 Some(l) => format!("{status} → {l}"),
+                None if *status == 101 => format!(
+                    "{status} Switching Protocols (the connection then speaks another protocol, WebSocket or HTTP/2, which is not read)"
+                ),
                 None => format!("{status}"),
             };
             if *head_cut {
