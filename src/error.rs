@@ -41,7 +41,7 @@ pub enum Error {
     #[error("cannot write the capture to {path}: {reason}; give -w a file in a directory that exists and is writable")]
     Save { path: String, reason: String },
 
-    #[error("-w {path} is also an input (a capture or key log being read): writing it would destroy it; give -w another file")]
+    #[error("-w {path} is also an input (a capture, key log or --ca-file being read): writing it would destroy it; give -w another file")]
     SaveOverInput { path: String },
 
     #[error("-w {path} is standard output, where the report's lines go: the packets would be mixed with them; give -w another file")]

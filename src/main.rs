@@ -469,17 +469,19 @@ fn main() -> ExitCode {
         quiet: cli.quiet,
         verbose: cli.verbose,
     };
+    // A --ca-file is read like an input, and a key log the client still appends to: -w
+    // must truncate neither (the capture inputs are checked when they are opened).
+    if let Some(w) = cli.write.as_deref() {
+        let read = [cli.keylog.as_slice(), cli.ca_file.as_slice()].concat();
+        if let Err(e) = probewatch::refuse_save_over_input(w, &[], &read) {
+            return exit(Err(e));
+        }
+    }
     let trust = match load_trust(&cli) {
         Ok(t) => Arc::new(t),
         Err(e) => return exit(Err(e)),
     };
     if let Some(iface) = &cli.interface {
-        if let Some(w) = cli.write.as_deref() {
-            // A key log the client still appends to must not be truncated by -w.
-            if let Err(e) = probewatch::refuse_save_over_input(w, &[], &cli.keylog) {
-                return exit(Err(e));
-            }
-        }
         let mut options = LiveOptions::new(iface);
         options.promiscuous = !cli.no_promiscuous;
         options.snaplen = cli.snaplen.clamp(64, 262_144);

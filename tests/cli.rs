@@ -593,6 +593,35 @@ fn writing_over_an_input_with_w_is_refused_and_the_input_kept() {
     assert_eq!(std::fs::read(&keys).unwrap(), b"# no keys\n");
 }
 
+/// `-w` naming the `--ca-file` overwrote the CA bundle with pcap data, silently (inputs
+/// and key logs were refused; black-box finding): it is refused the same way, live too,
+/// and the file is left as it was.
+#[test]
+fn w_over_the_ca_file_is_refused_and_the_file_kept() {
+    let dir = std::env::temp_dir().join(format!("probewatch-wca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::copy(sample("trust-ca.pem"), &ca).unwrap();
+    let before = std::fs::read(&ca).unwrap();
+    for source in [
+        &["-r", sample("trust.pcap").to_str().unwrap()][..],
+        &["-i", "lo"][..],
+    ] {
+        let mut args = source.to_vec();
+        args.extend([
+            "--ca-file",
+            ca.to_str().unwrap(),
+            "-w",
+            ca.to_str().unwrap(),
+        ]);
+        let r = run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains("is also an input"), "{}", r.stderr);
+        assert_eq!(std::fs::read(&ca).unwrap(), before);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Flags that do nothing with the others given were accepted without a word (`-s`, `-B`,
 /// `-p`, `--duration` with `-r`; `--ja4` with `-q` or JSON; `--mermaid-fences` without
 /// mermaid; `-w -` made a file named `-`): each is refused with one sentence, exit 2.
