@@ -128,20 +128,29 @@ fn trim_dot(mut s: String) -> String {
 /// A name as text: what `trim_dot(name.to_string())` gives (simple-dns's `Display`: the
 /// labels joined by dots, a `.` or `\` inside a label escaped with a `\`, bytes that are
 /// not UTF-8 replaced), written straight into one `String` instead of through the
-/// formatter one character at a time.
+/// formatter one character at a time; control characters written as `\xNN`.
 fn name_text(n: &simple_dns::Name<'_>) -> String {
     let mut s = String::with_capacity(n.as_bytes().map(|l| l.len() + 1).sum());
     for (i, label) in n.as_bytes().enumerate() {
         if i > 0 {
             s.push('.');
         }
+        let plain = |b: u8| b.is_ascii() && !b.is_ascii_control() && b != b'.' && b != b'\\';
         match std::str::from_utf8(label) {
-            Ok(t) if !t.bytes().any(|b| b == b'.' || b == b'\\') => s.push_str(t),
+            Ok(t) if t.bytes().all(plain) => s.push_str(t),
             _ => {
                 for c in String::from_utf8_lossy(label).chars() {
                     match c {
                         '.' => s.push_str("\\."),
                         '\\' => s.push_str("\\\\"),
+                        // A control byte (a newline, ESC) as `\xNN`, as the SNI is: a name
+                        // from the wire can neither forge a line nor drive a terminal.
+                        c if c.is_control() => {
+                            let mut buf = [0u8; 4];
+                            for b in c.encode_utf8(&mut buf).bytes() {
+                                s.push_str(&format!("\\x{b:02x}"));
+                            }
+                        }
                         _ => s.push(c),
                     }
                 }
@@ -263,5 +272,18 @@ mod tests {
         }
         let n = Name::new("mail.example.org.").unwrap();
         assert_eq!(name_text(&n), trim_dot(n.to_string()));
+    }
+
+    /// A DNS name's control bytes went to the table and `-q` as they were: a newline in a
+    /// label forged a whole `-q` line, an ESC drove the terminal (black-box finding).
+    /// They are written `\xNN`, as the SNI's are.
+    #[test]
+    fn control_bytes_of_a_dns_name_are_escaped() {
+        let labels: Vec<Label<'_>> = [&b"a\nb"[..], b"\x1b[31m", "\u{85}x".as_bytes(), b"com"]
+            .iter()
+            .map(|l| Label::new_unchecked(*l))
+            .collect();
+        let n = Name::new_with_labels(&labels);
+        assert_eq!(name_text(&n), "a\\x0ab.\\x1b[31m.\\xc2\\x85x.com");
     }
 }
