@@ -246,7 +246,7 @@ fn mail_fanout_table_tells_groups_and_fix() {
         "         outcome: 302 → https://ex7.mailhost.example/autodiscover/autodiscover.xml",
         "         then: the client did not follow the redirect; it moved on to autodiscover.example.com (TLS, port 443) 0.320 s later",
         "         outcome: client rejected the certificate: alert unknown_ca",
-        "    Fix: one certificate with SAN autodiscover.example.com, example.com would satisfy every HTTPS probe of this group for example.com.",
+        "    Fix: one certificate with SAN autodiscover.example.com, example.com would satisfy every TLS probe of this group for example.com.",
         "    A wildcard *.example.com cannot cover: example.com (the bare domain: a wildcard never covers the apex).",
     ] {
         assert!(

@@ -427,7 +427,18 @@ pub fn rdata(d: &Rdata) -> String {
             weight,
             port,
             target,
+        } if target.is_empty() => format!("{priority} {weight} {port} ."),
+        Rdata::Srv {
+            priority,
+            weight,
+            port,
+            target,
         } => format!("{priority} {weight} {port} {target}"),
+        // The root as a target is written "." (RFC 9460: the owner name; RFC 2782: no
+        // such service), as dig writes it, not as nothing.
+        Rdata::Svcb {
+            priority, target, ..
+        } if target.is_empty() => format!("{priority} ."),
         Rdata::Svcb {
             priority, target, ..
         } => format!("{priority} {target}"),
@@ -669,7 +680,7 @@ pub fn fix_advice(a: &crate::correlate::groups::Advice, domain: &str) -> Vec<Str
     let mut v = Vec::new();
     if !a.san.is_empty() {
         v.push(format!(
-            "Fix: one certificate with SAN {} would satisfy every HTTPS probe of this group for {domain}.",
+            "Fix: one certificate with SAN {} would satisfy every TLS probe of this group for {domain}.",
             a.san.join(", ")
         ));
     }
