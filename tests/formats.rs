@@ -354,6 +354,59 @@ fn pcapng_interfaces_past_the_bound_are_counted_not_kept() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A little-endian microsecond pcap with every record cut to `snap` bytes, as
+/// `editcap -s SNAP` (or `tcpdump -s SNAP` at capture time) writes it.
+fn cut_to_snaplen(pcap: &[u8], snap: u32) -> Vec<u8> {
+    assert_eq!(pcap[..4], 0xa1b2_c3d4u32.to_le_bytes());
+    let mut out = pcap[..24].to_vec();
+    out[16..20].copy_from_slice(&snap.to_le_bytes());
+    let mut at = 24;
+    while at + 16 <= pcap.len() {
+        let caplen = u32::from_le_bytes(pcap[at + 8..at + 12].try_into().unwrap());
+        let kept = caplen.min(snap);
+        out.extend_from_slice(&pcap[at..at + 8]);
+        out.extend_from_slice(&kept.to_le_bytes());
+        out.extend_from_slice(&pcap[at + 12..at + 16]);
+        out.extend_from_slice(&pcap[at + 16..at + 16 + kept as usize]);
+        at += 16 + caplen as usize;
+    }
+    out
+}
+
+/// A ClientHello cut by the snapshot length, the server's flight seen, was "the capture
+/// holds the server's side of the handshake but not the client's (asymmetric routing or
+/// a one-way tap?)" (`client_side_not_captured`; black-box finding): the client's
+/// packets are there, cut, and the reason says so.
+#[test]
+fn a_hello_cut_by_the_snapshot_length_is_said_so_not_a_one_way_tap() {
+    // trust.pcap at 200 bytes a packet: two of curl's hellos (517 bytes) cut, the
+    // servers' ServerHellos whole.
+    let pcap = std::fs::read(sample("trust.pcap")).unwrap();
+    let dir = std::env::temp_dir().join(format!("probewatch-snap200-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cut = dir.join("trust-snap200.pcap");
+    std::fs::write(&cut, cut_to_snaplen(&pcap, 200)).unwrap();
+    let v = json_of(&cut);
+    let codes: Vec<&str> = probes(&v, "tls")
+        .iter()
+        .map(|p| s(p, "reason_code"))
+        .collect();
+    assert!(!codes.contains(&"client_side_not_captured"), "{codes:?}");
+    let cut_hellos: Vec<&Value> = probes(&v, "tls")
+        .into_iter()
+        .filter(|p| s(p, "reason_code") == "client_hello_snaplen_cut")
+        .collect();
+    assert_eq!(cut_hellos.len(), 2, "{codes:?}");
+    for p in cut_hellos {
+        assert_eq!(s(p, "verdict"), "unverified", "{p}");
+        assert_eq!(
+            s(p, "reason"),
+            "the ClientHello was not read: the capture's snapshot length cut the client's handshake packets (capture with -s 0)"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn a_quoted_glob_and_a_directory_read_every_file() {
     let dir = std::env::temp_dir().join(format!("probewatch-dir-{}", std::process::id()));

@@ -882,6 +882,14 @@ fn verdict(
 ) -> (Verdict, Reason) {
     let Some(name) = name else {
         if c.hello.is_none() {
+            // The client's packets are there but its hello was lost (cut by the snapshot
+            // length, segments missed, a bound): that, not a one-way tap.
+            if let Some(&(_, cause)) = c.gaps.iter().find(|(d, _)| *d == Dir::Up) {
+                return (
+                    Verdict::Unverified,
+                    Reason::HelloNotRead { cause, sni: false },
+                );
+            }
             // Not "no name": the client may well have sent one, where the capture cannot see.
             return (Verdict::Unverified, Reason::NoClientHello);
         }
