@@ -279,7 +279,16 @@ fn pcapng_with_interfaces(n: usize, tsresol: u8) -> Vec<u8> {
 /// An Enhanced Packet Block on interface `iface`: a DNS query for www.example.com over
 /// raw IPv4/UDP, at `units` of the interface's resolution.
 fn epb_dns_query(iface: u32, units: u64) -> Vec<u8> {
-    let mut dns: Vec<u8> = vec![0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    epb_dns(iface, units, false, 0)
+}
+
+/// As [`epb_dns_query`]; `answer`: the server's answer instead (no records), with the
+/// header `flags` given (0x8380: a response, RD, RA and TC set).
+fn epb_dns(iface: u32, units: u64, answer: bool, flags: u16) -> Vec<u8> {
+    let flags = if answer { flags } else { 0x0100 };
+    let mut dns: Vec<u8> = vec![0x12, 0x34];
+    dns.extend_from_slice(&flags.to_be_bytes());
+    dns.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
     for l in ["www", "example", "com"] {
         dns.push(l.len() as u8);
         dns.extend_from_slice(l.as_bytes());
@@ -287,12 +296,17 @@ fn epb_dns_query(iface: u32, units: u64) -> Vec<u8> {
     dns.extend_from_slice(&[0, 0, 1, 0, 1]);
     let udp_len = 8 + dns.len() as u16;
     let ip_len = 20 + udp_len;
-    let mut pkt = vec![
-        0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
-    ];
+    let (src, dst, sport, dport) = if answer {
+        ([10, 0, 0, 2], [10, 0, 0, 1], 53u16, 50000u16)
+    } else {
+        ([10, 0, 0, 1], [10, 0, 0, 2], 50000, 53)
+    };
+    let mut pkt = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0];
     pkt[2..4].copy_from_slice(&ip_len.to_be_bytes());
-    pkt.extend_from_slice(&50000u16.to_be_bytes());
-    pkt.extend_from_slice(&53u16.to_be_bytes());
+    pkt.extend_from_slice(&src);
+    pkt.extend_from_slice(&dst);
+    pkt.extend_from_slice(&sport.to_be_bytes());
+    pkt.extend_from_slice(&dport.to_be_bytes());
     pkt.extend_from_slice(&udp_len.to_be_bytes());
     pkt.extend_from_slice(&[0, 0]);
     pkt.extend_from_slice(&dns);
@@ -303,6 +317,34 @@ fn epb_dns_query(iface: u32, units: u64) -> Vec<u8> {
     epb.extend_from_slice(&(pkt.len() as u32).to_le_bytes());
     epb.extend_from_slice(&pkt);
     pcapng_block(6, &epb)
+}
+
+/// A truncated DNS answer (TC set, no records: the client asks again over TCP) was
+/// reported "no records (NODATA)", which says the name has no such record (black-box
+/// finding). It says truncated, and JSON has `dns.truncated`.
+#[test]
+fn a_truncated_dns_answer_is_not_called_nodata() {
+    let mut f = pcapng_with_interfaces(1, 6);
+    f.extend_from_slice(&epb_dns(0, 1_800_000_000_000_000, false, 0));
+    f.extend_from_slice(&epb_dns(0, 1_800_000_000_001_000, true, 0x8380));
+    let (dir, path) = write_temp("dnstc", &f);
+    let v = json_of(&path);
+    let dns = probes(&v, "dns");
+    assert_eq!(dns.len(), 1, "{v:?}");
+    assert_eq!(
+        s(dns[0], "outcome"),
+        "truncated (TC): the answer did not fit, the client asks again over TCP"
+    );
+    assert_eq!(dns[0]["dns"]["truncated"], true);
+    // The same answer without TC is NODATA.
+    let mut f = pcapng_with_interfaces(1, 6);
+    f.extend_from_slice(&epb_dns(0, 1_800_000_000_000_000, false, 0));
+    f.extend_from_slice(&epb_dns(0, 1_800_000_000_001_000, true, 0x8180));
+    std::fs::write(&path, &f).unwrap();
+    let v = json_of(&path);
+    assert_eq!(s(probes(&v, "dns")[0], "outcome"), "no records (NODATA)");
+    assert_eq!(probes(&v, "dns")[0]["dns"]["truncated"], false);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 fn write_temp(tag: &str, bytes: &[u8]) -> (PathBuf, PathBuf) {

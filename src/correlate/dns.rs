@@ -124,6 +124,7 @@ impl DnsTracker {
                 };
                 if let ProbeKind::Dns(d) = &mut p.kind {
                     d.rcode = Some(msg.rcode);
+                    d.truncated = msg.truncated;
                     d.answers = msg.answers;
                 }
                 cx.emit(p);
@@ -150,6 +151,7 @@ impl DnsTracker {
                 let details = DnsDetails {
                     qtype: Some(qtype),
                     rcode: Some(msg.rcode),
+                    truncated: msg.truncated,
                     answers: msg.answers,
                 };
                 let outcome = Outcome::DnsAnswered {
@@ -184,6 +186,7 @@ impl DnsTracker {
             let details = DnsDetails {
                 qtype,
                 rcode: None,
+                truncated: false,
                 answers: Vec::new(),
             };
             let outcome = if multicast {

@@ -316,6 +316,8 @@ pub struct DnsDetails {
     /// The question's type (`None`: a query without a question).
     pub qtype: Option<RrType>,
     pub rcode: Option<Rcode>,
+    /// The answer had its TC bit set: cut to fit, the client asks again over TCP.
+    pub truncated: bool,
     pub answers: Vec<DnsAnswer>,
 }
 

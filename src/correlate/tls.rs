@@ -1359,6 +1359,7 @@ mod tests {
             id: 7,
             response: false,
             rcode: crate::parse::Rcode(0),
+            truncated: false,
             questions: vec![crate::parse::Question {
                 name: "late.example".into(),
                 qtype: crate::parse::RrType(1),

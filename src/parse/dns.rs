@@ -71,6 +71,9 @@ pub struct DnsMessage {
     pub id: u16,
     pub response: bool,
     pub rcode: Rcode,
+    /// The TC bit: the answer did not fit (in a UDP datagram); the client asks again,
+    /// over TCP.
+    pub truncated: bool,
     pub questions: Vec<Question>,
     pub answers: Vec<DnsAnswer>,
 }
@@ -189,6 +192,7 @@ pub fn parse(bytes: &[u8]) -> Option<DnsMessage> {
         id: p.id(),
         response: p.has_flags(PacketFlag::RESPONSE),
         rcode,
+        truncated: p.has_flags(PacketFlag::TRUNCATION),
         questions,
         answers,
     })

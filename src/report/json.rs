@@ -164,6 +164,7 @@ fn answer(a: &DnsAnswer) -> AnswerJson<'_> {
 struct DnsJson<'a> {
     qtype: String,
     rcode: Option<String>,
+    truncated: bool,
     answers: Vec<AnswerJson<'a>>,
 }
 
@@ -494,6 +495,7 @@ pub fn probe(p: &Probe) -> ProbeJson<'_> {
             Some(DnsJson {
                 qtype: text::qtype(d.qtype),
                 rcode: d.rcode.map(text::rcode),
+                truncated: d.truncated,
                 answers: d.answers.iter().map(answer).collect(),
             }),
             None,

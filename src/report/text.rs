@@ -1078,12 +1078,21 @@ fn handshake_only(end: NoData, name_matched: bool) -> String {
     }
 }
 
-fn dns_answers(rcode_seen: Option<Rcode>, answers: &[DnsAnswer]) -> String {
+fn dns_answers(rcode_seen: Option<Rcode>, truncated: bool, answers: &[DnsAnswer]) -> String {
     if let Some(r) = rcode_seen.filter(|r| *r != Rcode::NOERROR) {
         return rcode(r);
     }
+    if truncated && answers.is_empty() {
+        return "truncated (TC): the answer did not fit, the client asks again over TCP".into();
+    }
     if answers.is_empty() {
         return "no records (NODATA)".into();
+    }
+    if truncated {
+        return format!(
+            "{} (truncated, TC: the rest did not fit)",
+            dns_answers(rcode_seen, false, answers)
+        );
     }
     let parts: Vec<String> = answers
         .iter()
@@ -1206,11 +1215,11 @@ pub fn outcome_brief(p: &Probe) -> (String, bool) {
         Outcome::DnsMulticast => (s("multicast"), false),
         Outcome::DnsWaiting => (s("no answer"), false),
         Outcome::DnsAnswered { query_captured } => {
-            let (rc, answers) = match p.dns() {
-                Some(d) => (d.rcode, d.answers.as_slice()),
-                None => (None, &[][..]),
+            let (rc, tc, answers) = match p.dns() {
+                Some(d) => (d.rcode, d.truncated, d.answers.as_slice()),
+                None => (None, false, &[][..]),
             };
-            let mut t = dns_answers(rc, answers)
+            let mut t = dns_answers(rc, tc, answers)
                 .replace(' ', &NB.to_string())
                 .replace(&format!(",{NB}"), ", ");
             if !*query_captured {
@@ -1234,6 +1243,7 @@ pub fn aaaa_nodata(p: &Probe) -> bool {
             }
         )
         && d.rcode.map_or(true, |r| r == Rcode::NOERROR)
+        && !d.truncated
         && d.answers.iter().all(|a| matches!(a.data, Rdata::Cname(_)))
 }
 
@@ -1459,11 +1469,11 @@ pub fn outcome_of(o: &Outcome, dns: Option<&DnsDetails>, quic: Option<&QuicDetai
         Outcome::DnsMulticast => "multicast query".into(),
         Outcome::DnsWaiting => "no answer seen".into(),
         Outcome::DnsAnswered { query_captured } => {
-            let (rc, answers) = match dns {
-                Some(d) => (d.rcode, d.answers.as_slice()),
-                None => (None, &[][..]),
+            let (rc, tc, answers) = match dns {
+                Some(d) => (d.rcode, d.truncated, d.answers.as_slice()),
+                None => (None, false, &[][..]),
             };
-            let s = dns_answers(rc, answers);
+            let s = dns_answers(rc, tc, answers);
             if *query_captured {
                 s
             } else {

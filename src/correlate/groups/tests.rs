@@ -42,6 +42,7 @@ fn dns(id: u64, ms: i64, name: &str, qtype: &str, answers: &[(&str, &str)]) -> P
             sa("198.51.100.10:50000"),
             sa("192.0.2.53:53"),
             ProbeKind::Dns(DnsDetails {
+                truncated: false,
                 qtype: Some(match qtype {
                     "A" => RrType::A,
                     "SRV" => RrType::SRV,
