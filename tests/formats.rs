@@ -449,6 +449,29 @@ fn a_hello_cut_by_the_snapshot_length_is_said_so_not_a_one_way_tap() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `-q` past `--max-report-probes` began with a paragraph about groups and per-client
+/// summaries it never prints, among its one-line-per-probe output (black-box finding):
+/// -q is the same lines in the same order either way, and says nothing more.
+#[test]
+fn q_past_the_report_bound_prints_only_its_lines() {
+    let f = sample("mail-fanout.pcap");
+    let f = f.to_str().unwrap();
+    let bounded = run(&["-r", f, "--max-report-probes", "2", "-q"]);
+    assert_eq!(bounded.code, 0, "{}", bounded.stderr);
+    assert_eq!(bounded.stderr, "");
+    let whole = run(&["-r", f, "-q"]);
+    let probe_lines = |out: &str| -> Vec<String> {
+        out.lines()
+            .take_while(|l| !l.starts_with("Stats:"))
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(probe_lines(&bounded.stdout), probe_lines(&whole.stdout));
+    assert!(probe_lines(&bounded.stdout)
+        .iter()
+        .all(|l| l.starts_with("2026-")));
+}
+
 #[test]
 fn a_quoted_glob_and_a_directory_read_every_file() {
     let dir = std::env::temp_dir().join(format!("probewatch-dir-{}", std::process::id()));

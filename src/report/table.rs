@@ -401,6 +401,11 @@ impl TableWriter {
 
 impl super::Writer for TableWriter {
     fn bound_passed(&mut self, held: usize, out: &mut dyn std::io::Write) -> std::io::Result<bool> {
+        // -q is one line per probe in time order either way: nothing changes for it, and
+        // a paragraph among its lines would break the scripts reading them.
+        if self.opts.quiet {
+            return Ok(true);
+        }
         writeln!(out, "{}", self.live.wrap(&text::report_bound_passed(held)))?;
         writeln!(out)?;
         Ok(true)
