@@ -711,7 +711,15 @@ impl Reassembler {
                         out,
                         spare: &mut self.spare,
                     };
-                    data(h, &seg, &limits, &mut self.stats, &mut e);
+                    if seg.flags.syn {
+                        // TCP Fast Open (RFC 7413): the SYN carries the stream's first
+                        // bytes, after the one sequence number the SYN takes.
+                        let mut shifted = seg.clone();
+                        shifted.seq = seg.seq.wrapping_add(1);
+                        data(h, &shifted, &limits, &mut self.stats, &mut e);
+                    } else {
+                        data(h, &seg, &limits, &mut self.stats, &mut e);
+                    }
                 }
             }
         }
