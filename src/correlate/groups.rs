@@ -882,9 +882,9 @@ impl Grouper {
                 .filter(|_| redirect)
                 .and_then(url_host)
             {
-                if name != Some(host.as_str()) {
-                    self.put_link((p.host_addr(), host), link(Origin::Redirect));
-                }
+                // The same name too: http:// to https:// on one host (the most common
+                // redirect of all) is followed when the client goes on to it.
+                self.put_link((p.host_addr(), host), link(Origin::Redirect));
             }
         }
     }

@@ -512,3 +512,31 @@ fn ispdb_request_ties_to_the_latest_autoconfig_probe_or_stays_on_its_own() {
         matches!(&m.step, Some(Step::Ispdb { domains, after_mx: None, tied: Some(_) }) if domains == &["example.org".to_string()])
     );
 }
+
+/// The http:// to https:// redirect on the same name, followed by the client, was "the
+/// client did not follow the redirect; it moved on to www.example.com (TLS, port
+/// 443)": a redirect was linked only to another name (black-box finding).
+#[test]
+fn a_redirect_to_the_same_name_over_https_is_followed() {
+    let mut g = Grouper::new(GroupLimits::default());
+    let loc = Some("https://www.example.com/x");
+    assert_eq!(
+        g.add(&http(1, 0, "www.example.com", "192.0.2.10:80", 302, loc)),
+        Some(1)
+    );
+    assert_eq!(
+        g.add(&tls(
+            2,
+            5,
+            "www.example.com",
+            "192.0.2.10:443",
+            Verdict::Match
+        )),
+        Some(1)
+    );
+    let (groups, _) = g.finish();
+    let m = |id: u64| groups[0].members.iter().find(|m| m.probe == id).unwrap();
+    assert_eq!(m(2).origin, Origin::Redirect);
+    assert_eq!(m(2).origin_probe, Some(1));
+    assert!(m(1).moved_on.as_ref().unwrap().followed_redirect);
+}
