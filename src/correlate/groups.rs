@@ -932,9 +932,19 @@ fn detect(g: &Group) -> Option<Pattern> {
         return Some(Pattern::DavDiscovery);
     }
     let www = format!("www.{}", g.domain);
-    let apex = any(&|m, n, _| m.proto != Proto::Dns && n == g.domain);
-    let w = any(&|m, n, _| m.proto != Proto::Dns && n == www);
+    let apex = any(&|m, n, _| web(m) && n == g.domain);
+    let w = any(&|m, n, _| web(m) && n == www);
     (apex && w).then_some(Pattern::WwwApex)
+}
+
+/// A connection to a web port: HTTPS (or QUIC) on 443 or 8443, HTTP on 80 or 8080. The
+/// steps inferred from a name alone (Autodiscover's https:// URLs, the www./apex pair)
+/// are web requests; IMAPS to the bare domain is none of them.
+fn web(m: &Member) -> bool {
+    matches!(
+        (m.proto, m.port),
+        (Proto::Tls | Proto::Quic, 443 | 8443) | (Proto::Http, 80 | 8080)
+    )
 }
 
 fn step(pattern: Pattern, g: &Group, m: &Member) -> Option<Step> {
@@ -974,10 +984,11 @@ fn step(pattern: Pattern, g: &Group, m: &Member) -> Option<Step> {
             if let Some(v) = via.filter(|_| tls || http) {
                 return Some(Step::Via(pattern, v));
             }
-            if tls && n == d {
+            // Steps 1 and 2 are https:// URLs: inferred from the name on a web port only.
+            if tls && web(m) && n == d {
                 return Some(Step::AutodiscoverRoot(name));
             }
-            if tls && n.strip_prefix("autodiscover.") == Some(d) {
+            if tls && web(m) && n.strip_prefix("autodiscover.") == Some(d) {
                 return Some(Step::AutodiscoverHost(name));
             }
             if http && n.starts_with("autodiscover.") {

@@ -540,3 +540,63 @@ fn a_redirect_to_the_same_name_over_https_is_followed() {
     assert_eq!(m(2).origin_probe, Some(1));
     assert!(m(1).moved_on.as_ref().unwrap().followed_redirect);
 }
+
+/// IMAPS (993) to the bare domain, then Autodiscover's host on 443, made the IMAPS
+/// connection Autodiscover's "step 1: https://DOMAIN/autodiscover/autodiscover.xml" with
+/// Outlook advice, and IMAPS to the apex beside HTTPS to www. a "www. / apex pair"
+/// (black-box finding): the steps and the pair are web requests, read on web ports only.
+#[test]
+fn name_only_steps_and_the_www_apex_pair_need_a_web_port() {
+    let mut g = Grouper::new(GroupLimits::default());
+    g.add(&tls(
+        1,
+        0,
+        "example.com",
+        "192.0.2.10:993",
+        Verdict::Mismatch,
+    ));
+    g.add(&tls(
+        2,
+        5,
+        "autodiscover.example.com",
+        "192.0.2.10:443",
+        Verdict::Match,
+    ));
+    let (groups, _) = g.finish();
+    assert_eq!(groups[0].pattern, Some(Pattern::Autodiscover));
+    let m = |id: u64| groups[0].members.iter().find(|m| m.probe == id).unwrap();
+    assert_eq!(m(1).step, None);
+    assert!(matches!(m(2).step, Some(Step::AutodiscoverHost(_))));
+    let mut g = Grouper::new(GroupLimits::default());
+    g.add(&tls(
+        1,
+        0,
+        "example.com",
+        "192.0.2.10:993",
+        Verdict::Mismatch,
+    ));
+    g.add(&tls(
+        2,
+        5,
+        "www.example.com",
+        "192.0.2.10:443",
+        Verdict::Match,
+    ));
+    assert_eq!(g.finish().0[0].pattern, None);
+    let mut g = Grouper::new(GroupLimits::default());
+    g.add(&tls(
+        1,
+        0,
+        "example.com",
+        "192.0.2.10:443",
+        Verdict::Mismatch,
+    ));
+    g.add(&tls(
+        2,
+        5,
+        "www.example.com",
+        "192.0.2.10:443",
+        Verdict::Match,
+    ));
+    assert_eq!(g.finish().0[0].pattern, Some(Pattern::WwwApex));
+}
