@@ -78,7 +78,7 @@ fn sample_root_notes(server: &str) -> [String; 2] {
     ]
 }
 
-const EXCH01_FIX: &str = "the Exchange server at 192.0.2.20 shows a self-signed certificate (EXCH01): install a certificate from a CA the clients trust with every name of this group as a SAN (autodiscover.example.com, example.com), bind it to the services (Enable-ExchangeCertificate -Services IIS), and tell the clients those names (Set-ClientAccessServer, or Set-ClientAccessService on Exchange 2016 and later, -AutoDiscoverServiceInternalUri; Set-WebServicesVirtualDirectory -InternalUrl -ExternalUrl)";
+const EXCH01_FIX: &str = "the Exchange server at 192.0.2.20:443 shows a self-signed certificate (EXCH01): install a certificate from a CA the clients trust with every name of this group as a SAN (autodiscover.example.com, example.com), bind it to the services (Enable-ExchangeCertificate -Services IIS), and tell the clients those names (Set-ClientAccessServer, or Set-ClientAccessService on Exchange 2016 and later, -AutoDiscoverServiceInternalUri; Set-WebServicesVirtualDirectory -InternalUrl -ExternalUrl)";
 
 /// Autodiscover step 1 reached a web site whose certificate does not name the domain.
 fn root_step(server: &str) -> String {
@@ -140,7 +140,7 @@ fn mail_fanout_story_in_groups() {
     assert_eq!(g[0]["mismatch_ids"], json!([]));
     assert_eq!(g[0]["san"], json!([]));
     assert_eq!(g[0]["wildcard"], Value::Null);
-    assert_eq!(g[0]["notes"], json!(sample_root_notes("192.0.2.10")));
+    assert_eq!(g[0]["notes"], json!(sample_root_notes("192.0.2.10:443")));
 
     // Autodiscover for example.com.
     let ad = g[1];
@@ -206,16 +206,16 @@ fn mail_fanout_story_in_groups() {
     assert_eq!(
         ad["notes"],
         json!([
-            "the certificate at 192.0.2.20 is self-signed: a client that verifies rejects it whatever names it carries; use one from a CA the clients trust",
+            "the certificate at 192.0.2.20:443 is self-signed: a client that verifies rejects it whatever names it carries; use one from a CA the clients trust",
             // The Exchange-like box (self-signed, CN=EXCH01) in an Autodiscover group.
             EXCH01_FIX,
             // Step 1 reached the web site at 192.0.2.30 (*.example.com).
-            root_step("192.0.2.30"),
+            root_step("192.0.2.30:443"),
             // EXCH01: no SAN at all, and like every sample leaf 3650 days
-            "the certificate at 192.0.2.20: the name is only in the subject CN, with no subjectAltName (Apple and Chrome reject it); reissue it",
-            "the certificate at 192.0.2.20: valid for 3650 days though issued after 2020-09-01 (Apple, Chrome and Mozilla accept at most 398); reissue it",
-            sample_root_notes("192.0.2.30")[0],
-            sample_root_notes("192.0.2.30")[1],
+            "the certificate at 192.0.2.20:443: the name is only in the subject CN, with no subjectAltName (Apple and Chrome reject it); reissue it",
+            "the certificate at 192.0.2.20:443: valid for 3650 days though issued after 2020-09-01 (Apple, Chrome and Mozilla accept at most 398); reissue it",
+            sample_root_notes("192.0.2.30:443")[0],
+            sample_root_notes("192.0.2.30:443")[1],
             "asked only over plain HTTP, no certificate involved: www.example.com"
         ])
     );
@@ -358,12 +358,12 @@ fn autodiscover_redirect_cname_and_srv() {
         ad["notes"],
         json!([
             "ex7.mailhost.example belongs to another domain; its server's certificate already covers it",
-            "autodiscover.example.com is a CNAME for ex7.mailhost.example, so the client reached ex7.mailhost.example's server at 192.0.2.10: that server must present a certificate that also names autodiscover.example.com, or the client must be sent there by a method that keeps the name it trusts (an SRV record or an HTTP redirect)",
-            root_step("192.0.2.30"),
-            sample_root_notes("192.0.2.30")[0],
-            sample_root_notes("192.0.2.30")[1],
-            sample_root_notes("192.0.2.10")[0],
-            sample_root_notes("192.0.2.10")[1]
+            "autodiscover.example.com is a CNAME for ex7.mailhost.example, so the client reached ex7.mailhost.example's server at 192.0.2.10:443: that server must present a certificate that also names autodiscover.example.com, or the client must be sent there by a method that keeps the name it trusts (an SRV record or an HTTP redirect)",
+            root_step("192.0.2.30:443"),
+            sample_root_notes("192.0.2.30:443")[0],
+            sample_root_notes("192.0.2.30:443")[1],
+            sample_root_notes("192.0.2.10:443")[0],
+            sample_root_notes("192.0.2.10:443")[1]
         ])
     );
 }
@@ -427,7 +427,7 @@ fn autoconfig_with_a_refused_port() {
         ac["wildcard"],
         json!({"name": "*.example.com", "cannot_cover": [{"name": "example.com", "why": APEX, "why_code": "apex"}]})
     );
-    assert_eq!(ac["notes"], json!(sample_root_notes("192.0.2.30")));
+    assert_eq!(ac["notes"], json!(sample_root_notes("192.0.2.30:443")));
 }
 
 #[test]
@@ -558,7 +558,7 @@ fn microsoft_365_autodiscover_cname_is_expected_not_a_problem() {
         ad["notes"],
         json!([
             "autodiscover-s.outlook.com belongs to another domain; its server's certificate already covers it",
-            "step 1 (https://contoso.example/autodiscover/autodiscover.xml) reached 192.0.2.90, whose certificate does not name contoso.example (the web site's): either put a certificate for contoso.example on that site, or have Outlook skip the step (the ExcludeHttpsRootDomain policy)",
+            "step 1 (https://contoso.example/autodiscover/autodiscover.xml) reached 192.0.2.90:443, whose certificate does not name contoso.example (the web site's): either put a certificate for contoso.example on that site, or have Outlook skip the step (the ExcludeHttpsRootDomain policy)",
             "autodiscover.contoso.example is a CNAME for autodiscover.outlook.com: Microsoft 365 answers its HTTPS step with a certificate without autodiscover.contoso.example by design, and the client goes on to the HTTP redirect method: expected, not a problem"
         ])
     );

@@ -250,7 +250,7 @@ fn group_advice_names_the_chain_fixes() {
             .into_iter()
             .find(|p| p["name"] == name)
             .unwrap();
-        s(p, "server").to_string()
+        format!("{}:{}", s(p, "server"), p["port"])
     };
     let want = [
         format!(

@@ -17,7 +17,7 @@
 //! tables with counted evictions; [`Grouper::finish`] labels known patterns and works out
 //! the fix advice.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroUsize;
 
 use tls_parser::TlsVersion;
@@ -416,6 +416,8 @@ pub enum UncoveredWhy {
 /// Further advice for a group.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Note {
+    // `server`: the address and port, so that the services of one address (HTTPS, IMAPS,
+    // SMTP) that show different certificates are told apart.
     /// A name of another domain; `mismatch`: its certificate did not cover it either.
     OtherDomain { name: String, mismatch: bool },
     /// A name that is a CNAME for a name of another domain, whose server showed a
@@ -423,36 +425,42 @@ pub enum Note {
     CnameElsewhere {
         name: String,
         target: String,
-        server: IpAddr,
+        server: SocketAddr,
     },
     /// The server's certificate is self-signed.
-    SelfSigned { server: IpAddr },
+    SelfSigned { server: SocketAddr },
     /// The server's certificate expired: renew it.
     Renew {
-        server: IpAddr,
+        server: SocketAddr,
         not_after: time::OffsetDateTime,
     },
     /// The server's certificate starts later than the connection.
     NotYetValid {
-        server: IpAddr,
+        server: SocketAddr,
         not_before: time::OffsetDateTime,
     },
     /// The server does not send the issuer it needs to (an intermediate, most often).
     SendIntermediate {
-        server: IpAddr,
+        server: SocketAddr,
         missing: String,
         aia: String,
     },
     /// The chain ends at an issuer the trust store does not hold.
-    UntrustedIssuer { server: IpAddr, issuer: String },
+    UntrustedIssuer { server: SocketAddr, issuer: String },
     /// Any other reason the chain is not trusted (bad signature, EKU, CA as leaf …).
-    ChainRejected { server: IpAddr, chain: ChainTrust },
+    ChainRejected {
+        server: SocketAddr,
+        chain: ChainTrust,
+    },
     /// A client-policy note on the server's certificate.
-    Policy { server: IpAddr, note: PolicyNote },
+    Policy {
+        server: SocketAddr,
+        note: PolicyNote,
+    },
     /// Autodiscover on an Exchange-like server whose certificate is self-signed or named
     /// after a single-label (NetBIOS) host: what to do on the Exchange server.
     ExchangeCertificate {
-        server: IpAddr,
+        server: SocketAddr,
         /// The certificate's name (CN or first SAN) as shown.
         shown: String,
         self_signed: bool,
@@ -461,7 +469,7 @@ pub enum Note {
     },
     /// Autodiscover step 1 (https://DOMAIN/…) reached a server whose certificate does not
     /// name DOMAIN (the web site's): the two ways out.
-    RootDomainStep { domain: String, server: IpAddr },
+    RootDomainStep { domain: String, server: SocketAddr },
     /// autodiscover.DOMAIN is a CNAME to autodiscover.outlook.com (Microsoft 365): its
     /// HTTPS step fails by design and the client goes on to the HTTP redirect.
     Microsoft365 { name: String },
@@ -1186,13 +1194,13 @@ fn exchange_notes(g: &Group, a: &mut Advice) {
         }
         if bad_name && (c.self_signed || single_label) {
             let note = Note::ExchangeCertificate {
-                server: m.server,
+                server: SocketAddr::new(m.server, m.port),
                 shown,
                 self_signed: c.self_signed,
                 names: a.san.clone(),
             };
             if !a.notes.iter().any(
-                |n| matches!(n, Note::ExchangeCertificate { server, .. } if *server == m.server),
+                |n| matches!(n, Note::ExchangeCertificate { server, .. } if *server == SocketAddr::new(m.server, m.port)),
             ) {
                 a.notes.push(note);
             }
@@ -1204,7 +1212,7 @@ fn exchange_notes(g: &Group, a: &mut Advice) {
         {
             let note = Note::RootDomainStep {
                 domain: d.clone(),
-                server: m.server,
+                server: SocketAddr::new(m.server, m.port),
             };
             if !a.notes.contains(&note) {
                 a.notes.push(note);
@@ -1216,7 +1224,7 @@ fn exchange_notes(g: &Group, a: &mut Advice) {
 /// The fixes the trust verdict of one member asks for.
 fn trust_notes(m: &Member) -> Vec<Note> {
     let Some(t) = &m.trust else { return Vec::new() };
-    let server = m.server;
+    let server = SocketAddr::new(m.server, m.port);
     let mut n = Vec::new();
     match t.validity {
         Validity::Expired { not_after, .. } => n.push(Note::Renew { server, not_after }),
@@ -1314,19 +1322,20 @@ fn advice(g: &Group) -> Advice {
             a.notes.push(Note::CnameElsewhere {
                 name: n.clone(),
                 target: target.clone(),
-                server: m.server,
+                server: SocketAddr::new(m.server, m.port),
             });
         }
     }
-    let mut seen_self_signed: Vec<IpAddr> = Vec::new();
+    let mut seen_self_signed: Vec<SocketAddr> = Vec::new();
     for m in &g.members {
         let self_signed = m.cert.as_ref().is_some_and(|c| c.self_signed);
+        let server = SocketAddr::new(m.server, m.port);
         if m.verdict == Some(Verdict::Mismatch)
             && self_signed
-            && !seen_self_signed.contains(&m.server)
+            && !seen_self_signed.contains(&server)
         {
-            seen_self_signed.push(m.server);
-            a.notes.push(Note::SelfSigned { server: m.server });
+            seen_self_signed.push(server);
+            a.notes.push(Note::SelfSigned { server });
         }
     }
     if matches!(g.pattern, Some(Pattern::Autodiscover | Pattern::ActiveSync)) {

@@ -294,7 +294,7 @@ fn redirect_srv_and_cname_targets_join_the_group_that_handed_them_out() {
         vec![
             "host.provider.test belongs to another domain; its server's certificate already covers it",
             "mx.other.test belongs to another domain; its server's certificate already covers it",
-            "autodiscover.example.com is a CNAME for host.provider.test, so the client reached host.provider.test's server at 192.0.2.10: that server must present a certificate that also names autodiscover.example.com, or the client must be sent there by a method that keeps the name it trusts (an SRV record or an HTTP redirect)",
+            "autodiscover.example.com is a CNAME for host.provider.test, so the client reached host.provider.test's server at 192.0.2.10:443: that server must present a certificate that also names autodiscover.example.com, or the client must be sent there by a method that keeps the name it trusts (an SRV record or an HTTP redirect)",
         ]
     );
     // The TLS probe to autodiscover.example.com was followed by plain HTTP to the same name.
