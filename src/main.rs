@@ -135,7 +135,7 @@ struct Cli {
     count: Option<u64>,
 
     /// Live: stop after this long, e.g. 60s, 10m, 2h.
-    #[arg(long, value_name = "TIME", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "TIME", value_parser = duration, allow_hyphen_values = true)]
     duration: Option<std::time::Duration>,
 
     /// The unprivileged user to switch to once the interface (or every input file) is open,
@@ -653,6 +653,15 @@ fn at_least_one<T: std::str::FromStr + PartialEq + Default>(s: &str) -> Result<T
         Ok(n) if n == T::default() => Err("it must be at least 1".into()),
         Ok(n) => Ok(n),
         Err(_) => Err("it must be a whole number, 1 or more".into()),
+    }
+}
+
+/// `--duration`: a time longer than 0 (`0` stopped at once, as a bound of 0 would do
+/// nothing; `-1s` was taken for an option).
+fn duration(s: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(s) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err("a time longer than 0, e.g. 60s, 10m, 2h".into()),
     }
 }
 

@@ -850,6 +850,16 @@ fn repeated_flags_take_the_last_value_and_bad_numbers_are_refused() {
             &["-r", s, "--max-buffer", "0"][..],
             "--max-buffer does not take \"0\"",
         ),
+        // `--duration 0` stopped at once; `-1s` was "there is no option -1" (black-box
+        // finding).
+        (
+            &["-i", "lo", "--duration", "0"][..],
+            "--duration does not take \"0\" (a time longer than 0, e.g. 60s, 10m, 2h)",
+        ),
+        (
+            &["-i", "lo", "--duration", "-1s"][..],
+            "--duration does not take \"-1s\" (a time longer than 0, e.g. 60s, 10m, 2h)",
+        ),
         (
             &["-r", s, "--max-report-probes", "0"][..],
             "--max-report-probes does not take \"0\"",
