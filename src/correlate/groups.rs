@@ -1248,6 +1248,7 @@ fn trust_notes(m: &Member) -> Vec<Note> {
         ChainTrust::BadSignature
         | ChainTrust::NotForServers
         | ChainTrust::CaAsLeaf
+        | ChainTrust::IssuerExpired { .. }
         | ChainTrust::UnsupportedAlgorithm
         | ChainTrust::Invalid(_) => n.push(Note::ChainRejected {
             server,

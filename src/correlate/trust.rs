@@ -184,8 +184,12 @@ pub enum ChainTrust {
     NotForServers,
     /// The leaf is a CA certificate.
     CaAsLeaf,
-    /// A signature or key webpki does not accept (SHA-1, RSA under 2048 bits): see notes.
+    /// A signature or key webpki does not accept (SHA-1, RSA under 2048 bits), or one it
+    /// does not implement (ECDSA P-521): see notes.
     UnsupportedAlgorithm,
+    /// A certificate above the leaf (an intermediate, or the root) had expired: the path
+    /// is checked at a time the leaf was valid, so this is never the leaf (unix seconds).
+    IssuerExpired { not_after: i64 },
     /// The store is empty (`--trust none` without `--ca-file`).
     NotChecked,
     /// The certificates were not kept (over the chain bounds) or could not be read.
@@ -355,6 +359,9 @@ fn from_error(store: &TrustStore, certs: &[ChainCert], e: &webpki::Error) -> Cha
         E::InvalidSignatureForPublicKey => ChainTrust::BadSignature,
         E::RequiredEkuNotFound | E::RequiredEkuNotFoundContext(_) => ChainTrust::NotForServers,
         E::CaUsedAsEndEntity => ChainTrust::CaAsLeaf,
+        E::CertExpired { not_after, .. } => ChainTrust::IssuerExpired {
+            not_after: i64::try_from(not_after.as_secs()).unwrap_or(i64::MAX),
+        },
         E::UnsupportedSignatureAlgorithm
         | E::UnsupportedSignatureAlgorithmContext(_)
         | E::UnsupportedSignatureAlgorithmForPublicKey
@@ -448,6 +455,25 @@ fn seq_contents(der: &[u8]) -> Option<&[u8]> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// An expired intermediate (the path is checked at a time the leaf was valid) was
+    /// `invalid` with rustls-webpki's debug text, "CertExpired { time: UnixTime(…),
+    /// not_after: UnixTime(…) }", and the advice to replace the leaf (black-box finding):
+    /// it is typed, with the day it expired.
+    #[test]
+    fn an_expired_issuer_is_typed_not_a_debug_dump() {
+        let e = webpki::Error::CertExpired {
+            time: UnixTime::since_unix_epoch(Duration::from_secs(1_796_224_520)),
+            not_after: UnixTime::since_unix_epoch(Duration::from_secs(1_609_459_200)),
+        };
+        let t = from_error(&TrustStore::default(), &[], &e);
+        assert_eq!(
+            t,
+            ChainTrust::IssuerExpired {
+                not_after: 1_609_459_200
+            }
+        );
+    }
 
     /// A certificate whose notBefore is after its notAfter panicked the trust verdict
     /// (`i64::clamp` with its bounds crossed): it is judged, never valid.

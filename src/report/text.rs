@@ -446,6 +446,13 @@ pub fn rdata(d: &Rdata) -> String {
     }
 }
 
+/// An issuer's notAfter (unix seconds) as a day.
+fn issuer_date(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .map(|t| t.date().to_string())
+        .unwrap_or_else(|_| secs.to_string())
+}
+
 /// RFC 3339 UTC, as certificates' validity is written.
 pub fn cert_time(t: Option<time::OffsetDateTime>) -> String {
     match t {
@@ -1256,7 +1263,7 @@ pub fn day_line(date: &str, zone: &str) -> String {
 pub fn summary_head(problems: usize, clients: usize, probes: usize) -> String {
     if problems == 0 {
         return format!(
-            "Summary: no certificate problem in {probes} probe{} from {clients} client{}.",
+            "Summary: no name problem in {probes} probe{} from {clients} client{} (no mismatch, nothing unverified; the certificates' trust is said per client).",
             plural(probes),
             plural(clients)
         );
@@ -1812,7 +1819,10 @@ pub fn note(n: &Note) -> String {
                 ChainTrust::BadSignature => "a signature in its chain does not verify",
                 ChainTrust::NotForServers => "its extendedKeyUsage does not allow TLS servers",
                 ChainTrust::CaAsLeaf => "it is a CA certificate",
-                ChainTrust::UnsupportedAlgorithm => "its signature or key is too weak",
+                ChainTrust::UnsupportedAlgorithm => {
+                    "its signature or key is weak, or of an algorithm rustls-webpki does not implement"
+                }
+                ChainTrust::IssuerExpired { .. } => "an issuer in its chain expired",
                 ChainTrust::Trusted { .. }
                 | ChainTrust::SelfSigned { .. }
                 | ChainTrust::UnknownIssuer { .. }
@@ -1821,6 +1831,12 @@ pub fn note(n: &Note) -> String {
                 | ChainTrust::NotKept
                 | ChainTrust::Invalid(_) => "rustls-webpki rejects its chain",
             };
+            if let ChainTrust::IssuerExpired { not_after } = chain {
+                return format!(
+                    "the certificate at {server} is not accepted: an issuer in its chain expired on {}; send the current intermediate with it (the certificate itself can stay)",
+                    issuer_date(*not_after)
+                );
+            }
             format!("the certificate at {server} is not accepted ({why}): replace it")
         }
         Note::Policy { server, note } => format!(
@@ -2055,7 +2071,8 @@ pub fn trust_short(t: &TrustVerdict) -> &'static str {
         ChainTrust::BadSignature => "bad sig",
         ChainTrust::NotForServers => "EKU",
         ChainTrust::CaAsLeaf => "CA leaf",
-        ChainTrust::UnsupportedAlgorithm => "old alg",
+        ChainTrust::UnsupportedAlgorithm => "algorithm",
+        ChainTrust::IssuerExpired { .. } => "CA exp",
         ChainTrust::NotChecked | ChainTrust::NotKept => "-",
         ChainTrust::Invalid(_) => "invalid",
     }
@@ -2071,6 +2088,7 @@ pub fn chain_code(c: &ChainTrust) -> &'static str {
         ChainTrust::NotForServers => "not_for_servers",
         ChainTrust::CaAsLeaf => "ca_as_leaf",
         ChainTrust::UnsupportedAlgorithm => "unsupported_algorithm",
+        ChainTrust::IssuerExpired { .. } => "issuer_expired",
         ChainTrust::NotChecked => "not_checked",
         ChainTrust::NotKept => "not_kept",
         ChainTrust::Invalid(_) => "invalid",
@@ -2185,11 +2203,19 @@ pub fn chain_text(t: &TrustVerdict) -> String {
             "a CA certificate (basicConstraints CA:TRUE) is used as the server's certificate".into()
         }
         ChainTrust::UnsupportedAlgorithm => {
-            "signed with an algorithm or key that current clients no longer accept".into()
+            "signed with an algorithm or key that rustls-webpki, which judges trust here, does not accept: SHA-1 or RSA under 2048 bits, which current clients refuse too, or one it does not implement (ECDSA P-521), which clients may accept".into()
         }
+        ChainTrust::IssuerExpired { not_after } => format!(
+            "an issuer of the chain (an intermediate the server sent, or its root) expired on {}: the server must send a current intermediate",
+            issuer_date(*not_after)
+        ),
         ChainTrust::NotChecked => "chain not checked (--trust none and no --ca-file)".into(),
         ChainTrust::NotKept => "chain not checked (over the chain bounds, or unreadable)".into(),
-        ChainTrust::Invalid(e) => format!("chain rejected by rustls-webpki: {e}"),
+        ChainTrust::Invalid(e) => match e.as_str() {
+            "EndEntityUsedAsCa" => "chain rejected by rustls-webpki: a certificate that is not a CA (CA:FALSE) signed the next one".into(),
+            "NameConstraintViolation" => "chain rejected by rustls-webpki: a name of the certificate is outside its issuer's name constraints".into(),
+            _ => format!("chain rejected by rustls-webpki: {e}"),
+        },
     }
 }
 
