@@ -1051,3 +1051,17 @@ fn a_client_hello_carried_in_the_syn_is_read() {
     let stats = of_type(&v, "stats")[0];
     assert_eq!(stats["gaps"]["not_captured"], 0, "{stats}");
 }
+
+/// `openssl req -x509` makes self-signed certificates with basicConstraints CA:TRUE: each
+/// of cert-names.pcap's was `ca_as_leaf`, "a CA certificate is used as the server's
+/// certificate … not accepted: replace it", never said to be self-signed, what every
+/// client rejects it for first (black-box finding). Not an anchor, it is self-signed.
+#[test]
+fn a_self_signed_ca_true_certificate_is_self_signed_not_a_ca_leaf() {
+    let v = json_of(&sample("cert-names.pcap"));
+    let tls = probes(&v, "tls");
+    assert_eq!(tls.len(), 22);
+    for p in tls {
+        assert_eq!(p["trust"]["chain"], "self_signed", "{p}");
+    }
+}

@@ -358,7 +358,7 @@ fn from_error(store: &TrustStore, certs: &[ChainCert], e: &webpki::Error) -> Cha
         E::UnknownIssuer => unknown_issuer(store, certs),
         E::InvalidSignatureForPublicKey => ChainTrust::BadSignature,
         E::RequiredEkuNotFound | E::RequiredEkuNotFoundContext(_) => ChainTrust::NotForServers,
-        E::CaUsedAsEndEntity => ChainTrust::CaAsLeaf,
+        E::CaUsedAsEndEntity => ca_as_leaf(store, certs),
         E::CertExpired { not_after, .. } => ChainTrust::IssuerExpired {
             not_after: i64::try_from(not_after.as_secs()).unwrap_or(i64::MAX),
         },
@@ -373,6 +373,25 @@ fn from_error(store: &TrustStore, certs: &[ChainCert], e: &webpki::Error) -> Cha
 }
 
 /// webpki found no path: say where the chain stops and what is missing there.
+/// A CA certificate (CA:TRUE) as the server's, which `openssl req -x509` makes by default:
+/// one that is its own issuer and no anchor is self-signed, what a client says of it
+/// first; given as an anchor (`--ca-file`), it is what rustls-webpki refuses and OpenSSL
+/// and curl accept: [`ChainTrust::CaAsLeaf`] says that.
+fn ca_as_leaf(store: &TrustStore, certs: &[ChainCert]) -> ChainTrust {
+    match certs.first() {
+        Some(leaf)
+            if !leaf.subject_der.is_empty()
+                && leaf.subject_der == leaf.issuer_der
+                && store.anchor_for(&leaf.subject_der).is_none() =>
+        {
+            ChainTrust::SelfSigned {
+                subject: leaf.subject.clone(),
+            }
+        }
+        _ => ChainTrust::CaAsLeaf,
+    }
+}
+
 fn unknown_issuer(store: &TrustStore, certs: &[ChainCert]) -> ChainTrust {
     let Some(leaf) = certs.first() else {
         return ChainTrust::NotKept;

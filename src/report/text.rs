@@ -1818,7 +1818,9 @@ pub fn note(n: &Note) -> String {
             let why = match chain {
                 ChainTrust::BadSignature => "a signature in its chain does not verify",
                 ChainTrust::NotForServers => "its extendedKeyUsage does not allow TLS servers",
-                ChainTrust::CaAsLeaf => "it is a CA certificate",
+                ChainTrust::CaAsLeaf => {
+                    "it is a CA certificate, CA:TRUE: clients that check that refuse it, rustls and Firefox among them"
+                }
                 ChainTrust::UnsupportedAlgorithm => {
                     "its signature or key is weak, or of an algorithm rustls-webpki does not implement"
                 }
@@ -2200,7 +2202,7 @@ pub fn chain_text(t: &TrustVerdict) -> String {
             "its extendedKeyUsage does not allow TLS server authentication".into()
         }
         ChainTrust::CaAsLeaf => {
-            "a CA certificate (basicConstraints CA:TRUE) is used as the server's certificate".into()
+            "a CA certificate (basicConstraints CA:TRUE) is used as the server's certificate: rustls-webpki, rustls clients and Firefox refuse it; OpenSSL and curl accept it when it is itself a trust anchor".into()
         }
         ChainTrust::UnsupportedAlgorithm => {
             "signed with an algorithm or key that rustls-webpki, which judges trust here, does not accept: SHA-1 or RSA under 2048 bits, which current clients refuse too, or one it does not implement (ECDSA P-521), which clients may accept".into()
