@@ -462,6 +462,9 @@ pub enum Outcome {
         side: Side,
         cause: GapCause,
         bytes: Option<(u64, u64)>,
+        /// Both sides were seen to finish the handshake before the loss: only whether
+        /// data followed is unknown.
+        handshake_completed: bool,
     },
     /// A TCP connection to a TLS port without a TLS handshake.
     NoTlsHandshake,

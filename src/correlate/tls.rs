@@ -995,6 +995,7 @@ fn tls_outcome(
             side: side(dir),
             cause: gap,
             bytes: summary.map(|s| (s.payload(Dir::Up), s.payload(Dir::Down))),
+            handshake_completed: c.handshake_completed(),
         };
     }
     if c.handshake_completed() {
@@ -1335,6 +1336,41 @@ mod tests {
                 from: Side::Server,
                 alert: TlsAlertDescription(40)
             }
+        );
+    }
+
+    /// A TLS 1.2 handshake seen to complete (both ChangeCipherSpecs), then a segment the
+    /// capture missed: the outcome said "whether the handshake completed … is not known"
+    /// (review finding). It says the handshake completed, and only the data is unknown.
+    #[test]
+    fn a_gap_after_a_completed_handshake_says_it_completed() {
+        let mut c = Correlator::new(CorrelateLimits::default());
+        opened_then_gap(&mut c, Dir::Up, GapCause::NotCaptured);
+        let hello = tls::ClientHello {
+            sni: Some("x.example".into()),
+            ..tls::ClientHello::default()
+        };
+        c.push(tls(1, Dir::Up, TlsItem::ClientHello(hello)));
+        let sh = tls::ServerHello {
+            version: 0x0303,
+            cipher: 0xc02f,
+            hrr: false,
+            alpn: None,
+        };
+        c.push(tls(2, Dir::Down, TlsItem::ServerHello(sh)));
+        c.push(tls(3, Dir::Up, TlsItem::ChangeCipherSpec));
+        c.push(tls(4, Dir::Down, TlsItem::ChangeCipherSpec));
+        let p = end(&mut c);
+        assert!(
+            matches!(
+                p.outcome,
+                Outcome::UnreadableAfterGap {
+                    handshake_completed: true,
+                    ..
+                }
+            ),
+            "{:?}",
+            p.outcome
         );
     }
 

@@ -1408,6 +1408,7 @@ pub fn outcome_of(o: &Outcome, dns: Option<&DnsDetails>, quic: Option<&QuicDetai
             side: who,
             cause,
             bytes,
+            handshake_completed,
         } => {
             let who = side(*who);
             let lost = match cause {
@@ -1437,10 +1438,12 @@ pub fn outcome_of(o: &Outcome, dns: Option<&DnsDetails>, quic: Option<&QuicDetai
                 ),
                 None => String::new(),
             };
-            format!(
-                "the rest cannot be read: {lost}, so whether the handshake completed and data \
-                 followed is not known (nothing inferred){sent}"
-            )
+            let unknown = if *handshake_completed {
+                "the handshake completed; whether data followed is not known"
+            } else {
+                "whether the handshake completed and data followed is not known"
+            };
+            format!("the rest cannot be read: {lost}, so {unknown} (nothing inferred){sent}")
         }
         Outcome::NoTlsHandshake => "TCP connection without a TLS handshake".into(),
         Outcome::StartTlsRefused => "server refused STARTTLS".into(),
