@@ -1469,7 +1469,7 @@ fn an_http_head_cut_by_the_snapshot_length_is_read_up_to_the_cut() {
     assert_eq!(http[0]["http"]["location"], Value::Null);
     assert_eq!(
         s(http[0], "outcome"),
-        "302 (the capture cut a head, by its snapshot length or a missed segment: the headers after the cut, a Host or a Location among them, not seen)"
+        "302 (the capture's snapshot length cut a head: the headers after the cut, a Host or a Location among them, not seen)"
     );
     assert_eq!(of_type(&v, "stats")[0]["parse"]["http_heads_cut"], 2);
 }

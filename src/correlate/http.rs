@@ -91,11 +91,14 @@ impl HttpFlow {
         let Some(p) = self.waiting.front_mut() else {
             return;
         };
-        let request_cut = matches!(&p.kind, ProbeKind::Http(h) if h.request_cut);
+        let request_cut = match &p.kind {
+            ProbeKind::Http(h) => h.request_cut,
+            _ => None,
+        };
         p.outcome = Outcome::HttpResponse {
             status: resp.status,
             location: resp.location.clone(),
-            head_cut: resp.cut || request_cut,
+            head_cut: resp.cut.or(request_cut),
         };
         if let ProbeKind::Http(h) = &mut p.kind {
             h.status = Some(resp.status);
@@ -157,7 +160,7 @@ mod tests {
                 method: "GET".into(),
                 path: format!("/{i}"),
                 host: Some("www.example.com".into()),
-                cut: false,
+                cut: None,
             },
         });
     }
@@ -197,7 +200,7 @@ mod tests {
             resp: http::Response {
                 status: 200,
                 location: None,
-                cut: false,
+                cut: None,
             },
         });
         let mut out = Vec::new();

@@ -307,8 +307,8 @@ pub struct HttpDetails {
     pub host: Option<String>,
     pub status: Option<u16>,
     pub location: Option<String>,
-    /// The capture cut the request's head (its headers after the cut not seen).
-    pub request_cut: bool,
+    /// The request's head was cut, and why (its headers after the cut not seen).
+    pub request_cut: Option<GapCause>,
 }
 
 #[derive(Clone, Debug)]
@@ -477,9 +477,9 @@ pub enum Outcome {
     HttpResponse {
         status: u16,
         location: Option<String>,
-        /// The capture cut the request's or the response's head: headers after the cut
-        /// (a Host, a Location) not seen.
-        head_cut: bool,
+        /// The request's or the response's head was cut (the cause: the capture, or a
+        /// bound of probewatch's): headers after the cut (a Host, a Location) not seen.
+        head_cut: Option<GapCause>,
     },
     HttpTimedOut(f64),
     /// More than [`crate::parse::http::MAX_PENDING_REQUESTS`] requests waited for their

@@ -6,9 +6,10 @@ pub struct Request {
     pub method: String,
     pub path: String,
     pub host: Option<String>,
-    /// The capture cut the head (the snapshot length, a missed segment): read up to its
-    /// last whole line, the headers after it not seen.
-    pub cut: bool,
+    /// The head was cut (by the snapshot length, a missed segment, or a bound of
+    /// probewatch's: the cause): read up to its last whole line, the headers after it not
+    /// seen.
+    pub cut: Option<GapCause>,
 }
 
 /// A response head.
@@ -17,7 +18,7 @@ pub struct Response {
     pub status: u16,
     pub location: Option<String>,
     /// As [`Request::cut`].
-    pub cut: bool,
+    pub cut: Option<GapCause>,
 }
 
 /// How the body after a head is delimited.
@@ -148,7 +149,7 @@ pub fn request(buf: &[u8]) -> Head<Request> {
                 method: req.method.unwrap_or("").to_string(),
                 path: req.path.unwrap_or("").to_string(),
                 host: header(req.headers, "host").map(text),
-                cut: false,
+                cut: None,
             };
             Head::Complete(r, n, body)
         }
@@ -174,7 +175,7 @@ pub fn response(buf: &[u8], head_request: bool) -> Head<Response> {
                 Response {
                     status,
                     location: header(resp.headers, "location").map(text),
-                    cut: false,
+                    cut: None,
                 },
                 n,
                 body,
@@ -391,7 +392,7 @@ impl HttpStream {
     /// its whole lines go, as tshark reads a cut packet: the request line and the headers
     /// before the cut (the Host among them, most often), or the status line. Nothing is
     /// read when not even the first line is whole.
-    fn cut_head(&mut self, cx: &mut Cx<'_>, dir: Dir) {
+    fn cut_head(&mut self, cx: &mut Cx<'_>, dir: Dir, cause: GapCause) {
         let connect_pending = self.connect_pending;
         let Some(h) = self.halves.get_mut(idx(dir)) else {
             return;
@@ -406,14 +407,14 @@ impl HttpStream {
         head.extend_from_slice(b"\r\n");
         if dir == Dir::Up {
             if let Head::Complete(mut req, _, _) = request(&head) {
-                req.cut = true;
+                req.cut = Some(cause);
                 cx.stats.http_heads_cut += 1;
                 took_request(&mut self.requests, cx, req);
             }
         } else {
             let asked = self.requests.front().copied().unwrap_or_default();
             if let Head::Complete(mut resp, _, _) = response(&head, asked.head) {
-                resp.cut = true;
+                resp.cut = Some(cause);
                 cx.stats.http_heads_cut += 1;
                 took_response(&mut self.requests, cx, asked, resp);
             }
@@ -558,8 +559,8 @@ impl StreamAnalyzer for HttpStream {
         Next::More
     }
 
-    fn gap(&mut self, cx: &mut Cx<'_>, dir: Dir, _cause: GapCause) -> Next {
-        self.cut_head(cx, dir);
+    fn gap(&mut self, cx: &mut Cx<'_>, dir: Dir, cause: GapCause) -> Next {
+        self.cut_head(cx, dir, cause);
         if let Some(h) = self.halves.get_mut(idx(dir)) {
             h.buf = Vec::new();
             h.skip = 0;

@@ -60,13 +60,16 @@ impl Flow {
         self.send(Dir::Down, data)
     }
     pub fn gap(&mut self, dir: Dir) -> &mut Self {
+        self.gap_of(dir, GapCause::NotCaptured)
+    }
+    pub fn gap_of(&mut self, dir: Dir, cause: GapCause) -> &mut Self {
         self.p.push(
             Event::Gap {
                 flow: 1,
                 dir,
                 ts: Timestamp::new(self.t, 0),
                 len: 100,
-                cause: GapCause::NotCaptured,
+                cause,
             },
             &mut self.out,
             &mut self.stops,

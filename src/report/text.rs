@@ -1215,7 +1215,7 @@ pub fn outcome_brief(p: &Probe) -> (String, bool) {
             head_cut,
         } => (
             status.to_string(),
-            location.is_some() || *head_cut || *status == 101,
+            location.is_some() || head_cut.is_some() || *status == 101,
         ),
         Outcome::HttpTimedOut(_) => (s("timed out"), true),
         Outcome::HttpUnpaired => (s("not paired"), true),
@@ -1461,15 +1461,25 @@ pub fn outcome_of(o: &Outcome, dns: Option<&DnsDetails>, quic: Option<&QuicDetai
                 ),
                 None => format!("{status}"),
             };
-            if *head_cut {
-                format!(
-                    "{shown} (the capture cut a head, by its snapshot length or a missed \
-                     segment: the headers after the cut, a Host or a Location among them, \
-                     not seen)"
-                )
-            } else {
-                shown
-            }
+            let Some(cause) = head_cut else {
+                return shown;
+            };
+            let how = match cause {
+                GapCause::Snaplen => "the capture's snapshot length cut a head".to_string(),
+                GapCause::NotCaptured => "the capture missed part of a head".to_string(),
+                GapCause::BufferLimit => {
+                    "a head went past probewatch's reassembly buffer bound".to_string()
+                }
+                GapCause::MemoryBudget { bytes } => format!(
+                    "a head's bytes were dropped at the reassembly memory budget ({} across \
+                     flows, --max-buffered-bytes)",
+                    size(*bytes)
+                ),
+            };
+            format!(
+                "{shown} ({how}: the headers after the cut, a Host or a Location among them, \
+                 not seen)"
+            )
         }
         Outcome::HttpTimedOut(t) => format!("no response within {t} s"),
         Outcome::HttpUnpaired => format!(

@@ -97,12 +97,12 @@ fn http(id: u64, ms: i64, name: &str, server: &str, status: u16, loc: Option<&st
                 host: Some(name.into()),
                 status: Some(status),
                 location: loc.map(str::to_string),
-                request_cut: false,
+                request_cut: None,
             }),
             Outcome::HttpResponse {
                 status,
                 location: loc.map(str::to_string),
-                head_cut: false,
+                head_cut: None,
             },
         )
     }

@@ -268,3 +268,31 @@ fn bytes_after_a_connect_wait_for_its_answer() {
     assert_eq!(f.starttls(), ["http-connect"]);
     assert_eq!(f.snis(), ["a.example"]);
 }
+
+/// A head dropped at a bound of probewatch's (the memory budget across flows, the
+/// reassembly buffer) was reported "the capture cut a head, by its snapshot length or a
+/// missed segment", for a capture that lost nothing (review finding): the cut carries its
+/// cause.
+#[test]
+fn a_cut_head_carries_what_cut_it() {
+    let budget = GapCause::MemoryBudget { bytes: 16 << 20 };
+    for cause in [
+        GapCause::Snaplen,
+        GapCause::NotCaptured,
+        GapCause::BufferLimit,
+        budget,
+    ] {
+        let mut f = flow(40000, 80);
+        f.up(b"GET /a HTTP/1.1\r\nHost: www.example.com\r\nUser-Ag")
+            .gap_of(Dir::Up, cause);
+        let cuts: Vec<Option<GapCause>> = f
+            .out
+            .iter()
+            .filter_map(|p| match p {
+                Parsed::HttpRequest { req, .. } => Some(req.cut),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(cuts, [Some(cause)], "{cause:?}");
+    }
+}
