@@ -94,12 +94,19 @@ impl LiveSource {
     pub fn open(opts: &LiveOptions, filter: Option<&str>) -> Result<LiveSource, Error> {
         let name = opts.interface.clone();
         let known = pcap::Device::list().unwrap_or_default();
-        let device = known.iter().find(|d| d.name == name);
+        // A network interface has a link state; libpcap's other capture sources (nflog,
+        // nfqueue, usbmon, dbus) have none, and take a suffix (`nflog:5`: NFLOG group 5)
+        // as tcpdump gives it.
+        let netdev = |n: &str| std::path::Path::new("/sys/class/net").join(n).exists();
+        let base = name.split(':').next().unwrap_or(name.as_str());
+        let device = known
+            .iter()
+            .find(|d| d.name == name || (d.name == base && !netdev(base)));
         if device.is_none() && !known.is_empty() {
             return Err(no_such_interface(&name, &known));
         }
         if let Some(d) = device {
-            if !d.flags.is_up() && name != "any" {
+            if !d.flags.is_up() && name != "any" && netdev(&d.name) {
                 return Err(Error::Interface {
                     name,
                     reason: "the interface is down".into(),
@@ -172,7 +179,9 @@ impl LiveSource {
                 }
                 Ok(Read::Packet(packet))
             }
-            Err(pcap::Error::TimeoutExpired) => {
+            // libpcap's NFLOG source, non-blocking, says EAGAIN as an error ("Can't
+            // receive packet: Resource temporarily unavailable"): nothing waits.
+            Err(e) if nothing_waits(&e) => {
                 // Quiet: what -w holds goes out now (every SAVE_FLUSH_INTERVAL at most), not
                 // when the buffer fills.
                 if let Some(s) = self.save.as_mut() {
@@ -237,6 +246,15 @@ fn no_such_interface(name: &str, known: &[pcap::Device]) -> Error {
             "pick one of: {} (`probewatch -D` lists them)",
             names_of(known)
         ),
+    }
+}
+
+/// No packet now: the read timeout, or EAGAIN said as an error (libpcap's NFLOG source).
+fn nothing_waits(e: &pcap::Error) -> bool {
+    match e {
+        pcap::Error::TimeoutExpired => true,
+        pcap::Error::PcapError(m) => m.contains("Resource temporarily unavailable"),
+        _ => false,
     }
 }
 
