@@ -637,6 +637,29 @@ fn refused_combination(cli: &Cli, matches: &clap::ArgMatches) -> Option<String> 
             named()
         ));
     }
+    // -q is the name verdict per probe, in time order: no trust column, no groups.
+    if cli.quiet && format == Format::Table {
+        let flag = [
+            (
+                "trust",
+                "--trust",
+                "sets the trust store of the trust verdict",
+            ),
+            ("ca_file", "--ca-file", "adds anchors to the trust verdict"),
+            (
+                "group_window",
+                "--group-window",
+                "sets how attempt groups are formed",
+            ),
+        ]
+        .into_iter()
+        .find(|(id, _, _)| given(id));
+        if let Some((_, flag, what)) = flag {
+            return Some(format!(
+                "{flag} {what}, which -q does not show (one line per probe with its name verdict); use the table or --format json, or leave out {flag}"
+            ));
+        }
+    }
     if cli.mermaid_fences && cli.format != Format::Mermaid {
         return Some(
             "--mermaid-fences wraps the diagrams of --format mermaid; give --format mermaid, or leave it out"

@@ -638,6 +638,26 @@ fn flags_that_would_do_nothing_are_refused() {
             "--duration applies to a live capture",
         ),
         (&["-r", s, "--ja4", "-q"][..], "--ja4 adds a JA4 column"),
+        // -q shows neither the trust verdict nor the groups: these did nothing with it
+        // (black-box finding).
+        (
+            &["-r", s, "-q", "--trust", "none"][..],
+            "--trust sets the trust store of the trust verdict, which -q does not show",
+        ),
+        (
+            &[
+                "-r",
+                s,
+                "-q",
+                "--ca-file",
+                "/etc/ssl/certs/ca-certificates.crt",
+            ][..],
+            "--ca-file adds anchors to the trust verdict, which -q does not show",
+        ),
+        (
+            &["-r", s, "-q", "--group-window", "5"][..],
+            "--group-window sets how attempt groups are formed, which -q does not show",
+        ),
         (
             &["-r", s, "--ja4", "--format", "json"][..],
             "--format json does not have",
