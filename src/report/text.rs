@@ -1284,6 +1284,15 @@ pub fn summary_count(clients: usize, probes: usize) -> String {
     )
 }
 
+/// "1 packet", "2 packets".
+fn count(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
@@ -1908,16 +1917,16 @@ pub fn stats_line(stats: &Stats) -> String {
     let problems: u64 = d.problems.values().sum();
     let evictions = stats.evictions_total();
     let mut s = format!(
-        "Stats: {} packets ({} bytes), {} TCP flows ({} joined mid-stream, {} ended idle), {} DNS messages; {} evictions; {} gaps; {} packets with problems",
-        d.packets,
+        "Stats: {} ({} bytes), {} ({} joined mid-stream, {} ended idle), {}; {}; {}; {} with problems",
+        count(d.packets, "packet"),
         d.bytes,
-        r.flows,
+        count(r.flows, "TCP flow"),
         r.flows_mid_stream,
         r.flows_ended_idle,
-        stats.parse.dns_messages,
-        evictions,
-        stats.gaps_total(),
-        problems
+        count(stats.parse.dns_messages, "DNS message"),
+        count(evictions, "eviction"),
+        count(stats.gaps_total(), "gap"),
+        count(problems, "packet")
     );
     let q = &stats.parse.quic;
     if q.datagrams > 0 {
@@ -1951,14 +1960,17 @@ pub fn stats_line(stats: &Stats) -> String {
     if let Some(k) = &stats.keylog {
         let (t, q) = (&stats.parse.tls_decrypt, &stats.parse.quic.decrypt);
         s.push_str(&format!(
-            "; key log: {} secrets for {} connections ({} unreadable lines, {} evicted), {} certificates decrypted, {} handshakes without a key, {} records or packets failed authentication",
-            k.log.secrets,
-            k.randoms,
-            k.log.unreadable,
+            "; key log: {} for {} ({} unreadable, {} evicted), {} decrypted, {} without a key, {} failed authentication",
+            count(k.log.secrets, "secret"),
+            count(u64::try_from(k.randoms).unwrap_or(u64::MAX), "connection"),
+            count(k.log.unreadable, "line"),
             k.log.evictions,
-            t.certificates + q.certificates,
-            t.no_key + q.no_key,
-            t.auth_failures + q.auth_failures
+            count(t.certificates + q.certificates, "certificate"),
+            count(t.no_key + q.no_key, "handshake"),
+            match t.auth_failures + q.auth_failures {
+                1 => "1 record or packet".to_string(),
+                n => format!("{n} records or packets"),
+            }
         ));
         if k.log.stream_cut > 0 {
             s.push_str(&format!(
@@ -1971,6 +1983,13 @@ pub fn stats_line(stats: &Stats) -> String {
     if problems > 0 {
         let kinds: Vec<String> = d.problems.iter().map(|(k, v)| format!("{k} {v}")).collect();
         s.push_str(&format!(" ({})", kinds.join(", ")));
+    }
+    // Requests that are no probe: said where the table's reader looks.
+    let unparsable = stats.parse.http_unparsable;
+    if unparsable > 0 {
+        s.push_str(&format!(
+            "; {unparsable} HTTP heads could not be read (not valid HTTP/1: no probe for them)"
+        ));
     }
     match stats.files_skipped.as_slice() {
         [] => {}
