@@ -1065,3 +1065,20 @@ fn a_self_signed_ca_true_certificate_is_self_signed_not_a_ca_leaf() {
         assert_eq!(p["trust"]["chain"], "self_signed", "{p}");
     }
 }
+
+/// TLS 1.2 mutual TLS: the server's CertificateRequest is in the clear, and
+/// `client_cert_requested` was false, defined for decrypted TLS 1.3 only (black-box
+/// finding). pcapng-mixed.pcapng's mTLS handshake (a client certificate sent) says the
+/// server asked.
+#[test]
+fn a_cleartext_certificate_request_is_said() {
+    let v = json_of(&sample("pcapng-mixed.pcapng"));
+    let tls = probes(&v, "tls");
+    let mtls = tls
+        .iter()
+        .find(|p| s(p, "name") == "mtls.example.org")
+        .unwrap();
+    assert_eq!(mtls["tls"]["version"], "TLS 1.2");
+    assert_eq!(mtls["tls"]["client_cert_requested"], true);
+    assert_eq!(mtls["tls"]["client_chain_len"], 2);
+}

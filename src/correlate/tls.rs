@@ -290,6 +290,7 @@ impl Conn {
                 }
             }
             TlsItem::ChangeCipherSpec => *self.ccs.of(dir) = true,
+            TlsItem::CertificateRequest if dir == Dir::Down => self.client_cert_requested = true,
             TlsItem::NotTls => self.not_tls = true,
             TlsItem::AppData { len } if dir == Dir::Up && self.server_chose_tls13() => {
                 let c = &mut self.client13;
@@ -308,7 +309,10 @@ impl Conn {
             }
             // A hello in the wrong direction; other application data (counted by the
             // parser).
-            TlsItem::ClientHello(_) | TlsItem::ServerHello(_) | TlsItem::AppData { .. } => {}
+            TlsItem::ClientHello(_)
+            | TlsItem::ServerHello(_)
+            | TlsItem::AppData { .. }
+            | TlsItem::CertificateRequest => {}
         }
     }
 }

@@ -78,6 +78,9 @@ pub enum TlsItem {
         len: usize,
     },
     ChangeCipherSpec,
+    /// A CertificateRequest in the clear (TLS 1.2): the server asks for a client
+    /// certificate (mutual TLS).
+    CertificateRequest,
     /// What the key log opened of this direction's encrypted handshake (TLS 1.3).
     Decrypted(Decrypted),
     /// The bytes are not TLS (or the stream lost sync); parsing of this direction stops.
@@ -498,6 +501,7 @@ fn handshake(msg: &[u8], malformed: &mut u64, certs: &mut cert::CertCache) -> Op
             }
             Some(TlsItem::Certificate(chain))
         }
+        (13, _) => Some(TlsItem::CertificateRequest),
         // A TLS 1.3-style Certificate (request context first) seen in cleartext.
         (11, Err(_)) => match certificate_13(msg.get(4..)?, certs) {
             Ok(chain) => Some(TlsItem::Certificate(chain)),
