@@ -132,3 +132,26 @@ pub enum Warning {
     #[error("warning: {path} is the same file as {first}; it is read once")]
     SameFile { path: String, first: String },
 }
+
+/// An I/O error in plain words, as the sentences around it are written: "no such file",
+/// "permission denied", "it is a directory", never "(os error 21)".
+pub fn io_reason(e: &std::io::Error) -> String {
+    use nix::errno::Errno;
+    // By errno: the ErrorKinds for these are newer than the crate's rust-version (1.80).
+    let errno = e.raw_os_error().map(Errno::from_raw);
+    match (e.kind(), errno) {
+        (std::io::ErrorKind::NotFound, _) => "no such file".into(),
+        (std::io::ErrorKind::PermissionDenied, _) => "permission denied".into(),
+        (_, Some(Errno::EISDIR)) => "it is a directory".into(),
+        (_, Some(Errno::ENOSPC)) => "no space left on the device".into(),
+        (_, Some(Errno::EROFS)) => "the file system is read-only".into(),
+        (_, Some(Errno::ENXIO)) => "it is a socket or a device with nothing behind it".into(),
+        _ => {
+            let text = e.to_string();
+            match text.split_once(" (os error") {
+                Some((words, _)) => words.to_string(),
+                None => text,
+            }
+        }
+    }
+}

@@ -246,7 +246,7 @@ impl Front {
                 } else {
                     Error::KeyLog {
                         path,
-                        reason: e.to_string(),
+                        reason: error::io_reason(&e),
                     }
                 }
             })?;
@@ -709,7 +709,7 @@ pub fn open_inputs(cfg: &Config) -> Result<Opened, Error> {
                 } else {
                     Error::KeyLog {
                         path,
-                        reason: e.to_string(),
+                        reason: error::io_reason(&e),
                     }
                 }
             })?,

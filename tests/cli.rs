@@ -1027,3 +1027,29 @@ fn w_to_a_full_disk_keeps_the_report_and_says_why_after_it() {
         "probewatch: cannot write the capture to /dev/full: no space left on the device; give -w a file in a directory that exists and is writable"
     );
 }
+
+/// A key log or CA file that cannot be read said the OS's text, "Is a directory (os
+/// error 21)", unlike -r's and -w's sentences (black-box finding): the same plain words.
+#[test]
+fn key_log_and_ca_file_errors_are_plain_words() {
+    let f = sample("tls13.pcap");
+    let f = f.to_str().unwrap();
+    let dir = std::env::temp_dir();
+    let d = dir.to_str().unwrap();
+    for (args, says) in [
+        (
+            vec!["-r", f, "--keylog", d],
+            format!("probewatch: cannot read the key log {d}: it is a directory;"),
+        ),
+        (
+            vec!["-r", f, "--ca-file", d],
+            format!("probewatch: cannot read the CA file {d} (it is a directory);"),
+        ),
+    ] {
+        let r = run(&args);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(r.stderr.starts_with(&says), "{}", r.stderr);
+        assert!(!r.stderr.contains("os error"), "{}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    }
+}

@@ -834,21 +834,6 @@ pub enum Stopped {
 /// How long a quiet pipe is waited on before [`FileSource::advance`] says so.
 pub const QUIET_AFTER: Duration = Duration::from_secs(1);
 
-fn io_reason(e: &std::io::Error) -> String {
-    use nix::errno::Errno;
-    // By errno: the ErrorKinds for these are newer than the crate's rust-version (1.80).
-    let errno = e.raw_os_error().map(Errno::from_raw);
-    match (e.kind(), errno) {
-        (std::io::ErrorKind::NotFound, _) => "no such file".into(),
-        (std::io::ErrorKind::PermissionDenied, _) => "permission denied".into(),
-        (_, Some(Errno::EISDIR)) => "it is a directory".into(),
-        (_, Some(Errno::ENOSPC)) => "no space left on the device".into(),
-        (_, Some(Errno::EROFS)) => "the file system is read-only".into(),
-        (_, Some(Errno::ENXIO)) => "it is a socket or a device with nothing behind it".into(),
-        _ => e.to_string(),
-    }
-}
-
 fn u32_at(b: &[u8], at: usize, big_endian: bool) -> Option<u32> {
     let w: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
     Some(if big_endian {
@@ -932,13 +917,13 @@ impl FileSource {
             Input::File(p) | Input::Listed(p) => {
                 let meta = std::fs::metadata(p).map_err(|e| Error::Open {
                     path: name.clone(),
-                    reason: io_reason(&e),
+                    reason: crate::error::io_reason(&e),
                 })?;
                 if meta.is_dir() {
                     return Err(Error::Open {
                         path: name,
                         reason: match std::fs::read_dir(p) {
-                            Err(e) => io_reason(&e),
+                            Err(e) => crate::error::io_reason(&e),
                             Ok(_) => "it is a directory that holds no capture file (only files directly in it are read, not its subdirectories or hidden files)".into(),
                         },
                     });
@@ -959,7 +944,7 @@ impl FileSource {
                 };
                 let f = opened.map_err(|e| Error::Open {
                     path: name.clone(),
-                    reason: io_reason(&e),
+                    reason: crate::error::io_reason(&e),
                 })?;
                 let size = (!pipe).then_some(meta.len());
                 (Box::new(f), size, pipe)
@@ -1344,7 +1329,7 @@ impl PcapWriter {
         };
         let f = created.map_err(|e| Error::Save {
             path: name.clone(),
-            reason: io_reason(&e),
+            reason: crate::error::io_reason(&e),
         })?;
         Ok(PcapWriter {
             path: name,
@@ -1369,7 +1354,7 @@ impl PcapWriter {
         }
         Error::Save {
             path: self.path.clone(),
-            reason: io_reason(e),
+            reason: crate::error::io_reason(e),
         }
     }
 

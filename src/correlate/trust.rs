@@ -130,7 +130,7 @@ impl TrustStore {
 
 fn pem_error(e: rustls_pki_types::pem::Error) -> String {
     match e {
-        rustls_pki_types::pem::Error::Io(io) => io.to_string(),
+        rustls_pki_types::pem::Error::Io(io) => crate::error::io_reason(&io),
         other => format!("not PEM: {other:?}"),
     }
 }
