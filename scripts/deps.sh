@@ -39,6 +39,8 @@ for pair in ip=iproute2 ss=iproute2 dnsmasq=dnsmasq-base openssl=openssl curl=cu
 done
 [ -x /usr/bin/time ] || test_need+=(time)
 [ -e /etc/ssl/certs/ca-certificates.crt ] || test_need+=(ca-certificates)
+# --local-time tests read zones (Asia/Tokyo, America/New_York) from the system tzdata.
+[ -e /usr/share/zoneinfo/America/New_York ] || test_need+=(tzdata)
 if [ ${#test_need[@]} -gt 0 ]; then
   mapfile -t test_need < <(printf '%s\n' "${test_need[@]}" | sort -u)
 fi

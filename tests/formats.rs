@@ -285,8 +285,13 @@ fn epb_dns_query(iface: u32, units: u64) -> Vec<u8> {
 /// As [`epb_dns_query`]; `answer`: the server's answer instead (no records), with the
 /// header `flags` given (0x8380: a response, RD, RA and TC set).
 fn epb_dns(iface: u32, units: u64, answer: bool, flags: u16) -> Vec<u8> {
+    epb_dns_id(iface, units, answer, flags, 0x1234)
+}
+
+/// As [`epb_dns`], with the message's `id`.
+fn epb_dns_id(iface: u32, units: u64, answer: bool, flags: u16, id: u16) -> Vec<u8> {
     let flags = if answer { flags } else { 0x0100 };
-    let mut dns: Vec<u8> = vec![0x12, 0x34];
+    let mut dns: Vec<u8> = id.to_be_bytes().to_vec();
     dns.extend_from_slice(&flags.to_be_bytes());
     dns.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
     for l in ["www", "example", "com"] {
@@ -470,6 +475,48 @@ fn q_past_the_report_bound_prints_only_its_lines() {
     assert!(probe_lines(&bounded.stdout)
         .iter()
         .all(|l| l.starts_with("2026-")));
+}
+
+/// With --local-time, the day line kept the offset it gave first across a DST change
+/// within the day: the rows after it read an hour off (black-box finding). A new offset
+/// writes the day line again.
+#[test]
+fn a_dst_change_within_a_day_writes_the_zone_again() {
+    // 2026-03-08 06:59:58 and 07:00:02 UTC: 01:59:58 EST and 03:00:02 EDT in New York.
+    let mut f = pcapng_with_interfaces(1, 6);
+    f.extend_from_slice(&epb_dns_id(0, 1_772_953_198_000_000, false, 0, 1));
+    f.extend_from_slice(&epb_dns_id(0, 1_772_953_202_000_000, false, 0, 2));
+    let (dir, path) = write_temp("dst", &f);
+    let out = std::process::Command::new(bin())
+        .args([
+            "-r",
+            path.to_str().unwrap(),
+            "--local-time",
+            "--width",
+            "100",
+        ])
+        .env("TZ", "America/New_York")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let days: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("2026-03-08 ("))
+        .collect();
+    assert_eq!(
+        days,
+        [
+            "2026-03-08 (UTC-05:00, America/New_York)",
+            "2026-03-08 (UTC-04:00, America/New_York)"
+        ],
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

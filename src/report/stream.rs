@@ -22,6 +22,8 @@ pub struct LiveTable {
     width: usize,
     header_done: bool,
     day: String,
+    /// The zone the last day line gave (its offset may change within a day).
+    zone: String,
     client: Option<std::net::IpAddr>,
     /// `-q` and `-v`.
     quiet: bool,
@@ -84,6 +86,7 @@ impl LiveTable {
             width: pen.width.unwrap_or(160),
             header_done: false,
             day: String::new(),
+            zone: String::new(),
             client: None,
             quiet: opts.quiet,
             verbose: opts.verbose,
@@ -115,9 +118,11 @@ impl LiveTable {
             writeln!(out, "{}", rule.join(&" ".repeat(GAP)))?;
         }
         let (day, time, zone) = self.clock.parts(p.ts);
-        if day != self.day {
+        // Again when the zone's offset changes within a day (DST with --local-time).
+        if day != self.day || zone != self.zone {
             writeln!(out, "{}", text::day_line(&day, &zone))?;
             self.day = day;
+            self.zone = zone;
         }
         let has_client = cols.iter().any(|c| c.0 == "client");
         if !has_client && self.client != Some(p.host_addr()) {

@@ -615,12 +615,14 @@ fn write_report(
         }
         let total = w.iter().sum::<usize>() + gap * (w.len() - 1);
         writeln!(out, "{}", pen.rule(total))?;
-        let mut day = String::new();
+        // The day line again on a new day, and when the zone's offset changes (a DST
+        // change inside one day with --local-time).
+        let mut day = (String::new(), String::new());
         for (p, cells, detail) in &rows {
             let (d, _, zone) = clock.parts(p.ts);
-            if d != day {
+            if (&d, &zone) != (&day.0, &day.1) {
                 writeln!(out, "{}", text::day_line(&d, &zone))?;
-                day = d;
+                day = (d, zone);
             }
             let paint = |col: usize, s: &str| {
                 if col == VERDICT_COL {
