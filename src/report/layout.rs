@@ -220,6 +220,7 @@ pub fn widths(
     max: Option<usize>,
     gap: usize,
     may_shorten: &[bool],
+    whole: &[bool],
 ) -> Vec<usize> {
     let measures: Vec<Measure> = header
         .iter()
@@ -250,7 +251,15 @@ pub fn widths(
                 m.loose.max(m.floor)
             }
         },
-        &|_, m| m.floor,
+        // The last resort shortens any column but those kept whole (times, verdicts):
+        // the table is then wider than asked.
+        &|i, m| {
+            if whole.get(i).copied().unwrap_or(false) {
+                m.loose.max(m.floor)
+            } else {
+                m.floor
+            }
+        },
     ];
     for floor in floors {
         while total(&w) > max {
@@ -344,9 +353,9 @@ mod tests {
     #[test]
     fn columns_fit_and_wrap_the_roomiest_first() {
         let rows = vec![vec!["a".to_string(), "one two three four".to_string()]];
-        let w = widths(&["x", "y"], &rows, Some(14), 2, &[false, true]);
+        let w = widths(&["x", "y"], &rows, Some(14), 2, &[false, true], &[]);
         assert_eq!(w, vec![1, 11]);
-        let w = widths(&["x", "y"], &rows, None, 2, &[false, true]);
+        let w = widths(&["x", "y"], &rows, None, 2, &[false, true], &[]);
         assert_eq!(w, vec![1, 18]);
     }
 }

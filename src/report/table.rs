@@ -595,7 +595,7 @@ fn write_report(
             })
             .collect();
         let cells: Vec<Vec<String>> = rows.iter().map(|r| r.1.clone()).collect();
-        let natural = layout::widths(&header, &cells, None, 2, &[]);
+        let natural = layout::widths(&header, &cells, None, 2, &[], &[]);
         let gap = match pen.width {
             Some(w) if natural.iter().sum::<usize>() + 2 * (natural.len() - 1) > w && w < 100 => 1,
             _ => 2,
@@ -607,7 +607,12 @@ fn write_report(
             may_shorten.push(false);
         }
         may_shorten.extend([true, true]);
-        let w = layout::widths(&header, &cells, pen.width, gap, &may_shorten);
+        // Times, verdicts and the trust word are never shortened, even as a last resort.
+        let whole: Vec<bool> = header
+            .iter()
+            .map(|h| matches!(*h, "time" | "verdict" | "trust"))
+            .collect();
+        let w = layout::widths(&header, &cells, pen.width, gap, &may_shorten, &whole);
         let plain = |_: usize, s: &str| s.to_string();
         let head: Vec<String> = header.iter().map(|h| h.to_string()).collect();
         for l in layout::row_lines(&head, &w, gap, &plain) {
