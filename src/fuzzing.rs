@@ -265,8 +265,14 @@ pub fn reassemble(data: &[u8]) -> Result<u64, String> {
             Dir::Down => (isn_s, isn_c),
         };
         let seq = isn.wrapping_add(rel);
+        // A SYN takes one sequence number before its data (TCP Fast Open, RFC 7413).
+        let data_seq = if ctl & 0x02 != 0 {
+            seq.wrapping_add(1)
+        } else {
+            seq
+        };
         let payload: Vec<u8> = (0..len)
-            .map(|i| pattern(seq.wrapping_add(i as u32)))
+            .map(|i| pattern(data_seq.wrapping_add(i as u32)))
             .collect();
         let (src, dst) = match dir {
             Dir::Up => (client, server),
