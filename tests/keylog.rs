@@ -585,7 +585,7 @@ fn a_key_log_pipe_past_its_bound_is_counted_as_cut() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stdout
-            .contains("1 key log pipes went on past 256 MiB and were read only that far"),
+            .contains("1 key log pipe went on past 256 MiB and was read only that far"),
         "{}",
         r.stdout
     );

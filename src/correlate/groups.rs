@@ -945,14 +945,22 @@ fn detect(g: &Group) -> Option<Pattern> {
     (apex && w).then_some(Pattern::WwwApex)
 }
 
-/// A connection to a web port: HTTPS (or QUIC) on 443 or 8443, HTTP on 80 or 8080. The
-/// steps inferred from a name alone (Autodiscover's https:// URLs, the www./apex pair)
-/// are web requests; IMAPS to the bare domain is none of them.
+/// Ports whose TLS is not a web request: implicit TLS of mail, news, LDAP, DNS, FTP,
+/// XMPP, SIP and MQTT, and the STARTTLS ports (IANA).
+const NOT_WEB_TLS_PORTS: [u16; 17] = [
+    25, 110, 119, 143, 389, 465, 563, 587, 636, 853, 989, 990, 993, 995, 5061, 5223, 8883,
+];
+
+/// A web request: HTTP, or TLS/QUIC on a port that is not one of mail's or another
+/// protocol's (`NOT_WEB_TLS_PORTS`): 443, 8443, and the proxy ports a CONNECT or SOCKS
+/// tunnel carries it on. The steps inferred from a name alone (Autodiscover's https://
+/// URLs, the www./apex pair) are web requests; IMAPS to the bare domain is none of them.
 fn web(m: &Member) -> bool {
-    matches!(
-        (m.proto, m.port),
-        (Proto::Tls | Proto::Quic, 443 | 8443) | (Proto::Http, 80 | 8080)
-    )
+    match m.proto {
+        Proto::Http => true,
+        Proto::Tls | Proto::Quic => !NOT_WEB_TLS_PORTS.contains(&m.port),
+        Proto::Dns => false,
+    }
 }
 
 fn step(pattern: Pattern, g: &Group, m: &Member) -> Option<Step> {

@@ -1349,7 +1349,14 @@ mod tests {
     #[test]
     fn a_gap_after_a_completed_handshake_says_it_completed() {
         let mut c = Correlator::new(CorrelateLimits::default());
-        opened_then_gap(&mut c, Dir::Up, GapCause::NotCaptured);
+        c.push(Parsed::Opened {
+            flow: FLOW,
+            ts: ts(0),
+            client: "198.51.100.11:40001".parse().unwrap(),
+            server: "192.0.2.11:443".parse().unwrap(),
+            saw_syn: true,
+            client_mac: None,
+        });
         let hello = tls::ClientHello {
             sni: Some("x.example".into()),
             ..tls::ClientHello::default()
@@ -1364,6 +1371,13 @@ mod tests {
         c.push(tls(2, Dir::Down, TlsItem::ServerHello(sh)));
         c.push(tls(3, Dir::Up, TlsItem::ChangeCipherSpec));
         c.push(tls(4, Dir::Down, TlsItem::ChangeCipherSpec));
+        // The client's first application data segment missed by the capture.
+        c.push(Parsed::Gap {
+            flow: FLOW,
+            dir: Dir::Up,
+            ts: ts(5),
+            cause: GapCause::NotCaptured,
+        });
         let p = end(&mut c);
         assert!(
             matches!(

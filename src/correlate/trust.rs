@@ -128,10 +128,20 @@ impl TrustStore {
     }
 }
 
+/// Why a --ca-file could not be read, in words (the parser's own text shows bytes as
+/// lists of numbers).
 fn pem_error(e: rustls_pki_types::pem::Error) -> String {
+    use rustls_pki_types::pem::Error as P;
     match e {
-        rustls_pki_types::pem::Error::Io(io) => crate::error::io_reason(&io),
-        other => format!("not PEM: {other:?}"),
+        P::Io(io) => crate::error::io_reason(&io),
+        P::MissingSectionEnd { .. } => {
+            "not PEM: a -----BEGIN block has no -----END line, the file may be cut short".into()
+        }
+        P::IllegalSectionStart { .. } => "not PEM: a -----BEGIN line is malformed".into(),
+        P::Base64Decode(_) => "not PEM: a block is not valid base64".into(),
+        P::SectionTooLarge => "not PEM: a block is over 256 MB".into(),
+        P::NoItemsFound => "no PEM certificate in it".into(),
+        _ => "not a PEM file".into(),
     }
 }
 

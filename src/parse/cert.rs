@@ -226,6 +226,12 @@ pub fn name_text(der: &[u8]) -> Option<String> {
         .map(|(_, n)| printable(&n.to_string()))
 }
 
+/// A host name (an SNI) made printable as [`printable`] does, a space written `\x20` too:
+/// a host name has none, and one would split a `-q` line's fields.
+pub fn printable_host(s: &str) -> String {
+    printable(s).replace(' ', "\\x20")
+}
+
 /// Makes a name printable: control and non-ASCII-printable bytes become `\xNN`, so a
 /// hostile name (e.g. a NUL inside a SAN) can neither hide text nor drive a terminal.
 pub fn printable(s: &str) -> String {

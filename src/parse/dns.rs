@@ -138,7 +138,8 @@ fn name_text(n: &simple_dns::Name<'_>) -> String {
         if i > 0 {
             s.push('.');
         }
-        let plain = |b: u8| b.is_ascii() && !b.is_ascii_control() && b != b'.' && b != b'\\';
+        let plain =
+            |b: u8| b.is_ascii() && !b.is_ascii_control() && b != b'.' && b != b'\\' && b != b' ';
         match std::str::from_utf8(label) {
             Ok(t) if t.bytes().all(plain) => s.push_str(t),
             _ => {
@@ -146,9 +147,10 @@ fn name_text(n: &simple_dns::Name<'_>) -> String {
                     match c {
                         '.' => s.push_str("\\."),
                         '\\' => s.push_str("\\\\"),
-                        // A control byte (a newline, ESC) as `\xNN`, as the SNI is: a name
-                        // from the wire can neither forge a line nor drive a terminal.
-                        c if c.is_control() => {
+                        // A control byte (a newline, ESC) or a space as `\xNN`, as the SNI's
+                        // are: a name from the wire can neither forge a line or a -q field
+                        // nor drive a terminal.
+                        c if c.is_control() || c == ' ' => {
                             let mut buf = [0u8; 4];
                             for b in c.encode_utf8(&mut buf).bytes() {
                                 s.push_str(&format!("\\x{b:02x}"));
@@ -283,11 +285,11 @@ mod tests {
     /// They are written `\xNN`, as the SNI's are.
     #[test]
     fn control_bytes_of_a_dns_name_are_escaped() {
-        let labels: Vec<Label<'_>> = [&b"a\nb"[..], b"\x1b[31m", "\u{85}x".as_bytes(), b"com"]
+        let labels: Vec<Label<'_>> = [&b"a\nb"[..], b"\x1b[31m", "\u{85}x".as_bytes(), b"c m"]
             .iter()
             .map(|l| Label::new_unchecked(*l))
             .collect();
         let n = Name::new_with_labels(&labels);
-        assert_eq!(name_text(&n), "a\\x0ab.\\x1b[31m.\\xc2\\x85x.com");
+        assert_eq!(name_text(&n), "a\\x0ab.\\x1b[31m.\\xc2\\x85x.c\\x20m");
     }
 }

@@ -148,7 +148,8 @@ pub fn request(buf: &[u8]) -> Head<Request> {
             let r = Request {
                 method: req.method.unwrap_or("").to_string(),
                 path: req.path.unwrap_or("").to_string(),
-                host: header(req.headers, "host").map(text),
+                // A host name has no space or control byte: one would split a -q line.
+                host: header(req.headers, "host").map(|h| super::cert::printable_host(&text(h))),
                 cut: None,
             };
             Head::Complete(r, n, body)

@@ -590,7 +590,7 @@ fn client_extensions(ext: &[u8], hello: &mut ClientHello) -> Result<()> {
             match e {
                 TlsExtension::SNI(names) => {
                     if let Some((_, n)) = names.iter().find(|(t, _)| t.0 == 0) {
-                        hello.sni = Some(super::cert::printable(&String::from_utf8_lossy(n)));
+                        hello.sni = Some(super::cert::printable_host(&String::from_utf8_lossy(n)));
                     }
                 }
                 TlsExtension::ALPN(list) => {

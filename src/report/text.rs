@@ -421,6 +421,8 @@ pub fn rdata(d: &Rdata) -> String {
     match d {
         Rdata::A(a) => a.to_string(),
         Rdata::Aaaa(a) => a.to_string(),
+        // The root: "." (a null MX, RFC 7505: the domain takes no mail), not nothing.
+        Rdata::Cname(n) | Rdata::Ptr(n) | Rdata::Ns(n) | Rdata::Mx(n) if n.is_empty() => ".".into(),
         Rdata::Cname(n) | Rdata::Ptr(n) | Rdata::Ns(n) | Rdata::Mx(n) => n.clone(),
         Rdata::Srv {
             priority,
@@ -1836,33 +1838,33 @@ pub fn note(n: &Note) -> String {
              store does not hold: use a certificate from a CA the clients trust, or install \
              {issuer} on every client"
         ),
-        Note::ChainRejected { server, chain } => {
-            let why = match chain {
-                ChainTrust::BadSignature => "a signature in its chain does not verify",
-                ChainTrust::NotForServers => "its extendedKeyUsage does not allow TLS servers",
-                ChainTrust::CaAsLeaf => {
-                    "it is a CA certificate, CA:TRUE: clients that check that refuse it, rustls and Firefox among them"
-                }
-                ChainTrust::UnsupportedAlgorithm => {
-                    "its signature or key is weak, or of an algorithm rustls-webpki does not implement"
-                }
-                ChainTrust::IssuerExpired { .. } => "an issuer in its chain expired",
-                ChainTrust::Trusted { .. }
-                | ChainTrust::SelfSigned { .. }
-                | ChainTrust::UnknownIssuer { .. }
-                | ChainTrust::IncompleteChain { .. }
-                | ChainTrust::NotChecked
-                | ChainTrust::NotKept
-                | ChainTrust::Invalid(_) => "rustls-webpki rejects its chain",
-            };
-            if let ChainTrust::IssuerExpired { not_after } = chain {
-                return format!(
-                    "the certificate at {server} is not accepted: an issuer in its chain expired on {}; send the current intermediate with it (the certificate itself can stay)",
-                    issuer_date(*not_after)
-                );
-            }
-            format!("the certificate at {server} is not accepted ({why}): replace it")
-        }
+        Note::ChainRejected { server, chain } => match chain {
+            ChainTrust::IssuerExpired { not_after } => format!(
+                "the certificate at {server} is not accepted: an issuer in its chain expired on {}; send the current intermediate with it (the certificate itself can stay)",
+                issuer_date(*not_after)
+            ),
+            ChainTrust::CaAsLeaf => format!(
+                "the certificate at {server} is a CA certificate (CA:TRUE) used as a server's: rustls clients and Firefox refuse it; issue a server certificate (CA:FALSE) for these names"
+            ),
+            ChainTrust::UnsupportedAlgorithm => format!(
+                "the certificate at {server} uses a signature or key rustls-webpki does not accept: if it is SHA-1 or RSA under 2048 bits, which clients refuse too, reissue it with SHA-256 and RSA 2048+ or ECDSA P-256/P-384; if it is ECDSA P-521, clients may accept it"
+            ),
+            ChainTrust::BadSignature => format!(
+                "the certificate at {server} is not accepted (a signature in its chain does not verify): replace it"
+            ),
+            ChainTrust::NotForServers => format!(
+                "the certificate at {server} is not accepted (its extendedKeyUsage does not allow TLS servers): replace it"
+            ),
+            ChainTrust::Trusted { .. }
+            | ChainTrust::SelfSigned { .. }
+            | ChainTrust::UnknownIssuer { .. }
+            | ChainTrust::IncompleteChain { .. }
+            | ChainTrust::NotChecked
+            | ChainTrust::NotKept
+            | ChainTrust::Invalid(_) => format!(
+                "the certificate at {server} is not accepted (rustls-webpki rejects its chain): replace it"
+            ),
+        },
         Note::Policy { server, note } => format!(
             "the certificate at {server}: {}; reissue it",
             note_text(note)
@@ -1974,9 +1976,10 @@ pub fn stats_line(stats: &Stats) -> String {
         ));
         if k.log.stream_cut > 0 {
             s.push_str(&format!(
-                ", {} key log pipes went on past {} MiB and were read only that far",
-                k.log.stream_cut,
-                crate::parse::keylog::MAX_KEYLOG_STREAM_BYTES >> 20
+                ", {} went on past {} MiB and {} read only that far",
+                count(k.log.stream_cut, "key log pipe"),
+                crate::parse::keylog::MAX_KEYLOG_STREAM_BYTES >> 20,
+                if k.log.stream_cut == 1 { "was" } else { "were" }
             ));
         }
     }
@@ -1988,7 +1991,9 @@ pub fn stats_line(stats: &Stats) -> String {
     let unparsable = stats.parse.http_unparsable;
     if unparsable > 0 {
         s.push_str(&format!(
-            "; {unparsable} HTTP heads could not be read (not valid HTTP/1: no probe for them)"
+            "; {} could not be read (not valid HTTP/1: no probe for {})",
+            count(unparsable, "HTTP head"),
+            if unparsable == 1 { "it" } else { "them" }
         ));
     }
     match stats.files_skipped.as_slice() {
@@ -2089,8 +2094,8 @@ pub fn trust_code(t: &TrustVerdict) -> &'static str {
     chain_code(&t.chain)
 }
 
-/// The trust verdict in at most 7 characters, for the table's trust column (the full
-/// sentence is in the `Trust:` list below the table).
+/// The trust verdict in at most 9 characters, one piece (a no-break space inside), for
+/// the table's trust column (the full sentence is in the `Trust:` list below the table).
 pub fn trust_short(t: &TrustVerdict) -> &'static str {
     match t.validity {
         Validity::Expired { .. } => return "expired",
@@ -2102,11 +2107,11 @@ pub fn trust_short(t: &TrustVerdict) -> &'static str {
         ChainTrust::SelfSigned { .. } => "self",
         ChainTrust::UnknownIssuer { .. } => "unknown",
         ChainTrust::IncompleteChain { .. } => "partial",
-        ChainTrust::BadSignature => "bad sig",
+        ChainTrust::BadSignature => "bad\u{a0}sig",
         ChainTrust::NotForServers => "EKU",
-        ChainTrust::CaAsLeaf => "CA leaf",
+        ChainTrust::CaAsLeaf => "CA\u{a0}leaf",
         ChainTrust::UnsupportedAlgorithm => "algorithm",
-        ChainTrust::IssuerExpired { .. } => "CA exp",
+        ChainTrust::IssuerExpired { .. } => "CA\u{a0}exp",
         ChainTrust::NotChecked | ChainTrust::NotKept => "-",
         ChainTrust::Invalid(_) => "invalid",
     }
