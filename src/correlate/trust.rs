@@ -389,11 +389,7 @@ fn from_error(store: &TrustStore, certs: &[ChainCert], e: &webpki::Error) -> Cha
 /// and curl accept: [`ChainTrust::CaAsLeaf`] says that.
 fn ca_as_leaf(store: &TrustStore, certs: &[ChainCert]) -> ChainTrust {
     match certs.first() {
-        Some(leaf)
-            if !leaf.subject_der.is_empty()
-                && leaf.subject_der == leaf.issuer_der
-                && store.anchor_for(&leaf.subject_der).is_none() =>
-        {
+        Some(leaf) if self_issued(leaf) && store.anchor_for(&leaf.subject_der).is_none() => {
             ChainTrust::SelfSigned {
                 subject: leaf.subject.clone(),
             }
@@ -402,11 +398,15 @@ fn ca_as_leaf(store: &TrustStore, certs: &[ChainCert]) -> ChainTrust {
     }
 }
 
+/// Its own issuer (subject and issuer the same name): a root, or a self-signed leaf.
+fn self_issued(c: &ChainCert) -> bool {
+    !c.subject_der.is_empty() && c.subject_der == c.issuer_der
+}
+
 fn unknown_issuer(store: &TrustStore, certs: &[ChainCert]) -> ChainTrust {
     let Some(leaf) = certs.first() else {
         return ChainTrust::NotKept;
     };
-    let self_issued = |c: &ChainCert| !c.subject_der.is_empty() && c.subject_der == c.issuer_der;
     if self_issued(leaf) {
         return ChainTrust::SelfSigned {
             subject: leaf.subject.clone(),
